@@ -1,0 +1,100 @@
+import type { JsonValue } from './telemetry.js';
+
+export const DEFAULT_TENANT_ID = '00000000-0000-4000-8000-000000000001';
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+}
+
+export type TelemetryKeyType = 'number' | 'boolean' | 'string' | 'json';
+
+export interface TelemetryKeySpec {
+  readonly key: string;
+  readonly type: TelemetryKeyType;
+  readonly unit?: string;
+}
+
+/** Names a codec registered with the platform (json, senml, …). */
+export type CodecName = string;
+
+export interface DeviceProfile {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly codec: CodecName;
+  readonly telemetryKeys: readonly TelemetryKeySpec[];
+  /** Self-provisioning: devices that know this key and secret may register themselves. */
+  readonly provisionKey?: string;
+  readonly provisionSecret?: string;
+  readonly createdAt: number;
+}
+
+export interface Device {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly label?: string;
+  readonly profileId: string;
+  readonly isGateway: boolean;
+  /** Set on child devices created through a gateway. */
+  readonly gatewayId?: string;
+  readonly createdAt: number;
+}
+
+export type CredentialType = 'ACCESS_TOKEN' | 'MQTT_BASIC' | 'X509_CERTIFICATE';
+
+/** What identifies a device on the wire. Only one credential of each type per device. */
+export type DeviceCredential =
+  | { readonly type: 'ACCESS_TOKEN'; readonly deviceId: string; readonly token: string }
+  | {
+      readonly type: 'MQTT_BASIC';
+      readonly deviceId: string;
+      readonly clientId?: string;
+      readonly username?: string;
+      /** scrypt hash, never the password itself. */
+      readonly passwordHash?: string;
+    }
+  | { readonly type: 'X509_CERTIFICATE'; readonly deviceId: string; readonly fingerprint: string };
+
+export type AttributeScope = 'client' | 'shared' | 'server';
+export const ATTRIBUTE_SCOPES: readonly AttributeScope[] = ['client', 'shared', 'server'];
+
+export interface AttributeEntry {
+  readonly key: string;
+  readonly value: JsonValue;
+  readonly lastUpdateTs: number;
+}
+
+export type TransportName = 'mqtt' | 'coap' | 'http' | 'gateway';
+
+/** Connectivity as the platform last saw it. */
+export interface DeviceStatus {
+  readonly deviceId: string;
+  readonly online: boolean;
+  readonly lastActivity?: number;
+  readonly lastConnect?: number;
+  readonly lastDisconnect?: number;
+  readonly transport?: TransportName;
+}
+
+/** The identity a transport holds for an authenticated connection or request. */
+export interface DeviceIdentity {
+  readonly deviceId: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly profileId: string;
+  readonly codec: CodecName;
+  readonly isGateway: boolean;
+}
+
+export function toIdentity(device: Device, profile: DeviceProfile): DeviceIdentity {
+  return {
+    deviceId: device.id,
+    tenantId: device.tenantId,
+    name: device.name,
+    profileId: device.profileId,
+    codec: profile.codec,
+    isGateway: device.isGateway,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The one error catalogue. Every failure the platform reports has a stable code here, and each
+ * code maps to the answer every protocol gives for it, so adapters never invent status codes.
+ *
+ * MQTT codes are MQTT 5.0 reason codes (OASIS MQTT 5.0 §2.4); for MQTT 3.1.1 the CONNACK
+ * return code is derived in the MQTT adapter (3.1.1 §3.2.2.3). CoAP codes are RFC 7252 §5.9
+ * response codes written class.detail.
+ */
+export interface ErrorSpec {
+  readonly http: number;
+  readonly coap: string;
+  readonly mqtt: number;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  BAD_REQUEST: { http: 400, coap: '4.00', mqtt: 0x80, message: 'bad request' },
+  MALFORMED_PAYLOAD: { http: 400, coap: '4.00', mqtt: 0x99, message: 'payload is not valid for the codec' },
+  INVALID_TELEMETRY: { http: 400, coap: '4.00', mqtt: 0x99, message: 'telemetry rejected' },
+  KEY_TOO_LONG: { http: 400, coap: '4.00', mqtt: 0x99, message: 'key longer than 255 characters' },
+  NON_FINITE_NUMBER: { http: 400, coap: '4.00', mqtt: 0x99, message: 'number is not finite' },
+  TIMESTAMP_IN_FUTURE: { http: 400, coap: '4.00', mqtt: 0x99, message: 'timestamp more than a day in the future' },
+  PAYLOAD_TOO_LARGE: { http: 413, coap: '4.13', mqtt: 0x95, message: 'payload over the configured limit' },
+  UNAUTHORIZED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'not authorized' },
+  BAD_CREDENTIALS: { http: 401, coap: '4.01', mqtt: 0x86, message: 'bad user name or password' },
+  FORBIDDEN: { http: 403, coap: '4.03', mqtt: 0x87, message: 'forbidden' },
+  TOPIC_NOT_ALLOWED: { http: 403, coap: '4.03', mqtt: 0x87, message: 'topic not allowed for this client' },
+  NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'not found' },
+  DEVICE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'device not found' },
+  PROFILE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'device profile not found' },
+  METHOD_NOT_ALLOWED: { http: 405, coap: '4.05', mqtt: 0x80, message: 'method not allowed' },
+  CONFLICT: { http: 409, coap: '4.09', mqtt: 0x80, message: 'already exists' },
+  DEVICE_NAME_TAKEN: { http: 409, coap: '4.09', mqtt: 0x80, message: 'a device with this name already exists' },
+  UNSUPPORTED_CONTENT: { http: 415, coap: '4.15', mqtt: 0x99, message: 'unsupported content format' },
+  PROVISION_REJECTED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'provisioning rejected' },
+  RPC_TIMEOUT: { http: 408, coap: '5.04', mqtt: 0x80, message: 'device did not answer in time' },
+  DEVICE_OFFLINE: { http: 409, coap: '5.03', mqtt: 0x80, message: 'device is not connected' },
+  QUOTA_EXCEEDED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'quota exceeded' },
+  UNAVAILABLE: { http: 503, coap: '5.03', mqtt: 0x88, message: 'service unavailable' },
+  INTERNAL: { http: 500, coap: '5.00', mqtt: 0x83, message: 'internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The only error type services throw. `detail` is safe to show to the caller. */
+export class PlatformError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
+    this.name = 'PlatformError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  get spec(): ErrorSpec {
+    return ERRORS[this.code];
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+/** Wraps anything thrown into a PlatformError so adapters have one shape to map. */
+export function asPlatformError(err: unknown): PlatformError {
+  if (err instanceof PlatformError) return err;
+  return new PlatformError('INTERNAL', undefined, { cause: err });
+}
+
+export function isPlatformError(err: unknown, code?: ErrorCode): err is PlatformError {
+  return err instanceof PlatformError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,227 @@
+/**
+ * The seams of the platform. Services see only these interfaces; adapters implement them;
+ * apps/ wires one implementation of each. Every port has an in-memory implementation.
+ */
+import type {
+  AttributeEntry,
+  AttributeScope,
+  Device,
+  DeviceCredential,
+  DeviceProfile,
+  DeviceStatus,
+  Tenant,
+} from './domain/device.js';
+import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './domain/telemetry.js';
+
+// ---------------------------------------------------------------- storage
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly total: number;
+}
+
+export interface DeviceQuery {
+  readonly tenantId: string;
+  /** Case-insensitive substring of name or label. */
+  readonly search?: string;
+  readonly gatewayId?: string;
+  readonly profileId?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Tenants, device profiles and devices. */
+export interface RegistryStore {
+  ensureTenant(tenant: Tenant): Promise<void>;
+  saveProfile(profile: DeviceProfile): Promise<void>;
+  getProfile(id: string): Promise<DeviceProfile | undefined>;
+  findProfile(by: { tenantId: string; name: string } | { provisionKey: string }): Promise<DeviceProfile | undefined>;
+  listProfiles(tenantId: string): Promise<DeviceProfile[]>;
+  /** Inserts the device with its credentials atomically; throws DEVICE_NAME_TAKEN on a duplicate name. */
+  insertDevice(device: Device, credentials: readonly DeviceCredential[]): Promise<void>;
+  /** Many devices in one transaction; returns per-row errors by index (bulk import). */
+  insertDevices(rows: readonly { device: Device; credentials: readonly DeviceCredential[] }[]): Promise<Map<number, Error>>;
+  updateDevice(device: Device): Promise<void>;
+  deleteDevice(id: string): Promise<boolean>;
+  getDevice(id: string): Promise<Device | undefined>;
+  findDeviceByName(tenantId: string, name: string): Promise<Device | undefined>;
+  listDevices(query: DeviceQuery): Promise<Page<Device>>;
+}
+
+export type CredentialLookup =
+  | { readonly type: 'ACCESS_TOKEN'; readonly token: string }
+  | { readonly type: 'MQTT_BASIC'; readonly clientId?: string; readonly username?: string }
+  | { readonly type: 'X509_CERTIFICATE'; readonly fingerprint: string };
+
+export interface CredentialStore {
+  /** All credentials matching the lookup (basic credentials may match on client id or user name). */
+  findCredentials(lookup: CredentialLookup): Promise<DeviceCredential[]>;
+  getCredentials(deviceId: string): Promise<DeviceCredential[]>;
+  /** Replaces the device's credential of the same type; throws CONFLICT if another device holds it. */
+  setCredential(credential: DeviceCredential): Promise<void>;
+}
+
+/** One row the store writer appends; deviceId is the registry id. */
+export interface TelemetryRow {
+  readonly deviceId: string;
+  readonly key: string;
+  readonly ts: number;
+  readonly value: TelemetryValue;
+}
+
+export interface RawQuery {
+  readonly deviceId: string;
+  readonly keys: readonly string[];
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  readonly order: 'asc' | 'desc';
+}
+
+export interface AggregateQuery {
+  readonly deviceId: string;
+  readonly keys: readonly string[];
+  readonly from: number;
+  readonly to: number;
+  /** Bucket width in ms; buckets start at `from + n * interval`. */
+  readonly interval: number;
+  readonly agg: Aggregation;
+}
+
+export interface TelemetryStore {
+  /**
+   * Appends rows durably in one transaction (group commit). Resolves only once committed.
+   * Idempotent on (device, key, ts): a repeated point replaces the stored one.
+   */
+  appendTelemetry(rows: readonly TelemetryRow[]): Promise<void>;
+  queryRaw(query: RawQuery): Promise<Record<string, TsValue[]>>;
+  /** Only numeric values take part; each bucket's ts is its start. */
+  queryAggregated(query: AggregateQuery): Promise<Record<string, TsValue[]>>;
+  latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>>;
+  /** Distinct keys the device has reported. */
+  telemetryKeys(deviceId: string): Promise<string[]>;
+}
+
+export interface AttributeStore {
+  setAttributes(deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>, ts: number): Promise<void>;
+  getAttributes(deviceId: string, scope: AttributeScope, keys?: readonly string[]): Promise<AttributeEntry[]>;
+  deleteAttributes(deviceId: string, scope: AttributeScope, keys: readonly string[]): Promise<void>;
+}
+
+export interface StatusStore {
+  /** Saves many statuses at once; activity is flushed periodically, not per message. */
+  saveStatuses(statuses: readonly DeviceStatus[]): Promise<void>;
+  getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
+}
+
+export type Role = 'admin' | 'user';
+
+export interface User {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly role: Role;
+  readonly createdAt: number;
+}
+
+export interface ApiKey {
+  readonly id: string;
+  readonly userId: string;
+  readonly name: string;
+  /** sha256 of the key; the key itself is shown once at creation. */
+  readonly keyHash: string;
+  readonly createdAt: number;
+}
+
+export interface UserStore {
+  countUsers(): Promise<number>;
+  insertUser(user: User): Promise<void>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  getUser(id: string): Promise<User | undefined>;
+  insertApiKey(key: ApiKey): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKey | undefined>;
+  /** Small persistent settings (e.g. the JWT signing secret). */
+  getSetting(name: string): Promise<string | undefined>;
+  putSetting(name: string, value: string): Promise<void>;
+}
+
+/** Everything a storage backend provides; one adapter (sqlite, postgres, memory) implements all. */
+export interface Store extends RegistryStore, CredentialStore, TelemetryStore, AttributeStore, StatusStore, UserStore {
+  readonly kind: string;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- bus
+
+/** Events that cross the bus. Subjects are dot-separated; the first token names the event. */
+export interface BusEvents {
+  /** Telemetry committed to the store. */
+  telemetry: { tenantId: string; deviceId: string; points: readonly Point[] };
+  /** Attributes changed in a scope. */
+  attributes: { tenantId: string; deviceId: string; scope: AttributeScope; values: Record<string, JsonValue>; deleted?: string[] };
+  /** A command for the node holding the device's session. */
+  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number };
+  /** A device's answer to a server-side RPC. */
+  rpcResponse: { deviceId: string; requestId: number; response: JsonValue };
+  /** Connectivity changes. */
+  status: DeviceStatus & { tenantId: string };
+}
+
+export type BusSubject<E extends keyof BusEvents = keyof BusEvents> = `${E}.${string}` | E;
+
+export interface Bus {
+  /** Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). */
+  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): void;
+  /** `pattern` uses NATS wildcards: `*` one token, `>` the rest. */
+  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: (message: BusEvents[E], subject: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- codecs
+
+/** Turns device payload bytes into canonical points and attribute maps. */
+export interface Codec {
+  readonly name: string;
+  /** Content types this codec answers to (CoAP content-format, HTTP content-type). */
+  readonly contentTypes: readonly string[];
+  /** `now` stamps points that carry no timestamp. Throws MALFORMED_PAYLOAD. */
+  decodeTelemetry(payload: Buffer, now: number): Point[];
+  decodeAttributes(payload: Buffer): Record<string, JsonValue>;
+}
+
+// ---------------------------------------------------------------- transports
+
+export interface ListeningAddress {
+  /** e.g. 'mqtt', 'mqtts', 'mqtt-ws', 'coap', 'http'. */
+  readonly name: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+}
+
+/** A device-facing protocol server. */
+export interface Transport {
+  readonly name: string;
+  start(): Promise<ListeningAddress[]>;
+  /** Stops accepting, lets in-flight acknowledgements finish, closes sessions. */
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- misc
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The subset of pino the core uses, so services do not import a logger library. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}

@@ -1,0 +1,131 @@
+/**
+ * What every device-facing transport may ask of the platform. MQTT, CoAP and HTTP adapters turn
+ * wire bytes into calls on this interface and turn its answers and events back into wire bytes;
+ * they never reach storage, rules or the bus themselves.
+ *
+ * All methods throw PlatformError; adapters map `err.spec` to their protocol's answer.
+ * Every promise that stores data resolves only after the data is committed.
+ */
+import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import type { JsonValue } from '../domain/telemetry.js';
+
+export interface BasicCredentials {
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/** ThingsBoard's provision request body (device API "provision" call). */
+export interface ProvisionRequest {
+  readonly deviceName?: string;
+  readonly provisionDeviceKey: string;
+  readonly provisionDeviceSecret: string;
+  /** Optional: the device proposes its own token / basic credentials. */
+  readonly credentialsType?: 'ACCESS_TOKEN' | 'MQTT_BASIC' | 'X509_CERTIFICATE';
+  readonly token?: string;
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly hash?: string;
+}
+
+/** The provision response body, as devices expect it. */
+export interface ProvisionResponse {
+  readonly status: 'SUCCESS' | 'NOT_FOUND' | 'FAILURE';
+  readonly credentialsType?: string;
+  readonly credentialsValue?: JsonValue;
+  readonly errorMsg?: string;
+}
+
+export interface AttributeRequest {
+  /** Undefined = all keys of that scope; empty = none. */
+  readonly clientKeys?: readonly string[];
+  readonly sharedKeys?: readonly string[];
+}
+
+export interface AttributeResponse {
+  client?: Record<string, JsonValue>;
+  shared?: Record<string, JsonValue>;
+}
+
+export interface SharedAttributeUpdate {
+  readonly values: Record<string, JsonValue>;
+  readonly deleted?: readonly string[];
+}
+
+/** A server-side RPC as the device receives it. */
+export interface RpcRequestToDevice {
+  readonly id: number;
+  readonly method: string;
+  readonly params: JsonValue;
+}
+
+/** A client-side RPC the device sends to the platform. */
+export interface ClientRpcRequest {
+  readonly method: string;
+  readonly params?: JsonValue;
+}
+
+/** Callbacks a transport registers to receive what the platform pushes to a device. */
+export interface DeviceEventHandlers {
+  onSharedAttributes?: (update: SharedAttributeUpdate) => void;
+  onRpcRequest?: (request: RpcRequestToDevice) => void;
+}
+
+/** A connection (MQTT), an observation (CoAP) or a long poll (HTTP) of one device. */
+export interface DeviceSession {
+  readonly identity: DeviceIdentity;
+  /** Replaces the handlers, e.g. when an MQTT client subscribes to RPC after connecting. */
+  setHandlers(handlers: DeviceEventHandlers): void;
+  /** Marks activity without data (PINGREQ, CoAP ping). Cheap; call freely. */
+  touch(): void;
+  close(): void;
+}
+
+export interface OpenSessionOptions {
+  /** Whether this session counts as the device being online (true for MQTT connections). */
+  readonly persistent: boolean;
+}
+
+export interface DeviceApi {
+  authenticateToken(token: string): Promise<DeviceIdentity>;
+  authenticateBasic(credentials: BasicCredentials): Promise<DeviceIdentity>;
+  authenticateCertificate(fingerprint: string): Promise<DeviceIdentity>;
+  provision(request: ProvisionRequest): Promise<ProvisionResponse>;
+
+  openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession;
+
+  /** Decodes with the device's profile codec (or `contentType` when given), validates and stores. */
+  publishTelemetry(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void>;
+  publishAttributes(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void>;
+  getAttributes(identity: DeviceIdentity, request: AttributeRequest): Promise<AttributeResponse>;
+  rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void>;
+  clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue>;
+
+  // Gateway API (ThingsBoard v1/gateway/*): a gateway reports for child devices by name.
+  gatewayConnect(gateway: DeviceIdentity, deviceName: string, deviceType?: string): Promise<DeviceIdentity>;
+  gatewayDisconnect(gateway: DeviceIdentity, deviceName: string): Promise<void>;
+  /** `{"Device A":[{"ts":…,"values":{…}}], …}` or `{"Device A":{…}}`. */
+  gatewayTelemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
+  /** `{"Device A":{"attr":value}, …}` */
+  gatewayAttributes(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
+  /** `{"id":1,"device":"Device A","client":true,"key":"a"}` or `"keys":[…]` → response body. */
+  gatewayAttributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue>;
+  /** `{"device":"Device A","id":1,"data":{…}}` — a child's answer to a server-side RPC. */
+  gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
+  /** Shared-attribute updates and RPC requests for the gateway's children, with the child's name. */
+  openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession;
+}
+
+export interface GatewayEventHandlers {
+  onChildSharedAttributes?: (deviceName: string, update: SharedAttributeUpdate) => void;
+  onChildRpcRequest?: (deviceName: string, request: RpcRequestToDevice) => void;
+}
+
+/** Counters transports report; rendered at /metrics. */
+export interface TransportMetrics {
+  messageIn(transport: TransportName | string, kind: string): void;
+  messageOut(transport: TransportName | string, kind: string): void;
+  reject(transport: TransportName | string, reason: string): void;
+  connections(transport: TransportName | string, delta: number): void;
+}
