@@ -129,3 +129,18 @@ export interface TransportMetrics {
   reject(transport: TransportName | string, reason: string): void;
   connections(transport: TransportName | string, delta: number): void;
 }
+
+/** Everything the platform counts; the Prometheus adapter implements it. */
+export interface PlatformMetrics extends TransportMetrics {
+  /** One group commit of `rows` rows that took `seconds`. */
+  storeCommit(rows: number, seconds: number): void;
+}
+
+/** For tests and tools that do not export metrics. */
+export const noopMetrics: PlatformMetrics = {
+  messageIn: () => undefined,
+  messageOut: () => undefined,
+  reject: () => undefined,
+  connections: () => undefined,
+  storeCommit: () => undefined,
+};

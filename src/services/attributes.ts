@@ -1,0 +1,62 @@
+/**
+ * Attributes by scope: client (reported by the device), shared (desired, pushed to the device),
+ * server (private to the platform). Every change is announced on the bus; sessions holding the
+ * device push shared changes to it.
+ */
+import type { AttributeEntry, AttributeScope } from '../domain/device.js';
+import { PlatformError } from '../domain/errors.js';
+import { subjectFor } from '../domain/subjects.js';
+import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
+import type { AttributeStore, Bus, Clock } from '../ports.js';
+
+export interface AttributeDeps {
+  readonly store: AttributeStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+}
+
+function checkKeys(values: Record<string, JsonValue>): void {
+  for (const key of Object.keys(values)) {
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw new PlatformError('KEY_TOO_LONG', `attribute key of ${key.length} characters`);
+    }
+    const value = values[key];
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new PlatformError('NON_FINITE_NUMBER', key);
+  }
+}
+
+export class AttributeService {
+  constructor(private readonly deps: AttributeDeps) {}
+
+  async set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
+    checkKeys(values);
+    if (Object.keys(values).length === 0) return;
+    await this.deps.store.setAttributes(deviceId, scope, values, this.deps.clock.now());
+    this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), { tenantId, deviceId, scope, values });
+  }
+
+  async remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.deps.store.deleteAttributes(deviceId, scope, keys);
+    this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), {
+      tenantId,
+      deviceId,
+      scope,
+      values: {},
+      deleted: keys,
+    });
+  }
+
+  get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]> {
+    return this.deps.store.getAttributes(deviceId, scope, keys);
+  }
+
+  /** Key → value of one scope; `keys` undefined = all, empty = none. */
+  async values(deviceId: string, scope: AttributeScope, keys: readonly string[] | undefined): Promise<Record<string, JsonValue>> {
+    if (keys !== undefined && keys.length === 0) return {};
+    const entries = await this.deps.store.getAttributes(deviceId, scope, keys);
+    const out: Record<string, JsonValue> = {};
+    for (const e of entries) out[e.key] = e.value;
+    return out;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The DeviceApi every transport calls: authentication, decoding with the device's codec,
+ * ingest, attributes, RPC and sessions. The gateway API lives in gateway.ts.
+ */
+import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import { PlatformError } from '../domain/errors.js';
+import { subjectFor } from '../domain/subjects.js';
+import type { JsonValue } from '../domain/telemetry.js';
+import type { Bus, Clock, Logger } from '../ports.js';
+import type { CodecRegistry } from '../adapters/codec/index.js';
+import type { AttributeService } from './attributes.js';
+import type {
+  AttributeRequest,
+  AttributeResponse,
+  BasicCredentials,
+  ClientRpcRequest,
+  DeviceApi,
+  DeviceEventHandlers,
+  DeviceSession,
+  GatewayEventHandlers,
+  OpenSessionOptions,
+  PlatformMetrics,
+  ProvisionRequest,
+  ProvisionResponse,
+} from './device-api.js';
+import { GatewayService } from './gateway.js';
+import type { IngestService } from './ingest.js';
+import type { RegistryService } from './registry.js';
+import type { RpcService } from './rpc.js';
+import type { SessionHub } from './sessions.js';
+
+export interface DeviceServiceDeps {
+  readonly registry: RegistryService;
+  readonly ingest: IngestService;
+  readonly attributes: AttributeService;
+  readonly rpc: RpcService;
+  readonly sessions: SessionHub;
+  readonly codecs: CodecRegistry;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: PlatformMetrics;
+  readonly maxPayloadBytes: number;
+}
+
+/** Reply bodies that are not JSON are kept as the string the device sent. */
+export function parseLooseJson(payload: Buffer): JsonValue {
+  const text = payload.toString('utf8');
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+export class DeviceService implements DeviceApi {
+  private readonly gateway: GatewayService;
+
+  constructor(private readonly deps: DeviceServiceDeps) {
+    this.gateway = new GatewayService({ ...deps, device: this });
+  }
+
+  authenticateToken(token: string): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ token });
+  }
+
+  authenticateBasic(credentials: BasicCredentials): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ basic: credentials });
+  }
+
+  authenticateCertificate(fingerprint: string): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ fingerprint });
+  }
+
+  provision(request: ProvisionRequest): Promise<ProvisionResponse> {
+    return this.deps.registry.provision(request);
+  }
+
+  openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession {
+    return this.deps.sessions.open(identity, transport, handlers, options.persistent);
+  }
+
+  async publishTelemetry(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {
+    try {
+      this.checkSize(payload);
+      const codec = this.deps.codecs.resolve(identity.codec, contentType);
+      const points = codec.decodeTelemetry(payload, this.deps.clock.now());
+      await this.deps.ingest.ingest(identity, points);
+      this.deps.metrics.messageIn(transport, 'telemetry');
+    } catch (err) {
+      throw this.rejected(identity, transport, 'telemetry', err);
+    }
+  }
+
+  async publishAttributes(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {
+    try {
+      this.checkSize(payload);
+      const codec = this.deps.codecs.resolve(identity.codec, contentType);
+      await this.deps.attributes.set(identity.tenantId, identity.deviceId, 'client', codec.decodeAttributes(payload));
+      this.deps.metrics.messageIn(transport, 'attributes');
+    } catch (err) {
+      throw this.rejected(identity, transport, 'attributes', err);
+    }
+  }
+
+  async getAttributes(identity: DeviceIdentity, request: AttributeRequest): Promise<AttributeResponse> {
+    const bothAll = request.clientKeys === undefined && request.sharedKeys === undefined;
+    const response: AttributeResponse = {};
+    if (bothAll || request.clientKeys !== undefined) {
+      response.client = await this.deps.attributes.values(identity.deviceId, 'client', request.clientKeys);
+    }
+    if (bothAll || request.sharedKeys !== undefined) {
+      response.shared = await this.deps.attributes.values(identity.deviceId, 'shared', request.sharedKeys);
+    }
+    return response;
+  }
+
+  async rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void> {
+    this.checkSize(payload);
+    this.deps.bus.publish('rpcResponse', subjectFor('rpcResponse', identity.tenantId, identity.deviceId), {
+      deviceId: identity.deviceId,
+      requestId,
+      response: parseLooseJson(payload),
+    });
+  }
+
+  clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue> {
+    if (typeof request.method !== 'string' || request.method === '') {
+      return Promise.reject(new PlatformError('BAD_REQUEST', 'client-side RPC needs a "method"'));
+    }
+    return this.deps.rpc.handleClientRpc(identity, request.method, request.params);
+  }
+
+  gatewayConnect(gateway: DeviceIdentity, deviceName: string, deviceType?: string): Promise<DeviceIdentity> {
+    return this.gateway.connect(gateway, deviceName, deviceType);
+  }
+
+  gatewayDisconnect(gateway: DeviceIdentity, deviceName: string): Promise<void> {
+    return this.gateway.disconnect(gateway, deviceName);
+  }
+
+  gatewayTelemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+    return this.gateway.telemetry(gateway, payload);
+  }
+
+  gatewayAttributes(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+    return this.gateway.attributes(gateway, payload);
+  }
+
+  gatewayAttributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue> {
+    return this.gateway.attributeRequest(gateway, payload);
+  }
+
+  gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+    return this.gateway.rpcResponse(gateway, payload);
+  }
+
+  openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
+    return this.gateway.openSession(gateway, handlers);
+  }
+
+  /** Turns any failure into a PlatformError, logs it with the device, counts the reject. */
+  rejected(identity: DeviceIdentity, transport: TransportName, kind: string, err: unknown): PlatformError {
+    const error = err instanceof PlatformError ? err : new PlatformError('INTERNAL', undefined, { cause: err });
+    this.deps.metrics.reject(transport, error.code);
+    const log = { deviceId: identity.deviceId, device: identity.name, transport, kind, code: error.code, reason: error.message };
+    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.deps.logger.error({ ...log, err }, 'device message failed');
+    else this.deps.logger.warn(log, 'device message rejected');
+    return error;
+  }
+
+  private checkSize(payload: Buffer): void {
+    if (payload.length > this.deps.maxPayloadBytes) {
+      throw new PlatformError('PAYLOAD_TOO_LARGE', `${payload.length} bytes > ${this.deps.maxPayloadBytes}`);
+    }
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * Tenants, device profiles, devices and their credentials. Device authentication runs here on
+ * every CoAP/HTTP request and MQTT connect, so verified identities are cached in memory and the
+ * cache is dropped for a device whenever the device or its credentials change.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DEFAULT_TENANT_ID,
+  toIdentity,
+  type Device,
+  type DeviceCredential,
+  type DeviceIdentity,
+  type DeviceProfile,
+  type TelemetryKeySpec,
+} from '../domain/device.js';
+import { PlatformError, isPlatformError } from '../domain/errors.js';
+import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
+import { DEVICE_SCRYPT_COST, hashSecret, randomBase62, safeEqual, sha256Hex, verifySecret } from './auth-secrets.js';
+import type { BasicCredentials, ProvisionRequest, ProvisionResponse } from './device-api.js';
+import { importDevicesCsv, type ImportResult } from './registry-import.js';
+
+export interface RegistryDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Codecs the platform has registered; a profile must name one of them. */
+  readonly codecNames: readonly string[];
+  /** Entries in the authentication cache (default 100,000). */
+  readonly authCacheSize?: number;
+  /** How long a cached identity is trusted (default 60 s); bounds staleness across cluster nodes. */
+  readonly authCacheTtlMs?: number;
+}
+
+export interface CreateDeviceInput {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly label?: string;
+  readonly profileId?: string;
+  readonly isGateway?: boolean;
+  readonly gatewayId?: string;
+  readonly accessToken?: string;
+  readonly basic?: BasicCredentials;
+  readonly certificateFingerprint?: string;
+}
+
+export interface CreateProfileInput {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly codec?: string;
+  readonly telemetryKeys?: readonly TelemetryKeySpec[];
+  readonly provisionKey?: string;
+  readonly provisionSecret?: string;
+}
+
+export type CredentialsInput =
+  | { readonly accessToken?: string }
+  | { readonly basic: BasicCredentials }
+  | { readonly certificateFingerprint: string };
+
+export type AuthLookup = { readonly token: string } | { readonly basic: BasicCredentials } | { readonly fingerprint: string };
+
+export const DEFAULT_PROFILE_NAME = 'default';
+export const ACCESS_TOKEN_LENGTH = 20;
+export const MAX_NAME_LENGTH = 255;
+export const MAX_LIST_LIMIT = 10_000;
+
+export function validateName(name: unknown, what = 'device name'): string {
+  if (typeof name !== 'string' || name.trim().length === 0) throw new PlatformError('BAD_REQUEST', `${what} is required`);
+  if (name.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', `${what} longer than ${MAX_NAME_LENGTH} characters`);
+  return name;
+}
+
+export function validateToken(token: string): string {
+  if (token.length === 0 || token.length > MAX_NAME_LENGTH || /\s/.test(token)) {
+    throw new PlatformError('BAD_REQUEST', 'access token must be 1..255 characters without spaces');
+  }
+  return token;
+}
+
+/**
+ * Certificate fingerprints are compared as lowercase hex without separators, so
+ * `AB:CD:…` (node's fingerprint256) and `abcd…` name the same certificate.
+ */
+export function normalizeFingerprint(fingerprint: string): string {
+  const hex = fingerprint.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]{40,128}$/.test(hex)) throw new PlatformError('BAD_REQUEST', 'certificate fingerprint must be hex (SHA-1 or SHA-256)');
+  return hex;
+}
+
+/** A PEM/base64 certificate (ThingsBoard's provision `hash`) → its SHA-256 fingerprint. */
+export function fingerprintOfCertificate(certOrFingerprint: string): string {
+  const trimmed = certOrFingerprint.trim();
+  if (/^[0-9a-fA-F:\s]{40,200}$/.test(trimmed)) return normalizeFingerprint(trimmed);
+  const b64 = trimmed.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s/g, '');
+  const der = Buffer.from(b64, 'base64');
+  if (der.length < 32) throw new PlatformError('BAD_REQUEST', 'certificate is neither a fingerprint nor base64 DER');
+  return sha256Hex(der.toString('latin1')) === '' ? '' : sha256OfBytes(der);
+}
+
+function sha256OfBytes(bytes: Buffer): string {
+  return createHashHex(bytes);
+}
+
+import { createHash } from 'node:crypto';
+function createHashHex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+interface CacheEntry {
+  readonly identity: DeviceIdentity;
+  readonly expiresAt: number;
+}
+
+export class RegistryService {
+  private readonly profileCache = new Map<string, DeviceProfile>();
+  private readonly defaultProfiles = new Map<string, Promise<DeviceProfile>>();
+  private readonly authCache = new Map<string, CacheEntry>();
+  private readonly cacheKeysByDevice = new Map<string, Set<string>>();
+  private readonly cacheSize: number;
+  private readonly cacheTtl: number;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.cacheSize = deps.authCacheSize ?? 100_000;
+    this.cacheTtl = deps.authCacheTtlMs ?? 60_000;
+  }
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  async init(): Promise<void> {
+    await this.deps.store.ensureTenant({ id: DEFAULT_TENANT_ID, name: 'Default' });
+    await this.defaultProfile(DEFAULT_TENANT_ID);
+  }
+
+  // ------------------------------------------------------------ profiles
+
+  defaultProfile(tenantId: string): Promise<DeviceProfile> {
+    let found = this.defaultProfiles.get(tenantId);
+    if (!found) {
+      found = this.ensureProfile(tenantId, DEFAULT_PROFILE_NAME);
+      this.defaultProfiles.set(tenantId, found);
+      found.catch(() => this.defaultProfiles.delete(tenantId));
+    }
+    return found;
+  }
+
+  /** Finds a profile by name or creates it with the json codec (gateways name child types this way). */
+  async ensureProfile(tenantId: string, name: string): Promise<DeviceProfile> {
+    validateName(name, 'profile name');
+    const existing = await this.deps.store.findProfile({ tenantId, name });
+    if (existing) return this.remember(existing);
+    try {
+      return await this.createProfile({ tenantId, name, codec: 'json' });
+    } catch (err) {
+      // Lost a race with another creator: the profile exists now.
+      const again = isPlatformError(err, 'CONFLICT') ? await this.deps.store.findProfile({ tenantId, name }) : undefined;
+      if (again) return this.remember(again);
+      throw err;
+    }
+  }
+
+  async getProfile(id: string): Promise<DeviceProfile | undefined> {
+    const cached = this.profileCache.get(id);
+    if (cached) return cached;
+    const profile = await this.deps.store.getProfile(id);
+    return profile ? this.remember(profile) : undefined;
+  }
+
+  async findProfileByName(tenantId: string, name: string): Promise<DeviceProfile | undefined> {
+    const profile = await this.deps.store.findProfile({ tenantId, name });
+    return profile ? this.remember(profile) : undefined;
+  }
+
+  async createProfile(input: CreateProfileInput): Promise<DeviceProfile> {
+    const name = validateName(input.name, 'profile name');
+    const codec = input.codec ?? 'json';
+    if (!this.deps.codecNames.includes(codec)) {
+      throw new PlatformError('BAD_REQUEST', `unknown codec "${codec}" (known: ${this.deps.codecNames.join(', ')})`);
+    }
+    if ((input.provisionKey === undefined) !== (input.provisionSecret === undefined)) {
+      throw new PlatformError('BAD_REQUEST', 'provisionKey and provisionSecret go together');
+    }
+    if (input.provisionKey !== undefined && (input.provisionKey.length === 0 || input.provisionSecret?.length === 0)) {
+      throw new PlatformError('BAD_REQUEST', 'provisionKey and provisionSecret must not be empty');
+    }
+    const keys = new Set<string>();
+    for (const spec of input.telemetryKeys ?? []) {
+      if (spec.key.length === 0 || spec.key.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', 'telemetry key must be 1..255 characters');
+      if (keys.has(spec.key)) throw new PlatformError('BAD_REQUEST', `telemetry key "${spec.key}" listed twice`);
+      keys.add(spec.key);
+    }
+    if (await this.deps.store.findProfile({ tenantId: input.tenantId, name })) {
+      throw new PlatformError('CONFLICT', `profile "${name}" already exists`);
+    }
+    if (input.provisionKey !== undefined && (await this.deps.store.findProfile({ provisionKey: input.provisionKey }))) {
+      throw new PlatformError('CONFLICT', 'provision key already used by another profile');
+    }
+    const profile: DeviceProfile = {
+      id: randomUUID(),
+      tenantId: input.tenantId,
+      name,
+      codec,
+      telemetryKeys: [...(input.telemetryKeys ?? [])],
+      ...(input.provisionKey !== undefined ? { provisionKey: input.provisionKey, provisionSecret: input.provisionSecret } : {}),
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.store.saveProfile(profile);
+    return this.remember(profile);
+  }
+
+  listProfiles(tenantId: string): Promise<DeviceProfile[]> {
+    return this.deps.store.listProfiles(tenantId);
+  }
+
+  private remember(profile: DeviceProfile): DeviceProfile {
+    this.profileCache.set(profile.id, profile);
+    return profile;
+  }
+
+  /** The profile a device may use: the given one (same tenant) or the tenant default. */
+  async resolveProfile(tenantId: string, profileId: string | undefined): Promise<DeviceProfile> {
+    if (profileId === undefined) return this.defaultProfile(tenantId);
+    const profile = await this.getProfile(profileId);
+    if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', profileId);
+    return profile;
+  }
+
+  // ------------------------------------------------------------ devices
+
+  async createDevice(input: CreateDeviceInput): Promise<{ device: Device; credentials: DeviceCredential[]; accessToken?: string }> {
+    const { device, credentials } = await this.prepareDevice(input);
+    if (device.gatewayId !== undefined) {
+      const gateway = await this.deps.store.getDevice(device.gatewayId);
+      if (!gateway || gateway.tenantId !== device.tenantId) throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${device.gatewayId}`);
+    }
+    await this.deps.store.insertDevice(device, credentials);
+    const token = credentials.find((c) => c.type === 'ACCESS_TOKEN');
+    return { device, credentials, ...(token ? { accessToken: token.token } : {}) };
+  }
+
+  /** Validates input and builds the device and its credentials without storing them (import reuses it). */
+  async prepareDevice(input: CreateDeviceInput, profile?: DeviceProfile): Promise<{ device: Device; credentials: DeviceCredential[] }> {
+    const name = validateName(input.name);
+    if (input.label !== undefined && input.label.length > MAX_NAME_LENGTH) {
+      throw new PlatformError('BAD_REQUEST', `label longer than ${MAX_NAME_LENGTH} characters`);
+    }
+    const resolved = profile ?? (await this.resolveProfile(input.tenantId, input.profileId));
+    const device: Device = {
+      id: randomUUID(),
+      tenantId: input.tenantId,
+      name,
+      ...(input.label ? { label: input.label } : {}),
+      profileId: resolved.id,
+      isGateway: input.isGateway ?? false,
+      ...(input.gatewayId !== undefined ? { gatewayId: input.gatewayId } : {}),
+      createdAt: this.deps.clock.now(),
+    };
+    const credentials: DeviceCredential[] = [];
+    if (input.accessToken !== undefined) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: validateToken(input.accessToken) });
+    if (input.basic) credentials.push(await this.basicCredential(device.id, input.basic));
+    if (input.certificateFingerprint !== undefined) {
+      credentials.push({ type: 'X509_CERTIFICATE', deviceId: device.id, fingerprint: normalizeFingerprint(input.certificateFingerprint) });
+    }
+    if (credentials.length === 0) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: randomBase62(ACCESS_TOKEN_LENGTH) });
+    return { device, credentials };
+  }
+
+  private async basicCredential(deviceId: string, basic: BasicCredentials): Promise<DeviceCredential> {
+    const clientId = basic.clientId || undefined;
+    const username = basic.username || undefined;
+    if (clientId === undefined && username === undefined) {
+      throw new PlatformError('BAD_REQUEST', 'MQTT basic credentials need a client id or a user name');
+    }
+    if ((clientId?.length ?? 0) > MAX_NAME_LENGTH || (username?.length ?? 0) > MAX_NAME_LENGTH) {
+      throw new PlatformError('BAD_REQUEST', 'client id and user name must be at most 255 characters');
+    }
+    return {
+      type: 'MQTT_BASIC',
+      deviceId,
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(basic.password ? { passwordHash: await hashSecret(basic.password, DEVICE_SCRYPT_COST) } : {}),
+    };
+  }
+
+  async updateDevice(id: string, patch: { name?: string; label?: string; profileId?: string }): Promise<Device> {
+    const device = await this.requireDevice(id);
+    let updated: Device = { ...device };
+    if (patch.name !== undefined && patch.name !== device.name) {
+      const name = validateName(patch.name);
+      if (await this.deps.store.findDeviceByName(device.tenantId, name)) throw new PlatformError('DEVICE_NAME_TAKEN', name);
+      updated = { ...updated, name };
+    }
+    if (patch.label !== undefined) {
+      if (patch.label.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', `label longer than ${MAX_NAME_LENGTH} characters`);
+      const { label: _old, ...rest } = updated;
+      updated = patch.label === '' ? rest : { ...rest, label: patch.label };
+    }
+    if (patch.profileId !== undefined) updated = { ...updated, profileId: (await this.resolveProfile(device.tenantId, patch.profileId)).id };
+    await this.deps.store.updateDevice(updated);
+    this.invalidate(id);
+    return updated;
+  }
+
+  /** Attaches an existing device to a gateway (a gateway reports for a device created by hand). */
+  async linkToGateway(deviceId: string, gatewayId: string): Promise<Device> {
+    const device = await this.requireDevice(deviceId);
+    const updated: Device = { ...device, gatewayId };
+    await this.deps.store.updateDevice(updated);
+    this.invalidate(deviceId);
+    return updated;
+  }
+
+  async deleteDevice(id: string): Promise<boolean> {
+    const deleted = await this.deps.store.deleteDevice(id);
+    this.invalidate(id);
+    return deleted;
+  }
+
+  getDevice(id: string): Promise<Device | undefined> {
+    return this.deps.store.getDevice(id);
+  }
+
+  /** The device if it exists in the tenant, else DEVICE_NOT_FOUND (no hint that it exists elsewhere). */
+  async requireDevice(id: string, tenantId?: string): Promise<Device> {
+    const device = await this.deps.store.getDevice(id);
+    if (!device || (tenantId !== undefined && device.tenantId !== tenantId)) throw new PlatformError('DEVICE_NOT_FOUND', id);
+    return device;
+  }
+
+  findDeviceByName(tenantId: string, name: string): Promise<Device | undefined> {
+    return this.deps.store.findDeviceByName(tenantId, name);
+  }
+
+  listDevices(query: DeviceQuery): Promise<Page<Device>> {
+    const limit = Math.min(Math.max(Math.trunc(query.limit), 0), MAX_LIST_LIMIT);
+    return this.deps.store.listDevices({ ...query, limit, offset: Math.max(Math.trunc(query.offset), 0) });
+  }
+
+  async identityFor(device: Device): Promise<DeviceIdentity> {
+    const profile = await this.getProfile(device.profileId);
+    if (!profile) throw new PlatformError('PROFILE_NOT_FOUND', device.profileId);
+    return toIdentity(device, profile);
+  }
+
+  getCredentials(deviceId: string): Promise<DeviceCredential[]> {
+    return this.deps.store.getCredentials(deviceId);
+  }
+
+  async setCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredential> {
+    await this.requireDevice(deviceId);
+    let credential: DeviceCredential;
+    if ('basic' in input) credential = await this.basicCredential(deviceId, input.basic);
+    else if ('certificateFingerprint' in input) {
+      credential = { type: 'X509_CERTIFICATE', deviceId, fingerprint: normalizeFingerprint(input.certificateFingerprint) };
+    } else {
+      const token = input.accessToken === undefined ? randomBase62(ACCESS_TOKEN_LENGTH) : validateToken(input.accessToken);
+      credential = { type: 'ACCESS_TOKEN', deviceId, token };
+    }
+    // Drop cached identities first: the old secret must stop working even if the write races a lookup.
+    this.invalidate(deviceId);
+    await this.deps.store.setCredential(credential);
+    this.invalidate(deviceId);
+    return credential;
+  }
+
+  // ------------------------------------------------------------ authentication
+
+  async authenticate(lookup: AuthLookup): Promise<DeviceIdentity> {
+    const key = cacheKey(lookup);
+    const hit = this.authCache.get(key);
+    const now = this.deps.clock.now();
+    if (hit && hit.expiresAt > now) {
+      // Re-insert: Map order is insertion order, so the oldest entries are the least recently used.
+      this.authCache.delete(key);
+      this.authCache.set(key, hit);
+      return hit.identity;
+    }
+    const identity = await this.lookupIdentity(lookup);
+    this.cache(key, identity, now);
+    return identity;
+  }
+
+  private async lookupIdentity(lookup: AuthLookup): Promise<DeviceIdentity> {
+    const { store } = this.deps;
+    let deviceId: string | undefined;
+    if ('token' in lookup) {
+      if (lookup.token.length === 0) throw new PlatformError('UNAUTHORIZED', 'empty access token');
+      deviceId = (await store.findCredentials({ type: 'ACCESS_TOKEN', token: lookup.token }))[0]?.deviceId;
+      if (!deviceId) throw new PlatformError('UNAUTHORIZED', 'unknown access token');
+    } else if ('fingerprint' in lookup) {
+      let fingerprint: string;
+      try {
+        fingerprint = normalizeFingerprint(lookup.fingerprint);
+      } catch {
+        throw new PlatformError('UNAUTHORIZED', 'malformed certificate fingerprint');
+      }
+      deviceId = (await store.findCredentials({ type: 'X509_CERTIFICATE', fingerprint }))[0]?.deviceId;
+      if (!deviceId) throw new PlatformError('UNAUTHORIZED', 'unknown certificate');
+    } else {
+      deviceId = await this.matchBasic(lookup.basic);
+    }
+    const device = await store.getDevice(deviceId);
+    if (!device) throw new PlatformError('UNAUTHORIZED', 'device no longer exists');
+    return this.identityFor(device);
+  }
+
+  /**
+   * ThingsBoard MQTT basic semantics: a credential names a client id, a user name or both, and
+   * every field it names must match; the most specific match wins; its password, if any, must match.
+   */
+  private async matchBasic(basic: BasicCredentials): Promise<string> {
+    const clientId = basic.clientId || undefined;
+    const username = basic.username || undefined;
+    if (clientId === undefined && username === undefined) throw new PlatformError('BAD_CREDENTIALS', 'no client id or user name');
+    const found = await this.deps.store.findCredentials({
+      type: 'MQTT_BASIC',
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(username !== undefined ? { username } : {}),
+    });
+    const candidates = found
+      .filter((c): c is Extract<DeviceCredential, { type: 'MQTT_BASIC' }> => c.type === 'MQTT_BASIC')
+      .filter((c) => (c.clientId !== undefined || c.username !== undefined) && (c.clientId === undefined || c.clientId === clientId))
+      .filter((c) => c.username === undefined || c.username === username)
+      .sort((a, b) => specificity(b) - specificity(a));
+    const best = candidates[0];
+    if (!best) throw new PlatformError('BAD_CREDENTIALS', 'no matching credentials');
+    if (best.passwordHash !== undefined) {
+      if (!basic.password || !(await verifySecret(basic.password, best.passwordHash))) {
+        throw new PlatformError('BAD_CREDENTIALS', 'wrong password');
+      }
+    }
+    return best.deviceId;
+  }
+
+  private cache(key: string, identity: DeviceIdentity, now: number): void {
+    if (this.cacheSize <= 0) return;
+    while (this.authCache.size >= this.cacheSize) {
+      const oldest = this.authCache.keys().next();
+      if (oldest.done) break;
+      this.dropKey(oldest.value);
+    }
+    this.authCache.set(key, { identity, expiresAt: now + this.cacheTtl });
+    let keys = this.cacheKeysByDevice.get(identity.deviceId);
+    if (!keys) this.cacheKeysByDevice.set(identity.deviceId, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private dropKey(key: string): void {
+    const entry = this.authCache.get(key);
+    this.authCache.delete(key);
+    if (!entry) return;
+    const keys = this.cacheKeysByDevice.get(entry.identity.deviceId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.cacheKeysByDevice.delete(entry.identity.deviceId);
+  }
+
+  /** Forgets cached identities of a device (after any change to it or its credentials). */
+  invalidate(deviceId: string): void {
+    const keys = this.cacheKeysByDevice.get(deviceId);
+    if (!keys) return;
+    for (const key of keys) this.authCache.delete(key);
+    this.cacheKeysByDevice.delete(deviceId);
+  }
+
+  // ------------------------------------------------------------ provisioning and import
+
+  async provision(req: ProvisionRequest): Promise<ProvisionResponse> {
+    const notFound: ProvisionResponse = { status: 'NOT_FOUND', errorMsg: 'Failed to find provision profile or secret mismatch' };
+    if (typeof req.provisionDeviceKey !== 'string' || typeof req.provisionDeviceSecret !== 'string') return notFound;
+    const profile = await this.deps.store.findProfile({ provisionKey: req.provisionDeviceKey });
+    if (!profile || profile.provisionSecret === undefined || !safeEqual(req.provisionDeviceSecret, profile.provisionSecret)) {
+      return notFound;
+    }
+    const name = req.deviceName ?? `device-${randomBase62(12)}`;
+    const type = req.credentialsType ?? 'ACCESS_TOKEN';
+    try {
+      if (await this.deps.store.findDeviceByName(profile.tenantId, name)) {
+        return { status: 'FAILURE', errorMsg: `Device with name ${name} already exists` };
+      }
+      const base = { tenantId: profile.tenantId, name, profileId: profile.id };
+      if (type === 'MQTT_BASIC') {
+        const basic = { clientId: req.clientId, username: req.username, password: req.password };
+        await this.createDevice({ ...base, basic });
+        return {
+          status: 'SUCCESS',
+          credentialsType: 'MQTT_BASIC',
+          credentialsValue: { clientId: req.clientId ?? null, userName: req.username ?? null, password: req.password ?? null },
+        };
+      }
+      if (type === 'X509_CERTIFICATE') {
+        if (!req.hash) return { status: 'FAILURE', errorMsg: 'X509_CERTIFICATE provisioning needs the certificate in "hash"' };
+        const fingerprint = fingerprintOfCertificate(req.hash);
+        await this.createDevice({ ...base, certificateFingerprint: fingerprint });
+        return { status: 'SUCCESS', credentialsType: 'X509_CERTIFICATE', credentialsValue: fingerprint };
+      }
+      const { accessToken } = await this.createDevice({ ...base, ...(req.token ? { accessToken: req.token } : {}) });
+      this.deps.logger.info({ device: name, profile: profile.name }, 'device provisioned');
+      return { status: 'SUCCESS', credentialsType: 'ACCESS_TOKEN', credentialsValue: accessToken ?? null };
+    } catch (err) {
+      if (isPlatformError(err)) return { status: 'FAILURE', errorMsg: err.message };
+      throw err;
+    }
+  }
+
+  importCsv(tenantId: string, csvText: string, onProgress?: (done: number, total: number) => void): Promise<ImportResult> {
+    return importDevicesCsv(this, tenantId, csvText, onProgress);
+  }
+}
+
+function specificity(c: { clientId?: string; username?: string }): number {
+  return (c.clientId !== undefined ? 1 : 0) + (c.username !== undefined ? 1 : 0);
+}
+
+function cacheKey(lookup: AuthLookup): string {
+  if ('token' in lookup) return `t\0${lookup.token}`;
+  if ('fingerprint' in lookup) return `x\0${lookup.fingerprint.replace(/[:\s]/g, '').toLowerCase()}`;
+  const b = lookup.basic;
+  // The password is part of the key (hashed): a wrong password never hits a cached success.
+  return `b\0${b.clientId ?? ''}\0${b.username ?? ''}\0${sha256Hex(b.password ?? '')}`;
+}

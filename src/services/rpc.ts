@@ -1,0 +1,99 @@
+/**
+ * Server-side RPC (platform → device) and client-side RPC handlers (device → platform).
+ * A call is published on the bus for the node holding the device's session; the reply comes
+ * back on the bus. The durable command outbox for offline devices builds on this (issue: rules,
+ * alarms, commands).
+ */
+import { PlatformError } from '../domain/errors.js';
+import { subjectFor } from '../domain/subjects.js';
+import type { JsonValue } from '../domain/telemetry.js';
+import type { DeviceIdentity } from '../domain/device.js';
+import type { Bus, Clock, Logger } from '../ports.js';
+
+export interface RpcCall {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly method: string;
+  readonly params: JsonValue;
+  readonly timeoutMs?: number;
+  readonly oneway: boolean;
+}
+
+export type ClientRpcHandler = (identity: DeviceIdentity, params: JsonValue | undefined) => Promise<JsonValue> | JsonValue;
+
+interface PendingCall {
+  readonly resolve: (response: JsonValue) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface RpcDeps {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly defaultTimeoutMs: number;
+  readonly isOnline: (deviceId: string) => boolean;
+}
+
+export class RpcService {
+  private nextId = 1;
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly clientHandlers = new Map<string, ClientRpcHandler>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: RpcDeps) {
+    this.unsubscribe = deps.bus.subscribe('rpcResponse', 'rpcResponse.>', (msg) => {
+      const key = `${msg.deviceId}/${msg.requestId}`;
+      const call = this.pending.get(key);
+      if (!call) return;
+      this.pending.delete(key);
+      clearTimeout(call.timer);
+      call.resolve(msg.response);
+    });
+    this.registerClientHandler('getCurrentTime', () => ({ time: deps.clock.now() }));
+  }
+
+  /** Sends a command; two-way calls resolve with the device's response or reject RPC_TIMEOUT. */
+  call(req: RpcCall): Promise<JsonValue | undefined> {
+    if (!this.deps.isOnline(req.deviceId)) return Promise.reject(new PlatformError('DEVICE_OFFLINE'));
+    const timeoutMs = req.timeoutMs ?? this.deps.defaultTimeoutMs;
+    const requestId = this.nextId++;
+    const publish = (): void =>
+      this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
+        deviceId: req.deviceId,
+        requestId,
+        method: req.method,
+        params: req.params,
+        oneway: req.oneway,
+        expiresAt: this.deps.clock.now() + timeoutMs,
+      });
+    if (req.oneway) {
+      publish();
+      return Promise.resolve(undefined);
+    }
+    return new Promise<JsonValue>((resolve, reject) => {
+      const key = `${req.deviceId}/${requestId}`;
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        reject(new PlatformError('RPC_TIMEOUT', `${req.method} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(key, { resolve, timer });
+      publish();
+    });
+  }
+
+  registerClientHandler(method: string, handler: ClientRpcHandler): void {
+    this.clientHandlers.set(method, handler);
+  }
+
+  async handleClientRpc(identity: DeviceIdentity, method: string, params: JsonValue | undefined): Promise<JsonValue> {
+    const handler = this.clientHandlers.get(method);
+    if (!handler) throw new PlatformError('NOT_FOUND', `no handler for client-side RPC "${method}"`);
+    return handler(identity, params);
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const call of this.pending.values()) clearTimeout(call.timer);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The sessions this node holds, and delivery of what the platform pushes to devices: shared
+ * attribute updates and RPC requests arrive on the bus and go to the device's own session, or
+ * to the session of the gateway it sits behind. An RPC for a device that is online but not
+ * listening yet (an HTTP device between two long polls) waits here until it listens or expires.
+ */
+import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import type { Bus, BusEvents, Clock, Logger } from '../ports.js';
+import type {
+  DeviceEventHandlers,
+  DeviceSession,
+  GatewayEventHandlers,
+  RpcRequestToDevice,
+  SharedAttributeUpdate,
+} from './device-api.js';
+import type { StatusService } from './status.js';
+
+interface QueuedRpc {
+  readonly request: RpcRequestToDevice;
+  readonly expiresAt: number;
+}
+
+export interface ChildLocation {
+  readonly gatewayId: string;
+  readonly name: string;
+}
+
+export interface SessionHubDeps {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly status: StatusService;
+  /** Which gateway a device sits behind, if any (looked up when not cached). */
+  readonly locateChild: (deviceId: string) => Promise<ChildLocation | undefined>;
+}
+
+class Session implements DeviceSession {
+  closed = false;
+
+  constructor(
+    private readonly hub: SessionHub,
+    readonly identity: DeviceIdentity,
+    readonly transport: TransportName,
+    public handlers: DeviceEventHandlers & GatewayEventHandlers,
+    readonly persistent: boolean,
+  ) {}
+
+  setHandlers(handlers: DeviceEventHandlers & GatewayEventHandlers): void {
+    this.handlers = handlers;
+    if (handlers.onRpcRequest || handlers.onChildRpcRequest) this.hub.flushQueuedRpc(this.identity.deviceId);
+  }
+
+  touch(): void {
+    this.hub.touch(this);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.remove(this);
+  }
+}
+
+export class SessionHub {
+  private readonly byDevice = new Map<string, Set<Session>>();
+  private readonly gateways = new Map<string, Set<Session>>();
+  private readonly queuedRpc = new Map<string, QueuedRpc[]>();
+  private readonly unsubscribes: (() => void)[];
+
+  constructor(private readonly deps: SessionHubDeps) {
+    this.unsubscribes = [
+      deps.bus.subscribe('attributes', 'attributes.>', (msg) => {
+        if (msg.scope === 'shared') void this.deliverShared(msg);
+      }),
+      deps.bus.subscribe('rpcRequest', 'rpcRequest.>', (msg) => void this.deliverRpc(msg)),
+    ];
+  }
+
+  open(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, persistent: boolean): DeviceSession {
+    const session = new Session(this, identity, transport, handlers, persistent);
+    this.add(this.byDevice, identity.deviceId, session);
+    if (persistent) this.deps.status.connected(identity.tenantId, identity.deviceId, transport);
+    else this.deps.status.activity(identity.tenantId, identity.deviceId, transport);
+    if (handlers.onRpcRequest) this.flushQueuedRpc(identity.deviceId);
+    return session;
+  }
+
+  openGateway(identity: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
+    const session = new Session(this, identity, 'mqtt', handlers, false);
+    this.add(this.gateways, identity.deviceId, session);
+    return session;
+  }
+
+  touch(session: Session): void {
+    this.deps.status.activity(session.identity.tenantId, session.identity.deviceId, session.transport);
+  }
+
+  remove(session: Session): void {
+    const id = session.identity.deviceId;
+    if (this.byDevice.get(id)?.delete(session)) {
+      if (this.byDevice.get(id)?.size === 0) this.byDevice.delete(id);
+      if (session.persistent) this.deps.status.disconnected(session.identity.tenantId, id);
+    }
+    if (this.gateways.get(id)?.delete(session) && this.gateways.get(id)?.size === 0) this.gateways.delete(id);
+  }
+
+  /** Delivers RPCs that waited for this device (or for its children, if it is a gateway). */
+  flushQueuedRpc(deviceId: string): void {
+    for (const [queuedFor, list] of this.queuedRpc) {
+      if (queuedFor !== deviceId && !this.gateways.has(deviceId)) continue;
+      this.queuedRpc.delete(queuedFor);
+      for (const item of list) {
+        void this.deliverRpc({ deviceId: queuedFor, requestId: item.request.id, method: item.request.method, params: item.request.params, oneway: false, expiresAt: item.expiresAt });
+      }
+    }
+  }
+
+  close(): void {
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
+  }
+
+  private add(map: Map<string, Set<Session>>, key: string, session: Session): void {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(session);
+  }
+
+  private async deliverShared(msg: BusEvents['attributes']): Promise<void> {
+    const update: SharedAttributeUpdate = msg.deleted ? { values: msg.values, deleted: msg.deleted } : { values: msg.values };
+    for (const s of this.byDevice.get(msg.deviceId) ?? []) this.safely(() => s.handlers.onSharedAttributes?.(update));
+    const child = await this.deps.locateChild(msg.deviceId);
+    if (!child) return;
+    for (const s of this.gateways.get(child.gatewayId) ?? []) this.safely(() => s.handlers.onChildSharedAttributes?.(child.name, update));
+  }
+
+  private async deliverRpc(msg: BusEvents['rpcRequest']): Promise<void> {
+    if (msg.expiresAt <= this.deps.clock.now()) return;
+    const request: RpcRequestToDevice = { id: msg.requestId, method: msg.method, params: msg.params };
+    const own = [...(this.byDevice.get(msg.deviceId) ?? [])].reverse().find((s) => s.handlers.onRpcRequest);
+    if (own) return this.safely(() => own.handlers.onRpcRequest?.(request));
+    const child = await this.deps.locateChild(msg.deviceId);
+    const viaGateway = child ? [...(this.gateways.get(child.gatewayId) ?? [])].find((s) => s.handlers.onChildRpcRequest) : undefined;
+    if (child && viaGateway) return this.safely(() => viaGateway.handlers.onChildRpcRequest?.(child.name, request));
+    this.queue(msg.deviceId, { request, expiresAt: msg.expiresAt });
+  }
+
+  private queue(deviceId: string, item: QueuedRpc): void {
+    const now = this.deps.clock.now();
+    const list = (this.queuedRpc.get(deviceId) ?? []).filter((q) => q.expiresAt > now);
+    list.push(item);
+    this.queuedRpc.set(deviceId, list);
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'session handler failed');
+    }
+  }
+}

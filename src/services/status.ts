@@ -1,0 +1,148 @@
+/**
+ * Device connectivity: which devices have a live session, when each was last heard from.
+ * Kept in memory (activity changes on every message) and written to the store in batches.
+ * A device without a session still counts as online while its last activity is within the
+ * inactivity timeout — HTTP and CoAP devices have no connection to watch.
+ */
+import type { DeviceStatus, TransportName } from '../domain/device.js';
+import { subjectFor } from '../domain/subjects.js';
+import type { Bus, Clock, Logger, StatusStore } from '../ports.js';
+
+interface LiveStatus {
+  tenantId: string;
+  sessions: number;
+  lastActivity?: number;
+  lastConnect?: number;
+  lastDisconnect?: number;
+  transport?: TransportName;
+}
+
+export interface StatusDeps {
+  readonly store: StatusStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly inactivityTimeoutMs: number;
+  readonly flushIntervalMs: number;
+}
+
+export class StatusService {
+  private readonly live = new Map<string, LiveStatus>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: StatusDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.deps.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const now = this.deps.clock.now();
+    for (const [id, s] of this.live) {
+      if (s.sessions > 0) {
+        s.sessions = 0;
+        s.lastDisconnect = now;
+        this.dirty.add(id);
+      }
+    }
+    await this.flush();
+  }
+
+  connected(tenantId: string, deviceId: string, transport: TransportName): void {
+    const s = this.entry(tenantId, deviceId);
+    const now = this.deps.clock.now();
+    s.sessions++;
+    s.lastConnect = now;
+    s.lastActivity = now;
+    s.transport = transport;
+    this.dirty.add(deviceId);
+    if (s.sessions === 1) this.announce(deviceId, s);
+  }
+
+  disconnected(tenantId: string, deviceId: string): void {
+    const s = this.entry(tenantId, deviceId);
+    s.sessions = Math.max(0, s.sessions - 1);
+    s.lastDisconnect = this.deps.clock.now();
+    this.dirty.add(deviceId);
+    if (s.sessions === 0) this.announce(deviceId, s);
+  }
+
+  activity(tenantId: string, deviceId: string, transport: TransportName): void {
+    const s = this.entry(tenantId, deviceId);
+    const wasOnline = this.isOnline(s);
+    s.lastActivity = this.deps.clock.now();
+    s.transport = transport;
+    this.dirty.add(deviceId);
+    if (!wasOnline) this.announce(deviceId, s);
+  }
+
+  forget(deviceId: string): void {
+    this.live.delete(deviceId);
+    this.dirty.delete(deviceId);
+  }
+
+  async getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]> {
+    const missing = deviceIds.filter((id) => !this.live.has(id));
+    const stored = new Map((await this.deps.store.getStatuses(missing)).map((s) => [s.deviceId, s]));
+    return deviceIds.map((id) => {
+      const s = this.live.get(id);
+      if (s) return this.view(id, s);
+      // A status persisted by an earlier run: sessions from then are gone.
+      const old = stored.get(id);
+      return old ? { ...old, online: this.recentlyActive(old.lastActivity) && old.transport !== 'mqtt' } : { deviceId: id, online: false };
+    });
+  }
+
+  isDeviceOnline(deviceId: string): boolean {
+    const s = this.live.get(deviceId);
+    return s !== undefined && this.isOnline(s);
+  }
+
+  async flush(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const statuses = ids.flatMap((id) => {
+      const s = this.live.get(id);
+      return s ? [this.view(id, s)] : [];
+    });
+    try {
+      await this.deps.store.saveStatuses(statuses);
+    } catch (err) {
+      for (const id of ids) this.dirty.add(id);
+      this.deps.logger.warn({ err }, 'saving device statuses failed; will retry');
+    }
+  }
+
+  private entry(tenantId: string, deviceId: string): LiveStatus {
+    let s = this.live.get(deviceId);
+    if (!s) this.live.set(deviceId, (s = { tenantId, sessions: 0 }));
+    return s;
+  }
+
+  private recentlyActive(lastActivity: number | undefined): boolean {
+    return lastActivity !== undefined && this.deps.clock.now() - lastActivity < this.deps.inactivityTimeoutMs;
+  }
+
+  private isOnline(s: LiveStatus): boolean {
+    return s.sessions > 0 || (s.transport !== 'mqtt' && this.recentlyActive(s.lastActivity));
+  }
+
+  private view(deviceId: string, s: LiveStatus): DeviceStatus {
+    return {
+      deviceId,
+      online: this.isOnline(s),
+      lastActivity: s.lastActivity,
+      lastConnect: s.lastConnect,
+      lastDisconnect: s.lastDisconnect,
+      transport: s.transport,
+    };
+  }
+
+  private announce(deviceId: string, s: LiveStatus): void {
+    this.deps.bus.publish('status', subjectFor('status', s.tenantId, deviceId), { ...this.view(deviceId, s), tenantId: s.tenantId });
+  }
+}
