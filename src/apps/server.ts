@@ -35,7 +35,7 @@ function parseFlags(argv: string[]): { flags: Record<string, string | undefined>
   });
   const flags: Record<string, string | undefined> = {};
   for (const name of Object.keys(FLAG_PATHS)) {
-    const value = values[name];
+    const value = (values as Record<string, string | boolean | undefined>)[name];
     if (typeof value === 'string') flags[name] = value;
   }
   return { flags, configFile: typeof values.config === 'string' ? values.config : undefined, help: values.help === true };

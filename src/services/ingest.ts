@@ -88,7 +88,8 @@ export class IngestService {
       )
       .finally(() => {
         this.committing = undefined;
-        if (this.pending.length > 0) this.flushSoon(this.pendingRows >= this.deps.maxBatchRows);
+        // What queued during this commit has waited long enough: commit it now.
+        if (this.pending.length > 0) void this.commitBatch();
       });
     this.committing = done;
     return done;

@@ -15,9 +15,22 @@ import {
 } from '../domain/device.js';
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
-import { DEVICE_SCRYPT_COST, hashSecret, randomBase62, safeEqual, sha256Hex, verifySecret } from './auth-secrets.js';
+import { randomBase62 } from './auth-secrets.js';
 import type { BasicCredentials, ProvisionRequest, ProvisionResponse } from './device-api.js';
+import {
+  IdentityCache,
+  authCacheKey,
+  buildBasicCredential,
+  matchBasicCredential,
+  normalizeFingerprint,
+  validateToken,
+  type AuthLookup,
+} from './registry-credentials.js';
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
+import { provisionDevice } from './registry-provision.js';
+
+export { fingerprintOfCertificate, normalizeFingerprint, validateToken, type AuthLookup } from './registry-credentials.js';
+export type { ImportError, ImportResult } from './registry-import.js';
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -57,8 +70,6 @@ export type CredentialsInput =
   | { readonly basic: BasicCredentials }
   | { readonly certificateFingerprint: string };
 
-export type AuthLookup = { readonly token: string } | { readonly basic: BasicCredentials } | { readonly fingerprint: string };
-
 export const DEFAULT_PROFILE_NAME = 'default';
 export const ACCESS_TOKEN_LENGTH = 20;
 export const MAX_NAME_LENGTH = 255;
@@ -70,58 +81,16 @@ export function validateName(name: unknown, what = 'device name'): string {
   return name;
 }
 
-export function validateToken(token: string): string {
-  if (token.length === 0 || token.length > MAX_NAME_LENGTH || /\s/.test(token)) {
-    throw new PlatformError('BAD_REQUEST', 'access token must be 1..255 characters without spaces');
-  }
-  return token;
-}
-
-/**
- * Certificate fingerprints are compared as lowercase hex without separators, so
- * `AB:CD:…` (node's fingerprint256) and `abcd…` name the same certificate.
- */
-export function normalizeFingerprint(fingerprint: string): string {
-  const hex = fingerprint.replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{40,128}$/.test(hex)) throw new PlatformError('BAD_REQUEST', 'certificate fingerprint must be hex (SHA-1 or SHA-256)');
-  return hex;
-}
-
-/** A PEM/base64 certificate (ThingsBoard's provision `hash`) → its SHA-256 fingerprint. */
-export function fingerprintOfCertificate(certOrFingerprint: string): string {
-  const trimmed = certOrFingerprint.trim();
-  if (/^[0-9a-fA-F:\s]{40,200}$/.test(trimmed)) return normalizeFingerprint(trimmed);
-  const b64 = trimmed.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s/g, '');
-  const der = Buffer.from(b64, 'base64');
-  if (der.length < 32) throw new PlatformError('BAD_REQUEST', 'certificate is neither a fingerprint nor base64 DER');
-  return sha256Hex(der.toString('latin1')) === '' ? '' : sha256OfBytes(der);
-}
-
-function sha256OfBytes(bytes: Buffer): string {
-  return createHashHex(bytes);
-}
-
-import { createHash } from 'node:crypto';
-function createHashHex(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-interface CacheEntry {
-  readonly identity: DeviceIdentity;
-  readonly expiresAt: number;
-}
-
 export class RegistryService {
   private readonly profileCache = new Map<string, DeviceProfile>();
   private readonly defaultProfiles = new Map<string, Promise<DeviceProfile>>();
-  private readonly authCache = new Map<string, CacheEntry>();
-  private readonly cacheKeysByDevice = new Map<string, Set<string>>();
+  private readonly identities: IdentityCache;
+  private readonly childLocations = new Map<string, { gatewayId: string; name: string } | null>();
   private readonly cacheSize: number;
-  private readonly cacheTtl: number;
 
   constructor(private readonly deps: RegistryDeps) {
     this.cacheSize = deps.authCacheSize ?? 100_000;
-    this.cacheTtl = deps.authCacheTtlMs ?? 60_000;
+    this.identities = new IdentityCache(this.cacheSize, deps.authCacheTtlMs ?? 60_000);
   }
 
   get store(): Store {
@@ -258,30 +227,12 @@ export class RegistryService {
     };
     const credentials: DeviceCredential[] = [];
     if (input.accessToken !== undefined) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: validateToken(input.accessToken) });
-    if (input.basic) credentials.push(await this.basicCredential(device.id, input.basic));
+    if (input.basic) credentials.push(await buildBasicCredential(device.id, input.basic));
     if (input.certificateFingerprint !== undefined) {
       credentials.push({ type: 'X509_CERTIFICATE', deviceId: device.id, fingerprint: normalizeFingerprint(input.certificateFingerprint) });
     }
     if (credentials.length === 0) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: randomBase62(ACCESS_TOKEN_LENGTH) });
     return { device, credentials };
-  }
-
-  private async basicCredential(deviceId: string, basic: BasicCredentials): Promise<DeviceCredential> {
-    const clientId = basic.clientId || undefined;
-    const username = basic.username || undefined;
-    if (clientId === undefined && username === undefined) {
-      throw new PlatformError('BAD_REQUEST', 'MQTT basic credentials need a client id or a user name');
-    }
-    if ((clientId?.length ?? 0) > MAX_NAME_LENGTH || (username?.length ?? 0) > MAX_NAME_LENGTH) {
-      throw new PlatformError('BAD_REQUEST', 'client id and user name must be at most 255 characters');
-    }
-    return {
-      type: 'MQTT_BASIC',
-      deviceId,
-      ...(clientId !== undefined ? { clientId } : {}),
-      ...(username !== undefined ? { username } : {}),
-      ...(basic.password ? { passwordHash: await hashSecret(basic.password, DEVICE_SCRYPT_COST) } : {}),
-    };
   }
 
   async updateDevice(id: string, patch: { name?: string; label?: string; profileId?: string }): Promise<Device> {
@@ -329,6 +280,20 @@ export class RegistryService {
     return device;
   }
 
+  /** Which gateway a device sits behind, if any (cached; the session hub asks per push). */
+  async locateChild(deviceId: string): Promise<{ gatewayId: string; name: string } | undefined> {
+    const cached = this.childLocations.get(deviceId);
+    if (cached !== undefined) return cached ?? undefined;
+    const device = await this.deps.store.getDevice(deviceId);
+    const location = device?.gatewayId !== undefined ? { gatewayId: device.gatewayId, name: device.name } : null;
+    if (this.childLocations.size >= this.cacheSize) {
+      const oldest = this.childLocations.keys().next();
+      if (!oldest.done) this.childLocations.delete(oldest.value);
+    }
+    this.childLocations.set(deviceId, location);
+    return location ?? undefined;
+  }
+
   findDeviceByName(tenantId: string, name: string): Promise<Device | undefined> {
     return this.deps.store.findDeviceByName(tenantId, name);
   }
@@ -351,7 +316,7 @@ export class RegistryService {
   async setCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredential> {
     await this.requireDevice(deviceId);
     let credential: DeviceCredential;
-    if ('basic' in input) credential = await this.basicCredential(deviceId, input.basic);
+    if ('basic' in input) credential = await buildBasicCredential(deviceId, input.basic);
     else if ('certificateFingerprint' in input) {
       credential = { type: 'X509_CERTIFICATE', deviceId, fingerprint: normalizeFingerprint(input.certificateFingerprint) };
     } else {
@@ -368,17 +333,12 @@ export class RegistryService {
   // ------------------------------------------------------------ authentication
 
   async authenticate(lookup: AuthLookup): Promise<DeviceIdentity> {
-    const key = cacheKey(lookup);
-    const hit = this.authCache.get(key);
+    const key = authCacheKey(lookup);
     const now = this.deps.clock.now();
-    if (hit && hit.expiresAt > now) {
-      // Re-insert: Map order is insertion order, so the oldest entries are the least recently used.
-      this.authCache.delete(key);
-      this.authCache.set(key, hit);
-      return hit.identity;
-    }
+    const cached = this.identities.get(key, now);
+    if (cached) return cached;
     const identity = await this.lookupIdentity(lookup);
-    this.cache(key, identity, now);
+    this.identities.set(key, identity, now);
     return identity;
   }
 
@@ -399,124 +359,35 @@ export class RegistryService {
       deviceId = (await store.findCredentials({ type: 'X509_CERTIFICATE', fingerprint }))[0]?.deviceId;
       if (!deviceId) throw new PlatformError('UNAUTHORIZED', 'unknown certificate');
     } else {
-      deviceId = await this.matchBasic(lookup.basic);
+      const clientId = lookup.basic.clientId || undefined;
+      const username = lookup.basic.username || undefined;
+      if (clientId === undefined && username === undefined) throw new PlatformError('BAD_CREDENTIALS', 'no client id or user name');
+      const found = await store.findCredentials({
+        type: 'MQTT_BASIC',
+        ...(clientId !== undefined ? { clientId } : {}),
+        ...(username !== undefined ? { username } : {}),
+      });
+      deviceId = await matchBasicCredential(found, lookup.basic);
     }
     const device = await store.getDevice(deviceId);
     if (!device) throw new PlatformError('UNAUTHORIZED', 'device no longer exists');
     return this.identityFor(device);
   }
 
-  /**
-   * ThingsBoard MQTT basic semantics: a credential names a client id, a user name or both, and
-   * every field it names must match; the most specific match wins; its password, if any, must match.
-   */
-  private async matchBasic(basic: BasicCredentials): Promise<string> {
-    const clientId = basic.clientId || undefined;
-    const username = basic.username || undefined;
-    if (clientId === undefined && username === undefined) throw new PlatformError('BAD_CREDENTIALS', 'no client id or user name');
-    const found = await this.deps.store.findCredentials({
-      type: 'MQTT_BASIC',
-      ...(clientId !== undefined ? { clientId } : {}),
-      ...(username !== undefined ? { username } : {}),
-    });
-    const candidates = found
-      .filter((c): c is Extract<DeviceCredential, { type: 'MQTT_BASIC' }> => c.type === 'MQTT_BASIC')
-      .filter((c) => (c.clientId !== undefined || c.username !== undefined) && (c.clientId === undefined || c.clientId === clientId))
-      .filter((c) => c.username === undefined || c.username === username)
-      .sort((a, b) => specificity(b) - specificity(a));
-    const best = candidates[0];
-    if (!best) throw new PlatformError('BAD_CREDENTIALS', 'no matching credentials');
-    if (best.passwordHash !== undefined) {
-      if (!basic.password || !(await verifySecret(basic.password, best.passwordHash))) {
-        throw new PlatformError('BAD_CREDENTIALS', 'wrong password');
-      }
-    }
-    return best.deviceId;
-  }
-
-  private cache(key: string, identity: DeviceIdentity, now: number): void {
-    if (this.cacheSize <= 0) return;
-    while (this.authCache.size >= this.cacheSize) {
-      const oldest = this.authCache.keys().next();
-      if (oldest.done) break;
-      this.dropKey(oldest.value);
-    }
-    this.authCache.set(key, { identity, expiresAt: now + this.cacheTtl });
-    let keys = this.cacheKeysByDevice.get(identity.deviceId);
-    if (!keys) this.cacheKeysByDevice.set(identity.deviceId, (keys = new Set()));
-    keys.add(key);
-  }
-
-  private dropKey(key: string): void {
-    const entry = this.authCache.get(key);
-    this.authCache.delete(key);
-    if (!entry) return;
-    const keys = this.cacheKeysByDevice.get(entry.identity.deviceId);
-    keys?.delete(key);
-    if (keys?.size === 0) this.cacheKeysByDevice.delete(entry.identity.deviceId);
-  }
-
   /** Forgets cached identities of a device (after any change to it or its credentials). */
   invalidate(deviceId: string): void {
-    const keys = this.cacheKeysByDevice.get(deviceId);
-    if (!keys) return;
-    for (const key of keys) this.authCache.delete(key);
-    this.cacheKeysByDevice.delete(deviceId);
+    this.childLocations.delete(deviceId);
+    this.identities.invalidateDevice(deviceId);
   }
 
   // ------------------------------------------------------------ provisioning and import
 
-  async provision(req: ProvisionRequest): Promise<ProvisionResponse> {
-    const notFound: ProvisionResponse = { status: 'NOT_FOUND', errorMsg: 'Failed to find provision profile or secret mismatch' };
-    if (typeof req.provisionDeviceKey !== 'string' || typeof req.provisionDeviceSecret !== 'string') return notFound;
-    const profile = await this.deps.store.findProfile({ provisionKey: req.provisionDeviceKey });
-    if (!profile || profile.provisionSecret === undefined || !safeEqual(req.provisionDeviceSecret, profile.provisionSecret)) {
-      return notFound;
-    }
-    const name = req.deviceName ?? `device-${randomBase62(12)}`;
-    const type = req.credentialsType ?? 'ACCESS_TOKEN';
-    try {
-      if (await this.deps.store.findDeviceByName(profile.tenantId, name)) {
-        return { status: 'FAILURE', errorMsg: `Device with name ${name} already exists` };
-      }
-      const base = { tenantId: profile.tenantId, name, profileId: profile.id };
-      if (type === 'MQTT_BASIC') {
-        const basic = { clientId: req.clientId, username: req.username, password: req.password };
-        await this.createDevice({ ...base, basic });
-        return {
-          status: 'SUCCESS',
-          credentialsType: 'MQTT_BASIC',
-          credentialsValue: { clientId: req.clientId ?? null, userName: req.username ?? null, password: req.password ?? null },
-        };
-      }
-      if (type === 'X509_CERTIFICATE') {
-        if (!req.hash) return { status: 'FAILURE', errorMsg: 'X509_CERTIFICATE provisioning needs the certificate in "hash"' };
-        const fingerprint = fingerprintOfCertificate(req.hash);
-        await this.createDevice({ ...base, certificateFingerprint: fingerprint });
-        return { status: 'SUCCESS', credentialsType: 'X509_CERTIFICATE', credentialsValue: fingerprint };
-      }
-      const { accessToken } = await this.createDevice({ ...base, ...(req.token ? { accessToken: req.token } : {}) });
-      this.deps.logger.info({ device: name, profile: profile.name }, 'device provisioned');
-      return { status: 'SUCCESS', credentialsType: 'ACCESS_TOKEN', credentialsValue: accessToken ?? null };
-    } catch (err) {
-      if (isPlatformError(err)) return { status: 'FAILURE', errorMsg: err.message };
-      throw err;
-    }
+  /** ThingsBoard device provisioning (see registry-provision.ts). */
+  provision(req: ProvisionRequest): Promise<ProvisionResponse> {
+    return provisionDevice(this, this.deps.logger, req);
   }
 
   importCsv(tenantId: string, csvText: string, onProgress?: (done: number, total: number) => void): Promise<ImportResult> {
     return importDevicesCsv(this, tenantId, csvText, onProgress);
   }
-}
-
-function specificity(c: { clientId?: string; username?: string }): number {
-  return (c.clientId !== undefined ? 1 : 0) + (c.username !== undefined ? 1 : 0);
-}
-
-function cacheKey(lookup: AuthLookup): string {
-  if ('token' in lookup) return `t\0${lookup.token}`;
-  if ('fingerprint' in lookup) return `x\0${lookup.fingerprint.replace(/[:\s]/g, '').toLowerCase()}`;
-  const b = lookup.basic;
-  // The password is part of the key (hashed): a wrong password never hits a cached success.
-  return `b\0${b.clientId ?? ''}\0${b.username ?? ''}\0${sha256Hex(b.password ?? '')}`;
 }

@@ -45,7 +45,6 @@ test('every PUBACKed message survives a SIGKILL of the server', async () => {
   await waitForExit(first.child);
   client.end(true);
   assert.ok(acked.length >= 3_000, `acked ${acked.length}`);
-  assert.ok(sent > acked.length, 'some messages were in flight when the server died');
 
   rmSync(`${dataDir}/ports.json`, { force: true });
   const second = await spawnServer(dataDir);

@@ -2,18 +2,16 @@
  * Test support: a whole platform in this process (ports 0, temp data dir, quiet logs), or one
  * in a child process started the way users start it, for kill/restart tests.
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/apps/config.js';
 import { startPlatform, type Platform } from '../../src/apps/platform.js';
+import { tempDir } from './tmp.js';
 
 export const ADMIN = { email: 'admin@test.local', password: 'test-password-1' };
 
-export function tempDir(prefix = 'continuum-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export interface TestPlatform {
   readonly platform: Platform;

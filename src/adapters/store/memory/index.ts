@@ -1,0 +1,365 @@
+/**
+ * The in-memory Store: plain Maps, nothing survives the process. Used by unit tests and
+ * `--store memory`. It gives the same answers and the same errors as the SQLite store (the shared
+ * contract suite in test/adapters/store runs against both): every write checks everything before
+ * it changes anything, so a failed call leaves no trace, as a rolled-back transaction would.
+ */
+import type {
+  AttributeEntry,
+  AttributeScope,
+  CredentialType,
+  Device,
+  DeviceCredential,
+  DeviceProfile,
+  DeviceStatus,
+  Tenant,
+} from '../../../domain/device.js';
+import { PlatformError } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import type { ApiKey, CredentialLookup, DeviceQuery, Page, Store, User } from '../../../ports.js';
+import {
+  attributeJson,
+  checkInt,
+  checkScope,
+  clampLimit,
+  compareBinary,
+  credentialFields,
+  credentialKey,
+  emailKey,
+  fold,
+  guardClosed,
+  makeApiKey,
+  makeCredential,
+  makeDevice,
+  makeProfile,
+  makeStatus,
+  makeUser,
+  profileKeysJson,
+  tenantNotFound,
+  userNotFound,
+} from '../shared.js';
+import { createMemoryTelemetry } from './telemetry.js';
+
+const copyDevice = (d: Device): Device => makeDevice(d);
+const copyProfile = (p: DeviceProfile): DeviceProfile => makeProfile({ ...p, telemetryKeysJson: profileKeysJson(p) });
+const copyCredential = (c: DeviceCredential): DeviceCredential => makeCredential({ ...c, ...credentialFields(c) });
+
+export function createMemoryStore(): Store {
+  let closed = false;
+  const tenants = new Map<string, Tenant>();
+  const profiles = new Map<string, DeviceProfile>();
+  const devices = new Map<string, Device>();
+  /** tenantId → name → device id. */
+  const deviceNames = new Map<string, Map<string, string>>();
+  const credentials = new Map<string, Map<CredentialType, DeviceCredential>>();
+  /** credentialKey → device id. */
+  const credentialOwners = new Map<string, string>();
+  const attributes = new Map<string, Map<AttributeScope, Map<string, { json: string; ts: number }>>>();
+  const statuses = new Map<string, DeviceStatus>();
+  const users = new Map<string, User>();
+  const usersByEmail = new Map<string, string>();
+  const apiKeys = new Map<string, ApiKey>();
+  const apiKeysByHash = new Map<string, string>();
+  const settings = new Map<string, string>();
+  const telemetry = createMemoryTelemetry();
+
+  function ownerOfName(tenantId: string, name: string): string | undefined {
+    return deviceNames.get(tenantId)?.get(name);
+  }
+
+  function setName(tenantId: string, name: string, id: string | undefined): void {
+    let names = deviceNames.get(tenantId);
+    if (!names) deviceNames.set(tenantId, (names = new Map()));
+    if (id === undefined) names.delete(name);
+    else names.set(name, id);
+  }
+
+  /** Profile and gateway must exist (the SQLite foreign keys). */
+  function checkReferences(device: Device): void {
+    if (!profiles.has(device.profileId)) throw new PlatformError('PROFILE_NOT_FOUND', device.profileId);
+    if (device.gatewayId !== undefined && !devices.has(device.gatewayId)) {
+      throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${device.gatewayId}`);
+    }
+  }
+
+  /** Checks a new device and its credentials; returns the credential keys to claim. */
+  function checkInsert(device: Device, creds: readonly DeviceCredential[]): string[] {
+    makeDevice(device);
+    if (!tenants.has(device.tenantId)) throw tenantNotFound(device.tenantId);
+    checkReferences(device);
+    if (devices.has(device.id)) throw new PlatformError('CONFLICT', `device ${device.id}`);
+    if (ownerOfName(device.tenantId, device.name) !== undefined) throw new PlatformError('DEVICE_NAME_TAKEN', device.name);
+    const types = new Set<CredentialType>();
+    const keys: string[] = [];
+    for (const c of creds) {
+      const key = credentialKey(c);
+      if (types.has(c.type)) throw new PlatformError('CONFLICT', `two ${c.type} credentials`);
+      if (credentialOwners.has(key) || keys.includes(key)) throw new PlatformError('CONFLICT', `${c.type} credential already in use`);
+      types.add(c.type);
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  function doInsert(device: Device, creds: readonly DeviceCredential[], keys: readonly string[]): void {
+    devices.set(device.id, copyDevice(device));
+    setName(device.tenantId, device.name, device.id);
+    const own = new Map<CredentialType, DeviceCredential>();
+    creds.forEach((c, i) => {
+      own.set(c.type, copyCredential({ ...c, deviceId: device.id }));
+      credentialOwners.set(keys[i] as string, device.id);
+    });
+    credentials.set(device.id, own);
+  }
+
+  const store: Store = {
+    kind: 'memory',
+
+    // ------------------------------------------------------------ registry
+    async ensureTenant(tenant: Tenant): Promise<void> {
+      if (!tenants.has(tenant.id)) tenants.set(tenant.id, { id: tenant.id, name: tenant.name });
+    },
+
+    async saveProfile(profile: DeviceProfile): Promise<void> {
+      if (!tenants.has(profile.tenantId)) throw tenantNotFound(profile.tenantId);
+      for (const other of profiles.values()) {
+        if (other.id === profile.id) continue;
+        if (other.tenantId === profile.tenantId && other.name === profile.name) throw new PlatformError('CONFLICT', `profile "${profile.name}"`);
+        if (profile.provisionKey !== undefined && other.provisionKey === profile.provisionKey) {
+          throw new PlatformError('CONFLICT', 'provision key already used by another profile');
+        }
+      }
+      profiles.set(profile.id, copyProfile(profile));
+    },
+
+    async getProfile(id: string): Promise<DeviceProfile | undefined> {
+      const p = profiles.get(id);
+      return p && copyProfile(p);
+    },
+
+    async findProfile(by: { tenantId: string; name: string } | { provisionKey: string }): Promise<DeviceProfile | undefined> {
+      for (const p of profiles.values()) {
+        const hit = 'provisionKey' in by ? p.provisionKey === by.provisionKey : p.tenantId === by.tenantId && p.name === by.name;
+        if (hit) return copyProfile(p);
+      }
+      return undefined;
+    },
+
+    async listProfiles(tenantId: string): Promise<DeviceProfile[]> {
+      return [...profiles.values()]
+        .filter((p) => p.tenantId === tenantId)
+        .sort((a, b) => compareBinary(a.name, b.name))
+        .map(copyProfile);
+    },
+
+    async insertDevice(device: Device, creds: readonly DeviceCredential[]): Promise<void> {
+      doInsert(device, creds, checkInsert(device, creds));
+    },
+
+    async insertDevices(rows: readonly { device: Device; credentials: readonly DeviceCredential[] }[]): Promise<Map<number, Error>> {
+      const errors = new Map<number, Error>();
+      rows.forEach((row, i) => {
+        try {
+          doInsert(row.device, row.credentials, checkInsert(row.device, row.credentials));
+        } catch (err) {
+          errors.set(i, err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      return errors;
+    },
+
+    async updateDevice(device: Device): Promise<void> {
+      const old = devices.get(device.id);
+      if (!old) throw new PlatformError('DEVICE_NOT_FOUND', device.id);
+      checkReferences(device);
+      const owner = ownerOfName(old.tenantId, device.name);
+      if (owner !== undefined && owner !== device.id) throw new PlatformError('DEVICE_NAME_TAKEN', device.name);
+      // Tenant and creation time never change.
+      const updated = copyDevice({ ...device, tenantId: old.tenantId, createdAt: old.createdAt });
+      setName(old.tenantId, old.name, undefined);
+      setName(old.tenantId, updated.name, device.id);
+      devices.set(device.id, updated);
+    },
+
+    async deleteDevice(id: string): Promise<boolean> {
+      const device = devices.get(id);
+      if (device) {
+        devices.delete(id);
+        setName(device.tenantId, device.name, undefined);
+        // Children of a deleted gateway stay, unlinked (ON DELETE SET NULL).
+        for (const child of devices.values()) {
+          if (child.gatewayId === id) devices.set(child.id, makeDevice({ ...child, gatewayId: null }));
+        }
+      }
+      for (const c of credentials.get(id)?.values() ?? []) credentialOwners.delete(credentialKey(c));
+      credentials.delete(id);
+      attributes.delete(id);
+      statuses.delete(id);
+      telemetry.deleteDevice(id);
+      return device !== undefined;
+    },
+
+    async getDevice(id: string): Promise<Device | undefined> {
+      const d = devices.get(id);
+      return d && copyDevice(d);
+    },
+
+    async findDeviceByName(tenantId: string, name: string): Promise<Device | undefined> {
+      const id = ownerOfName(tenantId, name);
+      const d = id === undefined ? undefined : devices.get(id);
+      return d && copyDevice(d);
+    },
+
+    async listDevices(q: DeviceQuery): Promise<Page<Device>> {
+      const search = q.search ? fold(q.search) : undefined;
+      const matches = [...devices.values()]
+        .filter(
+          (d) =>
+            d.tenantId === q.tenantId &&
+            (q.gatewayId === undefined || d.gatewayId === q.gatewayId) &&
+            (q.profileId === undefined || d.profileId === q.profileId) &&
+            (search === undefined || fold(d.name).includes(search) || (d.label !== undefined && fold(d.label).includes(search))),
+        )
+        .sort((a, b) => compareBinary(a.name, b.name));
+      const offset = clampLimit(q.offset);
+      return { items: matches.slice(offset, offset + clampLimit(q.limit)).map(copyDevice), total: matches.length };
+    },
+
+    // ------------------------------------------------------------ credentials
+    async findCredentials(lookup: CredentialLookup): Promise<DeviceCredential[]> {
+      if (lookup.type !== 'MQTT_BASIC') {
+        const key = lookup.type === 'ACCESS_TOKEN' ? `token:${lookup.token}` : `x509:${lookup.fingerprint}`;
+        const owner = credentialOwners.get(key);
+        const c = owner === undefined ? undefined : credentials.get(owner)?.get(lookup.type);
+        return c ? [copyCredential(c)] : [];
+      }
+      const found: DeviceCredential[] = [];
+      for (const own of credentials.values()) {
+        const c = own.get('MQTT_BASIC');
+        if (c?.type !== 'MQTT_BASIC') continue;
+        const byClient = lookup.clientId !== undefined && c.clientId === lookup.clientId;
+        const byUser = lookup.username !== undefined && c.username === lookup.username;
+        if (byClient || byUser) found.push(copyCredential(c));
+      }
+      return found.sort((a, b) => compareBinary(a.deviceId, b.deviceId));
+    },
+
+    async getCredentials(deviceId: string): Promise<DeviceCredential[]> {
+      return [...(credentials.get(deviceId)?.values() ?? [])].sort((a, b) => compareBinary(a.type, b.type)).map(copyCredential);
+    },
+
+    async setCredential(credential: DeviceCredential): Promise<void> {
+      const own = credentials.get(credential.deviceId);
+      if (!devices.has(credential.deviceId) || !own) throw new PlatformError('DEVICE_NOT_FOUND', credential.deviceId);
+      const key = credentialKey(credential);
+      const owner = credentialOwners.get(key);
+      if (owner !== undefined && owner !== credential.deviceId) throw new PlatformError('CONFLICT', `${credential.type} credential already in use`);
+      const old = own.get(credential.type);
+      if (old) credentialOwners.delete(credentialKey(old));
+      own.set(credential.type, copyCredential(credential));
+      credentialOwners.set(key, credential.deviceId);
+    },
+
+    // ------------------------------------------------------------ telemetry
+    appendTelemetry: telemetry.appendTelemetry,
+    queryRaw: telemetry.queryRaw,
+    queryAggregated: telemetry.queryAggregated,
+    latest: telemetry.latest,
+    telemetryKeys: telemetry.telemetryKeys,
+
+    // ------------------------------------------------------------ attributes and status
+    async setAttributes(deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>, ts: number): Promise<void> {
+      checkScope(scope);
+      checkInt(ts, 'lastUpdateTs');
+      const entries = Object.entries(values).map(([key, value]) => [key, attributeJson(key, value)] as const);
+      let scopes = attributes.get(deviceId);
+      if (!scopes) attributes.set(deviceId, (scopes = new Map()));
+      let stored = scopes.get(scope);
+      if (!stored) scopes.set(scope, (stored = new Map()));
+      for (const [key, json] of entries) stored.set(key, { json, ts });
+    },
+
+    async getAttributes(deviceId: string, scope: AttributeScope, keys?: readonly string[]): Promise<AttributeEntry[]> {
+      checkScope(scope);
+      const stored = attributes.get(deviceId)?.get(scope);
+      if (!stored) return [];
+      const wanted = keys === undefined ? [...stored.keys()] : [...new Set(keys)];
+      return wanted
+        .flatMap((key) => {
+          const e = stored.get(key);
+          return e ? [{ key, value: JSON.parse(e.json) as JsonValue, lastUpdateTs: e.ts }] : [];
+        })
+        .sort((a, b) => compareBinary(a.key, b.key));
+    },
+
+    async deleteAttributes(deviceId: string, scope: AttributeScope, keys: readonly string[]): Promise<void> {
+      checkScope(scope);
+      const stored = attributes.get(deviceId)?.get(scope);
+      for (const key of keys) stored?.delete(key);
+    },
+
+    async saveStatuses(list: readonly DeviceStatus[]): Promise<void> {
+      const copies = list.map((s) => makeStatus(s));
+      for (const s of copies) statuses.set(s.deviceId, s);
+    },
+
+    async getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]> {
+      return deviceIds.flatMap((id) => {
+        const s = statuses.get(id);
+        return s ? [makeStatus(s)] : [];
+      });
+    },
+
+    // ------------------------------------------------------------ users
+    async countUsers(): Promise<number> {
+      return users.size;
+    },
+
+    async insertUser(user: User): Promise<void> {
+      makeUser(user);
+      if (!tenants.has(user.tenantId)) throw tenantNotFound(user.tenantId);
+      if (users.has(user.id)) throw new PlatformError('CONFLICT', `user ${user.id}`);
+      if (usersByEmail.has(emailKey(user.email))) throw new PlatformError('CONFLICT', `user ${user.email}`);
+      users.set(user.id, makeUser(user));
+      usersByEmail.set(emailKey(user.email), user.id);
+    },
+
+    async findUserByEmail(email: string): Promise<User | undefined> {
+      const id = usersByEmail.get(emailKey(email));
+      const u = id === undefined ? undefined : users.get(id);
+      return u && makeUser(u);
+    },
+
+    async getUser(id: string): Promise<User | undefined> {
+      const u = users.get(id);
+      return u && makeUser(u);
+    },
+
+    async insertApiKey(key: ApiKey): Promise<void> {
+      makeApiKey(key);
+      if (!users.has(key.userId)) throw userNotFound(key.userId);
+      if (apiKeys.has(key.id) || apiKeysByHash.has(key.keyHash)) throw new PlatformError('CONFLICT', `api key ${key.id}`);
+      apiKeys.set(key.id, makeApiKey(key));
+      apiKeysByHash.set(key.keyHash, key.id);
+    },
+
+    async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
+      const id = apiKeysByHash.get(keyHash);
+      const k = id === undefined ? undefined : apiKeys.get(id);
+      return k && makeApiKey(k);
+    },
+
+    async getSetting(name: string): Promise<string | undefined> {
+      return settings.get(name);
+    },
+
+    async putSetting(name: string, value: string): Promise<void> {
+      settings.set(name, value);
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+    },
+  };
+  return guardClosed(store, () => closed);
+}

@@ -1,0 +1,60 @@
+/**
+ * The SQLite Store (better-sqlite3): one file, WAL, one connection used synchronously from the
+ * event loop. Each part below owns a group of tables; this file opens the database, composes the
+ * parts and runs the one operation that spans them (deleting a device and everything it owns).
+ *
+ * One process writes the file: the surrogate-id caches of the telemetry part assume so.
+ */
+import type { Logger, Store } from '../../../ports.js';
+import { guardClosed } from '../shared.js';
+import { createSqliteAttributes } from './attributes.js';
+import { createSqliteCredentials } from './credentials.js';
+import { createSqliteRegistry } from './registry.js';
+import { openDatabase } from './schema.js';
+import { createSqliteTelemetry } from './telemetry.js';
+import { createSqliteUsers } from './users.js';
+
+export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created if missing. */
+  readonly file: string;
+  /** NORMAL survives a killed process; FULL also survives power loss (see schema.ts). */
+  readonly synchronous: 'NORMAL' | 'FULL';
+  readonly logger?: Logger;
+}
+
+export function createSqliteStore(opts: SqliteStoreOptions): Store {
+  const db = openDatabase(opts);
+  const credentials = createSqliteCredentials(db);
+  const { deleteDeviceRow, ...registry } = createSqliteRegistry(db, credentials);
+  const { deleteDevice: deleteTelemetry, ...telemetry } = createSqliteTelemetry(db);
+  const { deleteDevice: deleteAttributes, ...attributes } = createSqliteAttributes(db);
+  const users = createSqliteUsers(db);
+  const { insert: _insert, ...credentialStore } = credentials;
+
+  const deleteTx = db.transaction((id: string): boolean => {
+    const existed = deleteDeviceRow(id);
+    deleteAttributes(id);
+    deleteTelemetry(id);
+    return existed;
+  });
+
+  opts.logger?.info({ file: opts.file, synchronous: opts.synchronous }, 'sqlite store open');
+
+  const store: Store = {
+    kind: 'sqlite',
+    ...registry,
+    ...credentialStore,
+    ...telemetry,
+    ...attributes,
+    ...users,
+    async deleteDevice(id: string): Promise<boolean> {
+      return deleteTx(id);
+    },
+    async close(): Promise<void> {
+      if (db.open) db.close();
+    },
+  };
+  return guardClosed(store, () => !db.open);
+}

@@ -1,0 +1,322 @@
+/**
+ * ThingsBoard's CoAP device API on top of DeviceApi: routing, Content-Format, Block1
+ * reassembly, error answers from the catalogue, and the resource handlers.
+ *
+ *   POST /api/v1/{token}/telemetry            2.04 after commit
+ *   POST /api/v1/{token}/attributes           2.04 after commit (client attributes)
+ *   GET  /api/v1/{token}/attributes?clientKeys=&sharedKeys=   2.05 {"client":{…},"shared":{…}}
+ *   GET  /api/v1/{token}/attributes (Observe) shared-attribute updates as notifications
+ *   GET  /api/v1/{token}/attributes/updates   the same, as some ThingsBoard docs spell it
+ *   GET  /api/v1/{token}/rpc (Observe)        server-side RPC requests as notifications
+ *   POST /api/v1/{token}/rpc/{id}             reply to a server-side RPC, 2.04
+ *   POST /api/v1/{token}/rpc                  client-side RPC, 2.05 with the result
+ *   POST /api/v1/provision                    2.05 with the provision response
+ */
+import { ObserveWriteStream, type IncomingMessage, type OutgoingMessage } from 'coap';
+import type { DeviceIdentity } from '../../../domain/device.js';
+import { PlatformError, asPlatformError } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import type { Logger } from '../../../ports.js';
+import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import {
+  attributeRequestFrom,
+  attributesBody,
+  parseClientRpc,
+  parseProvisionRequest,
+  parseRpcId,
+  rpcRequestBody,
+  sharedUpdateBody,
+  tokenPrefix,
+} from '../http/device-json.js';
+import { encodeBlockOption, parseBlockOption, type Block1Assembler, type BlockOption } from './block1.js';
+import { Observation, type ObservationRegistry, type ObservedResource } from './observe.js';
+import { takeBlock1 } from './server.js';
+
+export interface CoapHandlerDeps {
+  readonly deviceApi: DeviceApi;
+  readonly metrics: TransportMetrics;
+  readonly logger: Logger;
+  readonly maxPayloadBytes: number;
+  readonly observations: ObservationRegistry;
+  readonly block1: Block1Assembler;
+  /** True once the transport is stopping: new requests get 5.03. */
+  readonly stopping: () => boolean;
+}
+
+type Response = OutgoingMessage | ObserveWriteStream;
+type Resource = 'provision' | 'telemetry' | 'attributes' | 'attributes-updates' | 'rpc' | 'rpc-reply';
+
+interface Route {
+  readonly resource: Resource;
+  readonly token?: string;
+  readonly rpcId?: string;
+}
+
+const METHODS: Record<Resource, readonly string[]> = {
+  provision: ['POST'],
+  telemetry: ['POST'],
+  attributes: ['GET', 'POST'],
+  'attributes-updates': ['GET'],
+  rpc: ['GET', 'POST'],
+  'rpc-reply': ['POST'],
+};
+
+const CONTENT_TYPES = new Set(['application/json', 'application/senml+json']);
+
+/** Request-Tag (RFC 9175): not in coap-packet's option table, so it arrives by number. */
+const REQUEST_TAG = 292;
+
+export function routeOf(pathname: string): Route | undefined {
+  const parts = pathname.split('/').filter((p) => p.length > 0);
+  if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
+  const [, , first, second, third, ...rest] = parts;
+  if (first === undefined || rest.length > 0) return undefined;
+  if (first === 'provision' && second === undefined) return { resource: 'provision' };
+  if (second === 'telemetry' && third === undefined) return { resource: 'telemetry', token: first };
+  if (second === 'attributes' && third === undefined) return { resource: 'attributes', token: first };
+  if (second === 'attributes' && third === 'updates') return { resource: 'attributes-updates', token: first };
+  if (second === 'rpc' && third === undefined) return { resource: 'rpc', token: first };
+  if (second === 'rpc' && third !== undefined) return { resource: 'rpc-reply', token: first, rpcId: third };
+  return undefined;
+}
+
+function optionsOf(req: IncomingMessage): { name: string | number; value: unknown }[] {
+  return (req._packet.options ?? []) as { name: string | number; value: unknown }[];
+}
+
+/** 'application/json' / 'application/senml+json', undefined when absent (profile codec). */
+function contentTypeOf(req: IncomingMessage): string | undefined {
+  if (!optionsOf(req).some((o) => o.name === 'Content-Format')) return undefined;
+  const format = req.headers['Content-Format'];
+  if (typeof format === 'string' && CONTENT_TYPES.has(format)) return format;
+  throw new PlatformError('UNSUPPORTED_CONTENT', `content-format ${String(format)}; use 50 (JSON) or 110 (SenML JSON)`);
+}
+
+function uintOption(req: IncomingMessage, name: string): number | undefined {
+  const value = req.headers[name as 'Size1'];
+  return typeof value === 'number' ? value : undefined;
+}
+
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: Response;
+  readonly remote: string;
+  token?: string;
+  identity?: DeviceIdentity;
+  /** Block1 option of the final block, echoed in the final response. */
+  finalBlock?: BlockOption;
+  /** Set while DeviceApi publishes: it counts and logs its own accepts and rejects. */
+  serviceAccounts?: boolean;
+}
+
+function send(ex: Exchange, code: string, body?: JsonValue): void {
+  const res = ex.res;
+  if (res instanceof ObserveWriteStream) {
+    res.statusCode = code;
+    res.end();
+    return;
+  }
+  res.code = code;
+  if (ex.finalBlock) res.setOption('Block1', encodeBlockOption(ex.finalBlock));
+  if (body === undefined) {
+    res.end();
+  } else {
+    res.setOption('Content-Format', 'application/json');
+    res.end(Buffer.from(JSON.stringify(body)));
+  }
+}
+
+function reject(deps: CoapHandlerDeps, ex: Exchange, err: unknown): void {
+  const pe = asPlatformError(err);
+  const fields = {
+    remote: ex.remote,
+    token: ex.token === undefined ? undefined : tokenPrefix(ex.token),
+    deviceId: ex.identity?.deviceId,
+    method: ex.req.method,
+    code: pe.spec.coap,
+    reason: pe.message,
+  };
+  if (ex.serviceAccounts === true) {
+    deps.logger.debug(fields, 'coap request rejected by the device service');
+  } else {
+    deps.metrics.reject('coap', pe.code);
+    if (pe.code === 'INTERNAL') deps.logger.error({ ...fields, err: pe.cause }, 'coap request failed');
+    else deps.logger.warn(fields, 'coap request rejected');
+  }
+  const res = ex.res;
+  if (res.writableEnded || res.destroyed) return;
+  if (res instanceof ObserveWriteStream) {
+    res.statusCode = pe.spec.coap;
+    res.end();
+  } else {
+    res.code = pe.spec.coap;
+    // A diagnostic payload (RFC 7252 §5.5.2): UTF-8 text, no Content-Format.
+    res.end(Buffer.from(pe.message.slice(0, 200)));
+  }
+}
+
+/**
+ * Reassembles Block1 uploads. Returns the whole body, or undefined when this block has been
+ * answered already (2.31 Continue).
+ */
+function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined): Buffer | undefined {
+  const payload = ex.req.payload ?? Buffer.alloc(0);
+  if (raw === undefined) {
+    if (payload.length > deps.maxPayloadBytes) {
+      throw new PlatformError('PAYLOAD_TOO_LARGE', `${payload.length} bytes, limit ${deps.maxPayloadBytes}`);
+    }
+    return payload;
+  }
+  const block = parseBlockOption(raw);
+  if (!block) throw new PlatformError('BAD_REQUEST', 'invalid Block1 option');
+  const tag = optionsOf(ex.req).find((o) => o.name === REQUEST_TAG)?.value;
+  const key = `${ex.remote} ${ex.req.method} ${ex.req.url} ${Buffer.isBuffer(tag) ? tag.toString('hex') : ''}`;
+  const result = deps.block1.accept(key, block, payload, uintOption(ex.req, 'Size1'));
+  switch (result.kind) {
+    case 'continue': {
+      const res = ex.res as OutgoingMessage;
+      res.code = '2.31';
+      res.setOption('Block1', encodeBlockOption(block));
+      res.end();
+      return undefined;
+    }
+    case 'complete':
+      ex.finalBlock = { ...block, more: false };
+      return result.payload;
+    case 'too-large':
+      (ex.res as OutgoingMessage).setOption('Size1', deps.maxPayloadBytes);
+      throw new PlatformError('PAYLOAD_TOO_LARGE', `body over ${deps.maxPayloadBytes} bytes`);
+    case 'incomplete':
+      deps.metrics.reject('coap', 'BLOCK1_INCOMPLETE');
+      deps.logger.warn({ remote: ex.remote, block: block.num }, 'coap Block1 block without its predecessors');
+      send(ex, '4.08'); // RFC 7959 §2.9.2 Request Entity Incomplete: a block-layer answer.
+      return undefined;
+  }
+}
+
+function observationKey(ex: Exchange): string {
+  return `${ex.remote}/${(ex.req._packet.token ?? Buffer.alloc(0)).toString('hex')}`;
+}
+
+async function currentShared(deps: CoapHandlerDeps, identity: DeviceIdentity): Promise<JsonValue> {
+  // No keys at all = every attribute of both scopes (the only way to ask for all shared ones).
+  const attrs = await deps.deviceApi.getAttributes(identity, {});
+  return attrs.shared ?? {};
+}
+
+async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedResource): Promise<void> {
+  const identity = ex.identity as DeviceIdentity;
+  const stream = ex.res as ObserveWriteStream;
+  const logger = deps.logger.child({ deviceId: identity.deviceId, remote: ex.remote, observe: resource });
+  const obs = new Observation(observationKey(ex), resource, stream, logger, (o) => {
+    deps.observations.forget(o);
+    deps.metrics.connections('coap', -1);
+    logger.debug({}, 'coap observation ended');
+  });
+  deps.observations.add(obs);
+  deps.metrics.connections('coap', 1);
+  const outKind = resource === 'rpc' ? 'rpc_request' : 'attributes_update';
+  const notify = (body: JsonValue): void => {
+    if (obs.notify(body)) deps.metrics.messageOut('coap', outKind);
+    else deps.metrics.reject('coap', obs.isClosed ? 'OBSERVATION_CLOSED' : 'NOTIFICATION_TOO_LARGE');
+  };
+  const session = deps.deviceApi.openSession(
+    identity,
+    'coap',
+    resource === 'rpc'
+      ? { onRpcRequest: (request) => notify(rpcRequestBody(request)) }
+      : { onSharedAttributes: (update) => notify(sharedUpdateBody(update)) },
+    { persistent: false },
+  );
+  obs.attach(session);
+  try {
+    // As ThingsBoard does: the current shared attributes first; for RPC an empty 2.03 Valid.
+    obs.start(resource === 'rpc' ? { code: '2.03' } : { code: '2.05', body: await currentShared(deps, identity) });
+  } catch (err) {
+    obs.refuse(asPlatformError(err).spec.coap);
+    throw err;
+  }
+  logger.debug({}, 'coap observation registered');
+}
+
+async function handleGet(deps: CoapHandlerDeps, ex: Exchange, route: Route, query: URLSearchParams): Promise<void> {
+  const identity = ex.identity as DeviceIdentity;
+  const observeFlag = ex.req.headers.Observe;
+  if (observeFlag === 0 && ex.res instanceof ObserveWriteStream) {
+    const resource: ObservedResource = route.resource === 'rpc' ? 'rpc' : 'attributes';
+    deps.metrics.messageIn('coap', `observe_${resource}`);
+    await observe(deps, ex, resource);
+    return;
+  }
+  if (observeFlag === 1) deps.observations.cancel(observationKey(ex));
+  if (route.resource === 'rpc') {
+    if (observeFlag === 1) return send(ex, '2.03');
+    throw new PlatformError('BAD_REQUEST', 'GET /rpc needs the Observe option');
+  }
+  if (route.resource === 'attributes-updates' || observeFlag === 1) {
+    return send(ex, '2.05', await currentShared(deps, identity));
+  }
+  deps.metrics.messageIn('coap', 'attributes_request');
+  send(ex, '2.05', attributesBody(await deps.deviceApi.getAttributes(identity, attributeRequestFrom(query))));
+}
+
+async function handlePost(deps: CoapHandlerDeps, ex: Exchange, route: Route, payload: Buffer, contentType?: string): Promise<void> {
+  const { deviceApi, metrics } = deps;
+  const identity = ex.identity as DeviceIdentity;
+  switch (route.resource) {
+    // DeviceApi counts telemetry and attribute messages (and their rejects) itself.
+    case 'telemetry':
+      ex.serviceAccounts = true;
+      await deviceApi.publishTelemetry(identity, payload, 'coap', contentType);
+      ex.serviceAccounts = false;
+      return send(ex, '2.04');
+    case 'attributes':
+      ex.serviceAccounts = true;
+      await deviceApi.publishAttributes(identity, payload, 'coap', contentType);
+      ex.serviceAccounts = false;
+      return send(ex, '2.04');
+    case 'rpc-reply':
+      metrics.messageIn('coap', 'rpc_response');
+      await deviceApi.rpcResponse(identity, parseRpcId(route.rpcId ?? ''), payload);
+      return send(ex, '2.04');
+    case 'rpc': {
+      metrics.messageIn('coap', 'client_rpc');
+      const result = await deviceApi.clientRpc(identity, parseClientRpc(payload));
+      return send(ex, '2.05', result);
+    }
+    default:
+      throw new PlatformError('METHOD_NOT_ALLOWED');
+  }
+}
+
+/** Handles one request; never throws (every failure becomes a CoAP error answer). */
+export async function handleCoapRequest(deps: CoapHandlerDeps, req: IncomingMessage, res: Response): Promise<void> {
+  const ex: Exchange = { req, res, remote: `${req.rsinfo.address}:${req.rsinfo.port}` };
+  // Without a listener, a send failure (e.g. a CON response never acknowledged) would throw.
+  res.on('error', (err: Error) => deps.logger.debug({ remote: ex.remote, err: err.message }, 'coap response error'));
+  const rawBlock1 = takeBlock1(req._packet);
+  try {
+    if (deps.stopping()) throw new PlatformError('UNAVAILABLE', 'shutting down');
+    const [pathname = '', queryString = ''] = (req.url ?? '').split('?', 2);
+    const route = routeOf(pathname);
+    if (!route) throw new PlatformError('NOT_FOUND', `no resource ${pathname.slice(0, 80)}`);
+    if (!METHODS[route.resource].includes(req.method)) {
+      throw new PlatformError('METHOD_NOT_ALLOWED', `${req.method ?? req.code} ${route.resource}`);
+    }
+    const contentType = req.method === 'POST' ? contentTypeOf(req) : undefined;
+    if (route.resource === 'provision') {
+      const payload = assemble(deps, ex, rawBlock1);
+      if (payload === undefined) return;
+      deps.metrics.messageIn('coap', 'provision');
+      return send(ex, '2.05', (await deps.deviceApi.provision(parseProvisionRequest(payload))) as unknown as JsonValue);
+    }
+    ex.token = route.token;
+    ex.identity = await deps.deviceApi.authenticateToken(route.token ?? '');
+    if (req.method === 'GET') return await handleGet(deps, ex, route, new URLSearchParams(queryString));
+    const payload = assemble(deps, ex, rawBlock1);
+    if (payload === undefined) return;
+    await handlePost(deps, ex, route, payload, contentType);
+  } catch (err) {
+    reject(deps, ex, err);
+  }
+}

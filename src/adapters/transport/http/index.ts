@@ -1,0 +1,263 @@
+/**
+ * ThingsBoard's HTTP device API as a Fastify plugin, registered by the platform under
+ * `/api/v1` on its single Fastify instance (same port as the management API).
+ *
+ *   POST /api/v1/{token}/telemetry                       200 after commit
+ *   POST /api/v1/{token}/attributes                      200 after commit (client attributes)
+ *   GET  /api/v1/{token}/attributes?clientKeys=&sharedKeys=
+ *   GET  /api/v1/{token}/attributes/updates?timeout=MS   long poll: 200 next update | 408
+ *   GET  /api/v1/{token}/rpc?timeout=MS                  long poll: 200 {"id","method","params"} | 408
+ *   POST /api/v1/{token}/rpc/{id}                        reply to a server-side RPC
+ *   POST /api/v1/{token}/rpc                             client-side RPC, 200 with the result
+ *   POST /api/v1/provision                               200 with the provision response
+ *
+ * Bodies reach DeviceApi as raw Buffers (a catch-all parser local to this plugin, limited to
+ * `limits.maxPayloadBytes` → 413). Errors answer `{error, message}` from the catalogue.
+ */
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Config } from '../../../apps/config.js';
+import type { DeviceIdentity } from '../../../domain/device.js';
+import { ERRORS, PlatformError, asPlatformError, type ErrorCode } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import type { Logger } from '../../../ports.js';
+import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import {
+  attributeRequestFrom,
+  attributesBody,
+  parseClientRpc,
+  parseProvisionRequest,
+  parseRpcId,
+  rpcRequestBody,
+  sharedUpdateBody,
+  tokenPrefix,
+} from './device-json.js';
+import { LongPolls, type LongPollSpec } from './long-poll.js';
+import { RpcBacklog } from './rpc-backlog.js';
+
+export interface HttpDeviceRoutesOptions {
+  readonly config: Config;
+  readonly deviceApi: DeviceApi;
+  readonly metrics: TransportMetrics;
+  readonly logger: Logger;
+  /** Long-poll wait when the device gives no `timeout` (ThingsBoard: 60 s). */
+  readonly defaultPollMs?: number;
+  /** Upper bound on a device's `timeout` (ThingsBoard: 300 s). */
+  readonly maxPollMs?: number;
+}
+
+type TokenParams = { Params: { token: string } };
+type PollRoute = TokenParams & { Querystring: { timeout?: string } };
+
+const CONTENT_TYPES = new Set(['application/json', 'application/senml+json']);
+const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+
+/** Requests whose rejection DeviceApi has already counted and logged (telemetry, attributes). */
+const serviceAccounted = new WeakSet<FastifyRequest>();
+
+/** Only JSON and SenML JSON name a codec; anything else (curl's form type, none) → profile codec. */
+function contentTypeOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers['content-type'];
+  const type = raw?.split(';', 1)[0]?.trim().toLowerCase();
+  return type !== undefined && CONTENT_TYPES.has(type) ? type : undefined;
+}
+
+function bodyOf(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+}
+
+/** Errors Fastify raises itself (body too large, …) mapped onto the catalogue. */
+function toPlatformError(err: FastifyError | PlatformError): PlatformError {
+  if (err instanceof PlatformError) return err;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PlatformError('PAYLOAD_TOO_LARGE', err.message);
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+  if (status >= 500) return asPlatformError(err);
+  const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].http === status) ?? 'BAD_REQUEST';
+  return new PlatformError(code, err.message);
+}
+
+export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPluginAsync {
+  const { config, deviceApi, metrics, logger } = opts;
+  const defaultPollMs = opts.defaultPollMs ?? 60_000;
+  const maxPollMs = opts.maxPollMs ?? 300_000;
+  const maxPayloadBytes = config.limits.maxPayloadBytes;
+
+  const pollTimeout = (raw: string | undefined): number => {
+    if (raw === undefined || raw === '') return defaultPollMs;
+    const ms = Number(raw);
+    if (!Number.isFinite(ms) || ms < 0) throw new PlatformError('BAD_REQUEST', `timeout "${raw.slice(0, 20)}" is not a number of milliseconds`);
+    return ms === 0 ? defaultPollMs : Math.min(Math.floor(ms), maxPollMs);
+  };
+
+  return async (app) => {
+    const polls = new LongPolls();
+    const backlog = new RpcBacklog(config.rpc.defaultTimeoutMs);
+
+    // Raw bytes for every content type, only inside this plugin's scope.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxPayloadBytes }, (_req, body, done) => done(null, body));
+
+    app.setErrorHandler((err: FastifyError | PlatformError, request, reply) => {
+      const pe = toPlatformError(err);
+      const token = (request.params as { token?: string } | undefined)?.token;
+      const fields = { token: token === undefined ? undefined : tokenPrefix(token), remote: request.ip, method: request.method, code: pe.code, reason: pe.message };
+      if (serviceAccounted.has(request)) {
+        logger.debug(fields, 'http device request rejected by the device service');
+      } else {
+        metrics.reject('http', pe.code);
+        if (pe.code === 'INTERNAL') logger.error({ ...fields, err }, 'http device request failed');
+        else logger.warn(fields, 'http device request rejected');
+      }
+      return reply.code(pe.spec.http).send(pe.toJSON());
+    });
+
+    app.addHook('preClose', (done) => {
+      polls.abortAll();
+      done();
+    });
+
+    const authenticate = (request: FastifyRequest<TokenParams>): Promise<DeviceIdentity> =>
+      deviceApi.authenticateToken(request.params.token);
+
+    const json = (reply: FastifyReply, body: JsonValue): FastifyReply => reply.code(200).type('application/json').send(JSON.stringify(body));
+
+    const poll = async <T>(reply: FastifyReply, kind: string, spec: LongPollSpec<T>): Promise<FastifyReply> => {
+      metrics.messageIn('http', kind);
+      metrics.connections('http', 1);
+      try {
+        await polls.run(spec);
+      } finally {
+        metrics.connections('http', -1);
+      }
+      return reply;
+    };
+
+    /** Registers the route, and 405 for the other methods on its path. */
+    const paths = new Map<string, HTTPMethods[]>();
+    const allow = (url: string, method: HTTPMethods): void => {
+      paths.set(url, [...(paths.get(url) ?? []), method]);
+    };
+
+    allow('/:token/telemetry', 'POST');
+    app.post<TokenParams>('/:token/telemetry', async (request, reply) => {
+      const identity = await authenticate(request);
+      serviceAccounted.add(request);
+      await deviceApi.publishTelemetry(identity, bodyOf(request), 'http', contentTypeOf(request));
+      serviceAccounted.delete(request);
+      return reply.code(200).send();
+    });
+
+    allow('/:token/attributes', 'POST');
+    app.post<TokenParams>('/:token/attributes', async (request, reply) => {
+      const identity = await authenticate(request);
+      serviceAccounted.add(request);
+      await deviceApi.publishAttributes(identity, bodyOf(request), 'http', contentTypeOf(request));
+      serviceAccounted.delete(request);
+      return reply.code(200).send();
+    });
+
+    allow('/:token/attributes', 'GET');
+    app.get<TokenParams & { Querystring: Record<string, string | undefined> }>('/:token/attributes', async (request, reply) => {
+      const identity = await authenticate(request);
+      metrics.messageIn('http', 'attributes_request');
+      const query = new URLSearchParams();
+      for (const key of ['clientKeys', 'sharedKeys']) {
+        const value = request.query[key];
+        if (typeof value === 'string') query.set(key, value);
+      }
+      return json(reply, attributesBody(await deviceApi.getAttributes(identity, attributeRequestFrom(query))));
+    });
+
+    allow('/:token/attributes/updates', 'GET');
+    app.get<PollRoute>('/:token/attributes/updates', async (request, reply) => {
+      const timeoutMs = pollTimeout(request.query.timeout);
+      const identity = await authenticate(request);
+      return poll<SharedAttributeUpdate>(reply, 'attributes_poll', {
+        request,
+        reply,
+        timeoutMs,
+        open: (deliver) => deviceApi.openSession(identity, 'http', { onSharedAttributes: deliver }, { persistent: false }),
+        render: (update) => {
+          metrics.messageOut('http', 'attributes_update');
+          return sharedUpdateBody(update);
+        },
+        merge: mergeUpdates,
+      });
+    });
+
+    allow('/:token/rpc', 'GET');
+    app.get<PollRoute>('/:token/rpc', async (request, reply) => {
+      const timeoutMs = pollTimeout(request.query.timeout);
+      const identity = await authenticate(request);
+      const waiting = backlog.take(identity.deviceId);
+      if (waiting) {
+        metrics.messageIn('http', 'rpc_poll');
+        metrics.messageOut('http', 'rpc_request');
+        return json(reply, rpcRequestBody(waiting));
+      }
+      return poll<RpcRequestToDevice>(reply, 'rpc_poll', {
+        request,
+        reply,
+        timeoutMs,
+        open: (deliver) => deviceApi.openSession(identity, 'http', { onRpcRequest: deliver }, { persistent: false }),
+        render: (rpc) => {
+          metrics.messageOut('http', 'rpc_request');
+          return rpcRequestBody(rpc);
+        },
+        // RPCs queued for the device are flushed together when it opens a session; the first
+        // answers this poll, the others wait here for the next one.
+        late: (rpc) => backlog.add(identity.deviceId, rpc),
+      });
+    });
+
+    allow('/:token/rpc/:id', 'POST');
+    app.post<{ Params: { token: string; id: string } }>('/:token/rpc/:id', async (request, reply) => {
+      const id = parseRpcId(request.params.id);
+      const identity = await authenticate(request);
+      metrics.messageIn('http', 'rpc_response');
+      await deviceApi.rpcResponse(identity, id, bodyOf(request));
+      return reply.code(200).send();
+    });
+
+    allow('/:token/rpc', 'POST');
+    app.post<TokenParams>('/:token/rpc', async (request, reply) => {
+      const identity = await authenticate(request);
+      const rpc = parseClientRpc(bodyOf(request));
+      metrics.messageIn('http', 'client_rpc');
+      return json(reply, await deviceApi.clientRpc(identity, rpc));
+    });
+
+    allow('/provision', 'POST');
+    app.post('/provision', async (request, reply) => {
+      const req = parseProvisionRequest(bodyOf(request));
+      metrics.messageIn('http', 'provision');
+      return json(reply, (await deviceApi.provision(req)) as unknown as JsonValue);
+    });
+
+    for (const [url, allowed] of paths) {
+      const others = ALL_METHODS.filter((m) => !allowed.includes(m));
+      app.route({
+        method: others,
+        url,
+        handler: async (request, reply) => {
+          void reply.header('allow', allowed.join(', '));
+          throw new PlatformError('METHOD_NOT_ALLOWED', `${request.method} not allowed here; use ${allowed.join(' or ')}`);
+        },
+      });
+    }
+  };
+}
+
+/** Later values win; a key set again is no longer deleted, a key deleted is no longer set. */
+function mergeUpdates(a: SharedAttributeUpdate, b: SharedAttributeUpdate): SharedAttributeUpdate {
+  const values = { ...a.values };
+  const deleted = new Set(a.deleted ?? []);
+  for (const key of b.deleted ?? []) {
+    delete values[key];
+    deleted.add(key);
+  }
+  for (const [key, value] of Object.entries(b.values)) {
+    values[key] = value;
+    deleted.delete(key);
+  }
+  return deleted.size > 0 ? { values, deleted: [...deleted] } : { values };
+}

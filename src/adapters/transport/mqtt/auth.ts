@@ -1,0 +1,179 @@
+/**
+ * Who may connect, and what a connected client may publish or subscribe to.
+ *
+ * The broker asks an AuthPolicy twice: `authenticate` once per CONNECT (async, may reject with a
+ * PlatformError whose `spec.mqtt` becomes the CONNACK reason), and `authorize` for every routed
+ * PUBLISH and every SUBSCRIBE filter (sync, cheap). Device API topics are intercepted by the bridge
+ * before `authorize` is asked, so the ACL only governs client-to-client traffic.
+ */
+import type { DeviceIdentity } from '../../../domain/device.js';
+import { PlatformError, isPlatformError } from '../../../domain/errors.js';
+import type { DeviceApi } from '../../../services/device-api.js';
+import { filterWithin } from './topics.js';
+
+export type Action = 'publish' | 'subscribe';
+
+export interface Principal {
+  /**
+   * The topic space the client lives in: it only ever sees messages published in the same space.
+   * Devices get their tenant's id, so tenants are isolated; the conformance profile uses ''.
+   */
+  readonly space: string;
+  readonly kind: 'anonymous' | 'device' | 'provision';
+  readonly identity?: DeviceIdentity;
+}
+
+/** What authentication sees of a CONNECT. */
+export interface ConnectInfo {
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: Buffer;
+  readonly protocolVersion: number;
+  readonly remoteAddress?: string;
+}
+
+export interface AuthPolicy {
+  /** Resolves with the principal, or rejects (PlatformError → CONNACK reason from its spec). */
+  authenticate(connect: ConnectInfo): Promise<Principal>;
+  /** `topic` is a topic name for 'publish' and a topic filter (without `$share/g/`) for 'subscribe'. */
+  authorize(principal: Principal, action: Action, topic: string): boolean;
+  /** SUBACK code for a refused filter on MQTT 5 (3.1.1 always uses 0x80). */
+  readonly refusedSubscribeCode: number;
+}
+
+/** Topic of the subscription the conformance suites expect to be refused [Paho client_test]. */
+export const NOSUBSCRIBE_TOPIC = 'test/nosubscribe';
+
+/**
+ * The `conformance` profile: anonymous clients, one open topic space, one refused filter. Only for
+ * running the Eclipse Paho interoperability suite; never the default (see docs/MQTT.md).
+ */
+export function conformancePolicy(): AuthPolicy {
+  const principal: Principal = { space: '', kind: 'anonymous' };
+  return {
+    authenticate: () => Promise.resolve(principal),
+    authorize: (_p, action, topic) => !(action === 'subscribe' && topic === NOSUBSCRIBE_TOPIC),
+    // The suite asserts 0x80 for MQTT 5 too, so this profile answers with the generic failure code.
+    refusedSubscribeCode: 0x80,
+  };
+}
+
+/** ThingsBoard's self-provisioning clients connect with this user name and no credentials. */
+export const PROVISION_USERNAME = 'provision';
+
+/**
+ * A device's own namespace: `devices/<name>/`. Characters that would let a name reach into another
+ * device's namespace or act as wildcards (`/ + # %` and NUL) are percent-encoded.
+ */
+export function deviceNamespace(deviceName: string): string {
+  const safe = deviceName.replace(/[%/+#\u0000]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return `devices/${safe}/`;
+}
+
+/** Default ACL: a device may publish and subscribe inside its own namespace only. */
+export function ownNamespaceOnly(principal: Principal, _action: Action, topic: string): boolean {
+  if (principal.kind !== 'device' || !principal.identity) return false;
+  return filterWithin(topic, deviceNamespace(principal.identity.name));
+}
+
+export interface PlatformPolicyOptions {
+  readonly deviceApi?: DeviceApi;
+  /** Device-to-device grants; replaces the default own-namespace rule. */
+  readonly authorize?: (principal: Principal, action: Action, topic: string) => boolean;
+}
+
+function isCredentialFailure(err: unknown): boolean {
+  return (
+    isPlatformError(err) &&
+    ['UNAUTHORIZED', 'BAD_CREDENTIALS', 'NOT_FOUND', 'DEVICE_NOT_FOUND', 'FORBIDDEN'].includes(err.code)
+  );
+}
+
+function devicePrincipal(identity: DeviceIdentity): Principal {
+  return { space: identity.tenantId, kind: 'device', identity };
+}
+
+/**
+ * ThingsBoard's rules: user name = access token when there is no password; otherwise MQTT basic
+ * credentials (client id / user name / password). A token that fails stays "not authorized" even
+ * when the basic fallback also fails, so an unknown or revoked token always answers 5 / 0x87.
+ */
+async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Principal> {
+  const password = c.password && c.password.length > 0 ? c.password.toString('utf8') : undefined;
+  const clientId = c.clientId || undefined;
+  if (password !== undefined) {
+    return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username, password }));
+  }
+  if (c.username) {
+    try {
+      return devicePrincipal(await api.authenticateToken(c.username));
+    } catch (tokenErr) {
+      if (!isCredentialFailure(tokenErr)) throw tokenErr;
+      try {
+        return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username }));
+      } catch {
+        throw tokenErr;
+      }
+    }
+  }
+  // No user name: only basic credentials made of a client id can match [ThingsBoard: 4 = empty user name].
+  if (clientId) {
+    try {
+      return devicePrincipal(await api.authenticateBasic({ clientId }));
+    } catch (err) {
+      if (!isCredentialFailure(err)) throw err;
+    }
+  }
+  throw new PlatformError('BAD_CREDENTIALS', 'no user name');
+}
+
+/** The platform's default profile. */
+export function platformPolicy(options: PlatformPolicyOptions): AuthPolicy {
+  const authorizeDevice = options.authorize ?? ownNamespaceOnly;
+  const provisionPrincipal: Principal = { space: '\u0000provision', kind: 'provision' };
+  return {
+    authenticate: async (c) => {
+      const api = options.deviceApi;
+      if (!api) throw new PlatformError('UNAVAILABLE', 'device API not configured');
+      if (c.username === PROVISION_USERNAME) return provisionPrincipal;
+      return authenticateDevice(api, c);
+    },
+    authorize: (principal, action, topic) => principal.kind === 'device' && authorizeDevice(principal, action, topic),
+    refusedSubscribeCode: 0x87,
+  };
+}
+
+/**
+ * MQTT 3.1.1 CONNACK return code (§3.2.2.3) for an MQTT 5 reason code (§3.2.2.2): the v5 codes
+ * refine the six 3.1.1 ones, so each maps back to its nearest ancestor.
+ */
+export function connackReturnCode(reasonCode: number): number {
+  switch (reasonCode) {
+    case 0x00:
+      return 0;
+    case 0x84:
+      return 1; // unacceptable protocol version
+    case 0x85:
+      return 2; // identifier rejected
+    case 0x83:
+    case 0x88:
+    case 0x89:
+    case 0x97:
+      return 3; // server unavailable
+    case 0x86:
+    case 0x8c:
+      return 4; // bad user name or password
+    default:
+      return 5; // not authorized
+  }
+}
+
+/** CONNACK reason for a failed authentication: the error's catalogue entry, never a bare string. */
+export function authFailureCode(err: unknown): number {
+  if (isPlatformError(err)) {
+    const code = err.spec.mqtt;
+    // Generic "not found"/"bad request" (0x80) says nothing useful to a device at CONNECT time.
+    return code === 0x80 ? 0x87 : code;
+  }
+  return new PlatformError('INTERNAL').spec.mqtt;
+}

@@ -1,0 +1,369 @@
+/**
+ * The broker core: topic spaces, sessions, routing, retained messages and wills. Protocol handling
+ * per client lives in connection.ts; this file decides who receives what.
+ *
+ * Isolation: every principal belongs to a topic space (the tenant for devices). Each space has its
+ * own subscription index and retained store, so a topic in one tenant can never match a filter of
+ * another; session keys include the space, so equal client ids in two tenants never take each other
+ * over.
+ */
+import type { Duplex } from 'node:stream';
+import qlobber from 'qlobber';
+import type { Logger } from '../../../ports.js';
+import type { TransportMetrics } from '../../../services/device-api.js';
+import type { AuthPolicy, Principal } from './auth.js';
+import { Connection } from './connection.js';
+import { RetainedStore } from './retained.js';
+import { Message, Session, type QoS, type Subscription } from './session.js';
+
+/** Session Expiry Interval meaning "never" (MQTT 5.0 §3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+/** What a connection offers the device API bridge. */
+export interface ClientLink {
+  readonly clientId: string;
+  readonly protocolVersion: number;
+  readonly principal: Principal;
+  /** PUBLISH to this client only, never routed (device API responses, RPC requests, attribute pushes). */
+  send(topic: string, payload: Buffer | string, qos: QoS): void;
+}
+
+export interface InterceptedPublish {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  /** MQTT 5 Content Type property, if any. */
+  readonly contentType: string | undefined;
+}
+
+/** Per-connection interceptor (the device API bridge). Hooks must never throw or reject. */
+export interface ClientHooks {
+  /** undefined: not intercepted, route it. Otherwise the reason code (0 = success) for PUBACK/PUBREC. */
+  publish(p: InterceptedPublish): Promise<number> | number | undefined;
+  /** undefined: not intercepted. Otherwise the SUBACK code (granted QoS or a v5 failure code). */
+  subscribe(filter: string, qos: QoS): number | undefined;
+  /** true when the filter was one of the intercepted ones. */
+  unsubscribe(filter: string): boolean;
+  ping(): void;
+  close(): void;
+}
+
+export type HooksFactory = (link: ClientLink) => ClientHooks | undefined;
+
+export interface BrokerOptions {
+  readonly logger: Logger;
+  readonly policy: AuthPolicy;
+  readonly metrics?: TransportMetrics;
+  readonly hooks?: HooksFactory;
+  /** Seconds; caps MQTT 5 clients' keep-alive via Server Keep Alive. 0 = no cap. */
+  readonly maxKeepAlive?: number;
+  readonly maxQueuedMessages?: number;
+  readonly maxPayloadBytes?: number;
+  /** Our Receive Maximum: inbound QoS 1/2 PUBLISHes a v5 client may have unacknowledged. */
+  readonly receiveMaximum?: number;
+  readonly topicAliasMaximum?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks'>> & Pick<BrokerOptions, 'hooks'> & {
+  /** Largest packet we accept: payload limit plus room for topic and properties. */
+  readonly maxPacketBytes: number;
+};
+
+const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
+
+const QLOBBER_OPTIONS = {
+  separator: '/',
+  wildcard_one: '+',
+  wildcard_some: '#',
+  // MQTT's `+` matches an empty level too ("+/a" matches "/a").
+  match_empty_levels: true,
+  max_words: 1025,
+};
+
+interface SharedGroup {
+  readonly filter: string;
+  readonly members: Subscription[];
+  next: number;
+}
+
+/** One isolated topic space. */
+class Space {
+  readonly subs = new qlobber.QlobberDedup<Subscription>(QLOBBER_OPTIONS);
+  readonly shared = new qlobber.QlobberDedup<SharedGroup>(QLOBBER_OPTIONS);
+  readonly groups = new Map<string, SharedGroup>();
+  readonly retained = new RetainedStore<Message>();
+}
+
+/** [MQTT-4.7.2-1]: filters starting with a wildcard do not match topics starting with `$`. */
+function wildStart(filter: string): boolean {
+  const c = filter.charCodeAt(0);
+  return c === 0x2b || c === 0x23;
+}
+
+export class MqttBroker {
+  readonly options: ResolvedOptions;
+  readonly metrics: TransportMetrics;
+  readonly logger: Logger;
+  private readonly sessions = new Map<string, Session>();
+  private readonly spaces = new Map<string, Space>();
+  private readonly connections = new Set<Connection>();
+  private routeSeq = 0;
+  private closing = false;
+
+  constructor(options: BrokerOptions) {
+    const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+    this.options = {
+      logger: options.logger,
+      policy: options.policy,
+      metrics: options.metrics ?? noopMetrics,
+      hooks: options.hooks,
+      maxKeepAlive: options.maxKeepAlive ?? 0,
+      maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+      maxPayloadBytes,
+      receiveMaximum: options.receiveMaximum ?? 65535,
+      topicAliasMaximum: options.topicAliasMaximum ?? 64,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      // A topic is at most 65535 bytes; properties rarely exceed a few hundred.
+      maxPacketBytes: Math.min(maxPayloadBytes + 65536 + 8192, 268_435_455),
+    };
+    this.metrics = this.options.metrics;
+    this.logger = options.logger;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Serves one client over any byte stream (TCP, TLS, WebSocket). Never throws. */
+  handle(stream: Duplex, remoteAddress?: string): void {
+    if (this.closing) {
+      stream.destroy();
+      return;
+    }
+    const conn = new Connection(this, stream, remoteAddress);
+    this.connections.add(conn);
+    conn.onClosed = () => this.connections.delete(conn);
+  }
+
+  private space(key: string): Space {
+    let space = this.spaces.get(key);
+    if (!space) {
+      space = new Space();
+      this.spaces.set(key, space);
+    }
+    return space;
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /**
+   * Binds a freshly authenticated connection to its session: takes over a live connection with the
+   * same client id [MQTT-3.1.4-3], cancels a pending delayed will [MQTT-3.1.3-9], and discards the
+   * old state on Clean Start [MQTT-3.1.2-4].
+   */
+  attach(conn: Connection, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } {
+    const key = `${principal.space}\u0000${clientId}`;
+    let session = this.sessions.get(key);
+    if (session?.link instanceof Connection) session.link.takeover();
+    session = this.sessions.get(key);
+    if (session) {
+      session.clearTimers();
+      session.pendingWill = undefined;
+      if (cleanStart) {
+        this.endSession(session);
+        session = undefined;
+      }
+    }
+    const present = session !== undefined;
+    if (!session) {
+      const env = {
+        maxQueued: this.options.maxQueuedMessages,
+        dropped: (reason: string) => this.metrics.reject('mqtt', `queue_${reason}`),
+      };
+      session = new Session(clientId, principal.space, principal, env);
+      this.sessions.set(key, session);
+    }
+    session.principal = principal;
+    session.expiryInterval = expiry;
+    return { session, present };
+  }
+
+  /**
+   * The session's connection is gone. Publishes or schedules the will (MQTT 5.0 §3.1.2.5: after the
+   * Will Delay Interval or when the session ends, whichever is first) and starts the expiry clock.
+   */
+  detach(session: Session, will: Message | undefined, willDelay: number): void {
+    session.link = undefined;
+    if (will) {
+      if (willDelay <= 0) this.route(session.spaceKey, will);
+      else {
+        session.pendingWill = will;
+        session.willTimer = setTimeout(() => this.firePendingWill(session), willDelay * 1000);
+      }
+    }
+    if (session.expiryInterval === 0) this.endSession(session);
+    else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = setTimeout(() => this.endSession(session), Math.min(session.expiryInterval * 1000, 2 ** 31 - 1));
+    }
+  }
+
+  private firePendingWill(session: Session): void {
+    const will = session.pendingWill;
+    session.pendingWill = undefined;
+    session.willTimer = undefined;
+    if (will) this.route(session.spaceKey, will);
+  }
+
+  /** Session ends: a pending will goes out now, subscriptions are removed. */
+  endSession(session: Session): void {
+    if (session.pendingWill) this.firePendingWill(session);
+    session.clearTimers();
+    for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
+    session.hookSubs.clear();
+    const key = `${session.spaceKey}\u0000${session.clientId}`;
+    if (this.sessions.get(key) === session) this.sessions.delete(key);
+  }
+
+  // ------------------------------------------------------------------ subscriptions
+
+  /** Adds or replaces [MQTT-3.8.4-3] a subscription; returns whether one existed for the filter. */
+  subscribe(session: Session, sub: Subscription): boolean {
+    const space = this.space(session.spaceKey);
+    const existed = this.unsubscribe(session, sub.key);
+    session.subs.set(sub.key, sub);
+    if (sub.group === undefined) {
+      space.subs.add(sub.filter, sub);
+      return existed;
+    }
+    const gkey = `${sub.group}\u0000${sub.filter}`;
+    let group = space.groups.get(gkey);
+    if (!group) {
+      group = { filter: sub.filter, members: [], next: 0 };
+      space.groups.set(gkey, group);
+      space.shared.add(sub.filter, group);
+    }
+    group.members.push(sub);
+    return existed;
+  }
+
+  unsubscribe(session: Session, key: string): boolean {
+    const sub = session.subs.get(key);
+    if (!sub) return false;
+    session.subs.delete(key);
+    const space = this.space(session.spaceKey);
+    if (sub.group === undefined) {
+      space.subs.remove(sub.filter, sub);
+      return true;
+    }
+    const gkey = `${sub.group}\u0000${sub.filter}`;
+    const group = space.groups.get(gkey);
+    if (group) {
+      const i = group.members.indexOf(sub);
+      if (i >= 0) group.members.splice(i, 1);
+      if (group.members.length === 0) {
+        space.groups.delete(gkey);
+        space.shared.remove(sub.filter, group);
+      }
+    }
+    return true;
+  }
+
+  /** Retained messages for a new subscription, RETAIN set [MQTT-3.3.1-8]; expired ones are skipped. */
+  sendRetained(session: Session, sub: Subscription): void {
+    const now = Date.now();
+    const ids = sub.subId === undefined ? undefined : [sub.subId];
+    this.space(session.spaceKey).retained.forEachMatch(sub.filter, (msg) => {
+      if (msg.expired(now)) return;
+      session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, true, ids);
+    });
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  /**
+   * Delivers a message to every matching session of the space, once per session even when several
+   * of its filters match (highest QoS, all subscription identifiers: MQTT 5.0 §3.3.4), plus one
+   * member of each matching shared-subscription group (§4.8.2).
+   */
+  route(spaceKey: string, msg: Message): void {
+    const space = this.space(spaceKey);
+    if (msg.retain) space.retained.set(msg.topic, msg.payload.length > 0 ? msg : undefined);
+    const dollar = msg.topic.charCodeAt(0) === 0x24;
+    const seq = ++this.routeSeq;
+    let targets: Session[] | undefined;
+    for (const sub of space.subs.match(msg.topic)) {
+      if (dollar && wildStart(sub.filter)) continue;
+      const s = sub.session;
+      if (sub.noLocal && s === msg.origin) continue; // [MQTT-3.8.3-3]
+      if (s.routeMark !== seq) {
+        s.routeMark = seq;
+        s.routeQos = sub.qos;
+        s.routeRap = sub.retainAsPublished;
+        s.routeIds = sub.subId === undefined ? undefined : [sub.subId];
+        (targets ??= []).push(s);
+      } else {
+        if (sub.qos > s.routeQos) s.routeQos = sub.qos;
+        s.routeRap ||= sub.retainAsPublished;
+        if (sub.subId !== undefined) (s.routeIds ??= []).push(sub.subId);
+      }
+    }
+    if (targets) {
+      for (const s of targets) {
+        // Forwarded messages carry RETAIN only with Retain As Published [MQTT-3.3.1-12, MQTT-3.3.1-13].
+        const qos = (msg.qos < s.routeQos ? msg.qos : s.routeQos) as QoS;
+        s.deliver(msg, qos, msg.retain && s.routeRap, s.routeIds);
+      }
+    }
+    for (const group of space.shared.match(msg.topic)) {
+      if (dollar && wildStart(group.filter)) continue;
+      const sub = this.pickMember(group);
+      if (sub) {
+        sub.session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, msg.retain && sub.retainAsPublished, sub.subId === undefined ? undefined : [sub.subId]);
+      }
+    }
+  }
+
+  /** Round robin over the group, preferring connected members. */
+  private pickMember(group: SharedGroup): Subscription | undefined {
+    const n = group.members.length;
+    let fallback: Subscription | undefined;
+    for (let i = 0; i < n; i++) {
+      const sub = group.members[(group.next + i) % n] as Subscription;
+      if (sub.session.link) {
+        group.next = (group.next + i + 1) % n;
+        return sub;
+      }
+      fallback ??= sub;
+    }
+    group.next = (group.next + 1) % Math.max(n, 1);
+    return fallback;
+  }
+
+  /** Publishes from inside the process (tests, tools): routed like a client's PUBLISH. */
+  publish(spaceKey: string, topic: string, payload: Buffer | string, opts: { qos?: QoS; retain?: boolean } = {}): void {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    this.route(spaceKey, new Message(topic, body, opts.qos ?? 0, opts.retain ?? false, undefined, 0, undefined));
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /**
+   * Stops serving: no new clients, in-flight acknowledgements are allowed to finish (bounded by
+   * `graceMs`), then MQTT 5 clients get DISCONNECT 0x8B "server shutting down" and all are closed.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    const conns = [...this.connections];
+    await Promise.race([
+      Promise.all(conns.map((c) => c.acksSettled())),
+      new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+    ]);
+    for (const c of conns) c.shutdown();
+    for (const s of this.sessions.values()) s.clearTimers();
+  }
+}

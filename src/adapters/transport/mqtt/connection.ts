@@ -1,0 +1,491 @@
+/**
+ * One client connection: the MQTT 3.1.1 / 5.0 protocol state machine over any Duplex stream.
+ *
+ * States: 'connect' (waiting for CONNECT) → 'auth' (authenticating; later packets are held) →
+ * 'open' → 'closed'. Anything malformed or out of protocol closes this connection only (with a v5
+ * DISCONNECT reason where the spec gives one); nothing here throws into the broker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { parser as createParser, type IConnectPacket, type IDisconnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import { PlatformError } from '../../../domain/errors.js';
+import { authFailureCode, connackReturnCode, type Principal } from './auth.js';
+import { NEVER_EXPIRES, type ClientHooks, type ClientLink, type MqttBroker } from './broker.js';
+import { InboundAcks } from './inbound-acks.js';
+import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type PublishExtras } from './packets.js';
+import { Message, type Delivery, type ForwardedProps, type QoS, type Session, type SessionLink } from './session.js';
+import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
+import { isValidTopicName } from './topics.js';
+
+/** Stop feeding QoS 1/2 from the queue above this many unsent bytes; resume on 'drain'. */
+const WRITE_HIGH_WATER = 1 << 20;
+/** Drop QoS 0 for a client this far behind: it cannot keep up and memory is not unbounded. */
+const QOS0_DROP_BYTES = 8 << 20;
+/** After we close, keep reading (and discarding) this long so the client can read our last packets. */
+const CLOSE_GRACE_MS = 10_000;
+
+interface WillSpec {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly props: ForwardedProps | undefined;
+  readonly expiry: number;
+  readonly delay: number;
+}
+
+/** The internals of mqtt-packet's parser we read to refuse an oversized packet before buffering it. */
+interface ParserState {
+  readonly _stateCounter: number;
+  readonly packet: { length: number };
+}
+
+export class Connection implements SessionLink, ClientLink {
+  state: 'connect' | 'auth' | 'open' | 'closed' = 'connect';
+  protocolVersion = 4;
+  clientId = '';
+  principal: Principal = { space: '', kind: 'anonymous' };
+  session: Session | undefined;
+  hooks: ClientHooks | undefined;
+  onClosed: (() => void) | undefined;
+
+  private readonly parser = createParser();
+  private readonly acks: InboundAcks;
+  private held: Packet[] | undefined;
+  private will: WillSpec | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private corked = false;
+  // Limits the client declared in CONNECT (MQTT 5.0 §3.1.2.11).
+  private clientReceiveMax = 65535;
+  private clientMaxPacket = Infinity;
+  private clientAliasMax = 0;
+  private outAliases: Map<string, number> | undefined;
+  private inAliases: Map<number, string> | undefined;
+
+  constructor(
+    readonly broker: MqttBroker,
+    readonly stream: Duplex,
+    readonly remoteAddress: string | undefined,
+  ) {
+    this.acks = new InboundAcks((buf) => this.write(buf));
+    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.parser.on('error', (err: Error) => this.protocolError(0x81, `malformed packet: ${err.message}`));
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`));
+    stream.on('close', () => this.close('connection closed', true));
+    stream.on('end', () => this.close('client closed the connection'));
+    stream.on('drain', () => this.session?.link === this && this.session.pump());
+    this.connectTimer = setTimeout(() => this.close('no CONNECT in time'), broker.options.connectTimeoutMs);
+  }
+
+  // ------------------------------------------------------------------ input
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return; // draining after close: discard
+    this.keepAliveTimer?.refresh();
+    this.parser.parse(chunk);
+    // The parser buffers a whole packet before emitting it: refuse a huge one as soon as its
+    // length is known instead of buffering it (MQTT 5.0 §3.1.2.11.4, reason 0x95).
+    const ps = this.parser as unknown as ParserState;
+    if (ps._stateCounter === 2 && ps.packet.length > this.broker.options.maxPacketBytes) {
+      this.protocolError(0x95, `packet of ${ps.packet.length} bytes is over the limit`);
+    }
+  }
+
+  private onPacket(p: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'auth') {
+      (this.held ??= []).push(p); // pipelined after CONNECT, processed once authenticated
+      return;
+    }
+    if (this.state === 'connect') {
+      // The first packet must be CONNECT [MQTT-3.1.0-1].
+      if (p.cmd !== 'connect') return this.close(`first packet was ${p.cmd}, not connect`);
+      void this.onConnect(p);
+      return;
+    }
+    this.dispatch(p);
+  }
+
+  private dispatch(p: Packet): void {
+    switch (p.cmd) {
+      case 'publish':
+        return this.onPublish(p);
+      case 'puback':
+        this.session?.complete(p.messageId ?? 0, 'publish');
+        return;
+      case 'pubrec':
+        this.session?.received(p.messageId ?? 0, p.reasonCode ?? 0);
+        return;
+      case 'pubrel':
+        return this.onPubrel(p.messageId ?? 0);
+      case 'pubcomp':
+        this.session?.complete(p.messageId ?? 0, 'pubrel');
+        return;
+      case 'subscribe':
+        return this.onSubscribe(p);
+      case 'unsubscribe':
+        return this.onUnsubscribe(p);
+      case 'pingreq':
+        this.write(PINGRESP);
+        this.hooks?.ping();
+        return;
+      case 'disconnect':
+        return this.onDisconnect(p);
+      case 'connect':
+        return this.protocolError(0x82, 'second CONNECT'); // [MQTT-3.1.0-2]
+      default:
+        // AUTH without an authentication method, or server-to-client packets.
+        return this.protocolError(0x82, `unexpected ${p.cmd}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ CONNECT
+
+  private async onConnect(p: IConnectPacket): Promise<void> {
+    clearTimeout(this.connectTimer);
+    this.state = 'auth';
+    this.protocolVersion = p.protocolVersion === 5 ? 5 : 4;
+    const v5 = this.protocolVersion === 5;
+    const props = p.properties ?? {};
+    if (v5 && props.authenticationMethod) return this.refuse(0x8c, 'enhanced authentication is not supported');
+    if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) return this.refuse(0x82, 'zero receive maximum or packet size'); // [MQTT-3.1.2-?] §3.1.2.11.3-4
+    let assigned = false;
+    this.clientId = p.clientId;
+    if (this.clientId === '') {
+      // 3.1.1 allows an empty id only with Clean Session [MQTT-3.1.3-7, MQTT-3.1.3-8].
+      if (!v5 && !p.clean) return this.refuse(0x85, 'empty client id without clean session');
+      this.clientId = `auto-${randomUUID()}`;
+      assigned = true;
+    }
+    if (p.will && !isValidTopicName(p.will.topic)) return this.refuse(0x90, 'invalid will topic');
+    let principal: Principal;
+    try {
+      principal = await this.broker.options.policy.authenticate({
+        clientId: p.clientId,
+        username: p.username,
+        password: p.password,
+        protocolVersion: this.protocolVersion,
+        remoteAddress: this.remoteAddress,
+      });
+    } catch (err) {
+      this.broker.metrics.reject('mqtt', 'auth');
+      this.broker.logger.info({ clientId: p.clientId, remote: this.remoteAddress, err: (err as Error).message }, 'mqtt connect refused');
+      return this.refuse(authFailureCode(err), 'authentication failed');
+    }
+    if (this.state !== 'auth') return; // the client left while we were authenticating
+    this.accept(p, principal, assigned);
+  }
+
+  private accept(p: IConnectPacket, principal: Principal, assigned: boolean): void {
+    const v5 = this.protocolVersion === 5;
+    const props = p.properties ?? {};
+    const opts = this.broker.options;
+    this.principal = principal;
+    this.clientReceiveMax = props.receiveMaximum ?? 65535;
+    this.clientMaxPacket = props.maximumPacketSize ?? Infinity;
+    this.clientAliasMax = v5 ? (props.topicAliasMaximum ?? 0) : 0;
+    this.will = this.willFrom(p);
+    // Server Keep Alive replaces the client's value (MQTT 5.0 §3.2.2.3.14); 3.1.1 has no way to say so.
+    let keepAlive = p.keepalive ?? 0;
+    let serverKeepAlive: number | undefined;
+    if (v5 && opts.maxKeepAlive > 0 && (keepAlive === 0 || keepAlive > opts.maxKeepAlive)) {
+      keepAlive = serverKeepAlive = opts.maxKeepAlive;
+    }
+    const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : p.clean ? 0 : NEVER_EXPIRES;
+    const { session, present } = this.broker.attach(this, principal, this.clientId, p.clean ?? true, expiry);
+    this.session = session;
+    const connack = v5
+      ? {
+          cmd: 'connack' as const,
+          reasonCode: 0,
+          sessionPresent: present,
+          properties: {
+            ...(assigned ? { assignedClientIdentifier: this.clientId } : {}),
+            ...(serverKeepAlive !== undefined ? { serverKeepAlive } : {}),
+            ...(opts.receiveMaximum < 65535 ? { receiveMaximum: opts.receiveMaximum } : {}),
+            maximumPacketSize: opts.maxPacketBytes,
+            ...(opts.topicAliasMaximum > 0 ? { topicAliasMaximum: opts.topicAliasMaximum } : {}),
+          },
+        }
+      : { cmd: 'connack' as const, returnCode: 0, sessionPresent: present };
+    this.writePacket(connack);
+    this.state = 'open';
+    this.broker.metrics.connections('mqtt', 1);
+    // [MQTT-3.1.2-22]: close after 1.5 × keep alive without any packet.
+    if (keepAlive > 0) this.keepAliveTimer = setTimeout(() => this.protocolError(0x8d, 'keep alive timeout'), keepAlive * 1500);
+    session.link = this;
+    this.hooks = opts.hooks?.(this);
+    if (this.hooks) for (const [filter, qos] of session.hookSubs) this.hooks.subscribe(filter, qos);
+    if (present) session.resume();
+    else session.pump();
+    const held = this.held;
+    this.held = undefined;
+    for (const packet of held ?? []) if (this.state === 'open') this.dispatch(packet);
+  }
+
+  /** The will, if the client may publish to its topic; otherwise dropped and logged. */
+  private willFrom(p: IConnectPacket): WillSpec | undefined {
+    const w = p.will;
+    if (!w) return undefined;
+    if (!this.broker.options.policy.authorize(this.principal, 'publish', w.topic)) {
+      this.broker.metrics.reject('mqtt', 'will_not_allowed');
+      this.broker.logger.warn({ clientId: this.clientId, topic: w.topic }, 'mqtt will topic not allowed; will dropped');
+      return undefined;
+    }
+    const wp = w.properties ?? {};
+    const payload = typeof w.payload === 'string' ? Buffer.from(w.payload) : w.payload;
+    return {
+      topic: w.topic,
+      payload,
+      qos: (w.qos ?? 0) as QoS,
+      retain: w.retain ?? false,
+      props: forwardedProps(wp),
+      expiry: wp.messageExpiryInterval ?? 0,
+      delay: this.protocolVersion === 5 ? (wp.willDelayInterval ?? 0) : 0,
+    };
+  }
+
+  /** CONNACK with a failure, then close [MQTT-3.2.2-6 / MQTT-3.2.2-7]. */
+  private refuse(reasonCode: number, why: string): void {
+    if (this.state === 'closed') return;
+    const packet =
+      this.protocolVersion === 5
+        ? { cmd: 'connack' as const, reasonCode, sessionPresent: false }
+        : { cmd: 'connack' as const, returnCode: connackReturnCode(reasonCode), sessionPresent: false };
+    this.writePacket(packet);
+    this.close(why);
+  }
+
+  // ------------------------------------------------------------------ PUBLISH in
+
+  private onPublish(p: IPublishPacket): void {
+    const session = this.session as Session;
+    const v5 = this.protocolVersion === 5;
+    const opts = this.broker.options;
+    const topic = this.resolveAlias(p);
+    if (topic === undefined) return;
+    if (!isValidTopicName(topic)) return this.protocolError(0x90, 'invalid topic name'); // [MQTT-3.3.2-2]
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+    if (payload.length > opts.maxPayloadBytes) return this.protocolError(0x95, `payload of ${payload.length} bytes is over the limit`);
+    const qos = p.qos;
+    const id = p.messageId ?? 0;
+    if (qos > 0 && id === 0) return this.protocolError(0x82, 'packet id 0'); // [MQTT-2.2.1-3]
+    // A resent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again [MQTT-4.3.3-10].
+    if (qos === 2 && session.incomingQos2.has(id)) return this.acks.push(2, id, 0, this.protocolVersion);
+    if (v5 && qos > 0 && this.acks.length + session.incomingQos2.size >= opts.receiveMaximum) {
+      return this.protocolError(0x93, 'receive maximum exceeded'); // [MQTT-3.3.4-8]
+    }
+    if (qos === 2) session.incomingQos2.add(id);
+    // Intercepted topics (the device API) count their own message kinds.
+    const hooked = this.hooks?.publish({ topic, payload, qos, contentType: p.properties?.contentType });
+    if (hooked !== undefined) {
+      if (qos > 0) this.acks.push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
+      return;
+    }
+    if (!opts.policy.authorize(this.principal, 'publish', topic)) {
+      this.broker.metrics.reject('mqtt', 'publish_not_allowed');
+      // 3.1.1 cannot say no: acknowledge and drop [MQTT-3.3.5-2]. MQTT 5 answers 0x87.
+      const code = v5 ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : 0;
+      if (qos === 2 && code !== 0) session.incomingQos2.delete(id);
+      if (qos > 0) this.acks.push(qos as 1 | 2, id, code, this.protocolVersion);
+      return;
+    }
+    this.broker.metrics.messageIn('mqtt', 'publish');
+    const props = v5 ? p.properties : undefined;
+    const expiry = props?.messageExpiryInterval;
+    const expiresAt = expiry ? Date.now() + expiry * 1000 : 0;
+    this.broker.route(this.principal.space, new Message(topic, payload, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session));
+    if (qos > 0) this.acks.push(qos as 1 | 2, id, 0, this.protocolVersion);
+  }
+
+  /** An intercepted QoS 2 that failed ends its exchange at PUBREC (MQTT 5.0 §4.3.3). */
+  private ackDone(qos: QoS, id: number, code: number): void {
+    if (qos === 2 && code >= 0x80) this.session?.incomingQos2.delete(id);
+  }
+
+  /** Topic Alias (MQTT 5.0 §3.3.2.3.4): 0 or over our maximum is 0x94 [MQTT-3.3.2-8, MQTT-3.3.2-9]. */
+  private resolveAlias(p: IPublishPacket): string | undefined {
+    const alias = p.properties?.topicAlias;
+    if (alias === undefined) return p.topic;
+    if (typeof alias !== 'number' || alias === 0 || alias > this.broker.options.topicAliasMaximum) {
+      this.protocolError(0x94, `topic alias ${String(alias)} invalid`);
+      return undefined;
+    }
+    if (p.topic !== '') {
+      (this.inAliases ??= new Map()).set(alias, p.topic);
+      return p.topic;
+    }
+    const topic = this.inAliases?.get(alias);
+    if (topic === undefined) this.protocolError(0x82, `topic alias ${alias} not set on this connection`);
+    return topic;
+  }
+
+  private onPubrel(id: number): void {
+    const known = this.session?.incomingQos2.delete(id) ?? false;
+    // 0x92: Packet Identifier not found (MQTT 5.0 §3.7.2.1).
+    this.write(encodeAck(PUBCOMP, id, known ? 0 : 0x92, this.protocolVersion));
+  }
+
+  // ------------------------------------------------------------------ SUBSCRIBE / DISCONNECT
+
+  private onSubscribe(p: ISubscribePacket): void {
+    handleSubscribe(this, this.session as Session, p);
+  }
+
+  private onUnsubscribe(p: IUnsubscribePacket): void {
+    handleUnsubscribe(this, this.session as Session, p);
+  }
+
+  private onDisconnect(p: IDisconnectPacket): void {
+    const session = this.session as Session;
+    const expiry = p.properties?.sessionExpiryInterval;
+    if (expiry !== undefined) {
+      // Raising a zero expiry at DISCONNECT is a protocol error [MQTT-3.14.2-2].
+      if (session.expiryInterval === 0 && expiry !== 0) return this.protocolError(0x82, 'session expiry raised from 0');
+      session.expiryInterval = expiry;
+    }
+    // Normal disconnection discards the will [MQTT-3.14.4-3]; 0x04 asks for it to be sent.
+    if (p.reasonCode !== 0x04) this.will = undefined;
+    this.close('client disconnected');
+  }
+
+  // ------------------------------------------------------------------ output (SessionLink, ClientLink)
+
+  sendQuota(inflight: number): number {
+    if (this.state !== 'open' || this.stream.writableLength > WRITE_HIGH_WATER) return 0;
+    return this.clientReceiveMax - inflight;
+  }
+
+  writePublish(d: Delivery | undefined, msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, dup: boolean): boolean {
+    if (this.state !== 'open') return true;
+    if (qos === 0 && this.stream.writableLength > QOS0_DROP_BYTES) {
+      this.broker.metrics.reject('mqtt', 'slow_consumer');
+      return true;
+    }
+    let extras: PublishExtras | undefined;
+    let newAlias = false;
+    if (this.protocolVersion === 5) {
+      if (subIds) extras = { subIds };
+      if (this.clientAliasMax > 0) {
+        const aliases = (this.outAliases ??= new Map());
+        let alias = aliases.get(msg.topic);
+        if (alias === undefined && aliases.size < this.clientAliasMax) {
+          alias = aliases.size + 1;
+          aliases.set(msg.topic, alias);
+          newAlias = true;
+        }
+        if (alias !== undefined) extras = { subIds, topicAlias: alias, omitTopic: !newAlias };
+      }
+    }
+    const buf = encodePublish(msg, this.protocolVersion, qos, retain, dup, d ? d.packetId : 0, extras);
+    // Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
+    if (!buf || buf.length > this.clientMaxPacket) {
+      if (newAlias) this.outAliases?.delete(msg.topic);
+      this.broker.metrics.reject('mqtt', 'too_large_for_client');
+      return false;
+    }
+    this.write(buf);
+    this.broker.metrics.messageOut('mqtt', 'publish');
+    return true;
+  }
+
+  writePubrel(packetId: number): void {
+    this.write(encodeAck(PUBREL, packetId, 0, this.protocolVersion));
+  }
+
+  /** ClientLink: a message for this client only (device API replies and pushes). */
+  send(topic: string, payload: Buffer | string, qos: QoS): void {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    this.session?.deliver(new Message(topic, body, qos, false, undefined, 0, undefined), qos, false, undefined);
+  }
+
+  writePacket(packet: Packet): void {
+    const buf = encode(packet, this.protocolVersion);
+    if (buf) this.write(buf);
+    else this.broker.logger.error({ clientId: this.clientId, cmd: packet.cmd }, 'mqtt packet could not be encoded');
+  }
+
+  /** Writes are corked until the end of the tick, so a burst leaves in one syscall. */
+  write(buf: Buffer): void {
+    if (this.state === 'closed' || this.stream.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    this.stream.write(buf);
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  /** MQTT 5 gets a DISCONNECT with the reason first (MQTT 5.0 §4.13); 3.1.1 is just closed. */
+  protocolError(reasonCode: number, why: string): void {
+    if (this.state === 'closed') return;
+    this.broker.metrics.reject('mqtt', `disconnect_0x${reasonCode.toString(16)}`);
+    this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress, reasonCode }, `mqtt disconnect: ${why}`);
+    if (this.state === 'open' && this.protocolVersion === 5) this.writePacket({ cmd: 'disconnect', reasonCode });
+    this.close(why);
+  }
+
+  /** Another connection with our client id arrived: DISCONNECT 0x8E, then close [MQTT-3.1.4-3]. */
+  takeover(): void {
+    this.protocolError(0x8e, 'session taken over');
+  }
+
+  /** Broker shutdown: DISCONNECT 0x8B "server shutting down". */
+  shutdown(): void {
+    this.protocolError(0x8b, 'server shutting down');
+  }
+
+  acksSettled(): Promise<void> {
+    return this.acks.settled();
+  }
+
+  close(why: string, destroyed = false): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepAliveTimer);
+    const session = this.session;
+    if (session && session.link === this) {
+      const w = this.will;
+      const will = w && new Message(w.topic, w.payload, w.qos, w.retain, w.props, w.expiry ? Date.now() + (w.delay + w.expiry) * 1000 : 0, session);
+      this.broker.detach(session, will, w ? Math.min(w.delay, session.expiryInterval) : 0);
+    }
+    this.hooks?.close();
+    this.hooks = undefined;
+    if (wasOpen) this.broker.metrics.connections('mqtt', -1);
+    this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress }, `mqtt connection closed: ${why}`);
+    this.onClosed?.();
+    if (destroyed || this.stream.destroyed) return;
+    // Half-close so the client can still read what we wrote, then make sure the socket goes away.
+    this.stream.end();
+    setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
+  }
+}
+
+/** The PUBLISH properties a broker forwards (MQTT 5.0 §3.3.2.3), as received. */
+export function forwardedProps(p: NonNullable<IPublishPacket['properties']>): ForwardedProps | undefined {
+  if (
+    p.payloadFormatIndicator === undefined &&
+    p.contentType === undefined &&
+    p.responseTopic === undefined &&
+    p.correlationData === undefined &&
+    p.userProperties === undefined
+  ) {
+    return undefined;
+  }
+  const out: ForwardedProps = {};
+  if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
+  if (p.contentType !== undefined) out.contentType = p.contentType;
+  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) out.correlationData = p.correlationData;
+  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  return out;
+}

@@ -1,0 +1,327 @@
+/**
+ * The ThingsBoard-compatible MQTT device API, as broker hooks: PUBLISHes and SUBSCRIBEs on the API
+ * topics are intercepted per connection and turned into DeviceApi calls; they are never routed to
+ * other clients. Acknowledgements resolve only when the platform call resolves (after its commit),
+ * with the error's MQTT reason code on failure (MQTT 5; 3.1.1 acks are positive, see connection.ts).
+ *
+ * Topics (device):  v1/devices/me/telemetry, v1/devices/me/attributes[/request/$id, /response/+],
+ *                   v1/devices/me/rpc/request/$id (both directions), v1/devices/me/rpc/response/$id
+ * Topics (gateway): v1/gateway/{connect,disconnect,telemetry,attributes,attributes/request,
+ *                   attributes/response,rpc}
+ * Provisioning:     user name `provision`, /provision/request → /provision/response
+ */
+import type { DeviceIdentity } from '../../../domain/device.js';
+import { PlatformError, asPlatformError } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import type { Logger } from '../../../ports.js';
+import type { AttributeRequest, DeviceApi, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { ClientHooks, ClientLink, HooksFactory, InterceptedPublish } from './broker.js';
+import type { QoS } from './session.js';
+
+export interface BridgeOptions {
+  readonly deviceApi: DeviceApi;
+  readonly logger: Logger;
+  readonly metrics: TransportMetrics;
+}
+
+const ME = 'v1/devices/me/';
+const GW = 'v1/gateway/';
+const ATTRIBUTES = `${ME}attributes`;
+const ATTR_REQUEST = `${ME}attributes/request/`;
+const ATTR_RESPONSE = `${ME}attributes/response/`;
+const RPC_REQUEST = `${ME}rpc/request/`;
+const RPC_RESPONSE = `${ME}rpc/response/`;
+const PROVISION_REQUEST = '/provision/request';
+const PROVISION_RESPONSE = '/provision/response';
+
+/** The API's own topics: anything here is handled (or refused) by the bridge, never routed. */
+function isApiTopic(topic: string): boolean {
+  return topic.startsWith('v1/') || topic.startsWith('/provision');
+}
+
+/** Subscriptions the API serves, by filter. ThingsBoard delivers at QoS 0 or 1. */
+type Feed = 'attributes' | 'attrResponse' | 'rpc' | 'rpcResponse' | 'gwAttributes' | 'gwAttrResponse' | 'gwRpc' | 'provision';
+const DEVICE_FEEDS: Record<string, Feed> = {
+  [ATTRIBUTES]: 'attributes',
+  [`${ATTR_RESPONSE}+`]: 'attrResponse',
+  [`${ATTR_RESPONSE}#`]: 'attrResponse',
+  [`${RPC_REQUEST}+`]: 'rpc',
+  [`${RPC_REQUEST}#`]: 'rpc',
+  [`${RPC_RESPONSE}+`]: 'rpcResponse',
+  [`${RPC_RESPONSE}#`]: 'rpcResponse',
+};
+const GATEWAY_FEEDS: Record<string, Feed> = {
+  [`${GW}attributes`]: 'gwAttributes',
+  [`${GW}attributes/response`]: 'gwAttrResponse',
+  [`${GW}rpc`]: 'gwRpc',
+};
+
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8')) as unknown;
+  } catch {
+    throw new PlatformError('MALFORMED_PAYLOAD', 'not JSON');
+  }
+}
+
+function jsonObject(payload: Buffer): Record<string, unknown> {
+  const body = payload.length === 0 ? {} : parseJson(payload);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PlatformError('MALFORMED_PAYLOAD', 'expected a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function keyList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  if (Array.isArray(value)) return value.map(String);
+  throw new PlatformError('MALFORMED_PAYLOAD', 'keys must be a comma-separated string or an array');
+}
+
+/** `{"clientKeys":"a,b","sharedKeys":"c"}`; naming only one scope asks for that scope only. */
+export function parseAttributeRequest(payload: Buffer): AttributeRequest {
+  const body = jsonObject(payload);
+  const clientKeys = keyList(body.clientKeys);
+  const sharedKeys = keyList(body.sharedKeys);
+  if (clientKeys === undefined && sharedKeys !== undefined) return { clientKeys: [], sharedKeys };
+  if (sharedKeys === undefined && clientKeys !== undefined) return { clientKeys, sharedKeys: [] };
+  return { clientKeys, sharedKeys };
+}
+
+function requestId(topic: string, prefix: string): number {
+  const id = Number(topic.slice(prefix.length));
+  if (!Number.isSafeInteger(id) || id < 0) throw new PlatformError('BAD_REQUEST', `request id in ${topic}`);
+  return id;
+}
+
+function deviceName(body: Record<string, unknown>): string {
+  if (typeof body.device !== 'string' || body.device.length === 0) throw new PlatformError('BAD_REQUEST', '"device" is required');
+  return body.device;
+}
+
+function updateBody(update: SharedAttributeUpdate): Record<string, JsonValue>[] {
+  const bodies: Record<string, JsonValue>[] = [];
+  if (Object.keys(update.values).length > 0) bodies.push(update.values);
+  if (update.deleted && update.deleted.length > 0) bodies.push({ deleted: [...update.deleted] });
+  return bodies;
+}
+
+/** Shared by device and provisioning bridges: one API call → one ack code, errors logged and counted. */
+abstract class BaseBridge implements ClientHooks {
+  protected readonly feeds = new Map<Feed, QoS>();
+
+  constructor(
+    protected readonly opts: BridgeOptions,
+    protected readonly link: ClientLink,
+  ) {}
+
+  protected abstract feedFor(filter: string): Feed | undefined;
+  protected abstract call(p: InterceptedPublish): Promise<void> | undefined;
+  protected abstract get who(): object;
+
+  publish(p: InterceptedPublish): Promise<number> | number | undefined {
+    if (!isApiTopic(p.topic)) return undefined;
+    let work: Promise<void> | undefined;
+    try {
+      work = this.call(p);
+    } catch (err) {
+      return this.failed(p.topic, err);
+    }
+    if (!work) return this.failed(p.topic, new PlatformError('TOPIC_NOT_ALLOWED', p.topic));
+    return work.then(
+      () => 0,
+      (err: unknown) => this.failed(p.topic, err),
+    );
+  }
+
+  private failed(topic: string, err: unknown): number {
+    const e = asPlatformError(err);
+    this.opts.metrics.reject('mqtt', e.code);
+    this.opts.logger.warn({ ...this.who, topic, error: e.code, reason: e.message }, 'mqtt device api request rejected');
+    return e.spec.mqtt;
+  }
+
+  subscribe(filter: string, qos: QoS): number | undefined {
+    const feed = this.feedFor(filter);
+    if (!feed) return isApiTopic(filter) ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : undefined;
+    const granted = (qos > 1 ? 1 : qos) as QoS;
+    this.feeds.set(feed, granted);
+    this.feedsChanged();
+    return granted;
+  }
+
+  unsubscribe(filter: string): boolean {
+    const feed = this.feedFor(filter);
+    if (!feed) return false;
+    this.feeds.delete(feed);
+    this.feedsChanged();
+    return true;
+  }
+
+  /** Replies go out even without a subscription, as ThingsBoard does, at the subscribed QoS or 0. */
+  protected reply(feed: Feed, topic: string, body: unknown): void {
+    this.link.send(topic, JSON.stringify(body), this.feeds.get(feed) ?? 0);
+  }
+
+  /** Pushes (attribute updates, RPC requests) only to subscribers. */
+  protected push(feed: Feed, topic: string, body: unknown): void {
+    const qos = this.feeds.get(feed);
+    if (qos !== undefined) this.link.send(topic, JSON.stringify(body), qos);
+  }
+
+  protected feedsChanged(): void {}
+  ping(): void {}
+  close(): void {}
+}
+
+class DeviceBridge extends BaseBridge {
+  private readonly session: DeviceSession;
+  private readonly gateway: DeviceSession | undefined;
+
+  constructor(
+    opts: BridgeOptions,
+    link: ClientLink,
+    private readonly identity: DeviceIdentity,
+  ) {
+    super(opts, link);
+    this.session = opts.deviceApi.openSession(identity, 'mqtt', {}, { persistent: true });
+    // A gateway session's handlers cannot be replaced (setHandlers takes device handlers), so they
+    // are installed once and push() drops what the gateway has not subscribed to.
+    this.gateway = identity.isGateway
+      ? opts.deviceApi.openGatewaySession(identity, {
+          onChildSharedAttributes: (device, u) => updateBody(u).forEach((data) => this.push('gwAttributes', `${GW}attributes`, { device, data })),
+          onChildRpcRequest: (device, r) => this.push('gwRpc', `${GW}rpc`, { device, data: { id: r.id, method: r.method, params: r.params } }),
+        })
+      : undefined;
+  }
+
+  protected get who(): object {
+    return { deviceId: this.identity.deviceId };
+  }
+
+  protected feedFor(filter: string): Feed | undefined {
+    return DEVICE_FEEDS[filter] ?? (this.identity.isGateway ? GATEWAY_FEEDS[filter] : undefined);
+  }
+
+  /** The platform only pushes what the device subscribed to (DeviceSession.setHandlers). */
+  protected override feedsChanged(): void {
+    this.session.setHandlers({
+      onSharedAttributes: this.feeds.has('attributes') ? (u) => updateBody(u).forEach((b) => this.push('attributes', ATTRIBUTES, b)) : undefined,
+      onRpcRequest: this.feeds.has('rpc') ? (r) => this.push('rpc', `${RPC_REQUEST}${r.id}`, { method: r.method, params: r.params }) : undefined,
+    });
+  }
+
+  protected call(p: InterceptedPublish): Promise<void> | undefined {
+    const api = this.opts.deviceApi;
+    const id = this.identity;
+    const t = p.topic;
+    const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', kind);
+    if (t === `${ME}telemetry`) {
+      count('telemetry');
+      return api.publishTelemetry(id, p.payload, 'mqtt', p.contentType);
+    }
+    if (t === ATTRIBUTES) {
+      count('attributes');
+      return api.publishAttributes(id, p.payload, 'mqtt', p.contentType);
+    }
+    if (t.startsWith(ATTR_REQUEST)) {
+      count('attributes_request');
+      const rid = requestId(t, ATTR_REQUEST);
+      return api.getAttributes(id, parseAttributeRequest(p.payload)).then((res) => this.reply('attrResponse', `${ATTR_RESPONSE}${rid}`, res));
+    }
+    if (t.startsWith(RPC_RESPONSE)) {
+      count('rpc_response');
+      return api.rpcResponse(id, requestId(t, RPC_RESPONSE), p.payload);
+    }
+    if (t.startsWith(RPC_REQUEST)) return this.clientRpc(requestId(t, RPC_REQUEST), p.payload);
+    if (t.startsWith(GW) && this.identity.isGateway) return this.gatewayCall(t.slice(GW.length), p.payload);
+    return undefined;
+  }
+
+  /** Client-side RPC: the answer (or `{"error":…}`) goes to rpc/response/$id. */
+  private clientRpc(rid: number, payload: Buffer): Promise<void> {
+    this.opts.metrics.messageIn('mqtt', 'rpc_request');
+    const body = jsonObject(payload);
+    if (typeof body.method !== 'string') throw new PlatformError('BAD_REQUEST', '"method" is required');
+    const topic = `${RPC_RESPONSE}${rid}`;
+    return this.opts.deviceApi.clientRpc(this.identity, { method: body.method, params: body.params as JsonValue | undefined }).then(
+      (result) => this.reply('rpcResponse', topic, result),
+      (err: unknown) => {
+        this.reply('rpcResponse', topic, { error: asPlatformError(err).message });
+        throw err;
+      },
+    );
+  }
+
+  private gatewayCall(sub: string, payload: Buffer): Promise<void> | undefined {
+    const api = this.opts.deviceApi;
+    const gw = this.identity;
+    const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', `gateway_${kind}`);
+    switch (sub) {
+      case 'connect': {
+        count('connect');
+        const body = jsonObject(payload);
+        return api.gatewayConnect(gw, deviceName(body), typeof body.type === 'string' ? body.type : undefined).then(() => undefined);
+      }
+      case 'disconnect':
+        count('disconnect');
+        return api.gatewayDisconnect(gw, deviceName(jsonObject(payload)));
+      case 'telemetry':
+        count('telemetry');
+        return api.gatewayTelemetry(gw, payload);
+      case 'attributes':
+        count('attributes');
+        return api.gatewayAttributes(gw, payload);
+      case 'attributes/request':
+        count('attributes_request');
+        return api.gatewayAttributeRequest(gw, payload).then((res) => this.reply('gwAttrResponse', `${GW}attributes/response`, res));
+      case 'rpc':
+        count('rpc_response');
+        return api.gatewayRpcResponse(gw, payload);
+      default:
+        return undefined;
+    }
+  }
+
+  override ping(): void {
+    this.session.touch();
+  }
+
+  override close(): void {
+    this.gateway?.close();
+    this.session.close();
+  }
+}
+
+/** ThingsBoard device self-provisioning: the client may only ask for credentials. */
+class ProvisionBridge extends BaseBridge {
+  protected get who(): object {
+    return { clientId: this.link.clientId, provision: true };
+  }
+
+  protected feedFor(filter: string): Feed | undefined {
+    return filter === PROVISION_RESPONSE ? 'provision' : undefined;
+  }
+
+  protected call(p: InterceptedPublish): Promise<void> | undefined {
+    if (p.topic !== PROVISION_REQUEST) return undefined;
+    this.opts.metrics.messageIn('mqtt', 'provision');
+    const request = jsonObject(p.payload) as unknown as ProvisionRequest;
+    return this.opts.deviceApi.provision(request).then(
+      (res) => this.reply('provision', PROVISION_RESPONSE, res),
+      (err: unknown) => {
+        this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
+        throw err;
+      },
+    );
+  }
+}
+
+/** Hooks for every connection of the platform profile. */
+export function deviceApiBridge(opts: BridgeOptions): HooksFactory {
+  return (link) => {
+    const p = link.principal;
+    if (p.kind === 'provision') return new ProvisionBridge(opts, link);
+    if (p.kind === 'device' && p.identity) return new DeviceBridge(opts, link, p.identity);
+    return undefined;
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Acknowledgements of inbound QoS 1/2 PUBLISHes, kept in arrival order.
+ *
+ * PUBACKs (QoS 1) and PUBRECs (QoS 2) must leave in the order the PUBLISHes arrived
+ * [MQTT-4.6.0-2, MQTT-4.6.0-3], but a PUBLISH to the device API is only acknowledged once the
+ * platform has committed it, and those commits resolve in any order. Acks wait here until every
+ * earlier one is ready. With nothing pending (the routing case) an ack is written at once.
+ */
+import { PUBACK, PUBREC, encodeAck } from './packets.js';
+
+interface Entry {
+  readonly type: number;
+  readonly id: number;
+  readonly version: number;
+  readonly done: ((code: number) => void) | undefined;
+  code: number;
+  ready: boolean;
+}
+
+/** Reason code for an intercepted publish whose handler failed unexpectedly: Implementation specific error. */
+const INTERNAL_ERROR = 0x83;
+
+export class InboundAcks {
+  private queue: Entry[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly write: (buf: Buffer) => void) {}
+
+  /** Acks not yet written; they count against our Receive Maximum. */
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues the ack of one PUBLISH. `result` is the reason code (0 = success), or a promise of it.
+   * MQTT 3.1.1 has no reason codes: its acks are always positive.
+   */
+  push(qos: 1 | 2, id: number, result: number | Promise<number>, version: number, done?: (code: number) => void): void {
+    const type = qos === 1 ? PUBACK : PUBREC;
+    if (typeof result === 'number' && this.queue.length === 0) {
+      done?.(result);
+      this.write(encodeAck(type, id, result, version));
+      return;
+    }
+    const entry: Entry = { type, id, version, done, code: 0, ready: false };
+    this.queue.push(entry);
+    if (typeof result === 'number') {
+      entry.code = result;
+      entry.ready = true;
+      return;
+    }
+    result.then(
+      (code) => this.settle(entry, code),
+      () => this.settle(entry, INTERNAL_ERROR),
+    );
+  }
+
+  private settle(entry: Entry, code: number): void {
+    entry.code = code;
+    entry.ready = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    const q = this.queue;
+    let n = 0;
+    while (n < q.length && (q[n] as Entry).ready) {
+      const e = q[n++] as Entry;
+      e.done?.(e.code);
+      this.write(encodeAck(e.type, e.id, e.code, e.version));
+    }
+    if (n > 0) q.splice(0, n);
+    if (q.length === 0 && this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once every queued ack has been written (or its connection is gone). */
+  settled(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}

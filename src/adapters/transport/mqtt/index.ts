@@ -1,0 +1,89 @@
+/**
+ * The MQTT device transport: our broker (broker.ts) on TCP and, with a certificate, TLS; WebSocket
+ * connections are handed over by the HTTP server through `acceptWebSocket`.
+ *
+ * Profiles (config `mqtt.profile`): `default` authenticates devices through the DeviceApi and keeps
+ * each tenant in its own topic space; `conformance` admits anonymous clients into one open space for
+ * conformance suites only. See docs/MQTT.md.
+ */
+import type { WebSocket } from 'ws';
+import type { Config } from '../../../apps/config.js';
+import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
+import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import { conformancePolicy, platformPolicy } from './auth.js';
+import { MqttBroker } from './broker.js';
+import { deviceApiBridge } from './device-api-bridge.js';
+import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
+
+export { MqttBroker } from './broker.js';
+export type { BrokerOptions, ClientHooks, ClientLink, HooksFactory } from './broker.js';
+export { conformancePolicy, platformPolicy, deviceNamespace, type AuthPolicy, type Principal } from './auth.js';
+export { selectMqttSubprotocol } from './listeners.js';
+
+/** The conformance suites expect this Server Keep Alive (Paho test_server_keep_alive). */
+const CONFORMANCE_KEEP_ALIVE = 60;
+
+const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
+
+export interface MqttTransportOptions {
+  readonly config: Config;
+  readonly deviceApi?: DeviceApi;
+  readonly metrics?: TransportMetrics;
+  readonly logger: Logger;
+}
+
+export type MqttTransport = Transport & {
+  readonly broker: MqttBroker;
+  acceptWebSocket(ws: WebSocket): void;
+};
+
+export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
+  const { config, deviceApi, logger } = opts;
+  const metrics = opts.metrics ?? noopMetrics;
+  const conformance = config.mqtt.profile === 'conformance';
+  const broker = new MqttBroker({
+    logger,
+    metrics,
+    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi }),
+    hooks: !conformance && deviceApi ? deviceApiBridge({ deviceApi, logger, metrics }) : undefined,
+    maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
+    maxQueuedMessages: config.mqtt.maxQueuedMessages,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+  });
+  let listeners: Listener[] = [];
+
+  return {
+    name: 'mqtt',
+    broker,
+
+    async start(): Promise<ListeningAddress[]> {
+      if (conformance) logger.warn({ profile: 'conformance' }, 'MQTT conformance profile: anonymous clients, one open topic space; never use in production');
+      if (!conformance && !deviceApi) logger.warn({}, 'MQTT without a device API: every CONNECT will be refused');
+      const started: Listener[] = [];
+      try {
+        started.push(await listen(broker, { name: 'mqtt', host: config.host, port: config.mqtt.port, configPath: 'mqtt.port' }));
+        const { cert, key, ca } = config.tls;
+        if (cert && key) {
+          started.push(await listen(broker, { name: 'mqtts', host: config.host, port: config.mqtt.tlsPort, configPath: 'mqtt.tlsPort', tls: { cert, key, ca } }));
+        }
+      } catch (err) {
+        await Promise.all(started.map((l) => closeServer(l.server)));
+        throw err;
+      }
+      listeners = started;
+      for (const l of started) logger.info({ url: l.address.url }, 'mqtt listening');
+      return started.map((l) => l.address);
+    },
+
+    async stop(): Promise<void> {
+      const closing = listeners.map((l) => closeServer(l.server));
+      listeners = [];
+      await broker.close();
+      await Promise.all(closing);
+    },
+
+    acceptWebSocket(ws: WebSocket): void {
+      acceptWebSocket(broker, ws);
+    },
+  };
+}

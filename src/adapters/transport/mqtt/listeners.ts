@@ -1,0 +1,101 @@
+/**
+ * Network front ends for the broker: plain TCP (node:net), TLS (node:tls) and WebSocket (`ws`,
+ * subprotocol `mqtt`). Each accepted stream is handed to MqttBroker.handle; the broker does not know
+ * which transport carries it.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createWebSocketStream, type WebSocket } from 'ws';
+import { flagFor } from '../../../apps/config.js';
+import type { ListeningAddress } from '../../../ports.js';
+import type { MqttBroker } from './broker.js';
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string | undefined;
+}
+
+export interface ListenRequest {
+  readonly name: 'mqtt' | 'mqtts';
+  readonly host: string;
+  readonly port: number;
+  /** Config path of the port, to name the flag in errors (mqtt.port → --mqtt-port). */
+  readonly configPath: string;
+  readonly tls?: TlsFiles | undefined;
+}
+
+export interface Listener {
+  readonly server: Server;
+  readonly address: ListeningAddress;
+}
+
+/** Config values may hold PEM text or a file path. */
+function pem(value: string): Buffer {
+  return Buffer.from(value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8'));
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
+
+/** One line naming the flag, so an operator knows what to change. */
+function listenError(err: NodeJS.ErrnoException, req: ListenRequest): Error {
+  const flag = flagFor(req.configPath) ?? req.configPath;
+  const what = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges' : `failed (${err.code ?? err.message})`;
+  return new Error(`${req.name.toUpperCase()} port ${req.port} on ${req.host} ${what}; choose another with ${flag}`);
+}
+
+/** Listens for MQTT over TCP, or TLS when `tls` is given. Resolves with the real port (port 0 = any free). */
+export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener> {
+  let server: Server;
+  if (req.tls) {
+    const tlsServer = createTlsServer({ cert: pem(req.tls.cert), key: pem(req.tls.key), ca: req.tls.ca ? pem(req.tls.ca) : undefined });
+    // TLS handshake failures belong to that socket only.
+    tlsServer.on('tlsClientError', () => broker.metrics.reject('mqtt', 'tls_handshake'));
+    tlsServer.on('secureConnection', (socket) => {
+      socket.setNoDelay(true);
+      broker.handle(socket, socket.remoteAddress);
+    });
+    server = tlsServer;
+  } else {
+    server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket, socket.remoteAddress));
+  }
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, req));
+    server.once('error', onError);
+    server.listen(req.port, req.host, () => {
+      server.off('error', onError);
+      server.on('error', (err) => broker.logger.error({ err, listener: req.name }, 'mqtt listener error'));
+      const port = (server.address() as AddressInfo).port;
+      const scheme = req.name === 'mqtts' ? 'mqtts' : 'mqtt';
+      resolve({ server, address: { name: req.name, protocol: 'tcp', host: req.host, port, url: `${scheme}://${displayHost(req.host)}:${port}` } });
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/**
+ * Serves one WebSocket (already upgraded by the HTTP server) as an MQTT connection: binary frames
+ * carry the MQTT byte stream (MQTT 5.0 §6).
+ */
+export function acceptWebSocket(broker: MqttBroker, ws: WebSocket, remoteAddress?: string): void {
+  const stream = createWebSocketStream(ws);
+  // The duplex re-emits socket errors; the connection handles them, this keeps them off the process.
+  stream.on('error', () => undefined);
+  broker.handle(stream, remoteAddress);
+}
+
+/** For `new WebSocketServer({ handleProtocols })`: MQTT clients offer `mqtt` (or legacy `mqttv3.1`). */
+export function selectMqttSubprotocol(protocols: Set<string>): string | false {
+  if (protocols.has('mqtt')) return 'mqtt';
+  if (protocols.has('mqttv3.1')) return 'mqttv3.1';
+  return false;
+}

@@ -1,0 +1,219 @@
+/**
+ * Session state (MQTT 5.0 §4.1): what outlives a network connection — subscriptions, outbound QoS 1/2
+ * messages in flight or queued, inbound QoS 2 packet ids awaiting PUBREL — kept in memory.
+ *
+ * A Session talks to its current connection through SessionLink only, so the protocol code stays in
+ * connection.ts and the routing code in broker.ts.
+ */
+import type { UserProperties } from 'mqtt-packet';
+import type { Principal } from './auth.js';
+
+export type QoS = 0 | 1 | 2;
+
+/** PUBLISH properties a broker forwards unchanged (MQTT 5.0 §3.3.2.3) [MQTT-3.3.2-4, MQTT-3.3.2-17..20]. */
+export interface ForwardedProps {
+  payloadFormatIndicator?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  userProperties?: UserProperties;
+}
+
+/** One application message as routed: immutable, shared by every delivery of it. */
+export class Message {
+  /** Encoded PUBLISH packets by (version, qos, retain), filled on first use; see packets.ts. */
+  encoded: (Buffer | undefined)[] | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    readonly props: ForwardedProps | undefined,
+    /** Epoch ms after which the message must not be delivered; 0 = never [MQTT-3.3.2-5]. */
+    readonly expiresAt: number,
+    /** The publishing session, for No Local [MQTT-3.8.3-3]. */
+    readonly origin: Session | undefined,
+  ) {}
+
+  expired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+}
+
+/** A QoS 1/2 message on its way to one session. */
+export interface Delivery {
+  readonly msg: Message;
+  readonly qos: 1 | 2;
+  readonly retain: boolean;
+  readonly subIds: number[] | undefined;
+  packetId: number;
+  /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
+  state: 'publish' | 'pubrel';
+}
+
+export interface Subscription {
+  readonly session: Session;
+  /** The filter as the client sent it, `$share/g/…` included: the key in Session.subs. */
+  readonly key: string;
+  /** The filter that matches topics (without `$share/g/`). */
+  readonly filter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly subId: number | undefined;
+  /** Set for shared subscriptions. */
+  readonly group: string | undefined;
+}
+
+/** What a session needs from the connection currently attached to it. */
+export interface SessionLink {
+  /** How many more QoS 1/2 PUBLISHes may be in flight now (client Receive Maximum, write backpressure). */
+  sendQuota(inflight: number): number;
+  /** Returns false when the packet was not sent (over the client's Maximum Packet Size). */
+  writePublish(d: Delivery | undefined, msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, dup: boolean): boolean;
+  writePubrel(packetId: number): void;
+}
+
+export interface SessionEnv {
+  readonly maxQueued: number;
+  /** A queued message was dropped (queue full or expired). */
+  dropped(reason: 'queue_full' | 'expired'): void;
+}
+
+export class Session {
+  readonly subs = new Map<string, Subscription>();
+  /** Subscriptions intercepted by the device API bridge: filter → granted QoS. */
+  readonly hookSubs = new Map<string, QoS>();
+  /** Insertion order = send order, so redelivery keeps the original order [MQTT-4.6.0-1]. */
+  readonly inflight = new Map<number, Delivery>();
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL (Method A, MQTT 5.0 §4.3.3). */
+  readonly incomingQos2 = new Set<number>();
+  private queue: Delivery[] = [];
+  private nextId = 1;
+
+  link: SessionLink | undefined;
+  /** Seconds; 0xFFFFFFFF never expires (MQTT 5.0 §3.1.2.11.2). */
+  expiryInterval = 0;
+  expiryTimer: NodeJS.Timeout | undefined;
+  willTimer: NodeJS.Timeout | undefined;
+  pendingWill: Message | undefined;
+
+  // Scratch fields the router uses to merge overlapping subscriptions without allocating.
+  routeMark = 0;
+  routeQos: QoS = 0;
+  routeRap = false;
+  routeIds: number[] | undefined;
+
+  constructor(
+    readonly clientId: string,
+    readonly spaceKey: string,
+    public principal: Principal,
+    private readonly env: SessionEnv,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Hands a routed message to the session: sent now, queued, or (QoS 0 while offline) dropped. */
+  deliver(msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
+    const link = this.link;
+    if (qos === 0) {
+      // QoS 0 is not queued for offline sessions (MQTT 5.0 §4.1 leaves it to the server).
+      link?.writePublish(undefined, msg, 0, retain, subIds, false);
+      return;
+    }
+    const d: Delivery = { msg, qos, retain, subIds, packetId: 0, state: 'publish' };
+    if (link && this.queue.length === 0 && link.sendQuota(this.inflight.size) > 0) this.send(link, d);
+    else this.enqueue(d);
+  }
+
+  private enqueue(d: Delivery): void {
+    if (this.env.maxQueued === 0) {
+      this.env.dropped('queue_full');
+      return;
+    }
+    if (this.queue.length >= this.env.maxQueued) {
+      this.queue.shift();
+      this.env.dropped('queue_full');
+    }
+    this.queue.push(d);
+  }
+
+  private send(link: SessionLink, d: Delivery): void {
+    d.packetId = this.allocateId();
+    this.inflight.set(d.packetId, d);
+    // Too large for the client: discarded as if sent and acknowledged [MQTT-3.1.2-25].
+    if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, false)) this.inflight.delete(d.packetId);
+  }
+
+  /** Packet ids must not be reused while in flight [MQTT-2.2.1-3]. */
+  private allocateId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+
+  /** Sends queued messages while the client's receive window allows [MQTT-3.3.4-9]. */
+  pump(): void {
+    const link = this.link;
+    if (!link) return;
+    const now = Date.now();
+    let quota = link.sendQuota(this.inflight.size);
+    let i = 0;
+    while (quota > 0 && i < this.queue.length && this.link === link) {
+      const d = this.queue[i++] as Delivery;
+      if (d.msg.expired(now)) {
+        this.env.dropped('expired');
+        continue;
+      }
+      this.send(link, d);
+      quota--;
+    }
+    if (i > 0) this.queue.splice(0, i);
+  }
+
+  /** PUBACK, or PUBCOMP: the exchange is complete. */
+  complete(packetId: number, expect: 'publish' | 'pubrel'): boolean {
+    const d = this.inflight.get(packetId);
+    if (!d || d.state !== expect || (expect === 'publish' && d.qos !== 1)) return false;
+    this.inflight.delete(packetId);
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC: answer with PUBREL, or drop the message when the client refused it (reason ≥ 0x80). */
+  received(packetId: number, reasonCode: number): boolean {
+    const d = this.inflight.get(packetId);
+    if (!d || d.qos !== 2) return false;
+    if (reasonCode >= 0x80) {
+      this.inflight.delete(packetId);
+      this.pump();
+      return true;
+    }
+    d.state = 'pubrel';
+    this.link?.writePubrel(packetId);
+    return true;
+  }
+
+  /** After reconnecting to an existing session: resend unacknowledged packets, DUP set [MQTT-4.4.0-1]. */
+  resume(): void {
+    const link = this.link;
+    if (!link) return;
+    for (const d of this.inflight.values()) {
+      if (d.state === 'pubrel') link.writePubrel(d.packetId);
+      else if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, true)) this.inflight.delete(d.packetId);
+    }
+    this.pump();
+  }
+
+  clearTimers(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.willTimer) clearTimeout(this.willTimer);
+    this.expiryTimer = undefined;
+    this.willTimer = undefined;
+  }
+}

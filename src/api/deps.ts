@@ -1,0 +1,42 @@
+/**
+ * What the management API needs from the rest of the platform. The small interfaces here are
+ * implemented by the attribute, status and RPC services; tests pass simple fakes.
+ */
+import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/device.js';
+import type { JsonValue } from '../domain/telemetry.js';
+import type { AuthService } from '../services/auth.js';
+import type { RegistryService } from '../services/registry.js';
+import type { TelemetryQueryService } from '../services/telemetry-query.js';
+
+export interface AttributeApi {
+  get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
+  /** Stores the values; shared ones are pushed to the device. */
+  set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void>;
+  remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void>;
+}
+
+export interface StatusApi {
+  getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
+}
+
+export interface RpcApi {
+  /** Resolves with the device's answer (undefined for one-way); throws RPC_TIMEOUT / DEVICE_OFFLINE. */
+  call(req: { tenantId: string; deviceId: string; method: string; params: JsonValue; timeoutMs?: number; oneway: boolean }): Promise<JsonValue | undefined>;
+}
+
+export interface MetricsRenderer {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface ApiDeps {
+  readonly registry: RegistryService;
+  readonly auth: AuthService;
+  readonly telemetry: TelemetryQueryService;
+  readonly attributes: AttributeApi;
+  readonly status: StatusApi;
+  readonly rpc?: RpcApi;
+  readonly metrics: MetricsRenderer;
+  /** False while starting or stopping: /readyz answers 503. */
+  ready(): boolean;
+}

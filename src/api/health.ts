@@ -1,0 +1,36 @@
+/** Liveness, readiness and Prometheus metrics: unauthenticated, outside /api. */
+import { Type } from '@sinclair/typebox';
+import type { ApiDeps } from './deps.js';
+import type { ApiPlugin } from './type-provider.js';
+
+const tags = ['operations'];
+
+export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
+  app.get(
+    '/healthz',
+    { schema: { tags, summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: 503 while starting or shutting down',
+        security: [],
+        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) },
+      },
+    },
+    async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' })),
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { tags, summary: 'Prometheus metrics (text exposition format)', security: [], produces: ['text/plain'] } },
+    async (_request, reply) => {
+      const text = await deps.metrics.render();
+      return reply.header('content-type', deps.metrics.contentType).send(text);
+    },
+  );
+};

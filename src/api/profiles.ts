@@ -1,0 +1,77 @@
+/** Device profiles: codec, telemetry key specs, provisioning key/secret. */
+import { Type } from '@sinclair/typebox';
+import { PlatformError } from '../domain/errors.js';
+import type { ApiDeps } from './deps.js';
+import { principalOf } from './principal.js';
+import { IdParams, ProfileView, errorResponses, profileView, ref } from './schemas.js';
+import type { ApiPlugin } from './type-provider.js';
+
+const tags = ['profiles'];
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    codec: Type.Optional(Type.String({ minLength: 1, description: 'payload codec, e.g. json or senml (default json)' })),
+    telemetryKeys: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            key: Type.String({ minLength: 1, maxLength: 255 }),
+            type: Type.Union([Type.Literal('number'), Type.Literal('boolean'), Type.Literal('string'), Type.Literal('json')]),
+            unit: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 10_000 },
+      ),
+    ),
+    provisionKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    provisionSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+
+export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { registry } = deps;
+
+  app.post(
+    '/profiles',
+    { schema: { tags, summary: 'Create a device profile', body: CreateBody, response: { 201: ref(ProfileView), ...errorResponses } } },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const b = request.body;
+      const profile = await registry.createProfile({
+        tenantId: principal.tenantId,
+        name: b.name,
+        ...(b.codec !== undefined ? { codec: b.codec } : {}),
+        ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
+        ...(b.provisionKey !== undefined ? { provisionKey: b.provisionKey } : {}),
+        ...(b.provisionSecret !== undefined ? { provisionSecret: b.provisionSecret } : {}),
+      });
+      return reply.code(201).send(profileView(profile, principal.role === 'admin'));
+    },
+  );
+
+  app.get(
+    '/profiles',
+    {
+      schema: { tags, summary: "The tenant's device profiles", response: { 200: Type.Object({ items: Type.Array(ref(ProfileView)) }), ...errorResponses } },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const profiles = await registry.listProfiles(principal.tenantId);
+      return { items: profiles.map((p) => profileView(p, principal.role === 'admin')) };
+    },
+  );
+
+  app.get(
+    '/profiles/:id',
+    { schema: { tags, summary: 'One device profile', params: IdParams, response: { 200: ref(ProfileView), ...errorResponses } } },
+    async (request) => {
+      const principal = principalOf(request);
+      const profile = await registry.getProfile(request.params.id);
+      if (!profile || profile.tenantId !== principal.tenantId) throw new PlatformError('PROFILE_NOT_FOUND', request.params.id);
+      return profileView(profile, principal.role === 'admin');
+    },
+  );
+};

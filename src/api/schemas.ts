@@ -1,0 +1,170 @@
+/** TypeBox schemas shared by several routes, and the functions that turn domain objects into them. */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Device, DeviceCredential, DeviceProfile, DeviceStatus } from '../domain/device.js';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'stable error code, e.g. DEVICE_NOT_FOUND' }),
+    message: Type.String(),
+    path: Type.Optional(Type.String({ description: 'the failing request field, for validation errors' })),
+  },
+  { $id: 'Error', title: 'Error' },
+);
+
+/** A reference to a schema registered with app.addSchema (shown once in OpenAPI components). */
+export function ref<T extends TSchema>(schema: T) {
+  if (!schema.$id) throw new Error('ref() needs a schema with $id');
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
+}
+
+/** Error answers every route may give. */
+export const errorResponses = {
+  '4xx': ref(ErrorBody),
+  '5xx': ref(ErrorBody),
+} as const;
+
+export function nullable<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()]);
+}
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** `a,b,c` → ['a','b','c'] (empty items dropped); undefined stays undefined. */
+export function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export const TransportSchema = Type.Union([Type.Literal('mqtt'), Type.Literal('coap'), Type.Literal('http'), Type.Literal('gateway')]);
+
+export const DeviceView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    label: nullable(Type.String()),
+    profileId: Type.String(),
+    gateway: Type.Boolean(),
+    gatewayId: nullable(Type.String()),
+    createdAt: Type.Integer({ description: 'ms since epoch' }),
+    online: Type.Boolean(),
+    lastActivity: nullable(Type.Integer()),
+    transport: nullable(TransportSchema),
+  },
+  { $id: 'Device', title: 'Device' },
+);
+export type DeviceView = Static<typeof DeviceView>;
+
+export function deviceView(device: Device, status: DeviceStatus | undefined): DeviceView {
+  return {
+    id: device.id,
+    name: device.name,
+    label: device.label ?? null,
+    profileId: device.profileId,
+    gateway: device.isGateway,
+    gatewayId: device.gatewayId ?? null,
+    createdAt: device.createdAt,
+    online: status?.online ?? false,
+    lastActivity: status?.lastActivity ?? null,
+    transport: status?.transport ?? null,
+  };
+}
+
+export const CredentialView = Type.Union(
+  [
+    Type.Object({ type: Type.Literal('ACCESS_TOKEN'), token: Type.String() }),
+    Type.Object({
+      type: Type.Literal('MQTT_BASIC'),
+      clientId: nullable(Type.String()),
+      username: nullable(Type.String()),
+      hasPassword: Type.Boolean(),
+    }),
+    Type.Object({ type: Type.Literal('X509_CERTIFICATE'), fingerprint: Type.String() }),
+  ],
+  { $id: 'Credential', title: 'Credential' },
+);
+export type CredentialView = Static<typeof CredentialView>;
+
+/** Never exposes the password hash. */
+export function credentialView(c: DeviceCredential): CredentialView {
+  switch (c.type) {
+    case 'ACCESS_TOKEN':
+      return { type: c.type, token: c.token };
+    case 'MQTT_BASIC':
+      return { type: c.type, clientId: c.clientId ?? null, username: c.username ?? null, hasPassword: c.passwordHash !== undefined };
+    case 'X509_CERTIFICATE':
+      return { type: c.type, fingerprint: c.fingerprint };
+  }
+}
+
+/** What a user may send to set credentials (POST /devices `credentials`, PUT …/credentials). */
+export const CredentialInput = Type.Union([
+  Type.Object({ type: Type.Literal('ACCESS_TOKEN'), token: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('MQTT_BASIC'),
+      clientId: Type.Optional(Type.String({ maxLength: 255 })),
+      username: Type.Optional(Type.String({ maxLength: 255 })),
+      password: Type.Optional(Type.String({ maxLength: 255 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal('X509_CERTIFICATE'), fingerprint: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+]);
+export type CredentialInput = Static<typeof CredentialInput>;
+
+export const ProfileView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    codec: Type.String(),
+    telemetryKeys: Type.Array(
+      Type.Object({ key: Type.String(), type: Type.String(), unit: Type.Optional(Type.String()) }),
+    ),
+    provisionKey: nullable(Type.String()),
+    provisionSecret: Type.Optional(nullable(Type.String({ description: 'shown to admins only' }))),
+    createdAt: Type.Integer(),
+  },
+  { $id: 'Profile', title: 'Profile' },
+);
+export type ProfileView = Static<typeof ProfileView>;
+
+export function profileView(p: DeviceProfile, showSecret: boolean): ProfileView {
+  return {
+    id: p.id,
+    name: p.name,
+    codec: p.codec,
+    telemetryKeys: p.telemetryKeys.map((k) => ({ key: k.key, type: k.type, ...(k.unit !== undefined ? { unit: k.unit } : {}) })),
+    provisionKey: p.provisionKey ?? null,
+    ...(showSecret ? { provisionSecret: p.provisionSecret ?? null } : {}),
+    createdAt: p.createdAt,
+  };
+}
+
+export const StatusView = Type.Object(
+  {
+    deviceId: Type.String(),
+    online: Type.Boolean(),
+    lastActivity: nullable(Type.Integer()),
+    lastConnect: nullable(Type.Integer()),
+    lastDisconnect: nullable(Type.Integer()),
+    transport: nullable(TransportSchema),
+  },
+  { $id: 'DeviceStatus', title: 'DeviceStatus' },
+);
+
+export function statusView(deviceId: string, s: DeviceStatus | undefined): Static<typeof StatusView> {
+  return {
+    deviceId,
+    online: s?.online ?? false,
+    lastActivity: s?.lastActivity ?? null,
+    lastConnect: s?.lastConnect ?? null,
+    lastDisconnect: s?.lastDisconnect ?? null,
+    transport: s?.transport ?? null,
+  };
+}
+
+/** Schemas registered once with app.addSchema so OpenAPI shows them as components. */
+export const SHARED_SCHEMAS = [ErrorBody, DeviceView, CredentialView, ProfileView, StatusView] as const;

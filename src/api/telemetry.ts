@@ -1,0 +1,93 @@
+/** Time-series reads: raw or aggregated ranges, latest values, key lists. */
+import { Type } from '@sinclair/typebox';
+import { PlatformError } from '../domain/errors.js';
+import type { ApiDeps } from './deps.js';
+import { principalOf } from './principal.js';
+import { IdParams, errorResponses, splitList } from './schemas.js';
+import type { ApiPlugin } from './type-provider.js';
+
+const tags = ['telemetry'];
+
+const TsValue = Type.Object({
+  ts: Type.Integer(),
+  value: Type.Unknown({ description: 'number, boolean, string or JSON' }),
+});
+
+const KeysQuery = Type.Optional(Type.String({ description: 'comma-separated keys; absent = every key of the device' }));
+
+const RangeQuery = Type.Object({
+  keys: KeysQuery,
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch, inclusive (default 0)' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch, inclusive (default now)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, description: 'points per key for raw reads (default 100, capped at 100,000)' })),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
+  interval: Type.Optional(Type.Integer({ minimum: 1, description: 'bucket width in ms: switches to aggregated reads' })),
+  agg: Type.Optional(
+    Type.Union([Type.Literal('avg'), Type.Literal('min'), Type.Literal('max'), Type.Literal('sum'), Type.Literal('count')], {
+      description: 'aggregation per bucket (default avg); needs interval',
+    }),
+  ),
+});
+
+export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const { telemetry } = deps;
+
+  app.get(
+    '/devices/:id/telemetry',
+    {
+      schema: {
+        tags,
+        summary: 'Points in a time range, raw or aggregated in buckets of `interval` ms',
+        params: IdParams,
+        querystring: RangeQuery,
+        response: { 200: Type.Record(Type.String(), Type.Array(TsValue)), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { tenantId } = principalOf(request);
+      const q = request.query;
+      const range = {
+        ...(q.keys !== undefined ? { keys: splitList(q.keys) } : {}),
+        ...(q.from !== undefined ? { from: q.from } : {}),
+        ...(q.to !== undefined ? { to: q.to } : {}),
+      };
+      if (q.interval !== undefined) {
+        if (q.limit !== undefined) throw new PlatformError('BAD_REQUEST', 'limit applies to raw reads only (drop interval or limit)');
+        return telemetry.aggregated(tenantId, request.params.id, { ...range, interval: q.interval, agg: q.agg ?? 'avg' });
+      }
+      if (q.agg !== undefined) throw new PlatformError('BAD_REQUEST', 'agg needs interval');
+      return telemetry.raw(tenantId, request.params.id, {
+        ...range,
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.order !== undefined ? { order: q.order } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/devices/:id/telemetry/latest',
+    {
+      schema: {
+        tags,
+        summary: 'The newest point of each key',
+        params: IdParams,
+        querystring: Type.Object({ keys: KeysQuery }),
+        response: { 200: Type.Record(Type.String(), TsValue), ...errorResponses },
+      },
+    },
+    async (request) => telemetry.latest(principalOf(request).tenantId, request.params.id, splitList(request.query.keys)),
+  );
+
+  app.get(
+    '/devices/:id/telemetry/keys',
+    {
+      schema: {
+        tags,
+        summary: 'Every key the device has reported',
+        params: IdParams,
+        response: { 200: Type.Array(Type.String()), ...errorResponses },
+      },
+    },
+    async (request) => telemetry.keys(principalOf(request).tenantId, request.params.id),
+  );
+};

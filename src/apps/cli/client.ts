@@ -1,0 +1,59 @@
+/** A small fetch-based client of the management API for the CLI. */
+/** A failure to report as one line on stderr with exit code 1. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestOptions {
+  readonly json?: unknown;
+  readonly text?: string;
+  readonly contentType?: string;
+  readonly query?: Record<string, string | number | undefined>;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
+    let body: string | undefined;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if (options.text !== undefined) {
+      headers['content-type'] = options.contentType ?? 'text/plain';
+      body = options.text;
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    if (!res.ok) {
+      const e = parsed as { error?: string; message?: string } | undefined;
+      const detail = typeof e === 'object' && e?.message ? e.message : `HTTP ${res.status}`;
+      throw new CliError(`${method} ${path}: ${detail}${e?.error ? ` (${e.error})` : ''}`);
+    }
+    return parsed as T;
+  }
+}

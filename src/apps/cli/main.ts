@@ -1,0 +1,64 @@
+/** The `continuum` command dispatcher, separate from cli.ts so tests can call it in-process. */
+import { CliError, type Io } from './common.js';
+import { DEVICE_HELP, runDevice } from './device.js';
+import { TELEMETRY_HELP, runTelemetry } from './telemetry.js';
+
+export const HELP = `Usage: continuum <command> [options]
+
+Commands:
+  start [flags]         run the platform (continuum start --help)
+  device create NAME    create a device and print its access token
+  device list           list devices with their connectivity
+  device import FILE    create devices from a CSV file, with a per-row error report
+  telemetry get DEVICE  read stored telemetry of a device (id or name)
+
+Run "continuum <command> --help" for the options of a command. Client commands take
+--url, --api-key or --email/--password, and --json for machine-readable output.`;
+
+/**
+ * Runs one command. Resolves with the exit code, or undefined when the command keeps running
+ * (the server) and owns the process from then on.
+ */
+export async function main(argv: string[], io: Io): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start': {
+        const { runServerFromCli } = await import('../server.js');
+        await runServerFromCli(rest);
+        return undefined;
+      }
+      case 'device':
+      case 'devices':
+        return await runDevice(rest, io);
+      case 'telemetry':
+        return await runTelemetry(rest, io);
+      case 'help':
+        if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
+        if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
+        return io.stdout.write(HELP + '\n'), 0;
+      case '--help':
+      case '-h':
+        io.stdout.write(HELP + '\n');
+        return 0;
+      case '--version':
+      case '-v':
+        io.stdout.write('continuum 0.1.0\n');
+        return 0;
+      case undefined:
+        io.stderr.write(HELP + '\n');
+        return 1;
+      default:
+        throw new CliError(`unknown command "${command}" (run continuum --help)`);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`continuum: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`continuum: ${message}\n`);
+    if (io.env.CONTINUUM_DEBUG && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Device credential rules for the registry: token and fingerprint formats, MQTT basic matching
+ * (ThingsBoard semantics) and the bounded cache of verified identities.
+ */
+import { createHash } from 'node:crypto';
+import type { DeviceCredential, DeviceIdentity } from '../domain/device.js';
+import { PlatformError } from '../domain/errors.js';
+import { DEVICE_SCRYPT_COST, hashSecret, sha256Hex, verifySecret } from './auth-secrets.js';
+import type { BasicCredentials } from './device-api.js';
+
+const MAX_CREDENTIAL_LENGTH = 255;
+
+export type AuthLookup = { readonly token: string } | { readonly basic: BasicCredentials } | { readonly fingerprint: string };
+type BasicCredential = Extract<DeviceCredential, { type: 'MQTT_BASIC' }>;
+
+export function validateToken(token: string): string {
+  if (token.length === 0 || token.length > MAX_CREDENTIAL_LENGTH || /\s/.test(token)) {
+    throw new PlatformError('BAD_REQUEST', 'access token must be 1..255 characters without spaces');
+  }
+  return token;
+}
+
+/**
+ * Certificate fingerprints are compared as lowercase hex without separators, so
+ * `AB:CD:…` (node's fingerprint256) and `abcd…` name the same certificate.
+ */
+export function normalizeFingerprint(fingerprint: string): string {
+  const hex = fingerprint.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]{40,128}$/.test(hex)) throw new PlatformError('BAD_REQUEST', 'certificate fingerprint must be hex (SHA-1 or SHA-256)');
+  return hex;
+}
+
+/** A PEM/base64 certificate (ThingsBoard's provision `hash`) or a fingerprint → SHA-256 fingerprint. */
+export function fingerprintOfCertificate(certOrFingerprint: string): string {
+  const trimmed = certOrFingerprint.trim();
+  if (/^[0-9a-fA-F:\s]{40,200}$/.test(trimmed)) return normalizeFingerprint(trimmed);
+  const b64 = trimmed.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s/g, '');
+  const der = Buffer.from(b64, 'base64');
+  if (der.length < 32) throw new PlatformError('BAD_REQUEST', 'certificate is neither a fingerprint nor base64 DER');
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** Validates and hashes (scrypt) an MQTT basic credential. */
+export async function buildBasicCredential(deviceId: string, basic: BasicCredentials): Promise<BasicCredential> {
+  const clientId = basic.clientId || undefined;
+  const username = basic.username || undefined;
+  if (clientId === undefined && username === undefined) {
+    throw new PlatformError('BAD_REQUEST', 'MQTT basic credentials need a client id or a user name');
+  }
+  if ((clientId?.length ?? 0) > MAX_CREDENTIAL_LENGTH || (username?.length ?? 0) > MAX_CREDENTIAL_LENGTH) {
+    throw new PlatformError('BAD_REQUEST', 'client id and user name must be at most 255 characters');
+  }
+  return {
+    type: 'MQTT_BASIC',
+    deviceId,
+    ...(clientId !== undefined ? { clientId } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(basic.password ? { passwordHash: await hashSecret(basic.password, DEVICE_SCRYPT_COST) } : {}),
+  };
+}
+
+function specificity(c: BasicCredential): number {
+  return (c.clientId !== undefined ? 1 : 0) + (c.username !== undefined ? 1 : 0);
+}
+
+/**
+ * ThingsBoard MQTT basic semantics: a credential names a client id, a user name or both, and
+ * every field it names must match; the most specific match wins; its password, if any, must
+ * match too. Returns the device id; throws BAD_CREDENTIALS.
+ */
+export async function matchBasicCredential(found: readonly DeviceCredential[], basic: BasicCredentials): Promise<string> {
+  const clientId = basic.clientId || undefined;
+  const username = basic.username || undefined;
+  const best = found
+    .filter((c): c is BasicCredential => c.type === 'MQTT_BASIC')
+    .filter((c) => specificity(c) > 0 && (c.clientId === undefined || c.clientId === clientId))
+    .filter((c) => c.username === undefined || c.username === username)
+    .sort((a, b) => specificity(b) - specificity(a))[0];
+  if (!best) throw new PlatformError('BAD_CREDENTIALS', 'no matching credentials');
+  if (best.passwordHash !== undefined && !(basic.password && (await verifySecret(basic.password, best.passwordHash)))) {
+    throw new PlatformError('BAD_CREDENTIALS', 'wrong password');
+  }
+  return best.deviceId;
+}
+
+export function authCacheKey(lookup: AuthLookup): string {
+  if ('token' in lookup) return `t\0${lookup.token}`;
+  if ('fingerprint' in lookup) return `x\0${lookup.fingerprint.replace(/[:\s]/g, '').toLowerCase()}`;
+  const b = lookup.basic;
+  // The password is part of the key (hashed): a wrong password never hits a cached success.
+  return `b\0${b.clientId ?? ''}\0${b.username ?? ''}\0${sha256Hex(b.password ?? '')}`;
+}
+
+interface CacheEntry {
+  readonly identity: DeviceIdentity;
+  readonly expiresAt: number;
+}
+
+/**
+ * Verified identities by credential, least recently used evicted first (a Map keeps insertion
+ * order; a hit re-inserts). Entries expire after `ttlMs`, which bounds how long another cluster
+ * node's change can go unnoticed; changes on this node invalidate at once.
+ */
+export class IdentityCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly keysByDevice = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string, now: number): DeviceIdentity | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= now) {
+      this.drop(key);
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit.identity;
+  }
+
+  set(key: string, identity: DeviceIdentity, now: number): void {
+    if (this.maxEntries <= 0) return;
+    this.drop(key);
+    while (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.drop(oldest.value);
+    }
+    this.entries.set(key, { identity, expiresAt: now + this.ttlMs });
+    let keys = this.keysByDevice.get(identity.deviceId);
+    if (!keys) this.keysByDevice.set(identity.deviceId, (keys = new Set()));
+    keys.add(key);
+  }
+
+  invalidateDevice(deviceId: string): void {
+    for (const key of this.keysByDevice.get(deviceId) ?? []) this.entries.delete(key);
+    this.keysByDevice.delete(deviceId);
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const keys = this.keysByDevice.get(entry.identity.deviceId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysByDevice.delete(entry.identity.deviceId);
+  }
+}

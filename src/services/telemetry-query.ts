@@ -1,0 +1,102 @@
+/**
+ * Reads stored telemetry for the management API: raw points, time buckets, latest values and
+ * key lists. Every call checks that the device exists in the caller's tenant first.
+ */
+import { PlatformError } from '../domain/errors.js';
+import { AGGREGATIONS, type Aggregation, type TsValue } from '../domain/telemetry.js';
+import type { Device } from '../domain/device.js';
+import { systemClock, type Clock, type TelemetryStore } from '../ports.js';
+
+export const DEFAULT_RAW_LIMIT = 100;
+export const MAX_RAW_LIMIT = 100_000;
+export const MAX_BUCKETS = 100_000;
+export const MAX_QUERY_KEYS = 1000;
+
+export interface TelemetryQueryDeps {
+  readonly store: TelemetryStore;
+  /** Where devices are looked up for the tenant check (the RegistryService or the store). */
+  readonly registry: { getDevice(id: string): Promise<Device | undefined> };
+  readonly clock?: Clock;
+}
+
+export interface TimeRange {
+  /** Keys to read; absent or empty = every key the device has reported. */
+  readonly keys?: readonly string[];
+  readonly from?: number;
+  readonly to?: number;
+}
+
+export interface RawOptions extends TimeRange {
+  /** Points per key (default 100, at most 100,000). */
+  readonly limit?: number;
+  readonly order?: 'asc' | 'desc';
+}
+
+export interface AggregateOptions extends TimeRange {
+  readonly interval: number;
+  readonly agg: Aggregation;
+}
+
+export class TelemetryQueryService {
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: TelemetryQueryDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  async raw(tenantId: string, deviceId: string, options: RawOptions = {}): Promise<Record<string, TsValue[]>> {
+    const limit = options.limit ?? DEFAULT_RAW_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) throw new PlatformError('BAD_REQUEST', 'limit must be a positive integer');
+    const { keys, from, to } = await this.prepare(tenantId, deviceId, options);
+    if (keys.length === 0) return {};
+    return this.deps.store.queryRaw({ deviceId, keys, from, to, limit: Math.min(limit, MAX_RAW_LIMIT), order: options.order ?? 'desc' });
+  }
+
+  async aggregated(tenantId: string, deviceId: string, options: AggregateOptions): Promise<Record<string, TsValue[]>> {
+    const { interval, agg } = options;
+    if (!Number.isFinite(interval) || interval <= 0 || !Number.isInteger(interval)) {
+      throw new PlatformError('BAD_REQUEST', 'interval must be a positive number of milliseconds');
+    }
+    if (!AGGREGATIONS.includes(agg)) throw new PlatformError('BAD_REQUEST', `agg must be one of ${AGGREGATIONS.join(', ')}`);
+    const { keys, from, to } = await this.prepare(tenantId, deviceId, options);
+    const buckets = Math.ceil((to - from + 1) / interval);
+    if (buckets > MAX_BUCKETS) {
+      throw new PlatformError('BAD_REQUEST', `${buckets} buckets requested; at most ${MAX_BUCKETS} (widen the interval or narrow from/to)`);
+    }
+    if (keys.length === 0) return {};
+    return this.deps.store.queryAggregated({ deviceId, keys, from, to, interval, agg });
+  }
+
+  async latest(tenantId: string, deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>> {
+    await this.requireDevice(tenantId, deviceId);
+    return this.deps.store.latest(deviceId, keys && keys.length > 0 ? checkKeys(keys) : undefined);
+  }
+
+  async keys(tenantId: string, deviceId: string): Promise<string[]> {
+    await this.requireDevice(tenantId, deviceId);
+    return (await this.deps.store.telemetryKeys(deviceId)).sort();
+  }
+
+  private async requireDevice(tenantId: string, deviceId: string): Promise<void> {
+    const device = await this.deps.registry.getDevice(deviceId);
+    if (!device || device.tenantId !== tenantId) throw new PlatformError('DEVICE_NOT_FOUND', deviceId);
+  }
+
+  private async prepare(tenantId: string, deviceId: string, range: TimeRange): Promise<{ keys: string[]; from: number; to: number }> {
+    const from = range.from ?? 0;
+    const to = range.to ?? this.clock.now();
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0) {
+      throw new PlatformError('BAD_REQUEST', 'from and to must be millisecond timestamps');
+    }
+    if (from > to) throw new PlatformError('BAD_REQUEST', 'from is after to');
+    await this.requireDevice(tenantId, deviceId);
+    const keys = range.keys && range.keys.length > 0 ? checkKeys(range.keys) : await this.deps.store.telemetryKeys(deviceId);
+    return { keys, from, to };
+  }
+}
+
+function checkKeys(keys: readonly string[]): string[] {
+  const unique = [...new Set(keys.filter((k) => k.length > 0))];
+  if (unique.length > MAX_QUERY_KEYS) throw new PlatformError('BAD_REQUEST', `at most ${MAX_QUERY_KEYS} keys per query`);
+  return unique;
+}
