@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { attributeRoutes } from './attributes.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { credentialRoutes } from './credentials.js';
@@ -28,18 +28,21 @@ export interface HttpAppOptions {
   readonly maxBodyBytes: number;
   /** Shown in the OpenAPI document. */
   readonly version?: string;
+  /** Serve HTTPS instead of HTTP. */
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer };
 }
 
 const MAX_REQUEST_ID_LENGTH = 128;
 
 export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise<FastifyInstance> {
-  const options: FastifyServerOptions = {
+  const options: FastifyServerOptions & { https?: { key: Buffer; cert: Buffer } } = {
+    ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert } } : {}),
     bodyLimit: opts.maxBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     // Device HTTP traffic shares this server: per-request lines are logged at debug below, not info.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Unknown body fields are rejected (additionalProperties: false) instead of silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   };

@@ -3,7 +3,8 @@
  * config, builds the services, starts the transports. Nothing else in the code base constructs
  * adapters.
  */
-import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -112,26 +113,36 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const telemetry = new TelemetryQueryService({ store, registry });
 
   let ready = false;
-  const http = await buildHttpApp(
-    { registry, auth, telemetry, attributes, status, rpc, metrics, ready: () => ready },
-    { logger: pinoLogger.child({ component: 'http' }), maxBodyBytes: Math.max(config.limits.maxPayloadBytes, 16 * 1024 * 1024) },
-  );
-  await http.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
-
+  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, metrics, ready: () => ready };
   const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
   const wss = new WebSocketServer({ noServer: true });
-  http.server.on('upgrade', (req, socket, head) => {
-    if (!req.url?.startsWith('/mqtt')) return;
-    wss.handleUpgrade(req, socket, head, (ws) => mqtt.acceptWebSocket(ws));
-  });
+  const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
+
+  /** One Fastify server: management API, device API under /api/v1, MQTT over WebSocket at /mqtt. */
+  const buildServer = async (https?: { key: Buffer; cert: Buffer }): Promise<FastifyInstance> => {
+    const app = await buildHttpApp(apiDeps, {
+      logger: pinoLogger.child({ component: https ? 'https' : 'http' }),
+      maxBodyBytes: Math.max(config.limits.maxPayloadBytes, 1024 * 1024),
+      https,
+    });
+    await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
+    app.server.on('upgrade', (req, socket, head) => {
+      if (!req.url?.startsWith('/mqtt')) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => mqtt.acceptWebSocket(ws));
+    });
+    return app;
+  };
+  const servers: { app: FastifyInstance; name: 'http' | 'https' }[] = [{ app: await buildServer(), name: 'http' }];
+  if (tls) servers.push({ app: await buildServer(tls), name: 'https' });
 
   const addresses: ListeningAddress[] = [];
   const started: Transport[] = [];
   const stopAll = async (): Promise<void> => {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));
-    await http.close();
+    for (const { app } of servers) await app.close();
+    wss.close();
     await ingest.drain();
     await status.stop();
     sessions.close();
@@ -139,27 +150,31 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await bus.close();
     await store.close();
   };
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   try {
     for (const t of transports) {
       addresses.push(...(await t.start()));
       started.push(t);
     }
-    try {
-      await http.listen({ host: config.host, port: config.http.port });
-    } catch (err) {
-      throw explainListenError(err, 'HTTP', 'http.port');
+    for (const { app, name } of servers) {
+      const configPath = name === 'http' ? 'http.port' : 'https.port';
+      try {
+        await app.listen({ host: config.host, port: name === 'http' ? config.http.port : config.https.port });
+      } catch (err) {
+        throw explainListenError(err, name.toUpperCase(), configPath);
+      }
+      const bound = app.server.address();
+      const port = typeof bound === 'object' && bound ? bound.port : 0;
+      const ws = name === 'http' ? 'ws' : 'wss';
+      addresses.push(
+        { name, protocol: 'tcp', host: config.host, port, url: `${name}://${shownHost}:${port}` },
+        { name: `mqtt-${ws}`, protocol: 'tcp', host: config.host, port, url: `${ws}://${shownHost}:${port}/mqtt` },
+      );
     }
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;
   }
-  const httpAddress = http.server.address();
-  const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : config.http.port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  addresses.push(
-    { name: 'http', protocol: 'tcp', host: config.host, port: httpPort, url: `http://${shownHost}:${httpPort}` },
-    { name: 'mqtt-ws', protocol: 'tcp', host: config.host, port: httpPort, url: `ws://${shownHost}:${httpPort}/mqtt` },
-  );
   const ports = portsOf(addresses);
   writePortsFile(resolve(config.dataDir), ports);
   ready = true;

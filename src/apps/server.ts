@@ -48,13 +48,14 @@ function printBanner(platform: Platform): void {
   if (http) {
     lines.push(`  api docs ${http.url}/api/docs`, `  metrics  ${http.url}/metrics`);
   }
+  lines.push(`  data     ${platform.config.dataDir} (chosen ports in ports.json)`);
   if (platform.generatedAdmin) {
     lines.push('', 'First start: an admin was created. This password is shown only once:');
     lines.push(`  email    ${platform.generatedAdmin.email}`, `  password ${platform.generatedAdmin.password}`);
   } else {
     lines.push(`  admin    ${platform.adminEmail}`);
   }
-  lines.push(`  data     ${platform.config.dataDir} (ports in ports.json)`, '');
+  lines.push('');
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -96,6 +96,21 @@ describe('CoAP transport: requests', () => {
     assert.deepEqual(JSON.parse(all.responses.at(-1)?.payload ?? ''), { client: h.api.client, shared: h.api.shared });
   });
 
+  it('serves an attribute answer larger than one datagram block-wise (Block2)', async () => {
+    const saved = { ...h.api.shared };
+    for (let i = 0; i < 150; i++) h.api.shared[`key_${i}`] = `value-${'v'.repeat(20)}-${i}`;
+    try {
+      const expected = JSON.stringify({ client: h.api.client, shared: h.api.shared });
+      assert.ok(expected.length > 4000);
+      for (const size of ['64', '1024']) {
+        const r = await coapClient(['-v', '3', '-b', size, '-m', 'get', h.url('good/attributes')]);
+        assert.equal(r.stdout.trim(), expected, `block size ${size}`);
+      }
+    } finally {
+      h.api.shared = saved;
+    }
+  });
+
   it('answers client-side RPC with 2.05 and the result', async () => {
     const r = await coapClient(['-m', 'post', '-t', 'application/json', '-e', '{"method":"getTime","params":{"tz":"UTC"}}', h.url('good/rpc')]);
     assert.equal(r.code, '2.05');
