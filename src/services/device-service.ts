@@ -159,10 +159,12 @@ export class DeviceService implements DeviceApi {
     return this.gateway.openSession(gateway, handlers);
   }
 
-  /** Turns any failure into a PlatformError, logs it with the device, counts the reject. */
+  /**
+   * Turns any failure into a PlatformError and logs it with the device. Transports count the
+   * reject (metrics.reject) when they answer, so it is counted once whatever the path.
+   */
   rejected(identity: DeviceIdentity, transport: TransportName, kind: string, err: unknown): PlatformError {
     const error = err instanceof PlatformError ? err : new PlatformError('INTERNAL', undefined, { cause: err });
-    this.deps.metrics.reject(transport, error.code);
     const log = { deviceId: identity.deviceId, device: identity.name, transport, kind, code: error.code, reason: error.message };
     if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.deps.logger.error({ ...log, err }, 'device message failed');
     else this.deps.logger.warn(log, 'device message rejected');

@@ -119,6 +119,7 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
         });
       });
       srv.on('error', (err: Error) => logger.error({ err }, 'coap socket error'));
+      srv.growBuffers(4 * 1024 * 1024, 1024 * 1024);
       server = srv;
       const bound = srv.boundAddress()?.port ?? port;
       logger.info({ host, port: bound }, 'coap listening');

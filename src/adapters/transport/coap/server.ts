@@ -103,6 +103,20 @@ export class ContinuumCoapServer extends Server {
     );
   }
 
+  /**
+   * Best effort: a larger receive buffer rides out bursts (the kernel drops datagrams when it
+   * is full; CON clients retransmit, NON data is lost). Capped by net.core.rmem_max.
+   */
+  growBuffers(receiveBytes: number, sendBytes: number): void {
+    if (!(this._sock instanceof Socket)) return;
+    try {
+      if (this._sock.getRecvBufferSize() < receiveBytes) this._sock.setRecvBufferSize(receiveBytes);
+      if (this._sock.getSendBufferSize() < sendBytes) this._sock.setSendBufferSize(sendBytes);
+    } catch {
+      // Not permitted or not supported: keep the system defaults.
+    }
+  }
+
   /** The socket's bound address, once listening. */
   boundAddress(): AddressInfo | undefined {
     return this._sock instanceof Socket ? this._sock.address() : undefined;

@@ -11,7 +11,7 @@ import type { Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
 import { conformancePolicy, platformPolicy } from './auth.js';
-import { MqttBroker } from './broker.js';
+import { MqttBroker, type BrokerOptions } from './broker.js';
 import { deviceApiBridge } from './device-api-bridge.js';
 import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
 
@@ -30,6 +30,8 @@ export interface MqttTransportOptions {
   readonly deviceApi?: DeviceApi;
   readonly metrics?: TransportMetrics;
   readonly logger: Logger;
+  /** Broker settings that have no config key (standalone runs, tests). */
+  readonly tuning?: Pick<BrokerOptions, 'receiveMaximum' | 'topicAliasMaximum' | 'connectTimeoutMs'>;
 }
 
 export type MqttTransport = Transport & {
@@ -49,6 +51,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
     maxPayloadBytes: config.limits.maxPayloadBytes,
+    ...opts.tuning,
   });
   let listeners: Listener[] = [];
 

@@ -4,7 +4,8 @@
  *   node --import tsx src/adapters/transport/mqtt/standalone.ts --port 1883 --profile conformance
  *
  * Flags: --port N, --host H, --profile default|conformance, --max-payload-bytes N,
- * --tls-port N --tls-cert FILE --tls-key FILE, --log-level L. Stops on SIGINT/SIGTERM.
+ * --tls-port N --tls-cert FILE --tls-key FILE, --log-level L, --receive-maximum N (MQTT 5 Receive
+ * Maximum we advertise and enforce; default 65535). Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
+    'receive-maximum': { type: 'string' },
   },
 });
 
@@ -37,7 +39,8 @@ const config = loadConfig({
   },
 });
 const logger = pino({ level: config.log.level }, pino.destination(2));
-const transport = createMqttTransport({ config, logger });
+const receiveMaximum = values['receive-maximum'] ? Number(values['receive-maximum']) : undefined;
+const transport = createMqttTransport({ config, logger, tuning: { receiveMaximum } });
 
 try {
   const addresses = await transport.start();
