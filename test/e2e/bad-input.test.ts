@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
-import mqtt from 'mqtt';
-import { startTestPlatform, eventually, type TestPlatform } from '../support/platform.js';
+import type mqtt from 'mqtt';
+import { startTestPlatform, connectMqtt, eventually, type TestPlatform } from '../support/platform.js';
 
 const run = promisify(execFile);
 let tp: TestPlatform;
@@ -27,13 +27,8 @@ async function rejectCount(transport: string, reason: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-async function connect(token: string, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${tp.ports.mqtt}`, { username: token, protocolVersion, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
+function connect(token: string, protocolVersion: 4 | 5): Promise<mqtt.MqttClient> {
+  return connectMqtt(tp.ports.mqtt, { username: token, protocolVersion });
 }
 
 test('MQTT 5: malformed JSON gets PUBACK 0x99 (payload format invalid) and is counted', async () => {

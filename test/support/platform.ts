@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import mqtt from 'mqtt';
 import { loadConfig } from '../../src/apps/config.js';
 import { startPlatform, type Platform } from '../../src/apps/platform.js';
 import { tempDir } from './tmp.js';
@@ -125,4 +126,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, ms = 10
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Connects a real MQTT.js client and waits for CONNACK. */
+export async function connectMqtt(port: number, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, ...options });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
 }

@@ -12,7 +12,7 @@
  * arrives while we commit is dropped (server.ts), so a request is never stored twice.
  */
 import { isIPv6 } from 'node:net';
-import type { IncomingMessage, ObserveWriteStream, OutgoingMessage } from 'coap';
+import { ObserveWriteStream, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { flagFor, type Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
@@ -71,6 +71,7 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
       .catch((err: unknown) => logger.error({ err, remote: key }, 'coap handler failed'))
       .finally(() => {
         if (inFlight.get(key) === done) inFlight.delete(key);
+        if (!(res instanceof ObserveWriteStream) && res.writableEnded) server?.slimCachedResponse(req, res);
       });
     inFlight.set(key, done);
   };

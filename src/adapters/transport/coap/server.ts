@@ -15,7 +15,7 @@
  */
 import { Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { Server, type CoapPacket, type CoapServerOptions } from 'coap';
+import { Server, type CoapPacket, type CoapServerOptions, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 
 export interface CoapServerHooks {
@@ -101,6 +101,21 @@ export class ContinuumCoapServer extends Server {
       },
       rsinfo,
     );
+  }
+
+  /**
+   * Frees what the package's response cache holds beyond the bytes it needs for duplicate
+   * detection. For every response it keeps a sender with a 202 s timer and listeners that
+   * retain the request and response objects (~5 KB per request for EXCHANGE_LIFETIME, 247 s).
+   * A piggybacked ACK or a NON response is never retransmitted, so its sender can go idle;
+   * a separate CON response keeps its sender (it retransmits until acknowledged).
+   */
+  slimCachedResponse(req: IncomingMessage, res: OutgoingMessage): void {
+    const packet = res._packet;
+    if (packet.confirmable === true && packet.ack !== true) return;
+    const entry = this._lru.peek(this._toKey(req, packet as CoapPacket, true)) as { sender?: { reset(): void; removeAllListeners(): void } } | undefined;
+    entry?.sender?.reset();
+    entry?.sender?.removeAllListeners();
   }
 
   /**

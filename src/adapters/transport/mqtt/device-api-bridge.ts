@@ -135,8 +135,10 @@ abstract class BaseBridge implements ClientHooks {
 
   private failed(topic: string, err: unknown): number {
     const e = asPlatformError(err);
+    // Counted here, once per answer (the DeviceApi does not count). Logged at info: the DeviceApi
+    // already logs its own rejections at warn, this line adds the topic.
     this.opts.metrics.reject('mqtt', e.code);
-    this.opts.logger.warn({ ...this.who, topic, error: e.code, reason: e.message }, 'mqtt device api request rejected');
+    this.opts.logger.info({ ...this.who, topic, error: e.code, reason: e.message }, 'mqtt device api request rejected');
     return e.spec.mqtt;
   }
 
@@ -215,14 +217,9 @@ class DeviceBridge extends BaseBridge {
     const id = this.identity;
     const t = p.topic;
     const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', kind);
-    if (t === `${ME}telemetry`) {
-      count('telemetry');
-      return api.publishTelemetry(id, p.payload, 'mqtt', p.contentType);
-    }
-    if (t === ATTRIBUTES) {
-      count('attributes');
-      return api.publishAttributes(id, p.payload, 'mqtt', p.contentType);
-    }
+    // Telemetry and attributes are counted by the DeviceApi once committed.
+    if (t === `${ME}telemetry`) return api.publishTelemetry(id, p.payload, 'mqtt', p.contentType);
+    if (t === ATTRIBUTES) return api.publishAttributes(id, p.payload, 'mqtt', p.contentType);
     if (t.startsWith(ATTR_REQUEST)) {
       count('attributes_request');
       const rid = requestId(t, ATTR_REQUEST);
