@@ -31,6 +31,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { http: 405, coap: '4.05', mqtt: 0x80, message: 'method not allowed' },
   CONFLICT: { http: 409, coap: '4.09', mqtt: 0x80, message: 'already exists' },
   DEVICE_NAME_TAKEN: { http: 409, coap: '4.09', mqtt: 0x80, message: 'a device with this name already exists' },
+  REQUEST_INCOMPLETE: { http: 400, coap: '4.08', mqtt: 0x80, message: 'block-wise transfer incomplete' },
   UNSUPPORTED_CONTENT: { http: 415, coap: '4.15', mqtt: 0x99, message: 'unsupported content format' },
   PROVISION_REJECTED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'provisioning rejected' },
   RPC_TIMEOUT: { http: 408, coap: '5.04', mqtt: 0x80, message: 'device did not answer in time' },

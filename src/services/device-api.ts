@@ -38,7 +38,7 @@ export interface ProvisionResponse {
 }
 
 export interface AttributeRequest {
-  /** Undefined = all keys of that scope; empty = none. */
+  /** Both undefined = every key of both scopes; only one given = nothing of the other scope; empty = none. */
   readonly clientKeys?: readonly string[];
   readonly sharedKeys?: readonly string[];
 }

@@ -48,7 +48,7 @@ function urlHost(host: string): string {
 
 export function createCoapTransport(opts: CoapTransportOptions): Transport {
   const { config, deviceApi, metrics } = opts;
-  const logger = opts.logger.child({ transport: 'coap' });
+  const { logger } = opts;
   const inFlight = new Map<string, Promise<void>>();
   const observations = new ObservationRegistry();
   const block1 = new Block1Assembler({ maxBytes: config.limits.maxPayloadBytes });

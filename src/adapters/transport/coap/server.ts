@@ -12,6 +12,9 @@
  * - An empty Confirmable message (CoAP ping, RFC 7252 §4.3) gets a Reset, as the RFC says.
  * - Observe on anything but GET means nothing (RFC 7641 §2) and is ignored, instead of the
  *   package's 5.00 to the wrong address.
+ * - The response cache is slimmed after each answer (slimCachedResponse) and the socket
+ *   buffers are enlarged (growBuffers), so sustained ingest neither bloats memory nor drops
+ *   bursts in the kernel.
  */
 import { Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
