@@ -61,6 +61,7 @@ test('MQTT 3.1.1: malformed JSON is acknowledged, dropped and counted; nothing i
 test('HTTP and CoAP reject each kind of invalid telemetry with the reason', async () => {
   const device = await tp.api.createDevice('bad-values');
   const future = Date.now() + 3 * 86_400_000;
+  const countedBefore = { http: await rejectCount('http', 'MALFORMED_PAYLOAD'), coap: await rejectCount('coap', 'MALFORMED_PAYLOAD') };
   const cases: [string, number, string][] = [
     ['{"a":', 400, '4.00'],
     ['{"a":1e999}', 400, '4.00'],
@@ -81,6 +82,8 @@ test('HTTP and CoAP reject each kind of invalid telemetry with the reason', asyn
   }
   const keys = await tp.api.request<string[]>('GET', `/api/devices/${device.id}/telemetry/keys`);
   assert.deepEqual(keys.body, []);
+  assert.equal(await rejectCount('http', 'MALFORMED_PAYLOAD'), countedBefore.http + 1, 'each reject is counted once');
+  assert.equal(await rejectCount('coap', 'MALFORMED_PAYLOAD'), countedBefore.coap + 1, 'each reject is counted once');
 });
 
 test('random bytes on the MQTT and CoAP ports affect only that connection', async () => {

@@ -136,10 +136,11 @@ function reject(deps: CoapHandlerDeps, ex: Exchange, err: unknown): void {
     code: pe.spec.coap,
     reason: pe.message,
   };
+  // Counted here, once per answer; the device service only logs its rejections.
+  deps.metrics.reject('coap', pe.code);
   if (ex.serviceAccounts === true) {
     deps.logger.debug(fields, 'coap request rejected by the device service');
   } else {
-    deps.metrics.reject('coap', pe.code);
     if (pe.code === 'INTERNAL') deps.logger.error({ ...fields, err: pe.cause }, 'coap request failed');
     else deps.logger.warn(fields, 'coap request rejected');
   }

@@ -100,10 +100,11 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       const pe = toPlatformError(err);
       const token = (request.params as { token?: string } | undefined)?.token;
       const fields = { token: token === undefined ? undefined : tokenPrefix(token), remote: request.ip, method: request.method, code: pe.code, reason: pe.message };
+      // Counted here, once per answer; the device service only logs its rejections.
+      metrics.reject('http', pe.code);
       if (serviceAccounted.has(request)) {
         logger.debug(fields, 'http device request rejected by the device service');
       } else {
-        metrics.reject('http', pe.code);
         if (pe.code === 'INTERNAL') logger.error({ ...fields, err }, 'http device request failed');
         else logger.warn(fields, 'http device request rejected');
       }
