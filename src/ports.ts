@@ -12,6 +12,8 @@ import type {
   Tenant,
 } from './domain/device.js';
 import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './domain/telemetry.js';
+import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './services/action-apis.js';
+import type { Rule } from './domain/rules/model.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -146,8 +148,105 @@ export interface UserStore {
   putSetting(name: string, value: string): Promise<void>;
 }
 
+/** One step in an alarm's life, kept as its history. */
+export interface AlarmEvent {
+  readonly alarmId: string;
+  readonly ts: number;
+  readonly action: 'raised' | 'repeated' | 'acknowledged' | 'cleared';
+  readonly severity: AlarmSeverity;
+  /** Who: a user id, 'rule:<id>', 'api'… (absent when unknown). */
+  readonly by?: string;
+  readonly details?: JsonValue;
+}
+
+export interface AlarmQuery {
+  readonly tenantId: string;
+  readonly deviceId?: string;
+  /** Any of these statuses; absent = all. */
+  readonly statuses?: readonly AlarmStatus[];
+  readonly severities?: readonly AlarmSeverity[];
+  readonly type?: string;
+  /** createdAt range, both ends inclusive. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Alarms: at most one open (not cleared) alarm per (device, type). Lists are newest first. */
+export interface AlarmStore {
+  /** Inserts with its first history event; CONFLICT if the (device, type) already has an open alarm. */
+  insertAlarm(alarm: Alarm, event: AlarmEvent): Promise<void>;
+  /** Replaces the alarm by id and appends the event, atomically; ALARM_NOT_FOUND if absent. */
+  updateAlarm(alarm: Alarm, event: AlarmEvent): Promise<void>;
+  getAlarm(id: string): Promise<Alarm | undefined>;
+  findOpenAlarm(deviceId: string, type: string): Promise<Alarm | undefined>;
+  listAlarms(query: AlarmQuery): Promise<Page<Alarm>>;
+  /** Oldest first. */
+  alarmHistory(alarmId: string): Promise<AlarmEvent[]>;
+}
+
+/** A command as the outbox keeps it: the public record plus what retries need after a restart. */
+export interface StoredCommand extends Command {
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly origin?: string;
+}
+
+export interface CommandQuery {
+  readonly tenantId: string;
+  readonly deviceId?: string;
+  readonly statuses?: readonly CommandStatus[];
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Commands (RPC) and the durable outbox of persistent ones. Lists are newest first. */
+export interface CommandStore {
+  insertCommand(command: StoredCommand): Promise<void>;
+  /** Replaces by id; COMMAND_NOT_FOUND if absent. */
+  updateCommand(command: StoredCommand): Promise<void>;
+  getCommand(id: string): Promise<StoredCommand | undefined>;
+  listCommands(query: CommandQuery): Promise<Page<StoredCommand>>;
+  /** Persistent commands not yet final (QUEUED, SENT, DELIVERED), oldest first; of one device or all. */
+  pendingCommands(deviceId?: string): Promise<StoredCommand[]>;
+}
+
+/** A rule's remembered state for one device (windows, duration start, edge) as opaque JSON. */
+export interface RuleStateRecord {
+  readonly ruleId: string;
+  readonly deviceId: string;
+  readonly state: string;
+  readonly updatedAt: number;
+}
+
+/** Rules and their per-device state, which survives a restart. */
+export interface RuleStore {
+  /** Inserts or replaces by id. */
+  saveRule(rule: Rule): Promise<void>;
+  getRule(id: string): Promise<Rule | undefined>;
+  /** Rules of one tenant, or of all tenants (engine start), by name. */
+  listRules(tenantId?: string): Promise<Rule[]>;
+  /** Deletes the rule with all its state; false if there was none. */
+  deleteRule(id: string): Promise<boolean>;
+  /** Upserts many states in one transaction. */
+  saveRuleState(states: readonly RuleStateRecord[]): Promise<void>;
+  loadRuleState(ruleId: string, deviceId: string): Promise<RuleStateRecord | undefined>;
+  /** Forgets a rule's state for every device (its condition changed). */
+  deleteRuleState(ruleId: string): Promise<void>;
+}
+
 /** Everything a storage backend provides; one adapter (sqlite, postgres, memory) implements all. */
-export interface Store extends RegistryStore, CredentialStore, TelemetryStore, AttributeStore, StatusStore, UserStore {
+export interface Store
+  extends RegistryStore,
+    CredentialStore,
+    TelemetryStore,
+    AttributeStore,
+    StatusStore,
+    UserStore,
+    AlarmStore,
+    CommandStore,
+    RuleStore {
   readonly kind: string;
   close(): Promise<void>;
 }
@@ -166,6 +265,14 @@ export interface BusEvents {
   rpcResponse: { deviceId: string; requestId: number; response: JsonValue };
   /** Connectivity changes. */
   status: DeviceStatus & { tenantId: string };
+  /** An RPC request was handed to a live session of the device (or its gateway): written to the wire. */
+  rpcDelivered: { deviceId: string; requestId: number };
+  /** An alarm was raised, repeated, acknowledged or cleared. */
+  alarm: { tenantId: string; deviceId: string; action: AlarmEvent['action']; alarm: Alarm };
+  /** A command changed state. */
+  command: { tenantId: string; deviceId: string; command: Command };
+  /** A rule failed while evaluating or acting; ingest and other rules go on. Subject device token: the device id or '-'. */
+  ruleError: { tenantId: string; ruleId: string; ruleName: string; deviceId?: string; stage: 'condition' | 'action'; action?: string; message: string; ts: number };
 }
 
 export type BusSubject<E extends keyof BusEvents = keyof BusEvents> = `${E}.${string}` | E;
@@ -210,6 +317,11 @@ export interface Transport {
 }
 
 // ---------------------------------------------------------------- misc
+
+/** Publishes into a tenant's MQTT topic space (the embedded broker), for rule actions. */
+export interface TopicPublisher {
+  publish(tenantId: string, topic: string, payload: string | Buffer, options?: { qos?: 0 | 1; retain?: boolean }): void;
+}
 
 export interface Clock {
   now(): number;

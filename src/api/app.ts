@@ -7,9 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { alarmRoutes } from './alarms.js';
 import { attributeRoutes } from './attributes.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
+import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
@@ -18,8 +21,11 @@ import { healthRoutes } from './health.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
+import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { telemetryRoutes } from './telemetry.js';
+import { twinRoutes } from './twin.js';
+import { liveRoutes } from './ws.js';
 
 export interface HttpAppOptions {
   /** A pino logger instance, or true/false for Fastify's own. */
@@ -82,12 +88,16 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: true } });
+  // Every WebSocket upgrade goes through Fastify's router: /api/ws here, /mqtt added by the platform.
+  await app.register(websocket);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { deps });
   await app.register(
     async (api) => {
       await api.register(loginRoutes, { deps });
+      // Authenticates itself (token in the URL or first message): browsers cannot send headers on a WebSocket.
+      if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
       await api.register(async (secured) => {
         requireAuth(secured, deps.auth);
         await secured.register(authRoutes, { deps });
@@ -97,6 +107,10 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
         await secured.register(telemetryRoutes, { deps });
         await secured.register(attributeRoutes, { deps });
         if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
+        if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
+        if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
+        if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
+        if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
       });
     },
     { prefix: '/api' },

@@ -4,8 +4,13 @@
  */
 import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/device.js';
 import type { JsonValue } from '../domain/telemetry.js';
+import type { AlarmService } from '../services/alarms.js';
 import type { AuthService } from '../services/auth.js';
+import type { CommandService } from '../services/commands.js';
+import type { LiveService } from '../services/live.js';
+import type { TwinService } from '../services/twin.js';
 import type { RegistryService } from '../services/registry.js';
+import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 
 export interface AttributeApi {
@@ -36,6 +41,13 @@ export interface ApiDeps {
   readonly attributes: AttributeApi;
   readonly status: StatusApi;
   readonly rpc?: RpcApi;
+  /** Rules: CRUD, validation, backtest (routes exist only when given). */
+  readonly rules?: RuleService;
+  /** Alarms, commands, device twin and live updates (issue 4); their routes exist only when given. */
+  readonly alarms?: Pick<AlarmService, 'list' | 'get' | 'acknowledge' | 'clearById' | 'history'>;
+  readonly commands?: Pick<CommandService, 'send' | 'get' | 'list'>;
+  readonly twin?: Pick<TwinService, 'get'>;
+  readonly live?: Pick<LiveService, 'subscribe'>;
   readonly metrics: MetricsRenderer;
   /** False while starting or stopping: /readyz answers 503. */
   ready(): boolean;

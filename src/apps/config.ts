@@ -66,6 +66,25 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   rpc: Type.Object({ defaultTimeoutMs: Type.Integer({ minimum: 100 }) }, { default: {} }),
+  /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set. */
+  notify: Type.Object(
+    {
+      smtp: Type.Object(
+        {
+          host: Type.Optional(Type.String()),
+          port: Port,
+          /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
+          secure: Type.Boolean(),
+          requireTls: Type.Boolean(),
+          from: Type.Optional(Type.String()),
+          username: Type.Optional(Type.String()),
+          password: Type.Optional(Type.String()),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
   log: Type.Object(
     { level: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l))) },
     { default: {} },
@@ -88,6 +107,7 @@ export const DEFAULTS: Config = {
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },
+  notify: { smtp: { port: 587, secure: false, requireTls: false } },
   log: { level: 'info' },
 };
 
@@ -170,7 +190,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

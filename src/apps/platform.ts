@@ -7,7 +7,6 @@ import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
@@ -21,15 +20,22 @@ import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
 import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
+import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
 import { AuthService } from '../services/auth.js';
+import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { IngestService } from '../services/ingest.js';
+import { LiveService } from '../services/live.js';
 import { RegistryService } from '../services/registry.js';
 import { RpcService } from '../services/rpc.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
+import { TwinService } from '../services/twin.js';
+import { createRules, type Rules } from '../services/rules/index.js';
+import { createRuleMetrics } from '../adapters/metrics/rules.js';
+import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -45,6 +51,9 @@ export interface Platform {
   readonly devices: DeviceService;
   readonly attributes: AttributeService;
   readonly rpc: RpcService;
+  readonly alarms: AlarmService;
+  readonly commands: CommandService;
+  readonly rules: Rules;
   readonly logger: Logger;
   stop(): Promise<void>;
 }
@@ -108,16 +117,63 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     maxBatchRows: config.ingest.maxBatchRows,
     onCommitted: (identity) => status.activity(identity.tenantId, identity.deviceId, 'mqtt'),
   });
-  const sessions = new SessionHub({ bus, clock, logger, status, locateChild: (id) => registry.locateChild(id) });
+  const twin = new TwinService({ attributes, lastDisconnect: (id) => status.lastDisconnect(id) });
+  const sessions = new SessionHub({
+    bus,
+    clock,
+    logger,
+    status,
+    locateChild: (id) => registry.locateChild(id),
+    catchUpShared: (identity) => twin.catchUp(identity),
+  });
+  const requireDevice = (id: string, tenantId: string) => registry.requireDevice(id, tenantId);
+  const alarms = new AlarmService({ store, bus, clock, logger: logger.child({ component: 'alarms' }), requireDevice });
+  const commands = new CommandService({
+    store,
+    bus,
+    clock,
+    logger: logger.child({ component: 'commands' }),
+    rpc,
+    isOnline: (id) => status.isDeviceOnline(id),
+    requireDevice,
+    defaultTimeoutMs: config.rpc.defaultTimeoutMs,
+  });
+  const live = new LiveService({
+    bus,
+    clock,
+    logger,
+    requireDevice,
+    getDevice: (id) => registry.getDevice(id),
+    getProfile: (id) => registry.getProfile(id),
+  });
   const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes });
   const telemetry = new TelemetryQueryService({ store, registry });
+  // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
+  const smtp = config.notify.smtp;
+  const rules = createRules({
+    store,
+    registry,
+    bus,
+    clock,
+    logger,
+    statuses: status,
+    metrics: createRuleMetrics(metrics.registry),
+    actionDeps: {
+      alarms,
+      commands,
+      attributes,
+      telemetry: { write: async (tenantId, deviceId, points) => ingest.ingest(await registry.identityFor(await registry.requireDevice(deviceId, tenantId)), points) },
+      // Late-bound: the MQTT transport is built below; rules act only after start.
+      topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
+      ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}` }) } : {}),
+    },
+  });
 
   let ready = false;
-  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, metrics, ready: () => ready };
+  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, ready: () => ready };
   const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
-  const wss = new WebSocketServer({ noServer: true });
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
 
   /** One Fastify server: management API, device API under /api/v1, MQTT over WebSocket at /mqtt. */
@@ -128,10 +184,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       https,
     });
     await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
-    app.server.on('upgrade', (req, socket, head) => {
-      if (!req.url?.startsWith('/mqtt')) return void socket.destroy();
-      wss.handleUpgrade(req, socket, head, (ws) => mqtt.acceptWebSocket(ws));
-    });
+    // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt
+    // and /api/ws share the server; any other upgrade URL is refused by Fastify.
+    app.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket) => mqtt.acceptWebSocket(socket));
     return app;
   };
   const servers: { app: FastifyInstance; name: 'http' | 'https' }[] = [{ app: await buildServer(), name: 'http' }];
@@ -142,9 +197,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const stopAll = async (): Promise<void> => {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));
     for (const { app } of servers) await app.close();
-    wss.close();
     await ingest.drain();
+    // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
+    await rules.stop();
     await status.stop();
+    await commands.stop();
     sessions.close();
     rpc.close();
     await bus.close();
@@ -152,6 +209,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   };
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   try {
+    // Before any device can connect: the outbox of an earlier run is taken back first.
+    await commands.start();
+    // Before devices connect, so no committed message is missed.
+    await rules.start();
     for (const t of transports) {
       addresses.push(...(await t.start()));
       started.push(t);
@@ -191,6 +252,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     devices,
     attributes,
     rpc,
+    alarms,
+    commands,
+    rules,
     logger,
     stop: async () => {
       ready = false;

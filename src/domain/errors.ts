@@ -15,6 +15,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   BAD_REQUEST: { http: 400, coap: '4.00', mqtt: 0x80, message: 'bad request' },
+  INVALID_RULE: { http: 400, coap: '4.00', mqtt: 0x80, message: 'invalid rule' },
   MALFORMED_PAYLOAD: { http: 400, coap: '4.00', mqtt: 0x99, message: 'payload is not valid for the codec' },
   INVALID_TELEMETRY: { http: 400, coap: '4.00', mqtt: 0x99, message: 'telemetry rejected' },
   KEY_TOO_LONG: { http: 400, coap: '4.00', mqtt: 0x99, message: 'key longer than 255 characters' },
@@ -28,6 +29,9 @@ export const ERRORS = {
   NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'not found' },
   DEVICE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'device not found' },
   PROFILE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'device profile not found' },
+  ALARM_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'alarm not found' },
+  COMMAND_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'command not found' },
+  RULE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'rule not found' },
   METHOD_NOT_ALLOWED: { http: 405, coap: '4.05', mqtt: 0x80, message: 'method not allowed' },
   CONFLICT: { http: 409, coap: '4.09', mqtt: 0x80, message: 'already exists' },
   DEVICE_NAME_TAKEN: { http: 409, coap: '4.09', mqtt: 0x80, message: 'a device with this name already exists' },

@@ -19,6 +19,12 @@ export interface RpcCall {
   readonly oneway: boolean;
 }
 
+/** Lets a caller learn the request id before the request is published (the command outbox uses it). */
+export interface RpcCallHooks {
+  /** Called synchronously, before the request is on the bus; delivery and replies carry this id. */
+  readonly onRequestId?: (requestId: number) => void;
+}
+
 export type ClientRpcHandler = (identity: DeviceIdentity, params: JsonValue | undefined) => Promise<JsonValue> | JsonValue;
 
 interface PendingCall {
@@ -53,10 +59,11 @@ export class RpcService {
   }
 
   /** Sends a command; two-way calls resolve with the device's response or reject RPC_TIMEOUT. */
-  call(req: RpcCall): Promise<JsonValue | undefined> {
+  call(req: RpcCall, hooks: RpcCallHooks = {}): Promise<JsonValue | undefined> {
     if (!this.deps.isOnline(req.deviceId)) return Promise.reject(new PlatformError('DEVICE_OFFLINE'));
     const timeoutMs = req.timeoutMs ?? this.deps.defaultTimeoutMs;
     const requestId = this.nextId++;
+    hooks.onRequestId?.(requestId);
     const publish = (): void =>
       this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
         deviceId: req.deviceId,

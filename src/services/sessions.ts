@@ -5,6 +5,7 @@
  * listening yet (an HTTP device between two long polls) waits here until it listens or expires.
  */
 import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import { subjectFor } from '../domain/subjects.js';
 import type { Bus, BusEvents, Clock, Logger } from '../ports.js';
 import type {
   DeviceEventHandlers,
@@ -32,10 +33,17 @@ export interface SessionHubDeps {
   readonly status: StatusService;
   /** Which gateway a device sits behind, if any (looked up when not cached). */
   readonly locateChild: (deviceId: string) => Promise<ChildLocation | undefined>;
+  /**
+   * Device twin hook: the shared attributes a device missed while it was away, asked for when a
+   * persistent session (MQTT) starts listening to shared attributes. Undefined = nothing missed.
+   */
+  readonly catchUpShared?: (identity: DeviceIdentity) => Promise<SharedAttributeUpdate | undefined>;
 }
 
 class Session implements DeviceSession {
   closed = false;
+  /** Keys pushed live while a twin catch-up was being read: the catch-up must not send them stale. */
+  pushedDuringCatchUp: Set<string> | undefined;
 
   constructor(
     private readonly hub: SessionHub,
@@ -46,7 +54,9 @@ class Session implements DeviceSession {
   ) {}
 
   setHandlers(handlers: DeviceEventHandlers & GatewayEventHandlers): void {
+    const startsListening = handlers.onSharedAttributes !== undefined && this.handlers.onSharedAttributes === undefined;
     this.handlers = handlers;
+    if (startsListening) this.hub.catchUpShared(this);
     if (handlers.onRpcRequest || handlers.onChildRpcRequest) this.hub.flushQueuedRpc(this.identity.deviceId);
   }
 
@@ -82,6 +92,7 @@ export class SessionHub {
     if (persistent) this.deps.status.connected(identity.tenantId, identity.deviceId, transport);
     else this.deps.status.activity(identity.tenantId, identity.deviceId, transport);
     if (handlers.onRpcRequest) this.flushQueuedRpc(identity.deviceId);
+    if (handlers.onSharedAttributes) this.catchUpShared(session);
     return session;
   }
 
@@ -115,6 +126,26 @@ export class SessionHub {
     }
   }
 
+  /** Pushes what a reconnecting persistent session missed (see SessionHubDeps.catchUpShared). */
+  catchUpShared(session: Session): void {
+    const hook = this.deps.catchUpShared;
+    if (!hook || !session.persistent || session.pushedDuringCatchUp) return;
+    const pushed = (session.pushedDuringCatchUp = new Set());
+    hook(session.identity)
+      .then((update) => {
+        session.pushedDuringCatchUp = undefined;
+        if (!update || session.closed) return;
+        const values = Object.fromEntries(Object.entries(update.values).filter(([k]) => !pushed.has(k)));
+        const deleted = update.deleted?.filter((k) => !pushed.has(k));
+        if (Object.keys(values).length === 0 && !deleted?.length) return;
+        this.safely(() => session.handlers.onSharedAttributes?.(deleted?.length ? { values, deleted } : { values }));
+      })
+      .catch((err: unknown) => {
+        session.pushedDuringCatchUp = undefined;
+        this.deps.logger.warn({ err, deviceId: session.identity.deviceId }, 'shared attribute catch-up failed');
+      });
+  }
+
   close(): void {
     for (const unsubscribe of this.unsubscribes) unsubscribe();
   }
@@ -127,7 +158,10 @@ export class SessionHub {
 
   private async deliverShared(msg: BusEvents['attributes']): Promise<void> {
     const update: SharedAttributeUpdate = msg.deleted ? { values: msg.values, deleted: msg.deleted } : { values: msg.values };
-    for (const s of this.byDevice.get(msg.deviceId) ?? []) this.safely(() => s.handlers.onSharedAttributes?.(update));
+    for (const s of this.byDevice.get(msg.deviceId) ?? []) {
+      for (const key of [...Object.keys(msg.values), ...(msg.deleted ?? [])]) s.pushedDuringCatchUp?.add(key);
+      this.safely(() => s.handlers.onSharedAttributes?.(update));
+    }
     const child = await this.deps.locateChild(msg.deviceId);
     if (!child) return;
     for (const s of this.gateways.get(child.gatewayId) ?? []) this.safely(() => s.handlers.onChildSharedAttributes?.(child.name, update));
@@ -137,10 +171,16 @@ export class SessionHub {
     if (msg.expiresAt <= this.deps.clock.now()) return;
     const request: RpcRequestToDevice = { id: msg.requestId, method: msg.method, params: msg.params };
     const own = [...(this.byDevice.get(msg.deviceId) ?? [])].reverse().find((s) => s.handlers.onRpcRequest);
-    if (own) return this.safely(() => own.handlers.onRpcRequest?.(request));
+    if (own) {
+      if (this.safely(() => own.handlers.onRpcRequest?.(request))) this.delivered(own, msg);
+      return;
+    }
     const child = await this.deps.locateChild(msg.deviceId);
     const viaGateway = child ? [...(this.gateways.get(child.gatewayId) ?? [])].find((s) => s.handlers.onChildRpcRequest) : undefined;
-    if (child && viaGateway) return this.safely(() => viaGateway.handlers.onChildRpcRequest?.(child.name, request));
+    if (child && viaGateway) {
+      if (this.safely(() => viaGateway.handlers.onChildRpcRequest?.(child.name, request))) this.delivered(viaGateway, msg);
+      return;
+    }
     this.queue(msg.deviceId, { request, expiresAt: msg.expiresAt });
   }
 
@@ -151,11 +191,26 @@ export class SessionHub {
     this.queuedRpc.set(deviceId, list);
   }
 
-  private safely(fn: () => void): void {
+  /**
+   * Tells the command outbox the request reached a session's transport (MQTT PUBLISH written, CoAP
+   * notification sent, HTTP poll answered). Transports report no protocol-level acknowledgement
+   * of what they push, so this is the closest "delivered" the platform can observe.
+   */
+  private delivered(session: Session, msg: BusEvents['rpcRequest']): void {
+    this.deps.bus.publish('rpcDelivered', subjectFor('rpcDelivered', session.identity.tenantId, msg.deviceId), {
+      deviceId: msg.deviceId,
+      requestId: msg.requestId,
+    });
+  }
+
+  /** True when the handler ran without throwing. */
+  private safely(fn: () => void): boolean {
     try {
       fn();
+      return true;
     } catch (err) {
       this.deps.logger.error({ err }, 'session handler failed');
+      return false;
     }
   }
 }

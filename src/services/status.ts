@@ -29,6 +29,8 @@ export interface StatusDeps {
 export class StatusService {
   private readonly live = new Map<string, LiveStatus>();
   private readonly dirty = new Set<string>();
+  /** Reads of an earlier run's status for entries created in this run (see entry()). */
+  private readonly seeding = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: StatusDeps) {}
@@ -79,6 +81,17 @@ export class StatusService {
     if (!wasOnline) this.announce(deviceId, s);
   }
 
+  /**
+   * When the device's last session ended: in this run, else as an earlier run persisted it. The
+   * device twin pushes the shared attributes changed since then to a reconnecting device.
+   */
+  async lastDisconnect(deviceId: string): Promise<number | undefined> {
+    await this.seeding.get(deviceId);
+    const live = this.live.get(deviceId);
+    if (live) return live.lastDisconnect;
+    return (await this.deps.store.getStatuses([deviceId]))[0]?.lastDisconnect;
+  }
+
   forget(deviceId: string): void {
     this.live.delete(deviceId);
     this.dirty.delete(deviceId);
@@ -119,7 +132,20 @@ export class StatusService {
 
   private entry(tenantId: string, deviceId: string): LiveStatus {
     let s = this.live.get(deviceId);
-    if (!s) this.live.set(deviceId, (s = { tenantId, sessions: 0 }));
+    if (!s) {
+      const created: LiveStatus = (s = { tenantId, sessions: 0 });
+      this.live.set(deviceId, created);
+      // A new entry would drop the lastDisconnect an earlier run persisted (and the next flush
+      // would overwrite it): take it over. Store reads resolve before the next flush timer fires.
+      const seed = this.deps.store
+        .getStatuses([deviceId])
+        .then(([old]) => {
+          if (old?.lastDisconnect !== undefined && created.lastDisconnect === undefined) created.lastDisconnect = old.lastDisconnect;
+        })
+        .catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'reading the stored device status failed'))
+        .finally(() => this.seeding.delete(deviceId));
+      this.seeding.set(deviceId, seed);
+    }
     return s;
   }
 

@@ -55,7 +55,7 @@ export async function apiClient(baseUrl: string, credentials = ADMIN): Promise<A
   };
 }
 
-export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; dataDir?: string } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; dataDir?: string; config?: Record<string, unknown> } = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: {},
@@ -68,6 +68,8 @@ export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; 
       store: { kind: options.store ?? 'sqlite', synchronous: 'NORMAL' },
       auth: { adminEmail: ADMIN.email, adminPassword: ADMIN.password, jwtTtlSeconds: 3600 },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      // Extra sections a test needs (e.g. notify.smtp); merged over the ones above.
+      ...options.config,
     },
   });
   const platform = await startPlatform(config);

@@ -1,6 +1,8 @@
 /** The `continuum` command dispatcher, separate from cli.ts so tests can call it in-process. */
+import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { CliError, type Io } from './common.js';
 import { DEVICE_HELP, runDevice } from './device.js';
+import { RULE_HELP, runRule } from './rules.js';
 import { TELEMETRY_HELP, runTelemetry } from './telemetry.js';
 
 export const HELP = `Usage: continuum <command> [options]
@@ -11,6 +13,9 @@ Commands:
   device list           list devices with their connectivity
   device import FILE    create devices from a CSV file, with a per-row error report
   telemetry get DEVICE  read stored telemetry of a device (id or name)
+  rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
+  alarm list|ack|clear  list alarms, acknowledge or clear one
+  command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
 
 Run "continuum <command> --help" for the options of a command. Client commands take
 --url, --api-key or --email/--password, and --json for machine-readable output.`;
@@ -33,9 +38,21 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runDevice(rest, io);
       case 'telemetry':
         return await runTelemetry(rest, io);
+      case 'rule':
+      case 'rules':
+        return await runRule(rest, io);
+      case 'alarm':
+      case 'alarms':
+        return await runAlarm(rest, io);
+      case 'command':
+      case 'commands':
+        return await runCommand(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
+        if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;
+        if (rest[0] === 'alarm') return io.stdout.write(ALARM_HELP + '\n'), 0;
+        if (rest[0] === 'command') return io.stdout.write(COMMAND_HELP + '\n'), 0;
         return io.stdout.write(HELP + '\n'), 0;
       case '--help':
       case '-h':

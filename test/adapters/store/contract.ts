@@ -9,6 +9,7 @@ import type { Device, DeviceCredential, DeviceProfile } from '../../../src/domai
 import { isPlatformError, type ErrorCode } from '../../../src/domain/errors.js';
 import type { JsonValue, TelemetryValue } from '../../../src/domain/telemetry.js';
 import type { Store, TelemetryRow } from '../../../src/ports.js';
+import { alarmAndCommandContract } from './contract-actions.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -563,6 +564,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.getSetting('jwt.secret'), 's2');
       });
     });
+
+    alarmAndCommandContract(() => store);
 
     describe('close', () => {
       it('rejects every call after close; closing twice is fine', async () => {

@@ -38,6 +38,9 @@ import {
   tenantNotFound,
   userNotFound,
 } from '../shared.js';
+import { createMemoryAlarms } from './alarms.js';
+import { createMemoryCommands } from './commands.js';
+import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 
 const copyDevice = (d: Device): Device => makeDevice(d);
@@ -62,6 +65,9 @@ export function createMemoryStore(): Store {
   const apiKeysByHash = new Map<string, string>();
   const settings = new Map<string, string>();
   const telemetry = createMemoryTelemetry();
+  const { deleteDevice: deleteAlarms, ...alarms } = createMemoryAlarms();
+  const { deleteDevice: deleteCommands, ...commands } = createMemoryCommands();
+  const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
 
   function ownerOfName(tenantId: string, name: string): string | undefined {
     return deviceNames.get(tenantId)?.get(name);
@@ -196,6 +202,9 @@ export function createMemoryStore(): Store {
       attributes.delete(id);
       statuses.delete(id);
       telemetry.deleteDevice(id);
+      deleteAlarms(id);
+      deleteCommands(id);
+      deleteRuleStates(id);
       return device !== undefined;
     },
 
@@ -309,6 +318,12 @@ export function createMemoryStore(): Store {
         return s ? [makeStatus(s)] : [];
       });
     },
+
+    // ------------------------------------------------------------ alarms and commands (memory/alarms.ts, memory/commands.ts)
+    ...alarms,
+    ...commands,
+    // rules and rule state (memory/rules.ts)
+    ...rules,
 
     // ------------------------------------------------------------ users
     async countUsers(): Promise<number> {

@@ -7,9 +7,12 @@
  */
 import type { Logger, Store } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
+import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
+import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteRegistry } from './registry.js';
+import { createSqliteRules } from './rules.js';
 import { openDatabase } from './schema.js';
 import { createSqliteTelemetry } from './telemetry.js';
 import { createSqliteUsers } from './users.js';
@@ -31,12 +34,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const { deleteDevice: deleteTelemetry, ...telemetry } = createSqliteTelemetry(db);
   const { deleteDevice: deleteAttributes, ...attributes } = createSqliteAttributes(db);
   const users = createSqliteUsers(db);
+  const { deleteDevice: deleteAlarms, ...alarms } = createSqliteAlarms(db);
+  const { deleteDevice: deleteCommands, ...commands } = createSqliteCommands(db);
+  const { deleteDevice: deleteRuleStates, ...rules } = createSqliteRules(db);
   const { insert: _insert, ...credentialStore } = credentials;
 
   const deleteTx = db.transaction((id: string): boolean => {
     const existed = deleteDeviceRow(id);
     deleteAttributes(id);
     deleteTelemetry(id);
+    deleteAlarms(id);
+    deleteCommands(id);
+    deleteRuleStates(id);
     return existed;
   });
 
@@ -49,6 +58,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...telemetry,
     ...attributes,
     ...users,
+    ...alarms,
+    ...commands,
+    ...rules,
     async deleteDevice(id: string): Promise<boolean> {
       return deleteTx(id);
     },

@@ -143,12 +143,102 @@ const V1_USERS = `
   ) STRICT, WITHOUT ROWID;
 `;
 
+// Alarms and commands: keyed by device id without a foreign key, like telemetry (see above);
+// deleteDevice removes them. One open alarm per (device, type) is the partial unique index.
+const V2_ALARMS_COMMANDS = `
+  CREATE TABLE alarms (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL,
+    device_id       TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    status          TEXT NOT NULL,               -- active | acknowledged | cleared
+    repeat_count    INTEGER NOT NULL,
+    details         TEXT NOT NULL,               -- JSON
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    cleared_at      INTEGER
+  ) STRICT;
+  CREATE UNIQUE INDEX alarms_open ON alarms (device_id, type) WHERE status != 'cleared';
+  CREATE INDEX alarms_tenant ON alarms (tenant_id, created_at);
+  CREATE INDEX alarms_device ON alarms (device_id, created_at);
+
+  CREATE TABLE alarm_events (
+    seq      INTEGER PRIMARY KEY,                -- insertion order
+    alarm_id TEXT NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+    ts       INTEGER NOT NULL,
+    action   TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    actor    TEXT,
+    details  TEXT                                -- JSON
+  ) STRICT;
+  CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id, seq);
+
+  CREATE TABLE commands (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    params      TEXT NOT NULL,                   -- JSON
+    oneway      INTEGER NOT NULL,
+    persistent  INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    response    TEXT,                            -- JSON; NULL = no answer
+    error       TEXT,
+    retries     INTEGER NOT NULL,
+    max_retries INTEGER NOT NULL,
+    timeout_ms  INTEGER NOT NULL,
+    origin      TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX commands_tenant ON commands (tenant_id, created_at);
+  CREATE INDEX commands_device ON commands (device_id, created_at);
+  -- The outbox: small however long the history grows.
+  CREATE INDEX commands_pending ON commands (device_id, created_at)
+    WHERE persistent = 1 AND status IN ('QUEUED', 'SENT', 'DELIVERED');
+`;
+
+// Rules as JSON documents, and what each rule remembers per device (survives restarts).
+const V3_RULES = `
+  CREATE TABLE rules (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+    name       TEXT NOT NULL,
+    doc        TEXT NOT NULL,                    -- the whole rule as JSON
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rules_tenant ON rules (tenant_id, name);
+
+  CREATE TABLE rule_state (
+    rule_id    TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    state      TEXT NOT NULL,                    -- JSON: edge, duration start, windows
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (rule_id, device_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX rule_state_device ON rule_state (device_id);
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'registry, credentials, telemetry, attributes, statuses, users',
     up: (db) => db.exec(V1_REGISTRY + V1_TELEMETRY + V1_USERS),
+  },
+  {
+    version: 2,
+    description: 'alarms with their history, commands and the command outbox',
+    up: (db) => db.exec(V2_ALARMS_COMMANDS),
+  },
+  {
+    version: 3,
+    description: 'rules and their per-device state',
+    up: (db) => db.exec(V3_RULES),
   },
 ];
 

@@ -30,6 +30,8 @@ export interface ConnectInfo {
   readonly password?: Buffer;
   readonly protocolVersion: number;
   readonly remoteAddress?: string;
+  /** SHA-256 fingerprint of the TLS client certificate, when the client presented one. */
+  readonly certificateFingerprint?: string;
 }
 
 export interface AuthPolicy {
@@ -94,11 +96,21 @@ function devicePrincipal(identity: DeviceIdentity): Principal {
 }
 
 /**
- * ThingsBoard's rules: user name = access token when there is no password; otherwise MQTT basic
+ * ThingsBoard's rules: a known TLS client certificate (X.509 credentials) first; then user name =
+ * access token when there is no password; otherwise MQTT basic
  * credentials (client id / user name / password). A token that fails stays "not authorized" even
  * when the basic fallback also fails, so an unknown or revoked token always answers 5 / 0x87.
  */
 async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Principal> {
+  // X.509: a client certificate registered for a device identifies it; possession of its key was
+  // proven by the TLS handshake. Other credentials are only tried when the certificate is unknown.
+  if (c.certificateFingerprint) {
+    try {
+      return devicePrincipal(await api.authenticateCertificate(c.certificateFingerprint));
+    } catch (err) {
+      if (!isCredentialFailure(err) || (!c.username && !c.password?.length)) throw err;
+    }
+  }
   const password = c.password && c.password.length > 0 ? c.password.toString('utf8') : undefined;
   const clientId = c.clientId || undefined;
   if (password !== undefined) {

@@ -79,6 +79,8 @@ const QLOBBER_OPTIONS = {
   // MQTT's `+` matches an empty level too ("+/a" matches "/a").
   match_empty_levels: true,
   max_words: 1025,
+  // Devices publish to the same topics over and over: cache their split form.
+  cache_splits: 4096,
 };
 
 interface SharedGroup {
@@ -139,13 +141,16 @@ export class MqttBroker {
     return this.sessions.size;
   }
 
-  /** Serves one client over any byte stream (TCP, TLS, WebSocket). Never throws. */
-  handle(stream: Duplex, remoteAddress?: string): void {
+  /**
+   * Serves one client over any byte stream (TCP, TLS, WebSocket). Never throws. `certificateFingerprint`
+   * is the SHA-256 fingerprint of a TLS client certificate, for X.509 authentication.
+   */
+  handle(stream: Duplex, remoteAddress?: string, certificateFingerprint?: string): void {
     if (this.closing) {
       stream.destroy();
       return;
     }
-    const conn = new Connection(this, stream, remoteAddress);
+    const conn = new Connection(this, stream, remoteAddress, certificateFingerprint);
     this.connections.add(conn);
     conn.onClosed = () => this.connections.delete(conn);
   }
@@ -167,7 +172,9 @@ export class MqttBroker {
    * old state on Clean Start [MQTT-3.1.2-4].
    */
   attach(conn: Connection, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } {
-    const key = `${principal.space}\u0000${clientId}`;
+    // The device id is part of the key: another device reusing a client id neither takes over this
+    // connection nor inherits subscriptions that were authorized for someone else.
+    const key = `${principal.space}\u0000${principal.identity?.deviceId ?? ''}\u0000${clientId}`;
     let session = this.sessions.get(key);
     if (session?.link instanceof Connection) session.link.takeover();
     session = this.sessions.get(key);
@@ -185,7 +192,7 @@ export class MqttBroker {
         maxQueued: this.options.maxQueuedMessages,
         dropped: (reason: string) => this.metrics.reject('mqtt', `queue_${reason}`),
       };
-      session = new Session(clientId, principal.space, principal, env);
+      session = new Session(key, clientId, principal.space, principal, env);
       this.sessions.set(key, session);
     }
     session.principal = principal;
@@ -225,8 +232,7 @@ export class MqttBroker {
     session.clearTimers();
     for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
     session.hookSubs.clear();
-    const key = `${session.spaceKey}\u0000${session.clientId}`;
-    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
   }
 
   // ------------------------------------------------------------------ subscriptions
@@ -277,10 +283,14 @@ export class MqttBroker {
   sendRetained(session: Session, sub: Subscription): void {
     const now = Date.now();
     const ids = sub.subId === undefined ? undefined : [sub.subId];
-    this.space(session.spaceKey).retained.forEachMatch(sub.filter, (msg) => {
-      if (msg.expired(now)) return;
-      session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, true, ids);
+    const retained = this.space(session.spaceKey).retained;
+    let expired: string[] | undefined;
+    retained.forEachMatch(sub.filter, (msg) => {
+      if (msg.expired(now)) (expired ??= []).push(msg.topic);
+      else session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, true, ids);
     });
+    // Expired retained messages are dropped when found [MQTT-3.3.2-5].
+    for (const topic of expired ?? []) retained.set(topic, undefined);
   }
 
   // ------------------------------------------------------------------ routing
@@ -299,7 +309,7 @@ export class MqttBroker {
     for (const sub of space.subs.match(msg.topic)) {
       if (dollar && wildStart(sub.filter)) continue;
       const s = sub.session;
-      if (sub.noLocal && s === msg.origin) continue; // [MQTT-3.8.3-3]
+      if (sub.noLocal && s.key === msg.origin) continue; // [MQTT-3.8.3-3]
       if (s.routeMark !== seq) {
         s.routeMark = seq;
         s.routeQos = sub.qos;

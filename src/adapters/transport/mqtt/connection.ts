@@ -5,15 +5,15 @@
  * 'open' → 'closed'. Anything malformed or out of protocol closes this connection only (with a v5
  * DISCONNECT reason where the spec gives one); nothing here throws into the broker.
  */
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { parser as createParser, type IConnectPacket, type IDisconnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import { parser as createParser, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
 import { PlatformError } from '../../../domain/errors.js';
-import { authFailureCode, connackReturnCode, type Principal } from './auth.js';
-import { NEVER_EXPIRES, type ClientHooks, type ClientLink, type MqttBroker } from './broker.js';
+import { connackReturnCode, type Principal } from './auth.js';
+import type { ClientHooks, ClientLink, MqttBroker } from './broker.js';
+import { forwardedProps, handleConnect, type ClientLimits, type WillSpec } from './connect.js';
 import { InboundAcks } from './inbound-acks.js';
 import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type PublishExtras } from './packets.js';
-import { Message, type Delivery, type ForwardedProps, type QoS, type Session, type SessionLink } from './session.js';
+import { Message, type Delivery, type QoS, type Session, type SessionLink } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 import { isValidTopicName } from './topics.js';
 
@@ -21,18 +21,13 @@ import { isValidTopicName } from './topics.js';
 const WRITE_HIGH_WATER = 1 << 20;
 /** Drop QoS 0 for a client this far behind: it cannot keep up and memory is not unbounded. */
 const QOS0_DROP_BYTES = 8 << 20;
+/**
+ * Inbound acks waiting on the platform (device API commits) before we stop reading from the client:
+ * TCP backpressure instead of unbounded memory, for 3.1.1 clients too (they have no Receive Maximum).
+ */
+const ACK_BACKLOG = 1024;
 /** After we close, keep reading (and discarding) this long so the client can read our last packets. */
 const CLOSE_GRACE_MS = 10_000;
-
-interface WillSpec {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly props: ForwardedProps | undefined;
-  readonly expiry: number;
-  readonly delay: number;
-}
 
 /** The internals of mqtt-packet's parser we read to refuse an oversized packet before buffering it. */
 interface ParserState {
@@ -56,10 +51,8 @@ export class Connection implements SessionLink, ClientLink {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private corked = false;
-  // Limits the client declared in CONNECT (MQTT 5.0 §3.1.2.11).
-  private clientReceiveMax = 65535;
-  private clientMaxPacket = Infinity;
-  private clientAliasMax = 0;
+  private readPaused = false;
+  private limits: ClientLimits = { receiveMaximum: 65535, maximumPacketSize: Infinity, topicAliasMaximum: 0 };
   private outAliases: Map<string, number> | undefined;
   private inAliases: Map<number, string> | undefined;
 
@@ -67,8 +60,18 @@ export class Connection implements SessionLink, ClientLink {
     readonly broker: MqttBroker,
     readonly stream: Duplex,
     readonly remoteAddress: string | undefined,
+    readonly certificateFingerprint?: string,
   ) {
-    this.acks = new InboundAcks((buf) => this.write(buf));
+    this.acks = new InboundAcks(
+      (buf) => this.write(buf),
+      (pending) => {
+        if (this.readPaused && pending <= ACK_BACKLOG / 2) {
+          this.readPaused = false;
+          this.keepAliveTimer?.refresh();
+          stream.resume();
+        }
+      },
+    );
     this.parser.on('packet', (p: Packet) => this.onPacket(p));
     this.parser.on('error', (err: Error) => this.protocolError(0x81, `malformed packet: ${err.message}`));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -84,7 +87,13 @@ export class Connection implements SessionLink, ClientLink {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return; // draining after close: discard
     this.keepAliveTimer?.refresh();
-    this.parser.parse(chunk);
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      // A bug must cost this connection, not the process.
+      this.internalError(err);
+      return;
+    }
     // The parser buffers a whole packet before emitting it: refuse a huge one as soon as its
     // length is known instead of buffering it (MQTT 5.0 §3.1.2.11.4, reason 0x95).
     const ps = this.parser as unknown as ParserState;
@@ -102,7 +111,8 @@ export class Connection implements SessionLink, ClientLink {
     if (this.state === 'connect') {
       // The first packet must be CONNECT [MQTT-3.1.0-1].
       if (p.cmd !== 'connect') return this.close(`first packet was ${p.cmd}, not connect`);
-      void this.onConnect(p);
+      clearTimeout(this.connectTimer);
+      handleConnect(this, p).catch((err: unknown) => this.internalError(err));
       return;
     }
     this.dispatch(p);
@@ -141,119 +151,41 @@ export class Connection implements SessionLink, ClientLink {
     }
   }
 
-  // ------------------------------------------------------------------ CONNECT
+  // ------------------------------------------------------------------ CONNECT (see connect.ts)
 
-  private async onConnect(p: IConnectPacket): Promise<void> {
-    clearTimeout(this.connectTimer);
-    this.state = 'auth';
-    this.protocolVersion = p.protocolVersion === 5 ? 5 : 4;
-    const v5 = this.protocolVersion === 5;
-    const props = p.properties ?? {};
-    if (v5 && props.authenticationMethod) return this.refuse(0x8c, 'enhanced authentication is not supported');
-    if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) return this.refuse(0x82, 'zero receive maximum or packet size'); // [MQTT-3.1.2-?] §3.1.2.11.3-4
-    let assigned = false;
-    this.clientId = p.clientId;
-    if (this.clientId === '') {
-      // 3.1.1 allows an empty id only with Clean Session [MQTT-3.1.3-7, MQTT-3.1.3-8].
-      if (!v5 && !p.clean) return this.refuse(0x85, 'empty client id without clean session');
-      this.clientId = `auto-${randomUUID()}`;
-      assigned = true;
-    }
-    if (p.will && !isValidTopicName(p.will.topic)) return this.refuse(0x90, 'invalid will topic');
-    let principal: Principal;
-    try {
-      principal = await this.broker.options.policy.authenticate({
-        clientId: p.clientId,
-        username: p.username,
-        password: p.password,
-        protocolVersion: this.protocolVersion,
-        remoteAddress: this.remoteAddress,
-      });
-    } catch (err) {
-      this.broker.metrics.reject('mqtt', 'auth');
-      this.broker.logger.info({ clientId: p.clientId, remote: this.remoteAddress, err: (err as Error).message }, 'mqtt connect refused');
-      return this.refuse(authFailureCode(err), 'authentication failed');
-    }
-    if (this.state !== 'auth') return; // the client left while we were authenticating
-    this.accept(p, principal, assigned);
-  }
-
-  private accept(p: IConnectPacket, principal: Principal, assigned: boolean): void {
-    const v5 = this.protocolVersion === 5;
-    const props = p.properties ?? {};
-    const opts = this.broker.options;
-    this.principal = principal;
-    this.clientReceiveMax = props.receiveMaximum ?? 65535;
-    this.clientMaxPacket = props.maximumPacketSize ?? Infinity;
-    this.clientAliasMax = v5 ? (props.topicAliasMaximum ?? 0) : 0;
-    this.will = this.willFrom(p);
-    // Server Keep Alive replaces the client's value (MQTT 5.0 §3.2.2.3.14); 3.1.1 has no way to say so.
-    let keepAlive = p.keepalive ?? 0;
-    let serverKeepAlive: number | undefined;
-    if (v5 && opts.maxKeepAlive > 0 && (keepAlive === 0 || keepAlive > opts.maxKeepAlive)) {
-      keepAlive = serverKeepAlive = opts.maxKeepAlive;
-    }
-    const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : p.clean ? 0 : NEVER_EXPIRES;
-    const { session, present } = this.broker.attach(this, principal, this.clientId, p.clean ?? true, expiry);
-    this.session = session;
-    const connack = v5
-      ? {
-          cmd: 'connack' as const,
-          reasonCode: 0,
-          sessionPresent: present,
-          properties: {
-            ...(assigned ? { assignedClientIdentifier: this.clientId } : {}),
-            ...(serverKeepAlive !== undefined ? { serverKeepAlive } : {}),
-            ...(opts.receiveMaximum < 65535 ? { receiveMaximum: opts.receiveMaximum } : {}),
-            maximumPacketSize: opts.maxPacketBytes,
-            ...(opts.topicAliasMaximum > 0 ? { topicAliasMaximum: opts.topicAliasMaximum } : {}),
-          },
-        }
-      : { cmd: 'connack' as const, returnCode: 0, sessionPresent: present };
-    this.writePacket(connack);
+  /** Authenticated and attached: CONNACK, then the session's pending traffic, then held packets. */
+  open(o: { session: Session; present: boolean; connack: IConnackPacket; keepAlive: number; limits: ClientLimits; will: WillSpec | undefined }): void {
+    this.session = o.session;
+    this.limits = o.limits;
+    this.will = o.will;
+    this.writePacket(o.connack);
     this.state = 'open';
     this.broker.metrics.connections('mqtt', 1);
     // [MQTT-3.1.2-22]: close after 1.5 × keep alive without any packet.
-    if (keepAlive > 0) this.keepAliveTimer = setTimeout(() => this.protocolError(0x8d, 'keep alive timeout'), keepAlive * 1500);
-    session.link = this;
-    this.hooks = opts.hooks?.(this);
-    if (this.hooks) for (const [filter, qos] of session.hookSubs) this.hooks.subscribe(filter, qos);
-    if (present) session.resume();
-    else session.pump();
+    if (o.keepAlive > 0) this.keepAliveTimer = setTimeout(() => this.keepAliveExpired(), o.keepAlive * 1500);
+    o.session.link = this;
+    this.hooks = this.broker.options.hooks?.(this);
+    if (this.hooks) for (const [filter, qos] of o.session.hookSubs) this.hooks.subscribe(filter, qos);
+    if (o.present) o.session.resume();
+    else o.session.pump();
     const held = this.held;
     this.held = undefined;
     for (const packet of held ?? []) if (this.state === 'open') this.dispatch(packet);
   }
 
-  /** The will, if the client may publish to its topic; otherwise dropped and logged. */
-  private willFrom(p: IConnectPacket): WillSpec | undefined {
-    const w = p.will;
-    if (!w) return undefined;
-    if (!this.broker.options.policy.authorize(this.principal, 'publish', w.topic)) {
-      this.broker.metrics.reject('mqtt', 'will_not_allowed');
-      this.broker.logger.warn({ clientId: this.clientId, topic: w.topic }, 'mqtt will topic not allowed; will dropped');
-      return undefined;
-    }
-    const wp = w.properties ?? {};
-    const payload = typeof w.payload === 'string' ? Buffer.from(w.payload) : w.payload;
-    return {
-      topic: w.topic,
-      payload,
-      qos: (w.qos ?? 0) as QoS,
-      retain: w.retain ?? false,
-      props: forwardedProps(wp),
-      expiry: wp.messageExpiryInterval ?? 0,
-      delay: this.protocolVersion === 5 ? (wp.willDelayInterval ?? 0) : 0,
-    };
+  private keepAliveExpired(): void {
+    // While we are not reading (backpressure) the client's PINGREQs are unread, not missing.
+    if (this.readPaused) this.keepAliveTimer?.refresh();
+    else this.protocolError(0x8d, 'keep alive timeout');
   }
 
-  /** CONNACK with a failure, then close [MQTT-3.2.2-6 / MQTT-3.2.2-7]. */
-  private refuse(reasonCode: number, why: string): void {
+  /** CONNACK with a failure, then close [MQTT-3.2.2-6, MQTT-3.2.2-7]. */
+  refuse(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
-    const packet =
+    const packet: IConnackPacket =
       this.protocolVersion === 5
-        ? { cmd: 'connack' as const, reasonCode, sessionPresent: false }
-        : { cmd: 'connack' as const, returnCode: connackReturnCode(reasonCode), sessionPresent: false };
+        ? { cmd: 'connack', reasonCode, sessionPresent: false }
+        : { cmd: 'connack', returnCode: connackReturnCode(reasonCode), sessionPresent: false };
     this.writePacket(packet);
     this.close(why);
   }
@@ -282,6 +214,10 @@ export class Connection implements SessionLink, ClientLink {
     const hooked = this.hooks?.publish({ topic, payload, qos, contentType: p.properties?.contentType });
     if (hooked !== undefined) {
       if (qos > 0) this.acks.push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
+      if (this.acks.length >= ACK_BACKLOG && !this.readPaused) {
+        this.readPaused = true;
+        this.stream.pause();
+      }
       return;
     }
     if (!opts.policy.authorize(this.principal, 'publish', topic)) {
@@ -296,7 +232,9 @@ export class Connection implements SessionLink, ClientLink {
     const props = v5 ? p.properties : undefined;
     const expiry = props?.messageExpiryInterval;
     const expiresAt = expiry ? Date.now() + expiry * 1000 : 0;
-    this.broker.route(this.principal.space, new Message(topic, payload, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session));
+    // The parser's payload may be a view into a 64 KiB socket chunk: a retained copy must not pin it.
+    const body = p.retain ? Buffer.from(payload) : payload;
+    this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key));
     if (qos > 0) this.acks.push(qos as 1 | 2, id, 0, this.protocolVersion);
   }
 
@@ -355,7 +293,7 @@ export class Connection implements SessionLink, ClientLink {
 
   sendQuota(inflight: number): number {
     if (this.state !== 'open' || this.stream.writableLength > WRITE_HIGH_WATER) return 0;
-    return this.clientReceiveMax - inflight;
+    return this.limits.receiveMaximum - inflight;
   }
 
   writePublish(d: Delivery | undefined, msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, dup: boolean): boolean {
@@ -368,10 +306,10 @@ export class Connection implements SessionLink, ClientLink {
     let newAlias = false;
     if (this.protocolVersion === 5) {
       if (subIds) extras = { subIds };
-      if (this.clientAliasMax > 0) {
+      if (this.limits.topicAliasMaximum > 0) {
         const aliases = (this.outAliases ??= new Map());
         let alias = aliases.get(msg.topic);
-        if (alias === undefined && aliases.size < this.clientAliasMax) {
+        if (alias === undefined && aliases.size < this.limits.topicAliasMaximum) {
           alias = aliases.size + 1;
           aliases.set(msg.topic, alias);
           newAlias = true;
@@ -381,7 +319,7 @@ export class Connection implements SessionLink, ClientLink {
     }
     const buf = encodePublish(msg, this.protocolVersion, qos, retain, dup, d ? d.packetId : 0, extras);
     // Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
-    if (!buf || buf.length > this.clientMaxPacket) {
+    if (!buf || buf.length > this.limits.maximumPacketSize) {
       if (newAlias) this.outAliases?.delete(msg.topic);
       this.broker.metrics.reject('mqtt', 'too_large_for_client');
       return false;
@@ -432,6 +370,12 @@ export class Connection implements SessionLink, ClientLink {
     this.close(why);
   }
 
+  private internalError(err: unknown): void {
+    this.broker.logger.error({ err, clientId: this.clientId, remote: this.remoteAddress }, 'mqtt connection failed');
+    this.broker.metrics.reject('mqtt', 'internal');
+    this.protocolError(0x83, 'internal error');
+  }
+
   /** Another connection with our client id arrived: DISCONNECT 0x8E, then close [MQTT-3.1.4-3]. */
   takeover(): void {
     this.protocolError(0x8e, 'session taken over');
@@ -455,7 +399,7 @@ export class Connection implements SessionLink, ClientLink {
     const session = this.session;
     if (session && session.link === this) {
       const w = this.will;
-      const will = w && new Message(w.topic, w.payload, w.qos, w.retain, w.props, w.expiry ? Date.now() + (w.delay + w.expiry) * 1000 : 0, session);
+      const will = w && new Message(w.topic, w.payload, w.qos, w.retain, w.props, w.expiry ? Date.now() + (w.delay + w.expiry) * 1000 : 0, session.key);
       this.broker.detach(session, will, w ? Math.min(w.delay, session.expiryInterval) : 0);
     }
     this.hooks?.close();
@@ -468,24 +412,4 @@ export class Connection implements SessionLink, ClientLink {
     this.stream.end();
     setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
   }
-}
-
-/** The PUBLISH properties a broker forwards (MQTT 5.0 §3.3.2.3), as received. */
-export function forwardedProps(p: NonNullable<IPublishPacket['properties']>): ForwardedProps | undefined {
-  if (
-    p.payloadFormatIndicator === undefined &&
-    p.contentType === undefined &&
-    p.responseTopic === undefined &&
-    p.correlationData === undefined &&
-    p.userProperties === undefined
-  ) {
-    return undefined;
-  }
-  const out: ForwardedProps = {};
-  if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
-  if (p.contentType !== undefined) out.contentType = p.contentType;
-  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
-  if (p.correlationData !== undefined) out.correlationData = p.correlationData;
-  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
-  return out;
 }

@@ -24,7 +24,11 @@ export class InboundAcks {
   private queue: Entry[] = [];
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly write: (buf: Buffer) => void) {}
+  constructor(
+    private readonly write: (buf: Buffer) => void,
+    /** Called after acks were written, with how many are still pending. */
+    private readonly flushed: (pending: number) => void = () => undefined,
+  ) {}
 
   /** Acks not yet written; they count against our Receive Maximum. */
   get length(): number {
@@ -69,7 +73,10 @@ export class InboundAcks {
       e.done?.(e.code);
       this.write(encodeAck(e.type, e.id, e.code, e.version));
     }
-    if (n > 0) q.splice(0, n);
+    if (n > 0) {
+      q.splice(0, n);
+      this.flushed(q.length);
+    }
     if (q.length === 0 && this.waiters.length > 0) {
       const waiters = this.waiters;
       this.waiters = [];

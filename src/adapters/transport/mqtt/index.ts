@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
-import { conformancePolicy, platformPolicy } from './auth.js';
+import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
 import { deviceApiBridge } from './device-api-bridge.js';
 import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
@@ -30,6 +30,8 @@ export interface MqttTransportOptions {
   readonly deviceApi?: DeviceApi;
   readonly metrics?: TransportMetrics;
   readonly logger: Logger;
+  /** ACL hook for device-to-device grants (default: a device's own namespace only). */
+  readonly authorize?: PlatformPolicyOptions['authorize'];
   /** Broker settings that have no config key (standalone runs, tests). */
   readonly tuning?: Pick<BrokerOptions, 'receiveMaximum' | 'topicAliasMaximum' | 'connectTimeoutMs'>;
 }
@@ -46,7 +48,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
   const broker = new MqttBroker({
     logger,
     metrics,
-    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi }),
+    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize }),
     hooks: !conformance && deviceApi ? deviceApiBridge({ deviceApi, logger, metrics }) : undefined,
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,

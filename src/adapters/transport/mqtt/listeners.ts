@@ -51,12 +51,21 @@ function listenError(err: NodeJS.ErrnoException, req: ListenRequest): Error {
 export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener> {
   let server: Server;
   if (req.tls) {
-    const tlsServer = createTlsServer({ cert: pem(req.tls.cert), key: pem(req.tls.key), ca: req.tls.ca ? pem(req.tls.ca) : undefined });
+    const tlsServer = createTlsServer({
+      cert: pem(req.tls.cert),
+      key: pem(req.tls.key),
+      ca: req.tls.ca ? pem(req.tls.ca) : undefined,
+      // Devices may authenticate with a client certificate (X.509 credentials): ask for one, but
+      // do not require a CA chain — the registered fingerprint is what identifies the device.
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
     // TLS handshake failures belong to that socket only.
     tlsServer.on('tlsClientError', () => broker.metrics.reject('mqtt', 'tls_handshake'));
     tlsServer.on('secureConnection', (socket) => {
       socket.setNoDelay(true);
-      broker.handle(socket, socket.remoteAddress);
+      const cert = socket.getPeerCertificate();
+      broker.handle(socket, socket.remoteAddress, cert && cert.fingerprint256 ? cert.fingerprint256 : undefined);
     });
     server = tlsServer;
   } else {

@@ -73,6 +73,38 @@ function publishPacket(msg: Message, version: number, qos: QoS, retain: boolean,
   return packet;
 }
 
+/**
+ * PUBLISH without properties, encoded directly into one buffer: the common case, and the hot path.
+ * mqtt-packet's generic encoder builds a list of small buffers and concatenates them.
+ */
+function encodePlainPublish(topic: string, payload: Buffer, version: number, qos: QoS, retain: boolean, dup: boolean, packetId: number): Buffer {
+  const topicLength = Buffer.byteLength(topic);
+  // Topic, packet id, property length (a single 0 byte on MQTT 5), payload.
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payload.length;
+  let lengthBytes = 1;
+  for (let n = remaining; n > 127; n = Math.floor(n / 128)) lengthBytes++;
+  const buf = Buffer.allocUnsafe(1 + lengthBytes + remaining);
+  buf[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
+  let i = 1;
+  let n = remaining;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    buf[i++] = byte;
+  } while (n > 0);
+  buf.writeUInt16BE(topicLength, i);
+  i += 2;
+  i += buf.write(topic, i, 'utf8');
+  if (qos > 0) {
+    buf.writeUInt16BE(packetId, i);
+    i += 2;
+  }
+  if (version === 5) buf[i++] = 0;
+  payload.copy(buf, i);
+  return buf;
+}
+
 /** Offset of the packet identifier in an encoded PUBLISH: after header, remaining length, topic. */
 function packetIdOffset(buf: Buffer): number {
   let i = 1;
@@ -96,7 +128,9 @@ export function encodePublish(
   const cache = (msg.encoded ??= []);
   const template = cache[slot];
   if (!template) {
-    const buf = encode(publishPacket(msg, version, qos, retain, dup, packetId, undefined), version);
+    const buf = msg.props
+      ? encode(publishPacket(msg, version, qos, retain, dup, packetId, undefined), version)
+      : encodePlainPublish(msg.topic, msg.payload, version, qos, retain, dup, packetId);
     // The first buffer is handed to the socket and never modified again, so it can be the template.
     if (buf && !dup) cache[slot] = buf;
     return buf;

@@ -15,8 +15,7 @@ declare module 'qlobber' {
   }
 
   /** Values are kept in a Set per filter; `match` returns the union as a Set (possibly internal: do not modify). */
-  class QlobberDedup<V> {
-    constructor(options?: QlobberOptions);
+  interface QlobberDedup<V> {
     add(topic: string, val: V): this;
     remove(topic: string, val?: V): this;
     match(topic: string): Set<V>;
@@ -24,6 +23,10 @@ declare module 'qlobber' {
     clear(): this;
   }
 
-  const qlobber: { QlobberDedup: typeof QlobberDedup };
+  interface QlobberDedupConstructor {
+    new <V>(options?: QlobberOptions): QlobberDedup<V>;
+  }
+
+  const qlobber: { QlobberDedup: QlobberDedupConstructor };
   export default qlobber;
 }

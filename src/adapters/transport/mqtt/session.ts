@@ -32,8 +32,11 @@ export class Message {
     readonly props: ForwardedProps | undefined,
     /** Epoch ms after which the message must not be delivered; 0 = never [MQTT-3.3.2-5]. */
     readonly expiresAt: number,
-    /** The publishing session, for No Local [MQTT-3.8.3-3]. */
-    readonly origin: Session | undefined,
+    /**
+     * Key of the publishing session, for No Local [MQTT-3.8.3-3]. A key, not the Session, so a
+     * retained or queued message does not keep an ended session alive.
+     */
+    readonly origin: string | undefined,
   ) {}
 
   expired(now: number): boolean {
@@ -106,6 +109,8 @@ export class Session {
   routeIds: number[] | undefined;
 
   constructor(
+    /** Unique per (topic space, device, client id); see MqttBroker.attach. */
+    readonly key: string,
     readonly clientId: string,
     readonly spaceKey: string,
     public principal: Principal,

@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, collect, sleep, startBroker, type TestBroker } from './helpers.js';
+import { client, collect, sleep, startBroker, type Received, type TestBroker } from './helpers.js';
 
 let tb: TestBroker;
 before(async () => {
@@ -25,7 +25,7 @@ for (const protocolVersion of [4, 5] as const) {
       await pub.publishAsync(`qos${protocolVersion}/two`, `two-${qos}`, { qos });
       await pub.publishAsync(`qos${protocolVersion}/one`, `one-${qos}`, { qos });
     }
-    const got = [];
+    const got: Received[] = [];
     for (let i = 0; i < 6; i++) got.push(await inbox.next());
     const qosOf = (payload: string): number | undefined => got.find((m) => m.payload === payload)?.packet.qos;
     assert.deepEqual([0, 1, 2].map((q) => qosOf(`two-${q}`)), [0, 1, 2]);

@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawClient, client, collect, sleep, startBroker, type TestBroker } from './helpers.js';
+import { RawClient, client, clientWithInbox, collect, sleep, startBroker, type TestBroker } from './helpers.js';
 
 let tb: TestBroker;
 before(async () => {
@@ -23,11 +23,8 @@ test('3.1.1 persistent session: QoS 1/2 published while offline arrive on reconn
   await pub.publishAsync('offline/0', 'q0', { qos: 0 });
   await pub.publishAsync('offline/1', 'q1', { qos: 1 });
   await pub.publishAsync('offline/2', 'q2', { qos: 2 });
-  const again = await client(tb.url, { ...opts, manualConnect: true });
-  const inbox = collect(again);
-  const connack = new Promise<boolean>((resolve) => again.once('connect', (p) => resolve(p.sessionPresent)));
-  again.connect();
-  assert.equal(await connack, true, 'session present');
+  const { client: again, inbox, sessionPresent } = await clientWithInbox(tb.url, opts);
+  assert.equal(sessionPresent, true);
   const got = [await inbox.next(), await inbox.next()];
   assert.deepEqual(got.map((m) => m.payload), ['q1', 'q2']);
   await sleep(200);
@@ -43,9 +40,7 @@ test('the offline queue keeps the newest maxQueuedMessages messages and counts t
   const pub = await client(tb.url);
   for (let i = 0; i < 8; i++) await pub.publishAsync('cap', String(i), { qos: 1 });
   const before = tb.metrics.get('reject:mqtt:queue_queue_full');
-  const again = await client(tb.url, { ...opts, manualConnect: true });
-  const inbox = collect(again);
-  again.connect();
+  const { client: again, inbox } = await clientWithInbox(tb.url, opts);
   const got = [];
   for (let i = 0; i < 5; i++) got.push((await inbox.next()).payload);
   assert.deepEqual(got, ['3', '4', '5', '6', '7']);
@@ -97,9 +92,17 @@ test('MQTT 5 session expiry: kept for the interval, gone after it; DISCONNECT ma
   after0.raw.send({ cmd: 'disconnect', reasonCode: 0 });
   await after0.raw.waitClosed();
   await sleep(1300);
-  const late = await RawClient.connect(tb.port, { ...base, clean: false });
+  const late = await RawClient.connect(tb.port, { ...base, clean: false, properties: { sessionExpiryInterval: 30 } });
   assert.equal(late.connack.sessionPresent, false);
-  late.raw.close();
+  // DISCONNECT lowers the interval to 0: the session ends now.
+  late.raw.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+  await late.raw.waitClosed();
+  const ended = await RawClient.connect(tb.port, { ...base, clean: false });
+  assert.equal(ended.connack.sessionPresent, false);
+  // Raising it from 0 at DISCONNECT is a protocol error [MQTT-3.14.2-2].
+  ended.raw.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });
+  assert.equal((await ended.raw.next('disconnect')).reasonCode, 0x82);
+  await ended.raw.waitClosed();
 });
 
 test('3.1.1 will is published when the connection drops, not after DISCONNECT', async () => {

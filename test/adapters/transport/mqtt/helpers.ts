@@ -54,8 +54,8 @@ export interface TestBroker {
 
 /** A broker with the conformance policy unless options say otherwise. */
 export async function startBroker(options: Partial<BrokerOptions> = {}): Promise<TestBroker> {
-  const metrics = new CountingMetrics();
-  const broker = new MqttBroker({ logger: silentLogger, policy: conformancePolicy(), metrics, ...options });
+  const metrics = options.metrics instanceof CountingMetrics ? options.metrics : new CountingMetrics();
+  const broker = new MqttBroker({ logger: silentLogger, policy: conformancePolicy(), ...options, metrics });
   const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port' });
   return {
     broker,
@@ -73,6 +73,28 @@ export async function startBroker(options: Partial<BrokerOptions> = {}): Promise
 /** MQTT.js client that never reconnects on its own. */
 export function client(url: string, options: IClientOptions = {}): Promise<MqttClient> {
   return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options }, false);
+}
+
+/**
+ * Connects and starts collecting before the CONNACK, for sessions whose queued messages arrive
+ * right after it.
+ */
+export async function clientWithInbox(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; inbox: ReturnType<typeof collect>; sessionPresent: boolean }> {
+  const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  const inbox = collect(c);
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    c.once('connect', (connack) => resolve(connack.sessionPresent));
+    c.once('error', reject);
+  });
+  return { client: c, inbox, sessionPresent };
+}
+
+/** SUBACK codes, whether MQTT.js resolves or (for failure codes) rejects the subscription. */
+export function subackCodes(c: MqttClient, filters: string | string[], qos: 0 | 1 | 2 = 1): Promise<number[] | undefined> {
+  return c.subscribeAsync(filters, { qos }).then(
+    (granted) => granted.map((g) => g.qos),
+    (err: { packet?: { granted?: number[] } }) => err.packet?.granted,
+  );
 }
 
 export interface Received {

@@ -1,0 +1,194 @@
+/** Alarms and their history. At most one open alarm per (device, type): the alarms_open index. */
+import { PlatformError } from '../../../domain/errors.js';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
+import type { Alarm } from '../../../services/action-apis.js';
+import { jsonText, makeAlarm, makeAlarmEvent } from '../actions-shared.js';
+import { clampLimit } from '../shared.js';
+import { isUniqueViolation, type Db } from './sql.js';
+
+interface AlarmRow {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  type: string;
+  severity: string;
+  status: string;
+  repeat_count: number;
+  details: string;
+  created_at: number;
+  updated_at: number;
+  acknowledged_at: number | null;
+  cleared_at: number | null;
+}
+
+interface EventRow {
+  alarm_id: string;
+  ts: number;
+  action: string;
+  severity: string;
+  actor: string | null;
+  details: string | null;
+}
+
+const COLUMNS = 'id, tenant_id, device_id, type, severity, status, repeat_count, details, created_at, updated_at, acknowledged_at, cleared_at';
+
+const toAlarm = (r: AlarmRow): Alarm =>
+  makeAlarm({
+    id: r.id,
+    tenantId: r.tenant_id,
+    deviceId: r.device_id,
+    type: r.type,
+    severity: r.severity,
+    status: r.status,
+    count: r.repeat_count,
+    details: JSON.parse(r.details) as JsonValue,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    acknowledgedAt: r.acknowledged_at,
+    clearedAt: r.cleared_at,
+  });
+
+const toEvent = (r: EventRow): AlarmEvent =>
+  makeAlarmEvent({
+    alarmId: r.alarm_id,
+    ts: r.ts,
+    action: r.action,
+    severity: r.severity,
+    by: r.actor,
+    details: r.details === null ? undefined : (JSON.parse(r.details) as JsonValue),
+  });
+
+/** The row values of an alarm, in COLUMNS order. */
+function values(a: Alarm): unknown[] {
+  return [
+    a.id,
+    a.tenantId,
+    a.deviceId,
+    a.type,
+    a.severity,
+    a.status,
+    a.count,
+    jsonText(a.details, 'alarm details'),
+    a.createdAt,
+    a.updatedAt,
+    a.acknowledgedAt ?? null,
+    a.clearedAt ?? null,
+  ];
+}
+
+export interface SqliteAlarms extends AlarmStore {
+  /** Removes the device's alarms and their history (inside the caller's transaction). */
+  deleteDevice(deviceId: string): void;
+}
+
+export function createSqliteAlarms(db: Db): SqliteAlarms {
+  const s = {
+    insert: db.prepare(`INSERT INTO alarms (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
+    update: db.prepare(
+      `UPDATE alarms SET tenant_id = ?, device_id = ?, type = ?, severity = ?, status = ?, repeat_count = ?, details = ?,
+         created_at = ?, updated_at = ?, acknowledged_at = ?, cleared_at = ? WHERE id = ?`,
+    ),
+    event: db.prepare('INSERT INTO alarm_events (alarm_id, ts, action, severity, actor, details) VALUES (?, ?, ?, ?, ?, ?)'),
+    get: db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`),
+    open: db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE device_id = ? AND type = ? AND status != 'cleared'`),
+    history: db.prepare<[string], EventRow>('SELECT alarm_id, ts, action, severity, actor, details FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
+    removeEvents: db.prepare('DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE device_id = ?)'),
+    removeDevice: db.prepare('DELETE FROM alarms WHERE device_id = ?'),
+  };
+
+  const addEvent = (e: AlarmEvent): void => {
+    s.event.run(e.alarmId, e.ts, e.action, e.severity, e.by ?? null, e.details === undefined ? null : jsonText(e.details, 'event details'));
+  };
+
+  const insertTx = db.transaction((a: Alarm, e: AlarmEvent) => {
+    s.insert.run(...values(a));
+    addEvent(e);
+  });
+
+  const updateTx = db.transaction((a: Alarm, e: AlarmEvent) => {
+    const [id, ...rest] = values(a);
+    if (s.update.run(...rest, id).changes === 0) throw new PlatformError('ALARM_NOT_FOUND', a.id);
+    addEvent(e);
+  });
+
+  const conflict = (a: Alarm, err: unknown): unknown =>
+    isUniqueViolation(err) ? new PlatformError('CONFLICT', `an open ${a.type} alarm exists for device ${a.deviceId}`, { cause: err }) : err;
+
+  return {
+    async insertAlarm(alarm: Alarm, event: AlarmEvent): Promise<void> {
+      const a = makeAlarm(alarm);
+      const e = makeAlarmEvent({ ...event, alarmId: a.id });
+      try {
+        insertTx(a, e);
+      } catch (err) {
+        throw conflict(a, err);
+      }
+    },
+
+    async updateAlarm(alarm: Alarm, event: AlarmEvent): Promise<void> {
+      const a = makeAlarm(alarm);
+      const e = makeAlarmEvent({ ...event, alarmId: a.id });
+      try {
+        updateTx(a, e);
+      } catch (err) {
+        throw conflict(a, err);
+      }
+    },
+
+    async getAlarm(id: string): Promise<Alarm | undefined> {
+      const r = s.get.get(id);
+      return r && toAlarm(r);
+    },
+
+    async findOpenAlarm(deviceId: string, type: string): Promise<Alarm | undefined> {
+      const r = s.open.get(deviceId, type);
+      return r && toAlarm(r);
+    },
+
+    async listAlarms(q: AlarmQuery): Promise<Page<Alarm>> {
+      // Built from fixed fragments; every value is a bound parameter.
+      const where = ['tenant_id = ?'];
+      const params: unknown[] = [q.tenantId];
+      if (q.deviceId !== undefined) {
+        where.push('device_id = ?');
+        params.push(q.deviceId);
+      }
+      if (q.type !== undefined) {
+        where.push('type = ?');
+        params.push(q.type);
+      }
+      if (q.statuses !== undefined) {
+        where.push(`status IN (${q.statuses.map(() => '?').join(', ') || 'NULL'})`);
+        params.push(...q.statuses);
+      }
+      if (q.severities !== undefined) {
+        where.push(`severity IN (${q.severities.map(() => '?').join(', ') || 'NULL'})`);
+        params.push(...q.severities);
+      }
+      if (q.from !== undefined) {
+        where.push('created_at >= ?');
+        params.push(q.from);
+      }
+      if (q.to !== undefined) {
+        where.push('created_at <= ?');
+        params.push(q.to);
+      }
+      const clause = where.join(' AND ');
+      const total = db.prepare(`SELECT count(*) FROM alarms WHERE ${clause}`).pluck().get(...params) as number;
+      const rows = db
+        .prepare<unknown[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE ${clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+        .all(...params, clampLimit(q.limit), clampLimit(q.offset));
+      return { items: rows.map(toAlarm), total };
+    },
+
+    async alarmHistory(alarmId: string): Promise<AlarmEvent[]> {
+      return s.history.all(alarmId).map(toEvent);
+    },
+
+    deleteDevice(deviceId: string): void {
+      s.removeEvents.run(deviceId);
+      s.removeDevice.run(deviceId);
+    },
+  };
+}

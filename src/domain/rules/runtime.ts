@@ -1,0 +1,131 @@
+/**
+ * One step of a rule for one device, with no I/O: feed the windows, evaluate the condition in a
+ * scope built from the message, the latest values and the attributes, move the edge, and render
+ * the actions to run. The live engine and the backtest both go through here, so a backtest
+ * answers exactly what the engine would have done.
+ */
+import type { AttributeScope } from '../device.js';
+import type { JsonValue } from '../telemetry.js';
+import { evaluate, renderTemplate, truthy, type Scope } from '../expression/index.js';
+import type { CompiledAction, CompiledRule } from './compile.js';
+import type { ActionConfig } from './model.js';
+import { stepEdge, type Edge, type RuleState } from './state.js';
+import { addSample, aggregate, emptySamples, prune } from './window.js';
+
+export interface DeviceRef {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Values the engine (or the backtest) prepared before the step; lookups are synchronous. */
+export interface Lookups {
+  latest(key: string): JsonValue | undefined;
+  attr(name: string, scope?: AttributeScope): JsonValue | undefined;
+}
+
+export interface RuleMessage {
+  /** Message timestamp: windows and durations advance with it. */
+  readonly ts: number;
+  /** Telemetry points at ts, changed attributes, or the connectivity event. */
+  readonly values: Readonly<Record<string, JsonValue>>;
+}
+
+export interface Evaluation {
+  readonly matched: boolean;
+  readonly edge?: Edge;
+  readonly scope: Scope;
+}
+
+/** An action with its templates rendered: what would be (or is) executed. */
+export type RenderedAction = ActionConfig;
+
+/** Adds a telemetry message's numeric values to the windows the rule keeps, then trims them. */
+export function feedWindows(compiled: CompiledRule, state: RuleState, message: RuleMessage): void {
+  for (const [key, keep] of compiled.retention) {
+    if (!Object.hasOwn(message.values, key)) continue;
+    const value = message.values[key];
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    let samples = Object.hasOwn(state.windows, key) ? state.windows[key] : undefined;
+    if (!samples) {
+      samples = emptySamples();
+      Object.defineProperty(state.windows, key, { value: samples, enumerable: true, writable: true, configurable: true });
+    }
+    addSample(samples, message.ts, value);
+    prune(samples, keep);
+  }
+}
+
+function walkPath(value: JsonValue | undefined, path: readonly string[]): JsonValue | undefined {
+  let v = value;
+  for (const part of path) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, part)) return undefined;
+    v = v[part];
+  }
+  return v;
+}
+
+export function makeScope(compiled: CompiledRule, state: RuleState, device: DeviceRef, message: RuleMessage, lookups: Lookups): Scope {
+  const specials: Record<string, JsonValue> = {
+    deviceName: device.name,
+    deviceId: device.id,
+    ruleName: compiled.rule.name,
+    ruleId: compiled.rule.id,
+    ts: message.ts,
+  };
+  const plain = (name: string): JsonValue | undefined => {
+    if (Object.hasOwn(message.values, name)) return message.values[name];
+    if (Object.hasOwn(specials, name)) return specials[name];
+    return lookups.latest(name);
+  };
+  return {
+    ident(name) {
+      const direct = plain(name);
+      if (direct !== undefined || !name.includes('.')) return direct;
+      // `gps.lat`: a key holding a JSON object, then a path into it.
+      const [root, ...path] = name.split('.');
+      return walkPath(plain(root as string), path);
+    },
+    window(agg, key, spec) {
+      const samples = Object.hasOwn(state.windows, key) ? state.windows[key] : undefined;
+      return samples ? aggregate(samples, agg, spec, message.ts) : agg === 'count' ? 0 : null;
+    },
+    attr: (name, scope) => lookups.attr(name, scope),
+    latest: (key) => lookups.latest(key),
+  };
+}
+
+/**
+ * Evaluates the condition and, when `edges` is set, moves the edge. Schedule rules pass
+ * `edges: false`: they act at every scheduled time the condition holds. Throws ExpressionError.
+ */
+export function evaluateRule(compiled: CompiledRule, state: RuleState, device: DeviceRef, message: RuleMessage, lookups: Lookups, edges = true): Evaluation {
+  const scope = makeScope(compiled, state, device, message, lookups);
+  const matched = truthy(evaluate(compiled.condition, scope));
+  if (!edges) return { matched, scope };
+  const edge = stepEdge(state, matched, message.ts, compiled.forMs);
+  return edge ? { matched, edge, scope } : { matched, scope };
+}
+
+function render(value: JsonValue, action: CompiledAction, scope: Scope): JsonValue {
+  if (typeof value === 'string') {
+    const t = action.templates.get(value);
+    return t ? renderTemplate(t, scope) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => render(v, action, scope));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: render(v, action, scope), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}
+
+/** The actions of an edge with every template filled in. Throws ExpressionError. */
+export function renderActions(actions: readonly CompiledAction[], scope: Scope): RenderedAction[] {
+  return actions.map((a) => render(a.config, a, scope) as RenderedAction);
+}
+
+/** Which actions an edge runs. */
+export function actionsFor(compiled: CompiledRule, edge: Edge): readonly CompiledAction[] {
+  return edge === 'raise' ? compiled.actions : compiled.clearActions;
+}

@@ -1,0 +1,70 @@
+/**
+ * What a rule remembers per device between messages: whether it has fired (the edge), since when
+ * its condition has held (for "true for at least D"), and its sample windows. Times are message
+ * timestamps, never the wall clock, so replayed or back-dated data behaves as it did live.
+ */
+import type { Samples } from './window.js';
+
+export interface RuleState {
+  /** The rule fired and has not cleared since. */
+  active: boolean;
+  /** Timestamp of the first message of the current run of true evaluations. */
+  trueSince?: number;
+  /** Newest message timestamp that moved the edge; older (late) messages only feed windows. */
+  lastTs?: number;
+  windows: Record<string, Samples>;
+  /** The rule version (its updatedAt) this state belongs to. */
+  rev?: number;
+}
+
+export type Edge = 'raise' | 'clear';
+
+export function initialState(): RuleState {
+  return { active: false, windows: {} };
+}
+
+/**
+ * One evaluation's effect on the edge. Raise once when the condition has held for `forMs`
+ * (0: at once); clear once when it stops holding after a raise.
+ */
+export function stepEdge(state: RuleState, matched: boolean, ts: number, forMs: number): Edge | undefined {
+  if (state.lastTs !== undefined && ts < state.lastTs) return undefined;
+  state.lastTs = ts;
+  if (!matched) {
+    state.trueSince = undefined;
+    if (!state.active) return undefined;
+    state.active = false;
+    return 'clear';
+  }
+  state.trueSince ??= ts;
+  if (state.active || ts - state.trueSince < forMs) return undefined;
+  state.active = true;
+  return 'raise';
+}
+
+export const STATE_VERSION = 1;
+
+export function serializeState(state: RuleState): string {
+  return JSON.stringify({ v: STATE_VERSION, ...state });
+}
+
+/** A stored state; anything unreadable (older format, corruption) starts over rather than failing the rule. */
+export function deserializeState(json: string): RuleState {
+  try {
+    const raw = JSON.parse(json) as Partial<RuleState> & { v?: number };
+    if (raw.v !== STATE_VERSION || typeof raw.active !== 'boolean') return initialState();
+    const windows: Record<string, Samples> = {};
+    for (const [key, s] of Object.entries(raw.windows ?? {})) {
+      if (Array.isArray(s?.ts) && Array.isArray(s.v) && s.ts.length === s.v.length) Object.defineProperty(windows, key, { value: { ts: s.ts, v: s.v }, enumerable: true, writable: true, configurable: true });
+    }
+    return {
+      active: raw.active,
+      ...(typeof raw.trueSince === 'number' ? { trueSince: raw.trueSince } : {}),
+      ...(typeof raw.lastTs === 'number' ? { lastTs: raw.lastTs } : {}),
+      ...(typeof raw.rev === 'number' ? { rev: raw.rev } : {}),
+      windows,
+    };
+  } catch {
+    return initialState();
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * Commands (server-side RPC) with a history, and the durable outbox for devices that are offline
+ * or asleep. Built on RpcService: a command goes out as an `rpcRequest` on the bus, the SessionHub
+ * hands it to the device's session (MQTT, CoAP observe, HTTP long poll, or its gateway), tells
+ * `rpcDelivered` when it did, and the reply comes back as `rpcResponse`.
+ *
+ * States: QUEUED (waiting for the device) → SENT (handed to the session layer) → DELIVERED (written
+ * to the device's transport; the final state of a one-way command) → SUCCESSFUL (reply) / FAILED
+ * (a reply carrying "error", or a non-persistent command for an offline device) / TIMEOUT (no
+ * reply or delivery within timeoutMs, after maxRetries retries) / EXPIRED (expiresAt passed first).
+ *
+ * Persistent commands are in the store before anything is sent; a device coming online (bus
+ * `status`) gets its outbox flushed in creation order. At start, SENT and DELIVERED commands of an
+ * earlier run become QUEUED again: delivery is at least once, a device may see a command twice.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Device } from '../domain/device.js';
+import { isPlatformError, PlatformError } from '../domain/errors.js';
+import { subjectFor } from '../domain/subjects.js';
+import type { JsonValue } from '../domain/telemetry.js';
+import type { Bus, Clock, CommandStore, Logger, Page, StoredCommand } from '../ports.js';
+import type { Command, CommandApi, CommandStatus, SendCommand } from './action-apis.js';
+import type { RpcCall, RpcCallHooks } from './rpc.js';
+
+export interface CommandServiceDeps {
+  readonly store: CommandStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly rpc: { call(req: RpcCall, hooks?: RpcCallHooks): Promise<JsonValue | undefined> };
+  readonly isOnline: (deviceId: string) => boolean;
+  readonly requireDevice: (deviceId: string, tenantId: string) => Promise<Device>;
+  readonly defaultTimeoutMs: number;
+  /** How long a persistent command may wait for its device; default one day. */
+  readonly defaultExpiryMs?: number;
+  /** Retries after a timeout before a persistent command ends TIMEOUT; default 2. */
+  readonly maxRetries?: number;
+  /** How often queued commands are checked for expiry; default 1 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+export interface CommandFilter {
+  readonly deviceId?: string;
+  readonly statuses?: readonly CommandStatus[];
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+const FINAL: ReadonlySet<CommandStatus> = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
+export const MAX_COMMAND_TIMEOUT_MS = 600_000;
+const DAY_MS = 86_400_000;
+/** Without a known expiry the outbox is still re-read this often, in case a flush was missed. */
+const IDLE_SWEEP_MS = 60_000;
+
+export function isFinal(status: CommandStatus): boolean {
+  return FINAL.has(status);
+}
+
+/** A reply `{"error": …}` is the device saying it failed (ThingsBoard firmware convention). */
+function replyError(response: JsonValue | undefined): string | undefined {
+  if (typeof response !== 'object' || response === null || Array.isArray(response) || !('error' in response)) return undefined;
+  const error = response.error;
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}
+
+export class CommandService implements CommandApi {
+  /** Commands with a request out: command id → the rpc request key (`device/requestId`) once known. */
+  private readonly inflight = new Map<string, string | undefined>();
+  /** Request key → command id, to match `rpcDelivered`. */
+  private readonly byRequest = new Map<string, string>();
+  /** One-way persistent commands waiting for delivery: command id → timer. */
+  private readonly deliveryTimers = new Map<string, NodeJS.Timeout>();
+  /** Store writes of one command, in order (a reply must never be overwritten by a late DELIVERED). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Outbox flushes per device, one at a time. */
+  private readonly flushes = new Map<string, Promise<void>>();
+  private readonly unsubscribes: (() => void)[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private nextSweepAt = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: CommandServiceDeps) {}
+
+  private get maxRetries(): number {
+    return this.deps.maxRetries ?? 2;
+  }
+
+  /** Takes back the outbox of an earlier run and listens for devices coming online. */
+  async start(): Promise<void> {
+    this.unsubscribes.push(
+      this.deps.bus.subscribe('status', 'status.>', (msg) => {
+        if (msg.online) this.flush(msg.deviceId);
+      }),
+      this.deps.bus.subscribe('rpcDelivered', 'rpcDelivered.>', (msg) => this.onDelivered(`${msg.deviceId}/${msg.requestId}`)),
+    );
+    const pending = await this.deps.store.pendingCommands();
+    for (const c of pending) {
+      // Sent by a run that is gone: no reply can reach this one, so they go out again.
+      if (c.status !== 'QUEUED') await this.transition(c.id, (cur) => (cur.status === 'QUEUED' ? undefined : { ...cur, status: 'QUEUED' }));
+    }
+    await this.sweep();
+    for (const deviceId of new Set(pending.map((c) => c.deviceId))) if (this.deps.isOnline(deviceId)) this.flush(deviceId);
+    this.sweepTimer = setInterval(() => {
+      if (this.deps.clock.now() >= this.nextSweepAt) void this.sweep();
+    }, this.deps.sweepIntervalMs ?? 1000);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    for (const timer of this.deliveryTimers.values()) clearTimeout(timer);
+    this.deliveryTimers.clear();
+    await Promise.allSettled([...this.queues.values(), ...this.flushes.values()]);
+  }
+
+  async send(input: SendCommand): Promise<Command> {
+    if (typeof input.method !== 'string' || input.method.length === 0 || input.method.length > 255) {
+      throw new PlatformError('BAD_REQUEST', 'command method must be 1..255 characters');
+    }
+    const timeoutMs = input.timeoutMs ?? this.deps.defaultTimeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_COMMAND_TIMEOUT_MS) {
+      throw new PlatformError('BAD_REQUEST', `timeoutMs must be 1..${MAX_COMMAND_TIMEOUT_MS}`);
+    }
+    if (input.expiresInMs !== undefined && (!Number.isSafeInteger(input.expiresInMs) || input.expiresInMs < 1)) {
+      throw new PlatformError('BAD_REQUEST', 'expiresInMs must be a positive integer');
+    }
+    const device = await this.deps.requireDevice(input.deviceId, input.tenantId);
+    const persistent = input.persistent ?? false;
+    const now = this.deps.clock.now();
+    const command: StoredCommand = {
+      id: randomUUID(),
+      tenantId: device.tenantId,
+      deviceId: device.id,
+      method: input.method,
+      params: input.params ?? {},
+      oneway: input.oneway ?? false,
+      persistent,
+      status: 'QUEUED',
+      retries: 0,
+      maxRetries: persistent ? this.maxRetries : 0,
+      timeoutMs,
+      ...(input.origin ? { origin: input.origin } : {}),
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + (input.expiresInMs ?? (persistent ? (this.deps.defaultExpiryMs ?? DAY_MS) : timeoutMs)),
+    };
+    await this.deps.store.insertCommand(command);
+    this.announce(command);
+    if (persistent) {
+      this.nextSweepAt = Math.min(this.nextSweepAt, command.expiresAt);
+      if (!this.deps.isOnline(command.deviceId)) return command;
+      this.flush(command.deviceId);
+      await this.flushes.get(command.deviceId);
+      return (await this.deps.store.getCommand(command.id)) ?? command;
+    }
+    if (!this.deps.isOnline(command.deviceId)) return this.finish(command.id, 'FAILED', { error: new PlatformError('DEVICE_OFFLINE').message });
+    this.inflight.set(command.id, undefined);
+    return this.dispatch(command);
+  }
+
+  async get(tenantId: string, id: string): Promise<StoredCommand> {
+    const command = await this.deps.store.getCommand(id);
+    if (!command || command.tenantId !== tenantId) throw new PlatformError('COMMAND_NOT_FOUND', id);
+    return command;
+  }
+
+  async list(tenantId: string, filter: CommandFilter = {}): Promise<Page<StoredCommand>> {
+    if (filter.deviceId !== undefined) await this.deps.requireDevice(filter.deviceId, tenantId);
+    return this.deps.store.listCommands({
+      tenantId,
+      ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId } : {}),
+      ...(filter.statuses !== undefined ? { statuses: filter.statuses } : {}),
+      limit: Math.min(filter.limit ?? 100, 1000),
+      offset: filter.offset ?? 0,
+    });
+  }
+
+  /** Sends the device's queued persistent commands, oldest first; one flush per device at a time. */
+  flush(deviceId: string): void {
+    if (this.stopped) return;
+    const previous = this.flushes.get(deviceId) ?? Promise.resolve();
+    const next = previous.then(() => this.flushNow(deviceId));
+    this.flushes.set(deviceId, next);
+    void next.finally(() => {
+      if (this.flushes.get(deviceId) === next) this.flushes.delete(deviceId);
+    });
+  }
+
+  private async flushNow(deviceId: string): Promise<void> {
+    try {
+      for (const c of await this.deps.store.pendingCommands(deviceId)) {
+        if (this.stopped || !this.deps.isOnline(deviceId)) return;
+        if (c.status !== 'QUEUED' || this.inflight.has(c.id)) continue;
+        // Claimed synchronously, so a concurrent send() or flush never sends it twice.
+        this.inflight.set(c.id, undefined);
+        if (c.expiresAt <= this.deps.clock.now()) {
+          this.inflight.delete(c.id);
+          await this.finish(c.id, 'EXPIRED');
+          continue;
+        }
+        void this.dispatch(c);
+        // Wait until it is marked SENT, so commands leave in creation order.
+        await this.queues.get(c.id);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, deviceId }, 'command outbox flush failed');
+    }
+  }
+
+  /**
+   * Marks the command SENT and hands it to RpcService. Resolves with its state once the request is
+   * settled: replied or timed out (two-way), published (one-way: delivery is awaited by a timer).
+   * The caller has claimed the command in `inflight`.
+   */
+  private async dispatch(command: StoredCommand): Promise<StoredCommand> {
+    let requestKey: string | undefined;
+    try {
+      const sent = await this.transition(command.id, (c) => (c.status === 'QUEUED' ? { ...c, status: 'SENT' } : undefined));
+      if (sent.status !== 'SENT') {
+        this.release(sent.id, undefined);
+        return sent;
+      }
+      // Never wait past expiry: a command due to expire sooner ends EXPIRED on time.
+      const timeoutMs = Math.max(1, Math.min(sent.timeoutMs, sent.expiresAt - this.deps.clock.now()));
+      // Set before the call: the session layer may report delivery while the call is publishing.
+      if (sent.oneway) this.awaitDelivery(sent.id, timeoutMs);
+      const response = await this.deps.rpc.call(
+        { tenantId: sent.tenantId, deviceId: sent.deviceId, method: sent.method, params: sent.params, oneway: sent.oneway, timeoutMs },
+        {
+          onRequestId: (requestId) => {
+            requestKey = `${sent.deviceId}/${requestId}`;
+            this.inflight.set(sent.id, requestKey);
+            this.byRequest.set(requestKey, sent.id);
+          },
+        },
+      );
+      if (sent.oneway) {
+        // Let a DELIVERED reported during the publish reach the store before answering.
+        await this.queues.get(sent.id);
+        return (await this.deps.store.getCommand(sent.id)) ?? sent;
+      }
+      this.release(sent.id, requestKey);
+      const error = replyError(response);
+      return await this.finish(sent.id, error === undefined ? 'SUCCESSFUL' : 'FAILED', { response: response ?? null, ...(error !== undefined ? { error } : {}) });
+    } catch (err) {
+      this.release(command.id, requestKey);
+      if (isPlatformError(err, 'RPC_TIMEOUT')) return this.timedOut(command.id);
+      if (isPlatformError(err, 'DEVICE_OFFLINE')) {
+        // Went offline between the check and the send.
+        if (command.persistent) return this.transition(command.id, (c) => (isFinal(c.status) ? undefined : { ...c, status: 'QUEUED' }));
+        return this.finish(command.id, 'FAILED', { error: err.message });
+      }
+      this.deps.logger.error({ err, commandId: command.id }, 'command dispatch failed');
+      return this.finish(command.id, 'FAILED', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** Forgets the command's request and its delivery timer. */
+  private release(id: string, requestKey: string | undefined): void {
+    if (requestKey !== undefined) this.byRequest.delete(requestKey);
+    this.inflight.delete(id);
+    const timer = this.deliveryTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.deliveryTimers.delete(id);
+  }
+
+  /** One-way commands end DELIVERED, or time out (and are retried) if the session layer never delivers them. */
+  private awaitDelivery(id: string, timeoutMs: number): void {
+    const timer = setTimeout(() => {
+      this.deliveryTimers.delete(id);
+      this.release(id, this.inflight.get(id));
+      void this.timedOut(id);
+    }, timeoutMs);
+    timer.unref();
+    this.deliveryTimers.set(id, timer);
+  }
+
+  private onDelivered(requestKey: string): void {
+    const id = this.byRequest.get(requestKey);
+    if (id === undefined) return;
+    void this.transition(id, (c) => (c.status === 'SENT' ? { ...c, status: 'DELIVERED' } : undefined)).then(
+      // DELIVERED is the final state of a one-way command.
+      (c) => {
+        if (c.oneway) this.release(id, requestKey);
+      },
+      (err: unknown) => this.deps.logger.warn({ err, commandId: id }, 'recording command delivery failed'),
+    );
+  }
+
+  /** No reply (or no delivery) in time: retry while retries and time remain, else TIMEOUT. */
+  private async timedOut(id: string): Promise<StoredCommand> {
+    const now = this.deps.clock.now();
+    const after = await this.transition(id, (c) => {
+      if (isFinal(c.status) || (c.oneway && c.status === 'DELIVERED')) return undefined;
+      // A non-persistent command's expiry is its timeout: that is a TIMEOUT, not an expiry.
+      if (c.persistent && c.expiresAt <= now) return { ...c, status: 'EXPIRED' };
+      if (c.persistent && c.retries < c.maxRetries) return { ...c, status: 'QUEUED', retries: c.retries + 1 };
+      return { ...c, status: 'TIMEOUT', error: `no ${c.oneway ? 'delivery' : 'reply'} within ${c.timeoutMs} ms` };
+    });
+    if (after.status === 'QUEUED') {
+      this.nextSweepAt = Math.min(this.nextSweepAt, after.expiresAt);
+      if (this.deps.isOnline(after.deviceId)) this.flush(after.deviceId);
+    }
+    return after;
+  }
+
+  /** Expires queued commands whose time is up; re-reads the outbox only when something is due. */
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    const now = this.deps.clock.now();
+    this.nextSweepAt = now + IDLE_SWEEP_MS;
+    try {
+      for (const c of await this.deps.store.pendingCommands()) {
+        if (c.status !== 'QUEUED' || this.inflight.has(c.id)) continue;
+        if (c.expiresAt <= now) await this.finish(c.id, 'EXPIRED');
+        else this.nextSweepAt = Math.min(this.nextSweepAt, c.expiresAt);
+      }
+    } catch (err) {
+      if (!this.stopped) this.deps.logger.warn({ err }, 'command outbox sweep failed');
+    }
+  }
+
+  private finish(id: string, status: CommandStatus, extra: { response?: JsonValue; error?: string } = {}): Promise<StoredCommand> {
+    return this.transition(id, (c) => (isFinal(c.status) ? undefined : { ...c, ...extra, status }));
+  }
+
+  /**
+   * Applies `change` to the stored command (undefined = no change), one write per command at a
+   * time, then announces it. Resolves with the command as stored afterwards.
+   */
+  private transition(id: string, change: (c: StoredCommand) => StoredCommand | undefined): Promise<StoredCommand> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const work = async (): Promise<StoredCommand> => {
+      const current = await this.deps.store.getCommand(id);
+      if (!current) throw new PlatformError('COMMAND_NOT_FOUND', id);
+      const changed = change(current);
+      if (!changed) return current;
+      const updated: StoredCommand = { ...changed, updatedAt: this.deps.clock.now() };
+      await this.deps.store.updateCommand(updated);
+      this.announce(updated);
+      return updated;
+    };
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return next;
+  }
+
+  private announce(command: StoredCommand): void {
+    this.deps.bus.publish('command', subjectFor('command', command.tenantId, command.deviceId), {
+      tenantId: command.tenantId,
+      deviceId: command.deviceId,
+      command,
+    });
+  }
+}

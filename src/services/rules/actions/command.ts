@@ -1,0 +1,40 @@
+/**
+ * Send a command (server-side RPC) to the device. Persistent by default: a device that is offline
+ * or asleep gets it from the durable outbox when it comes back, so a rule never loses a command.
+ */
+import { Type } from '@sinclair/typebox';
+import type { JsonValue } from '../../../domain/telemetry.js';
+import { defineAction, missing } from './types.js';
+
+export const commandAction = defineAction({
+  type: 'command',
+  title: 'Send command',
+  description: 'Sends an RPC command to the device; persistent commands wait in the outbox until the device is reachable.',
+  configSchema: Type.Object(
+    {
+      method: Type.String({ minLength: 1, maxLength: 255 }),
+      params: Type.Optional(Type.Unknown({ description: 'JSON; strings may use ${…} templates', default: {} })),
+      persistent: Type.Boolean({ default: true }),
+      oneway: Type.Boolean({ default: false }),
+      timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+      expiresInMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000 })),
+    },
+    { additionalProperties: false },
+  ),
+  defaults: { persistent: true, oneway: false },
+  async run(p, ctx, deps) {
+    if (!deps.commands) throw missing('the command service');
+    const command = await deps.commands.send({
+      tenantId: ctx.tenantId,
+      deviceId: ctx.deviceId,
+      method: p.method,
+      params: (p.params ?? {}) as JsonValue,
+      persistent: p.persistent,
+      oneway: p.oneway,
+      ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+      ...(p.expiresInMs !== undefined ? { expiresInMs: p.expiresInMs } : {}),
+      origin: `rule:${ctx.ruleId}`,
+    });
+    return { commandId: command.id, status: command.status };
+  },
+});

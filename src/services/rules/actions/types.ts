@@ -1,0 +1,68 @@
+/**
+ * What every rule action is: a small unit with metadata (shown by GET /api/rules/actions), a
+ * TypeBox schema of its parameters with defaults, and a `run` that does the work through ports
+ * only. Parameters are checked when a rule is saved and again after templates are rendered.
+ */
+import type { Static, TObject } from '@sinclair/typebox';
+import type { AttributeScope } from '../../../domain/device.js';
+import type { Edge } from '../../../domain/rules/state.js';
+import type { JsonValue, Point } from '../../../domain/telemetry.js';
+import type { Logger, TopicPublisher } from '../../../ports.js';
+import type { AlarmApi, CommandApi } from '../../action-apis.js';
+
+export interface ActionContext {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly ruleId: string;
+  readonly ruleName: string;
+  /** Timestamp of the message that moved the edge. */
+  readonly ts: number;
+  readonly edge: Edge;
+}
+
+/** An outgoing e-mail (plain text). */
+export interface EmailMessage {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+}
+
+export interface EmailSender {
+  send(message: EmailMessage): Promise<void>;
+}
+
+/** Ports the actions use; an action whose port is absent fails with a clear message. */
+export interface ActionDeps {
+  readonly alarms?: AlarmApi;
+  readonly commands?: CommandApi;
+  readonly attributes?: { set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> };
+  /** Writes derived telemetry through ingest (validated, group-committed, announced on the bus). */
+  readonly telemetry?: { write(tenantId: string, deviceId: string, points: readonly Point[]): Promise<void> };
+  readonly topics?: TopicPublisher;
+  readonly email?: EmailSender;
+  readonly fetch?: typeof fetch;
+  readonly logger: Logger;
+}
+
+export interface ActionDefinition<S extends TObject = TObject> {
+  readonly type: string;
+  readonly title: string;
+  readonly description: string;
+  /** The parameters besides `type`. */
+  readonly configSchema: S;
+  readonly defaults: Partial<Static<S>>;
+  /** Extra checks at save time on parameters without templates; throws an Error with the reason. */
+  check?(params: Static<S>): void;
+  /** Resolves with what the action produced (alarm, command, HTTP status) for logs and backtests. */
+  run(params: Static<S>, ctx: ActionContext, deps: ActionDeps): Promise<JsonValue | undefined>;
+}
+
+/** Declares an action with its schema's static type checked against `run`. */
+export function defineAction<S extends TObject>(def: ActionDefinition<S>): ActionDefinition {
+  return def as unknown as ActionDefinition;
+}
+
+export function missing(what: string): Error {
+  return new Error(`${what} is not available on this platform`);
+}

@@ -1,0 +1,131 @@
+/**
+ * What rules read about a device besides the message: the device itself (name, profile), its
+ * latest telemetry values and its attributes. Loaded from the store once per device and then kept
+ * current from the bus, so evaluating a rule costs no store query in the steady state.
+ */
+import type { AttributeScope, Device } from '../../domain/device.js';
+import type { CompiledRule } from '../../domain/rules/compile.js';
+import type { Lookups } from '../../domain/rules/runtime.js';
+import type { JsonValue } from '../../domain/telemetry.js';
+import type { AttributeStore, BusEvents, Clock, TelemetryStore } from '../../ports.js';
+
+/** A renamed or re-profiled device is picked up within this time. */
+const DEVICE_TTL_MS = 30_000;
+const ATTRIBUTE_ORDER: readonly AttributeScope[] = ['server', 'shared', 'client'];
+
+export interface DeviceLookup {
+  getDevice(id: string): Promise<Device | undefined>;
+}
+
+interface Latest {
+  readonly values: Map<string, { ts: number; value: JsonValue }>;
+  /** Keys read from the store (or learned from messages) at least once. */
+  readonly known: Set<string>;
+}
+
+/** Keys a rule may look up as latest values: bare identifiers (and the root of dotted ones) and latest("…"). */
+export function latestKeysOf(rule: CompiledRule): string[] {
+  const keys = new Set<string>(rule.analysis.latestKeys);
+  for (const id of rule.analysis.identifiers) {
+    keys.add(id);
+    const dot = id.indexOf('.');
+    if (dot > 0) keys.add(id.slice(0, dot));
+  }
+  return [...keys];
+}
+
+export class DeviceContexts {
+  private readonly devices = new Map<string, { device: Device; at: number }>();
+  private readonly latest = new Map<string, Latest>();
+  private readonly attributes = new Map<string, Map<AttributeScope, Map<string, JsonValue>>>();
+  /** Devices whose attributes are being read, and whether a change arrived meanwhile. */
+  private readonly loadingAttributes = new Map<string, boolean>();
+
+  constructor(
+    private readonly deps: { store: Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>; registry: DeviceLookup; clock: Clock },
+  ) {}
+
+  async device(id: string): Promise<Device | undefined> {
+    const now = this.deps.clock.now();
+    const hit = this.devices.get(id);
+    if (hit && now - hit.at < DEVICE_TTL_MS) return hit.device;
+    const device = await this.deps.registry.getDevice(id);
+    if (device) this.devices.set(id, { device, at: now });
+    else this.forget(id);
+    return device;
+  }
+
+  forget(deviceId: string): void {
+    this.devices.delete(deviceId);
+    this.latest.delete(deviceId);
+    this.attributes.delete(deviceId);
+  }
+
+  /** Loads what these rules will read of the device and is not cached yet. */
+  async prepare(deviceId: string, rules: readonly CompiledRule[]): Promise<void> {
+    let latest = this.latest.get(deviceId);
+    if (!latest) this.latest.set(deviceId, (latest = { values: new Map(), known: new Set() }));
+    const wanted = new Set(rules.flatMap(latestKeysOf));
+    const missing = [...wanted].filter((k) => !latest.known.has(k));
+    if (missing.length > 0) {
+      const stored = await this.deps.store.latest(deviceId, missing);
+      for (const key of missing) {
+        latest.known.add(key);
+        const tv = Object.hasOwn(stored, key) ? stored[key] : undefined;
+        const cur = latest.values.get(key);
+        if (tv && (!cur || tv.ts >= cur.ts)) latest.values.set(key, { ts: tv.ts, value: tv.value as JsonValue });
+      }
+    }
+    if (!this.attributes.has(deviceId) && rules.some((r) => r.analysis.attributes.length > 0)) await this.loadAttributes(deviceId);
+  }
+
+  /** Reads all scopes; a change announced while reading means the read may be stale: read again. */
+  private async loadAttributes(deviceId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.loadingAttributes.set(deviceId, false);
+      const scopes = new Map<AttributeScope, Map<string, JsonValue>>();
+      for (const scope of ATTRIBUTE_ORDER) {
+        const entries = await this.deps.store.getAttributes(deviceId, scope);
+        scopes.set(scope, new Map(entries.map((e) => [e.key, e.value])));
+      }
+      const changed = this.loadingAttributes.get(deviceId);
+      this.attributes.set(deviceId, scopes);
+      if (!changed) break;
+    }
+    this.loadingAttributes.delete(deviceId);
+  }
+
+  /** Newer values replace cached ones; an older (late) point never does. */
+  applyTelemetry(deviceId: string, ts: number, values: Readonly<Record<string, JsonValue>>): void {
+    const latest = this.latest.get(deviceId);
+    if (!latest) return;
+    for (const [key, value] of Object.entries(values)) {
+      const cur = latest.values.get(key);
+      if (!cur || ts >= cur.ts) latest.values.set(key, { ts, value });
+      latest.known.add(key);
+    }
+  }
+
+  applyAttributes(msg: BusEvents['attributes']): void {
+    if (this.loadingAttributes.has(msg.deviceId)) this.loadingAttributes.set(msg.deviceId, true);
+    const scope = this.attributes.get(msg.deviceId)?.get(msg.scope);
+    if (!scope) return;
+    for (const [key, value] of Object.entries(msg.values)) scope.set(key, value);
+    for (const key of msg.deleted ?? []) scope.delete(key);
+  }
+
+  lookups(deviceId: string): Lookups {
+    const latest = this.latest.get(deviceId);
+    const attrs = this.attributes.get(deviceId);
+    return {
+      latest: (key) => latest?.values.get(key)?.value,
+      attr: (name, scope) => {
+        for (const s of scope ? [scope] : ATTRIBUTE_ORDER) {
+          const v = attrs?.get(s)?.get(name);
+          if (v !== undefined) return v;
+        }
+        return undefined;
+      },
+    };
+  }
+}

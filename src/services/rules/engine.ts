@@ -1,0 +1,288 @@
+/**
+ * The rule engine. It consumes the bus after commit (telemetry, attributes, status), so ingest
+ * never waits for it: each bus handler only queues work. Work is serialized per device (windows
+ * and edges see a device's messages in order) and runs concurrently across devices. Actions run
+ * after the edge is decided, outside the device queue, in order per (rule, device).
+ *
+ * A rule that throws (a type error in its condition, a failing action) publishes a `ruleError`
+ * event, is logged (throttled) and counted; the other rules and ingest go on.
+ */
+import type { Device } from '../../domain/device.js';
+import type { CompiledRule } from '../../domain/rules/compile.js';
+import type { Rule } from '../../domain/rules/model.js';
+import { actionsFor, evaluateRule, feedWindows, renderActions, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
+import type { Edge, RuleState } from '../../domain/rules/state.js';
+import { subjectFor } from '../../domain/subjects.js';
+import type { JsonValue, Point } from '../../domain/telemetry.js';
+import type { AttributeStore, Bus, BusEvents, Clock, Logger, RuleStore, TelemetryStore } from '../../ports.js';
+import type { ActionCatalog, ActionDeps } from './actions/index.js';
+import { DeviceContexts, type DeviceLookup } from './device-context.js';
+import { RuleIndex } from './rule-index.js';
+import { RuleStateCache } from './state-cache.js';
+
+export interface RuleMetrics {
+  evaluated(count: number): void;
+  fired(edge: Edge): void;
+  error(stage: BusEvents['ruleError']['stage']): void;
+  dropped(): void;
+}
+
+export const noopRuleMetrics: RuleMetrics = { evaluated: () => undefined, fired: () => undefined, error: () => undefined, dropped: () => undefined };
+
+export interface RuleEngineDeps {
+  readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>;
+  readonly registry: DeviceLookup;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly catalog: ActionCatalog;
+  readonly actionDeps: ActionDeps;
+  readonly metrics?: RuleMetrics;
+  /** How often dirty rule state is written (ms); default 1000. */
+  readonly stateFlushMs?: number;
+  /** Queued evaluations beyond this are dropped and counted; default 100,000. */
+  readonly maxPending?: number;
+}
+
+/** A telemetry message split by timestamp: one rule message per distinct ts, oldest first. */
+export function messagesOf(points: readonly Point[]): RuleMessage[] {
+  const byTs = new Map<number, Record<string, JsonValue>>();
+  for (const p of points) {
+    let values = byTs.get(p.ts);
+    if (!values) byTs.set(p.ts, (values = {}));
+    Object.defineProperty(values, p.key, { value: p.value as JsonValue, enumerable: true, writable: true, configurable: true });
+  }
+  return [...byTs.entries()].sort(([a], [b]) => a - b).map(([ts, values]) => ({ ts, values }));
+}
+
+const LOG_THROTTLE_MS = 10_000;
+
+export class RuleEngine {
+  readonly index = new RuleIndex();
+  readonly contexts: DeviceContexts;
+  private readonly states: RuleStateCache;
+  private readonly metrics: RuleMetrics;
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly actionChains = new Map<string, Promise<void>>();
+  private pending = 0;
+  private readonly lastLog = new Map<string, number>();
+  private unsubscribe: (() => void)[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Told of every message and status change of a device: the inactivity tracker (timers.ts) sets it. */
+  onActivity: ((device: Device, rules: readonly CompiledRule[], online?: boolean) => void) | undefined;
+
+  constructor(private readonly deps: RuleEngineDeps) {
+    this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock });
+    this.states = new RuleStateCache(deps.store, deps.clock, deps.logger);
+    this.metrics = deps.metrics ?? noopRuleMetrics;
+  }
+
+  async start(): Promise<void> {
+    for (const rule of await this.deps.store.listRules()) {
+      try {
+        this.index.upsert(rule);
+      } catch (err) {
+        // A rule saved by an older build that no longer compiles stays stored but inactive.
+        this.deps.logger.warn({ err, ruleId: rule.id }, 'rule does not compile; skipped');
+      }
+    }
+    const { bus } = this.deps;
+    this.unsubscribe = [
+      bus.subscribe('telemetry', 'telemetry.>', (msg) => this.submit(msg.tenantId, msg.deviceId, () => this.onTelemetry(msg))),
+      bus.subscribe('attributes', 'attributes.>', (msg) => {
+        this.contexts.applyAttributes(msg);
+        this.submit(msg.tenantId, msg.deviceId, () => this.onAttributes(msg));
+      }),
+      bus.subscribe('status', 'status.>', (msg) => this.submit(msg.tenantId, msg.deviceId, () => this.onStatus(msg))),
+    ];
+    this.flushTimer = setInterval(() => void this.states.flush(), this.deps.stateFlushMs ?? 1000);
+    this.flushTimer.unref();
+    this.deps.logger.info({ rules: this.index.size }, 'rule engine started');
+  }
+
+  /** Stops consuming, lets queued work and running actions finish (bounded), writes all state. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    await this.states.flush();
+  }
+
+  /** Resolves when every queued evaluation and every started action has settled (tests, stop). */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0 || this.actionChains.size > 0) {
+      await Promise.all([...this.queues.values(), ...this.actionChains.values()]);
+    }
+  }
+
+  flushState(): Promise<void> {
+    return this.states.flush();
+  }
+
+  /** After a rule was created or changed: recompile; a changed rule starts from fresh state. */
+  ruleChanged(rule: Rule): void {
+    this.states.forgetRule(rule.id);
+    this.index.upsert(rule);
+  }
+
+  ruleRemoved(ruleId: string): void {
+    this.states.forgetRule(ruleId);
+    this.index.remove(ruleId);
+  }
+
+  /** Queues work for one device behind its earlier work; never blocks the caller. */
+  submit(tenantId: string, deviceId: string, work: () => Promise<void>): void {
+    if (this.stopped || !this.index.hasTenant(tenantId)) return;
+    if (this.pending >= (this.deps.maxPending ?? 100_000)) {
+      this.metrics.dropped();
+      this.logThrottled('dropped', { pending: this.pending }, 'rule engine overloaded; evaluations dropped');
+      return;
+    }
+    this.pending++;
+    const prev = this.queues.get(deviceId) ?? Promise.resolve();
+    const next = prev
+      .then(work)
+      .catch((err: unknown) => this.deps.logger.error({ err, deviceId }, 'rule engine task failed'))
+      .finally(() => {
+        this.pending--;
+        if (this.queues.get(deviceId) === next) this.queues.delete(deviceId);
+      });
+    this.queues.set(deviceId, next);
+  }
+
+  private async onTelemetry(msg: BusEvents['telemetry']): Promise<void> {
+    const device = await this.contexts.device(msg.deviceId);
+    if (!device || device.tenantId !== msg.tenantId) return;
+    const rules = this.index.forDevice(device);
+    this.noteActivity(device, rules);
+    if (rules.length === 0) return;
+    await this.contexts.prepare(device.id, rules);
+    let evaluated = 0;
+    for (const message of messagesOf(msg.points)) {
+      this.contexts.applyTelemetry(device.id, message.ts, message.values);
+      for (const rule of rules) {
+        const state = await this.states.get(rule.rule.id, device.id, rule.rule.updatedAt);
+        if (rule.retention.size > 0) {
+          feedWindows(rule, state, message);
+          this.states.markDirty(rule.rule.id, device.id);
+        }
+        if (rule.rule.trigger !== 'telemetry') continue;
+        evaluated++;
+        this.evaluate(rule, state, device, message, true);
+      }
+    }
+    this.metrics.evaluated(evaluated);
+  }
+
+  private async onAttributes(msg: BusEvents['attributes']): Promise<void> {
+    const device = await this.contexts.device(msg.deviceId);
+    if (!device || device.tenantId !== msg.tenantId) return;
+    const rules = this.index.forDevice(device).filter((r) => r.rule.trigger === 'attributes');
+    if (rules.length === 0) return;
+    await this.contexts.prepare(device.id, rules);
+    const values: Record<string, JsonValue> = { ...msg.values };
+    for (const key of msg.deleted ?? []) values[key] = null;
+    await this.evaluateAll(rules, device, { ts: this.deps.clock.now(), values }, true);
+  }
+
+  private async onStatus(msg: BusEvents['status']): Promise<void> {
+    const device = await this.contexts.device(msg.deviceId);
+    if (!device || device.tenantId !== msg.tenantId) return;
+    const all = this.index.forDevice(device);
+    this.noteActivity(device, all, msg.online);
+    const rules = all.filter((r) => r.rule.trigger === 'connectivity');
+    const event = msg.online ? 'online' : 'offline';
+    await this.connectivity(device, rules, { event, online: msg.online });
+  }
+
+  /** Evaluates connectivity rules with an `event` message at the platform clock's time. */
+  async connectivity(device: Device, rules: readonly CompiledRule[], values: Record<string, JsonValue>): Promise<void> {
+    if (rules.length === 0) return;
+    await this.contexts.prepare(device.id, rules);
+    await this.evaluateAll(rules, device, { ts: this.deps.clock.now(), values }, true);
+  }
+
+  /** Schedule rules: evaluate once for the scheduled minute; act whenever the condition holds. */
+  async scheduled(device: Device, rules: readonly CompiledRule[], minute: number): Promise<void> {
+    await this.contexts.prepare(device.id, rules);
+    await this.evaluateAll(rules, device, { ts: minute, values: {} }, false);
+  }
+
+  private async evaluateAll(rules: readonly CompiledRule[], device: Device, message: RuleMessage, edges: boolean): Promise<void> {
+    for (const rule of rules) this.evaluate(rule, await this.states.get(rule.rule.id, device.id, rule.rule.updatedAt), device, message, edges);
+    this.metrics.evaluated(rules.length);
+  }
+
+  private noteActivity(device: Device, rules: readonly CompiledRule[], online?: boolean): void {
+    this.onActivity?.(device, rules, online);
+  }
+
+  private evaluate(rule: CompiledRule, state: RuleState, device: Device, message: RuleMessage, edges: boolean): void {
+    const ref = { id: device.id, name: device.name };
+    let edge: Edge | undefined;
+    let rendered;
+    try {
+      const ev = evaluateRule(rule, state, ref, message, this.contexts.lookups(device.id), edges);
+      if (edges) this.states.markDirty(rule.rule.id, device.id);
+      edge = edges ? ev.edge : ev.matched ? 'raise' : undefined;
+      if (!edge) return;
+      rendered = renderActions(actionsFor(rule, edge), ev.scope);
+    } catch (err) {
+      this.ruleError(rule, device.id, edge ? 'action' : 'condition', err);
+      return;
+    }
+    this.metrics.fired(edge);
+    this.deps.logger.debug({ ruleId: rule.rule.id, deviceId: device.id, edge, ts: message.ts }, 'rule fired');
+    this.dispatch(rule, device, edge, message.ts, rendered);
+  }
+
+  private dispatch(rule: CompiledRule, device: Device, edge: Edge, ts: number, actions: readonly RenderedAction[]): void {
+    if (actions.length === 0) return;
+    const ctx = { tenantId: device.tenantId, deviceId: device.id, deviceName: device.name, ruleId: rule.rule.id, ruleName: rule.rule.name, ts, edge };
+    const key = `${rule.rule.id}\u0000${device.id}`;
+    const prev = this.actionChains.get(key) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      for (const action of actions) {
+        try {
+          await this.deps.catalog.run(action, ctx, this.deps.actionDeps);
+        } catch (err) {
+          this.ruleError(rule, device.id, 'action', err, action.type);
+        }
+      }
+    });
+    const tracked = next.finally(() => {
+      if (this.actionChains.get(key) === tracked) this.actionChains.delete(key);
+    });
+    this.actionChains.set(key, tracked);
+  }
+
+  ruleError(rule: CompiledRule, deviceId: string | undefined, stage: BusEvents['ruleError']['stage'], err: unknown, action?: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const { id: ruleId, name: ruleName, tenantId } = rule.rule;
+    this.metrics.error(stage);
+    this.logThrottled(`rule:${ruleId}`, { ruleId, deviceId, stage, action, reason: message }, 'rule failed');
+    this.deps.bus.publish('ruleError', subjectFor('ruleError', tenantId, deviceId ?? '-'), {
+      tenantId,
+      ruleId,
+      ruleName,
+      ...(deviceId !== undefined ? { deviceId } : {}),
+      stage,
+      ...(action !== undefined ? { action } : {}),
+      message,
+      ts: this.deps.clock.now(),
+    });
+  }
+
+  /** A rule failing on every message must not flood the log: one line per rule per 10 s. */
+  private logThrottled(key: string, obj: object, msg: string): void {
+    const now = Date.now();
+    if (now - (this.lastLog.get(key) ?? 0) < LOG_THROTTLE_MS) return;
+    this.lastLog.set(key, now);
+    this.deps.logger.warn(obj, msg);
+  }
+}

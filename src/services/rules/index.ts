@@ -1,0 +1,79 @@
+/**
+ * The rules feature assembled: service (CRUD, validation, backtest), engine (bus consumer) and
+ * timers (schedules, inactivity). The composition root calls `createRules` and start/stop.
+ */
+import type { DeviceProfile } from '../../domain/device.js';
+import type { Rule } from '../../domain/rules/model.js';
+import type { Bus, Clock, Logger, Store } from '../../ports.js';
+import { ActionCatalog, type ActionDeps } from './actions/index.js';
+import { RuleEngine, type RuleMetrics } from './engine.js';
+import { RuleService } from './service.js';
+import { RuleTimers, type RuleTimersDeps, type TargetLookup } from './timers.js';
+
+export { ActionCatalog, type ActionDeps } from './actions/index.js';
+export { RuleEngine, noopRuleMetrics, type RuleMetrics } from './engine.js';
+export { RuleService, RuleValidationError } from './service.js';
+export { RuleTimers } from './timers.js';
+export type { BacktestResult } from './backtest.js';
+
+export interface RulesDeps {
+  readonly store: Store;
+  readonly registry: TargetLookup & { getProfile(id: string): Promise<DeviceProfile | undefined> };
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly actionDeps: Omit<ActionDeps, 'logger'>;
+  readonly catalog?: ActionCatalog;
+  readonly metrics?: RuleMetrics;
+  readonly statuses?: RuleTimersDeps['statuses'];
+  /** Tests drive schedules and inactivity by hand (runSchedules, checkInactivity). */
+  readonly timers?: boolean;
+  readonly stateFlushMs?: number;
+}
+
+export interface Rules {
+  readonly service: RuleService;
+  readonly engine: RuleEngine;
+  readonly timers: RuleTimers;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createRules(deps: RulesDeps): Rules {
+  const logger = deps.logger.child({ component: 'rules' });
+  const catalog = deps.catalog ?? new ActionCatalog();
+  const engine = new RuleEngine({
+    store: deps.store,
+    registry: deps.registry,
+    bus: deps.bus,
+    clock: deps.clock,
+    logger,
+    catalog,
+    actionDeps: { ...deps.actionDeps, logger },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.stateFlushMs !== undefined ? { stateFlushMs: deps.stateFlushMs } : {}),
+  });
+  const timers = new RuleTimers({ engine, registry: deps.registry, clock: deps.clock, logger, ...(deps.statuses ? { statuses: deps.statuses } : {}) });
+  const listener = {
+    ruleChanged(rule: Rule): void {
+      engine.ruleChanged(rule);
+      const compiled = engine.index.get(rule.id);
+      if (compiled) void timers.watch(compiled).catch((err: unknown) => logger.warn({ err, ruleId: rule.id }, 'watching rule targets failed'));
+    },
+    ruleRemoved: (id: string) => engine.ruleRemoved(id),
+  };
+  const service = new RuleService({ store: deps.store, registry: deps.registry, catalog, clock: deps.clock, listeners: [listener] });
+  return {
+    service,
+    engine,
+    timers,
+    async start() {
+      await engine.start();
+      if (deps.timers ?? true) await timers.start();
+    },
+    async stop() {
+      timers.stop();
+      await engine.stop();
+    },
+  };
+}
