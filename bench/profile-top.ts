@@ -1,7 +1,7 @@
 /**
  * Top self-time functions of a V8 CPU profile (from `--cpu-prof`), so a bench note can say where
  * the time goes without opening DevTools:
- *   node --import tsx bench/profile-top.ts FILE.cpuprofile [N]
+ *   node --import tsx bench/profile-top.ts FILE.cpuprofile [N] [--by-file]
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -19,7 +19,8 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-export function topSelfTime(profile: CpuProfile, n: number): { name: string; ms: number; pct: number }[] {
+/** Self time per function (`byFile`: per source file / native bucket), biggest first. */
+export function topSelfTime(profile: CpuProfile, n: number, byFile = false): { name: string; ms: number; pct: number }[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
   let total = 0;
@@ -29,7 +30,8 @@ export function topSelfTime(profile: CpuProfile, n: number): { name: string; ms:
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     const where = frame.url ? `${relative(REPO, frame.url.replace(/^file:\/\//, ''))}:${frame.lineNumber + 1}` : '';
-    const name = `${frame.functionName || '(anonymous)'} ${where}`.trim();
+    const file = where.replace(/:\d+$/, '');
+    const name = byFile ? file.replace(/^node_modules\/([^/]+)\/.*/, 'node_modules/$1') || frame.functionName || '(native)' : `${frame.functionName || '(anonymous)'} ${where}`.trim();
     self.set(name, (self.get(name) ?? 0) + dt);
   });
   return [...self.entries()]
@@ -40,7 +42,8 @@ export function topSelfTime(profile: CpuProfile, n: number): { name: string; ms:
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: profile-top.ts FILE.cpuprofile [N]');
+  if (!file) throw new Error('usage: profile-top.ts FILE.cpuprofile [N] [--by-file]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  for (const row of topSelfTime(profile, Number(process.argv[3] ?? 30))) console.log(`${String(row.pct).padStart(5)} %  ${String(row.ms).padStart(7)} ms  ${row.name}`);
+  const n = Number(process.argv.slice(3).find((a) => /^\d+$/.test(a)) ?? 30);
+  for (const row of topSelfTime(profile, n, process.argv.includes('--by-file'))) console.log(`${String(row.pct).padStart(5)} %  ${String(row.ms).padStart(7)} ms  ${row.name}`);
 }

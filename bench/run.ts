@@ -1,6 +1,6 @@
 /**
  * Benchmarks: `npm run bench -- <scenario|all> [--quick] [--json FILE] [--devices N] [--duration S]
- *                                 [--cpu-prof DIR] [--keep]`
+ *                                 [--cpu-prof DIR] [--keep] [--no-rule]`
  *
  * Every scenario runs the platform and a reference side by side on loopback, bounded in time and
  * count, and cleans up its processes and temp dirs even on error or Ctrl-C. Results are printed
@@ -30,7 +30,7 @@ const SCENARIOS: Record<string, { run: (ctx: BenchContext) => Promise<ScenarioRe
   soak: { run: soak, limitMin: [8, 20] },
 };
 
-const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [--quick] [--json FILE] [--devices N] [--duration S] [--cpu-prof DIR] [--keep]`;
+const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [--quick] [--json FILE] [--devices N] [--duration S] [--cpu-prof DIR] [--keep] [--no-rule]`;
 
 function positiveNumber(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -60,6 +60,7 @@ async function main(): Promise<number> {
       duration: { type: 'string' },
       'cpu-prof': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'no-rule': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
     const started = performance.now();
     const ctx: BenchContext = {
       quick: values.quick,
+      noRule: values['no-rule'],
       tmp,
       tag: randomBytes(3).toString('hex'),
       ...(devices !== undefined ? { devices: Math.floor(devices) } : {}),

@@ -323,6 +323,19 @@ export interface TopicPublisher {
   publish(tenantId: string, topic: string, payload: string | Buffer, options?: { qos?: 0 | 1; retain?: boolean }): void;
 }
 
+/** An outgoing SMS: `to` is a phone number ("+4917…"), `from` a number or sender name. */
+export interface SmsMessage {
+  readonly to: string;
+  readonly text: string;
+  readonly from?: string;
+}
+
+/** Sends SMS (rule action `sms`); the SMPP adapter and an in-memory one implement it. */
+export interface SmsSender {
+  /** Resolves once the SMSC accepted every part; `messageId` is the first part's SMSC id. */
+  send(message: SmsMessage): Promise<{ messageId: string; parts: number }>;
+}
+
 export interface Clock {
   now(): number;
 }

@@ -20,6 +20,8 @@ export interface BenchContext {
   readonly tmp: string;
   /** --cpu-prof DIR: profile the platform server into DIR. */
   readonly cpuProfDir?: string;
+  /** --no-rule: run without the battery alarm rule (to measure what the rule costs). */
+  readonly noRule?: boolean;
   /** Distinguishes this run's tokens. */
   readonly tag: string;
   log(message: string): void;

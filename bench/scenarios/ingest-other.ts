@@ -50,7 +50,7 @@ async function ingestVia(transport: Transport, ctx: BenchContext): Promise<Scena
   let rule: string;
   try {
     await platform.api.importDevices('meter', tokens);
-    rule = await installAlarmRule(platform.api);
+    rule = await installAlarmRule(platform.api, ctx);
     ctx.log(`platform: ${tokens.length} devices over ${transport}, ${durationMs / 1000} s`);
     const port = transport === 'http' ? platform.ports.http : platform.ports.coap;
     p = await loadAgainst(transport, { host: HOST, port }, tokens, durationMs, platform.proc.pid);

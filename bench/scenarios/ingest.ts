@@ -22,7 +22,8 @@ export const WINDOW = 32;
  * raises and clears its alarm every 100 messages). A build without the rules API (404) runs
  * without it and says so.
  */
-export async function installAlarmRule(api: Api): Promise<string> {
+export async function installAlarmRule(api: Api, ctx: BenchContext): Promise<string> {
+  if (ctx.noRule) return 'none (--no-rule)';
   const rule = { name: 'battery alarm', condition: 'batteryLevel < 10', actions: [{ type: 'alarm', alarmType: 'LowBattery', severity: 'warning' }] };
   try {
     await api.request('POST', '/api/rules', JSON.stringify(rule));
@@ -64,7 +65,7 @@ function perMessageKb(phase: Measured): number {
 
 async function runOnPlatform(ctx: BenchContext, platform: PlatformProcess, tokens: readonly string[], durationMs: number, expected: Expected): Promise<Omit<PlatformIngest, 'check'>> {
   const probes = await Promise.all([0, 1, 2].map((i) => platform.api.createDevice(`probe-${i}`)));
-  const rule = await installAlarmRule(platform.api);
+  const rule = await installAlarmRule(platform.api, ctx);
   const lg = new LoadGen();
   const pids = [platform.proc.pid, lg.pid];
   const shortMs = ctx.quick ? 5000 : 20_000;

@@ -56,7 +56,7 @@ export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
   let rule = '';
   try {
     await platform.api.importDevices('soak', tokens);
-    rule = await installAlarmRule(platform.api);
+    rule = await installAlarmRule(platform.api, ctx);
     const lg = new LoadGen();
     try {
       await lg.connect({ target: { host: HOST, port: platform.ports.mqtt }, tokens, window: WINDOW, concurrency: 200 });

@@ -25,6 +25,7 @@ import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { telemetryRoutes } from './telemetry.js';
 import { twinRoutes } from './twin.js';
+import { webRoutes } from './web.js';
 import { liveRoutes } from './ws.js';
 
 export interface HttpAppOptions {
@@ -36,6 +37,8 @@ export interface HttpAppOptions {
   readonly version?: string;
   /** Serve HTTPS instead of HTTP. */
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
+  /** The built dashboard served at `/` (default web/dist of the checkout); false serves none. */
+  readonly webRoot?: string | false;
 }
 
 const MAX_REQUEST_ID_LENGTH = 128;
@@ -93,6 +96,8 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { deps });
+  // The dashboard at / (web/dist), with client-side routes answered by index.html; /api keeps its JSON 404.
+  if (opts.webRoot !== false) await app.register(webRoutes, opts.webRoot ? { root: opts.webRoot } : {});
   await app.register(
     async (api) => {
       await api.register(loginRoutes, { deps });

@@ -66,7 +66,7 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   rpc: Type.Object({ defaultTimeoutMs: Type.Integer({ minimum: 100 }) }, { default: {} }),
-  /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set. */
+  /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set, SMS until notify.smpp.enabled. */
   notify: Type.Object(
     {
       smtp: Type.Object(
@@ -79,6 +79,21 @@ export const ConfigSchema = Type.Object({
           from: Type.Optional(Type.String()),
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
+        },
+        { default: {} },
+      ),
+      /** SMS over SMPP 3.4 (an ESME bound to this SMSC); off until enabled. Lengths are SMPP's field sizes. */
+      smpp: Type.Object(
+        {
+          enabled: Type.Boolean(),
+          host: Type.String(),
+          port: Port,
+          systemId: Type.String({ maxLength: 15 }),
+          password: Type.String({ maxLength: 8 }),
+          /** Default sender: a number or a name of up to 11 characters; empty lets the SMSC choose. */
+          sourceAddr: Type.String({ maxLength: 20 }),
+          bindMode: Type.Union([Type.Literal('transmitter'), Type.Literal('transceiver')]),
+          enquireLinkMs: Type.Integer({ minimum: 1000 }),
         },
         { default: {} },
       ),
@@ -107,7 +122,10 @@ export const DEFAULTS: Config = {
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },
-  notify: { smtp: { port: 587, secure: false, requireTls: false } },
+  notify: {
+    smtp: { port: 587, secure: false, requireTls: false },
+    smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
+  },
   log: { level: 'info' },
 };
 

@@ -36,6 +36,7 @@ import { TwinService } from '../services/twin.js';
 import { createRules, type Rules } from '../services/rules/index.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
+import { createSmppSender } from '../adapters/notify/smpp/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -150,6 +151,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
+  // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
+  const smpp = config.notify.smpp.enabled ? createSmppSender({ ...config.notify.smpp, logger }) : undefined;
   const rules = createRules({
     store,
     registry,
@@ -166,6 +169,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       // Late-bound: the MQTT transport is built below; rules act only after start.
       topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
       ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}` }) } : {}),
+      ...(smpp ? { sms: smpp } : {}),
     },
   });
 
@@ -200,6 +204,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await ingest.drain();
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
+    await smpp?.close();
     await status.stop();
     await commands.stop();
     sessions.close();

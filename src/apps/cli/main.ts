@@ -16,6 +16,7 @@ Commands:
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
+  edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)
 
 Run "continuum <command> --help" for the options of a command. Client commands take
 --url, --api-key or --email/--password, and --json for machine-readable output.`;
@@ -32,6 +33,10 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         const { runServerFromCli } = await import('../server.js');
         await runServerFromCli(rest);
         return undefined;
+      }
+      case 'edge': {
+        const { runEdgeFromCli } = await import('../../edge/app.js');
+        return await runEdgeFromCli(rest, io);
       }
       case 'device':
       case 'devices':

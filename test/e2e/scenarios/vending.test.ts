@@ -1,25 +1,22 @@
 /**
- * Vending machine: stock below 5 → notify the supplier. SMS over SMPP is not available yet (no
- * SMPP client or SMSC in this build, see docs/RULES.md), so the supplier's SMS gateway is a local
- * HTTP server receiving the rule's webhook, and an e-mail goes out through a local SMTP server.
- * The machine reports over HTTP (curl) and CoAP (coap-client), and also gets the alert on its own
- * MQTT namespace through an mqttPublish action.
+ * Vending machine: stock below 5 → SMS to the supplier through a local SMSC (the `smpp` package's
+ * server; the platform binds to it over SMPP 3.4 as configured in notify.smpp), and an e-mail
+ * through a local SMTP server. The machine reports over HTTP (curl) and CoAP (coap-client), and
+ * also gets the alert on its own MQTT namespace through an mqttPublish action.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { promisify } from 'node:util';
 import { fakeSmtp, mailBody, type Received } from '../../support/fake-smtp.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.js';
+import { startSmsc, type TestSmsc } from '../../support/smsc.js';
 import { createRule, mosquittoSub } from './helpers.js';
 
 const run = promisify(execFile);
 let tp: TestPlatform;
-let gateway: Server;
-let gatewayUrl: string;
-const sms: { to: string; text: string }[] = [];
+let smsc: TestSmsc;
 let smtp: NetServer;
 let mails: Received[];
 
@@ -27,24 +24,19 @@ before(async () => {
   const fake = await fakeSmtp({});
   smtp = fake.server;
   mails = fake.received;
-  tp = await startTestPlatform({ config: { notify: { smtp: { host: '127.0.0.1', port: fake.port, from: 'machines@vending.example' } } } });
-  gateway = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (req.url === '/sms' && req.method === 'POST') {
-        sms.push(JSON.parse(body) as { to: string; text: string });
-        res.writeHead(202).end();
-      } else res.writeHead(404).end();
-    });
+  smsc = await startSmsc({ systemId: 'vendco', password: 'sms-pw' });
+  tp = await startTestPlatform({
+    config: {
+      notify: {
+        smtp: { host: '127.0.0.1', port: fake.port, from: 'machines@vending.example' },
+        smpp: { enabled: true, host: '127.0.0.1', port: smsc.port, systemId: 'vendco', password: 'sms-pw', sourceAddr: 'VendCo' },
+      },
+    },
   });
-  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-  const address = gateway.address();
-  gatewayUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 });
 after(async () => {
   await tp.stop();
-  await new Promise((resolve) => gateway.close(resolve));
+  await smsc.close();
   smtp.close();
 });
 
@@ -53,7 +45,7 @@ async function httpTelemetry(token: string, body: unknown): Promise<void> {
   assert.equal(stdout, '200');
 }
 
-test('stock < 5 → the supplier gets a message through the SMS gateway webhook and an e-mail, once per shortage', async () => {
+test('stock < 5 → the supplier gets an SMS over SMPP and an e-mail, once per shortage', async () => {
   const machine = await tp.api.createDevice('vend-042', { label: 'Station hall' });
   await createRule(tp.api, {
     name: 'Restock',
@@ -61,7 +53,7 @@ test('stock < 5 → the supplier gets a message through the SMS gateway webhook 
     trigger: 'telemetry',
     condition: 'stock < 5',
     actions: [
-      { type: 'webhook', url: `${gatewayUrl}/sms`, body: { to: '+15550100', text: '${deviceName}: only ${stock} items left of ${product}' } },
+      { type: 'sms', to: '+15550100', text: '${deviceName}: only ${stock} items left of ${product}' },
       { type: 'mqttPublish', topic: 'devices/${deviceName}/alerts', payload: { restock: true, stock: '${stock}' }, qos: 1 },
       { type: 'email', to: 'orders@supplier.example', subject: 'Restock ${deviceName}', text: '${product}: ${stock} left.' },
     ],
@@ -71,8 +63,17 @@ test('stock < 5 → the supplier gets a message through the SMS gateway webhook 
     await new Promise((r) => setTimeout(r, 300));
     await httpTelemetry(machine.accessToken, { stock: 12, product: 'cola' });
     await httpTelemetry(machine.accessToken, { stock: 4, product: 'cola' });
-    await eventually(async () => (sms.length === 1 ? true : undefined), 10_000, 'SMS');
-    assert.deepEqual(sms[0], { to: '+15550100', text: 'vend-042: only 4 items left of cola' });
+    await eventually(async () => (smsc.received.length === 1 ? true : undefined), 10_000, 'SMS at the SMSC');
+    assert.deepEqual(smsc.received[0], {
+      systemId: 'vendco',
+      source: 'VendCo',
+      sourceTon: 5,
+      destination: '15550100',
+      destinationTon: 1,
+      dataCoding: 0,
+      esmClass: 0,
+      text: 'vend-042: only 4 items left of cola',
+    });
     const [alert] = await alerts.messages;
     assert.deepEqual(alert, { topic: 'devices/vend-042/alerts', body: { restock: true, stock: 4 } });
     const [mail] = await eventually(async () => (mails.length === 1 && mails[0]?.data ? mails : undefined), 10_000, 'e-mail');
@@ -87,6 +88,8 @@ test('stock < 5 → the supplier gets a message through the SMS gateway webhook 
   await run('coap-client-notls', ['-B', '5', '-m', 'post', '-t', 'application/json', '-e', JSON.stringify({ stock: 3 }), `coap://127.0.0.1:${tp.ports.coap}/api/v1/${machine.accessToken}/telemetry`]);
   await httpTelemetry(machine.accessToken, { stock: 40 });
   await httpTelemetry(machine.accessToken, { stock: 2 });
-  await eventually(async () => (sms.length === 2 ? true : undefined), 10_000, 'second SMS');
-  assert.equal(sms[1]?.text, 'vend-042: only 2 items left of cola');
+  await eventually(async () => (smsc.received.length === 2 ? true : undefined), 10_000, 'second SMS');
+  assert.equal(smsc.received[1]?.text, 'vend-042: only 2 items left of cola');
+  assert.equal(smsc.received[1]?.destination, '15550100');
+  assert.deepEqual(smsc.binds, ['vendco']);
 });

@@ -361,36 +361,42 @@ export class Connection implements SessionLink, ClientLink {
 
   // ------------------------------------------------------------------ closing
 
-  /** MQTT 5 gets a DISCONNECT with the reason first (MQTT 5.0 §4.13); 3.1.1 is just closed. */
+  /** A protocol violation or limit: counted, then disconnected. */
   protocolError(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
     this.broker.metrics.reject('mqtt', `disconnect_0x${reasonCode.toString(16)}`);
-    this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress, reasonCode }, `mqtt disconnect: ${why}`);
-    if (this.state === 'open' && this.protocolVersion === 5) this.writePacket({ cmd: 'disconnect', reasonCode });
-    this.close(why);
+    this.disconnect(reasonCode, why);
   }
 
   private internalError(err: unknown): void {
     this.broker.logger.error({ err, clientId: this.clientId, remote: this.remoteAddress }, 'mqtt connection failed');
     this.broker.metrics.reject('mqtt', 'internal');
-    this.protocolError(0x83, 'internal error');
+    this.disconnect(0x83, 'internal error');
+  }
+
+  /** MQTT 5 gets a DISCONNECT with the reason first (MQTT 5.0 §4.13); 3.1.1 is just closed. */
+  private disconnect(reasonCode: number, why: string, graceMs = CLOSE_GRACE_MS): void {
+    if (this.state === 'closed') return;
+    this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress, reasonCode }, `mqtt disconnect: ${why}`);
+    if (this.state === 'open' && this.protocolVersion === 5) this.writePacket({ cmd: 'disconnect', reasonCode });
+    this.close(why, false, graceMs);
   }
 
   /** Another connection with our client id arrived: DISCONNECT 0x8E, then close [MQTT-3.1.4-3]. */
   takeover(): void {
-    this.protocolError(0x8e, 'session taken over');
+    this.disconnect(0x8e, 'session taken over');
   }
 
-  /** Broker shutdown: DISCONNECT 0x8B "server shutting down". */
+  /** Broker shutdown: DISCONNECT 0x8B "server shutting down", and little patience after it. */
   shutdown(): void {
-    this.protocolError(0x8b, 'server shutting down');
+    this.disconnect(0x8b, 'server shutting down', 1000);
   }
 
   acksSettled(): Promise<void> {
     return this.acks.settled();
   }
 
-  close(why: string, destroyed = false): void {
+  close(why: string, destroyed = false, graceMs = CLOSE_GRACE_MS): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
@@ -410,6 +416,6 @@ export class Connection implements SessionLink, ClientLink {
     if (destroyed || this.stream.destroyed) return;
     // Half-close so the client can still read what we wrote, then make sure the socket goes away.
     this.stream.end();
-    setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.stream.destroy(), graceMs).unref();
   }
 }

@@ -159,7 +159,10 @@ abstract class BaseBridge implements ClientHooks {
     return true;
   }
 
-  /** Replies go out even without a subscription, as ThingsBoard does, at the subscribed QoS or 0. */
+  /**
+   * Replies to the client's own request go out at the subscribed QoS, or at QoS 0 when the client
+   * forgot to subscribe first (lenient towards simple firmware; the answer is only for it anyway).
+   */
   protected reply(feed: Feed, topic: string, body: unknown): void {
     this.link.send(topic, JSON.stringify(body), this.feeds.get(feed) ?? 0);
   }

@@ -12,13 +12,14 @@ import { commandAction } from './command.js';
 import { emailAction } from './email.js';
 import { mqttPublishAction } from './mqtt-publish.js';
 import { setAttributeAction } from './set-attribute.js';
+import { smsAction } from './sms.js';
 import { telemetryAction } from './telemetry.js';
 import type { ActionContext, ActionDefinition, ActionDeps } from './types.js';
 import { webhookAction } from './webhook.js';
 
 export type { ActionContext, ActionDefinition, ActionDeps, EmailMessage, EmailSender } from './types.js';
 
-const BUILT_IN: readonly ActionDefinition[] = [alarmAction, clearAlarmAction, commandAction, setAttributeAction, telemetryAction, webhookAction, emailAction, mqttPublishAction];
+const BUILT_IN: readonly ActionDefinition[] = [alarmAction, clearAlarmAction, commandAction, setAttributeAction, telemetryAction, webhookAction, emailAction, smsAction, mqttPublishAction];
 
 export class ActionCatalog {
   private readonly byType = new Map<string, ActionDefinition>();

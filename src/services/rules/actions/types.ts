@@ -7,7 +7,7 @@ import type { Static, TObject } from '@sinclair/typebox';
 import type { AttributeScope } from '../../../domain/device.js';
 import type { Edge } from '../../../domain/rules/state.js';
 import type { JsonValue, Point } from '../../../domain/telemetry.js';
-import type { Logger, TopicPublisher } from '../../../ports.js';
+import type { Logger, SmsSender, TopicPublisher } from '../../../ports.js';
 import type { AlarmApi, CommandApi } from '../../action-apis.js';
 
 export interface ActionContext {
@@ -41,6 +41,7 @@ export interface ActionDeps {
   readonly telemetry?: { write(tenantId: string, deviceId: string, points: readonly Point[]): Promise<void> };
   readonly topics?: TopicPublisher;
   readonly email?: EmailSender;
+  readonly sms?: SmsSender;
   readonly fetch?: typeof fetch;
   readonly logger: Logger;
 }

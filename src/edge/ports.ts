@@ -1,0 +1,50 @@
+/**
+ * The edge's interfaces. A connector speaks one field protocol (Modbus TCP today) and turns it
+ * into readings of named child devices and commands into writes; it knows nothing of the
+ * buffer, the uplink or the rules. The composition root (app.ts) wires a sink behind it.
+ */
+import type { JsonValue } from '../domain/telemetry.js';
+
+/** One poll of one child device: every key read at `ts`. */
+export interface Reading {
+  readonly device: string;
+  /** Epoch ms; strictly increasing per device, so (device, key, ts) names the reading. */
+  readonly ts: number;
+  readonly values: Readonly<Record<string, JsonValue>>;
+}
+
+/** Where a connector hands its readings; synchronous so a reading is persisted before the next poll. */
+export interface ReadingSink {
+  reading(reading: Reading): void;
+}
+
+export interface ConnectorStatus {
+  readonly name: string;
+  readonly connected: boolean;
+  readonly errors: number;
+  readonly lastError?: string;
+  readonly polls: number;
+  /** Duration of the last complete poll cycle of any device, ms. */
+  readonly lastPollMs?: number;
+}
+
+export interface Connector {
+  readonly name: string;
+  /** Child devices this connector answers for (names on the platform). */
+  readonly devices: readonly string[];
+  start(sink: ReadingSink): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Runs a command for one of its devices and resolves with the reply for the platform.
+   * Rejects with a message meant for the operator (unknown method, bad value, device error).
+   */
+  handleCommand(device: string, method: string, params: JsonValue): Promise<JsonValue>;
+  status(): ConnectorStatus;
+}
+
+export interface EdgeLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

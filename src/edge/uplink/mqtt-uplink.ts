@@ -1,0 +1,245 @@
+/**
+ * The edge's only link to the platform: one MQTT connection as the gateway device (ThingsBoard
+ * gateway API, docs/DEVICE-API.md). It uploads what is in the buffer at QoS 1 and deletes a row
+ * only on its PUBACK, which the platform sends after its commit — so a reading is either in the
+ * platform or still in the buffer, whatever fails in between.
+ *
+ * Two cursors per connection. Rows written after the connection came up are live and go out at
+ * once; rows that were already waiting (the backlog) go out oldest first, limited to
+ * drainPerSecond, so a long outage does not flood the platform and live data keeps flowing.
+ * Rows sent on a connection that broke before the PUBACK stay in the buffer and belong to the
+ * next connection's backlog; the platform stores telemetry idempotently by (device, key, ts), so
+ * a row sent twice is stored once.
+ *
+ * MQTT.js's own reconnect is off: it would replay its in-memory outbox on reconnect, a second
+ * source of retransmission beside the buffer. Each connection is a fresh client, numbered, and
+ * callbacks of an older one are ignored.
+ */
+import mqtt from 'mqtt';
+import { readFileSync } from 'node:fs';
+import type { JsonValue } from '../../domain/telemetry.js';
+import type { ReadingBuffer, BufferedReading } from '../buffer/sqlite-buffer.js';
+import type { EdgeConfig } from '../config.js';
+import type { EdgeLogger } from '../ports.js';
+
+export type CommandHandler = (device: string, method: string, params: JsonValue) => Promise<JsonValue>;
+
+export interface UplinkOptions {
+  readonly platform: NonNullable<EdgeConfig['platform']>;
+  readonly buffer: EdgeConfig['buffer'];
+  readonly store: ReadingBuffer;
+  readonly devices: readonly string[];
+  readonly onCommand: CommandHandler;
+  readonly logger: EdgeLogger;
+}
+
+export interface UplinkStatus {
+  readonly connected: boolean;
+  readonly inflight: number;
+  readonly uploaded: number;
+  readonly connects: number;
+}
+
+interface Link {
+  readonly gen: number;
+  readonly client: mqtt.MqttClient;
+  up: boolean;
+  inflight: number;
+  /** Rows with seq ≤ liveFrom were waiting when the link came up: the backlog. */
+  liveFrom: number;
+  liveCursor: number;
+  backlogCursor: number;
+  tokens: number;
+  lastRefill: number;
+  drainStarted: number;
+  drainTimer?: NodeJS.Timeout;
+}
+
+export class GatewayUplink {
+  private link: Link | undefined;
+  private gen = 0;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private uploaded = 0;
+  private connects = 0;
+
+  constructor(private readonly options: UplinkOptions) {
+    options.store.onAppend(() => this.pump());
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const link = this.link;
+    this.link = undefined;
+    if (!link) return;
+    clearTimeout(link.drainTimer);
+    // Let acknowledgements already on their way arrive, then close; what is unacknowledged stays
+    // buffered. Bounded, so a half-open connection cannot hold up shutdown.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        link.client.end(true);
+        resolve();
+      }, 2000);
+      link.client.end(false, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  status(): UplinkStatus {
+    return { connected: this.link?.up ?? false, inflight: this.link?.inflight ?? 0, uploaded: this.uploaded, connects: this.connects };
+  }
+
+  /** Publishes the gateway's own telemetry (health); QoS 0 and not buffered: a missed sample is replaced by the next. */
+  publishOwnTelemetry(values: Record<string, JsonValue>): void {
+    const link = this.link;
+    if (link?.up) link.client.publish('v1/devices/me/telemetry', JSON.stringify(values), { qos: 0 });
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const p = this.options.platform;
+    const gen = ++this.gen;
+    const client = mqtt.connect(p.url, {
+      username: p.token,
+      clientId: p.clientId ?? `continuum-edge-${process.pid}-${gen}`,
+      keepalive: p.keepaliveS,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      ...(p.tls?.ca ? { ca: readFileSync(p.tls.ca) } : {}),
+      ...(p.tls?.cert ? { cert: readFileSync(p.tls.cert) } : {}),
+      ...(p.tls?.key ? { key: readFileSync(p.tls.key) } : {}),
+      ...(p.tls ? { rejectUnauthorized: p.tls.rejectUnauthorized } : {}),
+    });
+    const link: Link = { gen, client, up: false, inflight: 0, liveFrom: 0, liveCursor: 0, backlogCursor: 0, tokens: 0, lastRefill: 0, drainStarted: 0 };
+    this.link = link;
+    client.on('connect', () => this.connected(link));
+    client.on('message', (topic, payload) => this.message(link, topic, payload));
+    client.on('error', (err) => {
+      if (this.attempt <= 1) this.options.logger.warn({ err: err.message, url: p.url }, 'platform connection error');
+    });
+    client.on('close', () => this.closed(link));
+  }
+
+  private connected(link: Link): void {
+    if (this.link !== link) return;
+    const { logger, store, devices } = this.options;
+    link.up = true;
+    this.attempt = 0;
+    this.connects++;
+    link.liveFrom = store.lastSeq();
+    link.liveCursor = link.liveFrom;
+    link.backlogCursor = 0;
+    link.lastRefill = Date.now();
+    link.drainStarted = Date.now();
+    const backlog = store.stats().depth;
+    logger.info({ url: this.options.platform.url, backlog }, 'connected to the platform');
+    link.client.subscribe('v1/gateway/rpc', { qos: 1 });
+    for (const device of devices) link.client.publish('v1/gateway/connect', JSON.stringify({ device }), { qos: 1 });
+    this.pump();
+  }
+
+  private closed(link: Link): void {
+    if (this.link !== link) return;
+    const wasUp = link.up;
+    link.up = false;
+    clearTimeout(link.drainTimer);
+    // Flushes MQTT.js's outbox with errors; those callbacks are ignored (stale generation).
+    link.client.end(true);
+    this.link = undefined;
+    if (this.stopped) return;
+    if (wasUp) this.options.logger.warn({ depth: this.options.store.stats().depth }, 'platform connection lost; buffering');
+    const delay = Math.min(this.options.platform.reconnectMaxMs, this.options.platform.reconnectMs * 2 ** Math.min(this.attempt, 10));
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /** Sends what the window allows: live rows first, then backlog rows as the rate permits. */
+  private pump(): void {
+    const link = this.link;
+    if (!link?.up || this.stopped) return;
+    const { store, buffer } = this.options;
+    while (link.inflight < buffer.maxInflight) {
+      const live = store.read(link.liveCursor, buffer.batchSize);
+      if (live.length > 0) {
+        link.liveCursor = (live[live.length - 1] as BufferedReading).seq;
+        this.send(link, live);
+        continue;
+      }
+      if (link.backlogCursor >= link.liveFrom) return;
+      const now = Date.now();
+      link.tokens = Math.min(buffer.batchSize, link.tokens + ((now - link.lastRefill) * buffer.drainPerSecond) / 1000);
+      link.lastRefill = now;
+      const n = Math.floor(link.tokens);
+      if (n < 1) {
+        if (!link.drainTimer) {
+          link.drainTimer = setTimeout(() => {
+            link.drainTimer = undefined;
+            this.pump();
+          }, Math.ceil(((1 - link.tokens) * 1000) / buffer.drainPerSecond));
+        }
+        return;
+      }
+      const rows = store.read(link.backlogCursor, n, link.liveFrom);
+      if (rows.length === 0) {
+        link.backlogCursor = link.liveFrom;
+        this.options.logger.info({ tookMs: Date.now() - link.drainStarted }, 'backlog sent');
+        return;
+      }
+      link.tokens -= rows.length;
+      link.backlogCursor = (rows[rows.length - 1] as BufferedReading).seq;
+      this.send(link, rows);
+    }
+  }
+
+  private send(link: Link, rows: readonly BufferedReading[]): void {
+    // {"plc-1": [{"ts", "values"}, …]}: oldest first per device, as captured.
+    const body: Record<string, { ts: number; values: Record<string, JsonValue> }[]> = {};
+    for (const r of rows) (body[r.device] ??= []).push({ ts: r.ts, values: r.values as Record<string, JsonValue> });
+    link.inflight++;
+    link.client.publish('v1/gateway/telemetry', JSON.stringify(body), { qos: 1 }, (err) => {
+      if (this.link !== link && err) return;
+      link.inflight--;
+      if (err) return;
+      this.options.store.remove(rows.map((r) => r.seq));
+      this.uploaded += rows.length;
+      this.pump();
+    });
+  }
+
+  private message(link: Link, topic: string, payload: Buffer): void {
+    if (topic !== 'v1/gateway/rpc') return;
+    let request: { device?: unknown; data?: { id?: unknown; method?: unknown; params?: unknown } };
+    try {
+      request = JSON.parse(payload.toString()) as typeof request;
+    } catch {
+      this.options.logger.warn({ topic }, 'unreadable RPC request');
+      return;
+    }
+    const device = request.device;
+    const id = request.data?.id;
+    const method = request.data?.method;
+    if (typeof device !== 'string' || id === undefined || typeof method !== 'string') {
+      this.options.logger.warn({ request }, 'RPC request without device, id or method');
+      return;
+    }
+    const reply = (data: JsonValue): void => {
+      if (link.up) link.client.publish('v1/gateway/rpc', JSON.stringify({ device, id, data }), { qos: 1 });
+    };
+    this.options.onCommand(device, method, (request.data?.params ?? {}) as JsonValue).then(reply, (err: unknown) => {
+      const error = err instanceof Error ? err.message : String(err);
+      this.options.logger.warn({ device, method, err: error }, 'command failed');
+      // {"error": …} is the convention the platform reads as FAILED.
+      reply({ error });
+    });
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * One device: latest values (live over /api/ws), a chart of one key with range and aggregation,
+ * attributes (shared ones editable), commands with their state live, and the device's alarms.
+ */
+import { ApiError, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
+import { AGGREGATIONS, autoInterval, Chart, RANGES, RAW_LIMIT } from '../chart.js';
+import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
+import { live, readiness } from '../live.js';
+import type { View } from '../main.js';
+import { alarmTable } from './alarms.js';
+
+const FINAL = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function commandKind(status: string): string {
+  if (status === 'SUCCESSFUL') return 'ok';
+  if (FINAL.has(status)) return 'bad';
+  return 'pending';
+}
+
+function numeric(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return null;
+}
+
+export function devicePage(deviceId: string): View {
+  const id = encodeURIComponent(deviceId);
+  const disposers: (() => void)[] = [];
+  let disposed = false;
+
+  const heading = h('h1', { tabindex: '-1' }, 'Device');
+  const meta = h('p', { class: 'meta', 'aria-live': 'polite' });
+  const pageError = h('p', { class: 'form-error', role: 'alert' });
+
+  // ---- latest values
+  const latestBody = h('tbody');
+  const latestCells = new Map<string, { value: HTMLElement; time: HTMLElement }>();
+  const latest = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'latest-h' },
+    h('h2', { id: 'latest-h' }, 'Latest values'),
+    h('table', { class: 'data latest' }, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Updated'))), latestBody),
+  );
+  function showLatest(key: string, point: TsValue): void {
+    let cell = latestCells.get(key);
+    if (!cell) {
+      const value = h('output', { class: 'value', 'data-key': key });
+      const time = h('span');
+      cell = { value, time };
+      latestCells.set(key, cell);
+      const rowsSorted = [...latestCells.keys()].sort();
+      const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, key), h('td', null, value), h('td', null, time));
+      const after = rowsSorted.indexOf(key) + 1 < rowsSorted.length ? latestBody.querySelector(`tr[data-key="${CSS.escape(rowsSorted[rowsSorted.indexOf(key) + 1] as string)}"]`) : null;
+      latestBody.insertBefore(tr, after);
+      if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
+    }
+    const prevTs = Number(cell.value.dataset.ts ?? 0);
+    if (point.ts < prevTs) return;
+    cell.value.dataset.ts = String(point.ts);
+    cell.value.textContent = formatValue(point.value);
+    cell.value.classList.remove('flash');
+    void cell.value.offsetWidth;
+    cell.value.classList.add('flash');
+    replaceChildren(cell.time, timeEl(point.ts));
+  }
+
+  // ---- chart
+  const keySelect = h('select', { id: uniqueId('key') });
+  const rangeSelect = select(RANGES.map(([v, t]) => [v, t] as const), '24h', { id: uniqueId('range') });
+  const aggSelect = select(AGGREGATIONS, 'auto', { id: uniqueId('agg') });
+  const chartBox = h('div', { class: 'chart' });
+  const chartNote = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const chart = new Chart(chartBox);
+  disposers.push(() => chart.destroy());
+  let chartMode: { key: string; raw: boolean; from: number } | undefined;
+  let chartSeq = 0;
+  async function loadChart(): Promise<void> {
+    const key = keySelect.value;
+    if (!key) {
+      chartNote.textContent = 'No telemetry yet.';
+      return;
+    }
+    const seq = ++chartSeq;
+    const range = RANGES.find(([v]) => v === rangeSelect.value) ?? RANGES[1];
+    const to = Date.now();
+    const from = to - range[2];
+    const choice = aggSelect.value;
+    const interval = choice === 'auto' ? autoInterval(range[2]) : choice === 'raw' ? undefined : Number(choice);
+    chartNote.textContent = 'Loading…';
+    const started = performance.now();
+    try {
+      const path = interval
+        ? `/api/devices/${id}/telemetry${query({ keys: key, from, to, interval, agg: 'avg' })}`
+        : `/api/devices/${id}/telemetry${query({ keys: key, from, to, limit: RAW_LIMIT, order: 'desc' })}`;
+      const body = await get<Record<string, TsValue[]>>(path);
+      if (seq !== chartSeq || disposed) return;
+      let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
+      if (!interval) points = points.reverse();
+      chart.set(key, points, from, to);
+      chartMode = { key, raw: !interval, from };
+      const n = points.length;
+      const how = interval ? `${n === 1 ? 'average' : 'averages'} per ${interval === 60_000 ? 'minute' : interval === 3_600_000 ? 'hour' : 'day'}` : `raw ${n === 1 ? 'point' : 'points'}`;
+      const capped = !interval && n >= RAW_LIMIT ? ` (newest ${RAW_LIMIT.toLocaleString('en')})` : '';
+      chartNote.textContent = `${n.toLocaleString('en')} ${how}${capped} over ${range[1]} · ${Math.round(performance.now() - started)} ms`;
+    } catch (err) {
+      if (seq === chartSeq) chartNote.textContent = `Chart failed: ${errorText(err)}`;
+    }
+  }
+  for (const s of [keySelect, rangeSelect, aggSelect]) s.addEventListener('change', () => void loadChart());
+  const chartSection = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'chart-h' },
+    h('h2', { id: 'chart-h' }, 'History'),
+    h('div', { class: 'toolbar' }, field('Key', keySelect), field('Range', rangeSelect), field('Aggregation', aggSelect)),
+    chartBox,
+    chartNote,
+  );
+
+  // ---- attributes
+  const attrBox = h('div');
+  const attrError = h('p', { class: 'form-error', role: 'alert' });
+  const newKey = h('input', { id: uniqueId('attr-key'), required: true, autocomplete: 'off' });
+  const newValue = h('input', { id: uniqueId('attr-value'), required: true, autocomplete: 'off' });
+  type Scopes = Partial<Record<'client' | 'shared' | 'server', Record<string, { value: unknown; lastUpdateTs: number }>>>;
+  function parseJsonish(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  async function saveShared(key: string, raw: string): Promise<void> {
+    attrError.textContent = '';
+    try {
+      await post(`/api/devices/${id}/attributes/shared`, { [key]: parseJsonish(raw) });
+      await loadAttributes();
+    } catch (err) {
+      attrError.textContent = errorText(err);
+    }
+  }
+  async function loadAttributes(): Promise<void> {
+    const scopes = await get<Scopes>(`/api/devices/${id}/attributes`);
+    if (disposed) return;
+    const blocks = (['shared', 'client', 'server'] as const).map((scope) => {
+      const entries = Object.entries(scopes[scope] ?? {}).sort(([a], [b]) => a.localeCompare(b));
+      const title = scope === 'shared' ? 'Shared (desired, pushed to the device)' : scope === 'client' ? 'Client (reported by the device)' : 'Server';
+      return h(
+        'div',
+        { class: 'attr-scope' },
+        h('h3', null, title),
+        entries.length === 0
+          ? h('p', { class: 'hint' }, 'None.')
+          : h(
+              'table',
+              { class: 'data' },
+              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), scope === 'shared' ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Save')) : null)),
+              h(
+                'tbody',
+                null,
+                entries.map(([key, entry]) => {
+                  if (scope !== 'shared') return h('tr', null, h('th', { scope: 'row' }, key), h('td', null, formatValue(entry.value)));
+                  const input = h('input', { id: uniqueId('shared'), value: typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value), 'aria-label': `Value of ${key}` });
+                  return h(
+                    'tr',
+                    null,
+                    h('th', { scope: 'row' }, key),
+                    h('td', null, input),
+                    h('td', null, h('button', { type: 'button', onclick: () => void saveShared(key, input.value), 'aria-label': `Save ${key}` }, 'Save')),
+                  );
+                }),
+              ),
+            ),
+      );
+    });
+    replaceChildren(attrBox, blocks);
+  }
+  const attrSection = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'attr-h' },
+    h('h2', { id: 'attr-h' }, 'Attributes'),
+    attrBox,
+    h(
+      'form',
+      {
+        class: 'toolbar',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const key = newKey.value.trim();
+          if (!key) return;
+          void saveShared(key, newValue.value).then(() => {
+            if (!attrError.textContent) {
+              newKey.value = '';
+              newValue.value = '';
+            }
+          });
+        },
+      },
+      field('Shared attribute key', newKey),
+      field('Value (JSON or text)', newValue),
+      h('button', { type: 'submit' }, 'Set shared attribute'),
+    ),
+    attrError,
+  );
+
+  // ---- commands
+  const method = h('input', { id: uniqueId('method'), required: true, autocomplete: 'off', placeholder: 'e.g. setValve' });
+  const params = h('textarea', { id: uniqueId('params'), rows: 3, spellcheck: 'false' }, '{}');
+  const persistent = h('input', { id: uniqueId('persistent'), type: 'checkbox' });
+  const cmdError = h('p', { class: 'form-error', role: 'alert' });
+  const cmdBody = h('tbody');
+  const cmdRows = new Map<string, HTMLTableRowElement>();
+  function showCommand(c: Command): void {
+    const old = cmdRows.get(c.id);
+    if (old && Number(old.dataset.updated) > c.updatedAt) return;
+    const result = c.error ?? (c.response === undefined ? '' : formatValue(c.response));
+    const tr = h(
+      'tr',
+      { 'data-command-id': c.id, 'data-updated': c.updatedAt },
+      h('td', { 'data-label': 'Method' }, c.method),
+      h('td', { 'data-label': 'State', class: 'command-status' }, badge(c.status, commandKind(c.status))),
+      h('td', { 'data-label': 'Result', class: 'wrap' }, result),
+      h('td', { 'data-label': 'Updated' }, timeEl(c.updatedAt)),
+    );
+    if (old) old.replaceWith(tr);
+    else cmdBody.prepend(tr);
+    cmdBody.querySelector('tr.placeholder')?.remove();
+    cmdRows.set(c.id, tr);
+    while (cmdBody.children.length > 10) {
+      const last = cmdBody.lastElementChild as HTMLElement;
+      if (last.dataset.commandId) cmdRows.delete(last.dataset.commandId);
+      last.remove();
+    }
+  }
+  const sendButton = h('button', { type: 'submit', class: 'primary' }, 'Send command');
+  const commandForm = h(
+    'form',
+    {
+      class: 'command-form',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        cmdError.textContent = '';
+        let parsed: unknown;
+        try {
+          parsed = params.value.trim() ? JSON.parse(params.value) : {};
+        } catch (err) {
+          cmdError.textContent = `Params are not JSON: ${errorText(err)}`;
+          params.setAttribute('aria-invalid', 'true');
+          params.focus();
+          return;
+        }
+        params.removeAttribute('aria-invalid');
+        sendButton.disabled = true;
+        // Two-way commands answer when the device replies; the state shows live meanwhile.
+        setTimeout(() => (sendButton.disabled = false), 500);
+        post<Command>(`/api/devices/${id}/commands`, { method: method.value.trim(), params: parsed, ...(persistent.checked ? { persistent: true } : {}) })
+          .then((c) => showCommand(c))
+          .catch((err: unknown) => {
+            cmdError.textContent = errorText(err);
+          });
+      },
+    },
+    field('Method', method),
+    field('Params (JSON)', params),
+    h('div', { class: 'check' }, persistent, h('label', { for: persistent.id }, 'Queue while the device is offline')),
+    sendButton,
+    cmdError,
+  );
+  const cmdSection = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'cmd-h' },
+    h('h2', { id: 'cmd-h' }, 'Commands'),
+    commandForm,
+    h('table', { class: 'data responsive commands' }, h('caption', { class: 'visually-hidden' }, 'Recent commands'), h('thead', null, h('tr', null, ['Method', 'State', 'Result', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))), cmdBody),
+  );
+
+  // ---- alarms
+  const alarmBox = h('div');
+  const alarmError = h('p', { class: 'form-error', role: 'alert' });
+  async function loadAlarms(): Promise<void> {
+    try {
+      const page = await get<Page<Alarm>>(`/api/alarms${query({ deviceId, status: 'active,acknowledged', limit: 50 })}`);
+      if (disposed) return;
+      replaceChildren(alarmBox, page.items.length ? alarmTable(page.items, { onChange: () => void loadAlarms(), onError: (m) => (alarmError.textContent = m) }) : h('p', { class: 'hint' }, 'No open alarms.'));
+    } catch (err) {
+      alarmError.textContent = errorText(err);
+    }
+  }
+  const alarmSection = h('section', { class: 'card', 'aria-labelledby': 'alarm-h' }, h('h2', { id: 'alarm-h' }, 'Alarms'), alarmError, alarmBox);
+
+  function showDevice(d: Device): void {
+    heading.textContent = d.name;
+    replaceChildren(
+      meta,
+      badge(d.online ? 'online' : 'offline', d.online ? 'online' : 'offline'),
+      d.label ? h('span', null, d.label) : null,
+      h('span', null, 'Transport: ', d.transport ?? '—'),
+      h('span', null, 'Last activity: ', timeEl(d.lastActivity)),
+    );
+  }
+
+  let device: Device | undefined;
+  const ready = (): void => readyMark();
+  async function start(): Promise<void> {
+    try {
+      device = await get<Device>(`/api/devices/${id}`);
+    } catch (err) {
+      heading.textContent = 'Device not found';
+      pageError.textContent = err instanceof ApiError && err.status === 404 ? 'This device does not exist (or was deleted).' : errorText(err);
+      return;
+    }
+    if (disposed) return;
+    showDevice(device);
+    document.title = `${device.name} · Continuum`;
+    disposers.push(
+      live.subscribe({ type: 'telemetry', deviceId }, (m) => {
+        const data = m.data as Record<string, TsValue[]>;
+        for (const [key, points] of Object.entries(data)) {
+          const newest = points.reduce<TsValue | undefined>((a, p) => (!a || p.ts >= a.ts ? p : a), undefined);
+          if (newest) showLatest(key, newest);
+          if (chartMode?.raw && chartMode.key === key) {
+            for (const p of points) {
+              const v = numeric(p.value);
+              if (v !== null) chart.append(p.ts, v, Date.now() - (RANGES.find(([r]) => r === rangeSelect.value)?.[2] ?? 86_400_000));
+            }
+          }
+        }
+        if (device) {
+          device = { ...device, lastActivity: Math.max(device.lastActivity ?? 0, m.ts) };
+          showDevice(device);
+        }
+        if (!chartMode && keySelect.value) void loadChart();
+      }, ready),
+      live.subscribe({ type: 'status', deviceId }, (m) => {
+        const s = m.data as { online?: boolean; lastActivity?: number; transport?: string };
+        if (!device) return;
+        device = { ...device, online: s.online ?? device.online, lastActivity: s.lastActivity ?? device.lastActivity, transport: s.transport ?? device.transport };
+        showDevice(device);
+      }, ready),
+      live.subscribe({ type: 'commands', deviceId }, (m) => showCommand(m.data as Command), ready),
+      live.subscribe({ type: 'alarms', deviceId }, () => void loadAlarms(), ready),
+    );
+    const [latestValues, keys, commands] = await Promise.all([
+      get<Record<string, TsValue>>(`/api/devices/${id}/telemetry/latest`),
+      get<string[]>(`/api/devices/${id}/telemetry/keys`),
+      get<Page<Command>>(`/api/commands${query({ deviceId, limit: 10 })}`),
+    ]).catch((err: unknown) => {
+      pageError.textContent = errorText(err);
+      return [{}, [], { items: [], total: 0 }] as [Record<string, TsValue>, string[], Page<Command>];
+    });
+    if (disposed) return;
+    for (const key of [...keys].sort()) if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
+    for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
+    if (latestCells.size === 0) latestBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 3, class: 'empty' }, 'No telemetry yet.')));
+    for (const c of [...commands.items].reverse()) showCommand(c);
+    if (cmdRows.size === 0) cmdBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 4, class: 'empty' }, 'No commands yet.')));
+    void loadChart();
+    void loadAttributes().catch((err: unknown) => (attrError.textContent = errorText(err)));
+    void loadAlarms();
+  }
+
+  const observer = new MutationObserver(() => {
+    if (latestCells.size > 0) latestBody.querySelector('tr.placeholder')?.remove();
+  });
+  observer.observe(latestBody, { childList: true });
+  disposers.push(() => observer.disconnect());
+  const clock = setInterval(() => refreshTimes(el), 15_000);
+  disposers.push(() => clearInterval(clock));
+
+  const el = h(
+    'section',
+    { class: 'page device' },
+    h('p', { class: 'crumbs' }, h('a', { href: '#/devices' }, '← Devices')),
+    heading,
+    meta,
+    pageError,
+    h('div', { class: 'grid' }, latest, cmdSection),
+    chartSection,
+    h('div', { class: 'grid' }, alarmSection, attrSection),
+  );
+  const readyMark = readiness(el, 4);
+  void start();
+  return {
+    title: 'Device',
+    el,
+    dispose: () => {
+      disposed = true;
+      for (const d of disposers) d();
+    },
+  };
+}
