@@ -27,7 +27,7 @@ import {
   rpcRequestBody,
   sharedUpdateBody,
   tokenPrefix,
-} from '../http/device-json.js';
+} from '../device-json.js';
 import { encodeBlockOption, parseBlockOption, type Block1Assembler, type BlockOption } from './block1.js';
 import { Observation, type ObservationRegistry, type ObservedResource } from './observe.js';
 import { takeBlock1 } from './server.js';

@@ -42,7 +42,10 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
   return new Error(`cannot listen for CoAP on ${host}:${port} (${err.code ?? err.message}); check --host and ${flag}`);
 }
 
+/** A wildcard bind address is not something a client can dial: show loopback instead. */
 function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
   return isIPv6(host) ? `[${host}]` : host;
 }
 

@@ -30,7 +30,7 @@ import {
   rpcRequestBody,
   sharedUpdateBody,
   tokenPrefix,
-} from './device-json.js';
+} from '../device-json.js';
 import { LongPolls, type LongPollSpec } from './long-poll.js';
 import { RpcBacklog } from './rpc-backlog.js';
 

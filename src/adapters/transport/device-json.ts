@@ -6,8 +6,8 @@
  * Telemetry and attribute payloads are not parsed here: they go to DeviceApi as raw bytes and
  * the device's codec decodes them.
  */
-import { PlatformError } from '../../../domain/errors.js';
-import type { JsonValue } from '../../../domain/telemetry.js';
+import { PlatformError } from '../../domain/errors.js';
+import type { JsonValue } from '../../domain/telemetry.js';
 import type {
   AttributeRequest,
   AttributeResponse,
@@ -15,7 +15,7 @@ import type {
   ProvisionRequest,
   RpcRequestToDevice,
   SharedAttributeUpdate,
-} from '../../../services/device-api.js';
+} from '../../services/device-api.js';
 
 /** `a,b , c` → ['a','b','c']; a missing parameter is undefined; an empty one is []. */
 export function parseKeyList(raw: string | null | undefined): string[] | undefined {
