@@ -6,7 +6,7 @@
  */
 import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
-import { evaluate, renderTemplate, truthy, type Scope } from '../expression/index.js';
+import { evaluate, renderTemplate, truthy, type Scope, type WindowAgg, type WindowSpec } from '../expression/index.js';
 import type { CompiledAction, CompiledRule } from './compile.js';
 import type { ActionConfig } from './model.js';
 import { stepEdge, type Edge, type RuleState } from './state.js';
@@ -64,34 +64,69 @@ function walkPath(value: JsonValue | undefined, path: readonly string[]): JsonVa
   return v;
 }
 
+/**
+ * The scope of one evaluation. A class rather than closures: the engine builds one per rule and
+ * message, so it should cost one small object and nothing else.
+ */
+class MessageScope implements Scope {
+  constructor(
+    private readonly compiled: CompiledRule,
+    private readonly state: RuleState,
+    private readonly device: DeviceRef,
+    private readonly message: RuleMessage,
+    private readonly lookups: Lookups,
+  ) {}
+
+  private special(name: string): JsonValue | undefined {
+    switch (name) {
+      case 'deviceName':
+        return this.device.name;
+      case 'deviceId':
+        return this.device.id;
+      case 'ruleName':
+        return this.compiled.rule.name;
+      case 'ruleId':
+        return this.compiled.rule.id;
+      case 'ts':
+        return this.message.ts;
+      default:
+        return undefined;
+    }
+  }
+
+  private plain(name: string): JsonValue | undefined {
+    const values = this.message.values;
+    if (Object.hasOwn(values, name)) return values[name];
+    const special = this.special(name);
+    if (special !== undefined) return special;
+    return this.lookups.latest(name);
+  }
+
+  ident(name: string): JsonValue | undefined {
+    const direct = this.plain(name);
+    if (direct !== undefined || !name.includes('.')) return direct;
+    // `gps.lat`: a key holding a JSON object, then a path into it.
+    const [root, ...path] = name.split('.');
+    return walkPath(this.plain(root as string), path);
+  }
+
+  window(agg: WindowAgg, key: string, spec: WindowSpec): number | null {
+    const windows = this.state.windows;
+    const samples = Object.hasOwn(windows, key) ? windows[key] : undefined;
+    return samples ? aggregate(samples, agg, spec, this.message.ts) : agg === 'count' ? 0 : null;
+  }
+
+  attr(name: string, scope?: AttributeScope): JsonValue | undefined {
+    return this.lookups.attr(name, scope);
+  }
+
+  latest(key: string): JsonValue | undefined {
+    return this.lookups.latest(key);
+  }
+}
+
 export function makeScope(compiled: CompiledRule, state: RuleState, device: DeviceRef, message: RuleMessage, lookups: Lookups): Scope {
-  const specials: Record<string, JsonValue> = {
-    deviceName: device.name,
-    deviceId: device.id,
-    ruleName: compiled.rule.name,
-    ruleId: compiled.rule.id,
-    ts: message.ts,
-  };
-  const plain = (name: string): JsonValue | undefined => {
-    if (Object.hasOwn(message.values, name)) return message.values[name];
-    if (Object.hasOwn(specials, name)) return specials[name];
-    return lookups.latest(name);
-  };
-  return {
-    ident(name) {
-      const direct = plain(name);
-      if (direct !== undefined || !name.includes('.')) return direct;
-      // `gps.lat`: a key holding a JSON object, then a path into it.
-      const [root, ...path] = name.split('.');
-      return walkPath(plain(root as string), path);
-    },
-    window(agg, key, spec) {
-      const samples = Object.hasOwn(state.windows, key) ? state.windows[key] : undefined;
-      return samples ? aggregate(samples, agg, spec, message.ts) : agg === 'count' ? 0 : null;
-    },
-    attr: (name, scope) => lookups.attr(name, scope),
-    latest: (key) => lookups.latest(key),
-  };
+  return new MessageScope(compiled, state, device, message, lookups);
 }
 
 /**

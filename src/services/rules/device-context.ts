@@ -18,20 +18,62 @@ export interface DeviceLookup {
 }
 
 interface Latest {
+  /** Entries are updated in place (no allocation per message). */
   readonly values: Map<string, { ts: number; value: JsonValue }>;
   /** Keys read from the store (or learned from messages) at least once. */
   readonly known: Set<string>;
 }
 
+const latestKeysMemo = new WeakMap<CompiledRule, readonly string[]>();
+
 /** Keys a rule may look up as latest values: bare identifiers (and the root of dotted ones) and latest("…"). */
-export function latestKeysOf(rule: CompiledRule): string[] {
+export function latestKeysOf(rule: CompiledRule): readonly string[] {
+  const memo = latestKeysMemo.get(rule);
+  if (memo) return memo;
   const keys = new Set<string>(rule.analysis.latestKeys);
   for (const id of rule.analysis.identifiers) {
     keys.add(id);
     const dot = id.indexOf('.');
     if (dot > 0) keys.add(id.slice(0, dot));
   }
-  return [...keys];
+  const out = Object.freeze([...keys]);
+  latestKeysMemo.set(rule, out);
+  return out;
+}
+
+interface RuleSetNeeds {
+  readonly keys: readonly string[];
+  readonly attributes: boolean;
+}
+
+/** What a set of rules (an array from RuleIndex.forDevice, shared per device) reads: computed once per array. */
+const needsMemo = new WeakMap<readonly CompiledRule[], RuleSetNeeds>();
+
+function needsOf(rules: readonly CompiledRule[]): RuleSetNeeds {
+  let needs = needsMemo.get(rules);
+  if (!needs) {
+    const keys = new Set<string>();
+    for (const r of rules) for (const k of latestKeysOf(r)) keys.add(k);
+    needs = { keys: [...keys], attributes: rules.some((r) => r.analysis.attributes.length > 0) };
+    needsMemo.set(rules, needs);
+  }
+  return needs;
+}
+
+/** The lookups of one device, created once per device: they read the caches on every call. */
+class DeviceLookups implements Lookups {
+  constructor(
+    private readonly contexts: DeviceContexts,
+    private readonly deviceId: string,
+  ) {}
+
+  latest(key: string): JsonValue | undefined {
+    return this.contexts.latestValue(this.deviceId, key);
+  }
+
+  attr(name: string, scope?: AttributeScope): JsonValue | undefined {
+    return this.contexts.attributeValue(this.deviceId, name, scope);
+  }
 }
 
 export class DeviceContexts {
@@ -40,10 +82,17 @@ export class DeviceContexts {
   private readonly attributes = new Map<string, Map<AttributeScope, Map<string, JsonValue>>>();
   /** Devices whose attributes are being read, and whether a change arrived meanwhile. */
   private readonly loadingAttributes = new Map<string, boolean>();
+  private readonly lookupsOf = new Map<string, DeviceLookups>();
 
   constructor(
     private readonly deps: { store: Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>; registry: DeviceLookup; clock: Clock },
   ) {}
+
+  /** The cached device when it is fresh, without waiting; undefined means: ask `device()`. */
+  cachedDevice(id: string): Device | undefined {
+    const hit = this.devices.get(id);
+    return hit && this.deps.clock.now() - hit.at < DEVICE_TTL_MS ? hit.device : undefined;
+  }
 
   async device(id: string): Promise<Device | undefined> {
     const now = this.deps.clock.now();
@@ -59,14 +108,23 @@ export class DeviceContexts {
     this.devices.delete(deviceId);
     this.latest.delete(deviceId);
     this.attributes.delete(deviceId);
+    this.lookupsOf.delete(deviceId);
+  }
+
+  /** Whether `prepare(deviceId, rules)` has nothing left to load (the engine then evaluates without waiting). */
+  isPrepared(deviceId: string, rules: readonly CompiledRule[]): boolean {
+    const latest = this.latest.get(deviceId);
+    if (!latest) return false;
+    const needs = needsOf(rules);
+    for (const k of needs.keys) if (!latest.known.has(k)) return false;
+    return !needs.attributes || this.attributes.has(deviceId);
   }
 
   /** Loads what these rules will read of the device and is not cached yet. */
   async prepare(deviceId: string, rules: readonly CompiledRule[]): Promise<void> {
     let latest = this.latest.get(deviceId);
     if (!latest) this.latest.set(deviceId, (latest = { values: new Map(), known: new Set() }));
-    const wanted = new Set(rules.flatMap(latestKeysOf));
-    const missing = [...wanted].filter((k) => !latest.known.has(k));
+    const missing = needsOf(rules).keys.filter((k) => !latest.known.has(k));
     if (missing.length > 0) {
       const stored = await this.deps.store.latest(deviceId, missing);
       for (const key of missing) {
@@ -76,7 +134,7 @@ export class DeviceContexts {
         if (tv && (!cur || tv.ts >= cur.ts)) latest.values.set(key, { ts: tv.ts, value: tv.value as JsonValue });
       }
     }
-    if (!this.attributes.has(deviceId) && rules.some((r) => r.analysis.attributes.length > 0)) await this.loadAttributes(deviceId);
+    if (!this.attributes.has(deviceId) && needsOf(rules).attributes) await this.loadAttributes(deviceId);
   }
 
   /** Reads all scopes; a change announced while reading means the read may be stale: read again. */
@@ -99,10 +157,17 @@ export class DeviceContexts {
   applyTelemetry(deviceId: string, ts: number, values: Readonly<Record<string, JsonValue>>): void {
     const latest = this.latest.get(deviceId);
     if (!latest) return;
-    for (const [key, value] of Object.entries(values)) {
+    for (const key in values) {
+      if (!Object.hasOwn(values, key)) continue;
+      const value = values[key] as JsonValue;
       const cur = latest.values.get(key);
-      if (!cur || ts >= cur.ts) latest.values.set(key, { ts, value });
-      latest.known.add(key);
+      if (!cur) {
+        latest.values.set(key, { ts, value });
+        latest.known.add(key);
+      } else if (ts >= cur.ts) {
+        cur.ts = ts;
+        cur.value = value;
+      }
     }
   }
 
@@ -114,18 +179,25 @@ export class DeviceContexts {
     for (const key of msg.deleted ?? []) scope.delete(key);
   }
 
+  /** The device's lookups (one object per device, reused for every evaluation). */
   lookups(deviceId: string): Lookups {
-    const latest = this.latest.get(deviceId);
+    let l = this.lookupsOf.get(deviceId);
+    if (!l) this.lookupsOf.set(deviceId, (l = new DeviceLookups(this, deviceId)));
+    return l;
+  }
+
+  latestValue(deviceId: string, key: string): JsonValue | undefined {
+    return this.latest.get(deviceId)?.values.get(key)?.value;
+  }
+
+  attributeValue(deviceId: string, name: string, scope?: AttributeScope): JsonValue | undefined {
     const attrs = this.attributes.get(deviceId);
-    return {
-      latest: (key) => latest?.values.get(key)?.value,
-      attr: (name, scope) => {
-        for (const s of scope ? [scope] : ATTRIBUTE_ORDER) {
-          const v = attrs?.get(s)?.get(name);
-          if (v !== undefined) return v;
-        }
-        return undefined;
-      },
-    };
+    if (!attrs) return undefined;
+    if (scope) return attrs.get(scope)?.get(name);
+    for (const s of ATTRIBUTE_ORDER) {
+      const v = attrs.get(s)?.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   }
 }

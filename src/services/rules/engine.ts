@@ -44,15 +44,48 @@ export interface RuleEngineDeps {
   readonly maxPending?: number;
 }
 
+/** Sets an own property, also for a key named `__proto__` (which plain assignment would not create). */
+function setValue(values: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
+  else values[key] = value;
+}
+
 /** A telemetry message split by timestamp: one rule message per distinct ts, oldest first. */
 export function messagesOf(points: readonly Point[]): RuleMessage[] {
+  const n = points.length;
+  if (n === 0) return [];
+  const ts = (points[0] as Point).ts;
+  let single = true;
+  for (let i = 1; i < n; i++) {
+    if ((points[i] as Point).ts !== ts) {
+      single = false;
+      break;
+    }
+  }
+  // The usual message: one timestamp, one object, no map or sort.
+  if (single) {
+    const values: Record<string, JsonValue> = {};
+    for (let i = 0; i < n; i++) {
+      const p = points[i] as Point;
+      setValue(values, p.key, p.value as JsonValue);
+    }
+    return [{ ts, values }];
+  }
   const byTs = new Map<number, Record<string, JsonValue>>();
   for (const p of points) {
     let values = byTs.get(p.ts);
     if (!values) byTs.set(p.ts, (values = {}));
-    Object.defineProperty(values, p.key, { value: p.value as JsonValue, enumerable: true, writable: true, configurable: true });
+    setValue(values, p.key, p.value as JsonValue);
   }
-  return [...byTs.entries()].sort(([a], [b]) => a - b).map(([ts, values]) => ({ ts, values }));
+  return [...byTs.entries()].sort(([a], [b]) => a - b).map(([t, values]) => ({ ts: t, values }));
+}
+
+/** Queued work other than telemetry (attributes, status, timers): run through the device queue. */
+class WorkTask {
+  constructor(
+    readonly deviceId: string,
+    readonly work: () => Promise<void>,
+  ) {}
 }
 
 const LOG_THROTTLE_MS = 10_000;
@@ -65,6 +98,14 @@ export class RuleEngine {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly actionChains = new Map<string, Promise<void>>();
   private pending = 0;
+  /**
+   * What the bus handlers handed over in this turn of the event loop, in arrival order: telemetry
+   * events as they are (no allocation), other work wrapped. Drained in one microtask.
+   */
+  private inbox: (BusEvents['telemetry'] | WorkTask)[] = [];
+  private drainScheduled = false;
+  /** Evaluations not yet added to the metrics: counted once per drain, not per message. */
+  private uncounted = 0;
   private readonly lastLog = new Map<string, number>();
   private unsubscribe: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -89,7 +130,9 @@ export class RuleEngine {
     }
     const { bus } = this.deps;
     this.unsubscribe = [
-      bus.subscribe('telemetry', 'telemetry.>', (msg) => this.submit(msg.tenantId, msg.deviceId, () => this.onTelemetry(msg))),
+      bus.subscribe('telemetry', 'telemetry.>', (msg) => {
+        if (this.admit(msg.tenantId)) this.push(msg);
+      }),
       bus.subscribe('attributes', 'attributes.>', (msg) => {
         this.contexts.applyAttributes(msg);
         this.submit(msg.tenantId, msg.deviceId, () => this.onAttributes(msg));
@@ -115,7 +158,11 @@ export class RuleEngine {
 
   /** Resolves when every queued evaluation and every started action has settled (tests, stop). */
   async idle(): Promise<void> {
-    while (this.queues.size > 0 || this.actionChains.size > 0) {
+    while (this.inbox.length > 0 || this.queues.size > 0 || this.actionChains.size > 0) {
+      if (this.inbox.length > 0) {
+        this.drain();
+        continue;
+      }
       await Promise.all([...this.queues.values(), ...this.actionChains.values()]);
     }
   }
@@ -137,12 +184,70 @@ export class RuleEngine {
 
   /** Queues work for one device behind its earlier work; never blocks the caller. */
   submit(tenantId: string, deviceId: string, work: () => Promise<void>): void {
-    if (this.stopped || !this.index.hasTenant(tenantId)) return;
+    if (this.admit(tenantId)) this.push(new WorkTask(deviceId, work));
+  }
+
+  /** Whether new work of this tenant is taken: not stopped, the tenant has rules, not overloaded. */
+  private admit(tenantId: string): boolean {
+    if (this.stopped || !this.index.hasTenant(tenantId)) return false;
     if (this.pending >= (this.deps.maxPending ?? 100_000)) {
       this.metrics.dropped();
       this.logThrottled('dropped', { pending: this.pending }, 'rule engine overloaded; evaluations dropped');
-      return;
+      return false;
     }
+    return true;
+  }
+
+  private push(task: BusEvents['telemetry'] | WorkTask): void {
+    this.pending++;
+    this.inbox.push(task);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      queueMicrotask(this.drainSoon);
+    }
+  }
+
+  private readonly drainSoon = (): void => {
+    this.drainScheduled = false;
+    this.drain();
+  };
+
+  /**
+   * Runs what the inbox holds. A telemetry message of a device with nothing queued and everything
+   * in memory (device, latest values, attributes, rule states) is evaluated right here, without a
+   * promise; anything else goes behind the device's queued work, so each device's messages are
+   * still handled in order.
+   */
+  private drain(): void {
+    const tasks = this.inbox;
+    this.inbox = [];
+    for (const task of tasks) {
+      this.pending--;
+      if (task instanceof WorkTask) {
+        this.enqueue(task.deviceId, task.work);
+        continue;
+      }
+      if (!this.queues.has(task.deviceId)) {
+        try {
+          if (this.telemetryNow(task)) continue;
+        } catch (err) {
+          this.deps.logger.error({ err, deviceId: task.deviceId }, 'rule engine task failed');
+          continue;
+        }
+      }
+      this.enqueue(task.deviceId, () => this.onTelemetry(task));
+    }
+    this.countEvaluations();
+  }
+
+  private countEvaluations(): void {
+    if (this.uncounted === 0) return;
+    const n = this.uncounted;
+    this.uncounted = 0;
+    this.metrics.evaluated(n);
+  }
+
+  private enqueue(deviceId: string, work: () => Promise<void>): void {
     this.pending++;
     const prev = this.queues.get(deviceId) ?? Promise.resolve();
     const next = prev
@@ -155,6 +260,24 @@ export class RuleEngine {
     this.queues.set(deviceId, next);
   }
 
+  /**
+   * Handles a telemetry message synchronously when nothing has to be loaded; false (having changed
+   * nothing) when something must be read from the store first.
+   */
+  private telemetryNow(msg: BusEvents['telemetry']): boolean {
+    const device = this.contexts.cachedDevice(msg.deviceId);
+    if (!device) return false;
+    if (device.tenantId !== msg.tenantId) return true;
+    const rules = this.index.forDevice(device);
+    if (rules.length > 0) {
+      if (!this.contexts.isPrepared(device.id, rules)) return false;
+      for (const rule of rules) if (!this.states.peek(rule.rule.id, device.id, rule.rule.updatedAt)) return false;
+    }
+    this.noteActivity(device, rules);
+    if (rules.length > 0) this.runTelemetry(device, rules, msg.points);
+    return true;
+  }
+
   private async onTelemetry(msg: BusEvents['telemetry']): Promise<void> {
     const device = await this.contexts.device(msg.deviceId);
     if (!device || device.tenantId !== msg.tenantId) return;
@@ -162,21 +285,28 @@ export class RuleEngine {
     this.noteActivity(device, rules);
     if (rules.length === 0) return;
     await this.contexts.prepare(device.id, rules);
-    let evaluated = 0;
-    for (const message of messagesOf(msg.points)) {
+    const states: RuleState[] = [];
+    for (const rule of rules) states.push(await this.states.get(rule.rule.id, device.id, rule.rule.updatedAt));
+    this.runTelemetry(device, rules, msg.points, states);
+    this.countEvaluations();
+  }
+
+  /** Feeds and evaluates; `states[i]` belongs to `rules[i]` (default: the states in memory, which the caller checked). */
+  private runTelemetry(device: Device, rules: readonly CompiledRule[], points: readonly Point[], states?: readonly RuleState[]): void {
+    for (const message of messagesOf(points)) {
       this.contexts.applyTelemetry(device.id, message.ts, message.values);
-      for (const rule of rules) {
-        const state = await this.states.get(rule.rule.id, device.id, rule.rule.updatedAt);
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i] as CompiledRule;
+        const state = states ? (states[i] as RuleState) : (this.states.peek(rule.rule.id, device.id, rule.rule.updatedAt) as RuleState);
         if (rule.retention.size > 0) {
           feedWindows(rule, state, message);
           this.states.markDirty(rule.rule.id, device.id);
         }
         if (rule.rule.trigger !== 'telemetry') continue;
-        evaluated++;
+        this.uncounted++;
         this.evaluate(rule, state, device, message, true);
       }
     }
-    this.metrics.evaluated(evaluated);
   }
 
   private async onAttributes(msg: BusEvents['attributes']): Promise<void> {
@@ -223,11 +353,10 @@ export class RuleEngine {
   }
 
   private evaluate(rule: CompiledRule, state: RuleState, device: Device, message: RuleMessage, edges: boolean): void {
-    const ref = { id: device.id, name: device.name };
     let edge: Edge | undefined;
     let rendered;
     try {
-      const ev = evaluateRule(rule, state, ref, message, this.contexts.lookups(device.id), edges);
+      const ev = evaluateRule(rule, state, device, message, this.contexts.lookups(device.id), edges);
       if (edges) this.states.markDirty(rule.rule.id, device.id);
       edge = edges ? ev.edge : ev.matched ? 'raise' : undefined;
       if (!edge) return;

@@ -13,6 +13,10 @@ export class RuleIndex {
   private readonly byTenant = new Map<string, Set<string>>();
   /** tenant id → number of enabled rules. */
   private readonly tenants = new Map<string, number>();
+  /** What forDevice answered per device, valid while the index version and the device's targets are unchanged. */
+  private readonly resolved = new Map<string, { version: number; profileId: string; tenantId: string; rules: readonly CompiledRule[] }>();
+  /** Bumped on every upsert/remove: invalidates every resolved entry at once. */
+  private version = 0;
 
   get size(): number {
     return this.rules.size;
@@ -33,6 +37,7 @@ export class RuleIndex {
   /** Compiles and indexes an enabled rule (a disabled one is removed). Throws RuleError. */
   upsert(rule: Rule): CompiledRule | undefined {
     this.remove(rule.id);
+    this.invalidate();
     if (!rule.enabled) return undefined;
     const compiled = compileRule(rule);
     this.rules.set(rule.id, compiled);
@@ -44,6 +49,7 @@ export class RuleIndex {
   remove(id: string): void {
     const old = this.rules.get(id);
     if (!old) return;
+    this.invalidate();
     this.rules.delete(id);
     this.bucket(old.rule).delete(id);
     const n = (this.tenants.get(old.rule.tenantId) ?? 1) - 1;
@@ -51,8 +57,25 @@ export class RuleIndex {
     else this.tenants.delete(old.rule.tenantId);
   }
 
-  /** Every enabled rule that applies to the device: its own, its profile's, its tenant's. */
-  forDevice(device: Device): CompiledRule[] {
+  /**
+   * Every enabled rule that applies to the device: its own, its profile's, its tenant's. Resolved
+   * once per device and index version (the engine asks on every message); the array is shared,
+   * never mutate it.
+   */
+  forDevice(device: Device): readonly CompiledRule[] {
+    const hit = this.resolved.get(device.id);
+    if (hit && hit.version === this.version && hit.profileId === device.profileId && hit.tenantId === device.tenantId) return hit.rules;
+    const rules = this.resolve(device);
+    this.resolved.set(device.id, { version: this.version, profileId: device.profileId, tenantId: device.tenantId, rules });
+    return rules;
+  }
+
+  private invalidate(): void {
+    this.version++;
+    this.resolved.clear();
+  }
+
+  private resolve(device: Device): readonly CompiledRule[] {
     const out: CompiledRule[] = [];
     for (const ids of [this.byDevice.get(device.id), this.byProfile.get(device.profileId), this.byTenant.get(device.tenantId)]) {
       for (const id of ids ?? []) {
@@ -60,7 +83,7 @@ export class RuleIndex {
         if (r && r.rule.tenantId === device.tenantId) out.push(r);
       }
     }
-    return out;
+    return Object.freeze(out);
   }
 
   private bucket(rule: Rule): Set<string> {

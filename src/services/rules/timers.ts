@@ -54,6 +54,8 @@ export async function targetDevices(registry: TargetLookup, rule: CompiledRule['
   return out.slice(0, max);
 }
 
+const watchesInactivity = (r: CompiledRule): boolean => inactivityMinutes(r) !== undefined;
+
 export class RuleTimers {
   private readonly seen = new Map<string, Seen>();
   private minuteTimer: NodeJS.Timeout | undefined;
@@ -98,8 +100,9 @@ export class RuleTimers {
 
   /** Called by the engine for every message and status change of a device. */
   private activity(device: Device, rules: readonly CompiledRule[], online?: boolean): void {
-    const watching = rules.filter((r) => inactivityMinutes(r) !== undefined);
-    if (watching.length === 0) return;
+    // Called on every message: no allocation unless a rule watches inactivity.
+    if (!rules.some(watchesInactivity)) return;
+    const watching = rules.filter(watchesInactivity);
     const entry = this.seen.get(device.id);
     const now = this.deps.clock.now();
     // A disconnect is not activity; it only starts the clock for a device never seen before.

@@ -479,6 +479,94 @@ export function storeContract(name: string, factory: StoreFactory): void {
         ]);
       });
 
+      // The SQLite store appends to a log merged into its main table in the background (after a
+      // commit, between turns of the event loop): these sequences yield between commits so that
+      // some rows are merged and others not when the queries run (sqlite.test.ts runs this suite
+      // with a merge after every commit and with no merge at all).
+      const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+      it('replaces a point whether the stored one is recent or older (merged), and keeps the newest', async () => {
+        await store.appendTelemetry([row('r', 1, 10), row('r', 2, 20), row('r', 3, 30)]);
+        await tick(); // 1..3 may be merged now
+        await store.appendTelemetry([row('r', 2, 21)]); // replaces an older point
+        await store.appendTelemetry([row('r', 3, 31), row('r', 4, 40)]);
+        await store.appendTelemetry([row('r', 4, 'forty')]); // replaces a point of the previous commit
+        const expected = [{ ts: 1, value: 10 }, { ts: 2, value: 21 }, { ts: 3, value: 31 }, { ts: 4, value: 'forty' }];
+        assert.deepEqual(await raw(['r']), { r: expected });
+        await tick();
+        assert.deepEqual(await raw(['r']), { r: expected });
+        await store.appendTelemetry([row('r', 2, 22), row('r', 2, 23)]); // twice in one batch after a merge
+        await tick();
+        await store.appendTelemetry([row('r', 1, 11)]);
+        assert.deepEqual(await raw(['r']), { r: [{ ts: 1, value: 11 }, { ts: 2, value: 23 }, ...expected.slice(2)] });
+        assert.deepEqual(await raw(['r'], 0, 10, 2, 'desc'), { r: [{ ts: 4, value: 'forty' }, { ts: 3, value: 31 }] });
+        assert.deepEqual(await store.latest(id, ['r']), { r: { ts: 4, value: 'forty' } });
+        // a large batch of one series replacing points of earlier commits
+        await store.appendTelemetry(Array.from({ length: 20 }, (_, i) => row('r', i + 1, 100 + i)));
+        const all = await raw(['r']);
+        assert.equal(all.r?.length, 20);
+        assert.deepEqual(all.r?.slice(0, 5).map((p) => p.value), [100, 101, 102, 103, 104]);
+        await tick();
+        await store.appendTelemetry(Array.from({ length: 20 }, (_, i) => row('r', i + 1, 200 + i)));
+        await store.appendTelemetry([row('r', 7, 'seven')]);
+        await tick();
+        const again = (await raw(['r'])).r ?? [];
+        assert.deepEqual(again.map((p) => p.value), [200, 201, 202, 203, 204, 205, 'seven', ...Array.from({ length: 13 }, (_, i) => 207 + i)]);
+      });
+
+      it('queries ranges with limit and order across recent and older rows', async () => {
+        await store.appendTelemetry([10, 20, 30, 40, 50].map((ts) => row('s', ts, ts)));
+        await tick();
+        await store.appendTelemetry([60, 70, 80, 90, 100].map((ts) => row('s', ts, ts)));
+        await store.appendTelemetry([row('s', 30, -30), row('s', 5, 5), row('s', 55, 55)]);
+        const points = (tss: number[], replaced = new Map([[30, -30]])) => tss.map((ts) => ({ ts, value: replaced.get(ts) ?? ts }));
+        assert.deepEqual(await raw(['s']), { s: points([5, 10, 20, 30, 40, 50, 55, 60, 70, 80, 90, 100]) });
+        assert.deepEqual(await raw(['s'], 0, 1000, 4, 'asc'), { s: points([5, 10, 20, 30]) });
+        assert.deepEqual(await raw(['s'], 0, 1000, 4, 'desc'), { s: points([100, 90, 80, 70]) });
+        assert.deepEqual(await raw(['s'], 25, 65, 4, 'desc'), { s: points([60, 55, 50, 40]) });
+        assert.deepEqual(await raw(['s'], 25, 65, 3, 'asc'), { s: points([30, 40, 50]) });
+        assert.deepEqual(await raw(['s'], 51, 54), {});
+        await tick();
+        assert.deepEqual(await raw(['s'], 25, 65, 4, 'desc'), { s: points([60, 55, 50, 40]) });
+      });
+
+      it('aggregates across recent and older rows; a replaced point counts once, with its new value', async () => {
+        // buckets of 100 from 0: [0,100) [100,200) [200,300)
+        await store.appendTelemetry([row('g', 10, 1), row('g', 20, 2), row('g', 110, 4), row('g', 120, 'text')]);
+        await tick();
+        await store.appendTelemetry([row('g', 30, 8), row('g', 130, 16), row('g', 210, 32)]);
+        await store.appendTelemetry([row('g', 20, 64), row('g', 110, 'no longer a number'), row('g', 120, 128)]);
+        const agg = async (a: 'avg' | 'min' | 'max' | 'sum' | 'count') =>
+          (await store.queryAggregated({ deviceId: id, keys: ['g'], from: 0, to: 299, interval: 100, agg: a })).g?.map((b) => [b.ts, b.value]);
+        // [0,100): 1, 64, 8   [100,200): 16, 128   [200,300): 32
+        assert.deepEqual(await agg('count'), [[0, 3], [100, 2], [200, 1]]);
+        assert.deepEqual(await agg('sum'), [[0, 73], [100, 144], [200, 32]]);
+        assert.deepEqual(await agg('min'), [[0, 1], [100, 16], [200, 32]]);
+        assert.deepEqual(await agg('max'), [[0, 64], [100, 128], [200, 32]]);
+        assert.deepEqual(await agg('avg'), [[0, 73 / 3], [100, 72], [200, 32]]);
+        await tick();
+        assert.deepEqual(await agg('sum'), [[0, 73], [100, 144], [200, 32]]);
+        // a bucket that only recent rows fill, and a range that starts inside a bucket of them
+        await store.appendTelemetry([row('g', 350, 0.5), row('g', 360, 0.25)]);
+        const late = await store.queryAggregated({ deviceId: id, keys: ['g'], from: 130, to: 400, interval: 100, agg: 'sum' });
+        assert.deepEqual(late.g?.map((b) => [b.ts, b.value]), [[130, 16 + 32], [330, 0.75]]);
+      });
+
+      it('deletes a device with recent and older telemetry', async () => {
+        const d = device('short-lived');
+        await store.insertDevice(d, [token(d, 'sl')]);
+        const rowOf = (key: string, ts: number, value: number): TelemetryRow => ({ deviceId: d.id, key, ts, value });
+        await store.appendTelemetry([rowOf('k', 1, 1)]);
+        await tick();
+        await store.appendTelemetry([rowOf('k', 2, 2), rowOf('other', 3, 3)]);
+        assert.equal(await store.deleteDevice(d.id), true);
+        assert.deepEqual(await store.queryRaw({ deviceId: d.id, keys: ['k', 'other'], from: 0, to: 10, limit: 10, order: 'asc' }), {});
+        await tick();
+        await store.appendTelemetry([rowOf('k', 5, 5)]);
+        assert.deepEqual(await store.queryRaw({ deviceId: d.id, keys: ['k', 'other'], from: 0, to: 10, limit: 10, order: 'asc' }), { k: [{ ts: 5, value: 5 }] });
+        assert.deepEqual(await store.telemetryKeys(d.id), ['k']);
+      });
+
       it('stores what it was given, not a reference to it', async () => {
         const obj = { n: 1 };
         await store.appendTelemetry([row('o', 1, obj)]);

@@ -1,9 +1,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteStore, SCHEMA_VERSION } from '../../../src/adapters/store/sqlite/index.js';
 import type { TelemetryRow } from '../../../src/ports.js';
@@ -16,6 +16,103 @@ let n = 0;
 const freshFile = (): string => join(dir, `store-${++n}`, 'continuum.db');
 
 storeContract('sqlite', () => createSqliteStore({ file: freshFile(), synchronous: 'NORMAL' }));
+// The telemetry log at both extremes: merged after every commit, and never merged before close.
+storeContract('sqlite, merge after every commit', () =>
+  createSqliteStore({ file: freshFile(), synchronous: 'NORMAL', telemetryLog: { mergeRows: 1 } }),
+);
+storeContract('sqlite, log never merged', () =>
+  createSqliteStore({ file: freshFile(), synchronous: 'NORMAL', telemetryLog: { mergeRows: 1e12, mergeIntervalMs: 1e9 } }),
+);
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const count = (file: string, table: string): number => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  } finally {
+    db.close();
+  }
+};
+
+describe('SQLite telemetry log', () => {
+  const NEVER = { mergeRows: 1e12, mergeIntervalMs: 1e9 };
+
+  it('a copy of a live file (as after SIGKILL) keeps unmerged rows; reopening reads them and resumes the merge', async () => {
+    const file = freshFile();
+    const live = createSqliteStore({ file, synchronous: 'NORMAL', telemetryLog: NEVER });
+    const id = randomUUID();
+    try {
+      await live.appendTelemetry([1, 2, 3].map((ts) => ({ deviceId: id, key: 'e', ts, value: ts })));
+      await live.appendTelemetry([{ deviceId: id, key: 'e', ts: 2, value: 'two' }, { deviceId: id, key: 'e', ts: 4, value: 4 }]);
+      // what a killed process leaves: the database and its WAL as of the last commit
+      const copy = join(dir, `copy-${++n}`, 'continuum.db');
+      mkdirSync(dirname(copy), { recursive: true });
+      copyFileSync(file, copy);
+      if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+      assert.equal(count(copy, 'ts_log'), 5);
+      assert.equal(count(copy, 'ts_kv'), 0);
+
+      const reopened = createSqliteStore({ file: copy, synchronous: 'NORMAL' });
+      try {
+        const expected = { e: [{ ts: 1, value: 1 }, { ts: 2, value: 'two' }, { ts: 3, value: 3 }, { ts: 4, value: 4 }] };
+        assert.deepEqual(await reopened.queryRaw({ deviceId: id, keys: ['e'], from: 0, to: 10, limit: 10, order: 'asc' }), expected);
+        assert.deepEqual(await reopened.latest(id), { e: { ts: 4, value: 4 } });
+        await tick(); // the merge resumed on open
+        assert.equal(count(copy, 'ts_log'), 0);
+        assert.equal(count(copy, 'ts_kv'), 4);
+        assert.deepEqual(await reopened.queryRaw({ deviceId: id, keys: ['e'], from: 0, to: 10, limit: 10, order: 'asc' }), expected);
+        const sum = await reopened.queryAggregated({ deviceId: id, keys: ['e'], from: 0, to: 10, interval: 10, agg: 'sum' });
+        assert.deepEqual(sum, { e: [{ ts: 0, value: 8 }] });
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('merges after the commit that fills the log, and everything on close', async () => {
+    const file = freshFile();
+    const merged: number[] = [];
+    const store = createSqliteStore({ file, synchronous: 'NORMAL', telemetryLog: { mergeRows: 10, mergeIntervalMs: 1e9, onMerge: (rows) => merged.push(rows) } });
+    const devices = Array.from({ length: 6 }, () => randomUUID());
+    const batch = (ts: number): TelemetryRow[] => devices.map((deviceId) => ({ deviceId, key: 'k', ts, value: ts }));
+    await store.appendTelemetry(batch(1));
+    await tick();
+    assert.deepEqual(merged, []); // 6 rows: below the threshold
+    await store.appendTelemetry(batch(2));
+    assert.deepEqual(merged, []); // never inside the append
+    await tick();
+    assert.equal(merged.reduce((a, b) => a + b, 0), 12);
+    assert.equal(count(file, 'ts_log'), 0);
+    await store.appendTelemetry(batch(3));
+    await store.close();
+    assert.equal(count(file, 'ts_log'), 0);
+    assert.equal(count(file, 'ts_kv'), 18);
+  });
+
+  it('a series with many rows in one commit and none in the log goes straight to ts_kv; otherwise through the log', async () => {
+    const file = freshFile();
+    const store = createSqliteStore({ file, synchronous: 'NORMAL', telemetryLog: NEVER });
+    try {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const many = (deviceId: string, value: number): TelemetryRow[] => Array.from({ length: 10 }, (_, i) => ({ deviceId, key: 'k', ts: i + 1, value }));
+      await store.appendTelemetry([{ deviceId: b, key: 'k', ts: 5, value: 0 }]); // b has a row in the log
+      await store.appendTelemetry([...many(a, 1), ...many(b, 1)]);
+      assert.equal(count(file, 'ts_kv'), 10); // a's
+      assert.equal(count(file, 'ts_log'), 11); // b's, after its first one
+      await store.appendTelemetry(many(a, 2)); // a: again directly, replacing
+      assert.equal(count(file, 'ts_kv'), 10);
+      for (const d of [a, b]) {
+        const got = await store.queryRaw({ deviceId: d, keys: ['k'], from: 0, to: 100, limit: 100, order: 'asc' });
+        assert.deepEqual(got.k?.map((p) => p.value), Array(10).fill(d === a ? 2 : 1), d);
+      }
+    } finally {
+      await store.close();
+    }
+    assert.equal(count(file, 'ts_kv'), 20);
+  });
+});
 
 describe('SQLite store', () => {
   it('keeps everything across close and reopen', async () => {

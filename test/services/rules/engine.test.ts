@@ -110,6 +110,41 @@ describe('rule engine', () => {
     assert.deepEqual(f.commands.sent.map((c) => c.method), ['after']);
   });
 
+  it('a burst published in one tick is evaluated in order per device; rule changes apply to devices already seen', async () => {
+    f = await fixture();
+    const a = await f.device('burst-a');
+    const b = await f.device('burst-b');
+    await f.rule({ condition: 'level < 10', actions: [{ type: 'command', method: 'low' }], clearActions: [{ type: 'command', method: 'ok' }] });
+    await f.telemetry(a, { level: 50 }); // warms the caches: later messages take the synchronous path
+    const publish = (d: typeof a, level: number, ts: number): void =>
+      f?.bus.publish('telemetry', subjectFor('telemetry', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, points: [{ key: 'level', ts, value: level }] });
+    // b is not cached yet (its messages wait for loads) while a's are evaluated at once.
+    publish(b, 5, T0 + 1);
+    publish(a, 5, T0 + 1);
+    publish(b, 50, T0 + 2);
+    publish(a, 50, T0 + 2);
+    publish(a, 4, T0 + 3);
+    await f.rules.engine.idle();
+    const by = (id: string): string[] => f?.commands.sent.filter((c) => c.deviceId === id).map((c) => c.method) ?? [];
+    assert.deepEqual(by(a.id), ['low', 'ok', 'low']);
+    assert.deepEqual(by(b.id), ['low', 'ok']);
+    // A rule created later applies to a device whose rules were already resolved.
+    await f.rule({ condition: 'level > 90', actions: [{ type: 'command', method: 'high' }] });
+    // Several timestamps in one message: evaluated oldest first.
+    await f.telemetry(a, [
+      { key: 'level', ts: T0 + 5, value: 95 },
+      { key: 'level', ts: T0 + 4, value: 20 },
+    ]);
+    assert.deepEqual(by(a.id), ['low', 'ok', 'low', 'ok', 'high']);
+    // A removed rule no longer applies.
+    await f.telemetry(a, { level: 20 }, T0 + 6);
+    const high = (await f.rules.service.list(TENANT)).find((r) => r.condition === 'level > 90');
+    assert.ok(high);
+    await f.rules.service.remove(TENANT, high.id);
+    await f.telemetry(a, { level: 96 }, T0 + 7);
+    assert.deepEqual(by(a.id), ['low', 'ok', 'low', 'ok', 'high']);
+  });
+
   it('profile and tenant rules apply to their devices only', async () => {
     f = await fixture();
     const profile = await f.registry.createProfile({ tenantId: TENANT, name: 'meters' });

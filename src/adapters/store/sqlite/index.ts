@@ -14,7 +14,7 @@ import { createSqliteCredentials } from './credentials.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase } from './schema.js';
-import { createSqliteTelemetry } from './telemetry.js';
+import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
 import { createSqliteUsers } from './users.js';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -25,13 +25,21 @@ export interface SqliteStoreOptions {
   /** NORMAL survives a killed process; FULL also survives power loss (see schema.ts). */
   readonly synchronous: 'NORMAL' | 'FULL';
   readonly logger?: Logger;
+  /** Merge thresholds of the telemetry log: for tests and benches only (see telemetry.ts). */
+  readonly telemetryLog?: TelemetryLogOptions;
 }
 
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const db = openDatabase(opts);
   const credentials = createSqliteCredentials(db);
   const { deleteDeviceRow, ...registry } = createSqliteRegistry(db, credentials);
-  const { deleteDevice: deleteTelemetry, ...telemetry } = createSqliteTelemetry(db);
+  const { deleteDevice: deleteTelemetry, closeTelemetry, ...telemetry } = createSqliteTelemetry(db, {
+    ...opts.telemetryLog,
+    onMerge: (rows, ms, err) => {
+      if (err !== undefined) opts.logger?.warn({ rows, err }, 'telemetry log merge failed; retrying later');
+      opts.telemetryLog?.onMerge?.(rows, ms, err);
+    },
+  });
   const { deleteDevice: deleteAttributes, ...attributes } = createSqliteAttributes(db);
   const users = createSqliteUsers(db);
   const { deleteDevice: deleteAlarms, ...alarms } = createSqliteAlarms(db);
@@ -65,7 +73,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       return deleteTx(id);
     },
     async close(): Promise<void> {
-      if (db.open) db.close();
+      if (!db.open) return;
+      closeTelemetry(); // merges the log: a closed file holds all telemetry in ts_kv
+      db.close();
     },
   };
   return guardClosed(store, () => !db.open);

@@ -223,6 +223,20 @@ const V3_RULES = `
   CREATE INDEX rule_state_device ON rule_state (device_id);
 `;
 
+// The telemetry write path (telemetry.ts): appendTelemetry appends each group commit to this rowid
+// table (sequential pages, no index: an index on (device, key, ts) would dirty one page per series
+// per commit again, which is the cost the log exists to avoid); a background merge moves it into
+// ts_kv in sorted bulk. Rows not yet merged are also held in memory for reads and reloaded on open.
+const V4_TELEMETRY_LOG = `
+  CREATE TABLE ts_log (
+    device INTEGER NOT NULL,
+    key    INTEGER NOT NULL,
+    ts     INTEGER NOT NULL,
+    t      INTEGER NOT NULL,
+    v      ANY NOT NULL
+  ) STRICT;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -239,6 +253,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'rules and their per-device state',
     up: (db) => db.exec(V3_RULES),
+  },
+  {
+    version: 4,
+    description: 'append-only telemetry log merged into ts_kv in the background',
+    up: (db) => db.exec(V4_TELEMETRY_LOG),
   },
 ];
 

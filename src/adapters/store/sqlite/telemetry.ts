@@ -3,67 +3,82 @@
  * cached in memory), so a ts_kv row is (int, int, int, tag, value) in a WITHOUT ROWID table
  * clustered on (device, key, ts): one B-tree, range scans read contiguous pages.
  *
- * appendTelemetry is one transaction per batch (group commit) of prepared statements; ts_latest
- * gets one upsert per (device, key) of the batch, which only moves forward in time.
+ * Writes go through a log (docs/BENCHMARKS.md, item 1). appendTelemetry is one transaction per
+ * batch (group commit) that appends the rows to ts_log, a rowid table without index: a commit
+ * dirties only the last pages, where writing ts_kv directly dirtied one leaf page per series
+ * (~20 KB written per message at one message per device and commit). A series with DIRECT_ROWS
+ * or more rows in the commit and none in the log (pipelined devices) still goes straight to
+ * ts_kv: its leaf page is filled by that commit anyway, and the log would only copy it twice.
+ * ts_latest gets one upsert per (device, key) of the batch, which only moves forward in time.
+ *
+ * The merge moves the log into ts_kv sorted by (device, key, ts, rowid), so each leaf page is
+ * written once for many rows and a later log row replaces an earlier one (idempotent replace, as
+ * before). It never runs inside the append transaction: it starts after a commit that brings the
+ * log to MERGE_ROWS (setImmediate), every MERGE_INTERVAL_MS (timer) and when an unmerged log is
+ * found on open; it runs in steps of ~MERGE_CHUNK_ROWS rows (a range of devices, one transaction
+ * each, one step per turn of the event loop: ~10-15 ms each instead of ~50-110 ms for 50,000
+ * rows at once). Before an append that finds the log at 4 × MERGE_ROWS (a caller that never
+ * yields to the event loop) and on close, it runs to the end at once.
+ *
+ * Unmerged rows are also kept in memory per series (`tail`, reloaded from ts_log on open), and
+ * reads combine ts_kv with them, the tail winning on the same (device, key, ts). A series
+ * without tail rows in the queried range reads ts_kv alone, with the same statements as before.
+ * (If a device deletion rolls back after its telemetry part ran, the tail has lost that device's
+ * unmerged rows until the next merge moves them from ts_log to ts_kv: a read may miss them for
+ * a few seconds; nothing is lost.)
  */
-import { PlatformError } from '../../../domain/errors.js';
-import type { Aggregation, JsonValue, TelemetryValue, TsValue } from '../../../domain/telemetry.js';
+import type { Aggregation, TsValue } from '../../../domain/telemetry.js';
 import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
-import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, tagOf, ValueTag } from '../shared.js';
+import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, ValueTag } from '../shared.js';
+import { AGG_SQL, decode, encode, type Stored } from './values.js';
 import type { Db, Statement } from './sql.js';
+import {
+  DIRECT_ROWS,
+  MAX_LOG_ROWS_FACTOR,
+  MERGE_CHUNK_ROWS,
+  MERGE_INTERVAL_MS,
+  MERGE_ROWS,
+  type TelemetryLogOptions,
+} from './telemetry-log.js';
 
-type Stored = [tag: number, value: number | string];
-
-function encode(value: TelemetryValue): Stored {
-  const tag = tagOf(value);
-  switch (tag) {
-    case ValueTag.Number:
-      return [tag, value as number];
-    case ValueTag.Boolean:
-      return [tag, value ? 1 : 0];
-    case ValueTag.String:
-      return [tag, value as string];
-    default:
-      return [tag, JSON.stringify(value)];
-  }
-}
-
-function decode(tag: number, v: unknown): TelemetryValue {
-  switch (tag) {
-    case ValueTag.Number:
-      return v as number;
-    case ValueTag.Boolean:
-      return v !== 0;
-    case ValueTag.String:
-      return v as string;
-    case ValueTag.Json:
-      return JSON.parse(v as string) as JsonValue[] | { [key: string]: JsonValue };
-    default:
-      throw new PlatformError('INTERNAL', `unknown value tag ${tag}`);
-  }
-}
-
-/** Aggregate expressions by name: SQL text comes from this table only, never from the caller. */
-const AGG_SQL: Record<Aggregation, string> = {
-  avg: 'avg(v)',
-  min: 'min(v)',
-  max: 'max(v)',
-  sum: 'sum(v)',
-  count: 'count(*)',
-};
+export type { TelemetryLogOptions };
 
 export interface SqliteTelemetry extends TelemetryStore {
   /** Removes the device's series (inside the caller's transaction). */
   deleteDevice(deviceId: string): void;
+  /** Merges what is left in the log and stops the timer; the store calls it before closing. */
+  closeTelemetry(): void;
 }
 
-export function createSqliteTelemetry(db: Db): SqliteTelemetry {
+/** An unmerged point: its log rowid (later wins) and its stored form. */
+interface TailPoint {
+  readonly rowid: number;
+  readonly t: number;
+  readonly v: number | string;
+}
+/** Unmerged points of one series by ts (one per ts: the latest appended). */
+type Series = Map<number, TailPoint>;
+
+export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): SqliteTelemetry {
+  const mergeRows = opts.mergeRows ?? MERGE_ROWS;
+  const mergeIntervalMs = opts.mergeIntervalMs ?? MERGE_INTERVAL_MS;
+  const maxLogRows = mergeRows * MAX_LOG_ROWS_FACTOR;
   const s = {
     deviceId: db.prepare<[string], number>('SELECT id FROM ts_device WHERE uuid = ?').pluck(),
     newDevice: db.prepare<[string], number>('INSERT INTO ts_device (uuid) VALUES (?) RETURNING id').pluck(),
     keyId: db.prepare<[string], number>('SELECT id FROM ts_key WHERE key = ?').pluck(),
     newKey: db.prepare<[string], number>('INSERT INTO ts_key (key) VALUES (?) RETURNING id').pluck(),
-    put: db.prepare('INSERT OR REPLACE INTO ts_kv (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)'),
+    put: db.prepare('INSERT INTO ts_log (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)'),
+    putKv: db.prepare('INSERT OR REPLACE INTO ts_kv (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)'),
+    merge: db.prepare(
+      `INSERT OR REPLACE INTO ts_kv (device, key, ts, t, v)
+       SELECT device, key, ts, t, v FROM ts_log WHERE rowid <= ? AND device BETWEEN ? AND ?
+       ORDER BY device, key, ts, rowid`,
+    ),
+    unlog: db.prepare('DELETE FROM ts_log WHERE rowid <= ? AND device BETWEEN ? AND ?'),
+    logMax: db.prepare<[], number | null>('SELECT max(rowid) FROM ts_log').pluck(),
+    logAll: db.prepare('SELECT rowid, device, key, ts, t, v FROM ts_log ORDER BY rowid').raw(),
+    deleteLog: db.prepare('DELETE FROM ts_log WHERE device = ?'),
     putLatest: db.prepare(
       `INSERT INTO ts_latest (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, t = excluded.t, v = excluded.v
@@ -91,6 +106,152 @@ export function createSqliteTelemetry(db: Db): SqliteTelemetry {
         .raw(),
     ]),
   ) as Record<Aggregation, Statement>;
+  // The same over ts_kv minus the points the tail replaces, every aggregate at once, to combine with the tail.
+  const partial = db
+    .prepare(
+      `SELECT (ts - CAST(@from AS INTEGER)) / CAST(@interval AS INTEGER) AS bucket, count(*), sum(v), min(v), max(v)
+       FROM ts_kv WHERE device = @device AND key = @key AND ts >= @from AND ts <= @to AND t = ${ValueTag.Number}
+         AND ts NOT IN (SELECT value FROM json_each(@skip))
+       GROUP BY bucket ORDER BY bucket`,
+    )
+    .raw();
+
+  // ---------------------------------------------------------------- the unmerged tail
+
+  const tail = new Map<number, Map<number, Series>>();
+  /** Rows in ts_log (replaced ones included): what the next merge moves. */
+  let logRows = 0;
+
+  function addToTail(device: number, key: number, ts: number, point: TailPoint): void {
+    let byKey = tail.get(device);
+    if (!byKey) tail.set(device, (byKey = new Map()));
+    let series = byKey.get(key);
+    if (!series) byKey.set(key, (series = new Map()));
+    series.set(ts, point);
+  }
+
+  for (const [rowid, device, key, ts, t, v] of s.logAll.all() as [number, number, number, number, number, number | string][]) {
+    addToTail(device, key, ts, { rowid, t, v });
+    logRows++;
+  }
+
+  /** Tail points of a series within [from, to], unsorted. */
+  function tailIn(device: number, key: number, from: number, to: number): [number, TailPoint][] {
+    const series = tail.get(device)?.get(key);
+    const out: [number, TailPoint][] = [];
+    if (series) for (const e of series) if (e[0] >= from && e[0] <= to) out.push(e);
+    return out;
+  }
+
+  // A merge step moves the log rows up to a rowid of a range of devices. Any step is correct at
+  // any time between appends: ts_kv receives the rows in rowid order (later wins), and the same
+  // predicate removes them from the log and from the tail. Rows of one (device, key, ts) are
+  // always in the same step, and a row appended later always has a higher rowid than the rows
+  // still in the log, so an older row never lands after a newer one.
+  const mergeTx = db.transaction((upto: number, lo: number, hi: number): number => {
+    s.merge.run(upto, lo, hi);
+    return s.unlog.run(upto, lo, hi).changes;
+  });
+
+  function mergeStep(upto: number, lo: number, hi: number): void {
+    const started = performance.now();
+    let moved: number;
+    try {
+      moved = mergeTx(upto, lo, hi);
+    } catch (err) {
+      opts.onMerge?.(0, performance.now() - started, err);
+      throw err;
+    }
+    logRows = Math.max(0, logRows - moved);
+    for (const [device, byKey] of tail) {
+      if (device < lo || device > hi) continue;
+      for (const [key, series] of byKey) {
+        for (const [ts, p] of series) if (p.rowid <= upto) series.delete(ts);
+        if (series.size === 0) byKey.delete(key);
+      }
+      if (byKey.size === 0) tail.delete(device);
+    }
+    opts.onMerge?.(moved, performance.now() - started);
+  }
+
+  /** Device ranges [lo, hi] covering every device, each with about MERGE_CHUNK_ROWS tail points. */
+  function planRanges(): [number, number][] {
+    const counts: [number, number][] = [];
+    for (const [device, byKey] of tail) {
+      let n = 0;
+      for (const series of byKey.values()) n += series.size;
+      counts.push([device, n]);
+    }
+    counts.sort((a, b) => a[0] - b[0]);
+    const ranges: [number, number][] = [];
+    let lo = Number.MIN_SAFE_INTEGER;
+    let rows = 0;
+    for (const [device, n] of counts) {
+      rows += n;
+      if (rows >= MERGE_CHUNK_ROWS) {
+        ranges.push([lo, device]);
+        lo = device + 1;
+        rows = 0;
+      }
+    }
+    ranges.push([lo, Number.MAX_SAFE_INTEGER]);
+    return ranges;
+  }
+
+  /** Bumped by every merge plan: a background merge stops when another plan superseded it. */
+  let generation = 0;
+
+  /** Moves the whole log into ts_kv now, in steps, without yielding (close, back-pressure). */
+  function mergeAll(): void {
+    generation++;
+    if (logRows === 0 || !db.open) return;
+    const upto = s.logMax.get();
+    if (upto === null || upto === undefined) return;
+    try {
+      for (const [lo, hi] of planRanges()) mergeStep(upto, lo, hi);
+    } catch {
+      // reported through onMerge; what is left stays in the log for the next merge
+    }
+  }
+
+  /** The same in the background: one step per turn of the event loop. */
+  let mergeRunning = false;
+  function mergeInBackground(): void {
+    if (mergeRunning || logRows === 0 || !db.open) return;
+    const upto = s.logMax.get();
+    if (upto === null || upto === undefined) return;
+    const ranges = planRanges();
+    const mine = ++generation;
+    mergeRunning = true;
+    const next = (): void => {
+      const range = ranges.shift();
+      if (range === undefined || mine !== generation || !db.open) {
+        mergeRunning = false;
+        return;
+      }
+      try {
+        mergeStep(upto, range[0], range[1]);
+      } catch {
+        mergeRunning = false; // reported through onMerge; the timer retries
+        return;
+      }
+      setImmediate(next);
+    };
+    next();
+  }
+
+  let mergeScheduled = false;
+  function scheduleMerge(): void {
+    if (mergeScheduled || mergeRunning) return;
+    mergeScheduled = true;
+    setImmediate(() => {
+      mergeScheduled = false;
+      mergeInBackground();
+    });
+  }
+  const timer = setInterval(mergeInBackground, Math.min(mergeIntervalMs, 2 ** 31 - 1));
+  timer.unref();
+  if (logRows > 0) scheduleMerge(); // a log left by the last run (crash or kill) resumes merging
 
   // Read-through caches. A surrogate created inside a transaction is cached only after commit.
   const deviceIds = new Map<string, number>();
@@ -137,22 +298,48 @@ export function createSqliteTelemetry(db: Db): SqliteTelemetry {
     return id;
   }
 
-  const appendTx = db.transaction((rows: readonly TelemetryRow[]) => {
+  const appendTx = db.transaction((rows: readonly TelemetryRow[]): { logged: Float64Array; encoded: Stored[]; logCount: number } => {
     // device → key → index of the row that ends up latest within this batch
     const newest = new Map<number, Map<number, number>>();
+    // device → key → rows of the series in this batch
+    const counts = new Map<number, Map<number, number>>();
     const encoded: Stored[] = new Array<Stored>(rows.length);
+    // (device, key, log rowid or 0 = written to ts_kv) per row: the tail is updated from it once
+    // the transaction has committed
+    const logged = new Float64Array(rows.length * 3);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as TelemetryRow;
       checkTs(row.ts);
       const device = deviceFor(row.deviceId);
       const key = keyFor(row.key);
-      const value = encode(row.value);
-      encoded[i] = value;
-      s.put.run(device, key, row.ts, value[0], value[1]);
+      encoded[i] = encode(row.value);
+      logged[i * 3] = device;
+      logged[i * 3 + 1] = key;
       let byKey = newest.get(device);
-      if (!byKey) newest.set(device, (byKey = new Map()));
+      if (!byKey) {
+        newest.set(device, (byKey = new Map()));
+        counts.set(device, new Map());
+      }
       const best = byKey.get(key);
       if (best === undefined || row.ts >= (rows[best] as TelemetryRow).ts) byKey.set(key, i);
+      const c = counts.get(device) as Map<number, number>;
+      c.set(key, (c.get(key) ?? 0) + 1);
+    }
+    let logCount = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const device = logged[i * 3] as number;
+      const key = logged[i * 3 + 1] as number;
+      const ts = (rows[i] as TelemetryRow).ts;
+      const [t, v] = encoded[i] as Stored;
+      // Many rows of one series in this commit, none in the log: straight into ts_kv, whose page
+      // this commit fills anyway (pipelined devices). With log rows the series must go through
+      // the log, or a later merge would put an older row over this one.
+      if (((counts.get(device) as Map<number, number>).get(key) as number) >= DIRECT_ROWS && tail.get(device)?.get(key) === undefined) {
+        s.putKv.run(device, key, ts, t, v);
+      } else {
+        logged[i * 3 + 2] = Number(s.put.run(device, key, ts, t, v).lastInsertRowid);
+        logCount++;
+      }
     }
     for (const [device, byKey] of newest) {
       for (const [key, i] of byKey) {
@@ -160,28 +347,84 @@ export function createSqliteTelemetry(db: Db): SqliteTelemetry {
         s.putLatest.run(device, key, (rows[i] as TelemetryRow).ts, value[0], value[1]);
       }
     }
+    return { logged, encoded, logCount };
   });
 
   function rawKey(q: RawQuery, device: number, key: string, limit: number): TsValue[] {
     const k = knownKey(key);
     if (k === undefined) return [];
     const st = q.order === 'desc' ? s.rawDesc : s.rawAsc;
-    return (st.all(device, k, q.from, q.to, limit) as [number, number, unknown][]).map(([ts, t, v]) => ({ ts, value: decode(t, v) }));
+    const stored = st.all(device, k, q.from, q.to, limit) as [number, number, unknown][];
+    const unmerged = tailIn(device, k, q.from, q.to);
+    if (unmerged.length === 0) return stored.map(([ts, t, v]) => ({ ts, value: decode(t, v) }));
+    // The first `limit` of ts_kv ∪ tail: ts_kv rows past its own first `limit` cannot be among them.
+    const byTs = new Map<number, [number, unknown]>();
+    for (const [ts, t, v] of stored) byTs.set(ts, [t, v]);
+    for (const [ts, p] of unmerged) byTs.set(ts, [p.t, p.v]);
+    const order = [...byTs.keys()].sort(q.order === 'desc' ? (a, b) => b - a : (a, b) => a - b);
+    if (order.length > limit) order.length = limit;
+    return order.map((ts) => {
+      const [t, v] = byTs.get(ts) as [number, unknown];
+      return { ts, value: decode(t, v) };
+    });
+  }
+
+  /** Buckets of ts_kv (minus what the tail replaces) combined with the tail's numeric points. */
+  function aggregateWithTail(q: AggregateQuery, device: number, k: number, unmerged: [number, TailPoint][]): [number, number][] {
+    // bucket → [count, sum, min, max]
+    const acc = new Map<number, [number, number, number, number]>();
+    const skip = JSON.stringify(unmerged.map(([ts]) => ts));
+    for (const [bucket, count, sum, min, max] of partial.all({ from: q.from, interval: q.interval, device, key: k, to: q.to, skip }) as number[][]) {
+      acc.set(bucket as number, [count as number, sum as number, min as number, max as number]);
+    }
+    for (const [ts, p] of unmerged) {
+      if (p.t !== ValueTag.Number) continue;
+      const v = p.v as number;
+      const d = ts - q.from;
+      let bucket = Math.floor(d / q.interval);
+      if (bucket * q.interval > d) bucket--;
+      const a = acc.get(bucket);
+      if (!a) acc.set(bucket, [1, v, v, v]);
+      else {
+        a[0]++;
+        a[1] += v;
+        if (v < a[2]) a[2] = v;
+        if (v > a[3]) a[3] = v;
+      }
+    }
+    const pick: Record<Aggregation, (a: [number, number, number, number]) => number> = {
+      count: (a) => a[0],
+      sum: (a) => a[1],
+      min: (a) => a[2],
+      max: (a) => a[3],
+      avg: (a) => a[1] / a[0],
+    };
+    const f = pick[q.agg];
+    return [...acc.entries()].sort((x, y) => x[0] - y[0]).map(([bucket, a]) => [bucket, f(a)]);
   }
 
   return {
     async appendTelemetry(rows: readonly TelemetryRow[]): Promise<void> {
       if (rows.length === 0) return;
+      if (logRows >= maxLogRows) mergeAll(); // the caller never yielded to let a scheduled merge run
       createdDevices = new Map();
       createdKeys = new Map();
       try {
-        appendTx(rows);
+        const { logged, encoded, logCount } = appendTx(rows);
         for (const [uuid, id] of createdDevices) deviceIds.set(uuid, id);
         for (const [key, id] of createdKeys) keyIds.set(key, id);
+        for (let i = 0; logCount > 0 && i < rows.length; i++) {
+          const rowid = logged[i * 3 + 2] as number;
+          if (rowid === 0) continue;
+          const [t, v] = encoded[i] as Stored;
+          addToTail(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts, { rowid, t, v });
+        }
+        logRows += logCount;
       } finally {
         createdDevices = new Map();
         createdKeys = new Map();
       }
+      if (logRows >= mergeRows) scheduleMerge();
     },
 
     async queryRaw(q: RawQuery): Promise<Record<string, TsValue[]>> {
@@ -206,7 +449,11 @@ export function createSqliteTelemetry(db: Db): SqliteTelemetry {
       for (const key of q.keys) {
         const k = knownKey(key);
         if (k === undefined) continue;
-        const rows = st.all({ from: q.from, interval: q.interval, device, key: k, to: q.to }) as [number, number][];
+        const unmerged = tailIn(device, k, q.from, q.to);
+        const rows =
+          unmerged.length === 0
+            ? (st.all({ from: q.from, interval: q.interval, device, key: k, to: q.to }) as [number, number][])
+            : aggregateWithTail(q, device, k, unmerged);
         if (rows.length > 0) putOwn(out, key, rows.map(([bucket, value]) => ({ ts: q.from + bucket * q.interval, value })));
       }
       return out;
@@ -238,8 +485,15 @@ export function createSqliteTelemetry(db: Db): SqliteTelemetry {
       deviceIds.delete(deviceId);
       if (device === undefined) return;
       s.deleteKv.run(device);
+      logRows -= s.deleteLog.run(device).changes;
+      tail.delete(device);
       s.deleteLatest.run(device);
       s.deleteDevice.run(device);
+    },
+
+    closeTelemetry(): void {
+      clearInterval(timer);
+      mergeAll();
     },
   };
 }
