@@ -116,7 +116,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     metrics,
     limits: config.limits,
     maxBatchRows: config.ingest.maxBatchRows,
-    onCommitted: (identity) => status.activity(identity.tenantId, identity.deviceId, 'mqtt'),
+    onCommitted: (identity, transport) => status.activity(identity.tenantId, identity.deviceId, transport),
   });
   const twin = new TwinService({ attributes, lastDisconnect: (id) => status.lastDisconnect(id) });
   const sessions = new SessionHub({

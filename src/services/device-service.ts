@@ -85,7 +85,7 @@ export class DeviceService implements DeviceApi {
       this.checkSize(payload);
       const codec = this.deps.codecs.resolve(identity.codec, contentType);
       const points = codec.decodeTelemetry(payload, this.deps.clock.now());
-      await this.deps.ingest.ingest(identity, points);
+      await this.deps.ingest.ingest(identity, points, transport);
       this.deps.metrics.messageIn(transport, 'telemetry');
     } catch (err) {
       throw this.rejected(identity, transport, 'telemetry', err);

@@ -69,7 +69,7 @@ export class GatewayService {
       const now = this.deps.clock.now();
       const writes = Object.entries(body).map(async ([name, readings]) => {
         const child = await this.child(gateway, name);
-        await this.deps.ingest.ingest(child, telemetryFromJson(readings, now));
+        await this.deps.ingest.ingest(child, telemetryFromJson(readings, now), 'gateway');
       });
       await Promise.all(writes);
       this.deps.metrics.messageIn('mqtt', 'gateway-telemetry');

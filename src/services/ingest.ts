@@ -4,7 +4,7 @@
  * turns (or when a batch is full); each caller's promise resolves only after its rows are
  * committed, which is when the transport sends PUBACK / CoAP ACK / HTTP 200.
  */
-import type { DeviceIdentity } from '../domain/device.js';
+import type { DeviceIdentity, TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import { validatePoints, type Point, type PointLimits } from '../domain/telemetry.js';
@@ -14,6 +14,8 @@ import type { PlatformMetrics } from './device-api.js';
 interface PendingMessage {
   readonly identity: DeviceIdentity;
   readonly points: readonly Point[];
+  /** How the device sent it; undefined for platform-made points (derived telemetry). */
+  readonly transport: TransportName | undefined;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -26,8 +28,8 @@ export interface IngestDeps {
   readonly metrics: PlatformMetrics;
   readonly limits: PointLimits;
   readonly maxBatchRows: number;
-  /** Called for every committed message (activity tracking). */
-  readonly onCommitted?: (identity: DeviceIdentity) => void;
+  /** Called for every committed message a device sent (activity tracking). */
+  readonly onCommitted?: (identity: DeviceIdentity, transport: TransportName) => void;
 }
 
 export class IngestService {
@@ -38,12 +40,16 @@ export class IngestService {
 
   constructor(private readonly deps: IngestDeps) {}
 
-  /** Validates and queues the points; resolves once they are durable. */
-  ingest(identity: DeviceIdentity, points: readonly Point[]): Promise<void> {
+  /**
+   * Validates and queues the points; resolves once they are durable. `transport` names how the
+   * device sent them; points the platform derives itself (rules) pass none and do not count as
+   * device activity.
+   */
+  ingest(identity: DeviceIdentity, points: readonly Point[], transport?: TransportName): Promise<void> {
     validatePoints(points, this.deps.clock.now(), this.deps.limits);
     if (points.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ identity, points, resolve, reject });
+      this.pending.push({ identity, points, transport, resolve, reject });
       this.pendingRows += points.length;
       if (this.pendingRows >= this.deps.maxBatchRows) this.flushSoon(true);
       else this.flushSoon(false);
@@ -100,7 +106,7 @@ export class IngestService {
     for (const message of batch) {
       message.resolve();
       const { identity } = message;
-      this.deps.onCommitted?.(identity);
+      if (message.transport) this.deps.onCommitted?.(identity, message.transport);
       this.deps.bus.publish('telemetry', subjectFor('telemetry', identity.tenantId, identity.deviceId), {
         tenantId: identity.tenantId,
         deviceId: identity.deviceId,

@@ -43,6 +43,19 @@ test('readings from mosquitto_pub, coap-client and curl come back from the REST 
   assert.equal(latest.body.viaMqtt?.value, 1.5);
 });
 
+test('regression: a device that reports over HTTP is listed online with transport http', async () => {
+  const device = await tp.api.createDevice('http-only-e2e');
+  const res = await fetch(`${tp.baseUrl}/api/v1/${device.accessToken}/telemetry`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"level":3}',
+  });
+  assert.equal(res.status, 200);
+  const listed = await tp.api.request<{ online: boolean; transport?: string }>('GET', `/api/devices/${device.id}`);
+  assert.equal(listed.body.transport, 'http');
+  assert.equal(listed.body.online, true);
+});
+
 test('a shared attribute written over REST reaches a mosquitto_sub subscriber of the device', async () => {
   const device = await tp.api.createDevice('thermostat-e2e-1');
   const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', device.accessToken, '-q', '1',

@@ -107,3 +107,24 @@ test('a full batch is committed without waiting for the loop to turn', async () 
   rec.release();
   await ingest.drain();
 });
+
+test('regression: activity is reported with the transport that carried the data, not always mqtt', async () => {
+  const rec = recordingStore();
+  const seen: string[] = [];
+  const ingest = new IngestService({
+    store: rec.store,
+    bus: new MemoryBus(),
+    clock: { now: () => NOW },
+    logger: silent,
+    metrics: noopMetrics,
+    limits: DEFAULT_POINT_LIMITS,
+    maxBatchRows: 10_000,
+    onCommitted: (identity, transport) => seen.push(`${identity.deviceId}:${transport}`),
+  });
+  const viaHttp = ingest.ingest(identity(1), [{ key: 'a', ts: NOW, value: 1 }], 'http');
+  const derived = ingest.ingest(identity(2), [{ key: 'b', ts: NOW, value: 2 }]);
+  await new Promise((r) => setImmediate(r));
+  rec.release();
+  await Promise.all([viaHttp, derived]);
+  assert.deepEqual(seen, ['d1:http'], 'derived telemetry is not device activity');
+});
