@@ -14,6 +14,7 @@ import type {
 import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './domain/telemetry.js';
 import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './services/action-apis.js';
 import type { Rule } from './domain/rules/model.js';
+import type { Dashboard } from './domain/dashboard.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -236,6 +237,17 @@ export interface RuleStore {
   deleteRuleState(ruleId: string): Promise<void>;
 }
 
+/** User-composed dashboards, per tenant. */
+export interface DashboardStore {
+  /** Inserts or replaces by id. */
+  saveDashboard(dashboard: Dashboard): Promise<void>;
+  getDashboard(id: string): Promise<Dashboard | undefined>;
+  /** The tenant's dashboards by name. */
+  listDashboards(tenantId: string): Promise<Dashboard[]>;
+  /** False if there was none. */
+  deleteDashboard(id: string): Promise<boolean>;
+}
+
 /** Everything a storage backend provides; one adapter (sqlite, postgres, memory) implements all. */
 export interface Store
   extends RegistryStore,
@@ -246,7 +258,8 @@ export interface Store
     UserStore,
     AlarmStore,
     CommandStore,
-    RuleStore {
+    RuleStore,
+    DashboardStore {
   readonly kind: string;
   close(): Promise<void>;
 }

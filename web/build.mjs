@@ -20,7 +20,8 @@ function newestSource(dir) {
   return newest;
 }
 
-const sources = Math.max(newestSource(join(root, 'src')), ...['index.html', 'vite.config.ts'].map((f) => statSync(join(root, f)).mtimeMs));
+// public/ (manifest, icons, service worker) is copied into the build as is.
+const sources = Math.max(newestSource(join(root, 'src')), existsSync(join(root, 'public')) ? newestSource(join(root, 'public')) : 0, ...['index.html', 'vite.config.ts'].map((f) => statSync(join(root, f)).mtimeMs));
 const fresh = existsSync(built) && statSync(built).mtimeMs >= sources;
 if (fresh && !process.argv.includes('--force')) process.exit(0);
 

@@ -14,10 +14,12 @@ import { attributeRoutes } from './attributes.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
+import { dashboardRoutes } from './dashboards.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
 import { installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
+import { enforceRoles } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
@@ -39,6 +41,8 @@ export interface HttpAppOptions {
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
   /** The built dashboard served at `/` (default web/dist of the checkout); false serves none. */
   readonly webRoot?: string | false;
+  /** Dashboard settings served at GET /api/ui-config (config section `web`). */
+  readonly ui?: { readonly tileUrl?: string; readonly tileAttribution?: string };
 }
 
 const MAX_REQUEST_ID_LENGTH = 128;
@@ -97,7 +101,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
 
   await app.register(healthRoutes, { deps });
   // The dashboard at / (web/dist), with client-side routes answered by index.html; /api keeps its JSON 404.
-  if (opts.webRoot !== false) await app.register(webRoutes, opts.webRoot ? { root: opts.webRoot } : {});
+  if (opts.webRoot !== false) await app.register(webRoutes, { ...(opts.webRoot ? { root: opts.webRoot } : {}), ...(opts.ui ? { ui: opts.ui } : {}) });
   await app.register(
     async (api) => {
       await api.register(loginRoutes, { deps });
@@ -105,10 +109,12 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
       if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
       await api.register(async (secured) => {
         requireAuth(secured, deps.auth);
+        enforceRoles(secured);
         await secured.register(authRoutes, { deps });
         await secured.register(deviceRoutes, { deps });
         await secured.register(credentialRoutes, { deps });
         await secured.register(profileRoutes, { deps });
+        await secured.register(dashboardRoutes, { deps });
         await secured.register(telemetryRoutes, { deps });
         await secured.register(attributeRoutes, { deps });
         if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });

@@ -63,4 +63,29 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       return reply.code(201).send(created);
     },
   );
+
+  app.post(
+    '/users',
+    {
+      schema: {
+        tags,
+        summary: "Create a user in the caller's tenant (admin only): role admin, or user (an operator: reads, commands, alarms, set points)",
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 255 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            role: Type.Union([Type.Literal('admin'), Type.Literal('user')], { default: 'user' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ id: Type.String(), email: Type.String(), role: Type.String(), tenantId: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const user = await deps.auth.createUser({ email: b.email, password: b.password, role: b.role, tenantId: principalOf(request).tenantId });
+      request.log.info({ email: user.email, role: user.role }, 'user created');
+      return reply.code(201).send({ id: user.id, email: user.email, role: user.role, tenantId: user.tenantId });
+    },
+  );
 };

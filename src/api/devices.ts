@@ -41,6 +41,8 @@ const CreatedDevice = Type.Object({
   credentials: Type.Array(ref(CredentialView)),
 });
 
+const DeviceCounts = Type.Object({ total: Type.Integer(), online: Type.Integer(), offline: Type.Integer() });
+
 const ListQuery = Type.Object({
   search: Type.Optional(Type.String({ maxLength: 255, description: 'case-insensitive substring of name or label' })),
   limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
@@ -139,6 +141,32 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       });
       const statuses = await statusesOf(deps, page.items.map((d) => d.id));
       return { items: page.items.map((d) => deviceView(d, statuses.get(d.id))), total: page.total };
+    },
+  );
+
+  app.get(
+    '/devices/counts',
+    {
+      schema: {
+        tags,
+        summary: "The tenant's devices counted by connectivity",
+        response: { 200: DeviceCounts, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { tenantId } = principalOf(request);
+      // Online is decided by the status service (sessions and recent activity), not stored as a
+      // column, so the count walks the tenant's devices a page at a time.
+      let online = 0;
+      let total = 0;
+      for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+        const page = await registry.listDevices({ tenantId, limit: MAX_PAGE_SIZE, offset });
+        total = page.total;
+        const statuses = await statusesOf(deps, page.items.map((d) => d.id));
+        for (const s of statuses.values()) if (s.online) online += 1;
+        if (page.items.length < MAX_PAGE_SIZE || offset + MAX_PAGE_SIZE >= page.total) break;
+      }
+      return { total, online, offline: total - online };
     },
   );
 

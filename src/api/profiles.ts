@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../domain/errors.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
-import { IdParams, ProfileView, errorResponses, profileView, ref } from './schemas.js';
+import type { ProfileControl } from '../domain/dashboard.js';
+import { IdParams, ProfileControlSchema, ProfileView, errorResponses, profileView, ref } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['profiles'];
@@ -27,8 +28,18 @@ const CreateBody = Type.Object(
     ),
     provisionKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     provisionSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    controls: Type.Optional(Type.Array(ProfileControlSchema, { maxItems: 50 })),
   },
   { additionalProperties: false },
+);
+
+const UpdateBody = Type.Object(
+  {
+    name: Type.Optional(CreateBody.properties.name),
+    telemetryKeys: CreateBody.properties.telemetryKeys,
+    controls: CreateBody.properties.controls,
+  },
+  { additionalProperties: false, description: 'fields given replace the stored ones' },
 );
 
 export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -47,6 +58,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
         ...(b.provisionKey !== undefined ? { provisionKey: b.provisionKey } : {}),
         ...(b.provisionSecret !== undefined ? { provisionSecret: b.provisionSecret } : {}),
+        ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
       });
       return reply.code(201).send(profileView(profile, principal.role === 'admin'));
     },
@@ -71,6 +83,21 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
       const principal = principalOf(request);
       const profile = await registry.getProfile(request.params.id);
       if (!profile || profile.tenantId !== principal.tenantId) throw new PlatformError('PROFILE_NOT_FOUND', request.params.id);
+      return profileView(profile, principal.role === 'admin');
+    },
+  );
+
+  app.put(
+    '/profiles/:id',
+    { schema: { tags, summary: 'Rename a profile or replace its telemetry keys or command controls', params: IdParams, body: UpdateBody, response: { 200: ref(ProfileView), ...errorResponses } } },
+    async (request) => {
+      const principal = principalOf(request);
+      const b = request.body;
+      const profile = await registry.updateProfile(principal.tenantId, request.params.id, {
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
+        ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
+      });
       return profileView(profile, principal.role === 'admin');
     },
   );

@@ -115,6 +115,26 @@ export const CredentialInput = Type.Union([
 ]);
 export type CredentialInput = Static<typeof CredentialInput>;
 
+/** A command control (dashboard widget or profile control); see domain/dashboard.ts. */
+export const ControlSpecSchema = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('button'), Type.Literal('toggle'), Type.Literal('slider')]),
+    method: Type.String({ minLength: 1, maxLength: 255, description: 'RPC method sent to the device' }),
+    params: Type.Optional(Type.Unknown({ description: 'sent by a button; a toggle sends {on}, a slider {value}' })),
+    stateKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'telemetry or attribute key showing the current state' })),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
+    step: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+
+/** A control a profile offers on every device of it. */
+export const ProfileControlSchema = Type.Object(
+  { ...ControlSpecSchema.properties, label: Type.String({ minLength: 1, maxLength: 255 }) },
+  { additionalProperties: false },
+);
+
 export const ProfileView = Type.Object(
   {
     id: Type.String(),
@@ -125,6 +145,7 @@ export const ProfileView = Type.Object(
     ),
     provisionKey: nullable(Type.String()),
     provisionSecret: Type.Optional(nullable(Type.String({ description: 'shown to admins only' }))),
+    controls: Type.Array(ProfileControlSchema, { description: 'command controls shown on every device of the profile' }),
     createdAt: Type.Integer(),
   },
   { $id: 'Profile', title: 'Profile' },
@@ -139,6 +160,7 @@ export function profileView(p: DeviceProfile, showSecret: boolean): ProfileView 
     telemetryKeys: p.telemetryKeys.map((k) => ({ key: k.key, type: k.type, ...(k.unit !== undefined ? { unit: k.unit } : {}) })),
     provisionKey: p.provisionKey ?? null,
     ...(showSecret ? { provisionSecret: p.provisionSecret ?? null } : {}),
+    controls: (p.controls ?? []).map((c) => ({ ...c })),
     createdAt: p.createdAt,
   };
 }

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 /** web/dist next to src/ in the checkout (src/api/web.ts → ../../web/dist). */
@@ -50,7 +51,11 @@ const NOT_BUILT_PAGE = `<!doctype html>
 export interface WebOptions {
   /** The built dashboard; default web/dist of the checkout. */
   readonly root?: string;
+  /** What the browser reads from GET /api/ui-config before sign-in (the map's tile server). */
+  readonly ui?: { readonly tileUrl?: string; readonly tileAttribution?: string };
 }
+
+const UiConfigView = Type.Object({ tileUrl: Type.Union([Type.String(), Type.Null()]), tileAttribution: Type.Union([Type.String(), Type.Null()]) });
 
 interface Found {
   readonly path: string;
@@ -113,6 +118,12 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, opts) => {
     return send(request, reply, index, '/index.html');
   };
 
+  // Public (the sign-in page may already show the map's settings); it holds no secret, only a URL template.
+  const uiConfig = { tileUrl: opts.ui?.tileUrl || null, tileAttribution: opts.ui?.tileAttribution || null };
+  app.get('/api/ui-config', { schema: { tags: ['ui'], summary: 'Dashboard settings (map tile server; null: none, the map works offline)', security: [], response: { 200: UiConfigView } } }, async (_request, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return uiConfig;
+  });
   app.get('/', { schema: { hide: true } }, handler);
   app.get('/*', { schema: { hide: true } }, handler);
 };

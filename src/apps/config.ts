@@ -100,6 +100,11 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** Dashboard settings the browser reads from GET /api/ui-config (no tile server by default: works offline). */
+  web: Type.Object(
+    { tileUrl: Type.Optional(Type.String({ description: 'map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png' })), tileAttribution: Type.Optional(Type.String()) },
+    { default: {} },
+  ),
   log: Type.Object(
     { level: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l))) },
     { default: {} },
@@ -127,6 +132,7 @@ export const DEFAULTS: Config = {
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
   },
   log: { level: 'info' },
+  web: {},
 };
 
 /** Flags the CLI accepts for `start`, with the config path each one sets. */
@@ -145,6 +151,7 @@ export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }
   store: { path: 'store.kind', type: 'string' },
   'log-level': { path: 'log.level', type: 'string' },
   'max-payload-bytes': { path: 'limits.maxPayloadBytes', type: 'int' },
+  'map-tile-url': { path: 'web.tileUrl', type: 'string' },
 };
 
 /** Env var for a config path: mqtt.port → CONTINUUM_MQTT_PORT, dataDir → CONTINUUM_DATA_DIR. */
@@ -208,7 +215,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

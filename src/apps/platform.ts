@@ -3,6 +3,7 @@
  * config, builds the services, starts the transports. Nothing else in the code base constructs
  * adapters.
  */
+import { PlatformError } from '../domain/errors.js';
 import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
@@ -56,6 +57,8 @@ export interface Platform {
   readonly commands: CommandService;
   readonly rules: Rules;
   readonly logger: Logger;
+  /** A new API key of the first admin, for in-process clients of the REST API (the demo's pack installer). */
+  createAdminApiKey(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -68,6 +71,27 @@ function openStore(config: Config, logger: Logger): Store {
   if (config.store.kind === 'memory') return createMemoryStore();
   mkdirSync(config.dataDir, { recursive: true });
   return createSqliteStore({ file: join(config.dataDir, 'continuum.db'), synchronous: config.store.synchronous, logger });
+}
+
+/** Grace period for in-flight HTTP requests at shutdown; then their connections are cut. */
+const HTTP_CLOSE_GRACE_MS = 3_000;
+
+/**
+ * Closes an HTTP server without letting a client that keeps a request open (a device's
+ * long-running download, a proxy holding a poll) delay shutdown: after the grace period every
+ * remaining connection is closed. Regression: the platform took 70 s to stop while a simulator
+ * with HTTP devices had just disconnected.
+ */
+async function closeServer(app: FastifyInstance, name: string, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ server: name, graceMs: HTTP_CLOSE_GRACE_MS }, 'HTTP requests still open at shutdown; closing their connections');
+    app.server.closeAllConnections();
+  }, HTTP_CLOSE_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A taken port becomes one line that says which flag to change. */
@@ -165,6 +189,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       alarms,
       commands,
       attributes,
+      devices: { idByName: async (tenantId, name) => (await registry.findDeviceByName(tenantId, name))?.id },
       telemetry: { write: async (tenantId, deviceId, points) => ingest.ingest(await registry.identityFor(await registry.requireDevice(deviceId, tenantId)), points) },
       // Late-bound: the MQTT transport is built below; rules act only after start.
       topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
@@ -186,6 +211,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       logger: pinoLogger.child({ component: https ? 'https' : 'http' }),
       maxBodyBytes: Math.max(config.limits.maxPayloadBytes, 1024 * 1024),
       https,
+      ui: config.web,
     });
     await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
     // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt
@@ -200,7 +226,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const started: Transport[] = [];
   const stopAll = async (): Promise<void> => {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));
-    for (const { app } of servers) await app.close();
+    for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
@@ -261,6 +287,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     commands,
     rules,
     logger,
+    async createAdminApiKey(name) {
+      const user = await store.findUserByEmail(admin.email);
+      if (!user) throw new PlatformError('NOT_FOUND', `admin user ${admin.email}`);
+      return (await auth.createApiKey(user.id, name)).key;
+    },
     stop: async () => {
       ready = false;
       await stopAll();

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, FLAG_PATHS, loadConfig } from './config.js';
+import { requirePack, startDemo, type Demo } from '../scenarios/run.js';
 import { startPlatform, type Platform } from './platform.js';
 
 const HELP = `Usage: continuum start [options]
@@ -22,14 +23,26 @@ Options (each also settable as CONTINUUM_<NAME> in the environment or in a confi
   --mqtt-profile NAME   default | conformance (conformance suites only: anonymous clients)
   --store KIND          sqlite (default) | memory
   --log-level LEVEL     trace | debug | info | warn | error
+  --map-tile-url URL    map tiles for the dashboard (https://…/{z}/{x}/{y}.png; default none, offline)
+  --demo NAME           install scenario pack NAME (smart-farm, factory, fleet, patient-monitoring,
+                        vending, smart-meters, smart-home) and run its simulated devices here
+  --demo-devices N      devices per group of the demo pack (default: the pack's own counts)
 First start creates the admin from CONTINUUM_ADMIN_EMAIL / CONTINUUM_ADMIN_PASSWORD, or
 generates a password and prints it once.`;
 
-function parseFlags(argv: string[]): { flags: Record<string, string | undefined>; configFile?: string; help: boolean } {
+interface StartFlags {
+  flags: Record<string, string | undefined>;
+  configFile?: string;
+  help: boolean;
+  demo?: string;
+  demoDevices?: number;
+}
+
+function parseFlags(argv: string[]): StartFlags {
   const options = Object.fromEntries(Object.keys(FLAG_PATHS).map((name) => [name, { type: 'string' as const }]));
   const { values } = parseArgs({
     args: argv,
-    options: { ...options, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...options, config: { type: 'string' }, demo: { type: 'string' }, 'demo-devices': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: false,
   });
@@ -38,7 +51,15 @@ function parseFlags(argv: string[]): { flags: Record<string, string | undefined>
     const value = (values as Record<string, string | boolean | undefined>)[name];
     if (typeof value === 'string') flags[name] = value;
   }
-  return { flags, configFile: typeof values.config === 'string' ? values.config : undefined, help: values.help === true };
+  const demoDevices = values['demo-devices'];
+  if (demoDevices !== undefined && !/^[1-9]\d{0,5}$/.test(demoDevices)) throw new TypeError(`--demo-devices must be a positive integer, got "${demoDevices}"`);
+  return {
+    flags,
+    configFile: typeof values.config === 'string' ? values.config : undefined,
+    help: values.help === true,
+    ...(typeof values.demo === 'string' ? { demo: values.demo } : {}),
+    ...(demoDevices !== undefined ? { demoDevices: Number(demoDevices) } : {}),
+  };
 }
 
 function printBanner(platform: Platform): void {
@@ -59,15 +80,42 @@ function printBanner(platform: Platform): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** Starts the demo pack beside the platform; a failure is reported and the platform keeps running. */
+async function startDemoPack(platform: Platform, name: string, devicesPerGroup: number | undefined): Promise<Demo | undefined> {
+  const host = ['0.0.0.0', '::', ''].includes(platform.config.host) ? '127.0.0.1' : platform.config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${platform.ports.http}`;
+  try {
+    const demo = await startDemo({
+      pack: name,
+      baseUrl: url,
+      apiKey: await platform.createAdminApiKey(`demo ${name}`),
+      host,
+      ports: platform.ports,
+      ...(devicesPerGroup !== undefined ? { devicesPerGroup } : {}),
+      log: platform.logger.child({ demo: name }),
+    });
+    process.stdout.write(
+      `Demo "${demo.pack.title}": ${demo.install.devices.length} simulated devices, ${demo.install.rules.length} rules` +
+        `${demo.install.dashboardId ? `, dashboard ${url}/#/dashboards/${demo.install.dashboardId}` : ''}\n`,
+    );
+    return demo;
+  } catch (err) {
+    process.stderr.write(`continuum: demo ${name} did not start: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
 export async function runServerFromCli(argv: string[]): Promise<void> {
   let platform: Platform;
+  let start: StartFlags;
   try {
-    const { flags, configFile, help } = parseFlags(argv);
-    if (help) {
+    start = parseFlags(argv);
+    if (start.help) {
       process.stdout.write(HELP + '\n');
       return;
     }
-    const config = loadConfig({ file: configFile, env: process.env, flags });
+    if (start.demo !== undefined) requirePack(start.demo);
+    const config = loadConfig({ file: start.configFile, env: process.env, flags: start.flags });
     platform = await startPlatform(config);
   } catch (err) {
     const message = err instanceof ConfigError || err instanceof TypeError ? err.message : (err as Error).message;
@@ -76,12 +124,15 @@ export async function runServerFromCli(argv: string[]): Promise<void> {
     return;
   }
   printBanner(platform);
+  const demo = start.demo !== undefined ? await startDemoPack(platform, start.demo, start.demoDevices) : undefined;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     platform.logger.info({ signal }, 'shutting down');
-    platform.stop().then(
+    (demo ? demo.stop().catch(() => undefined) : Promise.resolve())
+      .then(() => platform.stop())
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         platform.logger.error({ err }, 'shutdown failed');

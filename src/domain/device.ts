@@ -1,4 +1,5 @@
 import type { JsonValue } from './telemetry.js';
+import type { ProfileControl } from './dashboard.js';
 
 export const DEFAULT_TENANT_ID = '00000000-0000-4000-8000-000000000001';
 
@@ -27,6 +28,8 @@ export interface DeviceProfile {
   /** Self-provisioning: devices that know this key and secret may register themselves. */
   readonly provisionKey?: string;
   readonly provisionSecret?: string;
+  /** Command controls the dashboard offers on every device of this profile. */
+  readonly controls?: readonly ProfileControl[];
   readonly createdAt: number;
 }
 

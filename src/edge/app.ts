@@ -10,19 +10,29 @@ import { pino } from 'pino';
 import type { JsonValue } from '../domain/telemetry.js';
 import { ReadingBuffer, type BufferStats } from './buffer/sqlite-buffer.js';
 import { EdgeConfigError, loadEdgeConfig, type EdgeConfig, type LocalRuleConfig } from './config.js';
-import { ModbusTcpConnector } from './connectors/modbus/index.js';
+import { BacnetConnector } from './connectors/bacnet/index.js';
+import { ModbusRtuConnector, ModbusTcpConnector } from './connectors/modbus/index.js';
+import { SmsConnector } from './connectors/sms/index.js';
+import { FramesConnector } from './connectors/frames/index.js';
+import { SparkplugConnector } from './connectors/sparkplug/index.js';
 import type { Connector, ConnectorStatus, EdgeLogger, Reading, ReadingSink } from './ports.js';
 import { LocalRules } from './rules/local-rules.js';
+import { RuleStateStore } from './rules/state-store.js';
+import { ConnectorSet } from './config-push/connector-set.js';
+import { ConfigPush, PUSH_KEYS } from './config-push/remote-config.js';
 import { GatewayUplink, type UplinkStatus } from './uplink/mqtt-uplink.js';
 
 export const EDGE_HELP = `Usage: continuum edge --config FILE [--data-dir DIR] [--offline] [--log-level LEVEL]
+       continuum edge scan modbus|bacnet …   (prints what answers as a config snippet; scan --help)
 
-Runs the edge gateway: polls field devices (Modbus TCP), keeps every reading in a local
+Runs the edge gateway: polls field devices (Modbus, BACnet, …), keeps every reading in a local
 buffer (DIR/edge-buffer.db) until the platform acknowledged it, runs local rules, and
-executes platform commands. Config values may use \${ENV_NAME}. See docs/EDGE.md.
+executes platform commands. Rules and connectors set as the gateway device's shared
+attributes edgeRules/edgeConnectors override the file's. Config values may use \${ENV_NAME}.
+See docs/EDGE.md.
 
   --config FILE      YAML or JSON edge configuration (required)
-  --data-dir DIR     where the buffer lives (default ./edge-data)
+  --data-dir DIR     buffer, rule state, last pushed config (default ./edge-data)
   --offline          no platform at all: connectors and local rules only (closed system)
   --log-level LEVEL  debug, info (default), warn, error, silent`;
 
@@ -33,6 +43,10 @@ export interface EdgeOptions {
   readonly logger?: EdgeLogger;
   /** Sees every reading after it was persisted (tests, metrics). */
   readonly onReading?: (reading: Reading) => void;
+  /** For `${NAME}` in pushed connectors (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How often the gateway reports its own health telemetry (default 10 s). */
+  readonly healthIntervalMs?: number;
 }
 
 export interface EdgeStatus {
@@ -46,6 +60,8 @@ export interface Edge {
   readonly connectors: readonly Connector[];
   readonly rules: LocalRules;
   status(): EdgeStatus;
+  /** Fingerprint of the running connectors and rules (the `edgeConfigVersion` attribute). */
+  configVersion(): string;
   stop(): Promise<void>;
 }
 
@@ -56,48 +72,73 @@ export function createConnectors(config: EdgeConfig, logger: EdgeLogger): Connec
     switch (c.type) {
       case 'modbus-tcp':
         return new ModbusTcpConnector(c, logger);
+      case 'modbus-rtu':
+        return new ModbusRtuConnector(c, logger);
+      case 'bacnet':
+        return new BacnetConnector(c, logger);
+      case 'sms':
+        return new SmsConnector(c, logger);
+      case 'frames':
+        return new FramesConnector(c, logger);
+      case 'sparkplug':
+        return new SparkplugConnector(c, logger);
     }
   });
 }
 
 export async function startEdge(options: EdgeOptions): Promise<Edge> {
-  const { config } = options;
-  const logger = options.logger ?? pino({ level: config.log.level, base: { app: 'continuum-edge' } });
+  const logger = options.logger ?? pino({ level: options.config.log.level, base: { app: 'continuum-edge' } });
   const offline = options.offline ?? false;
-  const connectors = createConnectors(config, logger);
-  const owner = new Map<string, Connector>();
-  for (const c of connectors) for (const d of c.devices) owner.set(d, c);
+  // Rules and connectors pushed from the platform (last accepted push, kept in the data dir) override the file's.
+  const push = new ConfigPush({ file: options.config, dataDir: options.dataDir, env: options.env ?? process.env, logger, apply: (next) => apply(next), report: (values) => uplink?.publishAttributes(values) });
+  const { config } = push;
+  const connectorSet = new ConnectorSet(config.connectors, (list) => createConnectors({ ...config, connectors: list }, logger), logger);
   const command = (device: string, method: string, params: JsonValue): Promise<JsonValue> => {
-    const connector = owner.get(device);
+    const connector = connectorSet.owner(device);
     if (!connector) return Promise.reject(new Error(`this gateway has no device "${device}"`));
     return connector.handleCommand(device, method, params);
   };
 
   let buffer: ReadingBuffer | undefined;
   let uplink: GatewayUplink | undefined;
+  // dataDir '' (tests): nothing is kept on disk.
+  if (options.dataDir !== '') mkdirSync(options.dataDir, { recursive: true });
   if (!offline) {
     if (!config.platform) throw new EdgeConfigError('platform: required unless --offline');
-    mkdirSync(options.dataDir, { recursive: true });
     buffer = new ReadingBuffer({ file: join(options.dataDir, 'edge-buffer.db'), maxRows: config.buffer.maxRows, logger });
-    uplink = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: [...owner.keys()], onCommand: command, logger });
+    const sharedAttributes = { keys: PUSH_KEYS, onUpdate: push.onShared.bind(push) };
+    uplink = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes });
   }
   const persist = (reading: Reading): void => {
     // Persisted (committed) before anything else sees it: a crash after this line loses nothing.
     buffer?.append(reading);
     options.onReading?.(reading);
   };
-  const rules = new LocalRules(config.rules as LocalRuleConfig[], { command, telemetry: persist }, logger);
+  const ruleState = options.dataDir !== '' ? new RuleStateStore(join(options.dataDir, 'edge-rules.db'), logger) : undefined;
+  let rules = new LocalRules(config.rules as LocalRuleConfig[], { command, telemetry: persist }, logger, ruleState);
   const sink: ReadingSink = {
     reading(reading) {
       persist(reading);
       rules.onReading(reading);
     },
+    command,
+  };
+
+  // A push applied while running: changed connectors restart first, so new rules find their devices.
+  let stopping = false;
+  const apply = async (next: EdgeConfig): Promise<void> => {
+    if (stopping) return;
+    const result = await connectorSet.replace(next.connectors, sink);
+    const previous = rules;
+    rules = new LocalRules(next.rules as LocalRuleConfig[], { command, telemetry: persist }, logger, ruleState);
+    await previous.idle();
+    logger.info({ ...result, rules: rules.stats().rules }, 'configuration replaced');
   };
 
   uplink?.start();
-  for (const c of connectors) await c.start(sink);
+  await connectorSet.start(sink);
   const status = (): EdgeStatus => ({
-    connectors: connectors.map((c) => c.status()),
+    connectors: connectorSet.list.map((c) => c.status()),
     ...(buffer ? { buffer: buffer.stats() } : {}),
     ...(uplink ? { uplink: uplink.status() } : {}),
     rules: rules.stats(),
@@ -112,26 +153,39 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       connectorsConnected: s.connectors.filter((c) => c.connected).length,
       pollLatencyMs: Math.max(0, ...s.connectors.map((c) => c.lastPollMs ?? 0)),
     });
-  }, HEALTH_INTERVAL_MS);
+  }, options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
   health.unref();
-  logger.info({ connectors: connectors.map((c) => c.name), devices: [...owner.keys()], rules: rules.stats().rules, offline }, 'edge started');
+  logger.info({ connectors: connectorSet.list.map((c) => c.name), devices: connectorSet.devices(), rules: rules.stats().rules, offline, configVersion: push.version }, 'edge started');
+  uplink?.publishAttributes({ edgeConfigVersion: push.version });
 
   return {
-    connectors,
-    rules,
+    get connectors() {
+      return connectorSet.list;
+    },
+    get rules() {
+      return rules;
+    },
     status,
+    configVersion: () => push.version,
     async stop() {
       clearInterval(health);
-      for (const c of connectors) await c.stop();
+      stopping = true;
+      await push.idle();
+      await connectorSet.stop();
       await rules.idle();
       await uplink?.stop();
       buffer?.close();
+      ruleState?.close();
     },
   };
 }
 
 /** `continuum edge …`: runs until SIGTERM/SIGINT. Returns an exit code when it does not start. */
 export async function runEdgeFromCli(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number | undefined> {
+  if (argv[0] === 'scan') {
+    const { runScanFromCli } = await import('./scan/index.js');
+    return runScanFromCli(argv.slice(1), io);
+  }
   let values;
   try {
     ({ values } = parseArgs({

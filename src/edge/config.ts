@@ -4,86 +4,21 @@
  * is reported at start with its path, so a typo never surfaces as a silent missing reading.
  */
 import { readFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { compileRule, RuleError } from '../domain/rules/compile.js';
 import type { ActionConfig } from '../domain/rules/model.js';
-import { MODBUS_TYPES, registerCount } from './connectors/modbus/codec.js';
+import { bacnetProblems, BacnetSchema } from './connectors/bacnet/schema.js';
+import { modbusProblems, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';
+import { smsProblems, smsTargetProblems, SmsConnectorSchema } from './connectors/sms/config.js';
+import { framesProblems, FramesSchema } from './connectors/frames/schema.js';
+import { sparkplugProblems, SparkplugSchema } from './connectors/sparkplug/schema.js';
 
-const Order = Type.Union([Type.Literal('big'), Type.Literal('little')]);
-
-export const ModbusRegisterSchema = Type.Object(
-  {
-    key: Type.String({ minLength: 1 }),
-    /** 1 coils, 2 discrete inputs, 3 holding registers, 4 input registers (Modbus spec 6.1–6.4). */
-    fc: Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], { default: 3 }),
-    /** PDU address, 0-based (mbpoll -r 1 is address 0). */
-    address: Type.Integer({ minimum: 0, maximum: 65535 }),
-    type: Type.Union(MODBUS_TYPES.map((t) => Type.Literal(t)), { default: 'uint16' }),
-    /** Registers of a string (2 characters each); other types have a fixed size. */
-    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
-    /** Byte order inside each 16-bit register; Modbus itself is big-endian (spec 4.2). */
-    byteOrder: Type.Optional(Order),
-    /** Register order of 32/64-bit values: big = most significant register first. */
-    wordOrder: Type.Optional(Order),
-    /** value = raw × scale + offset (numbers only). */
-    scale: Type.Optional(Type.Number()),
-    offset: Type.Optional(Type.Number()),
-    unit: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-
-export const ModbusCommandSchema = Type.Object(
-  {
-    method: Type.String({ minLength: 1 }),
-    /** 5 write single coil, 6 write single register, 16 write multiple registers (spec 6.5, 6.6, 6.12). */
-    fc: Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(16)]),
-    address: Type.Integer({ minimum: 0, maximum: 65535 }),
-    type: Type.Union(MODBUS_TYPES.map((t) => Type.Literal(t)), { default: 'uint16' }),
-    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 123 })),
-    byteOrder: Type.Optional(Order),
-    wordOrder: Type.Optional(Order),
-    /** The engineering value is turned back into raw: raw = (value − offset) / scale. */
-    scale: Type.Optional(Type.Number()),
-    offset: Type.Optional(Type.Number()),
-    /** A fixed value to write; otherwise params.value, or params itself when it is a scalar. */
-    value: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.String()])),
-  },
-  { additionalProperties: false },
-);
-
-export const ModbusDeviceSchema = Type.Object(
-  {
-    /** The child device's name on the platform. */
-    name: Type.String({ minLength: 1 }),
-    /** Modbus unit identifier (MBAP header, Modbus/TCP guide 3.1.3). */
-    unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
-    pollMs: Type.Integer({ minimum: 10, default: 1000 }),
-    /** Device type sent with v1/gateway/connect. */
-    type: Type.Optional(Type.String()),
-    registers: Type.Array(ModbusRegisterSchema, { minItems: 1 }),
-    commands: Type.Array(ModbusCommandSchema, { default: [] }),
-  },
-  { additionalProperties: false },
-);
-
-export const ModbusTcpSchema = Type.Object(
-  {
-    type: Type.Literal('modbus-tcp'),
-    name: Type.String({ minLength: 1, default: 'modbus' }),
-    host: Type.String({ minLength: 1 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 502 }),
-    timeoutMs: Type.Integer({ minimum: 10, default: 1000 }),
-    reconnect: Type.Object(
-      { minMs: Type.Integer({ minimum: 10, default: 500 }), maxMs: Type.Integer({ minimum: 10, default: 30_000 }) },
-      { default: {}, additionalProperties: false },
-    ),
-    devices: Type.Array(ModbusDeviceSchema, { minItems: 1 }),
-  },
-  { additionalProperties: false },
-);
+// The Modbus schemas live with their connector; these names stay importable from here.
+export { ModbusCommandSchema, ModbusDeviceSchema, ModbusRegisterSchema, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';
+export type { ModbusCommandConfig, ModbusDeviceConfig, ModbusRegisterConfig, ModbusRtuConfig, ModbusTcpConfig } from './connectors/modbus/schema.js';
+export type { BacnetConfig } from './connectors/bacnet/schema.js';
 
 const ActionSchema = Type.Record(Type.String(), Type.Unknown());
 
@@ -139,7 +74,7 @@ export const EdgeConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    connectors: Type.Array(ModbusTcpSchema, { minItems: 1 }),
+    connectors: Type.Array(Type.Union([ModbusTcpSchema, ModbusRtuSchema, BacnetSchema, SmsConnectorSchema, FramesSchema, SparkplugSchema]), { minItems: 1 }),
     rules: Type.Array(LocalRuleSchema, { default: [] }),
     log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {}, additionalProperties: false }),
   },
@@ -147,10 +82,6 @@ export const EdgeConfigSchema = Type.Object(
 );
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
-export type ModbusTcpConfig = Static<typeof ModbusTcpSchema>;
-export type ModbusDeviceConfig = Static<typeof ModbusDeviceSchema>;
-export type ModbusRegisterConfig = Static<typeof ModbusRegisterSchema>;
-export type ModbusCommandConfig = Static<typeof ModbusCommandSchema>;
 export type LocalRuleConfig = Static<typeof LocalRuleSchema> & { actions: ActionConfig[]; clearActions: ActionConfig[] };
 
 export class EdgeConfigError extends Error {
@@ -179,33 +110,36 @@ export function substituteEnv(tree: unknown, env: Readonly<Record<string, string
   return tree;
 }
 
+/** Each connector type checks its own section (the rules the schema cannot express). */
+function connectorProblems(c: EdgeConfig['connectors'][number], at: string): string[] {
+  switch (c.type) {
+    case 'modbus-tcp':
+    case 'modbus-rtu':
+      return modbusProblems(c, at);
+    case 'bacnet':
+      return bacnetProblems(c, at);
+    case 'sms':
+      return smsProblems(c, at);
+    case 'frames':
+      return framesProblems(c, at);
+    case 'sparkplug':
+      return sparkplugProblems(c, at);
+  }
+}
+
 function checkSemantics(config: EdgeConfig, offline: boolean): string[] {
   const problems: string[] = [];
   if (!offline && !config.platform) problems.push('platform: required unless --offline');
   const devices = new Set<string>();
   config.connectors.forEach((c, ci) => {
-    if (c.reconnect.maxMs < c.reconnect.minMs) problems.push(`connectors[${ci}].reconnect: maxMs < minMs`);
     c.devices.forEach((d, di) => {
-      const at = `connectors[${ci}].devices[${di}]`;
-      if (devices.has(d.name)) problems.push(`${at}.name: device "${d.name}" is defined twice`);
+      if (devices.has(d.name)) problems.push(`connectors[${ci}].devices[${di}].name: device "${d.name}" is defined twice`);
       devices.add(d.name);
-      const keys = new Set<string>();
-      d.registers.forEach((r, ri) => {
-        if (keys.has(r.key)) problems.push(`${at}.registers[${ri}].key: "${r.key}" is defined twice`);
-        keys.add(r.key);
-        if ((r.fc === 1 || r.fc === 2) && r.type !== 'bool') problems.push(`${at}.registers[${ri}].type: function code ${r.fc} reads bits; type must be bool`);
-        if (r.type === 'string' && r.count === undefined) problems.push(`${at}.registers[${ri}].count: a string needs count (registers)`);
-      });
-      const methods = new Set<string>();
-      d.commands.forEach((m, mi) => {
-        if (methods.has(m.method)) problems.push(`${at}.commands[${mi}].method: "${m.method}" is defined twice`);
-        methods.add(m.method);
-        if (m.fc === 5 && m.type !== 'bool') problems.push(`${at}.commands[${mi}].type: function code 5 writes a coil; type must be bool`);
-        if (m.fc === 6 && registerCount(m.type, m.count) !== 1) problems.push(`${at}.commands[${mi}].fc: ${m.type} spans several registers; use function code 16`);
-        if (m.fc !== 5 && m.type === 'bool') problems.push(`${at}.commands[${mi}].type: bool is written to a coil (function code 5)`);
-      });
     });
+    problems.push(...connectorProblems(c, `connectors[${ci}]`));
   });
+  // SMS patterns may command any connector's device, so they are checked once all are known.
+  config.connectors.forEach((c, ci) => c.type === 'sms' && problems.push(...smsTargetProblems(c, `connectors[${ci}]`, devices)));
   config.rules.forEach((r, i) => {
     if (r.device !== undefined && !devices.has(r.device)) problems.push(`rules[${i}].device: no device "${r.device}" in connectors`);
     r.actions.concat(r.clearActions).forEach((a, ai) => {
@@ -240,6 +174,33 @@ export function toDomainRule(r: LocalRuleConfig, index: number) {
   };
 }
 
+const errorLine = (path: string, message: string): string => `${path.replace(/\/(\d+)/g, '[$1]').replace(/^\//, '').replace(/\//g, '.') || '(root)'}: ${message}`;
+
+/** The schema of each connector `type`. */
+const CONNECTOR_SCHEMAS: Readonly<Record<EdgeConfig['connectors'][number]['type'], TSchema>> = { 'modbus-tcp': ModbusTcpSchema, 'modbus-rtu': ModbusRtuSchema, bacnet: BacnetSchema, sms: SmsConnectorSchema, frames: FramesSchema, sparkplug: SparkplugSchema };
+
+/**
+ * TypeBox converts and fills defaults through a union only via a member that already matches,
+ * and reports a bad member as "Expected union value"; so each connector is filled and checked
+ * against the member its `type` names, with that member's paths in the errors.
+ */
+function fillConnectors(tree: Record<string, unknown>): string[] {
+  const list = tree.connectors;
+  if (!Array.isArray(list)) return [];
+  const errors: string[] = [];
+  list.forEach((item: unknown, i) => {
+    const type = item !== null && typeof item === 'object' ? (item as { type?: unknown }).type : undefined;
+    const schema = typeof type === 'string' && Object.hasOwn(CONNECTOR_SCHEMAS, type) ? CONNECTOR_SCHEMAS[type as keyof typeof CONNECTOR_SCHEMAS] : undefined;
+    if (!schema) {
+      errors.push(`connectors[${i}].type: expected one of ${Object.keys(CONNECTOR_SCHEMAS).join(', ')}`);
+      return;
+    }
+    list[i] = Value.Default(schema, Value.Convert(schema, item));
+    for (const e of Value.Errors(schema, list[i])) errors.push(errorLine(`/connectors/${i}${e.path}`, e.message));
+  });
+  return errors;
+}
+
 /** Parses, substitutes, fills defaults and validates; throws EdgeConfigError listing every problem. */
 export function parseEdgeConfig(text: string, env: Readonly<Record<string, string | undefined>>, options: { offline?: boolean; source?: string } = {}): EdgeConfig {
   const source = options.source ?? 'config';
@@ -259,8 +220,9 @@ export function parseEdgeConfig(text: string, env: Readonly<Record<string, strin
   const tree = { ...(substituteEnv(rest, env, '', missing) as object), ...(rules !== undefined ? { rules } : {}) };
   if (missing.length > 0) throw new EdgeConfigError(`${source}: invalid configuration:\n  ${missing.join('\n  ')}`);
   // Environment values are strings; Convert turns "1502" into a port where the schema wants a number.
+  const connectorErrors = fillConnectors(tree);
   const filled = Value.Default(EdgeConfigSchema, Value.Convert(EdgeConfigSchema, tree));
-  const errors = [...Value.Errors(EdgeConfigSchema, filled)].slice(0, 20).map((e) => `${e.path.replace(/\/(\d+)/g, '[$1]').replace(/^\//, '').replace(/\//g, '.') || '(root)'}: ${e.message}`);
+  const errors = [...connectorErrors, ...[...Value.Errors(EdgeConfigSchema, filled)].filter((e) => !/^\/connectors\/\d+/.test(e.path)).map((e) => errorLine(e.path, e.message))].slice(0, 20);
   if (errors.length > 0) throw new EdgeConfigError(`${source}: invalid configuration:\n  ${errors.join('\n  ')}`);
   const config = filled as EdgeConfig;
   const problems = checkSemantics(config, options.offline ?? false);

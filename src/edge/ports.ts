@@ -16,6 +16,11 @@ export interface Reading {
 /** Where a connector hands its readings; synchronous so a reading is persisted before the next poll. */
 export interface ReadingSink {
   reading(reading: Reading): void;
+  /**
+   * Runs a command on any device of this edge, whichever connector owns it (an SMS `PUMP ON`
+   * switching a Modbus coil), locally, so it works offline. Optional: a lone connector has none.
+   */
+  command?(device: string, method: string, params: JsonValue): Promise<JsonValue>;
 }
 
 export interface ConnectorStatus {

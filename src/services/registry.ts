@@ -13,6 +13,7 @@ import {
   type DeviceProfile,
   type TelemetryKeySpec,
 } from '../domain/device.js';
+import { checkControl, type ProfileControl } from '../domain/dashboard.js';
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
 import { randomBase62 } from './auth-secrets.js';
@@ -63,6 +64,14 @@ export interface CreateProfileInput {
   readonly telemetryKeys?: readonly TelemetryKeySpec[];
   readonly provisionKey?: string;
   readonly provisionSecret?: string;
+  readonly controls?: readonly ProfileControl[];
+}
+
+/** PUT /profiles/:id: the fields given replace the stored ones. */
+export interface UpdateProfileInput {
+  readonly name?: string;
+  readonly telemetryKeys?: readonly TelemetryKeySpec[];
+  readonly controls?: readonly ProfileControl[];
 }
 
 export type CredentialsInput =
@@ -79,6 +88,15 @@ export function validateName(name: unknown, what = 'device name'): string {
   if (typeof name !== 'string' || name.trim().length === 0) throw new PlatformError('BAD_REQUEST', `${what} is required`);
   if (name.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', `${what} longer than ${MAX_NAME_LENGTH} characters`);
   return name;
+}
+
+function checkKeySpecs(specs: readonly TelemetryKeySpec[]): void {
+  const keys = new Set<string>();
+  for (const spec of specs) {
+    if (spec.key.length === 0 || spec.key.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', 'telemetry key must be 1..255 characters');
+    if (keys.has(spec.key)) throw new PlatformError('BAD_REQUEST', `telemetry key "${spec.key}" listed twice`);
+    keys.add(spec.key);
+  }
 }
 
 export class RegistryService {
@@ -153,12 +171,8 @@ export class RegistryService {
     if (input.provisionKey !== undefined && (input.provisionKey.length === 0 || input.provisionSecret?.length === 0)) {
       throw new PlatformError('BAD_REQUEST', 'provisionKey and provisionSecret must not be empty');
     }
-    const keys = new Set<string>();
-    for (const spec of input.telemetryKeys ?? []) {
-      if (spec.key.length === 0 || spec.key.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', 'telemetry key must be 1..255 characters');
-      if (keys.has(spec.key)) throw new PlatformError('BAD_REQUEST', `telemetry key "${spec.key}" listed twice`);
-      keys.add(spec.key);
-    }
+    checkKeySpecs(input.telemetryKeys ?? []);
+    input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
     if (await this.deps.store.findProfile({ tenantId: input.tenantId, name })) {
       throw new PlatformError('CONFLICT', `profile "${name}" already exists`);
     }
@@ -172,7 +186,27 @@ export class RegistryService {
       codec,
       telemetryKeys: [...(input.telemetryKeys ?? [])],
       ...(input.provisionKey !== undefined ? { provisionKey: input.provisionKey, provisionSecret: input.provisionSecret } : {}),
+      ...(input.controls !== undefined ? { controls: [...input.controls] } : {}),
       createdAt: this.deps.clock.now(),
+    };
+    await this.deps.store.saveProfile(profile);
+    return this.remember(profile);
+  }
+
+  /** Renames a profile or replaces its key specs or controls; the codec and provisioning stay. */
+  async updateProfile(tenantId: string, id: string, input: UpdateProfileInput): Promise<DeviceProfile> {
+    const current = await this.deps.store.getProfile(id);
+    if (!current || current.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', id);
+    const name = input.name !== undefined ? validateName(input.name, 'profile name') : current.name;
+    if (input.telemetryKeys) checkKeySpecs(input.telemetryKeys);
+    input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
+    const { controls: _old, ...rest } = current;
+    const controls = input.controls ?? current.controls;
+    const profile: DeviceProfile = {
+      ...rest,
+      name,
+      telemetryKeys: [...(input.telemetryKeys ?? current.telemetryKeys)],
+      ...(controls !== undefined ? { controls: [...controls] } : {}),
     };
     await this.deps.store.saveProfile(profile);
     return this.remember(profile);

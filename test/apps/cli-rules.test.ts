@@ -1,20 +1,12 @@
 /** `continuum rule …` against a platform running in this process. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../support/cli.js';
 import { ADMIN, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'continuum.mjs');
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 describe('continuum rule', () => {
   let tp: TestPlatform;

@@ -144,3 +144,36 @@ describe('templates', () => {
     assert.throws(() => parseTemplate('open ${x'), (e: unknown) => e instanceof ExpressionError && e.position.column === 6);
   });
 });
+
+describe('geofences: distance() and inside()', () => {
+  const depot = [
+    [52.519, 13.4035],
+    [52.519, 13.4065],
+    [52.521, 13.4065],
+    [52.521, 13.4035],
+  ];
+  const fence = { attr: (n: string) => (n === 'depot' ? depot : n === 'broken' ? [[1, 2]] : undefined) };
+
+  it('measures great-circle distance in metres', () => {
+    // Brandenburg Gate → Alexanderplatz is about 2.25 km.
+    const d = run('distance(52.5163, 13.3777, 52.5219, 13.4132)') as number;
+    assert.ok(d > 2_200 && d < 2_500, String(d));
+    assert.equal(run('distance(lat, 13.4, 52.5, 13.4)', { lat: null }), null);
+  });
+
+  it('tests a point against a polygon from an attribute or a literal list', () => {
+    assert.equal(run('inside(52.520, 13.405, attr("depot"))', {}, fence), true);
+    assert.equal(run('inside(52.525, 13.405, attr("depot"))', {}, fence), false);
+    assert.equal(run('inside(0.5, 0.5, [[0, 0], [0, 1], [1, 1], [1, 0]])'), true);
+    const two = '[[[0, 0], [0, 1], [1, 1], [1, 0]], [[5, 5], [5, 6], [6, 6], [6, 5]]]';
+    assert.equal(run(`inside(5.5, 5.5, ${two})`), true, 'in the second of two polygons');
+    assert.equal(run(`inside(3, 3, ${two})`), false);
+    assert.equal(run('inside(52.52, 13.40, attr("missing"))', {}, fence), null, 'no fence yet: no value, no error');
+  });
+
+  it('rejects a malformed polygon at evaluation and wrong arity at compile time', () => {
+    assert.throws(() => run('inside(1, 2, attr("broken"))', {}, fence), /polygon/);
+    assert.match(errorOf('inside(1, 2)').message, /takes 3 arguments/);
+    assert.match(errorOf('distance(1, 2, 3)').message, /takes 4 arguments/);
+  });
+});

@@ -62,7 +62,8 @@ test('a shared attribute written over REST reaches a mosquitto_sub subscriber of
     '-t', 'v1/devices/me/attributes', '-C', '1', '-W', '20']);
   let received = '';
   sub.stdout.on('data', (d: Buffer) => (received += d.toString()));
-  const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve));
+  // 'close' (stdout drained), not 'exit': a quick subscriber can exit before its output was read.
+  const exited = new Promise<number | null>((resolve) => sub.on('close', resolve));
   // The subscription is in place once the platform lists the device online.
   await eventually(async () => {
     const r = await tp.api.request<{ online: boolean }>('GET', `/api/devices/${device.id}`);

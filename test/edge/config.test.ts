@@ -9,8 +9,9 @@ test('the shipped example: env substituted, port converted, the contract keys pr
   assert.equal(c.platform?.url, 'mqtt://127.0.0.1:1883');
   assert.equal(c.platform?.token, 'tok');
   const plc = c.connectors[0];
-  assert.equal(plc?.port, 15020);
-  const dev = plc?.devices[0];
+  assert.ok(plc?.type === 'modbus-tcp', 'the example is one Modbus TCP connector');
+  assert.equal(plc.port, 15020);
+  const dev = plc.devices[0];
   assert.equal(dev?.name, 'plc-1');
   assert.equal(dev?.unitId, 1);
   assert.equal(dev?.pollMs, 1000);

@@ -14,6 +14,7 @@ let tp: TestPlatform;
 let plc: Plc;
 let edge: Edge;
 let childId: string;
+let gatewayId: string;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 before(async () => {
@@ -26,7 +27,9 @@ before(async () => {
     MODBUS_HOST: '127.0.0.1',
     MODBUS_PORT: String(plc.port),
   });
-  const device = config.connectors[0]?.devices[0];
+  const connector = config.connectors[0];
+  assert.ok(connector?.type === 'modbus-tcp');
+  const device = connector.devices[0];
   assert.ok(device);
   // Beside the example's map: a scaled key (1005 × 0.1 − 100 = 0.5), a coil and an input register.
   device.registers.push(
@@ -34,7 +37,8 @@ before(async () => {
     { key: 'coil0', fc: 1, address: 0, type: 'bool' },
     { key: 'in3', fc: 4, address: 3, type: 'int16', scale: 2 },
   );
-  edge = await startEdge({ config, dataDir: tempDir(), logger: quiet });
+  edge = await startEdge({ config, dataDir: tempDir(), logger: quiet, healthIntervalMs: 300 });
+  gatewayId = gateway.id;
 });
 
 after(async () => {
@@ -80,4 +84,15 @@ test('a platform command writes a register on the PLC; unknown methods fail with
   assert.equal(bad.body.status, 'FAILED');
   assert.match(bad.body.error ?? '', /out of range/);
   assert.equal(await readHolding(plc.port, 2), 4242);
+});
+
+test('the gateway reports its own health as telemetry: buffer depth, connector errors and status, poll latency', async () => {
+  const health = await eventually(async () => {
+    const res = await tp.api.request<Record<string, { value: unknown }>>('GET', `/api/devices/${gatewayId}/telemetry/latest`);
+    return res.body.connectorsConnected?.value === 1 && typeof res.body.pollLatencyMs?.value === 'number' ? res.body : undefined;
+  }, 10_000, 'health telemetry of the gateway device');
+  assert.equal(typeof health.bufferDepth?.value, 'number');
+  assert.equal(health.bufferDropped?.value, 0);
+  assert.equal(typeof health.connectorErrors?.value, 'number');
+  assert.ok((health.pollLatencyMs?.value as number) > 0, 'a poll cycle took some time');
 });

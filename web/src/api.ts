@@ -16,6 +16,8 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+  /** The whole error answer (rules add `path` and `position`). */
+  body: unknown = undefined;
 }
 
 export function currentSession(): Session | undefined {
@@ -84,7 +86,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!res.ok) {
     const err = (parsed ?? {}) as { error?: string; message?: string };
-    throw new ApiError(res.status, err.error ?? 'ERROR', err.message ?? `${method} ${path}: ${res.status}`);
+    throw Object.assign(new ApiError(res.status, err.error ?? 'ERROR', err.message ?? `${method} ${path}: ${res.status}`), { body: parsed });
   }
   return parsed as T;
 }
@@ -142,3 +144,172 @@ export interface Page<T> {
 }
 
 export type TsValue = { ts: number; value: unknown };
+
+// ---- map, rules, roles, fleet counts and import (issue 7); put/del are shared with the dashboards page
+
+export interface UiConfig {
+  tileUrl: string | null;
+  tileAttribution: string | null;
+}
+
+/** Public settings (no token needed); none → the map draws without tiles. */
+export async function uiConfig(): Promise<UiConfig> {
+  try {
+    const res = await fetch('/api/ui-config');
+    if (res.ok) return (await res.json()) as UiConfig;
+  } catch {
+    // Offline or an older server: no tiles.
+  }
+  return { tileUrl: null, tileAttribution: null };
+}
+
+const ROLE_KEY = 'continuum.role';
+
+/** The role from GET /api/auth/me ("admin" | "user"), kept with the token it was read for. */
+export function currentRole(): string | undefined {
+  const token = currentSession()?.token;
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(ROLE_KEY) ?? 'null') as { token?: string; role?: string } | null;
+    return token !== undefined && kept?.token === token ? kept.role : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the role; when that fails (not a 401, which signs out), the session is read-only. */
+export async function loadRole(): Promise<string> {
+  const token = currentSession()?.token;
+  let role = 'unknown';
+  try {
+    role = (await get<{ role: string }>('/api/auth/me')).role;
+  } finally {
+    if (token !== undefined && currentSession()?.token === token) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ token, role }));
+  }
+  return role;
+}
+
+/** Only admins see create/edit/delete controls of the configuration (devices, rules, dashboards, credentials). */
+export function canWrite(): boolean {
+  return currentRole() === 'admin';
+}
+
+/**
+ * Operating devices — commands, shared attributes (set points), acknowledging alarms — is open to
+ * operators (role `user`) too; the API enforces the same split (src/api/roles.ts).
+ */
+export function canOperate(): boolean {
+  const role = currentRole();
+  return role === 'admin' || role === 'user';
+}
+
+export interface DeviceCounts {
+  total: number;
+  online: number;
+  offline: number;
+}
+
+export interface ImportResult {
+  created: number;
+  errors: { row: number; name?: string; message: string }[];
+}
+
+export interface Credential {
+  type: string;
+  [k: string]: unknown;
+}
+
+export interface RuleAction {
+  type: string;
+  [k: string]: unknown;
+}
+
+export interface Rule {
+  id: string;
+  name: string;
+  description?: string;
+  enabled: boolean;
+  deviceId?: string;
+  profileId?: string;
+  trigger: string;
+  condition: string;
+  for?: string;
+  actions: RuleAction[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RuleErrorBody {
+  error: string;
+  message: string;
+  path?: string;
+  position?: { line: number; column: number; offset: number };
+}
+
+export interface BacktestResult {
+  fired: { ts: number; deviceId: string; deviceName: string; edge: 'raise' | 'clear'; actions: RuleAction[] }[];
+  evaluated: number;
+  devices: number;
+  messages: number;
+  errors: { ts: number; deviceId: string; message: string }[];
+  errorCount: number;
+  truncated: boolean;
+  tookMs: number;
+}
+
+// ---- dashboards and profile controls (composer, device page controls)
+export const put = <T>(path: string, body: unknown): Promise<T> => api<T>('PUT', path, body);
+export const del = (path: string): Promise<void> => api<void>('DELETE', path);
+
+export type WidgetType = 'chart' | 'gauge' | 'value' | 'map' | 'alarms' | 'control';
+
+export interface ControlSpec {
+  kind: 'button' | 'toggle' | 'slider';
+  method: string;
+  params?: unknown;
+  stateKey?: string;
+  min?: number;
+  max?: number;
+  step?: number;
+}
+
+export interface Widget {
+  id?: string;
+  type: WidgetType;
+  title: string;
+  deviceId?: string;
+  keys?: string[];
+  min?: number;
+  max?: number;
+  unit?: string;
+  range?: string;
+  control?: ControlSpec;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface Dashboard {
+  id: string;
+  name: string;
+  description?: string;
+  widgets: Widget[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Profile {
+  id: string;
+  name: string;
+  controls: (ControlSpec & { label: string })[];
+}
+
+export const listDashboards = (): Promise<{ items: Dashboard[] }> => get('/api/dashboards');
+export const getDashboard = (id: string): Promise<Dashboard> => get(`/api/dashboards/${encodeURIComponent(id)}`);
+export const createDashboard = (body: { name: string; description?: string; widgets: Widget[] }): Promise<Dashboard> => post('/api/dashboards', body);
+export const saveDashboard = (id: string, body: { name: string; description?: string; widgets: Widget[] }): Promise<Dashboard> =>
+  put(`/api/dashboards/${encodeURIComponent(id)}`, body);
+export const deleteDashboard = (id: string): Promise<void> => del(`/api/dashboards/${encodeURIComponent(id)}`);
+export const getProfile = (id: string): Promise<Profile> => get(`/api/profiles/${encodeURIComponent(id)}`);
+export const sendCommand = (deviceId: string, body: { method: string; params: unknown; persistent?: boolean; expiresInMs?: number }): Promise<Command> =>
+  post(`/api/devices/${encodeURIComponent(deviceId)}/commands`, body);

@@ -1,11 +1,16 @@
 /** The dashboard: sign-in, fleet, device and alarm pages over hash routes (#/devices/<id>). */
 import './style.css';
-import { currentSession, get, onSignOut, type Page, type Alarm } from './api.js';
+import { currentRole, currentSession, get, loadRole, onSignOut, type Page, type Alarm } from './api.js';
 import { debounce, h, replaceChildren } from './dom.js';
 import { live } from './live.js';
 import { alarmsPage } from './pages/alarms.js';
+import { dashboardPage } from './pages/dashboard.js';
+import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
 import { fleetPage } from './pages/fleet.js';
+import { mapPage } from './pages/map.js';
+import { rulesPage } from './pages/rules.js';
+import { registerServiceWorker } from './pwa/register.js';
 import { signInPage } from './pages/sign-in.js';
 
 export interface View {
@@ -18,6 +23,7 @@ const root = document.getElementById('app') as HTMLElement;
 let current: View | undefined;
 let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 let signOutReason: string | undefined;
+let roleLoading = false;
 let shell: { main: HTMLElement; alarmCount: HTMLElement; liveState: HTMLElement; nav: HTMLElement; dispose(): void } | undefined;
 
 export function navigate(hash: string): void {
@@ -34,6 +40,9 @@ function buildShell(email: string): NonNullable<typeof shell> {
     { 'aria-label': 'Main' },
     h('a', { href: '#/devices', 'data-nav': 'devices' }, 'Fleet'),
     h('a', { href: '#/alarms', 'data-nav': 'alarms' }, 'Alarms ', alarmCount),
+    h('a', { href: '#/dashboards', 'data-nav': 'dashboards' }, 'Dashboards'),
+    h('a', { href: '#/map', 'data-nav': 'map' }, 'Map'),
+    h('a', { href: '#/rules', 'data-nav': 'rules' }, 'Rules'),
   );
   const skip = h('a', { class: 'skip-link', href: '#main', onclick: (e: Event) => { e.preventDefault(); main.focus(); } }, 'Skip to content');
   const header = h(
@@ -78,6 +87,7 @@ function signOutNow(): void {
 
 function teardown(reason: string | undefined): void {
   signOutReason = reason;
+  sessionStorage.removeItem('continuum.role');
   current?.dispose?.();
   current = undefined;
   shell?.dispose();
@@ -107,6 +117,19 @@ function render(): void {
     current = view;
     return;
   }
+  // The role decides which controls pages show: fetch it once per session before the first page.
+  if (!currentRole()) {
+    if (!roleLoading) {
+      roleLoading = true;
+      loadRole()
+        .catch(() => undefined)
+        .finally(() => {
+          roleLoading = false;
+          if (currentSession()) render();
+        });
+    }
+    return;
+  }
   if (!shell) {
     live.start();
     shell = buildShell(session.email);
@@ -118,12 +141,25 @@ function render(): void {
   }
   const path = location.hash.replace(/^#/, '') || '/';
   const deviceMatch = /^\/devices\/([^/]+)$/.exec(path);
+  const dashboardMatch = /^\/dashboards\/([^/?]+)(\?edit)?$/.exec(path);
   let view: View;
   let section = 'devices';
   if (deviceMatch?.[1]) view = devicePage(decodeURIComponent(deviceMatch[1]));
   else if (path === '/alarms') {
     view = alarmsPage();
     section = 'alarms';
+  } else if (path === '/map') {
+    view = mapPage();
+    section = 'map';
+  } else if (path === '/dashboards') {
+    view = dashboardsPage();
+    section = 'dashboards';
+  } else if (dashboardMatch?.[1]) {
+    view = dashboardPage(decodeURIComponent(dashboardMatch[1]), dashboardMatch[2] === '?edit');
+    section = 'dashboards';
+  } else if (path === '/rules') {
+    view = rulesPage();
+    section = 'rules';
   } else {
     if (path !== '/devices') {
       history.replaceState(null, '', '#/devices');
@@ -141,3 +177,4 @@ function render(): void {
 
 window.addEventListener('hashchange', () => render());
 render();
+registerServiceWorker();

@@ -3,6 +3,8 @@ import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { CliError, type Io } from './common.js';
 import { DEVICE_HELP, runDevice } from './device.js';
 import { RULE_HELP, runRule } from './rules.js';
+import { SCENARIO_HELP, runScenario } from './scenario.js';
+import { USER_HELP, runUser } from './user.js';
 import { TELEMETRY_HELP, runTelemetry } from './telemetry.js';
 
 export const HELP = `Usage: continuum <command> [options]
@@ -16,7 +18,10 @@ Commands:
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
+  user create EMAIL     add an operator (role user) or another admin
+  scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)
+  simulate --scenario NAME  play a scenario's devices over MQTT/CoAP/HTTP (continuum simulate --help)
 
 Run "continuum <command> --help" for the options of a command. Client commands take
 --url, --api-key or --email/--password, and --json for machine-readable output.`;
@@ -38,6 +43,10 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         const { runEdgeFromCli } = await import('../../edge/app.js');
         return await runEdgeFromCli(rest, io);
       }
+      case 'simulate': {
+        const { runSimulate } = await import('./simulate.js');
+        return await runSimulate(rest, io);
+      }
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
@@ -52,12 +61,20 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'command':
       case 'commands':
         return await runCommand(rest, io);
+      case 'user':
+      case 'users':
+        return await runUser(rest, io);
+      case 'scenario':
+      case 'scenarios':
+        return await runScenario(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
         if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;
         if (rest[0] === 'alarm') return io.stdout.write(ALARM_HELP + '\n'), 0;
         if (rest[0] === 'command') return io.stdout.write(COMMAND_HELP + '\n'), 0;
+        if (rest[0] === 'scenario') return io.stdout.write(SCENARIO_HELP + '\n'), 0;
+        if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
         return io.stdout.write(HELP + '\n'), 0;
       case '--help':
       case '-h':

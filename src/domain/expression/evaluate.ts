@@ -8,6 +8,7 @@ import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
 import { ExpressionError, type Position } from './errors.js';
 import { attributeOfIdentifier, isWindowFunction, windowUse, type WindowAgg, type WindowSpec } from './functions.js';
+import { areasOf, distanceMetres, insidePolygon } from './geo.js';
 import type { Node } from './parser.js';
 
 /** What an expression can read. Every lookup answers undefined for "no such value". */
@@ -128,6 +129,20 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): JsonValue {
       const digits = Math.max(0, Math.min(15, Math.trunc(d)));
       const f = 10 ** digits;
       return finite(Math.round(x * f) / f);
+    }
+    case 'distance': {
+      const [lat1, lon1, lat2, lon2] = node.args.map((a) => numberArg(evaluate(a, scope), 'distance', node.pos));
+      if (lat1 == null || lon1 == null || lat2 == null || lon2 == null) return null;
+      return distanceMetres(lat1, lon1, lat2, lon2);
+    }
+    case 'inside': {
+      const lat = numberArg(evaluate(node.args[0] as Node, scope), 'inside', node.pos);
+      const lon = numberArg(evaluate(node.args[1] as Node, scope), 'inside', node.pos);
+      const area = evaluate(node.args[2] as Node, scope);
+      if (lat === null || lon === null || area === null) return null;
+      const areas = areasOf(area);
+      if (!areas) return fail('inside() needs a polygon (a list of at least three [lat, lon] pairs) or a list of polygons', (node.args[2] as Node).pos);
+      return areas.some((polygon) => insidePolygon(lat, lon, polygon));
     }
     default:
       return fail(`unknown function "${node.name}"`, node.pos);

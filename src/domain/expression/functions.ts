@@ -51,7 +51,12 @@ export const FUNCTIONS: Record<string, string> = {
   latest: 'latest("key"): the latest stored value of a telemetry key',
   abs: 'abs(x)',
   round: 'round(x[, digits])',
+  distance: 'distance(lat1, lon1, lat2, lon2): great-circle distance in metres',
+  inside: 'inside(lat, lon, area): whether the point lies in a polygon of [lat, lon] pairs, or in any of a list of polygons, e.g. attr("geofence")',
 };
+
+/** Fixed arity (min, max) of the plain functions. */
+const ARITY: Record<string, readonly [number, number]> = { abs: [1, 1], round: [1, 2], distance: [4, 4], inside: [3, 3] };
 
 /** A scope-qualified identifier (`shared.rainForecast`) names an attribute, not a telemetry key. */
 export function attributeOfIdentifier(name: string): AttributeRef | undefined {
@@ -159,7 +164,8 @@ export function analyze(root: Node): Analysis {
       latestKeys.add(keyArg(node.args[0] as Node, fn));
       return;
     }
-    arity(node, 1, fn === 'round' ? 2 : 1);
+    const [least, most] = ARITY[fn] ?? [1, 1];
+    arity(node, least, most);
     node.args.forEach(visit);
   };
   visit(root);

@@ -8,9 +8,10 @@
  * `command` (a connector write, on the triggering device or `device`), `telemetry` (a derived
  * reading, buffered and uploaded like any other) and `log`. Attributes are not known on the
  * edge (attr() is null); identifiers that are not in the message read the device's latest
- * values seen by the edge. State lives in memory: after a restart windows start empty and an
- * active rule raises again on its next true evaluation (a repeated write is harmless for
- * set-point style commands; document that for others).
+ * values seen by the edge. With a RuleStateStore the state of each rule and device (fired or
+ * not, `for` timers, windows) is written on every evaluation, before the actions run, and read
+ * back at start: a restart during a held condition does not fire it again (at most once, rather
+ * than a repeated write after a crash).
  */
 import type { JsonValue } from '../../domain/telemetry.js';
 import { compileRule, type CompiledRule } from '../../domain/rules/compile.js';
@@ -18,6 +19,8 @@ import { actionsFor, evaluateRule, feedWindows, renderActions, type RenderedActi
 import { initialState, type RuleState } from '../../domain/rules/state.js';
 import { toDomainRule, type LocalRuleConfig } from '../config.js';
 import type { EdgeLogger, Reading } from '../ports.js';
+import { fingerprint } from './fingerprint.js';
+import type { RuleStateStore, StoredRule } from './state-store.js';
 
 export interface RuleEffects {
   command(device: string, method: string, params: JsonValue): Promise<JsonValue>;
@@ -28,6 +31,7 @@ export interface RuleEffects {
 interface LoadedRule {
   readonly compiled: CompiledRule;
   readonly device?: string;
+  readonly stored: StoredRule;
   readonly states: Map<string, RuleState>;
   /** Firings of one rule and device run in order: a clear never overtakes its raise. */
   readonly chains: Map<string, Promise<void>>;
@@ -45,11 +49,24 @@ export class LocalRules {
     configs: readonly LocalRuleConfig[],
     private readonly effects: RuleEffects,
     private readonly logger: EdgeLogger,
+    private readonly store?: RuleStateStore,
   ) {
+    const seen = new Map<string, number>();
     this.rules = configs
-      .map((c, i) => ({ c, i }))
+      .map((c, i) => ({ c, i, stored: storedRule(c, seen) }))
       .filter(({ c }) => c.enabled)
-      .map(({ c, i }) => ({ compiled: compileRule(toDomainRule(c, i)), ...(c.device !== undefined ? { device: c.device } : {}), states: new Map(), chains: new Map() }));
+      .map(({ c, i, stored }) => ({
+        compiled: compileRule(toDomainRule(c, i)),
+        ...(c.device !== undefined ? { device: c.device } : {}),
+        stored,
+        states: store?.load(stored) ?? new Map<string, RuleState>(),
+        chains: new Map(),
+      }));
+    if (store) {
+      const removed = store.retain(this.rules.map((r) => r.stored));
+      const restored = this.rules.reduce((n, r) => n + r.states.size, 0);
+      logger.info({ restored, removed }, 'local rule state loaded');
+    }
   }
 
   stats(): { rules: number; evaluations: number; firings: number; errors: number } {
@@ -72,11 +89,14 @@ export class LocalRules {
           latest: (key) => (Object.hasOwn(latest, key) ? latest[key] : undefined),
           attr: () => undefined,
         });
+        // Persisted before the actions run: a crash in between loses this firing instead of repeating it.
+        this.store?.save(rule.stored, reading.device, state);
         if (!result.edge) continue;
         actions = renderActions(actionsFor(rule.compiled, result.edge), result.scope);
         this.counters.firings++;
         this.logger.info({ rule: rule.compiled.rule.name, device: reading.device, edge: result.edge, ts: reading.ts }, 'local rule fired');
       } catch (err) {
+        this.store?.save(rule.stored, reading.device, state);
         this.error(rule, reading.device, 'condition', err);
         continue;
       }
@@ -127,4 +147,11 @@ export class LocalRules {
     this.lastErrorLog.set(key, now);
     this.logger.warn({ rule: rule.compiled.rule.name, device, stage, err: err instanceof Error ? err.message : String(err) }, 'local rule error');
   }
+}
+
+/** The rule's key in the store (its name; `name#2` for a second rule of that name) and its definition's fingerprint. */
+function storedRule(c: LocalRuleConfig, seen: Map<string, number>): StoredRule {
+  const n = (seen.get(c.name) ?? 0) + 1;
+  seen.set(c.name, n);
+  return { key: n === 1 ? c.name : `${c.name}#${n}`, def: fingerprint({ device: c.device ?? null, condition: c.condition, for: c.for ?? null, actions: c.actions, clearActions: c.clearActions }) };
 }

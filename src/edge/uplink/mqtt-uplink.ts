@@ -31,6 +31,15 @@ export interface UplinkOptions {
   readonly devices: readonly string[];
   readonly onCommand: CommandHandler;
   readonly logger: EdgeLogger;
+  /**
+   * Shared attributes of the gateway device itself (v1/devices/me/attributes): the keys are
+   * requested at every connect (`complete`: the answer, holding every key that is set), then
+   * each update arrives with the changed keys and `deleted`.
+   */
+  readonly sharedAttributes?: {
+    readonly keys: readonly string[];
+    onUpdate(values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]): void;
+  };
 }
 
 export interface UplinkStatus {
@@ -63,6 +72,9 @@ export class GatewayUplink {
   private attempt = 0;
   private uploaded = 0;
   private connects = 0;
+  private attributeRequests = 0;
+  /** Client attributes reported so far; all of them go out again at each connect. */
+  private readonly clientAttributes: Record<string, JsonValue> = {};
 
   constructor(private readonly options: UplinkOptions) {
     options.store.onAppend(() => this.pump());
@@ -102,6 +114,13 @@ export class GatewayUplink {
   publishOwnTelemetry(values: Record<string, JsonValue>): void {
     const link = this.link;
     if (link?.up) link.client.publish('v1/devices/me/telemetry', JSON.stringify(values), { qos: 0 });
+  }
+
+  /** Reports client attributes of the gateway device (QoS 1); kept and sent again at each connect. */
+  publishAttributes(values: Record<string, JsonValue>): void {
+    for (const [k, v] of Object.entries(values)) Object.defineProperty(this.clientAttributes, k, { value: v, enumerable: true, writable: true, configurable: true });
+    const link = this.link;
+    if (link?.up) link.client.publish('v1/devices/me/attributes', JSON.stringify(values), { qos: 1 });
   }
 
   private open(): void {
@@ -145,6 +164,13 @@ export class GatewayUplink {
     logger.info({ url: this.options.platform.url, backlog }, 'connected to the platform');
     link.client.subscribe('v1/gateway/rpc', { qos: 1 });
     for (const device of devices) link.client.publish('v1/gateway/connect', JSON.stringify({ device }), { qos: 1 });
+    if (Object.keys(this.clientAttributes).length > 0) link.client.publish('v1/devices/me/attributes', JSON.stringify(this.clientAttributes), { qos: 1 });
+    const shared = this.options.sharedAttributes;
+    if (shared) {
+      // Subscribed before the request, so an update made between the two is not missed.
+      link.client.subscribe(['v1/devices/me/attributes', 'v1/devices/me/attributes/response/+'], { qos: 1 });
+      link.client.publish(`v1/devices/me/attributes/request/${++this.attributeRequests}`, JSON.stringify({ sharedKeys: shared.keys.join(',') }), { qos: 1 });
+    }
     this.pump();
   }
 
@@ -217,6 +243,7 @@ export class GatewayUplink {
   }
 
   private message(link: Link, topic: string, payload: Buffer): void {
+    if (topic.startsWith('v1/devices/me/attributes')) return this.sharedMessage(topic, payload);
     if (topic !== 'v1/gateway/rpc') return;
     let request: { device?: unknown; data?: { id?: unknown; method?: unknown; params?: unknown } };
     try {
@@ -241,5 +268,27 @@ export class GatewayUplink {
       // {"error": …} is the convention the platform reads as FAILED.
       reply({ error });
     });
+  }
+
+  private sharedMessage(topic: string, payload: Buffer): void {
+    const shared = this.options.sharedAttributes;
+    if (!shared) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString());
+    } catch {
+      this.options.logger.warn({ topic }, 'unreadable shared attributes');
+      return;
+    }
+    const isObject = (v: unknown): v is Record<string, JsonValue> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isObject(body)) return;
+    if (topic.startsWith('v1/devices/me/attributes/response/')) {
+      // {"shared": {...}} holds every requested key that is set; none set: no "shared" at all.
+      shared.onUpdate(isObject(body.shared) ? body.shared : {}, true, []);
+      return;
+    }
+    const deleted = Array.isArray(body.deleted) ? body.deleted.filter((k): k is string => typeof k === 'string') : [];
+    const { deleted: _deleted, ...values } = body;
+    shared.onUpdate(values, false, deleted);
   }
 }

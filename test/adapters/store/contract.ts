@@ -8,8 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type { Device, DeviceCredential, DeviceProfile } from '../../../src/domain/device.js';
 import { isPlatformError, type ErrorCode } from '../../../src/domain/errors.js';
 import type { JsonValue, TelemetryValue } from '../../../src/domain/telemetry.js';
-import type { Store, TelemetryRow } from '../../../src/ports.js';
+import type { AlarmEvent, Store, TelemetryRow } from '../../../src/ports.js';
+import type { Alarm } from '../../../src/services/action-apis.js';
 import { alarmAndCommandContract } from './contract-actions.js';
+import { dashboardContract } from './contract-dashboards.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -552,6 +554,43 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.deepEqual(late.g?.map((b) => [b.ts, b.value]), [[130, 16 + 32], [330, 0.75]]);
       });
 
+      // The SQLite store writes ts_latest when the log is merged, not in the commit: the risk is a
+      // latest() or telemetryKeys() that lags behind an acknowledged write, or that an older
+      // point (merged later) moves backwards.
+      it('latest and telemetry keys see each acknowledged write at once, merged or not, and never move back', async () => {
+        const at = async (keys?: string[]) => store.latest(id, keys);
+        await store.appendTelemetry([row('la', 100, 1), row('lb', 100, 'x')]);
+        assert.deepEqual(await at(['la', 'lb']), { la: { ts: 100, value: 1 }, lb: { ts: 100, value: 'x' } });
+        await tick();
+        await store.appendTelemetry([row('la', 50, 2)]); // older: recent but not latest
+        assert.deepEqual(await at(['la']), { la: { ts: 100, value: 1 } });
+        await store.appendTelemetry([row('lb', 100, 'y')]); // same ts as a maybe merged point: replaces it
+        assert.deepEqual(await at(), { la: { ts: 100, value: 1 }, lb: { ts: 100, value: 'y' } });
+        await tick();
+        assert.deepEqual(await at(), { la: { ts: 100, value: 1 }, lb: { ts: 100, value: 'y' } });
+        await store.appendTelemetry([row('lc', 7, true)]); // a new key, only in the log
+        assert.deepEqual(await store.telemetryKeys(id), ['la', 'lb', 'lc']);
+        assert.deepEqual(await at(['lc', 'la']), { lc: { ts: 7, value: true }, la: { ts: 100, value: 1 } });
+        // many rows of one series in one commit (written straight to the main table), then single rows
+        await store.appendTelemetry(Array.from({ length: 12 }, (_, i) => row('ld', i + 1, i + 1)));
+        assert.deepEqual(await at(['ld']), { ld: { ts: 12, value: 12 } });
+        await store.appendTelemetry([row('ld', 3, 'old')]);
+        await tick();
+        assert.deepEqual(await at(['ld']), { ld: { ts: 12, value: 12 } });
+        await store.appendTelemetry([row('ld', 12, 'twelve'), row('la', 101, 5)]);
+        assert.deepEqual(await at(['ld', 'la']), { ld: { ts: 12, value: 'twelve' }, la: { ts: 101, value: 5 } });
+        await tick();
+        await store.appendTelemetry(Array.from({ length: 12 }, (_, i) => row('ld', i + 1, -i)));
+        assert.deepEqual(await at(['ld']), { ld: { ts: 12, value: -11 } });
+        await tick();
+        assert.deepEqual(await at(), {
+          la: { ts: 101, value: 5 },
+          lb: { ts: 100, value: 'y' },
+          lc: { ts: 7, value: true },
+          ld: { ts: 12, value: -11 },
+        });
+      });
+
       it('deletes a device with recent and older telemetry', async () => {
         const d = device('short-lived');
         await store.insertDevice(d, [token(d, 'sl')]);
@@ -653,7 +692,51 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    // The SQLite store commits the alarm writes of one event-loop turn in one transaction: the
+    // risk is one write's failure taking the others down, or writes applied out of call order.
+    describe('alarm writes issued together', () => {
+      const mk = (deviceId: string, extra: Partial<Alarm> = {}): Alarm => ({
+        id: randomUUID(),
+        tenantId: T1,
+        deviceId,
+        type: 'Hot',
+        severity: 'major',
+        status: 'active',
+        count: 1,
+        details: {},
+        createdAt: 1_000,
+        updatedAt: 1_000,
+        ...extra,
+      });
+      const ev = (a: Alarm, action: AlarmEvent['action']): AlarmEvent => ({ alarmId: a.id, ts: a.updatedAt, action, severity: a.severity });
+
+      it('alarm writes issued in one turn apply in call order, and one that fails fails alone', async () => {
+        const [a, b, twin, ghost] = [mk('dev-a'), mk('dev-b'), mk('dev-a'), mk('dev-c')];
+        const repeated: Alarm = { ...a, count: 2, updatedAt: 2_000 };
+        const cleared: Alarm = { ...b, status: 'cleared', clearedAt: 3_000, updatedAt: 3_000 };
+        const again = mk('dev-b', { createdAt: 4_000, updatedAt: 4_000 });
+        const settled = await Promise.allSettled([
+          store.insertAlarm(a, ev(a, 'raised')),
+          store.insertAlarm(b, ev(b, 'raised')),
+          store.insertAlarm(twin, ev(twin, 'raised')), // a is open: CONFLICT
+          store.updateAlarm(repeated, ev(repeated, 'repeated')),
+          store.updateAlarm(ghost, ev(ghost, 'repeated')), // never inserted: ALARM_NOT_FOUND
+          store.updateAlarm(cleared, ev(cleared, 'cleared')),
+          store.insertAlarm(again, ev(again, 'raised')), // b is cleared by then
+        ]);
+        const codes = settled.map((r) => (r.status === 'fulfilled' ? 'ok' : isPlatformError(r.reason, 'CONFLICT') ? 'CONFLICT' : isPlatformError(r.reason, 'ALARM_NOT_FOUND') ? 'ALARM_NOT_FOUND' : String(r.reason)));
+        assert.deepEqual(codes, ['ok', 'ok', 'CONFLICT', 'ok', 'ALARM_NOT_FOUND', 'ok', 'ok']);
+        assert.deepEqual(await store.findOpenAlarm('dev-a', 'Hot'), repeated);
+        assert.deepEqual(await store.alarmHistory(a.id), [ev(a, 'raised'), ev(repeated, 'repeated')]);
+        assert.equal(await store.getAlarm(twin.id), undefined);
+        assert.deepEqual(await store.alarmHistory(twin.id), []);
+        assert.deepEqual(await store.getAlarm(b.id), cleared);
+        assert.deepEqual(await store.findOpenAlarm('dev-b', 'Hot'), again);
+        assert.equal(await store.getAlarm(ghost.id), undefined);
+      });
+    });
     alarmAndCommandContract(() => store);
+    dashboardContract(() => store);
 
     describe('close', () => {
       it('rejects every call after close; closing twice is fine', async () => {

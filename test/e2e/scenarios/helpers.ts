@@ -30,19 +30,27 @@ export function mosquittoSub(port: number, token: string, count = 1, topic = 'v1
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const messages = new Promise<{ topic: string; body: unknown }[]>((resolve, reject) => {
-    child.on('exit', (code) => {
+    // 'close', not 'exit': a quick subscriber can exit before its stdout has been read (regression:
+    // "mosquitto_sub ended without a message" when the command arrived within ~150 ms).
+    child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`mosquitto_sub exited ${code}: ${err}`));
-      resolve(
-        out
-          .trim()
-          .split('\n')
-          .map((line) => {
+      // A mosquitto_sub stopped by SIGTERM exits 0 too: no lines then, which is an error, not a parse failure.
+      const lines = out.split('\n').filter((line) => line.trim().length > 0);
+      if (lines.length === 0) return reject(new Error(`mosquitto_sub ended without a message (stderr: ${err.trim() || 'none'})`));
+      try {
+        resolve(
+          lines.map((line) => {
             const space = line.indexOf(' ');
             return { topic: line.slice(0, space), body: JSON.parse(line.slice(space + 1)) as unknown };
           }),
-      );
+        );
+      } catch (parseErr) {
+        reject(new Error(`mosquitto_sub printed something that is not "topic JSON": ${out.slice(0, 200)} (${(parseErr as Error).message})`));
+      }
     });
   });
+  // Handled here too, so a subscriber killed after a failed assertion does not add an unhandled rejection.
+  messages.catch(() => undefined);
   return { messages, kill: () => child.kill() };
 }
 

@@ -2,12 +2,15 @@
  * One device: latest values (live over /api/ws), a chart of one key with range and aggregation,
  * attributes (shared ones editable), commands with their state live, and the device's alarms.
  */
-import { ApiError, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
+import { ApiError, canOperate, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
 import { AGGREGATIONS, autoInterval, Chart, RANGES, RAW_LIMIT } from '../chart.js';
 import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
 import { alarmTable } from './alarms.js';
+import { getProfile } from '../api.js';
+import { controlView } from '../widgets/control.js';
+import { credentialsSection } from './credentials.js';
 
 const FINAL = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
 
@@ -83,6 +86,8 @@ export function devicePage(deviceId: string): View {
     const key = keySelect.value;
     if (!key) {
       chartNote.textContent = 'No telemetry yet.';
+      if (!el.dataset.chart) performance.mark('continuum:device-chart');
+      el.dataset.chart = 'empty';
       return;
     }
     const seq = ++chartSeq;
@@ -102,6 +107,9 @@ export function devicePage(deviceId: string): View {
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
       chart.set(key, points, from, to);
+      // The first-render benchmark (bench/dashboard-render.ts) waits for this mark.
+      performance.mark('continuum:device-chart');
+      el.dataset.chart = 'ready';
       chartMode = { key, raw: !interval, from };
       const n = points.length;
       const how = interval ? `${n === 1 ? 'average' : 'averages'} per ${interval === 60_000 ? 'minute' : interval === 3_600_000 ? 'hour' : 'day'}` : `raw ${n === 1 ? 'point' : 'points'}`;
@@ -158,12 +166,12 @@ export function devicePage(deviceId: string): View {
           : h(
               'table',
               { class: 'data' },
-              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), scope === 'shared' ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Save')) : null)),
+              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), scope === 'shared' && canOperate() ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Save')) : null)),
               h(
                 'tbody',
                 null,
                 entries.map(([key, entry]) => {
-                  if (scope !== 'shared') return h('tr', null, h('th', { scope: 'row' }, key), h('td', null, formatValue(entry.value)));
+                  if (scope !== 'shared' || !canOperate()) return h('tr', null, h('th', { scope: 'row' }, key), h('td', null, formatValue(entry.value)));
                   const input = h('input', { id: uniqueId('shared'), value: typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value), 'aria-label': `Value of ${key}` });
                   return h(
                     'tr',
@@ -184,6 +192,7 @@ export function devicePage(deviceId: string): View {
     { class: 'card', 'aria-labelledby': 'attr-h' },
     h('h2', { id: 'attr-h' }, 'Attributes'),
     attrBox,
+    canOperate() &&
     h(
       'form',
       {
@@ -274,7 +283,7 @@ export function devicePage(deviceId: string): View {
     'section',
     { class: 'card', 'aria-labelledby': 'cmd-h' },
     h('h2', { id: 'cmd-h' }, 'Commands'),
-    commandForm,
+    canOperate() ? commandForm : null,
     h('table', { class: 'data responsive commands' }, h('caption', { class: 'visually-hidden' }, 'Recent commands'), h('thead', null, h('tr', null, ['Method', 'State', 'Result', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))), cmdBody),
   );
 
@@ -290,6 +299,24 @@ export function devicePage(deviceId: string): View {
       alarmError.textContent = errorText(err);
     }
   }
+  // ---- profile controls (pump ON/OFF…): declared on the device's profile, state shown live
+  const controlsBox = h('div', { class: 'controls-list' });
+  const controlsSection = h('section', { class: 'card', 'aria-labelledby': 'ctl-h', hidden: true }, h('h2', { id: 'ctl-h' }, 'Controls'), controlsBox);
+  async function loadControls(profileId: string): Promise<void> {
+    try {
+      const profile = await getProfile(profileId);
+      if (disposed || profile.controls.length === 0) return;
+      for (const c of profile.controls) {
+        const view = controlView(deviceId, c, c.label);
+        disposers.push(() => view.dispose());
+        controlsBox.appendChild(view.el);
+      }
+      controlsSection.hidden = false;
+    } catch (err) {
+      pageError.textContent = `Controls: ${errorText(err)}`;
+    }
+  }
+
   const alarmSection = h('section', { class: 'card', 'aria-labelledby': 'alarm-h' }, h('h2', { id: 'alarm-h' }, 'Alarms'), alarmError, alarmBox);
 
   function showDevice(d: Device): void {
@@ -316,6 +343,7 @@ export function devicePage(deviceId: string): View {
     if (disposed) return;
     showDevice(device);
     document.title = `${device.name} · Continuum`;
+    void loadControls(device.profileId);
     disposers.push(
       live.subscribe({ type: 'telemetry', deviceId }, (m) => {
         const data = m.data as Record<string, TsValue[]>;
@@ -355,6 +383,8 @@ export function devicePage(deviceId: string): View {
     if (disposed) return;
     for (const key of [...keys].sort()) if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
+    if (!el.dataset.latest) performance.mark('continuum:device-latest');
+    el.dataset.latest = 'ready';
     if (latestCells.size === 0) latestBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 3, class: 'empty' }, 'No telemetry yet.')));
     for (const c of [...commands.items].reverse()) showCommand(c);
     if (cmdRows.size === 0) cmdBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 4, class: 'empty' }, 'No commands yet.')));
@@ -378,9 +408,11 @@ export function devicePage(deviceId: string): View {
     heading,
     meta,
     pageError,
+    controlsSection,
     h('div', { class: 'grid' }, latest, cmdSection),
     chartSection,
     h('div', { class: 'grid' }, alarmSection, attrSection),
+    credentialsSection(deviceId),
   );
   const readyMark = readiness(el, 4);
   void start();

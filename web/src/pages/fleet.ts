@@ -3,6 +3,7 @@ import { get, query, type Device, type Page } from '../api.js';
 import { badge, debounce, field, h, refreshTimes, replaceChildren, select, timeEl } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
+import { fleetCounts, importPanel } from './import.js';
 
 const PAGE_SIZES = [25, 50, 100] as const;
 
@@ -117,15 +118,18 @@ export function fleetPage(): View {
   }, () => ready());
   const clock = setInterval(() => refreshTimes(tbody), 15_000);
 
+  const tenantCounts = fleetCounts();
   const el: HTMLElement = h(
     'section',
     { class: 'page fleet' },
     h('h1', null, 'Devices'),
+    tenantCounts.el,
     counts,
     h('form', { class: 'toolbar', role: 'search', onsubmit: (e: Event) => e.preventDefault() }, field('Search devices', searchInput), field('Profile', profileSelect), field('Per page', sizeSelect)),
     error,
     h('div', { class: 'table-wrap' }, table),
     h('div', { class: 'pager' }, prev, pageInfo, next),
+    importPanel(() => void load()),
   );
   const ready = readiness(el, 1);
   void load();
@@ -134,6 +138,7 @@ export function fleetPage(): View {
     el,
     dispose: () => {
       offStatus();
+      tenantCounts.dispose();
       clearInterval(clock);
     },
   };

@@ -40,11 +40,15 @@ import {
 } from '../shared.js';
 import { createMemoryAlarms } from './alarms.js';
 import { createMemoryCommands } from './commands.js';
+import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 
 const copyDevice = (d: Device): Device => makeDevice(d);
-const copyProfile = (p: DeviceProfile): DeviceProfile => makeProfile({ ...p, telemetryKeysJson: profileKeysJson(p) });
+const copyProfile = (p: DeviceProfile): DeviceProfile => ({
+  ...makeProfile({ ...p, telemetryKeysJson: profileKeysJson(p) }),
+  ...(p.controls ? { controls: JSON.parse(JSON.stringify(p.controls)) as DeviceProfile['controls'] } : {}),
+});
 const copyCredential = (c: DeviceCredential): DeviceCredential => makeCredential({ ...c, ...credentialFields(c) });
 
 export function createMemoryStore(): Store {
@@ -68,6 +72,7 @@ export function createMemoryStore(): Store {
   const { deleteDevice: deleteAlarms, ...alarms } = createMemoryAlarms();
   const { deleteDevice: deleteCommands, ...commands } = createMemoryCommands();
   const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
+  const dashboards = createMemoryDashboards((id) => tenants.has(id), tenantNotFound);
 
   function ownerOfName(tenantId: string, name: string): string | undefined {
     return deviceNames.get(tenantId)?.get(name);
@@ -324,6 +329,8 @@ export function createMemoryStore(): Store {
     ...commands,
     // rules and rule state (memory/rules.ts)
     ...rules,
+    // dashboards (memory/dashboards.ts)
+    ...dashboards,
 
     // ------------------------------------------------------------ users
     async countUsers(): Promise<number> {

@@ -1,4 +1,13 @@
-/** Alarms and their history. At most one open alarm per (device, type): the alarms_open index. */
+/**
+ * Alarms and their history. At most one open alarm per (device, type): the alarms_open index.
+ *
+ * Writes are group-committed like telemetry (docs/ARCHITECTURE.md): insertAlarm/updateAlarm
+ * validate at once, queue the write and resolve only after the transaction that carries every
+ * write queued in the same turn of the event loop has committed (a rule raising alarms for many
+ * devices costs one commit, not one each). Each write runs in its own savepoint inside it, so
+ * one that fails (CONFLICT, ALARM_NOT_FOUND) is rolled back and rejected alone; writes apply in
+ * call order. A write is visible to reads once its promise resolves, as before.
+ */
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
@@ -80,6 +89,20 @@ function values(a: Alarm): unknown[] {
 export interface SqliteAlarms extends AlarmStore {
   /** Removes the device's alarms and their history (inside the caller's transaction). */
   deleteDevice(deviceId: string): void;
+  /** Commits the queued writes now (before a device deletion and before close); outside any transaction. */
+  flushAlarms(): void;
+}
+
+/** Queued writes that make the commit run at once instead of at the next turn. */
+const MAX_QUEUED_WRITES = 1000;
+
+interface QueuedWrite {
+  readonly a: Alarm;
+  readonly row: unknown[];
+  readonly e: AlarmEvent;
+  readonly isNew: boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 export function createSqliteAlarms(db: Db): SqliteAlarms {
@@ -101,40 +124,73 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
     s.event.run(e.alarmId, e.ts, e.action, e.severity, e.by ?? null, e.details === undefined ? null : jsonText(e.details, 'event details'));
   };
 
-  const insertTx = db.transaction((a: Alarm, e: AlarmEvent) => {
-    s.insert.run(...values(a));
-    addEvent(e);
-  });
-
-  const updateTx = db.transaction((a: Alarm, e: AlarmEvent) => {
-    const [id, ...rest] = values(a);
-    if (s.update.run(...rest, id).changes === 0) throw new PlatformError('ALARM_NOT_FOUND', a.id);
-    addEvent(e);
+  // Called inside writeBatch: better-sqlite3 runs a nested transaction as a savepoint.
+  const writeOne = db.transaction((w: QueuedWrite) => {
+    if (w.isNew) s.insert.run(...w.row);
+    else {
+      const [id, ...rest] = w.row;
+      if (s.update.run(...rest, id).changes === 0) throw new PlatformError('ALARM_NOT_FOUND', w.a.id);
+    }
+    addEvent(w.e);
   });
 
   const conflict = (a: Alarm, err: unknown): unknown =>
     isUniqueViolation(err) ? new PlatformError('CONFLICT', `an open ${a.type} alarm exists for device ${a.deviceId}`, { cause: err }) : err;
 
+  /** One transaction; per write, undefined or the error it is rejected with. */
+  const writeBatch = db.transaction((writes: readonly QueuedWrite[]): unknown[] =>
+    writes.map((w) => {
+      try {
+        writeOne(w);
+        return undefined;
+      } catch (err) {
+        return conflict(w.a, err) ?? new PlatformError('INTERNAL', 'alarm write failed');
+      }
+    }),
+  );
+
+  let queued: QueuedWrite[] = [];
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    if (queued.length === 0) return;
+    const writes = queued;
+    queued = [];
+    let errors: unknown[];
+    try {
+      errors = writeBatch(writes);
+    } catch (err) {
+      for (const w of writes) w.reject(err); // the commit itself failed: nothing was written
+      return;
+    }
+    writes.forEach((w, i) => (errors[i] === undefined ? w.resolve() : w.reject(errors[i])));
+  }
+
+  function enqueue(alarm: Alarm, event: AlarmEvent, isNew: boolean): Promise<void> {
+    const a = makeAlarm(alarm);
+    const e = makeAlarmEvent({ ...event, alarmId: a.id });
+    const row = values(a); // validates the details now: bad input fails this call alone
+    return new Promise<void>((resolve, reject) => {
+      queued.push({ a, row, e, isNew, resolve, reject });
+      if (queued.length >= MAX_QUEUED_WRITES) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  }
+
   return {
     async insertAlarm(alarm: Alarm, event: AlarmEvent): Promise<void> {
-      const a = makeAlarm(alarm);
-      const e = makeAlarmEvent({ ...event, alarmId: a.id });
-      try {
-        insertTx(a, e);
-      } catch (err) {
-        throw conflict(a, err);
-      }
+      return enqueue(alarm, event, true);
     },
 
     async updateAlarm(alarm: Alarm, event: AlarmEvent): Promise<void> {
-      const a = makeAlarm(alarm);
-      const e = makeAlarmEvent({ ...event, alarmId: a.id });
-      try {
-        updateTx(a, e);
-      } catch (err) {
-        throw conflict(a, err);
-      }
+      return enqueue(alarm, event, false);
     },
+
+    flushAlarms: flush,
 
     async getAlarm(id: string): Promise<Alarm | undefined> {
       const r = s.get.get(id);

@@ -11,6 +11,7 @@ import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
+import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase } from './schema.js';
@@ -42,10 +43,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   });
   const { deleteDevice: deleteAttributes, ...attributes } = createSqliteAttributes(db);
   const users = createSqliteUsers(db);
-  const { deleteDevice: deleteAlarms, ...alarms } = createSqliteAlarms(db);
+  const { deleteDevice: deleteAlarms, flushAlarms, ...alarms } = createSqliteAlarms(db);
   const { deleteDevice: deleteCommands, ...commands } = createSqliteCommands(db);
   const { deleteDevice: deleteRuleStates, ...rules } = createSqliteRules(db);
   const { insert: _insert, ...credentialStore } = credentials;
+  const dashboards = createSqliteDashboards(db);
 
   const deleteTx = db.transaction((id: string): boolean => {
     const existed = deleteDeviceRow(id);
@@ -69,11 +71,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...alarms,
     ...commands,
     ...rules,
+    ...dashboards,
     async deleteDevice(id: string): Promise<boolean> {
+      flushAlarms(); // queued alarm writes of this device land before it is deleted, not after
       return deleteTx(id);
     },
     async close(): Promise<void> {
       if (!db.open) return;
+      flushAlarms(); // commits alarm writes still queued for the next turn
       closeTelemetry(); // merges the log: a closed file holds all telemetry in ts_kv
       db.close();
     },

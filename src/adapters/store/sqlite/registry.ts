@@ -28,11 +28,12 @@ interface ProfileRow {
   telemetry_keys: string;
   provision_key: string | null;
   provision_secret: string | null;
+  controls: string | null;
   created_at: number;
 }
 
 const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, created_at';
-const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, created_at';
+const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, created_at';
 
 const toDevice = (r: DeviceRow): Device =>
   makeDevice({
@@ -46,8 +47,8 @@ const toDevice = (r: DeviceRow): Device =>
     createdAt: r.created_at,
   });
 
-const toProfile = (r: ProfileRow): DeviceProfile =>
-  makeProfile({
+const toProfile = (r: ProfileRow): DeviceProfile => ({
+  ...makeProfile({
     id: r.id,
     tenantId: r.tenant_id,
     name: r.name,
@@ -56,7 +57,9 @@ const toProfile = (r: ProfileRow): DeviceProfile =>
     provisionKey: r.provision_key,
     provisionSecret: r.provision_secret,
     createdAt: r.created_at,
-  });
+  }),
+  ...(r.controls !== null ? { controls: JSON.parse(r.controls) as DeviceProfile['controls'] } : {}),
+});
 
 /** Registry methods, plus the row delete that the store's deleteDevice transaction composes. */
 export type SqliteRegistry = Omit<RegistryStore, 'deleteDevice'> & { deleteDeviceRow(id: string): boolean };
@@ -66,10 +69,10 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     ensureTenant: db.prepare('INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO NOTHING'),
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     saveProfile: db.prepare(
-      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @createdAt)
+      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @controls, @createdAt)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, codec = excluded.codec,
          telemetry_keys = excluded.telemetry_keys, provision_key = excluded.provision_key,
-         provision_secret = excluded.provision_secret, created_at = excluded.created_at`,
+         provision_secret = excluded.provision_secret, controls = excluded.controls, created_at = excluded.created_at`,
     ),
     getProfile: db.prepare<[string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE id = ?`),
     profileExists: db.prepare('SELECT 1 FROM profiles WHERE id = ?').pluck(),
@@ -199,6 +202,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
           keys: profileKeysJson(p),
           provisionKey: p.provisionKey ?? null,
           provisionSecret: p.provisionSecret ?? null,
+          controls: profile.controls ? JSON.stringify(profile.controls) : null,
           createdAt: p.createdAt,
         });
       } catch (err) {

@@ -237,6 +237,23 @@ const V4_TELEMETRY_LOG = `
   ) STRICT;
 `;
 
+// User-composed dashboards (widgets as one JSON array), and the command controls a device
+// profile offers on its devices (JSON array of ProfileControl, NULL = none).
+const V5_DASHBOARDS = `
+  CREATE TABLE dashboards (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    description TEXT,
+    widgets     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX dashboards_tenant ON dashboards (tenant_id, name);
+
+  ALTER TABLE profiles ADD COLUMN controls TEXT;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -258,6 +275,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     description: 'append-only telemetry log merged into ts_kv in the background',
     up: (db) => db.exec(V4_TELEMETRY_LOG),
+  },
+  {
+    version: 5,
+    description: 'dashboards, and command controls on device profiles',
+    up: (db) => db.exec(V5_DASHBOARDS),
   },
 ];
 

@@ -9,7 +9,9 @@
  * (~20 KB written per message at one message per device and commit). A series with DIRECT_ROWS
  * or more rows in the commit and none in the log (pipelined devices) still goes straight to
  * ts_kv: its leaf page is filled by that commit anyway, and the log would only copy it twice.
- * ts_latest gets one upsert per (device, key) of the batch, which only moves forward in time.
+ * ts_latest is not written for log rows: the merge step that moves them writes it, and latest()
+ * reads ts_latest plus the newest unmerged point per series kept in memory (latest.ts). A series
+ * written straight to ts_kv upserts ts_latest in its commit, once.
  *
  * The merge moves the log into ts_kv sorted by (device, key, ts, rowid), so each leaf page is
  * written once for many rows and a later log row replaces an earlier one (idempotent replace, as
@@ -25,11 +27,13 @@
  * without tail rows in the queried range reads ts_kv alone, with the same statements as before.
  * (If a device deletion rolls back after its telemetry part ran, the tail has lost that device's
  * unmerged rows until the next merge moves them from ts_log to ts_kv: a read may miss them for
- * a few seconds; nothing is lost.)
+ * a few seconds, latest() too (latest.ts merges that device's ts_latest from the log); nothing
+ * is lost.)
  */
 import type { Aggregation, TsValue } from '../../../domain/telemetry.js';
 import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
 import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, ValueTag } from '../shared.js';
+import { createSqliteLatest } from './latest.js';
 import { AGG_SQL, decode, encode, type Stored } from './values.js';
 import type { Db, Statement } from './sql.js';
 import {
@@ -79,18 +83,9 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
     logMax: db.prepare<[], number | null>('SELECT max(rowid) FROM ts_log').pluck(),
     logAll: db.prepare('SELECT rowid, device, key, ts, t, v FROM ts_log ORDER BY rowid').raw(),
     deleteLog: db.prepare('DELETE FROM ts_log WHERE device = ?'),
-    putLatest: db.prepare(
-      `INSERT INTO ts_latest (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, t = excluded.t, v = excluded.v
-       WHERE excluded.ts >= ts_latest.ts`,
-    ),
     rawAsc: db.prepare('SELECT ts, t, v FROM ts_kv WHERE device = ? AND key = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?').raw(),
     rawDesc: db.prepare('SELECT ts, t, v FROM ts_kv WHERE device = ? AND key = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?').raw(),
-    latestOne: db.prepare('SELECT ts, t, v FROM ts_latest WHERE device = ? AND key = ?').raw(),
-    latestAll: db.prepare('SELECT k.key, l.ts, l.t, l.v FROM ts_latest l JOIN ts_key k ON k.id = l.key WHERE l.device = ?').raw(),
-    keys: db.prepare<[number], string>('SELECT k.key FROM ts_latest l JOIN ts_key k ON k.id = l.key WHERE l.device = ? ORDER BY k.key').pluck(),
     deleteKv: db.prepare('DELETE FROM ts_kv WHERE device = ?'),
-    deleteLatest: db.prepare('DELETE FROM ts_latest WHERE device = ?'),
     deleteDevice: db.prepare('DELETE FROM ts_device WHERE id = ?'),
   };
   // Buckets in SQL: integer division of integers (the CASTs keep bound JS numbers from being REAL).
@@ -119,6 +114,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   // ---------------------------------------------------------------- the unmerged tail
 
   const tail = new Map<number, Map<number, Series>>();
+  const latest = createSqliteLatest(db);
   /** Rows in ts_log (replaced ones included): what the next merge moves. */
   let logRows = 0;
 
@@ -132,6 +128,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
 
   for (const [rowid, device, key, ts, t, v] of s.logAll.all() as [number, number, number, number, number, number | string][]) {
     addToTail(device, key, ts, { rowid, t, v });
+    latest.noteLogged(device, key, ts, t, v);
     logRows++;
   }
 
@@ -150,6 +147,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   // still in the log, so an older row never lands after a newer one.
   const mergeTx = db.transaction((upto: number, lo: number, hi: number): number => {
     s.merge.run(upto, lo, hi);
+    latest.flushMerge(upto, lo, hi);
     return s.unlog.run(upto, lo, hi).changes;
   });
 
@@ -163,6 +161,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       throw err;
     }
     logRows = Math.max(0, logRows - moved);
+    latest.afterMerge(lo, hi);
     for (const [device, byKey] of tail) {
       if (device < lo || device > hi) continue;
       for (const [key, series] of byKey) {
@@ -204,7 +203,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   /** Moves the whole log into ts_kv now, in steps, without yielding (close, back-pressure). */
   function mergeAll(): void {
     generation++;
-    if (logRows === 0 || !db.open) return;
+    if (!db.open) return; // not logRows === 0: a rolled-back device deletion undercounts it
     const upto = s.logMax.get();
     if (upto === null || upto === undefined) return;
     try {
@@ -217,7 +216,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   /** The same in the background: one step per turn of the event loop. */
   let mergeRunning = false;
   function mergeInBackground(): void {
-    if (mergeRunning || logRows === 0 || !db.open) return;
+    if (mergeRunning || !db.open) return;
     const upto = s.logMax.get();
     if (upto === null || upto === undefined) return;
     const ranges = planRanges();
@@ -298,14 +297,13 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
     return id;
   }
 
-  const appendTx = db.transaction((rows: readonly TelemetryRow[]): { logged: Float64Array; encoded: Stored[]; logCount: number } => {
-    // device → key → index of the row that ends up latest within this batch
-    const newest = new Map<number, Map<number, number>>();
-    // device → key → rows of the series in this batch
-    const counts = new Map<number, Map<number, number>>();
+  // What the commit wrote, for the caches to take in once it has committed: per row (device, key,
+  // log rowid or 0 = written to ts_kv) in `logged`; per series written to ts_kv, its newest row.
+  type Appended = { logged: Float64Array; encoded: Stored[]; logCount: number; direct: number[] };
+  const appendTx = db.transaction((rows: readonly TelemetryRow[]): Appended => {
+    // device → key → [rows of the series in this batch, index of its newest row]
+    const series = new Map<number, Map<number, [number, number]>>();
     const encoded: Stored[] = new Array<Stored>(rows.length);
-    // (device, key, log rowid or 0 = written to ts_kv) per row: the tail is updated from it once
-    // the transaction has committed
     const logged = new Float64Array(rows.length * 3);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as TelemetryRow;
@@ -315,15 +313,26 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       encoded[i] = encode(row.value);
       logged[i * 3] = device;
       logged[i * 3 + 1] = key;
-      let byKey = newest.get(device);
-      if (!byKey) {
-        newest.set(device, (byKey = new Map()));
-        counts.set(device, new Map());
+      let byKey = series.get(device);
+      if (!byKey) series.set(device, (byKey = new Map()));
+      const c = byKey.get(key);
+      if (c === undefined) byKey.set(key, [1, i]);
+      else {
+        c[0]++;
+        if (row.ts >= (rows[c[1]] as TelemetryRow).ts) c[1] = i;
       }
-      const best = byKey.get(key);
-      if (best === undefined || row.ts >= (rows[best] as TelemetryRow).ts) byKey.set(key, i);
-      const c = counts.get(device) as Map<number, number>;
-      c.set(key, (c.get(key) ?? 0) + 1);
+    }
+    // Many rows of one series in this commit, none in the log: straight into ts_kv, whose page
+    // this commit fills anyway (pipelined devices). With log rows the series must go through
+    // the log, or a later merge would put an older row over this one.
+    const direct: number[] = [];
+    for (const [device, byKey] of series) {
+      for (const [key, c] of byKey) {
+        if (c[0] >= DIRECT_ROWS && tail.get(device)?.get(key) === undefined) {
+          c[0] = -1;
+          direct.push(c[1]);
+        }
+      }
     }
     let logCount = 0;
     for (let i = 0; i < rows.length; i++) {
@@ -331,23 +340,19 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       const key = logged[i * 3 + 1] as number;
       const ts = (rows[i] as TelemetryRow).ts;
       const [t, v] = encoded[i] as Stored;
-      // Many rows of one series in this commit, none in the log: straight into ts_kv, whose page
-      // this commit fills anyway (pipelined devices). With log rows the series must go through
-      // the log, or a later merge would put an older row over this one.
-      if (((counts.get(device) as Map<number, number>).get(key) as number) >= DIRECT_ROWS && tail.get(device)?.get(key) === undefined) {
+      if (direct.length > 0 && ((series.get(device) as Map<number, [number, number]>).get(key) as [number, number])[0] === -1) {
         s.putKv.run(device, key, ts, t, v);
       } else {
         logged[i * 3 + 2] = Number(s.put.run(device, key, ts, t, v).lastInsertRowid);
         logCount++;
       }
     }
-    for (const [device, byKey] of newest) {
-      for (const [key, i] of byKey) {
-        const value = encoded[i] as Stored;
-        s.putLatest.run(device, key, (rows[i] as TelemetryRow).ts, value[0], value[1]);
-      }
+    // Not in the log, so no merge will bring them to ts_latest: once per series, here.
+    for (const i of direct) {
+      const [t, v] = encoded[i] as Stored;
+      latest.putDirect(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts, t, v);
     }
-    return { logged, encoded, logCount };
+    return { logged, encoded, logCount, direct };
   });
 
   function rawKey(q: RawQuery, device: number, key: string, limit: number): TsValue[] {
@@ -410,15 +415,20 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       createdDevices = new Map();
       createdKeys = new Map();
       try {
-        const { logged, encoded, logCount } = appendTx(rows);
+        const { logged, encoded, logCount, direct } = appendTx(rows);
         for (const [uuid, id] of createdDevices) deviceIds.set(uuid, id);
         for (const [key, id] of createdKeys) keyIds.set(key, id);
         for (let i = 0; logCount > 0 && i < rows.length; i++) {
           const rowid = logged[i * 3 + 2] as number;
           if (rowid === 0) continue;
           const [t, v] = encoded[i] as Stored;
-          addToTail(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts, { rowid, t, v });
+          const device = logged[i * 3] as number;
+          const key = logged[i * 3 + 1] as number;
+          const ts = (rows[i] as TelemetryRow).ts;
+          addToTail(device, key, ts, { rowid, t, v });
+          latest.noteLogged(device, key, ts, t, v);
         }
+        for (const i of direct) latest.afterDirect(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts);
         logRows += logCount;
       } finally {
         createdDevices = new Map();
@@ -464,20 +474,20 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       const device = knownDevice(deviceId);
       if (device === undefined) return out;
       if (keys === undefined) {
-        for (const [key, ts, t, v] of s.latestAll.all(device) as [string, number, number, unknown][]) putOwn(out, key, { ts, value: decode(t, v) });
+        latest.all(device, out);
         return out;
       }
       for (const key of keys) {
         const k = knownKey(key);
-        const row = k === undefined ? undefined : (s.latestOne.get(device, k) as [number, number, unknown] | undefined);
-        if (row) putOwn(out, key, { ts: row[0], value: decode(row[1], row[2]) });
+        const point = k === undefined ? undefined : latest.one(device, k);
+        if (point) putOwn(out, key, point);
       }
       return out;
     },
 
     async telemetryKeys(deviceId: string): Promise<string[]> {
       const device = knownDevice(deviceId);
-      return device === undefined ? [] : s.keys.all(device);
+      return device === undefined ? [] : latest.keys(device);
     },
 
     deleteDevice(deviceId: string): void {
@@ -487,7 +497,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       s.deleteKv.run(device);
       logRows -= s.deleteLog.run(device).changes;
       tail.delete(device);
-      s.deleteLatest.run(device);
+      latest.deleteDevice(device);
       s.deleteDevice.run(device);
     },
 

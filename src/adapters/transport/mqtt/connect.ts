@@ -122,6 +122,12 @@ function willFrom(conn: Connection, p: IConnectPacket): WillSpec | undefined {
   const w = p.will;
   if (!w) return undefined;
   if (!conn.broker.options.policy.authorize(conn.principal, 'publish', w.topic)) {
+    // A Sparkplug edge node's NDEATH will: the Sparkplug adapter already treats the lost
+    // connection as the node's death (Sparkplug 3.0 §5.3), so the will is redundant, not wrong.
+    if (w.topic.startsWith('spBv1.0/')) {
+      conn.broker.logger.debug({ clientId: conn.clientId, topic: w.topic }, 'sparkplug NDEATH will handled as connection loss');
+      return undefined;
+    }
     conn.broker.metrics.reject('mqtt', 'will_not_allowed');
     conn.broker.logger.warn({ clientId: conn.clientId, topic: w.topic }, 'mqtt will topic not allowed; will dropped');
     return undefined;

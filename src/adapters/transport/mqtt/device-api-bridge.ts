@@ -16,6 +16,7 @@ import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
 import type { AttributeRequest, DeviceApi, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
 import type { ClientHooks, ClientLink, HooksFactory, InterceptedPublish } from './broker.js';
+import { withSparkplug } from '../sparkplug/index.js';
 import type { QoS } from './session.js';
 
 export interface BridgeOptions {
@@ -321,7 +322,8 @@ export function deviceApiBridge(opts: BridgeOptions): HooksFactory {
   return (link) => {
     const p = link.principal;
     if (p.kind === 'provision') return new ProvisionBridge(opts, link);
-    if (p.kind === 'device' && p.identity) return new DeviceBridge(opts, link, p.identity);
+    // Sparkplug B (`spBv1.0/…`) rides on the same connection; see ../sparkplug/.
+    if (p.kind === 'device' && p.identity) return withSparkplug(new DeviceBridge(opts, link, p.identity), opts, link, p.identity);
     return undefined;
   };
 }

@@ -1,6 +1,8 @@
 /**
- * Send a command (server-side RPC) to the device. Persistent by default: a device that is offline
- * or asleep gets it from the durable outbox when it comes back, so a rule never loses a command.
+ * Send a command (server-side RPC) to the device, or to another device of the tenant named by
+ * `device` (a motion sensor switching the hall light). Persistent by default: a device that is
+ * offline or asleep gets it from the durable outbox when it comes back, so a rule never loses a
+ * command.
  */
 import { Type } from '@sinclair/typebox';
 import type { JsonValue } from '../../../domain/telemetry.js';
@@ -13,6 +15,9 @@ export const commandAction = defineAction({
   configSchema: Type.Object(
     {
       method: Type.String({ minLength: 1, maxLength: 255 }),
+      device: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 255, description: "name of the device to command, default the rule's device; may use ${…} templates" }),
+      ),
       params: Type.Optional(Type.Unknown({ description: 'JSON; strings may use ${…} templates', default: {} })),
       persistent: Type.Boolean({ default: true }),
       oneway: Type.Boolean({ default: false }),
@@ -24,9 +29,16 @@ export const commandAction = defineAction({
   defaults: { persistent: true, oneway: false },
   async run(p, ctx, deps) {
     if (!deps.commands) throw missing('the command service');
+    let deviceId = ctx.deviceId;
+    if (p.device !== undefined && p.device !== ctx.deviceName) {
+      if (!deps.devices) throw missing('device lookup by name');
+      const found = await deps.devices.idByName(ctx.tenantId, p.device);
+      if (found === undefined) throw new Error(`no device named "${p.device}"`);
+      deviceId = found;
+    }
     const command = await deps.commands.send({
       tenantId: ctx.tenantId,
-      deviceId: ctx.deviceId,
+      deviceId,
       method: p.method,
       params: (p.params ?? {}) as JsonValue,
       persistent: p.persistent,
@@ -35,6 +47,6 @@ export const commandAction = defineAction({
       ...(p.expiresInMs !== undefined ? { expiresInMs: p.expiresInMs } : {}),
       origin: `rule:${ctx.ruleId}`,
     });
-    return { commandId: command.id, status: command.status };
+    return { commandId: command.id, status: command.status, ...(deviceId !== ctx.deviceId ? { deviceId } : {}) };
   },
 });

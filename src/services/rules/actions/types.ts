@@ -36,6 +36,8 @@ export interface EmailSender {
 export interface ActionDeps {
   readonly alarms?: AlarmApi;
   readonly commands?: CommandApi;
+  /** Finds another device of the tenant by name (commands addressed to a named device). */
+  readonly devices?: { idByName(tenantId: string, name: string): Promise<string | undefined> };
   readonly attributes?: { set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> };
   /** Writes derived telemetry through ingest (validated, group-committed, announced on the bus). */
   readonly telemetry?: { write(tenantId: string, deviceId: string, points: readonly Point[]): Promise<void> };

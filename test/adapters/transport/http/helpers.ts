@@ -66,6 +66,6 @@ export function curlMany(args: readonly string[]): Promise<string> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', () => resolve(out));
+    child.on('close', () => resolve(out)); // after stdout is drained, unlike 'exit'
   });
 }

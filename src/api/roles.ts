@@ -1,0 +1,41 @@
+/**
+ * What each role may change. `admin` configures the tenant (devices, credentials, profiles,
+ * rules, dashboards, imports). `user` is an operator: reads everything and operates devices —
+ * sends commands, sets shared attributes (set points), acknowledges and clears alarms, checks
+ * and backtests rules, and manages its own API keys — but changes no configuration. Reads are
+ * open to every role; the dashboard hides what a role may not do, this hook is what enforces it.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PlatformError } from '../domain/errors.js';
+import { principalOf } from './principal.js';
+
+/** Writes a non-admin may make, by method and route pattern (as registered under /api). */
+const OPERATOR_WRITES = new Set([
+  'POST /api/devices/:id/commands',
+  'POST /api/devices/:id/rpc',
+  'POST /api/alarms/:id/ack',
+  'POST /api/alarms/:id/clear',
+  'POST /api/rules/validate',
+  'POST /api/rules/:id/backtest',
+  'POST /api/auth/api-keys',
+]);
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
+  if (role === 'admin' || READS.has(method)) return true;
+  if (OPERATOR_WRITES.has(`${method} ${route}`)) return true;
+  // Shared attributes are the device's desired state (set points): operating, not configuring.
+  return route === '/api/devices/:id/attributes/:scope' && params.scope === 'shared';
+}
+
+/** Adds the role check to every route of `scope`; runs after authentication. */
+export function enforceRoles(scope: FastifyInstance): void {
+  scope.addHook('preHandler', async (request: FastifyRequest) => {
+    const principal = principalOf(request);
+    const route = request.routeOptions.url ?? request.url;
+    if (!mayWrite(principal.role, request.method, route, (request.params ?? {}) as Record<string, unknown>)) {
+      throw new PlatformError('FORBIDDEN', `${request.method} ${route} needs the admin role (you are ${principal.role})`);
+    }
+  });
+}

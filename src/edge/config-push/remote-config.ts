@@ -1,0 +1,224 @@
+/**
+ * Rules and connectors pushed from the platform as shared attributes of the gateway device:
+ * `edgeRules` replaces the file's `rules`, `edgeConnectors` its `connectors` (a key that is not
+ * set leaves the file's section in force). A push is checked by the very parser that checks
+ * the file (schema, defaults, connector checks, rule compile, cross references), as if the
+ * pushed sections had been written in the file; a refused push changes nothing and is
+ * reported back as the client attribute `edgeConfigError`, an accepted one is written to the
+ * data dir (atomically) before it is applied, so the next start, with or without a platform,
+ * runs the last accepted push. The running version is reported as `edgeConfigVersion`.
+ *
+ * The platform's attribute response (asked for at every connect) is the whole truth: a key
+ * missing from it was deleted while the edge was away, and the file's section applies again.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { JsonValue } from '../../domain/telemetry.js';
+import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.js';
+import type { EdgeLogger } from '../ports.js';
+import { canonicalJson, fingerprint } from '../rules/fingerprint.js';
+
+export const PUSH_KEYS = ['edgeRules', 'edgeConnectors'] as const;
+export type PushKey = (typeof PUSH_KEYS)[number];
+export type PushedSections = Partial<Record<PushKey, JsonValue>>;
+
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export const PUSHED_CONFIG_FILE = 'edge-pushed-config.json';
+
+/** The running sections' identity, reported as `edgeConfigVersion`. */
+export function configVersion(config: Pick<EdgeConfig, 'connectors' | 'rules'>): string {
+  return fingerprint({ connectors: config.connectors, rules: config.rules });
+}
+
+/** `$${` keeps a literal `${` through a second environment substitution. */
+function escapeEnv(tree: unknown): unknown {
+  if (typeof tree === 'string') return tree.replace(/\$\{/g, '$${');
+  if (Array.isArray(tree)) return tree.map(escapeEnv);
+  if (tree !== null && typeof tree === 'object') return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, escapeEnv(v)]));
+  return tree;
+}
+
+/** "rules[0].condition: …" lines of an EdgeConfigError, named after the attribute they came from. */
+export function problemsOf(err: EdgeConfigError, pushed: PushedSections): ConfigProblem[] {
+  const lines = err.message.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+  const rename = (path: string): string => {
+    if (pushed.edgeRules !== undefined) path = path.replace(/^rules(?=[[.]|$)/, 'edgeRules');
+    if (pushed.edgeConnectors !== undefined) path = path.replace(/^connectors(?=[[.]|$)/, 'edgeConnectors');
+    return path;
+  };
+  if (lines.length === 0) return [{ path: '(root)', message: err.message }];
+  return lines.map((line) => {
+    const at = line.indexOf(': ');
+    return at < 0 ? { path: '(root)', message: line } : { path: rename(line.slice(0, at)), message: line.slice(at + 2) };
+  });
+}
+
+/**
+ * The file's configuration with the pushed sections in place of its own, checked as a whole.
+ * `${NAME}` in pushed connectors comes from the edge's environment (secrets stay on the edge);
+ * rules are left as written, as in the file. Throws EdgeConfigError.
+ */
+export function mergePushed(file: EdgeConfig, pushed: PushedSections, env: Readonly<Record<string, string | undefined>>): EdgeConfig {
+  const tree = {
+    // The file's connectors were substituted already; escaped so a second pass leaves them as they are.
+    connectors: pushed.edgeConnectors !== undefined ? pushed.edgeConnectors : escapeEnv(file.connectors),
+    rules: pushed.edgeRules !== undefined ? pushed.edgeRules : file.rules,
+  };
+  // JSON is YAML; offline: the platform section is the file's and is not part of a push.
+  const checked = parseEdgeConfig(JSON.stringify(tree), env, { offline: true, source: 'pushed config' });
+  return { ...file, connectors: checked.connectors, rules: checked.rules };
+}
+
+export interface ConfigPushOptions {
+  readonly file: EdgeConfig;
+  /** '' keeps nothing on disk (tests). */
+  readonly dataDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: EdgeLogger;
+  /** Runs a new configuration (connectors and rules); resolves when it runs. */
+  apply(config: EdgeConfig): Promise<void>;
+  /** Sends client attributes of the gateway device to the platform (kept until connected). */
+  report(values: Record<string, JsonValue>): void;
+}
+
+export class ConfigPush {
+  private pushed: PushedSections = {};
+  private current: EdgeConfig;
+  private chain: Promise<void> = Promise.resolve();
+  /**
+   * An edgeConfigError may be standing on the platform; the next accepted push clears it.
+   * True at start: one reported before a restart is cleared by the first consistent answer.
+   */
+  private errorStanding = true;
+
+  constructor(private readonly options: ConfigPushOptions) {
+    this.current = options.file;
+    const saved = this.load();
+    if (saved) {
+      try {
+        this.current = mergePushed(options.file, saved, options.env);
+        this.pushed = saved;
+        options.logger.info({ keys: Object.keys(saved), version: configVersion(this.current) }, 'running the configuration last pushed from the platform');
+      } catch (err) {
+        // E.g. an environment variable it names is no longer set: the file's sections run.
+        options.logger.error({ err: (err as Error).message }, 'stored pushed configuration is no longer valid; running the file');
+      }
+    }
+  }
+
+  /** The configuration to start with: the file, with the last accepted push in place. */
+  get config(): EdgeConfig {
+    return this.current;
+  }
+
+  get version(): string {
+    return configVersion(this.current);
+  }
+
+  /**
+   * Shared attributes from the platform. `complete`: the answer to our request, holding every
+   * key that is set; otherwise an update holding the changed keys (and `deleted`).
+   */
+  onShared(values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[] = []): void {
+    const next: PushedSections = complete ? {} : { ...this.pushed };
+    for (const key of PUSH_KEYS) {
+      if (Object.hasOwn(values, key)) next[key] = values[key] as JsonValue;
+      if (deleted.includes(key)) delete next[key];
+    }
+    if (!complete && !PUSH_KEYS.some((k) => Object.hasOwn(values, k) || deleted.includes(k))) return;
+    this.chain = this.chain
+      .then(() => this.consider(next))
+      .catch((err: unknown) => this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'pushed configuration not applied'));
+  }
+
+  /** Resolves when every push received so far has been applied or refused. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async consider(next: PushedSections): Promise<void> {
+    const { logger } = this.options;
+    if (canonicalJson(next) === canonicalJson(this.pushed)) {
+      this.options.report({ edgeConfigVersion: this.version, ...(this.errorStanding ? { edgeConfigError: null } : {}) });
+      this.errorStanding = false;
+      return;
+    }
+    let config: EdgeConfig;
+    try {
+      config = mergePushed(this.options.file, next, this.options.env);
+    } catch (err) {
+      if (!(err instanceof EdgeConfigError)) throw err;
+      const problems = problemsOf(err, next);
+      logger.warn({ problems, running: this.version }, 'pushed configuration refused; the previous one keeps running');
+      const first = problems[0] as ConfigProblem;
+      this.errorStanding = true;
+      this.options.report({ edgeConfigError: { path: first.path, message: first.message, problems: problems.map((p) => `${p.path}: ${p.message}`), refused: fingerprint(next), at: Date.now() }, edgeConfigVersion: this.version });
+      return;
+    }
+    this.save(next);
+    this.pushed = next;
+    const changed = configVersion(config) !== this.version;
+    this.current = config;
+    if (changed) {
+      try {
+        await this.options.apply(config);
+      } catch (err) {
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'applying the pushed configuration failed');
+      }
+    }
+    logger.info({ keys: Object.keys(next), version: this.version, changed }, 'pushed configuration applied');
+    this.options.report({ edgeConfigVersion: this.version, edgeConfigError: null });
+    this.errorStanding = false;
+  }
+
+  private get file(): string | undefined {
+    return this.options.dataDir === '' ? undefined : join(this.options.dataDir, PUSHED_CONFIG_FILE);
+  }
+
+  private load(): PushedSections | undefined {
+    const file = this.file;
+    if (!file) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return undefined; // never pushed
+    }
+    try {
+      const raw = JSON.parse(text) as { pushed?: unknown };
+      if (raw.pushed === null || typeof raw.pushed !== 'object' || Array.isArray(raw.pushed)) throw new Error('no "pushed" object');
+      const out: PushedSections = {};
+      for (const key of PUSH_KEYS) if (Object.hasOwn(raw.pushed, key)) out[key] = (raw.pushed as Record<string, JsonValue>)[key] as JsonValue;
+      return out;
+    } catch (err) {
+      this.options.logger.error({ file, err: (err as Error).message }, 'unreadable pushed configuration; running the file');
+      return undefined;
+    }
+  }
+
+  /** Write to a temporary file, fsync, rename over the old one, fsync the directory: a crash leaves the old or the new file, never half of one. */
+  private save(pushed: PushedSections): void {
+    const file = this.file;
+    if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify({ savedAt: new Date().toISOString(), pushed }, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    const dir = openSync(dirname(file), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
+}

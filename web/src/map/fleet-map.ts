@@ -1,0 +1,99 @@
+/**
+ * The Leaflet part of the map page, loaded on demand (Leaflet and its CSS stay out of the main
+ * bundle): circle markers by device, geofence polygons, one track, and the offline graticule.
+ */
+import * as L from 'leaflet';
+import 'leaflet/dist/leaflet.css';
+import { graticule } from './graticule.js';
+import type { Position } from './positions.js';
+
+export type Status = 'alarm' | 'online' | 'offline';
+const COLOURS: Record<Status, string> = { alarm: '#c5221f', online: '#137333', offline: '#5f6368' };
+
+export class FleetMap {
+  private readonly map: L.Map;
+  private readonly markers = L.featureGroup();
+  private readonly fences = L.featureGroup();
+  private readonly byId = new Map<string, L.CircleMarker>();
+  private track: L.Polyline | undefined;
+  private readonly disposers: (() => void)[] = [];
+
+  constructor(canvas: HTMLElement, tiles: { url: string | null; attribution: string | null }) {
+    this.map = L.map(canvas, { worldCopyJump: true, zoomSnap: 0.5 }).setView([20, 0], 2);
+    this.markers.addTo(this.map);
+    this.fences.addTo(this.map);
+    if (tiles.url) {
+      L.tileLayer(tiles.url, { maxZoom: 19, ...(tiles.attribution ? { attribution: tiles.attribution } : {}) }).addTo(this.map);
+    } else {
+      canvas.classList.add('no-tiles');
+      this.disposers.push(graticule(this.map));
+    }
+    // Leaflet measures its container: tell it on every resize (also once it is in the document).
+    const resize = new ResizeObserver(() => this.map.invalidateSize());
+    resize.observe(canvas);
+    this.disposers.push(() => resize.disconnect());
+  }
+
+  /** Adds or moves the device's marker; `popup` is built when it opens. */
+  upsert(id: string, name: string, position: Position, status: Status, popup: () => HTMLElement): void {
+    let marker = this.byId.get(id);
+    if (!marker) {
+      marker = L.circleMarker([position.lat, position.lon], { radius: 8, weight: 2, color: '#fff', fillOpacity: 0.9 });
+      marker.bindPopup(popup);
+      marker.bindTooltip(name);
+      this.markers.addLayer(marker);
+      this.byId.set(id, marker);
+    } else marker.setLatLng([position.lat, position.lon]);
+    this.restyle(id, status);
+  }
+
+  restyle(id: string, status: Status): void {
+    const marker = this.byId.get(id);
+    if (!marker) return;
+    marker.setStyle({ fillColor: COLOURS[status] });
+    // Tests and screen-reader tooling find markers by these.
+    marker.getElement()?.setAttribute('data-status', status);
+    marker.getElement()?.setAttribute('data-device-id', id);
+  }
+
+  addFence(name: string, polygon: [number, number][]): void {
+    this.fences.addLayer(L.polygon(polygon, { color: '#b06000', weight: 2, fillOpacity: 0.08, dashArray: '6 4' }).bindTooltip(`Geofence of ${name}`));
+  }
+
+  /** Frames every marker and geofence (no animation: the view is final at once). */
+  fit(): void {
+    const bounds = this.markers.getBounds().extend(this.fences.getBounds());
+    if (bounds.isValid()) this.map.fitBounds(bounds.pad(0.2), { maxZoom: 14, animate: false });
+  }
+
+  focus(id: string): void {
+    const marker = this.byId.get(id);
+    if (!marker) return;
+    this.map.setView(marker.getLatLng(), Math.max(this.map.getZoom(), 12), { animate: false });
+    marker.openPopup();
+  }
+
+  showTrack(points: readonly Position[]): void {
+    this.clearTrack();
+    if (points.length === 0) return;
+    this.track = L.polyline(
+      points.map((p) => [p.lat, p.lon] as [number, number]),
+      { color: '#0b57d0', weight: 3, opacity: 0.85, className: 'map-track' },
+    ).addTo(this.map);
+    this.map.fitBounds(this.track.getBounds().pad(0.2), { maxZoom: 16, animate: false });
+  }
+
+  extendTrack(position: Position): void {
+    this.track?.addLatLng([position.lat, position.lon]);
+  }
+
+  clearTrack(): void {
+    this.track?.remove();
+    this.track = undefined;
+  }
+
+  destroy(): void {
+    for (const d of this.disposers) d();
+    this.map.remove();
+  }
+}

@@ -1,0 +1,37 @@
+/** One widget of a dashboard, by type. */
+import type { Widget } from '../api.js';
+import { alarmsWidget } from './alarms.js';
+import { chartWidget } from './chart.js';
+import { controlWidget } from './control.js';
+import type { WidgetHandle } from './feed.js';
+import { gaugeWidget } from './gauge.js';
+import { mapWidget } from './map.js';
+import { valueWidget } from './value.js';
+
+export type { WidgetHandle } from './feed.js';
+
+export const WIDGET_LABELS: Record<Widget['type'], string> = {
+  value: 'Value card',
+  gauge: 'Gauge',
+  chart: 'Chart',
+  map: 'Map',
+  alarms: 'Alarm list',
+  control: 'Control',
+};
+
+export function renderWidget(w: Widget): WidgetHandle {
+  switch (w.type) {
+    case 'value':
+      return valueWidget(w);
+    case 'gauge':
+      return gaugeWidget(w);
+    case 'chart':
+      return chartWidget(w);
+    case 'map':
+      return mapWidget(w);
+    case 'alarms':
+      return alarmsWidget(w);
+    case 'control':
+      return controlWidget(w);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Map widget: where one device (or the tenant's first devices) is, from the latest `latitude` and
+ * `longitude` telemetry (or the two keys the widget names), moving live for a single device.
+ * Leaflet is loaded only when a map is shown. Without a tile server configured the map is a plain
+ * background with markers; `localStorage['continuum.tileUrl']` (an {z}/{x}/{y} template) adds tiles.
+ */
+import type * as Leaflet from 'leaflet';
+import { get, query, type Device, type Page, type TsValue, type Widget } from '../api.js';
+import { formatValue, h } from '../dom.js';
+import { errorText, latestFeed, numeric, type WidgetHandle } from './feed.js';
+
+const MAX_DEVICES = 50;
+
+export function mapWidget(w: Widget): WidgetHandle {
+  const [latKey, lonKey] = [w.keys?.[0] ?? 'latitude', w.keys?.[1] ?? 'longitude'];
+  const box = h('div', { class: 'widget-map' });
+  const note = h('p', { class: 'hint', role: 'status' });
+  const el = h('div', { class: 'widget-body' }, box, note);
+  let disposed = false;
+  let map: Leaflet.Map | undefined;
+  const offs: (() => void)[] = [];
+
+  async function start(): Promise<void> {
+    const [L] = await Promise.all([import('leaflet'), import('leaflet/dist/leaflet.css')]);
+    if (disposed) return;
+    map = L.map(box, { attributionControl: false }).setView([0, 0], 2);
+    const tiles = localStorage.getItem('continuum.tileUrl');
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    const m = map;
+    const markers = new Map<string, Leaflet.CircleMarker>();
+    const place = (id: string, name: string, lat: number, lon: number): void => {
+      let marker = markers.get(id);
+      if (!marker) {
+        marker = L.circleMarker([lat, lon], { radius: 7, color: '#0b57d0', fillOpacity: 0.8 }).bindTooltip(name).addTo(m);
+        markers.set(id, marker);
+      } else marker.setLatLng([lat, lon]);
+      const points = [...markers.values()].map((x) => x.getLatLng());
+      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), 12));
+      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: 14 });
+      el.dataset.markers = String(markers.size);
+    };
+    if (w.deviceId) {
+      const pos: { lat?: number; lon?: number } = {};
+      offs.push(
+        latestFeed(el, w.deviceId, [latKey, lonKey], (key: string, p: TsValue) => {
+          const v = numeric(p.value);
+          if (v === null) return;
+          if (key === latKey) pos.lat = v;
+          else pos.lon = v;
+          if (pos.lat !== undefined && pos.lon !== undefined) place(w.deviceId as string, w.title, pos.lat, pos.lon);
+        }),
+      );
+      return;
+    }
+    const page = await get<Page<Device>>(`/api/devices${query({ limit: MAX_DEVICES })}`);
+    const latest = await Promise.all(
+      page.items.map((d) => get<Record<string, TsValue>>(`/api/devices/${encodeURIComponent(d.id)}/telemetry/latest${query({ keys: `${latKey},${lonKey}` })}`).then((v) => [d, v] as const)),
+    );
+    if (disposed) return;
+    for (const [d, v] of latest) {
+      const lat = numeric(v[latKey]?.value);
+      const lon = numeric(v[lonKey]?.value);
+      if (lat !== null && lon !== null) place(d.id, d.name, lat, lon);
+    }
+    note.textContent = markers.size === 0 ? `No device reports ${latKey}/${lonKey}.` : `${formatValue(markers.size)} of the first ${page.items.length} devices.`;
+  }
+  start().catch((err: unknown) => (note.textContent = errorText(err)));
+  return {
+    el,
+    dispose: () => {
+      disposed = true;
+      for (const off of offs) off();
+      map?.remove();
+    },
+  };
+}
