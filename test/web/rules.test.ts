@@ -93,8 +93,11 @@ test('a backtest draws the key with markers where the rule would have fired, the
   await page.screenshot({ path: 'test-output/screenshots/31-rule-backtest.png', fullPage: true });
   await page.getByRole('button', { name: 'Enable rule' }).click();
   await eventually(async () => ((await rules())[0]?.enabled === true ? true : undefined), 10_000, 'enabled');
-  // The list's toggle disables it again.
-  await page.getByLabel('Enabled: tank high').uncheck();
+  // The list's toggle disables it again — once the list shows it enabled (regression: unchecking
+  // a toggle the list had not yet redrawn as checked did nothing, and the test timed out).
+  const toggle = page.getByLabel('Enabled: tank high');
+  await eventually(async () => ((await toggle.isChecked()) ? true : undefined), 10_000, 'the list shows the rule enabled');
+  await toggle.uncheck();
   await eventually(async () => ((await rules())[0]?.enabled === false ? true : undefined), 10_000, 'disabled');
 });
 
