@@ -7,6 +7,7 @@
  * response timeout, then submits one submit_sm per part (see ./encoding.ts: GSM 7-bit or UCS2,
  * long texts as UDH-concatenated parts) and maps a refusal to a PlatformError (./status.ts).
  */
+import { SmppRequests } from './requests.js';
 import { connect, type Socket } from 'node:net';
 import { PlatformError } from '../../../domain/errors.js';
 import type { Logger, SmsMessage, SmsSender } from '../../../ports.js';
@@ -39,12 +40,6 @@ export interface SmppSender extends SmsSender {
   close(): Promise<void>;
 }
 
-interface Pending {
-  resolve(pdu: Pdu): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 /** Enough of a number to tell messages apart in logs without logging whole phone numbers. */
 function mask(to: string): string {
   return to.length <= 6 ? '***' : `${to.slice(0, 4)}…${to.slice(-2)}`;
@@ -53,11 +48,10 @@ function mask(to: string): string {
 class SmppClient implements SmppSender {
   private socket: Socket | undefined;
   private state: 'connecting' | 'bound' | 'waiting' | 'closed' = 'waiting';
-  private sequence = 0;
   private reference = Math.floor(Math.random() * 256);
   private attempts = 0;
   private lastError: Error | undefined;
-  private readonly pending = new Map<number, Pending>();
+  private readonly requests = new SmppRequests((commandId, ms) => new PlatformError('UNAVAILABLE', `SMSC did not answer command 0x${commandId.toString(16)} within ${ms} ms`));
   private waiters: { resolve(): void; reject(err: Error): void }[] = [];
   private keepalive: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -138,11 +132,7 @@ class SmppClient implements SmppSender {
     clearInterval(this.keepalive);
     this.socket = undefined;
     const lost = new PlatformError('UNAVAILABLE', `SMPP connection to ${this.opts.host}:${this.opts.port} closed${this.lastError ? `: ${this.lastError.message}` : ''}`);
-    for (const [seq, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(seq);
-      p.reject(lost);
-    }
+    this.requests.failAll(lost);
     if (this.state === 'closed') return;
     const wasBound = this.state === 'bound';
     this.state = 'waiting';
@@ -158,35 +148,14 @@ class SmppClient implements SmppSender {
     this.retry.unref();
   }
 
-  private nextSequence(): number {
-    // Sequence numbers run 1 … 0x7FFFFFFF (SMPP 3.4 §5.1.4).
-    this.sequence = this.sequence >= 0x7fffffff ? 1 : this.sequence + 1;
-    return this.sequence;
-  }
-
   private request(socket: Socket, commandId: number, body?: Buffer): Promise<Pdu> {
-    const sequence = this.nextSequence();
-    return new Promise<Pdu>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(sequence);
-        reject(new PlatformError('UNAVAILABLE', `SMSC did not answer command 0x${commandId.toString(16)} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      this.pending.set(sequence, { resolve, reject, timer });
-      socket.write(encodePdu(commandId, sequence, body));
-    });
+    return this.requests.send(socket, commandId, this.timeoutMs, body);
   }
 
   /** Responses settle their request; the SMSC's own requests are answered here. */
   private handle(socket: Socket, pdu: Pdu): void {
     if (isResponse(pdu.commandId)) {
-      const p = this.pending.get(pdu.sequence);
-      if (!p) {
-        this.log.debug({ commandId: pdu.commandId, sequence: pdu.sequence }, 'SMPP response without request');
-        return;
-      }
-      this.pending.delete(pdu.sequence);
-      clearTimeout(p.timer);
-      p.resolve(pdu);
+      if (!this.requests.settle(pdu)) this.log.debug({ commandId: pdu.commandId, sequence: pdu.sequence }, 'SMPP response without request');
       return;
     }
     switch (pdu.commandId) {

@@ -13,22 +13,7 @@
  * reads ts_latest plus the newest unmerged point per series kept in memory (latest.ts). A series
  * written straight to ts_kv upserts ts_latest in its commit, once.
  *
- * The merge moves the log into ts_kv sorted by (device, key, ts, rowid), so each leaf page is
- * written once for many rows and a later log row replaces an earlier one (idempotent replace, as
- * before). It never runs inside the append transaction: it starts after a commit that brings the
- * log to MERGE_ROWS (setImmediate), every MERGE_INTERVAL_MS (timer) and when an unmerged log is
- * found on open; it runs in steps of ~MERGE_CHUNK_ROWS rows (a range of devices, one transaction
- * each, one step per turn of the event loop: ~10-15 ms each instead of ~50-110 ms for 50,000
- * rows at once). Before an append that finds the log at 4 × MERGE_ROWS (a caller that never
- * yields to the event loop) and on close, it runs to the end at once.
- *
- * Unmerged rows are also kept in memory per series (`tail`, reloaded from ts_log on open), and
- * reads combine ts_kv with them, the tail winning on the same (device, key, ts). A series
- * without tail rows in the queried range reads ts_kv alone, with the same statements as before.
- * (If a device deletion rolls back after its telemetry part ran, the tail has lost that device's
- * unmerged rows until the next merge moves them from ts_log to ts_kv: a read may miss them for
- * a few seconds, latest() too (latest.ts merges that device's ts_latest from the log); nothing
- * is lost.)
+ * How and when the log is merged, and how reads combine ts_kv with unmerged rows: telemetry-log.ts.
  */
 import type { Aggregation, TsValue } from '../../../domain/telemetry.js';
 import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';

@@ -5,6 +5,7 @@
  * flagged by esm_class, §5.2.12). enquire_link every enquireLinkMs (§4.11) finds a dead link that
  * TCP has not noticed; any loss reconnects with exponential backoff and jitter.
  */
+import { SmppRequests } from '../../../adapters/notify/smpp/requests.js';
 import { connect, type Socket } from 'node:net';
 import type { EdgeLogger } from '../../ports.js';
 import type { SmsSmppConfig } from './config.js';
@@ -14,12 +15,6 @@ import {
 import type { SmsTransport, TransportEvents } from './transport.js';
 import { statusName } from '../../../adapters/notify/smpp/status.js';
 
-interface Pending {
-  resolve(pdu: Pdu): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 /** ESME_RINVCMDID, ESME_RSYSERR (§5.1.3): our answers to requests we cannot take. */
 const RINVCMDID = 0x03;
 const RSYSERR = 0x08;
@@ -28,11 +23,10 @@ export class SmppTransport implements SmsTransport {
   private socket: Socket | undefined;
   private bound = false;
   private stopped = true;
-  private sequence = 0;
   private reference = Math.floor(Math.random() * 256);
   private attempt = 0;
   private events: TransportEvents | undefined;
-  private readonly pending = new Map<number, Pending>();
+  private readonly requests = new SmppRequests((commandId, ms) => new Error(`SMSC did not answer command 0x${commandId.toString(16)} within ${ms} ms`));
   private keepalive: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private lastError = '';
@@ -138,11 +132,7 @@ export class SmppTransport implements SmsTransport {
     this.socket = undefined;
     const wasBound = this.bound;
     this.bound = false;
-    for (const [seq, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(seq);
-      p.reject(new Error(`SMPP connection closed${this.lastError ? `: ${this.lastError}` : ''}`));
-    }
+    this.requests.failAll(new Error(`SMPP connection closed${this.lastError ? `: ${this.lastError}` : ''}`));
     if (this.stopped) return;
     const base = Math.min(this.config.reconnect.maxMs, this.config.reconnect.minMs * 2 ** this.attempt++);
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
@@ -152,26 +142,12 @@ export class SmppTransport implements SmsTransport {
   }
 
   private request(socket: Socket, commandId: number, body?: Buffer): Promise<Pdu> {
-    // Sequence numbers run 1 … 0x7FFFFFFF (§5.1.4).
-    this.sequence = this.sequence >= 0x7fffffff ? 1 : this.sequence + 1;
-    const sequence = this.sequence;
-    return new Promise<Pdu>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(sequence);
-        reject(new Error(`SMSC did not answer command 0x${commandId.toString(16)} within ${this.config.responseTimeoutMs} ms`));
-      }, this.config.responseTimeoutMs);
-      this.pending.set(sequence, { resolve, reject, timer });
-      socket.write(encodePdu(commandId, sequence, body));
-    });
+    return this.requests.send(socket, commandId, this.config.responseTimeoutMs, body);
   }
 
   private handle(socket: Socket, pdu: Pdu): void {
     if (isResponse(pdu.commandId)) {
-      const p = this.pending.get(pdu.sequence);
-      if (!p) return;
-      this.pending.delete(pdu.sequence);
-      clearTimeout(p.timer);
-      p.resolve(pdu);
+      this.requests.settle(pdu);
       return;
     }
     switch (pdu.commandId) {
