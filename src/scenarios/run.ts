@@ -1,12 +1,13 @@
 /**
  * Plays an installed pack: its devices become simulator devices over their protocols, and the
  * demo (`continuum start --demo NAME`) installs a pack into the platform it runs in and starts
- * the simulation beside it.
+ * the simulation beside it, talking to that platform's REST API like any client.
  */
+import { ApiClient } from '../apps/cli/client.js';
 import { startSimulation, type SimDevice, type Simulation } from '../simulator/engine.js';
 import type { LinkLog } from '../simulator/clients/types.js';
 import { getPack, PACKS } from './index.js';
-import { installPack, type InstallResult, type InstalledDevice, type PackApi } from './install.js';
+import { installPack, type InstallResult, type InstalledDevice } from './install.js';
 import type { ScenarioPack, SimProtocol } from './types.js';
 
 export interface PlayOptions {
@@ -43,22 +44,6 @@ export function requirePack(name: string): ScenarioPack {
   return pack;
 }
 
-/** A REST client over fetch with an API key: the demo talks to its own platform like any client. */
-export function keyedApi(baseUrl: string, apiKey: string): PackApi {
-  return {
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(baseUrl + path, {
-        method,
-        headers: { 'x-api-key': apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    },
-  };
-}
-
 export interface DemoOptions {
   readonly pack: string;
   readonly baseUrl: string;
@@ -79,7 +64,7 @@ export interface Demo {
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   const pack = requirePack(options.pack);
-  const install = await installPack(keyedApi(options.baseUrl, options.apiKey), pack, {
+  const install = await installPack(new ApiClient(options.baseUrl, { 'x-api-key': options.apiKey }), pack, {
     ...(options.devicesPerGroup !== undefined ? { devicesPerGroup: options.devicesPerGroup } : {}),
     log: (line) => options.log.info({ scenario: pack.name }, line.trim()),
   });

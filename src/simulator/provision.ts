@@ -21,7 +21,7 @@ export interface ProvisionGroup {
 
 export interface ProvisionedDevice {
   readonly name: string;
-  readonly id?: string;
+  readonly id: string;
   readonly token: string;
   /** 0-based position in its group. */
   readonly index: number;
@@ -125,15 +125,18 @@ export async function provisionDevices(api: Rest, groups: readonly ProvisionGrou
     const have = await existingDevices(api, group.prefix);
     const names = Array.from({ length: group.count }, (_, i) => `${group.prefix}-${i + 1}`);
     const missing = names.filter((n) => !have.has(n));
+    const present = names.filter((n) => have.has(n));
     const newTokens = await importMissing(api, group, missing, group.profile !== undefined && profiles.has(group.profile));
     created += missing.length;
-    const present = names.filter((n) => have.has(n));
+    // The import answers counts, not ids: read the new devices' ids back (one page per 1,000).
+    const ids = missing.length > 0 ? await existingDevices(api, group.prefix) : have;
     existing += present.length;
     const oldTokens = await mapLimited(present, LOOKUP_CONCURRENCY, (n) => tokenOf(api, have.get(n)!));
     const known = new Map(present.map((n, i) => [n, oldTokens[i]!]));
     names.forEach((name, index) => {
-      const id = have.get(name);
-      devices.push({ name, token: newTokens.get(name) ?? known.get(name)!, index, prefix: group.prefix, ...(id ? { id } : {}) });
+      const id = ids.get(name);
+      if (id === undefined) throw new Error(`device ${name} was not created`);
+      devices.push({ name, id, token: newTokens.get(name) ?? known.get(name)!, index, prefix: group.prefix });
     });
   }
   return { devices, created, existing };

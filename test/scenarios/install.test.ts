@@ -32,7 +32,7 @@ test('pack names are unique and each names models, profiles and its characterist
 
 for (const pack of PACKS) {
   test(`${pack.name}: installs (profiles, devices with tokens, attributes, rules) and a second install changes nothing`, async () => {
-    const api = packApi(tp.api);
+    const api = await packApi(tp.baseUrl);
     const first = await installPack(api, pack, { devicesPerGroup: 2 });
     assert.equal(first.devices.length, pack.devices.length * 2);
     assert.equal(first.rules.length, pack.rules.length);

@@ -30,7 +30,7 @@ interface CommandItem {
 for (const pack of PACKS) {
   test(`${pack.name}: simulated devices make "${pack.characteristic.rule}" fire`, async () => {
     const tp = await startTestPlatform();
-    const api = packApi(tp.api);
+    const api = await packApi(tp.baseUrl);
     const installed = await installPack(api, pack);
     const rule = installed.rules.find((r) => r.name === pack.characteristic.rule);
     assert.ok(rule, 'characteristic rule installed');

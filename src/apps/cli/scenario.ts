@@ -1,8 +1,7 @@
 /** `continuum scenario list | install NAME`: the scenario packs and installing one into a platform. */
 import { PACKS } from '../../scenarios/index.js';
-import { installPack, type PackApi } from '../../scenarios/install.js';
+import { installPack } from '../../scenarios/install.js';
 import { requirePack } from '../../scenarios/run.js';
-import type { ApiClient } from './client.js';
 import { CONNECTION_HELP, CliError, connect, intFlag, parseCommand, table, writeJson, type Io } from './common.js';
 
 export const SCENARIO_HELP = `Usage:
@@ -13,10 +12,6 @@ export const SCENARIO_HELP = `Usage:
 Then run its devices with: continuum simulate --scenario NAME (or start the platform with --demo NAME).
 
 ${CONNECTION_HELP}`;
-
-function packApiOf(client: ApiClient): PackApi {
-  return { request: <T>(method: string, path: string, body?: unknown) => client.request<T>(method, path, body === undefined ? {} : { json: body }) };
-}
 
 export async function runScenario(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -42,7 +37,7 @@ export async function runScenario(argv: string[], io: Io): Promise<number> {
   const devicesPerGroup = intFlag(parsed.values.devices, 'devices');
   if (devicesPerGroup !== undefined && devicesPerGroup < 1) throw new CliError('--devices must be at least 1');
   const client = await connect(parsed, io.env);
-  const result = await installPack(packApiOf(client), pack, {
+  const result = await installPack(client, pack, {
     ...(devicesPerGroup !== undefined ? { devicesPerGroup } : {}),
     log: (line) => io.stderr.write(line + '\n'),
   });

@@ -122,8 +122,7 @@ function numberFlag(value: string | boolean | undefined, name: string): number |
 async function prepareDevices(client: ApiClient, pack: ScenarioPack, perGroup: number | undefined, install: boolean, io: Io): Promise<InstalledDevice[]> {
   if (install) {
     const { installPack } = await import('../../scenarios/install.js');
-    const api = { request: <T>(method: string, path: string, body?: unknown) => client.request<T>(method, path, body === undefined ? {} : { json: body }) };
-    const result = await installPack(api, pack, { ...(perGroup !== undefined ? { devicesPerGroup: perGroup } : {}), log: (line) => io.stderr.write(line + '\n') });
+    const result = await installPack(client, pack, { ...(perGroup !== undefined ? { devicesPerGroup: perGroup } : {}), log: (line) => io.stderr.write(line + '\n') });
     return [...result.devices];
   }
   const groups = pack.devices.map((g) => ({ prefix: g.prefix, count: perGroup ?? g.count, profile: g.profile, ...(g.label ? { label: g.label } : {}) }));
@@ -132,7 +131,7 @@ async function prepareDevices(client: ApiClient, pack: ScenarioPack, perGroup: n
   return result.devices.map((d) => {
     const group = pack.devices.find((g) => g.prefix === d.prefix);
     if (!group) throw new CliError(`device ${d.name} belongs to no group of ${pack.name}`);
-    return { name: d.name, id: d.id ?? '', token: d.token, group, index: d.index };
+    return { name: d.name, id: d.id, token: d.token, group, index: d.index };
   });
 }
 
