@@ -29,6 +29,8 @@ interface QuerySpec {
   readonly limit?: number;
   /** Target for the REST time in ms, when the issue sets one. */
   readonly targetMs?: number;
+  /** The SQL column reads the hourly roll-ups (ts_hourly) instead of the raw ts_kv reference. */
+  readonly rollupSql?: boolean;
 }
 
 async function fillYear(file: string, deviceId: string, to: number): Promise<number> {
@@ -84,9 +86,14 @@ function restCalls(api: Api, id: string, q: QuerySpec): () => Promise<number> {
 function sqlCalls(db: Database.Database, uuid: string, q: QuerySpec): () => number {
   const device = db.prepare('SELECT id FROM ts_device WHERE uuid = ?').pluck().get(uuid) as number;
   const keyIds = q.keys.map((k) => db.prepare('SELECT id FROM ts_key WHERE key = ?').pluck().get(k) as number);
+  // The roll-up form (whole hours only, so for an hour-aligned from): one row per hour of ts_hourly.
+  const rollup = { avg: 'sum(sum) / sum(cnt)', min: 'min(min)', max: 'max(max)' };
   const statements = q.aggs.map((a) =>
     db.prepare(
-      `SELECT (ts - CAST(@from AS INTEGER)) / CAST(@interval AS INTEGER) AS bucket, ${a}(v)
+      q.rollupSql
+        ? `SELECT (hour - CAST(@from AS INTEGER)) / CAST(@interval AS INTEGER) AS bucket, ${rollup[a]}
+           FROM ts_hourly WHERE device = @device AND key = @key AND hour >= @from AND hour <= @to GROUP BY bucket ORDER BY bucket`
+        : `SELECT (ts - CAST(@from AS INTEGER)) / CAST(@interval AS INTEGER) AS bucket, ${a}(v)
        FROM ts_kv WHERE device = @device AND key = @key AND ts >= @from AND ts <= @to AND t = 0 GROUP BY bucket ORDER BY bucket`,
     ).raw(),
   );
@@ -114,10 +121,16 @@ export async function query(ctx: BenchContext): Promise<ScenarioResult> {
   const platform = await startPlatform({ dataDir, ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}) });
   const db = new Database(file, { readonly: true });
   const reps = ctx.quick ? 5 : 30;
+  const onHour = Math.floor(to / HOUR) * HOUR;
   const specs: QuerySpec[] = [
-    { name: 'hourly avg, 1 year, 1 key', keys: ['temperature'], from: to - 365 * DAY, to, aggs: ['avg'], interval: HOUR, targetMs: 50 },
-    { name: 'hourly avg, 1 year, 3 keys', keys: KEYS, from: to - 365 * DAY, to, aggs: ['avg'], interval: HOUR },
-    { name: 'daily min + max, 30 days, 3 keys', keys: KEYS, from: to - 30 * DAY, to, aggs: ['min', 'max'], interval: DAY },
+    // Buckets on clock hours, as the dashboard asks (it aligns from to the interval): the store
+    // answers whole hours from its hourly roll-ups; the SQL reference scans the raw rows.
+    { name: 'hourly avg, 1 year, 1 key', keys: ['temperature'], from: onHour - 365 * DAY, to, aggs: ['avg'], interval: HOUR, targetMs: 50 },
+    { name: '  the same, SQL = roll-up table alone', keys: ['temperature'], from: onHour - 365 * DAY, to, aggs: ['avg'], interval: HOUR, rollupSql: true },
+    // Hours counted from an arbitrary minute: no roll-up fits, the raw rows are grouped.
+    { name: 'hourly avg, 1 year, 1 key, from mid-hour', keys: ['temperature'], from: onHour - 365 * DAY + 17 * MINUTE, to, aggs: ['avg'], interval: HOUR },
+    { name: 'hourly avg, 1 year, 3 keys', keys: KEYS, from: onHour - 365 * DAY, to, aggs: ['avg'], interval: HOUR },
+    { name: 'daily min + max, 30 days, 3 keys', keys: KEYS, from: Math.floor(to / DAY) * DAY - 30 * DAY, to, aggs: ['min', 'max'], interval: DAY },
     { name: 'raw last 24 h, 1 key', keys: ['temperature'], from: to - DAY, to, aggs: [], limit: 1440, targetMs: 5 },
     { name: 'raw last 24 h, 3 keys', keys: KEYS, from: to - DAY, to, aggs: [], limit: 1440 },
   ];
@@ -148,6 +161,9 @@ export async function query(ctx: BenchContext): Promise<ScenarioResult> {
     ratio: head.sql.p50 > 0 ? r3(head.rest.p50 / head.sql.p50) : null,
     targets: rows.filter((r) => r.targetMs).map((r) => ({ target: `${r.name} < ${r.targetMs} ms`, measured: `${fmt(r.rest.p50)} ms median (p95 ${fmt(r.rest.p95)})`, met: r.rest.p95 < r.targetMs! })),
     table: [['', 'REST p50 / p95 (points)', 'SQL p50 / p95'], ...rows.map((r): [string, string, string] => [r.name, `${fmt(r.rest.p50)} / ${fmt(r.rest.p95)} ms (${fmt(r.points)})`, `${fmt(r.sql.p50)} / ${fmt(r.sql.p95)} ms`])],
-    notes: ['p99_ms holds the p95 of the headline query (hourly avg over a year); ratio = REST time ÷ SQL time for it'],
+    notes: [
+      'p99_ms holds the p95 of the headline query (hourly avg over a year, buckets on clock hours); ratio = REST time ÷ SQL time for it',
+      'the SQL reference groups the raw rows (ts_kv); the platform reads whole hours from its roll-ups, so a ratio below 1 is the roll-ups at work',
+    ],
   };
 }

@@ -80,16 +80,25 @@ export class DeviceService implements DeviceApi {
     return this.deps.sessions.open(identity, transport, handlers, options.persistent);
   }
 
-  async publishTelemetry(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {
+  // Not `async`: this runs once per device message, and an async function costs a second promise
+  // and a suspended frame per call on top of the ingest promise (allocation profile of the
+  // ingest bench). Same outcomes: counted once committed, errors mapped by `rejected`.
+  publishTelemetry(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {
+    let committed: Promise<void>;
     try {
       this.checkSize(payload);
       const codec = this.deps.codecs.resolve(identity.codec, contentType);
       const points = codec.decodeTelemetry(payload, this.deps.clock.now());
-      await this.deps.ingest.ingest(identity, points, transport);
-      this.deps.metrics.messageIn(transport, 'telemetry');
+      committed = this.deps.ingest.ingest(identity, points, transport);
     } catch (err) {
-      throw this.rejected(identity, transport, 'telemetry', err);
+      return Promise.reject(this.rejected(identity, transport, 'telemetry', err));
     }
+    return committed.then(
+      () => this.deps.metrics.messageIn(transport, 'telemetry'),
+      (err: unknown) => {
+        throw this.rejected(identity, transport, 'telemetry', err);
+      },
+    );
   }
 
   async publishAttributes(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {

@@ -12,22 +12,53 @@ export interface PrometheusMetrics extends PlatformMetrics {
   render(): Promise<string>;
 }
 
+/**
+ * Per-message counts kept as plain numbers and added to the counter when /metrics is scraped.
+ * prom-client hashes the label object on every `inc` (one hash string per message at ingest
+ * rates, measured in allocation profiles of the ingest bench); a scrape sees the same totals.
+ */
+class PendingCounts {
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  add(a: string, b: string): void {
+    let inner = this.counts.get(a);
+    if (inner === undefined) this.counts.set(a, (inner = new Map()));
+    inner.set(b, (inner.get(b) ?? 0) + 1);
+  }
+
+  /** Hands every pending count to `to` and starts again from zero. */
+  drain(to: (a: string, b: string, n: number) => void): void {
+    for (const [a, inner] of this.counts) {
+      for (const [b, n] of inner) if (n > 0) to(a, b, n);
+      inner.clear();
+    }
+  }
+}
+
 export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = {}): PrometheusMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const messagesIn = new Counter({
+  const pendingIn = new PendingCounts();
+  const pendingOut = new PendingCounts();
+  new Counter({
     name: 'continuum_messages_in_total',
     help: 'Messages received from devices',
     labelNames: ['transport', 'kind'] as const,
     registers,
+    collect() {
+      pendingIn.drain((transport, kind, n) => this.inc({ transport, kind }, n));
+    },
   });
-  const messagesOut = new Counter({
+  new Counter({
     name: 'continuum_messages_out_total',
     help: 'Messages sent to devices',
     labelNames: ['transport', 'kind'] as const,
     registers,
+    collect() {
+      pendingOut.drain((transport, kind, n) => this.inc({ transport, kind }, n));
+    },
   });
   const rejects = new Counter({
     name: 'continuum_rejects_total',
@@ -57,8 +88,8 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
-    messageIn: (transport, kind) => messagesIn.inc({ transport, kind }),
-    messageOut: (transport, kind) => messagesOut.inc({ transport, kind }),
+    messageIn: (transport, kind) => pendingIn.add(transport, kind),
+    messageOut: (transport, kind) => pendingOut.add(transport, kind),
     reject: (transport, reason) => rejects.inc({ transport, reason }),
     connections: (transport, delta) => connections.inc({ transport }, delta),
     storeCommit: (rows, seconds) => {

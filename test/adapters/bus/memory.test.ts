@@ -27,3 +27,26 @@ test('a throwing handler does not stop the others; unsubscribe stops delivery', 
   bus.publish('status', 'status.t.d1', status('d1'));
   assert.equal(count, 1);
 });
+
+test('wildcards match token by token at the edges: empty tokens, short and long subjects', () => {
+  const cases: [pattern: string, subject: string, expected: boolean][] = [
+    ['status.>', 'status', false],
+    ['status.>', 'status.', true],
+    ['status.>', 'status.t', true],
+    ['status.*', 'status.t.d', false],
+    ['status.*.*', 'status.t.d', true],
+    ['status.*.d1', 'status.t.d10', false],
+    ['status.*.d10', 'status.t.d1', false],
+    ['status.*', 'status..', false],
+    ['*', 'status', true],
+    ['>', 'status.t', true],
+    ['statu.>', 'status.t', false],
+  ];
+  for (const [pattern, subject, expected] of cases) {
+    const bus = new MemoryBus();
+    let hit = false;
+    bus.subscribe('status', pattern, () => (hit = true));
+    bus.publish('status', subject, status('d'));
+    assert.equal(hit, expected, `${pattern} vs ${subject}`);
+  }
+});

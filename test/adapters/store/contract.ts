@@ -554,6 +554,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.deepEqual(late.g?.map((b) => [b.ts, b.value]), [[130, 16 + 32], [330, 0.75]]);
       });
 
+      // Buckets of whole hours from a whole hour: the SQLite store reads them from its hourly
+      // roll-ups (and ts_kv for a partial hour at the end); the answers must not change.
+      it('aggregates hour buckets the same way: replaced and non-numeric values, a partial last hour', async () => {
+        const H = 3_600_000;
+        const t0 = 100 * H;
+        const minutes = (h: number, m: number): number => t0 + h * H + m * 60_000;
+        // 25 rows of one series in one commit (the SQLite store's direct path when nothing is unmerged)
+        await store.appendTelemetry(Array.from({ length: 25 }, (_, i) => row('hh', minutes(Math.floor(i / 5), (i % 5) * 10), i)));
+        await tick();
+        await store.appendTelemetry([row('hh', minutes(0, 10), 100), row('hh', minutes(1, 0), 'off'), row('hh', minutes(2, 5), true), row('hh', minutes(4, 59), -1)]);
+        await tick();
+        await store.appendTelemetry([row('hh', minutes(3, 20), 0.5), row('hh', minutes(0, 0), 7)]); // maybe still unmerged
+        const agg = async (a: 'avg' | 'min' | 'max' | 'sum' | 'count', to: number, interval = H) =>
+          (await store.queryAggregated({ deviceId: id, keys: ['hh'], from: t0, to, interval, agg: a })).hh?.map((b) => [b.ts - t0, b.value]);
+        // hour 0: 7, 100, 2, 3, 4   hour 1: 6..9 (5 is now 'off')   hour 2: 10..14 (+ true)   hour 3: 15, 16, 0.5 (was 17), 18, 19   hour 4: 20..24, -1
+        assert.deepEqual(await agg('count', t0 + 5 * H - 1), [[0, 5], [H, 4], [2 * H, 5], [3 * H, 5], [4 * H, 6]]);
+        assert.deepEqual(await agg('sum', t0 + 5 * H - 1), [[0, 116], [H, 30], [2 * H, 60], [3 * H, 68.5], [4 * H, 109]]);
+        assert.deepEqual(await agg('min', t0 + 5 * H - 1), [[0, 2], [H, 6], [2 * H, 10], [3 * H, 0.5], [4 * H, -1]]);
+        assert.deepEqual(await agg('max', t0 + 5 * H - 1), [[0, 100], [H, 9], [2 * H, 14], [3 * H, 19], [4 * H, 24]]);
+        assert.deepEqual(await agg('avg', t0 + 2 * H - 1, 2 * H), [[0, 146 / 9]]);
+        // a partial last hour: to = 3:30 keeps 15, 16, 0.5 and 18 of hour 3
+        assert.deepEqual(await agg('sum', minutes(3, 30), 3 * H), [[0, 206], [3 * H, 49.5]]);
+        await tick();
+        assert.deepEqual(await agg('count', minutes(3, 30), 3 * H), [[0, 14], [3 * H, 4]]);
+      });
+
       // The SQLite store writes ts_latest when the log is merged, not in the commit: the risk is a
       // latest() or telemetryKeys() that lags behind an acknowledged write, or that an older
       // point (merged later) moves backwards.

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createSqliteStore } from '../../../src/adapters/store/sqlite/index.js';
+import { failNextDeviceDeletion } from './sqlite-support.js';
 import type { TsValue } from '../../../src/domain/telemetry.js';
 import type { TelemetryRow } from '../../../src/ports.js';
 
@@ -85,13 +86,7 @@ if (process.env.LATEST_CHILD !== undefined) {
         await store.appendTelemetry([{ deviceId: id, key: 'a', ts: 1, value: 1 }]);
         await store.appendTelemetry([{ deviceId: id, key: 'a', ts: 2, value: 2 }, { deviceId: id, key: 'b', ts: 2, value: 'b' }]);
         // a later part of the deletion fails: a trigger on rule_state, set from another connection
-        const other = new Database(file);
-        try {
-          other.prepare("INSERT INTO rule_state (rule_id, device_id, state, updated_at) VALUES ('r', ?, '{}', 0)").run(id);
-          other.exec("CREATE TRIGGER held BEFORE DELETE ON rule_state BEGIN SELECT RAISE(ABORT, 'held'); END");
-        } finally {
-          other.close();
-        }
+        failNextDeviceDeletion(file, id);
         await assert.rejects(store.deleteDevice(id), /held/);
       } finally {
         await store.close(); // merges the log, with the rows the deletion left in place

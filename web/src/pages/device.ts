@@ -93,9 +93,11 @@ export function devicePage(deviceId: string): View {
     const seq = ++chartSeq;
     const range = RANGES.find(([v]) => v === rangeSelect.value) ?? RANGES[1];
     const to = Date.now();
-    const from = to - range[2];
     const choice = aggSelect.value;
     const interval = choice === 'auto' ? autoInterval(range[2]) : choice === 'raw' ? undefined : Number(choice);
+    // Buckets on whole minutes/hours/days (UTC), as users read a chart; the store answers
+    // hour-aligned requests from its hourly roll-ups.
+    const from = interval ? Math.floor((to - range[2]) / interval) * interval : to - range[2];
     chartNote.textContent = 'Loading…';
     const started = performance.now();
     try {

@@ -31,7 +31,8 @@ export function chartWidget(w: Widget): WidgetHandle {
   const interval = autoInterval(span);
   let disposed = false;
   const to = Date.now();
-  const from = to - span;
+  // Buckets on whole minutes/hours/days (UTC); hour-aligned requests use the store's roll-ups.
+  const from = interval ? Math.floor((to - span) / interval) * interval : to - span;
   const path = interval
     ? `/api/devices/${encodeURIComponent(deviceId)}/telemetry${query({ keys: key, from, to, interval, agg: 'avg' })}`
     : `/api/devices/${encodeURIComponent(deviceId)}/telemetry${query({ keys: key, from, to, limit: RAW_LIMIT, order: 'desc' })}`;

@@ -12,14 +12,22 @@ interface PatternSub {
   readonly handler: AnyHandler;
 }
 
-function matches(pattern: readonly string[], subject: readonly string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i];
-    if (p === '>') return subject.length > i;
-    if (i >= subject.length) return false;
-    if (p !== '*' && p !== subject[i]) return false;
+/**
+ * Whether `subject` matches the pattern's tokens. The subject is read in place rather than split:
+ * every telemetry message is published here, and a split array per message showed up in the
+ * ingest bench's allocation profile.
+ */
+function matches(pattern: readonly string[], subject: string): boolean {
+  let start = 0; // where the subject's next token begins; past the end when there is none
+  for (const p of pattern) {
+    if (start > subject.length) return false;
+    if (p === '>') return true;
+    let end = subject.indexOf('.', start);
+    if (end === -1) end = subject.length;
+    if (p !== '*' && (end - start !== p.length || !subject.startsWith(p, start))) return false;
+    start = end + 1;
   }
-  return pattern.length === subject.length;
+  return start === subject.length + 1;
 }
 
 export class MemoryBus implements Bus {
@@ -31,9 +39,7 @@ export class MemoryBus implements Bus {
   publish<E extends keyof BusEvents>(_event: E, subject: string, message: BusEvents[E]): void {
     const direct = this.exact.get(subject);
     if (direct) for (const handler of direct) this.deliver(handler, message, subject);
-    if (this.patterns.size === 0) return;
-    const tokens = subject.split('.');
-    for (const sub of this.patterns) if (matches(sub.tokens, tokens)) this.deliver(sub.handler, message, subject);
+    for (const sub of this.patterns) if (matches(sub.tokens, subject)) this.deliver(sub.handler, message, subject);
   }
 
   subscribe<E extends keyof BusEvents>(

@@ -9,12 +9,14 @@ import type { Logger, Store } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
+import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase } from './schema.js';
+import type { Db } from './sql.js';
 import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
 import { createSqliteUsers } from './users.js';
 
@@ -28,10 +30,30 @@ export interface SqliteStoreOptions {
   readonly logger?: Logger;
   /** Merge thresholds of the telemetry log: for tests and benches only (see telemetry.ts). */
   readonly telemetryLog?: TelemetryLogOptions;
+  /** WAL checkpoints on a worker thread (checkpointer.ts); `false` leaves them to SQLite's autocheckpoint. */
+  readonly checkpoints?: CheckpointerOptions | false;
+}
+
+function isFile(file: string): boolean {
+  return file !== ':memory:' && file !== '';
+}
+
+/** Moves checkpoints off the writer's connection (an in-memory database has no WAL to copy back). */
+function checkpointsOnWorker(db: Db, opts: SqliteStoreOptions): Checkpointer | undefined {
+  if (opts.checkpoints === false || !isFile(opts.file)) return undefined;
+  db.pragma('wal_autocheckpoint = 0');
+  return startCheckpointer(db, opts.file, {
+    ...opts.checkpoints,
+    onError: (err) => {
+      opts.logger?.warn({ file: opts.file, err }, 'WAL checkpoint failed; retrying later');
+      if (opts.checkpoints) opts.checkpoints.onError?.(err);
+    },
+  });
 }
 
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const db = openDatabase(opts);
+  const checkpointer = checkpointsOnWorker(db, opts);
   const credentials = createSqliteCredentials(db);
   const { deleteDeviceRow, ...registry } = createSqliteRegistry(db, credentials);
   const { deleteDevice: deleteTelemetry, closeTelemetry, ...telemetry } = createSqliteTelemetry(db, {
@@ -78,9 +100,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async close(): Promise<void> {
       if (!db.open) return;
+      await checkpointer?.close(); // first: nothing below may wait once the merge has begun
+      if (!db.open) return;
       flushAlarms(); // commits alarm writes still queued for the next turn
       closeTelemetry(); // merges the log: a closed file holds all telemetry in ts_kv
-      db.close();
+      db.close(); // the last connection to close checkpoints what is left
     },
   };
   return guardClosed(store, () => !db.open);

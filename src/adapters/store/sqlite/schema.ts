@@ -254,6 +254,26 @@ const V5_DASHBOARDS = `
   ALTER TABLE profiles ADD COLUMN controls TEXT;
 `;
 
+// Hourly roll-ups of the numeric rows of ts_kv (rollups.ts), kept in the transaction of every
+// write to ts_kv; an existing database builds them from ts_kv here, once. The hour expression is
+// rollups.ts's HOUR_SQL (floor to the UTC hour, also for negative ts).
+const V6_TS_HOURLY = `
+  CREATE TABLE ts_hourly (
+    device INTEGER NOT NULL,
+    key    INTEGER NOT NULL,
+    hour   INTEGER NOT NULL,                     -- ms since epoch, a multiple of 3,600,000
+    cnt    INTEGER NOT NULL,                     -- numeric rows (t = 0) in the hour, > 0
+    sum    REAL NOT NULL,
+    min    REAL NOT NULL,
+    max    REAL NOT NULL,
+    PRIMARY KEY (device, key, hour)
+  ) STRICT, WITHOUT ROWID;
+
+  INSERT INTO ts_hourly (device, key, hour, cnt, sum, min, max)
+    SELECT device, key, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour, count(*), sum(v), min(v), max(v)
+    FROM ts_kv WHERE t = 0 GROUP BY device, key, hour;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -280,6 +300,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     description: 'dashboards, and command controls on device profiles',
     up: (db) => db.exec(V5_DASHBOARDS),
+  },
+  {
+    version: 6,
+    description: 'hourly roll-ups of numeric telemetry',
+    up: (db) => db.exec(V6_TS_HOURLY),
   },
 ];
 

@@ -7,8 +7,9 @@
  * before). It never runs inside the append transaction: it starts after a commit that brings the
  * log to MERGE_ROWS (setImmediate), every MERGE_INTERVAL_MS (timer) and when an unmerged log is
  * found on open; it runs in steps of ~MERGE_CHUNK_ROWS rows (a range of devices, one transaction
- * each, one step per turn of the event loop: ~10-15 ms each instead of ~50-110 ms for 50,000
- * rows at once). Before an append that finds the log at 4 × MERGE_ROWS (a caller that never
+ * each, one step per turn of the event loop: ~5 ms each, where steps of 10,000 rows took 20-25
+ * ms under load and 50,000 at once 50-110 ms; shorter steps keep the p99 publish-to-PUBACK time
+ * under 50 ms, docs/BENCHMARKS.md). Before an append that finds the log at 4 × MERGE_ROWS (a caller that never
  * yields to the event loop) and on close, it runs to the end at once.
  *
  * Unmerged rows are also kept in memory per series (`tail`, reloaded from ts_log on open), and
@@ -23,7 +24,7 @@
 /** The log is merged into ts_kv once it holds this many rows. */
 export const MERGE_ROWS = 50_000;
 /** Tail points per merge step (one transaction); steps run one per turn of the event loop. */
-export const MERGE_CHUNK_ROWS = 10_000;
+export const MERGE_CHUNK_ROWS = 2_500;
 /** A series with at least this many rows in one commit and none in the log skips the log. */
 export const DIRECT_ROWS = 8;
 /** A non-empty log is merged at least this often. */

@@ -19,6 +19,7 @@ import type { Aggregation, TsValue } from '../../../domain/telemetry.js';
 import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
 import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, ValueTag } from '../shared.js';
 import { createSqliteLatest } from './latest.js';
+import { createSqliteRollups, PICK } from './rollups.js';
 import { AGG_SQL, decode, encode, type Stored } from './values.js';
 import type { Db, Statement } from './sql.js';
 import {
@@ -100,6 +101,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
 
   const tail = new Map<number, Map<number, Series>>();
   const latest = createSqliteLatest(db);
+  const rollups = createSqliteRollups(db, tail); // ts_hourly, written with every write to ts_kv
   /** Rows in ts_log (replaced ones included): what the next merge moves. */
   let logRows = 0;
 
@@ -108,6 +110,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
     if (!byKey) tail.set(device, (byKey = new Map()));
     let series = byKey.get(key);
     if (!series) byKey.set(key, (series = new Map()));
+    rollups.noteTail(device, key, ts, series.has(ts));
     series.set(ts, point);
   }
 
@@ -131,7 +134,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   // always in the same step, and a row appended later always has a higher rowid than the rows
   // still in the log, so an older row never lands after a newer one.
   const mergeTx = db.transaction((upto: number, lo: number, hi: number): number => {
-    s.merge.run(upto, lo, hi);
+    rollups.merge(upto, lo, hi, () => s.merge.run(upto, lo, hi));
     latest.flushMerge(upto, lo, hi);
     return s.unlog.run(upto, lo, hi).changes;
   });
@@ -147,6 +150,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
     }
     logRows = Math.max(0, logRows - moved);
     latest.afterMerge(lo, hi);
+    rollups.afterMerge(lo, hi);
     for (const [device, byKey] of tail) {
       if (device < lo || device > hi) continue;
       for (const [key, series] of byKey) {
@@ -319,6 +323,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
         }
       }
     }
+    if (direct.length > 0) rollups.direct(rows, logged, encoded, (d, k) => series.get(d)?.get(k)?.[0] === -1);
     let logCount = 0;
     for (let i = 0; i < rows.length; i++) {
       const device = logged[i * 3] as number;
@@ -332,6 +337,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
         logCount++;
       }
     }
+    if (direct.length > 0) rollups.afterDirect();
     // Not in the log, so no merge will bring them to ts_latest: once per series, here.
     for (const i of direct) {
       const [t, v] = encoded[i] as Stored;
@@ -382,14 +388,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
         if (v > a[3]) a[3] = v;
       }
     }
-    const pick: Record<Aggregation, (a: [number, number, number, number]) => number> = {
-      count: (a) => a[0],
-      sum: (a) => a[1],
-      min: (a) => a[2],
-      max: (a) => a[3],
-      avg: (a) => a[1] / a[0],
-    };
-    const f = pick[q.agg];
+    const f = PICK[q.agg];
     return [...acc.entries()].sort((x, y) => x[0] - y[0]).map(([bucket, a]) => [bucket, f(a)]);
   }
 
@@ -446,9 +445,10 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
         if (k === undefined) continue;
         const unmerged = tailIn(device, k, q.from, q.to);
         const rows =
-          unmerged.length === 0
+          rollups.aggregate(q, device, k, unmerged) ??
+          (unmerged.length === 0
             ? (st.all({ from: q.from, interval: q.interval, device, key: k, to: q.to }) as [number, number][])
-            : aggregateWithTail(q, device, k, unmerged);
+            : aggregateWithTail(q, device, k, unmerged));
         if (rows.length > 0) putOwn(out, key, rows.map(([bucket, value]) => ({ ts: q.from + bucket * q.interval, value })));
       }
       return out;
@@ -480,6 +480,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       deviceIds.delete(deviceId);
       if (device === undefined) return;
       s.deleteKv.run(device);
+      rollups.deleteDevice(device);
       logRows -= s.deleteLog.run(device).changes;
       tail.delete(device);
       latest.deleteDevice(device);

@@ -1,7 +1,7 @@
 /**
  * Block-wise request bodies (RFC 7959 Block1), reassembled by the transport itself.
  *
- * The npm `coap` package reassembles Block1 by token. RFC 7959 lets a client use a new token
+ * The npm `coap` server (which we used to run) reassembles Block1 by token. RFC 7959 lets a client use a new token
  * for every block, and libcoap does exactly that, so the package's reassembly fails (5.00).
  * We key a transfer by what stays the same across its blocks: the client endpoint, the method,
  * the URI (path and query) and the Request-Tag option (RFC 9175) when the client sends one.

@@ -12,7 +12,6 @@
  *   POST /api/v1/{token}/rpc                  client-side RPC, 2.05 with the result
  *   POST /api/v1/provision                    2.05 with the provision response
  */
-import { ObserveWriteStream, type IncomingMessage, type OutgoingMessage } from 'coap';
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
@@ -29,8 +28,9 @@ import {
   tokenPrefix,
 } from '../device-json.js';
 import { encodeBlockOption, parseBlockOption, type Block1Assembler, type BlockOption } from './block1.js';
+import type { CoapExchange } from './exchange.js';
+import { CONTENT_FORMAT, encodeUint, mediaTypeOf, optionOf, uintOf, urlOf, type CoapOption, type CoapRequest } from './message.js';
 import { Observation, type ObservationRegistry, type ObservedResource } from './observe.js';
-import { takeBlock1 } from './server.js';
 
 export interface CoapHandlerDeps {
   readonly deviceApi: DeviceApi;
@@ -43,7 +43,6 @@ export interface CoapHandlerDeps {
   readonly stopping: () => boolean;
 }
 
-type Response = OutgoingMessage | ObserveWriteStream;
 type Resource = 'provision' | 'telemetry' | 'attributes' | 'attributes-updates' | 'rpc' | 'rpc-reply';
 
 interface Route {
@@ -60,8 +59,6 @@ const METHODS: Record<Resource, readonly string[]> = {
   rpc: ['GET', 'POST'],
   'rpc-reply': ['POST'],
 };
-
-const CONTENT_TYPES = new Set(['application/json', 'application/senml+json']);
 
 /** Request-Tag (RFC 9175): not in coap-packet's option table, so it arrives by number. */
 const REQUEST_TAG = 292;
@@ -80,27 +77,23 @@ export function routeOf(pathname: string): Route | undefined {
   return undefined;
 }
 
-function optionsOf(req: IncomingMessage): { name: string | number; value: unknown }[] {
-  return (req._packet.options ?? []) as { name: string | number; value: unknown }[];
-}
-
 /** 'application/json' / 'application/senml+json', undefined when absent (profile codec). */
-function contentTypeOf(req: IncomingMessage): string | undefined {
-  if (!optionsOf(req).some((o) => o.name === 'Content-Format')) return undefined;
-  const format = req.headers['Content-Format'];
-  if (typeof format === 'string' && CONTENT_TYPES.has(format)) return format;
+function contentTypeOf(req: CoapRequest): string | undefined {
+  if (optionOf(req.options, 'Content-Format') === undefined) return undefined;
+  const format = uintOf(req.options, 'Content-Format');
+  const type = format === undefined ? undefined : mediaTypeOf(format);
+  if (type !== undefined) return type;
   throw new PlatformError('UNSUPPORTED_CONTENT', `content-format ${String(format)}; use 50 (JSON) or 110 (SenML JSON)`);
 }
 
-function uintOption(req: IncomingMessage, name: string): number | undefined {
-  const value = req.headers[name as 'Size1'];
-  return typeof value === 'number' ? value : undefined;
-}
+const JSON_FORMAT: CoapOption = { name: 'Content-Format', value: encodeUint(CONTENT_FORMAT.json) };
 
 interface Exchange {
-  readonly req: IncomingMessage;
-  readonly res: Response;
+  readonly req: CoapRequest;
+  readonly coap: CoapExchange;
   readonly remote: string;
+  /** Options every answer carries (e.g. Size1 with a 4.13, RFC 7959 §4). */
+  readonly options: CoapOption[];
   token?: string;
   identity?: DeviceIdentity;
   /** Block1 option of the final block, echoed in the final response. */
@@ -110,19 +103,13 @@ interface Exchange {
 }
 
 function send(ex: Exchange, code: string, body?: JsonValue): void {
-  const res = ex.res;
-  if (res instanceof ObserveWriteStream) {
-    res.statusCode = code;
-    res.end();
-    return;
-  }
-  res.code = code;
-  if (ex.finalBlock) res.setOption('Block1', encodeBlockOption(ex.finalBlock));
+  const options = [...ex.options];
+  if (ex.finalBlock) options.push({ name: 'Block1', value: encodeBlockOption(ex.finalBlock) });
   if (body === undefined) {
-    res.end();
+    ex.coap.reply({ code, options });
   } else {
-    res.setOption('Content-Format', 'application/json');
-    res.end(Buffer.from(JSON.stringify(body)));
+    options.push(JSON_FORMAT);
+    ex.coap.reply({ code, options, payload: Buffer.from(JSON.stringify(body)) });
   }
 }
 
@@ -144,16 +131,9 @@ function reject(deps: CoapHandlerDeps, ex: Exchange, err: unknown): void {
     if (pe.code === 'INTERNAL') deps.logger.error({ ...fields, err: pe.cause }, 'coap request failed');
     else deps.logger.warn(fields, 'coap request rejected');
   }
-  const res = ex.res;
-  if (res.writableEnded || res.destroyed) return;
-  if (res instanceof ObserveWriteStream) {
-    res.statusCode = pe.spec.coap;
-    res.end();
-  } else {
-    res.code = pe.spec.coap;
-    // A diagnostic payload (RFC 7252 §5.5.2): UTF-8 text, no Content-Format.
-    res.end(Buffer.from(pe.message.slice(0, 200)));
-  }
+  if (ex.coap.answered) return;
+  // A diagnostic payload (RFC 7252 §5.5.2): UTF-8 text, no Content-Format.
+  ex.coap.reply({ code: pe.spec.coap, options: ex.options, payload: Buffer.from(pe.message.slice(0, 200)) });
 }
 
 /**
@@ -161,7 +141,7 @@ function reject(deps: CoapHandlerDeps, ex: Exchange, err: unknown): void {
  * answered already (2.31 Continue).
  */
 function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined): Buffer | undefined {
-  const payload = ex.req.payload ?? Buffer.alloc(0);
+  const payload = ex.req.payload;
   if (raw === undefined) {
     if (payload.length > deps.maxPayloadBytes) {
       throw new PlatformError('PAYLOAD_TOO_LARGE', `${payload.length} bytes, limit ${deps.maxPayloadBytes}`);
@@ -170,22 +150,18 @@ function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined):
   }
   const block = parseBlockOption(raw);
   if (!block) throw new PlatformError('BAD_REQUEST', 'invalid Block1 option');
-  const tag = optionsOf(ex.req).find((o) => o.name === REQUEST_TAG)?.value;
-  const key = `${ex.remote} ${ex.req.method} ${ex.req.url} ${Buffer.isBuffer(tag) ? tag.toString('hex') : ''}`;
-  const result = deps.block1.accept(key, block, payload, uintOption(ex.req, 'Size1'));
+  const tag = optionOf(ex.req.options, REQUEST_TAG);
+  const key = `${ex.remote} ${ex.req.method ?? ex.req.code} ${urlOf(ex.req)} ${tag?.toString('hex') ?? ''}`;
+  const result = deps.block1.accept(key, block, payload, uintOf(ex.req.options, 'Size1'));
   switch (result.kind) {
-    case 'continue': {
-      const res = ex.res as OutgoingMessage;
-      res.code = '2.31';
-      res.setOption('Block1', encodeBlockOption(block));
-      res.end();
+    case 'continue':
+      ex.coap.reply({ code: '2.31', options: [{ name: 'Block1', value: encodeBlockOption(block) }] });
       return undefined;
-    }
     case 'complete':
       ex.finalBlock = { ...block, more: false };
       return result.payload;
     case 'too-large':
-      (ex.res as OutgoingMessage).setOption('Size1', deps.maxPayloadBytes);
+      ex.options.push({ name: 'Size1', value: encodeUint(deps.maxPayloadBytes) });
       throw new PlatformError('PAYLOAD_TOO_LARGE', `body over ${deps.maxPayloadBytes} bytes`);
     case 'incomplete':
       deps.metrics.reject('coap', 'BLOCK1_INCOMPLETE');
@@ -196,7 +172,7 @@ function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined):
 }
 
 function observationKey(ex: Exchange): string {
-  return `${ex.remote}/${(ex.req._packet.token ?? Buffer.alloc(0)).toString('hex')}`;
+  return `${ex.remote}/${ex.req.token.toString('hex')}`;
 }
 
 async function currentShared(deps: CoapHandlerDeps, identity: DeviceIdentity): Promise<JsonValue> {
@@ -207,7 +183,7 @@ async function currentShared(deps: CoapHandlerDeps, identity: DeviceIdentity): P
 
 async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedResource): Promise<void> {
   const identity = ex.identity as DeviceIdentity;
-  const stream = ex.res as ObserveWriteStream;
+  const stream = ex.coap.startObserving();
   const logger = deps.logger.child({ deviceId: identity.deviceId, remote: ex.remote, observe: resource });
   const obs = new Observation(observationKey(ex), resource, stream, logger, (o) => {
     deps.observations.forget(o);
@@ -242,8 +218,8 @@ async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedRe
 
 async function handleGet(deps: CoapHandlerDeps, ex: Exchange, route: Route, query: URLSearchParams): Promise<void> {
   const identity = ex.identity as DeviceIdentity;
-  const observeFlag = ex.req.headers.Observe;
-  if (observeFlag === 0 && ex.res instanceof ObserveWriteStream) {
+  const observeFlag = ex.coap.observe;
+  if (observeFlag === 0) {
     const resource: ObservedResource = route.resource === 'rpc' ? 'rpc' : 'attributes';
     deps.metrics.messageIn('coap', `observe_${resource}`);
     await observe(deps, ex, resource);
@@ -291,17 +267,16 @@ async function handlePost(deps: CoapHandlerDeps, ex: Exchange, route: Route, pay
 }
 
 /** Handles one request; never throws (every failure becomes a CoAP error answer). */
-export async function handleCoapRequest(deps: CoapHandlerDeps, req: IncomingMessage, res: Response): Promise<void> {
-  const ex: Exchange = { req, res, remote: `${req.rsinfo.address}:${req.rsinfo.port}` };
-  // Without a listener, a send failure (e.g. a CON response never acknowledged) would throw.
-  res.on('error', (err: Error) => deps.logger.debug({ remote: ex.remote, err: err.message }, 'coap response error'));
-  const rawBlock1 = takeBlock1(req._packet);
+export async function handleCoapRequest(deps: CoapHandlerDeps, coap: CoapExchange): Promise<void> {
+  const req = coap.request;
+  const ex: Exchange = { req, coap, remote: req.remote, options: [] };
+  const rawBlock1 = optionOf(req.options, 'Block1');
   try {
     if (deps.stopping()) throw new PlatformError('UNAVAILABLE', 'shutting down');
-    const [pathname = '', queryString = ''] = (req.url ?? '').split('?', 2);
+    const pathname = req.path;
     const route = routeOf(pathname);
     if (!route) throw new PlatformError('NOT_FOUND', `no resource ${pathname.slice(0, 80)}`);
-    if (!METHODS[route.resource].includes(req.method)) {
+    if (req.method === undefined || !METHODS[route.resource].includes(req.method)) {
       throw new PlatformError('METHOD_NOT_ALLOWED', `${req.method ?? req.code} ${route.resource}`);
     }
     const contentType = req.method === 'POST' ? contentTypeOf(req) : undefined;
@@ -313,7 +288,7 @@ export async function handleCoapRequest(deps: CoapHandlerDeps, req: IncomingMess
     }
     ex.token = route.token;
     ex.identity = await deps.deviceApi.authenticateToken(route.token ?? '');
-    if (req.method === 'GET') return await handleGet(deps, ex, route, new URLSearchParams(queryString));
+    if (req.method === 'GET') return await handleGet(deps, ex, route, new URLSearchParams(req.query));
     const payload = assemble(deps, ex, rawBlock1);
     if (payload === undefined) return;
     await handlePost(deps, ex, route, payload, contentType);

@@ -2,24 +2,29 @@
  * CoAP transport (RFC 7252, Observe RFC 7641, Block1 RFC 7959) speaking ThingsBoard's CoAP
  * device API. See handlers.ts for the resources and docs/DEVICE-API.md for the contract.
  *
+ * The server is our own (server.ts, on node:dgram + coap-packet), not the npm `coap` server:
+ * see server.ts for why.
+ *
  * Acknowledge after commit: a Confirmable POST is answered only once DeviceApi has resolved,
- * i.e. the data is committed. The `coap` package piggybacks the response on the ACK if it is
- * ready within `piggybackReplyMs`; otherwise it sends an empty ACK at that moment and the
- * response later as a separate CON (RFC 7252 §5.2.2). Either way the 2.04 comes after commit;
+ * i.e. the data is committed. The server piggybacks the response on the ACK if it is ready
+ * within `piggybackReplyMs`; otherwise it sends an empty ACK at that moment and the response
+ * later as a separate CON (RFC 7252 §5.2.2). Either way the 2.04 comes after commit;
  * an empty ACK only says "received". We set `piggybackReplyMs` to 1 s — far above normal
  * group-commit latency and safely under ACK_TIMEOUT (2 s), the earliest moment a client
  * retransmits — so in practice the ACK itself carries the 2.04. A retransmission that still
- * arrives while we commit is dropped (server.ts), so a request is never stored twice.
+ * arrives while we commit is dropped (dedup.ts), so a request is never stored twice.
  */
 import { isIPv6 } from 'node:net';
-import { ObserveWriteStream, type IncomingMessage, type OutgoingMessage } from 'coap';
 import { flagFor, type Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
 import { Block1Assembler } from './block1.js';
 import { handleCoapRequest, type CoapHandlerDeps } from './handlers.js';
 import { ObservationRegistry } from './observe.js';
-import { ContinuumCoapServer, exchangeKey } from './server.js';
+import type { DedupOptions } from './dedup.js';
+import type { RetransmitTiming } from './retransmit.js';
+import type { CoapExchange } from './exchange.js';
+import { CoapServer } from './server.js';
 
 export interface CoapTransportOptions {
   readonly config: Config;
@@ -30,6 +35,10 @@ export interface CoapTransportOptions {
   readonly piggybackReplyMs?: number;
   /** How long stop() waits for requests being committed (default 5000 ms). */
   readonly drainTimeoutMs?: number;
+  /** Bounds of the duplicate-detection cache (dedup.ts; default 200,000 entries, 247 s). */
+  readonly dedup?: DedupOptions;
+  /** Retransmission timing of CON notifications and separate responses (default RFC 7252 §4.8). */
+  readonly retransmit?: RetransmitTiming;
 }
 
 export const DEFAULT_PIGGYBACK_REPLY_MS = 1000;
@@ -52,10 +61,10 @@ function urlHost(host: string): string {
 export function createCoapTransport(opts: CoapTransportOptions): Transport {
   const { config, deviceApi, metrics } = opts;
   const { logger } = opts;
-  const inFlight = new Map<string, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
   const observations = new ObservationRegistry();
   const block1 = new Block1Assembler({ maxBytes: config.limits.maxPayloadBytes });
-  let server: ContinuumCoapServer | undefined;
+  let server: CoapServer | undefined;
   let stopping = false;
 
   const deps: CoapHandlerDeps = {
@@ -68,15 +77,15 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
     stopping: () => stopping,
   };
 
-  const onRequest = (req: IncomingMessage, res: OutgoingMessage | ObserveWriteStream): void => {
-    const key = exchangeKey(req.rsinfo, req._packet.messageId);
-    const done = handleCoapRequest(deps, req, res)
-      .catch((err: unknown) => logger.error({ err, remote: key }, 'coap handler failed'))
+  const onRequest = (exchange: CoapExchange): void => {
+    const done = handleCoapRequest(deps, exchange)
+      .catch((err: unknown) => logger.error({ err, remote: exchange.request.remote }, 'coap handler failed'))
       .finally(() => {
-        if (inFlight.get(key) === done) inFlight.delete(key);
-        if (!(res instanceof ObserveWriteStream) && res.writableEnded) server?.slimCachedResponse(req, res);
+        inFlight.delete(done);
+        // A request must not stay unanswered: its retransmissions would be dropped as in flight.
+        if (!exchange.answered && !exchange.observing) exchange.reply({ code: '5.00' });
       });
-    inFlight.set(key, done);
+    inFlight.add(done);
   };
 
   return {
@@ -87,12 +96,12 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
       stopping = false;
       const host = config.host;
       const port = config.coap.port;
-      const srv = new ContinuumCoapServer(
+      const srv = new CoapServer(
         {
           type: isIPv6(host) ? 'udp6' : 'udp4',
           piggybackReplyMs: opts.piggybackReplyMs ?? DEFAULT_PIGGYBACK_REPLY_MS,
-          // The package defaults to SO_REUSEADDR, which would hide a port already taken.
-          reuseAddr: false,
+          dedup: opts.dedup,
+          retransmit: opts.retransmit,
         },
         {
           onGarbage: (rsinfo, bytes, err) => {
@@ -102,27 +111,15 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
           onInternalError: (rsinfo, err) => {
             logger.error({ remote: `${rsinfo.address}:${rsinfo.port}`, err }, 'coap message handling failed');
           },
-          isInFlight: (key) => inFlight.has(key),
+          onRequest,
         },
       );
-      srv.on('request', onRequest);
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException): void => {
-          srv.close();
-          reject(listenError(err, host, port));
-        };
-        srv.once('error', onError);
-        srv.listen(port, host, (err?: Error) => {
-          srv.off('error', onError);
-          if (err) {
-            srv.close();
-            reject(listenError(err, host, port));
-          } else {
-            resolve();
-          }
-        });
-      });
-      srv.on('error', (err: Error) => logger.error({ err }, 'coap socket error'));
+      try {
+        await srv.listen(port, host);
+      } catch (err) {
+        throw listenError(err as NodeJS.ErrnoException, host, port);
+      }
+      srv.onError((err: Error) => logger.error({ err }, 'coap socket error'));
       srv.growBuffers(4 * 1024 * 1024, 1024 * 1024);
       server = srv;
       const bound = srv.boundAddress()?.port ?? port;
@@ -138,7 +135,7 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
       const drainMs = opts.drainTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...inFlight.values()]),
+        Promise.allSettled([...inFlight]),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, drainMs);
         }),
@@ -147,7 +144,7 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
       observations.closeAll();
       block1.clear();
       server = undefined;
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      await srv.close();
       logger.info({}, 'coap stopped');
     },
   };

@@ -1,26 +1,30 @@
 /**
  * CoAP observations (RFC 7641) of a device's shared attributes or RPC requests.
  *
- * One observation = one Observe stream from the `coap` package + one non-persistent
- * DeviceSession. It ends when the client deregisters (GET with Observe: 1), re-registers with
- * the same token, answers a notification with RST, stops acknowledging Confirmable
- * notifications (the package gives up after MAX_RETRANSMIT), or the transport stops.
+ * One observation = one Observe stream of our server (exchange.ts) + one non-persistent
+ * DeviceSession. It ends when the client deregisters (GET with Observe: 1, §3.6), re-registers
+ * with the same token, answers a notification with RST (§3.6), stops acknowledging
+ * Confirmable notifications (given up after MAX_RETRANSMIT, §4.5), or the transport stops.
  *
  * Notifications after the first are sent Confirmable whatever the registration was, so a
  * vanished observer is noticed (RFC 7641 §4.5) and an RPC request is not silently lost.
  */
-import { parameters, type ObserveWriteStream } from 'coap';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
 import type { DeviceSession } from '../../../services/device-api.js';
+import type { ObserveStream } from './exchange.js';
+import { CONTENT_FORMAT, MAX_PAYLOAD_BYTES, encodeUint } from './message.js';
 
 export type ObservedResource = 'attributes' | 'rpc';
 
 /**
- * Notifications go out in one datagram: the package does no Block2 for Observe streams and
- * fails on messages over its maximum size. A bigger body is dropped (and reported) instead.
+ * Notifications go out in one datagram (no Block2 for notifications, RFC 7959 §2.6 would
+ * need a representation the client can fetch block by block). A bigger body is dropped (and
+ * reported) instead.
  */
-export const MAX_NOTIFICATION_BYTES = parameters.maxPayloadSize;
+export const MAX_NOTIFICATION_BYTES = MAX_PAYLOAD_BYTES;
+
+const JSON_FORMAT = [{ name: 'Content-Format', value: encodeUint(CONTENT_FORMAT.json) }] as const;
 
 /** The first answer to a registration: its code and optional JSON body. */
 export interface InitialResponse {
@@ -38,21 +42,15 @@ export class Observation {
   constructor(
     readonly key: string,
     readonly resource: ObservedResource,
-    private readonly stream: ObserveWriteStream,
+    private readonly stream: ObserveStream,
     private readonly logger: Logger,
     onClose: (obs: Observation) => void,
   ) {
     this.onClose = onClose;
-    // From the second message on, notifications are CON (see the file comment). The package
-    // reads `_request.confirmable` after each send to pick the type of the next one.
-    stream._request.confirmable = true;
-    const end = (): void => this.close();
-    stream.on('finish', end);
-    stream.on('close', end);
-    stream.on('error', (err: Error) => {
-      this.logger.warn({ err: err.message, observation: key }, 'coap observe stream error');
+    stream.onCancel = (reason) => {
+      this.logger.debug({ observation: key, reason }, 'coap observation cancelled by the client');
       this.close();
-    });
+    };
   }
 
   get isClosed(): boolean {
@@ -67,12 +65,17 @@ export class Observation {
   /** Answers the registration, then sends anything that arrived in the meantime. */
   start(initial: InitialResponse): void {
     if (this.closed) return;
-    this.stream.statusCode = initial.code;
     if (initial.body === undefined) {
-      this.stream.write(Buffer.alloc(0));
+      this.stream.notify({ code: initial.code });
     } else {
-      this.stream.setOption('Content-Format', 'application/json');
-      this.stream.write(Buffer.from(JSON.stringify(initial.body)));
+      const bytes = Buffer.from(JSON.stringify(initial.body));
+      if (bytes.length > MAX_NOTIFICATION_BYTES) {
+        // Cannot go in one datagram: refuse the registration rather than leave it unanswered.
+        this.logger.warn({ observation: this.key, bytes, limit: MAX_NOTIFICATION_BYTES }, 'coap observe state too large for one datagram');
+        this.refuse('5.00');
+        return;
+      }
+      this.stream.notify({ code: initial.code, options: JSON_FORMAT, payload: bytes });
     }
     this.ready = true;
     for (const body of this.queued.splice(0)) this.notify(body);
@@ -93,9 +96,7 @@ export class Observation {
       this.logger.warn({ observation: this.key, bytes, limit: MAX_NOTIFICATION_BYTES }, 'coap notification too large for one datagram; dropped');
       return false;
     }
-    this.stream.statusCode = '2.05';
-    this.stream.setOption('Content-Format', 'application/json');
-    this.stream.write(bytes);
+    this.stream.notify({ code: '2.05', options: JSON_FORMAT, payload: bytes });
     this.session?.touch();
     return true;
   }
@@ -103,7 +104,7 @@ export class Observation {
   /** Fails the registration (no Observe option, so the client knows it is not registered). */
   refuse(code: string): void {
     if (this.closed) return;
-    this.stream.statusCode = code;
+    this.stream.end({ code });
     this.close();
   }
 
@@ -113,8 +114,9 @@ export class Observation {
     this.session?.close();
     this.session = undefined;
     this.queued.length = 0;
-    // With notifications sent, end() sends nothing; with none sent, it answers with statusCode.
-    if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.end();
+    // With notifications sent, end() sends nothing (RFC 7641 §3.6: the client learns of it on
+    // deregistration or by the absence of notifications); with none sent, it answers 5.03.
+    this.stream.end();
     this.onClose(this);
   }
 }

@@ -1,124 +1,110 @@
 /**
- * The npm `coap` server with the fixes a public device endpoint needs. Everything else (message
- * ids, piggybacked/separate responses, retransmission, response cache for duplicates, Observe
- * streams, Block2) is the package's own behaviour.
+ * Our CoAP server (RFC 7252) on node:dgram, with coap-packet for the wire format. It replaced
+ * the npm `coap` server, which topped out near 11–26k msg/s and kept ~1 KB of state (a sender
+ * with timers, the request and response objects) per exchange for EXCHANGE_LIFETIME (247 s),
+ * i.e. hundreds of MB under sustained ingest. Here a request costs one parse, one encode, and
+ * one small deduplication entry (dedup.ts); only the Confirmable messages we originate hold a
+ * timer (retransmit.ts).
  *
- * - Datagrams that are not CoAP are dropped and reported. Upstream answers a parse failure
- *   with a 5.00 sent to the sender's port on *localhost*, which is wrong and a reflector.
- * - Block1 is taken out of the request before the package sees it (see block1.ts); the
- *   adapter reassembles by endpoint + URI. `takeBlock1()` hands the option to the handler.
- * - A Confirmable request that is retransmitted while we are still committing it is dropped:
- *   the package caches responses only once sent, so it would otherwise run the request twice.
- * - An empty Confirmable message (CoAP ping, RFC 7252 §4.3) gets a Reset, as the RFC says.
- * - Observe on anything but GET means nothing (RFC 7641 §2) and is ignored, instead of the
- *   package's 5.00 to the wrong address.
- * - The response cache is slimmed after each answer (slimCachedResponse) and the socket
- *   buffers are enlarged (growBuffers), so sustained ingest neither bloats memory nor drops
- *   bursts in the kernel.
+ * Message layer (the request/response layer is exchange.ts):
+ * - A datagram that is not CoAP is dropped and reported, never answered (no reflection).
+ * - Empty CON (CoAP ping, §4.3) → RST. Empty NON is meaningless (§4.3) and ignored.
+ * - Empty ACK / RST from the client settle our CON messages (§4.2); an RST to a notification
+ *   cancels the observation (RFC 7641 §3.6).
+ * - Requests are deduplicated by endpoint + message id (§4.5, dedup.ts).
+ * - A CON request not answered within `piggybackReplyMs` gets an empty ACK and its answer later
+ *   as a separate response (§5.2.2). Pending requests are checked by one periodic sweep, not a
+ *   timer per request.
+ * - Message ids of the messages we originate come from a per-server counter (§4.4).
  */
-import { Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { Server, type CoapPacket, type CoapServerOptions, type IncomingMessage, type OutgoingMessage } from 'coap';
-import { generate, parse, type ParsedPacket } from 'coap-packet';
+import { generate, parse, type Packet, type ParsedPacket } from 'coap-packet';
+import { DedupCache, type DedupOptions } from './dedup.js';
+import { CoapExchange, type ExchangeLink } from './exchange.js';
+import { requestFrom } from './message.js';
+import { Retransmitter, type RetransmitTiming } from './retransmit.js';
+
+/** RFC 7252 §4.6: stay under 1152 bytes per message unless the path MTU is known to be larger. */
+const MAX_MESSAGE_BYTES = 1152;
 
 export interface CoapServerHooks {
   /** A datagram that does not parse as CoAP. */
   onGarbage(rsinfo: AddressInfo, bytes: number, err: Error): void;
-  /** Something inside the package threw while handling a parsed message. */
+  /** Something failed while handling a parsed message (e.g. an answer that cannot be encoded). */
   onInternalError(rsinfo: AddressInfo, err: unknown): void;
-  /** True while the request with this exchange key is being processed. */
-  isInFlight(key: string): boolean;
+  /** A new request (duplicates never reach this). */
+  onRequest(exchange: CoapExchange): void;
 }
 
-/** Identifies one request exchange: the client endpoint and its message id. */
-export function exchangeKey(rsinfo: AddressInfo, messageId: number | undefined): string {
-  return `${rsinfo.address}:${rsinfo.port}/${messageId ?? '-'}`;
+export interface CoapServerOptions {
+  readonly type: 'udp4' | 'udp6';
+  /** How long an answer may take and still ride on the ACK (§5.2.1). */
+  readonly piggybackReplyMs: number;
+  readonly dedup?: DedupOptions;
+  /** Retransmission timing of our CON messages (RFC 7252 §4.8 defaults). */
+  readonly retransmit?: RetransmitTiming;
 }
 
-const block1Options = new WeakMap<object, Buffer>();
+export class CoapServer implements ExchangeLink {
+  readonly outgoing: Retransmitter;
+  private readonly dedup: DedupCache;
+  /** CON requests not answered or acknowledged yet, in arrival order (Map order). */
+  private readonly awaiting = new Set<CoapExchange>();
+  private sock: Socket | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private nextMessageId = Math.floor(Math.random() * 0x10000);
 
-/** The Block1 option the server removed from this request's packet, if it had one. */
-export function takeBlock1(packet: object): Buffer | undefined {
-  const value = block1Options.get(packet);
-  block1Options.delete(packet);
-  return value;
-}
-
-function isRequestCode(code: string): boolean {
-  return code.startsWith('0.') && code !== '0.00';
-}
-
-export class ContinuumCoapServer extends Server {
-  private readonly hooks: CoapServerHooks;
-
-  constructor(options: CoapServerOptions, hooks: CoapServerHooks) {
-    super(options);
-    this.hooks = hooks;
+  constructor(
+    private readonly options: CoapServerOptions,
+    private readonly hooks: CoapServerHooks,
+  ) {
+    this.dedup = new DedupCache(options.dedup);
+    this.outgoing = new Retransmitter((bytes, rsinfo) => this.send(bytes, rsinfo), options.retransmit);
   }
 
-  override handleRequest(): (msg: Buffer, rsinfo: AddressInfo) => void {
-    return (msg, rsinfo) => {
-      let packet: ParsedPacket;
-      try {
-        packet = parse(msg);
-      } catch (err) {
-        this.hooks.onGarbage(rsinfo, msg.length, err as Error);
-        return;
-      }
-      try {
-        this._handle(packet as CoapPacket, rsinfo);
-      } catch (err) {
-        this.hooks.onInternalError(rsinfo, err);
-      }
-    };
+  /** Entries in the deduplication cache (for tests and diagnostics). */
+  get dedupSize(): number {
+    return this.dedup.size;
   }
 
-  override _handle(packet: CoapPacket, rsinfo: AddressInfo): void {
-    const code = packet.code ?? '';
-    const plainMessage = packet.ack !== true && packet.reset !== true;
-    if (code === '0.00' && plainMessage) {
-      // Ping: an empty CON is answered with RST; an empty NON is ignored.
-      if (packet.confirmable === true) this.sendRaw({ code: '0.00', messageId: packet.messageId, reset: true }, rsinfo);
-      return;
-    }
-    if (isRequestCode(code) && plainMessage) {
-      if (packet.confirmable === true && this.hooks.isInFlight(exchangeKey(rsinfo, packet.messageId))) return;
-      const options = packet.options ?? [];
-      const kept = options.filter((o) => o.name !== 'Block1' && (code === '0.01' || o.name !== 'Observe'));
-      const block1 = options.find((o) => o.name === 'Block1');
-      if (block1 && Buffer.isBuffer(block1.value)) block1Options.set(packet, block1.value);
-      packet.options = kept;
-    }
-    super._handle(packet, rsinfo);
+  /** Binds the socket; rejects with the socket error (e.g. EADDRINUSE). */
+  listen(port: number, host: string): Promise<void> {
+    if (this.sock) return Promise.reject(new Error('already listening'));
+    // No SO_REUSEADDR: a port already taken must fail loudly.
+    const sock = createSocket({ type: this.options.type, reuseAddr: false });
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        sock.close();
+        reject(err);
+      };
+      sock.once('error', onError);
+      sock.bind(port, host, () => {
+        sock.off('error', onError);
+        sock.on('message', (msg, rsinfo) => this.onDatagram(msg, rsinfo));
+        this.sock = sock;
+        const tick = Math.min(100, Math.max(5, Math.floor(this.options.piggybackReplyMs / 4)));
+        this.sweeper = setInterval(() => this.sweep(), tick);
+        this.sweeper.unref();
+        resolve();
+      });
+    });
   }
 
-  /** Upstream sends these to the right port on the wrong host; answer the actual peer. */
-  override _sendError(payload: Buffer, rsinfo: AddressInfo, packet?: CoapPacket, code = '5.00'): void {
-    this.sendRaw(
-      {
-        code,
-        payload,
-        messageId: packet?.messageId,
-        token: packet?.token,
-        ack: packet?.confirmable === true,
-      },
-      rsinfo,
-    );
+  /** Socket errors after listen() (the socket stays open). */
+  onError(listener: (err: Error) => void): void {
+    this.sock?.on('error', listener);
   }
 
-  /**
-   * Frees what the package's response cache holds beyond the bytes it needs for duplicate
-   * detection. For every response it keeps a sender with a 202 s timer and listeners that
-   * retain the request and response objects (~5 KB per request for EXCHANGE_LIFETIME, 247 s).
-   * A piggybacked ACK or a NON response is never retransmitted, so its sender can go idle;
-   * a separate CON response keeps its sender (it retransmits until acknowledged).
-   */
-  slimCachedResponse(req: IncomingMessage, res: OutgoingMessage): void {
-    const packet = res._packet;
-    if (packet.confirmable === true && packet.ack !== true) return;
-    const entry = this._lru.peek(this._toKey(req, packet as CoapPacket, true)) as { sender?: { reset(): void; removeAllListeners(): void } } | undefined;
-    entry?.sender?.reset();
-    entry?.sender?.removeAllListeners();
+  close(): Promise<void> {
+    const sock = this.sock;
+    this.sock = undefined;
+    clearInterval(this.sweeper);
+    this.outgoing.clear();
+    this.awaiting.clear();
+    this.dedup.clear();
+    if (!sock) return Promise.resolve();
+    return new Promise<void>((resolve) => sock.close(() => resolve()));
   }
 
   /**
@@ -126,10 +112,11 @@ export class ContinuumCoapServer extends Server {
    * is full; CON clients retransmit, NON data is lost). Capped by net.core.rmem_max.
    */
   growBuffers(receiveBytes: number, sendBytes: number): void {
-    if (!(this._sock instanceof Socket)) return;
+    const sock = this.sock;
+    if (!sock) return;
     try {
-      if (this._sock.getRecvBufferSize() < receiveBytes) this._sock.setRecvBufferSize(receiveBytes);
-      if (this._sock.getSendBufferSize() < sendBytes) this._sock.setSendBufferSize(sendBytes);
+      if (sock.getRecvBufferSize() < receiveBytes) sock.setRecvBufferSize(receiveBytes);
+      if (sock.getSendBufferSize() < sendBytes) sock.setSendBufferSize(sendBytes);
     } catch {
       // Not permitted or not supported: keep the system defaults.
     }
@@ -137,17 +124,87 @@ export class ContinuumCoapServer extends Server {
 
   /** The socket's bound address, once listening. */
   boundAddress(): AddressInfo | undefined {
-    return this._sock instanceof Socket ? this._sock.address() : undefined;
+    return this.sock?.address();
   }
 
-  private sendRaw(packet: Parameters<typeof generate>[0], rsinfo: AddressInfo): void {
-    const sock = this._sock;
-    if (!(sock instanceof Socket)) return;
+  newMessageId(): number {
+    this.nextMessageId = (this.nextMessageId + 1) & 0xffff;
+    return this.nextMessageId;
+  }
+
+  encode(packet: Packet, rsinfo: AddressInfo): Buffer | undefined {
     try {
-      const buf = generate(packet);
-      sock.send(buf, 0, buf.length, rsinfo.port, rsinfo.address);
+      return generate(packet, MAX_MESSAGE_BYTES);
+    } catch (err) {
+      this.hooks.onInternalError(rsinfo, err);
+      return undefined;
+    }
+  }
+
+  send(bytes: Buffer, rsinfo: AddressInfo): void {
+    this.sock?.send(bytes, rsinfo.port, rsinfo.address);
+  }
+
+  settled(exchange: CoapExchange, bytes: Buffer): void {
+    this.awaiting.delete(exchange);
+    this.dedup.settle(exchange.request.remote, exchange.request.messageId, bytes);
+  }
+
+  private onDatagram(msg: Buffer, rsinfo: AddressInfo): void {
+    let packet: ParsedPacket;
+    try {
+      packet = parse(msg);
+    } catch (err) {
+      this.hooks.onGarbage(rsinfo, msg.length, err as Error);
+      return;
+    }
+    try {
+      this.dispatch(packet, rsinfo);
     } catch (err) {
       this.hooks.onInternalError(rsinfo, err);
     }
+  }
+
+  private dispatch(packet: ParsedPacket, rsinfo: AddressInfo): void {
+    const { code } = packet;
+    if (code === '0.00') return this.onEmpty(packet, rsinfo);
+    // Only requests (class 0) from a CON or NON message are served. Responses to us make no
+    // sense (we send no requests) and reserved classes are ignored, as the npm server did.
+    if (code.charCodeAt(0) !== 0x30 || packet.ack || packet.reset) return;
+    const request = requestFrom(packet, rsinfo);
+    const hit = this.dedup.check(request.remote, packet.messageId);
+    if (hit !== undefined) {
+      // §4.5: a duplicate CON gets the same ACK again; one still being processed waits for its
+      // answer; a duplicate NON is ignored.
+      if (packet.confirmable && hit !== 'processing' && hit.length > 0) this.send(hit, rsinfo);
+      return;
+    }
+    const exchange = new CoapExchange(request, Date.now(), this);
+    if (packet.confirmable) this.awaiting.add(exchange);
+    this.hooks.onRequest(exchange);
+  }
+
+  private onEmpty(packet: ParsedPacket, rsinfo: AddressInfo): void {
+    const key = `${rsinfo.address}:${rsinfo.port}/${packet.messageId}`;
+    if (packet.ack) {
+      this.outgoing.settle(key, 'ack');
+    } else if (packet.reset) {
+      this.outgoing.settle(key, 'reset');
+    } else if (packet.confirmable) {
+      // CoAP ping (§4.3): an empty CON is answered with RST.
+      const rst = this.encode({ code: '0.00', messageId: packet.messageId, reset: true }, rsinfo);
+      if (rst) this.send(rst, rsinfo);
+    }
+  }
+
+  /** Empty-ACKs the CON requests whose answer missed the piggyback window (§5.2.2). */
+  private sweep(): void {
+    const due = Date.now() - this.options.piggybackReplyMs;
+    for (const exchange of this.awaiting) {
+      if (exchange.arrived > due) break;
+      exchange.acknowledge();
+      this.awaiting.delete(exchange);
+    }
+    this.dedup.prune();
   }
 }

@@ -23,6 +23,9 @@ export interface Principal {
   readonly identity?: DeviceIdentity;
 }
 
+/** A connection's principal until it is authenticated; one shared object. */
+export const ANONYMOUS: Principal = Object.freeze({ space: '', kind: 'anonymous' });
+
 /** What authentication sees of a CONNECT. */
 export interface ConnectInfo {
   readonly clientId: string;

@@ -13,8 +13,15 @@ import type { Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../services/device-api.js';
 import type { AuthPolicy, Principal } from './auth.js';
 import { Connection } from './connection.js';
+import { PacketDecoder } from './frames.js';
 import { RetainedStore } from './retained.js';
-import { Message, Session, type QoS, type Subscription } from './session.js';
+import { Message, Session, type QoS, type SessionEnv, type Subscription } from './session.js';
+
+/**
+ * How often the connect timeout and keep alives are checked: one sweep over all connections instead
+ * of a timer per connection, so a keep alive expires up to this much after 1.5 × its value.
+ */
+const SWEEP_MS = 1000;
 
 /** Session Expiry Interval meaning "never" (MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -110,8 +117,12 @@ export class MqttBroker {
   private readonly sessions = new Map<string, Session>();
   private readonly spaces = new Map<string, Space>();
   private readonly connections = new Set<Connection>();
+  private readonly sessionEnv: SessionEnv;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private routeSeq = 0;
   private closing = false;
+  /** Decodes the packets of every connection (see frames.ts). */
+  readonly decoder = new PacketDecoder();
 
   constructor(options: BrokerOptions) {
     const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
@@ -131,6 +142,8 @@ export class MqttBroker {
     };
     this.metrics = this.options.metrics;
     this.logger = options.logger;
+    const metrics = this.metrics;
+    this.sessionEnv = { maxQueued: this.options.maxQueuedMessages, dropped: (reason) => metrics.reject('mqtt', `queue_${reason}`) };
   }
 
   get connectionCount(): number {
@@ -150,9 +163,23 @@ export class MqttBroker {
       stream.destroy();
       return;
     }
-    const conn = new Connection(this, stream, remoteAddress, certificateFingerprint);
-    this.connections.add(conn);
-    conn.onClosed = () => this.connections.delete(conn);
+    this.connections.add(new Connection(this, stream, remoteAddress, certificateFingerprint));
+    if (!this.sweepTimer) {
+      // A short connect timeout (tests) is checked more often than once a second.
+      const every = Math.max(50, Math.min(SWEEP_MS, this.options.connectTimeoutMs / 2));
+      this.sweepTimer = setInterval(() => this.sweep(), every).unref();
+    }
+  }
+
+  /** A connection closed. */
+  forget(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  /** Connect timeouts and keep alives of all connections: one timer for all of them. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.connections) conn.checkTimers(now);
   }
 
   private space(key: string): Space {
@@ -188,11 +215,7 @@ export class MqttBroker {
     }
     const present = session !== undefined;
     if (!session) {
-      const env = {
-        maxQueued: this.options.maxQueuedMessages,
-        dropped: (reason: string) => this.metrics.reject('mqtt', `queue_${reason}`),
-      };
-      session = new Session(key, clientId, principal.space, principal, env);
+      session = new Session(key, clientId, principal.space, principal, this.sessionEnv);
       this.sessions.set(key, session);
     }
     session.principal = principal;
@@ -231,7 +254,7 @@ export class MqttBroker {
     if (session.pendingWill) this.firePendingWill(session);
     session.clearTimers();
     for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
-    session.hookSubs.clear();
+    session.clearHookSubs();
     if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
   }
 
@@ -241,7 +264,7 @@ export class MqttBroker {
   subscribe(session: Session, sub: Subscription): boolean {
     const space = this.space(session.spaceKey);
     const existed = this.unsubscribe(session, sub.key);
-    session.subs.set(sub.key, sub);
+    session.setSub(sub);
     if (sub.group === undefined) {
       space.subs.add(sub.filter, sub);
       return existed;
@@ -260,7 +283,7 @@ export class MqttBroker {
   unsubscribe(session: Session, key: string): boolean {
     const sub = session.subs.get(key);
     if (!sub) return false;
-    session.subs.delete(key);
+    session.deleteSub(key);
     const space = this.space(session.spaceKey);
     if (sub.group === undefined) {
       space.subs.remove(sub.filter, sub);
@@ -375,5 +398,7 @@ export class MqttBroker {
     ]);
     for (const c of conns) c.shutdown();
     for (const s of this.sessions.values()) s.clearTimers();
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 }

@@ -30,6 +30,9 @@ export interface ClientLimits {
   readonly topicAliasMaximum: number;
 }
 
+/** No limits declared (always so for 3.1.1): one shared object instead of one per connection. */
+export const DEFAULT_LIMITS: ClientLimits = Object.freeze({ receiveMaximum: 65535, maximumPacketSize: Infinity, topicAliasMaximum: 0 });
+
 /** The PUBLISH properties a broker forwards (MQTT 5.0 §3.3.2.3), as received. */
 export function forwardedProps(p: NonNullable<IPublishPacket['properties']>): ForwardedProps | undefined {
   const { payloadFormatIndicator, contentType, responseTopic, correlationData, userProperties } = p;
@@ -109,11 +112,14 @@ function accept(conn: Connection, p: IConnectPacket, principal: Principal, assig
         },
       }
     : { cmd: 'connack', returnCode: 0, sessionPresent: present };
-  const limits: ClientLimits = {
-    receiveMaximum: props.receiveMaximum ?? 65535,
-    maximumPacketSize: props.maximumPacketSize ?? Infinity,
-    topicAliasMaximum: v5 ? (props.topicAliasMaximum ?? 0) : 0,
-  };
+  const declared = v5 && (props.receiveMaximum !== undefined || props.maximumPacketSize !== undefined || props.topicAliasMaximum !== undefined);
+  const limits: ClientLimits = declared
+    ? {
+        receiveMaximum: props.receiveMaximum ?? 65535,
+        maximumPacketSize: props.maximumPacketSize ?? Infinity,
+        topicAliasMaximum: props.topicAliasMaximum ?? 0,
+      }
+    : DEFAULT_LIMITS;
   conn.open({ session, present, connack, keepAlive, limits, will: willFrom(conn, p) });
 }
 

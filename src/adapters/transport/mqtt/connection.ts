@@ -4,14 +4,20 @@
  * States: 'connect' (waiting for CONNECT) → 'auth' (authenticating; later packets are held) →
  * 'open' → 'closed'. Anything malformed or out of protocol closes this connection only (with a v5
  * DISCONNECT reason where the spec gives one); nothing here throws into the broker.
+ *
+ * Memory: a broker holds many idle devices, so what each connection keeps is kept small. Packets
+ * are framed here and decoded by the broker's shared decoder (frames.ts); the connect timeout and
+ * keep alive are checked by the broker's once-a-second sweep (`checkTimers`) instead of a timer
+ * each; stream listeners are shared functions; inbound-ack state exists only after a QoS 1/2 PUBLISH.
  */
 import type { Duplex } from 'node:stream';
-import { parser as createParser, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { PlatformError } from '../../../domain/errors.js';
-import { connackReturnCode, type Principal } from './auth.js';
+import { ANONYMOUS, connackReturnCode, type Principal } from './auth.js';
 import type { ClientHooks, ClientLink, MqttBroker } from './broker.js';
-import { forwardedProps, handleConnect, type ClientLimits, type WillSpec } from './connect.js';
-import { InboundAcks } from './inbound-acks.js';
+import { DEFAULT_LIMITS, forwardedProps, handleConnect, type ClientLimits, type WillSpec } from './connect.js';
+import { BEFORE_CONNECT, INCOMPLETE, MALFORMED, packetEnd, settingsAfter, type FrameSettings, type PacketSink } from './frames.js';
+import { InboundAcks, type AckOutput } from './inbound-acks.js';
 import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type PublishExtras } from './packets.js';
 import { Message, type Delivery, type QoS, type Session, type SessionLink } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
@@ -29,30 +35,57 @@ const ACK_BACKLOG = 1024;
 /** After we close, keep reading (and discarding) this long so the client can read our last packets. */
 const CLOSE_GRACE_MS = 10_000;
 
-/** The internals of mqtt-packet's parser we read to refuse an oversized packet before buffering it. */
-interface ParserState {
-  readonly _stateCounter: number;
-  readonly packet: { length: number };
+/** The bytes of a packet that has not fully arrived; `need` is its total size, 0 while its header is cut off. */
+interface PartialPacket {
+  readonly chunks: Buffer[];
+  bytes: number;
+  readonly need: number;
 }
 
-export class Connection implements SessionLink, ClientLink {
+/**
+ * Stream listeners are shared by all connections (one closure set per connection was a good part
+ * of an idle connection's memory): they find their connection through this property of the stream.
+ */
+const OWNER = Symbol('mqtt connection');
+type OwnedStream = Duplex & { [OWNER]?: Connection };
+
+function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  this[OWNER]?.onData(chunk);
+}
+function onStreamError(this: OwnedStream, err: Error): void {
+  this[OWNER]?.close(`stream error: ${err.message}`);
+}
+function onStreamClose(this: OwnedStream): void {
+  this[OWNER]?.close('connection closed', true);
+}
+function onStreamEnd(this: OwnedStream): void {
+  this[OWNER]?.close('client closed the connection');
+}
+function onStreamDrain(this: OwnedStream): void {
+  const conn = this[OWNER];
+  if (conn?.session && conn.session.link === conn) conn.session.pump();
+}
+
+export class Connection implements SessionLink, ClientLink, PacketSink, AckOutput {
   state: 'connect' | 'auth' | 'open' | 'closed' = 'connect';
   protocolVersion = 4;
   clientId = '';
-  principal: Principal = { space: '', kind: 'anonymous' };
+  principal: Principal = ANONYMOUS;
   session: Session | undefined;
   hooks: ClientHooks | undefined;
-  onClosed: (() => void) | undefined;
 
-  private readonly parser = createParser();
-  private readonly acks: InboundAcks;
+  private acks: InboundAcks | undefined;
   private held: Packet[] | undefined;
   private will: WillSpec | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
+  private partial: PartialPacket | undefined;
+  private frameSettings: FrameSettings = BEFORE_CONNECT;
+  /** Epoch ms: when the connection was accepted, then (with a keep alive) when data last arrived. */
+  private lastSeen = Date.now();
+  /** 1.5 × the keep alive in ms; 0 = none [MQTT-3.1.2-22]. */
+  private keepAliveMs = 0;
   private corked = false;
   private readPaused = false;
-  private limits: ClientLimits = { receiveMaximum: 65535, maximumPacketSize: Infinity, topicAliasMaximum: 0 };
+  private limits: ClientLimits = DEFAULT_LIMITS;
   private outAliases: Map<string, number> | undefined;
   private inAliases: Map<number, string> | undefined;
 
@@ -62,47 +95,75 @@ export class Connection implements SessionLink, ClientLink {
     readonly remoteAddress: string | undefined,
     readonly certificateFingerprint?: string,
   ) {
-    this.acks = new InboundAcks(
-      (buf) => this.write(buf),
-      (pending) => {
-        if (this.readPaused && pending <= ACK_BACKLOG / 2) {
-          this.readPaused = false;
-          this.keepAliveTimer?.refresh();
-          stream.resume();
-        }
-      },
-    );
-    this.parser.on('packet', (p: Packet) => this.onPacket(p));
-    this.parser.on('error', (err: Error) => this.protocolError(0x81, `malformed packet: ${err.message}`));
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err: Error) => this.close(`stream error: ${err.message}`));
-    stream.on('close', () => this.close('connection closed', true));
-    stream.on('end', () => this.close('client closed the connection'));
-    stream.on('drain', () => this.session?.link === this && this.session.pump());
-    this.connectTimer = setTimeout(() => this.close('no CONNECT in time'), broker.options.connectTimeoutMs);
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamEnd);
+    stream.on('drain', onStreamDrain);
+  }
+
+  // ------------------------------------------------------------------ timers (the broker's sweep)
+
+  /** Called about once a second by the broker: the connect timeout and keep alive. */
+  checkTimers(now: number): void {
+    if (this.state === 'connect') {
+      if (now - this.lastSeen >= this.broker.options.connectTimeoutMs) this.close('no CONNECT in time');
+      return;
+    }
+    if (this.state !== 'open' || this.keepAliveMs === 0 || now - this.lastSeen < this.keepAliveMs) return;
+    // While we are not reading (backpressure) the client's PINGREQs are unread, not missing.
+    if (this.readPaused) this.lastSeen = now;
+    else this.protocolError(0x8d, 'keep alive timeout'); // [MQTT-3.1.2-22]
   }
 
   // ------------------------------------------------------------------ input
 
-  private onData(chunk: Buffer): void {
+  /** Frames complete packets out of the chunk (see frames.ts); keeps an incomplete one's bytes. */
+  onData(chunk: Buffer): void {
     if (this.state === 'closed') return; // draining after close: discard
-    this.keepAliveTimer?.refresh();
+    if (this.keepAliveMs !== 0) this.lastSeen = Date.now();
+    let data = chunk;
+    const partial = this.partial;
+    if (partial) {
+      partial.chunks.push(chunk);
+      partial.bytes += chunk.length;
+      if (partial.bytes < partial.need) return;
+      data = Buffer.concat(partial.chunks, partial.bytes);
+      this.partial = undefined;
+    }
     try {
-      this.parser.parse(chunk);
+      this.decodeAll(data);
     } catch (err) {
       // A bug must cost this connection, not the process.
       this.internalError(err);
-      return;
-    }
-    // The parser buffers a whole packet before emitting it: refuse a huge one as soon as its
-    // length is known instead of buffering it (MQTT 5.0 §3.1.2.11.4, reason 0x95).
-    const ps = this.parser as unknown as ParserState;
-    if (ps._stateCounter === 2 && ps.packet.length > this.broker.options.maxPacketBytes) {
-      this.protocolError(0x95, `packet of ${ps.packet.length} bytes is over the limit`);
     }
   }
 
-  private onPacket(p: Packet): void {
+  private decodeAll(data: Buffer): void {
+    const maxPacketBytes = this.broker.options.maxPacketBytes;
+    let offset = 0;
+    while (offset < data.length && this.state !== 'closed') {
+      const end = packetEnd(data, offset);
+      if (end === MALFORMED) return this.protocolError(0x81, 'malformed packet: remaining length over four bytes');
+      // Refuse a huge packet as soon as its length is known instead of buffering it
+      // (MQTT 5.0 §3.1.2.11.4, §3.2.2.3.6: the size counts the whole packet; reason 0x95).
+      if (end !== INCOMPLETE && end - offset > maxPacketBytes) return this.protocolError(0x95, `packet of ${end - offset} bytes is over the limit`);
+      if (end === INCOMPLETE || end > data.length) return this.keepPartial(data, offset, end);
+      this.broker.decoder.decode(this, this.frameSettings, data.subarray(offset, end));
+      offset = end;
+    }
+  }
+
+  private keepPartial(data: Buffer, offset: number, end: number): void {
+    const rest = data.subarray(offset);
+    // A short remainder is copied so that it does not keep the whole chunk alive.
+    const head = rest.length < data.length >> 1 ? Buffer.from(rest) : rest;
+    this.partial = { chunks: [head], bytes: head.length, need: end === INCOMPLETE ? 0 : end - offset };
+  }
+
+  /** PacketSink: a decoded packet. */
+  onPacket(p: Packet): void {
     if (this.state === 'closed') return;
     if (this.state === 'auth') {
       (this.held ??= []).push(p); // pipelined after CONNECT, processed once authenticated
@@ -111,11 +172,16 @@ export class Connection implements SessionLink, ClientLink {
     if (this.state === 'connect') {
       // The first packet must be CONNECT [MQTT-3.1.0-1].
       if (p.cmd !== 'connect') return this.close(`first packet was ${p.cmd}, not connect`);
-      clearTimeout(this.connectTimer);
+      this.frameSettings = settingsAfter(p);
       handleConnect(this, p).catch((err: unknown) => this.internalError(err));
       return;
     }
     this.dispatch(p);
+  }
+
+  /** PacketSink: bytes mqtt-packet could not decode. */
+  onMalformed(err: Error): void {
+    this.protocolError(0x81, `malformed packet: ${err.message}`);
   }
 
   private dispatch(p: Packet): void {
@@ -161,8 +227,9 @@ export class Connection implements SessionLink, ClientLink {
     this.writePacket(o.connack);
     this.state = 'open';
     this.broker.metrics.connections('mqtt', 1);
-    // [MQTT-3.1.2-22]: close after 1.5 × keep alive without any packet.
-    if (o.keepAlive > 0) this.keepAliveTimer = setTimeout(() => this.keepAliveExpired(), o.keepAlive * 1500);
+    // [MQTT-3.1.2-22]: close after 1.5 × keep alive without any packet (checked by checkTimers).
+    this.lastSeen = Date.now();
+    this.keepAliveMs = o.keepAlive * 1500;
     o.session.link = this;
     this.hooks = this.broker.options.hooks?.(this);
     if (this.hooks) for (const [filter, qos] of o.session.hookSubs) this.hooks.subscribe(filter, qos);
@@ -171,12 +238,6 @@ export class Connection implements SessionLink, ClientLink {
     const held = this.held;
     this.held = undefined;
     for (const packet of held ?? []) if (this.state === 'open') this.dispatch(packet);
-  }
-
-  private keepAliveExpired(): void {
-    // While we are not reading (backpressure) the client's PINGREQs are unread, not missing.
-    if (this.readPaused) this.keepAliveTimer?.refresh();
-    else this.protocolError(0x8d, 'keep alive timeout');
   }
 
   /** CONNACK with a failure, then close [MQTT-3.2.2-6, MQTT-3.2.2-7]. */
@@ -205,16 +266,16 @@ export class Connection implements SessionLink, ClientLink {
     const id = p.messageId ?? 0;
     if (qos > 0 && id === 0) return this.protocolError(0x82, 'packet id 0'); // [MQTT-2.2.1-3]
     // A resent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again [MQTT-4.3.3-10].
-    if (qos === 2 && session.incomingQos2.has(id)) return this.acks.push(2, id, 0, this.protocolVersion);
-    if (v5 && qos > 0 && this.acks.length + session.incomingQos2.size >= opts.receiveMaximum) {
+    if (qos === 2 && session.incomingQos2.has(id)) return this.ackQueue().push(2, id, 0, this.protocolVersion);
+    if (v5 && qos > 0 && (this.acks?.length ?? 0) + session.incomingQos2.size >= opts.receiveMaximum) {
       return this.protocolError(0x93, 'receive maximum exceeded'); // [MQTT-3.3.4-8]
     }
-    if (qos === 2) session.incomingQos2.add(id);
+    if (qos === 2) session.addIncomingQos2(id);
     // Intercepted topics (the device API) count their own message kinds.
     const hooked = this.hooks?.publish({ topic, payload, qos, contentType: p.properties?.contentType });
     if (hooked !== undefined) {
-      if (qos > 0) this.acks.push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
-      if (this.acks.length >= ACK_BACKLOG && !this.readPaused) {
+      if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
+      if ((this.acks?.length ?? 0) >= ACK_BACKLOG && !this.readPaused) {
         this.readPaused = true;
         this.stream.pause();
       }
@@ -224,8 +285,8 @@ export class Connection implements SessionLink, ClientLink {
       this.broker.metrics.reject('mqtt', 'publish_not_allowed');
       // 3.1.1 cannot say no: acknowledge and drop [MQTT-3.3.5-2]. MQTT 5 answers 0x87.
       const code = v5 ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : 0;
-      if (qos === 2 && code !== 0) session.incomingQos2.delete(id);
-      if (qos > 0) this.acks.push(qos as 1 | 2, id, code, this.protocolVersion);
+      if (qos === 2 && code !== 0) session.deleteIncomingQos2(id);
+      if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, code, this.protocolVersion);
       return;
     }
     this.broker.metrics.messageIn('mqtt', 'publish');
@@ -235,12 +296,26 @@ export class Connection implements SessionLink, ClientLink {
     // The parser's payload may be a view into a 64 KiB socket chunk: a retained copy must not pin it.
     const body = p.retain ? Buffer.from(payload) : payload;
     this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key));
-    if (qos > 0) this.acks.push(qos as 1 | 2, id, 0, this.protocolVersion);
+    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, 0, this.protocolVersion);
+  }
+
+  /** Created on the first QoS 1/2 PUBLISH: many devices never send one. */
+  private ackQueue(): InboundAcks {
+    return (this.acks ??= new InboundAcks(this));
+  }
+
+  /** AckOutput: acks were written; resume reading once the backlog has halved. */
+  acksFlushed(pending: number): void {
+    if (this.readPaused && pending <= ACK_BACKLOG / 2) {
+      this.readPaused = false;
+      this.lastSeen = Date.now();
+      this.stream.resume();
+    }
   }
 
   /** An intercepted QoS 2 that failed ends its exchange at PUBREC (MQTT 5.0 §4.3.3). */
   private ackDone(qos: QoS, id: number, code: number): void {
-    if (qos === 2 && code >= 0x80) this.session?.incomingQos2.delete(id);
+    if (qos === 2 && code >= 0x80) this.session?.deleteIncomingQos2(id);
   }
 
   /** Topic Alias (MQTT 5.0 §3.3.2.3.4): 0 or over our maximum is 0x94 [MQTT-3.3.2-8, MQTT-3.3.2-9]. */
@@ -261,7 +336,7 @@ export class Connection implements SessionLink, ClientLink {
   }
 
   private onPubrel(id: number): void {
-    const known = this.session?.incomingQos2.delete(id) ?? false;
+    const known = this.session?.deleteIncomingQos2(id) ?? false;
     // 0x92: Packet Identifier not found (MQTT 5.0 §3.7.2.1).
     this.write(encodeAck(PUBCOMP, id, known ? 0 : 0x92, this.protocolVersion));
   }
@@ -393,15 +468,13 @@ export class Connection implements SessionLink, ClientLink {
   }
 
   acksSettled(): Promise<void> {
-    return this.acks.settled();
+    return this.acks ? this.acks.settled() : Promise.resolve();
   }
 
   close(why: string, destroyed = false, graceMs = CLOSE_GRACE_MS): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
-    clearTimeout(this.connectTimer);
-    clearTimeout(this.keepAliveTimer);
     const session = this.session;
     if (session && session.link === this) {
       const w = this.will;
@@ -412,7 +485,7 @@ export class Connection implements SessionLink, ClientLink {
     this.hooks = undefined;
     if (wasOpen) this.broker.metrics.connections('mqtt', -1);
     this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress }, `mqtt connection closed: ${why}`);
-    this.onClosed?.();
+    this.broker.forget(this);
     if (destroyed || this.stream.destroyed) return;
     // Half-close so the client can still read what we wrote, then make sure the socket goes away.
     this.stream.end();

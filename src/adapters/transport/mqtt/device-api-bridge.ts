@@ -14,7 +14,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { AttributeRequest, DeviceApi, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
 import type { ClientHooks, ClientLink, HooksFactory, InterceptedPublish } from './broker.js';
 import { withSparkplug } from '../sparkplug/index.js';
 import type { QoS } from './session.js';
@@ -39,6 +39,9 @@ const PROVISION_RESPONSE = '/provision/response';
 function isApiTopic(topic: string): boolean {
   return topic.startsWith('v1/') || topic.startsWith('/provision');
 }
+
+const NO_HANDLERS: DeviceEventHandlers = Object.freeze({});
+const PERSISTENT = Object.freeze({ persistent: true });
 
 /** Subscriptions the API serves, by filter. ThingsBoard delivers at QoS 0 or 1. */
 type Feed = 'attributes' | 'attrResponse' | 'rpc' | 'rpcResponse' | 'gwAttributes' | 'gwAttrResponse' | 'gwRpc' | 'provision';
@@ -108,7 +111,8 @@ function updateBody(update: SharedAttributeUpdate): Record<string, JsonValue>[] 
 
 /** Shared by device and provisioning bridges: one API call → one ack code, errors logged and counted. */
 abstract class BaseBridge implements ClientHooks {
-  protected readonly feeds = new Map<Feed, QoS>();
+  /** Created on the first API subscription: many devices only publish. */
+  protected feeds: Map<Feed, QoS> | undefined;
 
   constructor(
     protected readonly opts: BridgeOptions,
@@ -147,7 +151,7 @@ abstract class BaseBridge implements ClientHooks {
     const feed = this.feedFor(filter);
     if (!feed) return isApiTopic(filter) ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : undefined;
     const granted = (qos > 1 ? 1 : qos) as QoS;
-    this.feeds.set(feed, granted);
+    (this.feeds ??= new Map()).set(feed, granted);
     this.feedsChanged();
     return granted;
   }
@@ -155,7 +159,7 @@ abstract class BaseBridge implements ClientHooks {
   unsubscribe(filter: string): boolean {
     const feed = this.feedFor(filter);
     if (!feed) return false;
-    this.feeds.delete(feed);
+    this.feeds?.delete(feed);
     this.feedsChanged();
     return true;
   }
@@ -165,12 +169,12 @@ abstract class BaseBridge implements ClientHooks {
    * forgot to subscribe first (lenient towards simple firmware; the answer is only for it anyway).
    */
   protected reply(feed: Feed, topic: string, body: unknown): void {
-    this.link.send(topic, JSON.stringify(body), this.feeds.get(feed) ?? 0);
+    this.link.send(topic, JSON.stringify(body), this.feeds?.get(feed) ?? 0);
   }
 
   /** Pushes (attribute updates, RPC requests) only to subscribers. */
   protected push(feed: Feed, topic: string, body: unknown): void {
-    const qos = this.feeds.get(feed);
+    const qos = this.feeds?.get(feed);
     if (qos !== undefined) this.link.send(topic, JSON.stringify(body), qos);
   }
 
@@ -189,7 +193,8 @@ class DeviceBridge extends BaseBridge {
     private readonly identity: DeviceIdentity,
   ) {
     super(opts, link);
-    this.session = opts.deviceApi.openSession(identity, 'mqtt', {}, { persistent: true });
+    // No handlers until the device subscribes (feedsChanged); one shared empty set until then.
+    this.session = opts.deviceApi.openSession(identity, 'mqtt', NO_HANDLERS, PERSISTENT);
     // A gateway session's handlers cannot be replaced (setHandlers takes device handlers), so they
     // are installed once and push() drops what the gateway has not subscribed to.
     this.gateway = identity.isGateway
@@ -211,8 +216,8 @@ class DeviceBridge extends BaseBridge {
   /** The platform only pushes what the device subscribed to (DeviceSession.setHandlers). */
   protected override feedsChanged(): void {
     this.session.setHandlers({
-      onSharedAttributes: this.feeds.has('attributes') ? (u) => updateBody(u).forEach((b) => this.push('attributes', ATTRIBUTES, b)) : undefined,
-      onRpcRequest: this.feeds.has('rpc') ? (r) => this.push('rpc', `${RPC_REQUEST}${r.id}`, { method: r.method, params: r.params }) : undefined,
+      onSharedAttributes: this.feeds?.has('attributes') ? (u) => updateBody(u).forEach((b) => this.push('attributes', ATTRIBUTES, b)) : undefined,
+      onRpcRequest: this.feeds?.has('rpc') ? (r) => this.push('rpc', `${RPC_REQUEST}${r.id}`, { method: r.method, params: r.params }) : undefined,
     });
   }
 

@@ -20,15 +20,18 @@ interface Entry {
 /** Reason code for an intercepted publish whose handler failed unexpectedly: Implementation specific error. */
 const INTERNAL_ERROR = 0x83;
 
+/** Where acks go: the connection, passed as an object so that a queue costs no closures. */
+export interface AckOutput {
+  write(buf: Buffer): void;
+  /** Called after acks were written, with how many are still pending. */
+  acksFlushed(pending: number): void;
+}
+
 export class InboundAcks {
   private queue: Entry[] = [];
-  private waiters: (() => void)[] = [];
+  private waiters: (() => void)[] | undefined;
 
-  constructor(
-    private readonly write: (buf: Buffer) => void,
-    /** Called after acks were written, with how many are still pending. */
-    private readonly flushed: (pending: number) => void = () => undefined,
-  ) {}
+  constructor(private readonly out: AckOutput) {}
 
   /** Acks not yet written; they count against our Receive Maximum. */
   get length(): number {
@@ -43,7 +46,7 @@ export class InboundAcks {
     const type = qos === 1 ? PUBACK : PUBREC;
     if (typeof result === 'number' && this.queue.length === 0) {
       done?.(result);
-      this.write(encodeAck(type, id, result, version));
+      this.out.write(encodeAck(type, id, result, version));
       return;
     }
     const entry: Entry = { type, id, version, done, code: 0, ready: false };
@@ -71,15 +74,15 @@ export class InboundAcks {
     while (n < q.length && (q[n] as Entry).ready) {
       const e = q[n++] as Entry;
       e.done?.(e.code);
-      this.write(encodeAck(e.type, e.id, e.code, e.version));
+      this.out.write(encodeAck(e.type, e.id, e.code, e.version));
     }
     if (n > 0) {
       q.splice(0, n);
-      this.flushed(q.length);
+      this.out.acksFlushed(q.length);
     }
-    if (q.length === 0 && this.waiters.length > 0) {
+    if (q.length === 0 && this.waiters) {
       const waiters = this.waiters;
-      this.waiters = [];
+      this.waiters = undefined;
       for (const w of waiters) w();
     }
   }
@@ -87,6 +90,6 @@ export class InboundAcks {
   /** Resolves once every queued ack has been written (or its connection is gone). */
   settled(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 }

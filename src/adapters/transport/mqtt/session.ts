@@ -84,14 +84,20 @@ export interface SessionEnv {
   dropped(reason: 'queue_full' | 'expired'): void;
 }
 
+/**
+ * What a collection a session has not used yet reads as. Sessions create theirs on first write:
+ * most devices never subscribe, publish at QoS 2 or receive QoS 1/2, and an empty Map still costs
+ * a couple of hundred bytes. Never written to.
+ */
+const NO_ENTRIES = new Map<never, never>();
+const NO_IDS = new Set<never>();
+
 export class Session {
-  readonly subs = new Map<string, Subscription>();
-  /** Subscriptions intercepted by the device API bridge: filter → granted QoS. */
-  readonly hookSubs = new Map<string, QoS>();
+  private subsMap: Map<string, Subscription> | undefined;
+  private hookSubsMap: Map<string, QoS> | undefined;
   /** Insertion order = send order, so redelivery keeps the original order [MQTT-4.6.0-1]. */
-  readonly inflight = new Map<number, Delivery>();
-  /** Inbound QoS 2 packet ids between PUBREC and PUBREL (Method A, MQTT 5.0 §4.3.3). */
-  readonly incomingQos2 = new Set<number>();
+  private inflightMap: Map<number, Delivery> | undefined;
+  private qos2Ids: Set<number> | undefined;
   private queue: Delivery[] = [];
   private nextId = 1;
 
@@ -121,6 +127,54 @@ export class Session {
     return this.queue.length;
   }
 
+  /** Routed subscriptions by the filter as the client sent it. */
+  get subs(): ReadonlyMap<string, Subscription> {
+    return this.subsMap ?? NO_ENTRIES;
+  }
+
+  setSub(sub: Subscription): void {
+    (this.subsMap ??= new Map()).set(sub.key, sub);
+  }
+
+  deleteSub(key: string): boolean {
+    return this.subsMap?.delete(key) ?? false;
+  }
+
+  /** Subscriptions intercepted by the device API bridge: filter → granted QoS. */
+  get hookSubs(): ReadonlyMap<string, QoS> {
+    return this.hookSubsMap ?? NO_ENTRIES;
+  }
+
+  setHookSub(filter: string, qos: QoS): void {
+    (this.hookSubsMap ??= new Map()).set(filter, qos);
+  }
+
+  deleteHookSub(filter: string): boolean {
+    return this.hookSubsMap?.delete(filter) ?? false;
+  }
+
+  clearHookSubs(): void {
+    this.hookSubsMap = undefined;
+  }
+
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL (Method A, MQTT 5.0 §4.3.3). */
+  get incomingQos2(): ReadonlySet<number> {
+    return this.qos2Ids ?? NO_IDS;
+  }
+
+  addIncomingQos2(id: number): void {
+    (this.qos2Ids ??= new Set()).add(id);
+  }
+
+  deleteIncomingQos2(id: number): boolean {
+    return this.qos2Ids?.delete(id) ?? false;
+  }
+
+  /** Outbound QoS 1/2 messages in flight: read-only here, written by send/complete/received. */
+  private get inflight(): ReadonlyMap<number, Delivery> {
+    return this.inflightMap ?? NO_ENTRIES;
+  }
+
   /** Hands a routed message to the session: sent now, queued, or (QoS 0 while offline) dropped. */
   deliver(msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
     const link = this.link;
@@ -148,9 +202,9 @@ export class Session {
 
   private send(link: SessionLink, d: Delivery): void {
     d.packetId = this.allocateId();
-    this.inflight.set(d.packetId, d);
+    (this.inflightMap ??= new Map()).set(d.packetId, d);
     // Too large for the client: discarded as if sent and acknowledged [MQTT-3.1.2-25].
-    if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, false)) this.inflight.delete(d.packetId);
+    if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, false)) this.inflightMap.delete(d.packetId);
   }
 
   /** Packet ids must not be reused while in flight [MQTT-2.2.1-3]. */
@@ -185,7 +239,7 @@ export class Session {
   complete(packetId: number, expect: 'publish' | 'pubrel'): boolean {
     const d = this.inflight.get(packetId);
     if (!d || d.state !== expect || (expect === 'publish' && d.qos !== 1)) return false;
-    this.inflight.delete(packetId);
+    this.inflightMap?.delete(packetId);
     this.pump();
     return true;
   }
@@ -195,7 +249,7 @@ export class Session {
     const d = this.inflight.get(packetId);
     if (!d || d.qos !== 2) return false;
     if (reasonCode >= 0x80) {
-      this.inflight.delete(packetId);
+      this.inflightMap?.delete(packetId);
       this.pump();
       return true;
     }
@@ -210,7 +264,7 @@ export class Session {
     if (!link) return;
     for (const d of this.inflight.values()) {
       if (d.state === 'pubrel') link.writePubrel(d.packetId);
-      else if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, true)) this.inflight.delete(d.packetId);
+      else if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, true)) this.inflightMap?.delete(d.packetId);
     }
     this.pump();
   }

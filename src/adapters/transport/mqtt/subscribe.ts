@@ -25,7 +25,7 @@ function subscribeOne(conn: Connection, session: Session, req: ISubscription, su
   const qos = req.qos;
   const hooked = conn.hooks?.subscribe(req.topic, qos);
   if (hooked !== undefined) {
-    if (hooked < 0x80) session.hookSubs.set(req.topic, hooked as QoS);
+    if (hooked < 0x80) session.setHookSub(req.topic, hooked as QoS);
     return v5 || hooked < 0x80 ? hooked : UNSPECIFIED;
   }
   const filter = shared ? shared.filter : req.topic;
@@ -72,7 +72,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: ISubscrib
 
 export function handleUnsubscribe(conn: Connection, session: Session, p: IUnsubscribePacket): void {
   const codes = p.unsubscriptions.map((filter) => {
-    const hadHook = session.hookSubs.delete(filter);
+    const hadHook = session.deleteHookSub(filter);
     if ((conn.hooks?.unsubscribe(filter) ?? false) || hadHook) return 0;
     return conn.broker.unsubscribe(session, filter) ? 0 : NO_SUBSCRIPTION;
   });

@@ -77,9 +77,11 @@ function commandValue(params: JsonValue): JsonValue {
 
 class SparkplugHooks implements ClientHooks {
   private state: NodeState | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  // Both created on first use: one of these hooks exists per device connection, and most
+  // connections never speak Sparkplug (see the MQTT broker's per-connection memory notes).
+  private queue: Promise<unknown> | undefined;
   /** Sparkplug filters this client subscribed to, with the granted QoS. */
-  private readonly subs = new Map<string, QoS>();
+  private subs: Map<string, QoS> | undefined;
 
   constructor(
     private readonly inner: ClientHooks,
@@ -91,7 +93,7 @@ class SparkplugHooks implements ClientHooks {
   publish(p: InterceptedPublish): Promise<number> | number | undefined {
     if (!p.topic.startsWith(PREFIX)) return this.inner.publish(p);
     // One message at a time per connection: DBIRTH must have created the child before DDATA lands.
-    const work = this.queue.then(() => this.handle(p));
+    const work = (this.queue ?? Promise.resolve()).then(() => this.handle(p));
     this.queue = work.catch(() => undefined);
     return work.then(
       () => 0,
@@ -102,14 +104,14 @@ class SparkplugHooks implements ClientHooks {
   subscribe(filter: string, qos: QoS): number | undefined {
     if (!filter.startsWith(PREFIX)) return this.inner.subscribe(filter, qos);
     const granted = (qos > 1 ? 1 : qos) as QoS;
-    this.subs.set(filter, granted);
+    (this.subs ??= new Map()).set(filter, granted);
     if (filter.startsWith(STATE_PREFIX)) this.announceState(filter);
     return granted;
   }
 
   unsubscribe(filter: string): boolean {
     if (!filter.startsWith(PREFIX)) return this.inner.unsubscribe(filter);
-    return this.subs.delete(filter);
+    return this.subs?.delete(filter) ?? false;
   }
 
   ping(): void {
@@ -327,7 +329,7 @@ class SparkplugHooks implements ClientHooks {
 
   private sendIfSubscribed(topic: string, payload: Buffer | string): boolean {
     let qos: QoS | undefined;
-    for (const [filter, q] of this.subs) if (topicMatches(filter, topic) && (qos === undefined || q > qos)) qos = q;
+    for (const [filter, q] of this.subs ?? []) if (topicMatches(filter, topic) && (qos === undefined || q > qos)) qos = q;
     if (qos === undefined) return false;
     this.link.send(topic, payload, qos);
     return true;

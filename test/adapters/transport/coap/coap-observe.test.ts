@@ -125,7 +125,7 @@ describe('CoAP transport: observe and message layer', () => {
       raw.send(packet);
       const ack = await raw.next((p) => p.messageId === 777);
       assert.equal(ack.code, '2.04');
-      raw.send(packet); // after the answer: the package's response cache answers it
+      raw.send(packet); // after the answer: the dedup cache answers it (RFC 7252 §4.5)
       await raw.next((p) => p.messageId === 777);
       assert.equal(h.api.published.length - before, 1);
     } finally {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
 import { generate, parse, type Packet, type ParsedPacket } from 'coap-packet';
-import { createCoapTransport } from '../../../../src/adapters/transport/coap/index.js';
+import { createCoapTransport, type CoapTransportOptions } from '../../../../src/adapters/transport/coap/index.js';
 import { DEFAULTS, type Config } from '../../../../src/apps/config.js';
 import type { Transport } from '../../../../src/ports.js';
 import { FakeDeviceApi, countingMetrics, recordingLogger, waitFor, type CountingMetrics } from '../http/fake-device-api.js';
@@ -28,7 +28,12 @@ export interface CoapHarness {
   stop(): Promise<void>;
 }
 
-export async function startCoap(options: { piggybackReplyMs?: number; maxPayloadBytes?: number; port?: number } = {}): Promise<CoapHarness> {
+export interface StartCoapOptions extends Pick<CoapTransportOptions, 'piggybackReplyMs' | 'dedup' | 'retransmit'> {
+  maxPayloadBytes?: number;
+  port?: number;
+}
+
+export async function startCoap(options: StartCoapOptions = {}): Promise<CoapHarness> {
   const config = structuredClone(DEFAULTS);
   config.host = '127.0.0.1';
   config.coap.port = options.port ?? 0;
@@ -36,7 +41,8 @@ export async function startCoap(options: { piggybackReplyMs?: number; maxPayload
   const api = new FakeDeviceApi();
   const metrics = countingMetrics();
   const logger = recordingLogger();
-  const transport = createCoapTransport({ config, deviceApi: api, metrics, logger, piggybackReplyMs: options.piggybackReplyMs, drainTimeoutMs: 1000 });
+  const { piggybackReplyMs, dedup, retransmit } = options;
+  const transport = createCoapTransport({ config, deviceApi: api, metrics, logger, piggybackReplyMs, dedup, retransmit, drainTimeoutMs: 1000 });
   const [address] = await transport.start();
   if (!address) throw new Error('no address');
   return {
