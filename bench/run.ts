@@ -75,6 +75,7 @@ async function main(): Promise<number> {
   const devices = positiveNumber('devices', values.devices);
   const durationS = positiveNumber('duration', values.duration);
   const results: ScenarioResult[] = [];
+  const failed: string[] = [];
   for (const scenario of names) {
     const spec = SCENARIOS[scenario]!;
     const started = performance.now();
@@ -89,18 +90,25 @@ async function main(): Promise<number> {
       log: (m) => console.log(`[${scenario} ${((performance.now() - started) / 1000).toFixed(1)}s] ${m}`),
     };
     const limitMs = (spec.limitMin[values.quick ? 0 : 1] + (durationS ?? 0) / 30) * 60_000;
-    const result = await withDeadline(spec.run(ctx), limitMs, scenario);
-    result.machine = machine();
-    result.wall_s = Math.round((performance.now() - started) / 100) / 10;
-    printResult(result);
-    results.push(result);
+    try {
+      const result = await withDeadline(spec.run(ctx), limitMs, scenario);
+      result.machine = machine();
+      result.wall_s = Math.round((performance.now() - started) / 100) / 10;
+      printResult(result);
+      results.push(result);
+    } catch (err) {
+      if (names.length === 1) throw err;
+      // `all`: one failed scenario is reported and the others still run.
+      console.error(`${scenario} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      failed.push(scenario);
+    }
+    // Written after every scenario, so a long `all` run keeps what it measured if it is stopped.
+    if (values.json) writeFileSync(values.json, JSON.stringify(results.length === 1 && names.length === 1 ? results[0] : results, null, 2) + '\n');
   }
-  if (values.json) {
-    writeFileSync(values.json, JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
-    console.log(`\nwrote ${values.json}`);
-  }
+  if (values.json) console.log(`\nwrote ${values.json}`);
   if (values.keep) console.log(`kept ${tmp}`);
-  return 0;
+  if (failed.length > 0) console.error(`failed: ${failed.join(', ')}`);
+  return failed.length > 0 ? 1 : 0;
 }
 
 /** A scenario that overruns its limit is abandoned: cleanup kills what it started. */

@@ -3,7 +3,7 @@
  * /proc/<pid>/stat (utime + stime, in clock ticks) and resident memory from /proc/<pid>/status.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { onCleanup } from './cleanup.js';
 
 const CLK_TCK = 100; // getconf CLK_TCK on Linux x86-64 and arm64
@@ -79,6 +79,8 @@ export interface Usage {
   readonly peakRssMb: number;
   /** MB written to storage over the interval (the SQLite WAL and checkpoints, for the platform). */
   readonly writtenMb: number;
+  /** The process was gone when the interval ended. */
+  readonly exited?: boolean;
 }
 
 /** Measures one process between start() and stop(), sampling RSS every 250 ms for the peak. */
@@ -108,6 +110,10 @@ export class UsageMeter {
   stop(): Usage {
     clearInterval(this.timer);
     const seconds = (performance.now() - this.t0) / 1000;
+    if (!existsSync(`/proc/${this.pid}`)) {
+      // Died during the run (a reference that ran out of memory): say so instead of failing the bench.
+      return { cpuPct: Number.NaN, rssMb: Number.NaN, peakRssMb: this.peak, writtenMb: Number.NaN, exited: true };
+    }
     const rss = rssMb(this.pid);
     const writtenMb = (writeBytes(this.pid) - this.written0) / 2 ** 20;
     return { cpuPct: ((cpuSeconds(this.pid) - this.cpu0) / seconds) * 100, rssMb: rss, peakRssMb: Math.max(this.peak, rss), writtenMb };

@@ -131,7 +131,7 @@ export async function connections(ctx: BenchContext): Promise<ScenarioResult> {
       kb_per_connection: r3(p.kbPerConn),
       store_check: check,
     },
-    reference: { name: 'mosquitto 2.0', msgs_per_s: m.received ?? null, connected: m.connected, connects_per_s: Math.round(m.connectsPerS), kb_per_connection: r3(m.kbPerConn), rss_mb: r3(m.rssMb), cpu_pct: r3(m.loadCpuPct), p99_ms: m.load.p99 },
+    reference: { name: 'mosquitto 2.0', msgs_per_s: m.received !== undefined ? Math.round(m.received / (loadMs / 1000)) : null, connected: m.connected, connects_per_s: Math.round(m.connectsPerS), kb_per_connection: r3(m.kbPerConn), rss_mb: r3(m.rssMb), cpu_pct: r3(m.loadCpuPct), p99_ms: m.load.p99 },
     // The headline here is memory: platform KB per connection ÷ Mosquitto's.
     ratio: ratio(p.kbPerConn, m.kbPerConn),
     targets: [

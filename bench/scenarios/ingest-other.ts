@@ -100,7 +100,7 @@ async function ingestVia(transport: Transport, ctx: BenchContext): Promise<Scena
       ['load generator CPU', `${fmt(p.loadgen.cpuPct)} %`, `${fmt(ref.loadgen.cpuPct)} %`],
       ['acked / stored', `${fmt(check.acked)} / ${fmt(check.stored)}`, ''],
     ],
-    notes: [],
+    notes: ref.server.exited ? [`the reference process died during its run (peak RSS ${fmt(ref.server.peakRssMb)} MB); its rate is what it acknowledged until then`] : [],
   };
 }
 

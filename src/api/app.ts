@@ -46,6 +46,7 @@ export interface HttpAppOptions {
 }
 
 const MAX_REQUEST_ID_LENGTH = 128;
+const VERBOSE_LEVELS: ReadonlySet<string> = new Set(['debug', 'trace']);
 
 export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise<FastifyInstance> {
   const options: FastifyServerOptions & { https?: { key: Buffer; cert: Buffer } } = {
@@ -65,15 +66,21 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   installErrorHandlers(app);
-  app.addHook('onRequest', async (request, reply) => {
+  // Both hooks run for every device HTTP request too: callback style (no promise per hook), and
+  // the debug line's fields are built only when debug logging is on.
+  app.addHook('onRequest', (request, reply, done) => {
     if (String(request.id).length > MAX_REQUEST_ID_LENGTH) request.id = randomUUID();
-    reply.header('x-request-id', request.id);
+    void reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    if (VERBOSE_LEVELS.has(request.log.level)) {
+      request.log.debug(
+        { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request completed',
+      );
+    }
+    done();
   });
 
   await app.register(swagger, {

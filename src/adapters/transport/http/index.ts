@@ -92,6 +92,11 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     const polls = new LongPolls();
     const backlog = new RpcBacklog(config.rpc.defaultTimeoutMs);
 
+    // No per-request child logger for device traffic (Fastify builds one per request by default,
+    // binding the request id): these routes log through `logger` with the device's token prefix
+    // and address instead, and a pino child per request is measurable at 20k requests/s.
+    app.setChildLoggerFactory((parent) => parent);
+
     // Raw bytes for every content type, only inside this plugin's scope.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxPayloadBytes }, (_req, body, done) => done(null, body));
