@@ -145,11 +145,11 @@ export function createSqliteRollups(db: Db, tail: Tail): SqliteRollups {
 
   return {
     noteTail(device, key, ts, replaces): void {
-      if (replaces) {
-        let set = nested(replaced, device).get(key);
-        if (!set) nested(replaced, device).set(key, (set = new Set()));
-        set.add(ts);
-      }
+      if (!replaces) return;
+      const byKey = nested(replaced, device);
+      let set = byKey.get(key);
+      if (!set) byKey.set(key, (set = new Set()));
+      set.add(ts);
     },
 
     direct(rows, logged, encoded, isDirect): void {

@@ -11,7 +11,7 @@
  */
 import type { Packet } from 'coap-packet';
 import { blockwise } from './block2.js';
-import { encodeUint, uintOf, type CoapOption, type CoapReply, type CoapRequest } from './message.js';
+import { encodeUint, messageKey, uintOf, type CoapOption, type CoapReply, type CoapRequest } from './message.js';
 import type { DeliveryEvents, Retransmitter } from './retransmit.js';
 
 /** What an exchange needs from the server that owns the socket. */
@@ -110,7 +110,7 @@ export class CoapExchange {
       return;
     }
     if (separateCon) {
-      const key = `${req.remote}/${messageId}`;
+      const key = messageKey(req.remote, messageId);
       this.link.outgoing.start(key, bytes, req.rsinfo, events?.(key) ?? {});
     } else {
       this.link.send(bytes, req.rsinfo);
@@ -159,7 +159,7 @@ export class ObserveStream {
     const packet: Packet = { code: reply.code, messageId, token: req.token, confirmable: true, options, payload: reply.payload };
     const bytes = this.link.encode(packet, req.rsinfo);
     if (!bytes) return;
-    const key = `${req.remote}/${messageId}`;
+    const key = messageKey(req.remote, messageId);
     this.link.outgoing.start(key, bytes, req.rsinfo, this.follow(key));
   }
 

@@ -24,6 +24,7 @@ import { ObservationRegistry } from './observe.js';
 import type { DedupOptions } from './dedup.js';
 import type { RetransmitTiming } from './retransmit.js';
 import type { CoapExchange } from './exchange.js';
+import { remoteOf } from './message.js';
 import { CoapServer } from './server.js';
 
 export interface CoapTransportOptions {
@@ -106,10 +107,10 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
         {
           onGarbage: (rsinfo, bytes, err) => {
             metrics.reject('coap', 'MALFORMED_PACKET');
-            logger.debug({ remote: `${rsinfo.address}:${rsinfo.port}`, bytes, reason: err.message }, 'coap datagram dropped');
+            logger.debug({ remote: remoteOf(rsinfo), bytes, reason: err.message }, 'coap datagram dropped');
           },
           onInternalError: (rsinfo, err) => {
-            logger.error({ remote: `${rsinfo.address}:${rsinfo.port}`, err }, 'coap message handling failed');
+            logger.error({ remote: remoteOf(rsinfo), err }, 'coap message handling failed');
           },
           onRequest,
         },

@@ -67,7 +67,20 @@ export interface CoapReply {
   readonly options?: readonly CoapOption[];
 }
 
-export function requestFrom(packet: ParsedPacket, rsinfo: AddressInfo): CoapRequest {
+/** A client endpoint as one string: the dedup cache's, the retransmitter's and the logs' key. */
+export function remoteOf(rsinfo: AddressInfo): string {
+  return `${rsinfo.address}:${rsinfo.port}`;
+}
+
+/**
+ * One message of an endpoint (message ids are per endpoint, RFC 7252 §4.4): the key that matches
+ * an empty ACK or RST to the Confirmable message it settles.
+ */
+export function messageKey(remote: string, messageId: number): string {
+  return `${remote}/${messageId}`;
+}
+
+export function requestFrom(packet: ParsedPacket, rsinfo: AddressInfo, remote = remoteOf(rsinfo)): CoapRequest {
   const paths: string[] = [];
   const queries: string[] = [];
   for (const o of packet.options) {
@@ -76,7 +89,7 @@ export function requestFrom(packet: ParsedPacket, rsinfo: AddressInfo): CoapRequ
   }
   return {
     rsinfo,
-    remote: `${rsinfo.address}:${rsinfo.port}`,
+    remote,
     messageId: packet.messageId,
     token: packet.token,
     confirmable: packet.confirmable,

@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { generate, parse, type Packet, type ParsedPacket } from 'coap-packet';
 import { DedupCache, type DedupOptions } from './dedup.js';
 import { CoapExchange, type ExchangeLink } from './exchange.js';
-import { requestFrom } from './message.js';
+import { messageKey, remoteOf, requestFrom } from './message.js';
 import { Retransmitter, type RetransmitTiming } from './retransmit.js';
 
 /** RFC 7252 §4.6: stay under 1152 bytes per message unless the path MTU is known to be larger. */
@@ -171,21 +171,21 @@ export class CoapServer implements ExchangeLink {
     // Only requests (class 0) from a CON or NON message are served. Responses to us make no
     // sense (we send no requests) and reserved classes are ignored, as the npm server did.
     if (code.charCodeAt(0) !== 0x30 || packet.ack || packet.reset) return;
-    const request = requestFrom(packet, rsinfo);
-    const hit = this.dedup.check(request.remote, packet.messageId);
+    const remote = remoteOf(rsinfo);
+    const hit = this.dedup.check(remote, packet.messageId);
     if (hit !== undefined) {
       // §4.5: a duplicate CON gets the same ACK again; one still being processed waits for its
       // answer; a duplicate NON is ignored.
       if (packet.confirmable && hit !== 'processing' && hit.length > 0) this.send(hit, rsinfo);
       return;
     }
-    const exchange = new CoapExchange(request, Date.now(), this);
+    const exchange = new CoapExchange(requestFrom(packet, rsinfo, remote), Date.now(), this);
     if (packet.confirmable) this.awaiting.add(exchange);
     this.hooks.onRequest(exchange);
   }
 
   private onEmpty(packet: ParsedPacket, rsinfo: AddressInfo): void {
-    const key = `${rsinfo.address}:${rsinfo.port}/${packet.messageId}`;
+    const key = messageKey(remoteOf(rsinfo), packet.messageId);
     if (packet.ack) {
       this.outgoing.settle(key, 'ack');
     } else if (packet.reset) {
