@@ -248,6 +248,48 @@ export interface DashboardStore {
   deleteDashboard(id: string): Promise<boolean>;
 }
 
+/** One entry of the append-only audit log: who did what, to what, when, from where. */
+export interface AuditEntry {
+  readonly id: string;
+  readonly ts: number;
+  readonly tenantId: string;
+  /** A user id, `device:<id>`, `system`, or `anonymous` (a failed sign-in). */
+  readonly actor: string;
+  /** The actor's email when a user (kept: users may be deleted later). */
+  readonly actorName?: string;
+  /** A stable dotted name (`auth.login`, `credentials.read`, `edge.config_push`) or `<METHOD> <route>`. */
+  readonly action: string;
+  readonly outcome: 'success' | 'failure' | 'denied';
+  readonly targetType?: string;
+  readonly targetId?: string;
+  /** The client's address as the server saw it. */
+  readonly address?: string;
+  /** What changed, secrets redacted, bounded in size. */
+  readonly details?: JsonValue;
+}
+
+export interface AuditQuery {
+  readonly tenantId: string;
+  /** Exact action, or a prefix ending in `.` or ` ` (e.g. `auth.`). */
+  readonly action?: string;
+  readonly actor?: string;
+  readonly targetId?: string;
+  readonly outcome?: AuditEntry['outcome'];
+  /** ts range, both ends inclusive. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The audit log: entries are appended, listed newest first, and only ever removed by age. */
+export interface AuditStore {
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
+  listAudit(query: AuditQuery): Promise<Page<AuditEntry>>;
+  /** Removes entries older than `before` (retention); returns how many. */
+  pruneAudit(before: number): Promise<number>;
+}
+
 /** Everything a storage backend provides; one adapter (sqlite, postgres, memory) implements all. */
 export interface Store
   extends RegistryStore,
@@ -259,7 +301,8 @@ export interface Store
     AlarmStore,
     CommandStore,
     RuleStore,
-    DashboardStore {
+    DashboardStore,
+    AuditStore {
   readonly kind: string;
   close(): Promise<void>;
 }

@@ -10,6 +10,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alarmRoutes } from './alarms.js';
+import { auditChanges } from './audit-hook.js';
+import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { commandRoutes } from './commands.js';
@@ -117,6 +119,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
       await api.register(async (secured) => {
         requireAuth(secured, deps.auth);
         enforceRoles(secured);
+        if (deps.audit) auditChanges(secured, deps.audit);
         await secured.register(authRoutes, { deps });
         await secured.register(deviceRoutes, { deps });
         await secured.register(credentialRoutes, { deps });
@@ -129,6 +132,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
         if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
         if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
         if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
+        if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
       });
     },
     { prefix: '/api' },

@@ -1,6 +1,8 @@
 /** POST /api/auth/login (public), GET /api/auth/me, POST /api/auth/api-keys. */
 import { Type } from '@sinclair/typebox';
+import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
+import { normalizeEmail } from '../services/auth.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
 import { errorResponses } from './schemas.js';
@@ -23,7 +25,19 @@ export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer() }), ...errorResponses },
       },
     },
-    async (request) => deps.auth.login(request.body.email, request.body.password),
+    async (request) => {
+      const email = request.body.email;
+      try {
+        const session = await deps.auth.login(email, request.body.password);
+        const principal = await deps.auth.verifyToken(session.token);
+        deps.audit?.record({ tenantId: principal.tenantId, actor: principal.userId, actorName: normalizeEmail(email), action: 'auth.login', address: request.ip });
+        return session;
+      } catch (err) {
+        // The email is kept as typed (bounded by the schema): it is what an investigation searches for.
+        deps.audit?.record({ tenantId: DEFAULT_TENANT_ID, actor: 'anonymous', actorName: normalizeEmail(email), action: 'auth.login_failed', outcome: 'failure', address: request.ip });
+        throw err;
+      }
+    },
   );
 };
 

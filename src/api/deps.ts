@@ -5,6 +5,7 @@
 import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/device.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
+import type { AuditService } from '../services/audit.js';
 import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
@@ -37,6 +38,8 @@ export interface MetricsRenderer {
 export interface ApiDeps {
   readonly registry: RegistryService;
   readonly auth: AuthService;
+  /** The audit log: changes through the API and sign-ins are recorded; GET /api/audit reads it. */
+  readonly audit?: Pick<AuditService, 'record' | 'list'>;
   readonly telemetry: TelemetryQueryService;
   readonly attributes: AttributeApi;
   readonly status: StatusApi;

@@ -27,6 +27,8 @@ function validationBody(err: FastifyError): ErrorBody {
 }
 
 export function sendError(reply: FastifyReply, err: PlatformError): FastifyReply {
+  // RFC 9110 §10.2.3: delay-seconds, with 429 (RFC 6585 §4) and 503.
+  if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
   return reply.code(err.spec.http).send({ error: err.code, message: err.message } satisfies ErrorBody);
 }
 

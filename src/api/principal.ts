@@ -11,6 +11,11 @@ export function principalOf(request: FastifyRequest): Principal {
   return principal;
 }
 
+/** The caller when authentication succeeded, else undefined (hooks that also see refused requests). */
+export function principalIfAny(request: FastifyRequest): Principal | undefined {
+  return principals.get(request);
+}
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;

@@ -3,7 +3,7 @@
  * rules, dashboards, imports). `user` is an operator: reads everything and operates devices —
  * sends commands, sets shared attributes (set points), acknowledges and clears alarms, checks
  * and backtests rules, and manages its own API keys — but changes no configuration. Reads are
- * open to every role; the dashboard hides what a role may not do, this hook is what enforces it.
+ * open to every role except those in ADMIN_READS (device credentials, the audit log); the dashboard hides what a role may not do, this hook is what enforces it.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PlatformError } from '../domain/errors.js';
@@ -22,8 +22,12 @@ const OPERATOR_WRITES = new Set([
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Reads that hand out secrets or other users' actions: admins only. */
+const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit']);
+
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
-  if (role === 'admin' || READS.has(method)) return true;
+  if (role === 'admin') return true;
+  if (READS.has(method)) return !ADMIN_READS.has(`${method} ${route}`);
   if (OPERATOR_WRITES.has(`${method} ${route}`)) return true;
   // Shared attributes are the device's desired state (set points): operating, not configuring.
   return route === '/api/devices/:id/attributes/:scope' && params.scope === 'shared';

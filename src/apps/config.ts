@@ -66,6 +66,8 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   rpc: Type.Object({ defaultTimeoutMs: Type.Integer({ minimum: 100 }) }, { default: {} }),
+  /** The audit log (GET /api/audit): entries older than retentionDays are removed; 0 keeps them for ever. */
+  audit: Type.Object({ retentionDays: Type.Integer({ minimum: 0 }) }, { default: {} }),
   /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set, SMS until notify.smpp.enabled. */
   notify: Type.Object(
     {
@@ -127,6 +129,7 @@ export const DEFAULTS: Config = {
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },
+  audit: { retentionDays: 365 },
   notify: {
     smtp: { port: 587, secure: false, requireTls: false },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },

@@ -23,6 +23,7 @@ import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { AuditService } from '../services/audit.js';
 import { AuthService } from '../services/auth.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
@@ -125,6 +126,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
   const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names });
   await registry.init();
+  const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
   const auth = new AuthService({ store, clock, logger, jwtTtlSeconds: config.auth.jwtTtlSeconds });
   const admin = await auth.ensureAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword, tenantId: DEFAULT_TENANT_ID });
 
@@ -199,7 +201,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
 
   let ready = false;
-  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, ready: () => ready };
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, ready: () => ready };
   const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
@@ -236,12 +238,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sessions.close();
     rpc.close();
     await bus.close();
+    await audit.stop();
     await store.close();
   };
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   try {
     // Before any device can connect: the outbox of an earlier run is taken back first.
     await commands.start();
+    audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
     for (const t of transports) {

@@ -41,6 +41,8 @@ export const ERRORS = {
   RPC_TIMEOUT: { http: 408, coap: '5.04', mqtt: 0x80, message: 'device did not answer in time' },
   DEVICE_OFFLINE: { http: 409, coap: '5.03', mqtt: 0x80, message: 'device is not connected' },
   QUOTA_EXCEEDED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'quota exceeded' },
+  /** Too many failed attempts (sign-in, device authentication, provisioning): try again after Retry-After. MQTT 5 0x9F: connection rate exceeded. */
+  RATE_LIMITED: { http: 429, coap: '4.29', mqtt: 0x9f, message: 'too many attempts' },
   UNAVAILABLE: { http: 503, coap: '5.03', mqtt: 0x88, message: 'service unavailable' },
   INTERNAL: { http: 500, coap: '5.00', mqtt: 0x83, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
@@ -51,12 +53,15 @@ export type ErrorCode = keyof typeof ERRORS;
 export class PlatformError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;
+  /** When the caller may try again (RATE_LIMITED, UNAVAILABLE): HTTP Retry-After, in whole seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
     this.name = 'PlatformError';
     this.code = code;
     this.detail = detail;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get spec(): ErrorSpec {

@@ -40,6 +40,7 @@ import {
 } from '../shared.js';
 import { createMemoryAlarms } from './alarms.js';
 import { createMemoryCommands } from './commands.js';
+import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
@@ -73,6 +74,7 @@ export function createMemoryStore(): Store {
   const { deleteDevice: deleteCommands, ...commands } = createMemoryCommands();
   const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
   const dashboards = createMemoryDashboards((id) => tenants.has(id), tenantNotFound);
+  const audit = createMemoryAudit();
 
   function ownerOfName(tenantId: string, name: string): string | undefined {
     return deviceNames.get(tenantId)?.get(name);
@@ -331,6 +333,8 @@ export function createMemoryStore(): Store {
     ...rules,
     // dashboards (memory/dashboards.ts)
     ...dashboards,
+    // audit log (memory/audit.ts)
+    ...audit,
 
     // ------------------------------------------------------------ users
     async countUsers(): Promise<number> {

@@ -9,6 +9,7 @@ import type { Logger, Store } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
+import { createSqliteAudit } from './audit.js';
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
@@ -70,6 +71,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const { deleteDevice: deleteRuleStates, ...rules } = createSqliteRules(db);
   const { insert: _insert, ...credentialStore } = credentials;
   const dashboards = createSqliteDashboards(db);
+  const audit = createSqliteAudit(db);
 
   const deleteTx = db.transaction((id: string): boolean => {
     const existed = deleteDeviceRow(id);
@@ -94,6 +96,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...commands,
     ...rules,
     ...dashboards,
+    ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after
       return deleteTx(id);

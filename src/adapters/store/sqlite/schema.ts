@@ -274,6 +274,29 @@ const V6_TS_HOURLY = `
     FROM ts_kv WHERE t = 0 GROUP BY device, key, hour;
 `;
 
+// The audit log (audit.ts): append-only, so UPDATE is refused by trigger; DELETE is left to
+// retention (pruneAudit). seq keeps insertion order among entries of the same millisecond.
+const V7_AUDIT = `
+  CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    ts          INTEGER NOT NULL,
+    tenant_id   TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    actor_name  TEXT,
+    action      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    target_type TEXT,
+    target_id   TEXT,
+    address     TEXT,
+    details     TEXT                             -- JSON, secrets redacted
+  ) STRICT;
+  CREATE INDEX audit_tenant_ts ON audit_log (tenant_id, ts);
+  CREATE INDEX audit_target ON audit_log (target_id) WHERE target_id IS NOT NULL;
+  CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -305,6 +328,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     description: 'hourly roll-ups of numeric telemetry',
     up: (db) => db.exec(V6_TS_HOURLY),
+  },
+  {
+    version: 7,
+    description: 'append-only audit log',
+    up: (db) => db.exec(V7_AUDIT),
   },
 ];
 

@@ -113,6 +113,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
         if (pe.code === 'INTERNAL') logger.error({ ...fields, err }, 'http device request failed');
         else logger.warn(fields, 'http device request rejected');
       }
+      if (pe.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(pe.retryAfterSeconds))));
       return reply.code(pe.spec.http).send(pe.toJSON());
     });
 
