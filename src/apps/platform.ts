@@ -24,6 +24,7 @@ import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
 import { AuditService } from '../services/audit.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
@@ -119,7 +120,15 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   rmSync(join(resolve(config.dataDir), 'ports.json'), { force: true });
   const pinoLogger = pino({ level: config.log.level, base: { app: 'continuum' } });
   const logger: Logger = options.logger ?? pinoLogger;
-  const store = openStore(config, logger);
+  // Before anything touches the data dir: a second server on it is refused here, with one line.
+  const dataDirLock = lockDataDir(resolve(config.dataDir));
+  let store: Store;
+  try {
+    store = openStore(config, logger);
+  } catch (err) {
+    dataDirLock.release();
+    throw err;
+  }
   const bus = new MemoryBus(logger);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry();
@@ -128,7 +137,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   await registry.init();
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
   const auth = new AuthService({ store, clock, logger, jwtTtlSeconds: config.auth.jwtTtlSeconds });
-  const admin = await auth.ensureAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword, tenantId: DEFAULT_TENANT_ID });
 
   const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000 });
   status.start();
@@ -240,6 +248,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await bus.close();
     await audit.stop();
     await store.close();
+    dataDirLock.release();
   };
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   try {
@@ -267,6 +276,16 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         { name: `mqtt-${ws}`, protocol: 'tcp', host: config.host, port, url: `${ws}://${shownHost}:${port}/mqtt` },
       );
     }
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+  // The first admin is created only once everything listens: a start that fails earlier (a port
+  // taken) leaves no user behind, so the next start still honours CONTINUUM_ADMIN_PASSWORD or
+  // generates and prints a password (regression: the generated one was never shown).
+  let admin: Awaited<ReturnType<AuthService['ensureAdmin']>>;
+  try {
+    admin = await auth.ensureAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword, tenantId: DEFAULT_TENANT_ID });
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;

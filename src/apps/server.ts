@@ -105,6 +105,8 @@ async function startDemoPack(platform: Platform, name: string, devicesPerGroup: 
   }
 }
 
+const PARENT_CHECK_MS = 1_000;
+
 export async function runServerFromCli(argv: string[]): Promise<void> {
   let platform: Platform;
   let start: StartFlags;
@@ -142,4 +144,23 @@ export async function runServerFromCli(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  watchParent(() => shutdown('parent exited'));
+}
+
+/**
+ * Started through a wrapper (`npm start` runs `sh -c`), a signal sent to the wrapper may never
+ * reach this process, which would then run on as an orphan holding the ports and the data dir.
+ * When the parent goes (our parent pid changes), shut down as if signalled. Under systemd or as a
+ * container's first process the parent never changes and this never fires.
+ */
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }
