@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { parseAllowList } from '../domain/outbound/allow-list.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -100,6 +101,18 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /**
+   * Connections rules make (webhooks): non-public addresses (loopback, private, link-local…) and
+   * this platform's own ports are refused unless an entry here allows them (docs/RULES.md).
+   */
+  outbound: Type.Object(
+    {
+      allow: Type.Array(Type.String({ minLength: 1 }), {
+        description: 'exceptions: "host", "host:port", "*.domain", "10.1.0.0/16", "127.0.0.1:9000", "[::1]:9000"',
+      }),
+    },
+    { default: {} },
+  ),
   /** Dashboard settings the browser reads from GET /api/ui-config (no tile server by default: works offline). */
   web: Type.Object(
     { tileUrl: Type.Optional(Type.String({ description: 'map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png' })), tileAttribution: Type.Optional(Type.String()) },
@@ -131,6 +144,7 @@ export const DEFAULTS: Config = {
     smtp: { port: 587, secure: false, requireTls: false },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
   },
+  outbound: { allow: [] },
   log: { level: 'info' },
   web: {},
 };
@@ -197,6 +211,8 @@ function leafPaths(tree: Tree, prefix = ''): string[] {
 }
 
 function coerce(raw: string, sample: unknown): unknown {
+  // Lists from the environment are comma-separated (CONTINUUM_OUTBOUND_ALLOW=a:1,b).
+  if (Array.isArray(sample)) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (typeof sample === 'number') return Number(raw);
   if (typeof sample === 'boolean') return raw === 'true' || raw === '1';
   return raw;
@@ -251,5 +267,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return tree as unknown as Config;
+  const config = tree as unknown as Config;
+  try {
+    parseAllowList(config.outbound.allow);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return config;
 }

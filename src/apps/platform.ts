@@ -38,6 +38,10 @@ import { createRules, type Rules } from '../services/rules/index.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
+import { createOutboundMetrics } from '../adapters/metrics/outbound.js';
+import { createNodeOutboundNetwork } from '../adapters/outbound/node/index.js';
+import { OutboundPolicy } from '../domain/outbound/policy.js';
+import { OutboundService } from '../services/outbound.js';
 
 export interface Platform {
   readonly config: Config;
@@ -177,6 +181,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const smtp = config.notify.smtp;
   // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
   const smpp = config.notify.smpp.enabled ? createSmppSender({ ...config.notify.smpp, logger }) : undefined;
+  const network = createNodeOutboundNetwork();
+  const outbound = new OutboundService({
+    network,
+    // Late-bound: the listeners are bound below; until then no rule runs.
+    policy: new OutboundPolicy({ allow: config.outbound.allow, ownPorts: () => addresses.map((a) => a.port), isLocalAddress: (a) => network.isLocalAddress(a) }),
+    logger: logger.child({ component: 'outbound' }),
+    metrics: createOutboundMetrics(metrics.registry),
+  });
   const rules = createRules({
     store,
     registry,
@@ -195,6 +207,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
       ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}` }) } : {}),
       ...(smpp ? { sms: smpp } : {}),
+      outbound,
     },
   });
 
