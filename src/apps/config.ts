@@ -74,9 +74,10 @@ export const ConfigSchema = Type.Object({
         {
           host: Type.Optional(Type.String()),
           port: Port,
-          /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
-          secure: Type.Boolean(),
-          requireTls: Type.Boolean(),
+          /** starttls: required, certificate verified (default); implicit: TLS from the first byte (port 465); none: plain, for a local relay only. */
+          tls: Type.Union([Type.Literal('starttls'), Type.Literal('implicit'), Type.Literal('none')]),
+          /** PEM file of the CA(s) to trust for the server's certificate instead of the system's. */
+          ca: Type.Optional(Type.String()),
           from: Type.Optional(Type.String()),
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
@@ -141,7 +142,7 @@ export const DEFAULTS: Config = {
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },
   notify: {
-    smtp: { port: 587, secure: false, requireTls: false },
+    smtp: { port: 587, tls: 'starttls' },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
   },
   outbound: { allow: [] },
@@ -231,7 +232,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

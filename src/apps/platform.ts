@@ -205,7 +205,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       telemetry: { write: async (tenantId, deviceId, points) => ingest.ingest(await registry.identityFor(await registry.requireDevice(deviceId, tenantId)), points) },
       // Late-bound: the MQTT transport is built below; rules act only after start.
       topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
-      ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}` }) } : {}),
+      ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}`, ...(smtp.ca ? { ca: readFileSync(smtp.ca) } : {}) }) } : {}),
       ...(smpp ? { sms: smpp } : {}),
       outbound,
     },
