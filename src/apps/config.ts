@@ -114,6 +114,11 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** GET /metrics: `Authorization: Bearer <token>` or an admin's credentials; anonymous only when public. */
+  metrics: Type.Object(
+    { token: Type.Optional(Type.String({ minLength: 16, description: 'shared secret for the Prometheus scraper' })), public: Type.Boolean() },
+    { default: {} },
+  ),
   /** Dashboard settings the browser reads from GET /api/ui-config (no tile server by default: works offline). */
   web: Type.Object(
     { tileUrl: Type.Optional(Type.String({ description: 'map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png' })), tileAttribution: Type.Optional(Type.String()) },
@@ -146,6 +151,7 @@ export const DEFAULTS: Config = {
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
   },
   outbound: { allow: [] },
+  metrics: { public: false },
   log: { level: 'info' },
   web: {},
 };
@@ -232,7 +238,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

@@ -212,7 +212,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
 
   let ready = false;
-  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, ready: () => ready };
+  const apiDeps = { registry, auth, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
   const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BusEvents } from '../../src/ports.js';
-import { eventually, startTestPlatform } from '../support/platform.js';
+import { eventually, metricsText, startTestPlatform } from '../support/platform.js';
 import { mosquittoPub } from './scenarios/helpers.js';
 
 async function receiver(): Promise<{ port: number; hits: string[]; close(): void }> {
@@ -25,7 +25,7 @@ async function receiver(): Promise<{ port: number; hits: string[]; close(): void
 test('a webhook rule aimed at 127.0.0.1 does not reach it unless the host is allow-listed in config', async () => {
   const hook = await receiver();
   const other = await receiver();
-  const tp = await startTestPlatform({ store: 'memory', config: { outbound: { allow: [`127.0.0.1:${hook.port}`] }, metrics: { public: true } } });
+  const tp = await startTestPlatform({ store: 'memory', config: { outbound: { allow: [`127.0.0.1:${hook.port}`] } } });
   try {
     const errors: BusEvents['ruleError'][] = [];
     tp.platform.bus.subscribe('ruleError', 'ruleError.>', (e) => errors.push(e));
@@ -51,7 +51,7 @@ test('a webhook rule aimed at 127.0.0.1 does not reach it unless the host is all
     assert.equal(saved.body.error, 'INVALID_RULE');
     assert.match(saved.body.message, /webhook url is refused by the outbound policy: .*own listening ports/);
 
-    const metrics = await fetch(`${tp.baseUrl}/metrics`).then((r) => r.text());
+    const metrics = await metricsText(tp.baseUrl);
     assert.match(metrics, /continuum_outbound_refused_total\{reason="loopback"\} 1/);
     assert.match(metrics, /continuum_outbound_refused_total\{reason="own-port"\} 1/);
   } finally {
