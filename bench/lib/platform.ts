@@ -3,6 +3,7 @@
  * data dir, ports chosen by the OS and read from ports.json; plus the few REST calls the bench
  * needs (login, bulk import of devices with known tokens, create one device, telemetry reads).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformProc
   args.push('--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn');
   const proc = spawnTracked('platform', process.execPath, args, {
     cwd: REPO,
-    env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password },
+    env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_METRICS_TOKEN: METRICS_TOKEN },
   });
   const deadline = Date.now() + 60_000;
   while (!existsSync(portsFile)) {
@@ -94,9 +95,19 @@ export function makeTokens(count: number, tag: string): string[] {
   return Array.from({ length: count }, (_, i) => `bm${tag}${i.toString(36).padStart(4, '0')}`);
 }
 
+/** The scraper's token given to the benchmarked platform (/metrics refuses anonymous reads). */
+export const METRICS_TOKEN = randomBytes(24).toString('hex');
+
+/** GET /metrics with the scraper's token. */
+export async function metricsText(baseUrl: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+  return res.text();
+}
+
 /** The platform's Prometheus metrics, summed over label sets: name → value. */
 export async function scrapeMetrics(baseUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await metricsText(baseUrl);
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { LoadGen } from '../lib/children.js';
-import { makeTokens, startPlatform } from '../lib/platform.js';
+import { makeTokens, metricsText, startPlatform } from '../lib/platform.js';
 import { emptyMeasured, fmt, r3, type ScenarioResult } from '../lib/report.js';
 import { addExpected, checkStore, type Expected } from '../lib/store-check.js';
 import { HOST, measured, subdir, summarize, type BenchContext } from './common.js';
@@ -21,7 +21,7 @@ interface LoopStats {
 
 /** Reads the platform's own gauges; each scrape also resets the loop-delay histogram. */
 async function scrape(baseUrl: string): Promise<LoopStats> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await metricsText(baseUrl);
   const gauge = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   return { p99Ms: gauge('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: gauge('nodejs_eventloop_lag_max_seconds') * 1000, heapMb: gauge('nodejs_heap_size_used_bytes') / 2 ** 20 };
 }

@@ -6,6 +6,7 @@ import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/dev
 import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
+import type { MetricsAccess } from './metrics-access.js';
 import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   readonly twin?: Pick<TwinService, 'get'>;
   readonly live?: Pick<LiveService, 'subscribe'>;
   readonly metrics: MetricsRenderer;
+  /** Who may scrape /metrics; absent: admins only. */
+  readonly metricsAccess?: MetricsAccess;
   /** False while starting or stopping: /readyz answers 503. */
   ready(): boolean;
 }

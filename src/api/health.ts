@@ -1,6 +1,7 @@
-/** Liveness, readiness and Prometheus metrics: unauthenticated, outside /api. */
+/** Liveness and readiness (unauthenticated) and Prometheus metrics (token, admin, or public by config): outside /api. */
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from './deps.js';
+import { authorizeScrape } from './metrics-access.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['operations'];
@@ -27,8 +28,15 @@ export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
 
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Prometheus metrics (text exposition format)', security: [], produces: ['text/plain'] } },
-    async (_request, reply) => {
+    {
+      schema: {
+        tags,
+        summary: 'Prometheus metrics (text exposition format): Bearer metrics.token, an admin JWT or API key, or anyone when metrics.public',
+        produces: ['text/plain'],
+      },
+    },
+    async (request, reply) => {
+      await authorizeScrape(request, reply, deps.metricsAccess ?? { public: false }, deps.auth);
       const text = await deps.metrics.render();
       return reply.header('content-type', deps.metrics.contentType).send(text);
     },

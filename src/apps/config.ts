@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { parseAllowList } from '../domain/outbound/allow-list.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -75,9 +76,10 @@ export const ConfigSchema = Type.Object({
         {
           host: Type.Optional(Type.String()),
           port: Port,
-          /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
-          secure: Type.Boolean(),
-          requireTls: Type.Boolean(),
+          /** starttls: required, certificate verified (default); implicit: TLS from the first byte (port 465); none: plain, for a local relay only. */
+          tls: Type.Union([Type.Literal('starttls'), Type.Literal('implicit'), Type.Literal('none')]),
+          /** PEM file of the CA(s) to trust for the server's certificate instead of the system's. */
+          ca: Type.Optional(Type.String()),
           from: Type.Optional(Type.String()),
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
@@ -100,6 +102,23 @@ export const ConfigSchema = Type.Object({
         { default: {} },
       ),
     },
+    { default: {} },
+  ),
+  /**
+   * Connections rules make (webhooks): non-public addresses (loopback, private, link-local…) and
+   * this platform's own ports are refused unless an entry here allows them (docs/RULES.md).
+   */
+  outbound: Type.Object(
+    {
+      allow: Type.Array(Type.String({ minLength: 1 }), {
+        description: 'exceptions: "host", "host:port", "*.domain", "10.1.0.0/16", "127.0.0.1:9000", "[::1]:9000"',
+      }),
+    },
+    { default: {} },
+  ),
+  /** GET /metrics: `Authorization: Bearer <token>` or an admin's credentials; anonymous only when public. */
+  metrics: Type.Object(
+    { token: Type.Optional(Type.String({ minLength: 16, description: 'shared secret for the Prometheus scraper' })), public: Type.Boolean() },
     { default: {} },
   ),
   /** Dashboard settings the browser reads from GET /api/ui-config (no tile server by default: works offline). */
@@ -131,9 +150,11 @@ export const DEFAULTS: Config = {
   rpc: { defaultTimeoutMs: 10_000 },
   audit: { retentionDays: 365 },
   notify: {
-    smtp: { port: 587, secure: false, requireTls: false },
+    smtp: { port: 587, tls: 'starttls' },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },
   },
+  outbound: { allow: [] },
+  metrics: { public: false },
   log: { level: 'info' },
   web: {},
 };
@@ -200,6 +221,8 @@ function leafPaths(tree: Tree, prefix = ''): string[] {
 }
 
 function coerce(raw: string, sample: unknown): unknown {
+  // Lists from the environment are comma-separated (CONTINUUM_OUTBOUND_ALLOW=a:1,b).
+  if (Array.isArray(sample)) return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (typeof sample === 'number') return Number(raw);
   if (typeof sample === 'boolean') return raw === 'true' || raw === '1';
   return raw;
@@ -218,7 +241,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;
@@ -254,5 +277,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return tree as unknown as Config;
+  const config = tree as unknown as Config;
+  try {
+    parseAllowList(config.outbound.allow);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return config;
 }

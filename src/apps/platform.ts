@@ -40,6 +40,10 @@ import { createRules, type Rules } from '../services/rules/index.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
+import { createOutboundMetrics } from '../adapters/metrics/outbound.js';
+import { createNodeOutboundNetwork } from '../adapters/outbound/node/index.js';
+import { OutboundPolicy } from '../domain/outbound/policy.js';
+import { OutboundService } from '../services/outbound.js';
 
 export interface Platform {
   readonly config: Config;
@@ -187,6 +191,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const smtp = config.notify.smtp;
   // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
   const smpp = config.notify.smpp.enabled ? createSmppSender({ ...config.notify.smpp, logger }) : undefined;
+  const network = createNodeOutboundNetwork();
+  const outbound = new OutboundService({
+    network,
+    // Late-bound: the listeners are bound below; until then no rule runs.
+    policy: new OutboundPolicy({ allow: config.outbound.allow, ownPorts: () => addresses.map((a) => a.port), isLocalAddress: (a) => network.isLocalAddress(a) }),
+    logger: logger.child({ component: 'outbound' }),
+    metrics: createOutboundMetrics(metrics.registry),
+  });
   const rules = createRules({
     store,
     registry,
@@ -203,13 +215,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       telemetry: { write: async (tenantId, deviceId, points) => ingest.ingest(await registry.identityFor(await registry.requireDevice(deviceId, tenantId)), points) },
       // Late-bound: the MQTT transport is built below; rules act only after start.
       topics: { publish: (tenantId, topic, payload, opts) => mqtt.broker.publish(tenantId, topic, payload, opts) },
-      ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}` }) } : {}),
+      ...(smtp.host ? { email: createSmtpSender({ ...smtp, host: smtp.host, from: smtp.from ?? `continuum@${smtp.host}`, ...(smtp.ca ? { ca: readFileSync(smtp.ca) } : {}) }) } : {}),
       ...(smpp ? { sms: smpp } : {}),
+      outbound,
     },
   });
 
   let ready = false;
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, ready: () => ready };
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
   const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];

@@ -25,6 +25,7 @@ export const ERRORS = {
   UNAUTHORIZED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'not authorized' },
   BAD_CREDENTIALS: { http: 401, coap: '4.01', mqtt: 0x86, message: 'bad user name or password' },
   FORBIDDEN: { http: 403, coap: '4.03', mqtt: 0x87, message: 'forbidden' },
+  OUTBOUND_REFUSED: { http: 403, coap: '4.03', mqtt: 0x87, message: 'outbound connection refused by policy' },
   TOPIC_NOT_ALLOWED: { http: 403, coap: '4.03', mqtt: 0x87, message: 'topic not allowed for this client' },
   NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'not found' },
   DEVICE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'device not found' },

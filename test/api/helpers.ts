@@ -4,6 +4,7 @@ import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus.js';
 import { buildHttpApp } from '../../src/api/index.js';
 import type { AttributeApi, RpcApi, StatusApi } from '../../src/api/deps.js';
+import type { MetricsAccess } from '../../src/api/metrics-access.js';
 import type { AttributeScope, DeviceStatus } from '../../src/domain/device.js';
 import type { JsonValue } from '../../src/domain/telemetry.js';
 import type { Clock, Logger, Store } from '../../src/ports.js';
@@ -75,7 +76,10 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number } = {}): Promise<TestApi> {
+/** The scraper's token in API tests (config metrics.token). */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789';
+
+export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number; metricsAccess?: MetricsAccess } = {}): Promise<TestApi> {
   let now = Date.UTC(2024, 0, 1);
   const clock = { now: () => now, set: (ms: number) => (now = ms) };
   const store = createMemoryStore();
@@ -89,7 +93,7 @@ export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: numbe
   const telemetry = new TelemetryQueryService({ store, registry, clock });
   const state = { ready: true };
   const app = await buildHttpApp(
-    { registry, auth, telemetry, attributes, status: statuses, ...(options.rpc ? { rpc: options.rpc } : {}), metrics, ready: () => state.ready },
+    { registry, auth, telemetry, attributes, status: statuses, ...(options.rpc ? { rpc: options.rpc } : {}), metrics, metricsAccess: options.metricsAccess ?? { token: METRICS_TOKEN, public: false }, ready: () => state.ready },
     { logger: false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });

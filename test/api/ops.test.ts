@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestApi, type TestApi } from './helpers.js';
+import { sameSecret } from '../../src/api/metrics-access.js';
+import { METRICS_TOKEN, startTestApi, type TestApi } from './helpers.js';
 
 describe('management API: operations and documentation', () => {
   let api: TestApi;
@@ -19,13 +20,51 @@ describe('management API: operations and documentation', () => {
     api.ready = true;
   });
 
+  it('regression: /metrics is open to everyone', async () => {
+    const anonymous = await fetch(`${api.url}/metrics`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="metrics"');
+    assert.equal((await anonymous.json()).error, 'UNAUTHORIZED');
+    assert.equal((await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status, 401, 'a wrong token');
+    assert.equal((await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}` } })).status, 401, 'a prefix of the token');
+    const operator = await api.auth.createUser({ email: 'operator@example.com', password: 'operator password 1', role: 'user' });
+    const operatorJwt = (await api.auth.issueToken(operator)).token;
+    const forbidden = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${operatorJwt}` } });
+    assert.equal(forbidden.status, 403, 'an operator is not an admin');
+    assert.equal((await fetch(`${api.url}/metrics`, { headers: { authorization: `bearer ${METRICS_TOKEN}` } })).status, 200, 'the scraper token');
+    assert.equal((await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${api.token}` } })).status, 200, "an admin's JWT");
+    const admin = await api.store.findUserByEmail('admin@example.com');
+    const key = (await api.auth.createApiKey(admin?.id ?? '', 'scraper')).key;
+    assert.equal((await fetch(`${api.url}/metrics`, { headers: { 'x-api-key': key } })).status, 200, "an admin's API key");
+  });
+
+  it('compares the metrics token through equal-length digests (timingSafeEqual never sees the lengths differ)', () => {
+    assert.equal(sameSecret(METRICS_TOKEN, METRICS_TOKEN), true);
+    assert.equal(sameSecret('', METRICS_TOKEN), false);
+    assert.equal(sameSecret(METRICS_TOKEN + 'x'.repeat(1000), METRICS_TOKEN), false);
+  });
+
+  it('serves /metrics anonymously only when metrics.public is set; without a token admins still can', async () => {
+    const open = await startTestApi({ metricsAccess: { public: true } });
+    const closed = await startTestApi({ metricsAccess: { public: false } });
+    try {
+      assert.equal((await fetch(`${open.url}/metrics`)).status, 200);
+      assert.equal((await fetch(`${closed.url}/metrics`)).status, 401);
+      assert.equal((await fetch(`${closed.url}/metrics`, { headers: { authorization: 'Bearer anything-at-all-long-enough' } })).status, 401, 'no token configured: no token accepted');
+      assert.equal((await fetch(`${closed.url}/metrics`, { headers: { authorization: `Bearer ${closed.token}` } })).status, 200);
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+
   it('serves Prometheus metrics', async () => {
     api.metrics.messageIn('mqtt', 'telemetry');
     api.metrics.messageIn('mqtt', 'telemetry');
     api.metrics.reject('coap', 'unauthorized');
     api.metrics.connections('mqtt', 3);
     api.metrics.storeCommit(500, 0.004);
-    const res = await fetch(`${api.url}/metrics`);
+    const res = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();

@@ -148,7 +148,7 @@ describe('management API: rules', () => {
     // battery drains 1 %/minute from 20 %, is recharged at minute 15
     for (let i = 0; i < 20; i++) rows.push({ deviceId: d.id, key: 'batteryLevel', ts: T0 + i * MIN, value: i < 15 ? 20 - i : 90 });
     await f.store.appendTelemetry(rows);
-    const rule = await call('POST', '/api/rules', { ...contract(), deviceId: d.id, enabled: false, actions: [...contract().actions, { type: 'webhook', url: 'http://127.0.0.1:9/notify', body: { text: '${deviceName} at ${batteryLevel}%' } }] });
+    const rule = await call('POST', '/api/rules', { ...contract(), deviceId: d.id, enabled: false, actions: [...contract().actions, { type: 'webhook', url: 'https://hooks.example.com/notify', body: { text: '${deviceName} at ${batteryLevel}%' } }] });
     assert.equal(rule.status, 201);
     const sentBefore = f.commands.sent.length;
     const res = await call('POST', `/api/rules/${rule.body.id}/backtest`, { from: new Date(T0).toISOString(), to: T0 + 30 * MIN });

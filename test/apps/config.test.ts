@@ -48,3 +48,15 @@ test('an invalid value fails with the path and the flag to change', () => {
 test('DEFAULTS satisfy the schema', () => {
   assert.deepEqual(loadConfig({ overrides: {} }), DEFAULTS);
 });
+
+test('hardening settings: outbound.allow from a comma list, metrics token, SMTP TLS mode; a bad allow entry stops startup', () => {
+  const config = loadConfig({ env: { CONTINUUM_OUTBOUND_ALLOW: '127.0.0.1:9000, hooks.internal.example,10.1.0.0/16', CONTINUUM_METRICS_TOKEN: 'a-scraper-token-of-32-characters', CONTINUUM_NOTIFY_SMTP_TLS: 'none' } });
+  assert.deepEqual(config.outbound.allow, ['127.0.0.1:9000', 'hooks.internal.example', '10.1.0.0/16']);
+  assert.equal(config.metrics.token, 'a-scraper-token-of-32-characters');
+  assert.equal(config.metrics.public, false);
+  assert.equal(config.notify.smtp.tls, 'none');
+  assert.equal(loadConfig({}).notify.smtp.tls, 'starttls', 'TLS is required by default');
+  assert.deepEqual(loadConfig({}).outbound.allow, [], 'no exceptions by default');
+  assert.throws(() => loadConfig({ env: { CONTINUUM_OUTBOUND_ALLOW: '127.1:80' } }), (err: Error) => err instanceof ConfigError && /outbound.allow "127.1:80": write IPv4 addresses as four decimal numbers/.test(err.message));
+  assert.throws(() => loadConfig({ env: { CONTINUUM_NOTIFY_SMTP_TLS: 'maybe' } }), ConfigError);
+});

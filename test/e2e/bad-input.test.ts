@@ -9,7 +9,7 @@ import { createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
 import type mqtt from 'mqtt';
-import { startTestPlatform, connectMqtt, eventually, type TestPlatform } from '../support/platform.js';
+import { startTestPlatform, connectMqtt, eventually, metricsText, type TestPlatform } from '../support/platform.js';
 
 const run = promisify(execFile);
 let tp: TestPlatform;
@@ -22,7 +22,7 @@ after(async () => {
 });
 
 async function rejectCount(transport: string, reason: string): Promise<number> {
-  const text = await (await fetch(`${tp.baseUrl}/metrics`)).text();
+  const text = await metricsText(tp.baseUrl);
   const line = text.split('\n').find((l) => l.startsWith('continuum_rejects_total{') && l.includes(`transport="${transport}"`) && l.includes(`reason="${reason}"`));
   return line ? Number(line.split(' ').pop()) : 0;
 }

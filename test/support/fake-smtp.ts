@@ -1,6 +1,6 @@
 /** A one-message-per-connection fake SMTP server for tests: STARTTLS optional, AUTH PLAIN as alerts/s3cret. */
 import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 
 export interface Received {
   commands: string[];
@@ -8,11 +8,11 @@ export interface Received {
   tls: boolean;
 }
 
-/** One-message-per-connection SMTP server; `rcptCode` lets a test refuse recipients. */
-export function fakeSmtp(opts: { starttls?: { key: Buffer; cert: Buffer }; rcptCode?: number }): Promise<{ server: Server; port: number; received: Received[] }> {
+/** One-message-per-connection SMTP server; `rcptCode` lets a test refuse recipients; `implicitTls` speaks TLS from the first byte (port 465 style). */
+export function fakeSmtp(opts: { starttls?: { key: Buffer; cert: Buffer }; implicitTls?: { key: Buffer; cert: Buffer }; rcptCode?: number }): Promise<{ server: Server; port: number; received: Received[] }> {
   const received: Received[] = [];
-  const server = createServer((raw: Socket) => {
-    const session: Received = { commands: [], data: '', tls: false };
+  const onConnection = (raw: Socket): void => {
+    const session: Received = { commands: [], data: '', tls: opts.implicitTls !== undefined };
     received.push(session);
     let socket: Socket = raw;
     let buffer = '';
@@ -58,7 +58,8 @@ export function fakeSmtp(opts: { starttls?: { key: Buffer; cert: Buffer }; rcptC
     socket.on('data', onData);
     socket.on('error', () => undefined);
     socket.write('220 fake ESMTP\r\n');
-  });
+  };
+  const server = opts.implicitTls ? createTlsServer({ key: opts.implicitTls.key, cert: opts.implicitTls.cert }, onConnection) : createServer(onConnection);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, received })));
 }
 

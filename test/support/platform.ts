@@ -12,6 +12,16 @@ import { tempDir } from './tmp.js';
 
 export const ADMIN = { email: 'admin@test.local', password: 'test-password-1' };
 
+/** The scraper's token of test platforms (config metrics.token); /metrics refuses anonymous reads. */
+export const METRICS_TOKEN = 'e2e-metrics-token-0123456789';
+
+/** GET /metrics as a Prometheus scraper with the token. */
+export async function metricsText(baseUrl: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+  return res.text();
+}
+
 export { tempDir };
 
 export interface TestPlatform {
@@ -68,6 +78,7 @@ export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; 
       store: { kind: options.store ?? 'sqlite', synchronous: 'NORMAL' },
       auth: { adminEmail: ADMIN.email, adminPassword: ADMIN.password, jwtTtlSeconds: 3600 },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      metrics: { token: METRICS_TOKEN, public: false },
       // Extra sections a test needs (e.g. notify.smtp); merged over the ones above.
       ...options.config,
     },

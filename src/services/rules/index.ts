@@ -41,7 +41,8 @@ export interface Rules {
 
 export function createRules(deps: RulesDeps): Rules {
   const logger = deps.logger.child({ component: 'rules' });
-  const catalog = deps.catalog ?? new ActionCatalog();
+  // Save-time checks of webhook URLs consult the same outbound policy the sends do.
+  const catalog = deps.catalog ?? new ActionCatalog(undefined, deps.actionDeps.outbound ? { outbound: deps.actionDeps.outbound } : {});
   const engine = new RuleEngine({
     store: deps.store,
     registry: deps.registry,

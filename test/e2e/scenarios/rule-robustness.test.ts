@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusEvents } from '../../../src/ports.js';
-import { eventually, startTestPlatform, tempDir } from '../../support/platform.js';
+import { eventually, metricsText, startTestPlatform, tempDir } from '../../support/platform.js';
 import { activeAlarmTypes, alarms, createRule, mosquittoPub } from './helpers.js';
 
 test('a rule that throws at run time → ruleError event; ingest and the other rules are unaffected', async () => {
@@ -29,7 +29,7 @@ test('a rule that throws at run time → ruleError event; ingest and the other r
       { ruleId: broken.id, ruleName: 'broken', deviceId: pump.id, stage: 'condition' },
     );
     assert.match(errors[0]?.message ?? '', /cannot apply \* to string and number at line 1, column 6/);
-    const metrics = await fetch(`${tp.baseUrl}/metrics`).then((r) => r.text());
+    const metrics = await metricsText(tp.baseUrl);
     assert.match(metrics, /continuum_rule_errors_total\{stage="condition"\} 20/);
 
     const malformed = await tp.api.request<{ error: string; position: unknown }>('POST', '/api/rules', { name: 'typo', deviceId: pump.id, trigger: 'telemetry', condition: 'pressure >> 8', actions: [] });

@@ -28,7 +28,8 @@ before(async () => {
   tp = await startTestPlatform({
     config: {
       notify: {
-        smtp: { host: '127.0.0.1', port: fake.port, from: 'machines@vending.example' },
+        // A relay on this host without TLS: allowed only because the config says so.
+        smtp: { host: '127.0.0.1', port: fake.port, from: 'machines@vending.example', tls: 'none' },
         smpp: { enabled: true, host: '127.0.0.1', port: smsc.port, systemId: 'vendco', password: 'sms-pw', sourceAddr: 'VendCo' },
       },
     },

@@ -1,7 +1,10 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { subjectFor } from '../../../src/domain/subjects.js';
-import { fixture, MIN, T0, TENANT, type Fixture } from './fixture.js';
+import { createMemoryOutboundNetwork } from '../../../src/adapters/outbound/memory/index.js';
+import { OutboundPolicy } from '../../../src/domain/outbound/policy.js';
+import { OutboundService } from '../../../src/services/outbound.js';
+import { fixture, MIN, T0, TENANT, silent, type Fixture } from './fixture.js';
 
 let f: Fixture | undefined;
 afterEach(async () => {
@@ -217,11 +220,14 @@ describe('rule engine', () => {
   it('webhook: posts the rendered body; a non-2xx answer is a ruleError', async () => {
     const calls: { url: string; body: unknown }[] = [];
     let status = 200;
-    const fakeFetch = (async (url: URL, init: RequestInit) => {
-      calls.push({ url: String(url), body: JSON.parse(String(init.body)) });
-      return new Response('', { status });
-    }) as unknown as typeof fetch;
-    f = await fixture({ fetch: fakeFetch });
+    const network = createMemoryOutboundNetwork({
+      respond: (req) => {
+        calls.push({ url: String(req.url), body: JSON.parse(req.body) });
+        return { status };
+      },
+    });
+    // The receiver is on loopback: allowed by the config's outbound.allow only.
+    f = await fixture({ outbound: new OutboundService({ network, policy: new OutboundPolicy({ allow: ['127.0.0.1:1'] }), logger: silent }) });
     const d = await f.device('vending-1');
     await f.rule({ deviceId: d.id, condition: 'stock < 5', actions: [{ type: 'webhook', url: 'http://127.0.0.1:1/sms', body: { to: '+15550100', text: '${deviceName}: only ${stock} left' } }] });
     await f.telemetry(d, { stock: 4 });

@@ -9,6 +9,7 @@ import type { BusEvents, Logger, Store } from '../../../src/ports.js';
 import type { Alarm, AlarmApi, Command, CommandApi, RaiseAlarm, SendCommand } from '../../../src/services/action-apis.js';
 import { AttributeService } from '../../../src/services/attributes.js';
 import { RegistryService } from '../../../src/services/registry.js';
+import type { OutboundHttp } from '../../../src/services/outbound.js';
 import { createRules, type Rules } from '../../../src/services/rules/index.js';
 
 export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -59,7 +60,7 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-export async function fixture(options: { fetch?: typeof fetch; store?: Store } = {}): Promise<Fixture> {
+export async function fixture(options: { outbound?: OutboundHttp; store?: Store } = {}): Promise<Fixture> {
   let now = T0;
   const clock = { now: () => now, set: (ms: number) => (now = ms) };
   const store = options.store ?? createMemoryStore();
@@ -87,7 +88,7 @@ export async function fixture(options: { fetch?: typeof fetch; store?: Store } =
         attributes,
         telemetry: { write: async (_t, deviceId, points) => void written.push({ deviceId, points }) },
         topics: { publish: (tenantId, topic, payload) => void published.push({ tenantId, topic, payload: String(payload) }) },
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.outbound ? { outbound: options.outbound } : {}),
       },
     });
   const f: Fixture = {

@@ -1,7 +1,13 @@
 /**
  * A minimal SMTP client (RFC 5321) for rule e-mail notifications, on node:net / node:tls, so the
- * platform needs no mail library: EHLO, STARTTLS when the server offers it (RFC 3207) or implicit
- * TLS, AUTH PLAIN (RFC 4954), one message per connection, plain text. The body is sent base64
+ * platform needs no mail library: EHLO, STARTTLS (RFC 3207) or implicit TLS (RFC 8314 §3.3),
+ * AUTH PLAIN (RFC 4954), one message per connection, plain text.
+ *
+ * TLS is required by default: with `tls: 'starttls'` a server that does not offer STARTTLS, or
+ * an upgrade that fails (certificate not trusted, wrong name), ends the session before any
+ * credential or message is sent. Opportunistic STARTTLS would let anyone on the path strip the
+ * offer (RFC 3207 §6) and read the password. `tls: 'none'` is for a relay on this host or a
+ * trusted segment only. The body is sent base64
  * encoded (RFC 2045), so line length, dots and 8-bit content never need the server's cooperation;
  * a non-ASCII subject is an RFC 2047 encoded word.
  */
@@ -10,21 +16,21 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { EmailMessage, EmailSender } from '../../../services/rules/actions/index.js';
 
+/** starttls: upgrade required (default); implicit: TLS from the first byte (port 465); none: plain. */
+export type SmtpTlsMode = 'starttls' | 'implicit' | 'none';
+
 export interface SmtpOptions {
   readonly host: string;
   readonly port: number;
-  /** Implicit TLS from the first byte (port 465). Otherwise STARTTLS is used when offered. */
-  readonly secure?: boolean;
-  /** Refuse to send over a connection that is not encrypted. */
-  readonly requireTls?: boolean;
+  readonly tls?: SmtpTlsMode;
+  /** Certificates to trust instead of the system's CAs (a private CA); the certificate is always verified. */
+  readonly ca?: string | Buffer;
   readonly from: string;
   readonly username?: string;
   readonly password?: string;
   /** Name given in EHLO (default: localhost). */
   readonly clientName?: string;
   readonly timeoutMs?: number;
-  /** Trust for self-signed servers in tests; default is the system's CAs. */
-  readonly tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer };
 }
 
 interface Reply {
@@ -119,23 +125,31 @@ export function formatMessage(from: string, msg: EmailMessage, date = new Date()
   return `${headers.join('\r\n')}\r\n\r\n${base64Lines(msg.text)}\r\n.\r\n`;
 }
 
+/** Waits for the TLS handshake; a certificate the trust store rejects fails it. */
+function handshake(socket: TLSSocket, server: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', (err) => reject(new Error(`SMTP ${server}: TLS failed (${err.message}); nothing was sent`)));
+  });
+}
+
 export function createSmtpSender(opts: SmtpOptions): EmailSender {
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  const mode = opts.tls ?? 'starttls';
   const from = address(opts.from, 'sender');
-  // SNI carries host names only (RFC 6066 §3).
-  const servername = isIP(opts.host) ? {} : { servername: opts.host };
+  const server = `${opts.host}:${opts.port}`;
+  // SNI carries host names only (RFC 6066 §3); the certificate is checked against the host either way.
+  const tlsOptions = { ...(isIP(opts.host) ? {} : { servername: opts.host }), ...(opts.ca ? { ca: opts.ca } : {}), rejectUnauthorized: true };
 
   return {
     async send(msg: EmailMessage): Promise<void> {
       if (msg.to.length === 0) throw new Error('e-mail without recipients');
       const to = msg.to.map((t) => address(t.trim(), 'recipient'));
       const body = formatMessage(from, { ...msg, to });
-      let socket: Socket | TLSSocket = opts.secure
-        ? tlsConnect({ host: opts.host, port: opts.port, ...servername, ...opts.tls })
-        : netConnect({ host: opts.host, port: opts.port });
+      let socket: Socket | TLSSocket = mode === 'implicit' ? tlsConnect({ host: opts.host, port: opts.port, ...tlsOptions }) : netConnect({ host: opts.host, port: opts.port });
       let reader = new ReplyReader();
       reader.attach(socket);
-      const timer = setTimeout(() => socket.destroy(new Error(`SMTP ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => socket.destroy(new Error(`SMTP ${server} timed out after ${timeoutMs} ms`)), timeoutMs);
       const expect = async (want: number[], what: string): Promise<Reply> => {
         const reply = await reader.next();
         if (!want.includes(reply.code)) throw new Error(`SMTP ${what}: ${reply.code} ${reply.lines.join(' ')}`);
@@ -146,23 +160,25 @@ export function createSmtpSender(opts: SmtpOptions): EmailSender {
         return expect(want, what);
       };
       try {
+        if (mode === 'implicit') await handshake(socket as TLSSocket, server);
         await expect([220], 'greeting');
         const name = opts.clientName ?? 'localhost';
-        let ehlo = await command(`EHLO ${name}`, [250]);
-        const offers = (word: string): boolean => ehlo.lines.some((l) => l.toUpperCase().startsWith(word));
-        if (!opts.secure && offers('STARTTLS')) {
+        const ehlo = await command(`EHLO ${name}`, [250]);
+        if (mode === 'starttls') {
+          if (!ehlo.lines.some((l) => l.toUpperCase().startsWith('STARTTLS'))) {
+            throw new Error(`SMTP ${server} does not offer STARTTLS: refusing to send credentials or mail in clear (notify.smtp.tls: none allows it for a local relay)`);
+          }
           await command('STARTTLS', [220]);
           socket.removeAllListeners('data');
-          socket = tlsConnect({ socket, ...servername, ...opts.tls });
+          // `host` names the identity the certificate must carry; without it Node checks "localhost".
+          const upgraded = tlsConnect({ socket, host: opts.host, ...tlsOptions });
+          socket = upgraded;
           reader = new ReplyReader();
-          reader.attach(socket);
-          await new Promise<void>((resolve, reject) => {
-            (socket as TLSSocket).once('secureConnect', resolve);
-            socket.once('error', reject);
-          });
-          ehlo = await command(`EHLO ${name}`, [250]);
+          reader.attach(upgraded);
+          await handshake(upgraded, server);
+          // RFC 3207 §4.2: what the server said before TLS is discarded; ask again.
+          await command(`EHLO ${name}`, [250]);
         }
-        if (opts.requireTls && !(socket as TLSSocket).encrypted) throw new Error(`SMTP ${opts.host} offers no TLS and requireTls is set`);
         if (opts.username !== undefined) {
           const token = Buffer.from(`\u0000${opts.username}\u0000${opts.password ?? ''}`, 'utf8').toString('base64');
           await command(`AUTH PLAIN ${token}`, [235], 'AUTH');

@@ -14,17 +14,21 @@ import { mqttPublishAction } from './mqtt-publish.js';
 import { setAttributeAction } from './set-attribute.js';
 import { smsAction } from './sms.js';
 import { telemetryAction } from './telemetry.js';
-import type { ActionContext, ActionDefinition, ActionDeps } from './types.js';
+import type { ActionContext, ActionDefinition, ActionDeps, CheckEnv } from './types.js';
 import { webhookAction } from './webhook.js';
 
-export type { ActionContext, ActionDefinition, ActionDeps, EmailMessage, EmailSender } from './types.js';
+export type { ActionContext, ActionDefinition, ActionDeps, CheckEnv, EmailMessage, EmailSender } from './types.js';
 
 const BUILT_IN: readonly ActionDefinition[] = [alarmAction, clearAlarmAction, commandAction, setAttributeAction, telemetryAction, webhookAction, emailAction, smsAction, mqttPublishAction];
 
 export class ActionCatalog {
   private readonly byType = new Map<string, ActionDefinition>();
 
-  constructor(definitions: readonly ActionDefinition[] = BUILT_IN) {
+  /** `env` is what save-time checks consult (the platform's outbound policy). */
+  constructor(
+    definitions: readonly ActionDefinition[] = BUILT_IN,
+    private readonly env: CheckEnv = {},
+  ) {
     for (const d of definitions) this.byType.set(d.type, d);
   }
 
@@ -61,7 +65,7 @@ export class ActionCatalog {
       throw new RuleError(field ? `${path}.${field}` : path, message);
     }
     try {
-      def.check?.(result.params);
+      def.check?.(result.params, this.env);
     } catch (err) {
       throw new RuleError(path, err instanceof Error ? err.message : String(err));
     }

@@ -9,6 +9,7 @@ import type { Edge } from '../../../domain/rules/state.js';
 import type { JsonValue, Point } from '../../../domain/telemetry.js';
 import type { Logger, SmsSender, TopicPublisher } from '../../../ports.js';
 import type { AlarmApi, CommandApi } from '../../action-apis.js';
+import type { OutboundHttp } from '../../outbound.js';
 
 export interface ActionContext {
   readonly tenantId: string;
@@ -44,8 +45,14 @@ export interface ActionDeps {
   readonly topics?: TopicPublisher;
   readonly email?: EmailSender;
   readonly sms?: SmsSender;
-  readonly fetch?: typeof fetch;
+  /** Outbound HTTP under the outbound-connection policy (webhooks). */
+  readonly outbound?: OutboundHttp;
   readonly logger: Logger;
+}
+
+/** What save-time checks may consult (the outbound policy of this platform). */
+export interface CheckEnv {
+  readonly outbound?: Pick<OutboundHttp, 'checkUrl'>;
 }
 
 export interface ActionDefinition<S extends TObject = TObject> {
@@ -56,7 +63,7 @@ export interface ActionDefinition<S extends TObject = TObject> {
   readonly configSchema: S;
   readonly defaults: Partial<Static<S>>;
   /** Extra checks at save time on parameters without templates; throws an Error with the reason. */
-  check?(params: Static<S>): void;
+  check?(params: Static<S>, env: CheckEnv): void;
   /** Resolves with what the action produced (alarm, command, HTTP status) for logs and backtests. */
   run(params: Static<S>, ctx: ActionContext, deps: ActionDeps): Promise<JsonValue | undefined>;
 }
