@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCli } from '../support/cli.js';
 import { ADMIN, apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
 
 interface Entry {
@@ -79,4 +80,17 @@ test('credential reads are audited and admin-only; the audit log is admin-only',
   assert.equal((await tp.api.request('GET', `/api/devices/${device.id}/credentials`)).status, 200);
   const reads = await audit('action=credentials.read');
   assert.deepEqual(reads.map((e) => [e.targetId, e.outcome]), [[device.id, 'success'], [device.id, 'denied']]);
+});
+
+test('continuum audit lists the entries; an operator is refused', async () => {
+  const asAdmin = await runCli(['audit', '--action', 'auth.', '--url', tp.baseUrl], { CONTINUUM_EMAIL: ADMIN.email, CONTINUUM_PASSWORD: ADMIN.password });
+  assert.equal(asAdmin.code, 0, asAdmin.stderr);
+  assert.match(asAdmin.stdout, /^TIME +WHO +ACTION +OUTCOME +TARGET +FROM/);
+  assert.match(asAdmin.stdout, /auth\.login_failed +failure/);
+  const json = await runCli(['audit', '--outcome', 'denied', '--json', '--url', tp.baseUrl], { CONTINUUM_EMAIL: ADMIN.email, CONTINUUM_PASSWORD: ADMIN.password });
+  const page = JSON.parse(json.stdout) as { items: Entry[] };
+  assert.ok(page.items.length > 0 && page.items.every((e) => e.outcome === 'denied'));
+  const asOperator = await runCli(['audit', '--url', tp.baseUrl], { CONTINUUM_EMAIL: 'operator@test.local', CONTINUUM_PASSWORD: 'operator-password-1' });
+  assert.notEqual(asOperator.code, 0);
+  assert.match(asOperator.stderr, /FORBIDDEN|403|admin role/);
 });

@@ -1,5 +1,6 @@
 /** The `continuum` command dispatcher, separate from cli.ts so tests can call it in-process. */
 import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
+import { AUDIT_HELP, runAudit } from './audit.js';
 import { CliError, type Io } from './common.js';
 import { DEVICE_HELP, runDevice } from './device.js';
 import { RULE_HELP, runRule } from './rules.js';
@@ -19,6 +20,7 @@ Commands:
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
   user create EMAIL     add an operator (role user) or another admin
+  audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)
   simulate --scenario NAME  play a scenario's devices over MQTT/CoAP/HTTP (continuum simulate --help)
@@ -67,6 +69,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'scenario':
       case 'scenarios':
         return await runScenario(rest, io);
+      case 'audit':
+        return await runAudit(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
@@ -75,6 +79,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'command') return io.stdout.write(COMMAND_HELP + '\n'), 0;
         if (rest[0] === 'scenario') return io.stdout.write(SCENARIO_HELP + '\n'), 0;
         if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
+        if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
         return io.stdout.write(HELP + '\n'), 0;
       case '--help':
       case '-h':

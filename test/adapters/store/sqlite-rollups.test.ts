@@ -135,6 +135,12 @@ async function appendRandom(store: Store, model: Model, batches: number): Promis
   }
 }
 
+/** SQL that takes a database back from each migration after 5 to the one before it. */
+const UNDO_MIGRATION: Record<number, string> = {
+  6: 'DROP TABLE ts_hourly',
+  7: 'DROP TABLE audit_log',
+};
+
 describe('SQLite hourly roll-ups', () => {
   const dir = mkdtempSync(join(tmpdir(), 'continuum-rollups-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -249,10 +255,15 @@ describe('SQLite hourly roll-ups', () => {
     } finally {
       await store.close();
     }
-    // back to schema version 5: as if written by the build before this one
+    // back to schema version 5: as if written by the build before the roll-ups. Every later
+    // migration is undone too (each needs an entry here), so they can run again on reopen.
     const db = new Database(file);
     const before = MIGRATIONS.filter((m) => m.version < 6).at(-1)?.version as number;
-    db.exec('DROP TABLE ts_hourly');
+    for (const m of MIGRATIONS.filter((m) => m.version > before).reverse()) {
+      const undo = UNDO_MIGRATION[m.version];
+      assert.ok(undo, `test: add how to undo migration ${m.version} to UNDO_MIGRATION`);
+      db.exec(undo);
+    }
     db.pragma(`user_version = ${before}`);
     db.close();
     const reopened = createSqliteStore({ file, synchronous: 'NORMAL', telemetryLog: NEVER });
