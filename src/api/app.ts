@@ -13,6 +13,7 @@ import { alarmRoutes } from './alarms.js';
 import { auditChanges } from './audit-hook.js';
 import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
+import { edgeConfigRoutes } from './edge-config.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
@@ -127,6 +128,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
         await secured.register(dashboardRoutes, { deps });
         await secured.register(telemetryRoutes, { deps });
         await secured.register(attributeRoutes, { deps });
+        await secured.register(edgeConfigRoutes, { deps });
         if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
         if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
         if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });

@@ -3,6 +3,7 @@
  * implemented by the attribute, status and RPC services; tests pass simple fakes.
  */
 import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/device.js';
+import type { EdgeConfigKey } from '../domain/edge-config.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
@@ -20,6 +21,8 @@ export interface AttributeApi {
   /** Stores the values; shared ones are pushed to the device. */
   set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void>;
   remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void>;
+  /** Sets (or, null, removes) the edge's reserved configuration attributes; only the edge-config route calls it. */
+  pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>): Promise<void>;
 }
 
 export interface StatusApi {

@@ -56,6 +56,11 @@ const PatchBody = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     label: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()], { description: 'null or "" clears it' })),
     profileId: Type.Optional(Type.String({ minLength: 1 })),
+    gatewayId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+        description: 'attach the device to this gateway (its children are the only devices a gateway may report for); null detaches it',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -185,7 +190,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Rename, relabel or move a device to another profile',
+        summary: 'Rename, relabel, move a device to another profile, or attach it to a gateway (admin)',
         params: IdParams,
         body: PatchBody,
         response: { 200: ref(DeviceView), ...errorResponses },
@@ -199,8 +204,9 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
         ...(b.label !== undefined ? { label: b.label ?? '' } : {}),
         ...(b.profileId !== undefined ? { profileId: b.profileId } : {}),
       });
+      const linked = b.gatewayId !== undefined ? await registry.linkToGateway(device.id, b.gatewayId) : updated;
       const statuses = await statusesOf(deps, [device.id]);
-      return deviceView(updated, statuses.get(device.id));
+      return deviceView(linked, statuses.get(device.id));
     },
   );
 

@@ -67,6 +67,8 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   rpc: Type.Object({ defaultTimeoutMs: Type.Integer({ minimum: 100 }) }, { default: {} }),
+  /** Gateway API: how many child devices, and how many device types among them, one gateway may create. */
+  gateway: Type.Object({ maxChildren: Type.Integer({ minimum: 0 }), maxProfiles: Type.Integer({ minimum: 0 }) }, { default: {} }),
   /** The audit log (GET /api/audit): entries older than retentionDays are removed; 0 keeps them for ever. */
   audit: Type.Object({ retentionDays: Type.Integer({ minimum: 0 }) }, { default: {} }),
   /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set, SMS until notify.smpp.enabled. */
@@ -148,6 +150,7 @@ export const DEFAULTS: Config = {
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },
+  gateway: { maxChildren: 1000, maxProfiles: 20 },
   audit: { retentionDays: 365 },
   notify: {
     smtp: { port: 587, tls: 'starttls' },

@@ -185,7 +185,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes });
+  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, gatewayLimits: config.gateway });
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;

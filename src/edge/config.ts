@@ -14,6 +14,7 @@ import { modbusProblems, ModbusRtuSchema, ModbusTcpSchema } from './connectors/m
 import { smsProblems, smsTargetProblems, SmsConnectorSchema } from './connectors/sms/config.js';
 import { framesProblems, FramesSchema } from './connectors/frames/schema.js';
 import { sparkplugProblems, SparkplugSchema } from './connectors/sparkplug/schema.js';
+import { allowHostsProblems } from './config-push/push-policy.js';
 
 // The Modbus schemas live with their connector; these names stay importable from here.
 export { ModbusCommandSchema, ModbusDeviceSchema, ModbusRegisterSchema, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';
@@ -76,6 +77,16 @@ export const EdgeConfigSchema = Type.Object(
     ),
     connectors: Type.Array(Type.Union([ModbusTcpSchema, ModbusRtuSchema, BacnetSchema, SmsConnectorSchema, FramesSchema, SparkplugSchema]), { minItems: 1 }),
     rules: Type.Array(LocalRuleSchema, { default: [] }),
+    /** What configuration pushed from the platform may use (config-push/push-policy.ts); only this file sets it. */
+    configPush: Type.Object(
+      {
+        /** Environment variables a pushed `${NAME}` may read; any other name refuses the push. */
+        allowEnv: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), { default: [] }),
+        /** Hosts, addresses, CIDR blocks and serial paths pushed connectors may use; default: those of this file's connectors. */
+        allowHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {}, additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -130,6 +141,7 @@ function connectorProblems(c: EdgeConfig['connectors'][number], at: string): str
 function checkSemantics(config: EdgeConfig, offline: boolean): string[] {
   const problems: string[] = [];
   if (!offline && !config.platform) problems.push('platform: required unless --offline');
+  problems.push(...allowHostsProblems(config.configPush.allowHosts ?? [], 'configPush.allowHosts'));
   const devices = new Set<string>();
   config.connectors.forEach((c, ci) => {
     c.devices.forEach((d, di) => {

@@ -4,6 +4,7 @@
  * device push shared changes to it.
  */
 import type { AttributeEntry, AttributeScope } from '../domain/device.js';
+import { EDGE_CONFIG_KEYS, checkOrdinaryAttributeWrite, type EdgeConfigKey } from '../domain/edge-config.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
@@ -28,14 +29,41 @@ function checkKeys(values: Record<string, JsonValue>): void {
 export class AttributeService {
   constructor(private readonly deps: AttributeDeps) {}
 
+  /** Every writer but the edge-config endpoint: names reserved for the edge are refused (domain/edge-config.ts). */
   async set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
     checkKeys(values);
+    checkOrdinaryAttributeWrite(scope, Object.keys(values));
+    await this.write(tenantId, deviceId, scope, values);
+  }
+
+  async remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
+    checkOrdinaryAttributeWrite(scope, keys);
+    await this.delete(tenantId, deviceId, scope, keys);
+  }
+
+  /**
+   * An edge configuration push (PUT /api/devices/{id}/edge-config, admin only): sets the
+   * reserved shared attributes, or removes them (null: the edge's own file applies again).
+   */
+  async pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>): Promise<void> {
+    const values: Record<string, JsonValue> = {};
+    const removed: string[] = [];
+    for (const key of EDGE_CONFIG_KEYS) {
+      const value = sections[key];
+      if (value === null) removed.push(key);
+      else if (value !== undefined) values[key] = value;
+    }
+    await this.write(tenantId, deviceId, 'shared', values);
+    await this.delete(tenantId, deviceId, 'shared', removed);
+  }
+
+  private async write(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
     if (Object.keys(values).length === 0) return;
     await this.deps.store.setAttributes(deviceId, scope, values, this.deps.clock.now());
     this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), { tenantId, deviceId, scope, values });
   }
 
-  async remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
+  private async delete(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.deps.store.deleteAttributes(deviceId, scope, keys);
     this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), {

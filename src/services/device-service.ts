@@ -24,6 +24,7 @@ import type {
   ProvisionResponse,
 } from './device-api.js';
 import { GatewayService } from './gateway.js';
+import type { GatewayLimits } from './gateway-quota.js';
 import type { IngestService } from './ingest.js';
 import type { RegistryService } from './registry.js';
 import type { RpcService } from './rpc.js';
@@ -41,6 +42,8 @@ export interface DeviceServiceDeps {
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
   readonly maxPayloadBytes: number;
+  /** Caps on what one gateway may create through the gateway API (config `gateway.*`). */
+  readonly gatewayLimits?: GatewayLimits;
 }
 
 /** Reply bodies that are not JSON are kept as the string the device sent. */

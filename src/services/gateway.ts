@@ -1,9 +1,13 @@
 /**
  * ThingsBoard's gateway API: one gateway device reports for many child devices named in the
- * payload. Children are created on first sight and linked to the gateway; a gateway may only
- * speak for devices that are its own children or not linked to any gateway yet.
+ * payload. Children are created on first sight and linked to the gateway. A gateway speaks only
+ * for its own children: a name that belongs to any other device (standalone, another gateway's
+ * child, a gateway) is refused with FORBIDDEN and that device is left as it is — otherwise one
+ * gateway credential could take over any device of the tenant by naming it. Attaching an
+ * existing device to a gateway is an admin's decision (PATCH /api/devices/{id} gatewayId).
+ * A message naming several devices is checked as a whole before anything is stored.
  */
-import type { DeviceIdentity } from '../domain/device.js';
+import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import { parseJson, telemetryFromJson } from '../adapters/codec/json/index.js';
@@ -11,6 +15,7 @@ import type { Clock, Logger } from '../ports.js';
 import type { AttributeService } from './attributes.js';
 import type { DeviceSession, GatewayEventHandlers, PlatformMetrics } from './device-api.js';
 import type { DeviceService } from './device-service.js';
+import { DEFAULT_GATEWAY_LIMITS, GatewayQuota, type GatewayLimits } from './gateway-quota.js';
 import type { IngestService } from './ingest.js';
 import type { RegistryService } from './registry.js';
 import type { SessionHub } from './sessions.js';
@@ -26,6 +31,7 @@ export interface GatewayDeps {
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
   readonly device: DeviceService;
+  readonly gatewayLimits?: GatewayLimits;
 }
 
 function asObject(value: JsonValue | undefined, what: string): JsonObject {
@@ -43,14 +49,22 @@ function deviceNameOf(body: JsonObject): string {
 
 export class GatewayService {
   /** gatewayId → child name → identity (or the creation in flight). */
-  private readonly children = new Map<string, Map<string, Promise<DeviceIdentity>>>();
+  private readonly childCache = new Map<string, Map<string, Promise<DeviceIdentity>>>();
   /** Children marked connected through v1/gateway/connect, per gateway. */
   private readonly connected = new Map<string, Map<string, DeviceSession>>();
+  /** child deviceId → where it sits in `childCache`, to drop it when the registry changes it. */
+  private readonly cachedChildren = new Map<string, { gatewayId: string; name: string }>();
+  private readonly quota: GatewayQuota;
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    this.quota = new GatewayQuota({ ...deps, limits: deps.gatewayLimits ?? DEFAULT_GATEWAY_LIMITS });
+    // A child renamed, moved to another gateway, unlinked or deleted by an admin: forget it here.
+    deps.registry.onDeviceChanged((deviceId) => this.forgetChild(deviceId));
+  }
 
   async connect(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
-    const child = await this.child(gateway, name, type);
+    const [child] = await this.children(gateway, [name], type);
+    if (!child) throw new PlatformError('INTERNAL', 'no child resolved');
     let open = this.connected.get(gateway.deviceId);
     if (!open) this.connected.set(gateway.deviceId, (open = new Map()));
     if (!open.has(name)) open.set(name, this.deps.sessions.open(child, 'gateway', {}, true));
@@ -67,10 +81,11 @@ export class GatewayService {
     try {
       const body = asObject(parseJson(payload), 'gateway telemetry');
       const now = this.deps.clock.now();
-      const writes = Object.entries(body).map(async ([name, readings]) => {
-        const child = await this.child(gateway, name);
-        await this.deps.ingest.ingest(child, telemetryFromJson(readings, now), 'gateway');
-      });
+      const entries = Object.entries(body);
+      // Decoded before any child is resolved or created: a malformed message creates nothing.
+      const points = entries.map(([, readings]) => telemetryFromJson(readings, now));
+      const children = await this.children(gateway, entries.map(([name]) => name));
+      const writes = children.map((child, i) => this.deps.ingest.ingest(child, points[i] ?? [], 'gateway'));
       await Promise.all(writes);
       this.deps.metrics.messageIn('mqtt', 'gateway-telemetry');
     } catch (err) {
@@ -81,10 +96,9 @@ export class GatewayService {
   async attributes(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
     try {
       const body = asObject(parseJson(payload), 'gateway attributes');
-      const writes = Object.entries(body).map(async ([name, values]) => {
-        const child = await this.child(gateway, name);
-        await this.deps.attributes.set(child.tenantId, child.deviceId, 'client', asObject(values, `attributes of ${name}`));
-      });
+      const entries = Object.entries(body).map(([name, values]) => [name, asObject(values, `attributes of ${name}`)] as const);
+      const children = await this.children(gateway, entries.map(([name]) => name));
+      const writes = children.map((child, i) => this.deps.attributes.set(child.tenantId, child.deviceId, 'client', entries[i]?.[1] ?? {}));
       await Promise.all(writes);
     } catch (err) {
       throw this.deps.device.rejected(gateway, 'gateway', 'attributes', err);
@@ -95,7 +109,8 @@ export class GatewayService {
   async attributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue> {
     const body = asObject(parseJson(payload), 'gateway attribute request');
     const name = deviceNameOf(body);
-    const child = await this.child(gateway, name);
+    const [child] = await this.children(gateway, [name]);
+    if (!child) throw new PlatformError('INTERNAL', 'no child resolved');
     const scope = body.client === true ? 'client' : 'shared';
     const id = body.id ?? null;
     if (typeof body.key === 'string') {
@@ -109,7 +124,7 @@ export class GatewayService {
   /** `{"device":"A","id":1,"data":{…}}` */
   async rpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
     const body = asObject(parseJson(payload), 'gateway RPC response');
-    const child = await this.child(gateway, deviceNameOf(body));
+    const child = await this.child(gateway, deviceNameOf(body), undefined, true);
     const id = body.id;
     if (typeof id !== 'number') throw new PlatformError('MALFORMED_PAYLOAD', 'gateway RPC response needs a numeric "id"');
     await this.deps.device.rpcResponse(child, id, Buffer.from(JSON.stringify(body.data ?? null)));
@@ -128,35 +143,83 @@ export class GatewayService {
     });
   }
 
-  /** Finds or creates the child; concurrent first messages for one child create it once. */
-  child(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
+  /**
+   * The children named in one message, in order. Every name is checked before any child is
+   * created, so a message naming one device the gateway may not use changes nothing at all.
+   */
+  private async children(gateway: DeviceIdentity, names: readonly string[], type?: string): Promise<DeviceIdentity[]> {
+    if (!gateway.isGateway) throw new PlatformError('FORBIDDEN', `${gateway.name} is not a gateway`);
+    const known = this.childCache.get(gateway.deviceId);
+    const unseen = [...new Set(names)].filter((name) => !known?.has(name));
+    const found = await Promise.all(unseen.map((name) => this.existingChild(gateway, name)));
+    const fresh = unseen.filter((_, i) => found[i] === undefined);
+    if (fresh.length > 0) {
+      for (const name of fresh) checkChildName(name);
+      await this.quota.admit(gateway, fresh.length, type);
+    }
+    return Promise.all(names.map((name) => this.child(gateway, name, type)));
+  }
+
+  /** The gateway's existing child of that name; undefined when no device has that name; FORBIDDEN for anyone else's device. */
+  private async existingChild(gateway: DeviceIdentity, name: string): Promise<Device | undefined> {
+    const existing = await this.deps.registry.findDeviceByName(gateway.tenantId, name);
+    if (existing && existing.gatewayId !== gateway.deviceId) throw this.refuse(gateway, name, existing);
+    return existing;
+  }
+
+  private refuse(gateway: DeviceIdentity, name: string, device: Device): PlatformError {
+    const reason = device.isGateway || device.id === gateway.deviceId ? 'is a gateway' : device.gatewayId !== undefined ? 'belongs to another gateway' : 'is not a child of this gateway';
+    this.deps.logger.warn({ gateway: gateway.name, gatewayId: gateway.deviceId, device: name, deviceId: device.id, reason }, 'gateway refused: it may only use its own child devices');
+    return new PlatformError('FORBIDDEN', `device "${name}" ${reason}`);
+  }
+
+  /**
+   * Finds or creates the child; concurrent first messages for one child create it once.
+   * `existingOnly`: requests about a child (attribute request, RPC reply) never create one.
+   */
+  child(gateway: DeviceIdentity, name: string, type?: string, existingOnly = false): Promise<DeviceIdentity> {
     if (!gateway.isGateway) return Promise.reject(new PlatformError('FORBIDDEN', `${gateway.name} is not a gateway`));
-    let byName = this.children.get(gateway.deviceId);
-    if (!byName) this.children.set(gateway.deviceId, (byName = new Map()));
+    let byName = this.childCache.get(gateway.deviceId);
+    if (!byName) this.childCache.set(gateway.deviceId, (byName = new Map()));
     let found = byName.get(name);
     if (!found) {
-      found = this.resolveChild(gateway, name, type);
+      found = this.resolveChild(gateway, name, type, existingOnly);
       byName.set(name, found);
-      found.catch(() => byName.delete(name));
+      found.then(
+        (child) => this.cachedChildren.set(child.deviceId, { gatewayId: gateway.deviceId, name }),
+        () => byName.delete(name),
+      );
     }
     return found;
   }
 
-  private async resolveChild(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
-    const { registry } = this.deps;
-    if (name.length === 0 || name.length > 255) throw new PlatformError('BAD_REQUEST', 'child device name must be 1..255 characters');
-    const existing = await registry.findDeviceByName(gateway.tenantId, name);
-    if (existing) {
-      if (existing.gatewayId && existing.gatewayId !== gateway.deviceId) {
-        throw new PlatformError('FORBIDDEN', `device "${name}" belongs to another gateway`);
-      }
-      if (existing.isGateway || existing.id === gateway.deviceId) throw new PlatformError('FORBIDDEN', `"${name}" is a gateway`);
-      const linked = existing.gatewayId ? existing : await registry.linkToGateway(existing.id, gateway.deviceId);
-      return registry.identityFor(linked);
-    }
-    const profileId = type ? (await registry.ensureProfile(gateway.tenantId, type)).id : undefined;
-    const { device } = await registry.createDevice({ tenantId: gateway.tenantId, name, gatewayId: gateway.deviceId, profileId });
-    this.deps.logger.info({ gateway: gateway.name, device: name, deviceId: device.id }, 'child device created by gateway');
-    return registry.identityFor(device);
+  private forgetChild(deviceId: string): void {
+    const at = this.cachedChildren.get(deviceId);
+    if (!at) return;
+    this.cachedChildren.delete(deviceId);
+    this.childCache.get(at.gatewayId)?.delete(at.name);
+    this.quota.forget(at.gatewayId);
   }
+
+  private async resolveChild(gateway: DeviceIdentity, name: string, type: string | undefined, existingOnly: boolean): Promise<DeviceIdentity> {
+    const { registry } = this.deps;
+    checkChildName(name);
+    const existing = await this.existingChild(gateway, name);
+    if (existing) return registry.identityFor(existing);
+    if (existingOnly) throw new PlatformError('DEVICE_NOT_FOUND', `gateway has no child "${name}"`);
+    try {
+      const profileId = type ? (await registry.ensureProfile(gateway.tenantId, type)).id : undefined;
+      const { device } = await registry.createDevice({ tenantId: gateway.tenantId, name, gatewayId: gateway.deviceId, profileId });
+      this.deps.logger.info({ gateway: gateway.name, device: name, deviceId: device.id }, 'child device created by gateway');
+      return await registry.identityFor(device);
+    } catch (err) {
+      // The admitted count may now be one too high: count again from the registry next time.
+      this.quota.forget(gateway.deviceId);
+      throw err;
+    }
+  }
+}
+
+function checkChildName(name: string): void {
+  if (name.length === 0 || name.length > 255) throw new PlatformError('BAD_REQUEST', 'child device name must be 1..255 characters');
 }

@@ -105,6 +105,7 @@ export class RegistryService {
   private readonly identities: IdentityCache;
   private readonly childLocations = new Map<string, { gatewayId: string; name: string } | null>();
   private readonly cacheSize: number;
+  private readonly changeListeners: ((deviceId: string) => void)[] = [];
 
   constructor(private readonly deps: RegistryDeps) {
     this.cacheSize = deps.authCacheSize ?? 100_000;
@@ -288,10 +289,20 @@ export class RegistryService {
     return updated;
   }
 
-  /** Attaches an existing device to a gateway (a gateway reports for a device created by hand). */
-  async linkToGateway(deviceId: string, gatewayId: string): Promise<Device> {
+  /**
+   * Attaches an existing device to a gateway, or detaches it (null): an admin's decision, the only
+   * way a device created on its own comes to be reported for by a gateway.
+   */
+  async linkToGateway(deviceId: string, gatewayId: string | null): Promise<Device> {
     const device = await this.requireDevice(deviceId);
-    const updated: Device = { ...device, gatewayId };
+    if (gatewayId !== null) {
+      const gateway = await this.deps.store.getDevice(gatewayId);
+      if (!gateway || gateway.tenantId !== device.tenantId) throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${gatewayId}`);
+      if (!gateway.isGateway) throw new PlatformError('BAD_REQUEST', `${gateway.name} is not a gateway`);
+      if (device.isGateway || gateway.id === device.id) throw new PlatformError('BAD_REQUEST', 'a gateway cannot be the child of a gateway');
+    }
+    const { gatewayId: _old, ...rest } = device;
+    const updated: Device = gatewayId === null ? rest : { ...rest, gatewayId };
     await this.deps.store.updateDevice(updated);
     this.invalidate(deviceId);
     return updated;
@@ -412,6 +423,12 @@ export class RegistryService {
   invalidate(deviceId: string): void {
     this.childLocations.delete(deviceId);
     this.identities.invalidateDevice(deviceId);
+    for (const listener of this.changeListeners) listener(deviceId);
+  }
+
+  /** Called with the device id whenever a device or its credentials change (services drop what they cached of it). */
+  onDeviceChanged(listener: (deviceId: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   // ------------------------------------------------------------ provisioning and import

@@ -45,6 +45,13 @@ export class RecordingAttributes implements AttributeApi {
     this.calls.push({ op: 'remove', tenantId, deviceId, scope, arg: keys });
     for (const k of keys) this.data.get(`${deviceId}/${scope}`)?.delete(k);
   }
+
+  async pushEdgeConfig(tenantId: string, deviceId: string, sections: Record<string, JsonValue | null>) {
+    const set = Object.fromEntries(Object.entries(sections).filter(([, v]) => v !== null)) as Record<string, JsonValue>;
+    if (Object.keys(set).length > 0) await this.set(tenantId, deviceId, 'shared', set);
+    const removed = Object.keys(sections).filter((k) => sections[k] === null);
+    if (removed.length > 0) await this.remove(tenantId, deviceId, 'shared', removed);
+  }
 }
 
 export class FixedStatuses implements StatusApi {

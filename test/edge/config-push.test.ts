@@ -1,5 +1,6 @@
 /**
- * Rules and connectors pushed from the platform as shared attributes of the gateway device,
+ * Rules and connectors pushed from the platform (PUT /api/devices/{id}/edge-config, stored as
+ * reserved shared attributes of the gateway device),
  * against real peers: the platform in process, the edge, the pymodbus PLC (coils read back with
  * mbpoll). A rule set over REST switches a coil; a bad one is refused and reported while the
  * previous rule keeps working; a changed connector restarts and an unchanged one does not; a
@@ -53,8 +54,10 @@ async function stopEdge(): Promise<void> {
   edge = undefined;
 }
 
-async function pushShared(values: Record<string, unknown>): Promise<void> {
-  const res = await tp.api.request('POST', `/api/devices/${gatewayId}/attributes/shared`, values);
+/** A push through the admin endpoint (the only writer of edgeRules/edgeConnectors). */
+async function pushShared(values: { edgeRules?: unknown; edgeConnectors?: unknown }): Promise<void> {
+  const body = { ...(values.edgeRules !== undefined ? { rules: values.edgeRules } : {}), ...(values.edgeConnectors !== undefined ? { connectors: values.edgeConnectors } : {}) };
+  const res = await tp.api.request('PUT', `/api/devices/${gatewayId}/edge-config`, body);
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 
@@ -186,12 +189,11 @@ test('restart with the platform down, then --offline: the last pushed rule and c
   await ruleSwitches(3);
 });
 
-test('a pushed key deleted on the platform while the edge was away: the file section applies again at connect', async () => {
+test('a pushed section cleared on the platform while the edge was away: the file section applies again at connect', async () => {
   await stopEdge();
   tp = await startTestPlatform({ dataDir: tp.dataDir, config: { mqtt: { port: tp.ports.mqtt, tlsPort: 0 } } });
   platformUp = true;
-  const res = await tp.api.request('DELETE', `/api/devices/${gatewayId}/attributes/shared?keys=edgeRules`);
-  assert.ok(res.status === 200 || res.status === 204, `delete: ${res.status}`);
+  await pushShared({ edgeRules: null });
   const e = await start();
   assert.equal(e.rules.stats().rules, 1, 'starts on the stored push');
   await eventually(async () => (e.rules.stats().rules === 0 ? true : undefined), 10_000, 'file rules (none) back after the attribute answer');

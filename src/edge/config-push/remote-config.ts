@@ -17,8 +17,11 @@ import type { JsonValue } from '../../domain/telemetry.js';
 import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.js';
 import type { EdgeLogger } from '../ports.js';
 import { canonicalJson, fingerprint } from '../rules/fingerprint.js';
+import { EDGE_CONFIG_KEYS } from '../../domain/edge-config.js';
+import { HostAllowList, connectorTargets, envReferences, pushPolicyOf, redact } from './push-policy.js';
 
-export const PUSH_KEYS = ['edgeRules', 'edgeConnectors'] as const;
+/** The platform writes these only through its admin edge-config endpoint (domain/edge-config.ts). */
+export const PUSH_KEYS = EDGE_CONFIG_KEYS;
 export type PushKey = (typeof PUSH_KEYS)[number];
 export type PushedSections = Partial<Record<PushKey, JsonValue>>;
 
@@ -59,17 +62,50 @@ export function problemsOf(err: EdgeConfigError, pushed: PushedSections): Config
 
 /**
  * The file's configuration with the pushed sections in place of its own, checked as a whole.
- * `${NAME}` in pushed connectors comes from the edge's environment (secrets stay on the edge);
- * rules are left as written, as in the file. Throws EdgeConfigError.
+ * `${NAME}` in pushed connectors comes from the edge's environment (secrets stay on the edge),
+ * but only for names the file lists in `configPush.allowEnv`; pushed connectors may only reach
+ * the hosts of `configPush.allowHosts` (push-policy.ts). Rules are left as written, as in the
+ * file. Throws EdgeConfigError whose lines never hold a value read from the environment.
  */
 export function mergePushed(file: EdgeConfig, pushed: PushedSections, env: Readonly<Record<string, string | undefined>>): EdgeConfig {
+  const policy = pushPolicyOf(file);
+  const fail = (lines: readonly string[]): never => {
+    throw new EdgeConfigError(`pushed config: invalid configuration:\n  ${lines.join('\n  ')}`);
+  };
+  // Only the allowed names are visible to the substitution; any other reference is refused by name.
+  const refs = pushed.edgeConnectors !== undefined ? envReferences(pushed.edgeConnectors, 'connectors') : [];
+  const refused = refs.filter((r) => !policy.allowEnv.includes(r.name)).map((r) => `${r.path}: environment variable ${r.name} is not in configPush.allowEnv of the edge's file`);
+  if (refused.length > 0) fail(refused);
+  const visible: Record<string, string | undefined> = {};
+  const substituted = new Map<string, string>();
+  for (const name of policy.allowEnv) {
+    visible[name] = env[name];
+    const value = env[name];
+    if (value !== undefined) substituted.set(name, value);
+  }
   const tree = {
     // The file's connectors were substituted already; escaped so a second pass leaves them as they are.
     connectors: pushed.edgeConnectors !== undefined ? pushed.edgeConnectors : escapeEnv(file.connectors),
     rules: pushed.edgeRules !== undefined ? pushed.edgeRules : file.rules,
   };
-  // JSON is YAML; offline: the platform section is the file's and is not part of a push.
-  const checked = parseEdgeConfig(JSON.stringify(tree), env, { offline: true, source: 'pushed config' });
+  let checked: EdgeConfig;
+  try {
+    // JSON is YAML; offline: the platform section is the file's and is not part of a push.
+    checked = parseEdgeConfig(JSON.stringify(tree), visible, { offline: true, source: 'pushed config' });
+  } catch (err) {
+    if (!(err instanceof EdgeConfigError)) throw err;
+    // Messages may quote what they check (a host, a name): never a value from the environment.
+    const [head = '', ...lines] = err.message.split('\n');
+    throw new EdgeConfigError([head, ...redact(lines, substituted)].join('\n'));
+  }
+  if (pushed.edgeConnectors !== undefined) {
+    const allowed = new HostAllowList(policy.allowHosts);
+    const outside = checked.connectors
+      .flatMap((c, i) => connectorTargets(c, `connectors[${i}]`))
+      .filter((t) => !allowed.allows(t.target))
+      .map((t) => `${t.path}: "${t.target}" is not in configPush.allowHosts of the edge's file`);
+    if (outside.length > 0) fail(redact(outside, substituted));
+  }
   return { ...file, connectors: checked.connectors, rules: checked.rules };
 }
 

@@ -42,6 +42,8 @@ const STATE_PREFIX = `${NAMESPACE}/STATE/`;
 const HOST_ID = 'continuum';
 /** Two-way commands waiting for the device to report the written metric, per device at most. */
 const MAX_PENDING_REPLIES = 100;
+/** Refused device names remembered per node birth (beyond it, their DDATA asks for a rebirth instead). */
+const MAX_REFUSED_DEVICES = 1000;
 
 interface DeviceState {
   readonly identity: DeviceIdentity;
@@ -62,6 +64,8 @@ interface NodeState {
   rebirthAsked: boolean;
   commands: DeviceSession | undefined;
   readonly devices: Map<string, DeviceState>;
+  /** Devices whose DBIRTH the platform refused (not this gateway's to use, or over its quota): their DDATA is refused alike. */
+  readonly refused: Map<string, PlatformError>;
 }
 
 function bdSeqOf(p: Payload): number | undefined {
@@ -172,6 +176,7 @@ class SparkplugHooks implements ClientHooks {
       rebirthAsked: false,
       commands: old?.commands,
       devices: new Map(),
+      refused: new Map(),
     };
     this.state = s;
     this.checkSeq(s, payload);
@@ -201,7 +206,15 @@ class SparkplugHooks implements ClientHooks {
 
   private async deviceBirth(s: NodeState, device: string, payload: Payload): Promise<void> {
     const known = s.devices.get(device);
-    const identity = known?.identity ?? (await this.opts.deviceApi.gatewayConnect(this.identity, device));
+    let identity: DeviceIdentity;
+    try {
+      identity = known?.identity ?? (await this.opts.deviceApi.gatewayConnect(this.identity, device));
+    } catch (err) {
+      const e = asPlatformError(err);
+      if ((e.code === 'FORBIDDEN' || e.code === 'QUOTA_EXCEEDED') && s.refused.size < MAX_REFUSED_DEVICES) s.refused.set(device, e);
+      throw e;
+    }
+    s.refused.delete(device);
     known?.commands?.close();
     const state: DeviceState = { identity, aliases: new AliasTable(payload.metrics), pending: known?.pending ?? new Map() };
     s.devices.set(device, state);
@@ -216,6 +229,8 @@ class SparkplugHooks implements ClientHooks {
   private async deviceData(s: NodeState, t: SparkplugTopic, payload: Payload): Promise<void> {
     const device = t.device as string;
     const state = s.devices.get(device);
+    const refused = s.refused.get(device);
+    if (!state && refused) throw refused;
     if (!state) return this.askRebirth(t, `DDATA for ${device} before its DBIRTH`);
     await this.deviceTelemetry(s, device, state, payload);
   }

@@ -1,5 +1,6 @@
 /** Set attributes of the device: shared ones are desired state and are pushed to the device. */
 import { Type } from '@sinclair/typebox';
+import { checkOrdinaryAttributeWrite } from '../../../domain/edge-config.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import { defineAction, missing } from './types.js';
 
@@ -15,6 +16,11 @@ export const setAttributeAction = defineAction({
     { additionalProperties: false },
   ),
   defaults: { scope: 'shared' },
+  // The edge's configuration keys are refused when the rule is saved (and again by the attribute
+  // service when it runs): a rule must not reconfigure an edge gateway from device data.
+  check(p) {
+    checkOrdinaryAttributeWrite(p.scope, Object.keys(p.values));
+  },
   async run(p, ctx, deps) {
     if (!deps.attributes) throw missing('the attribute service');
     await deps.attributes.set(ctx.tenantId, ctx.deviceId, p.scope, p.values as Record<string, JsonValue>);
