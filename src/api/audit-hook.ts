@@ -15,6 +15,12 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Reads worth an entry, by route, with the action name they are recorded under. */
 const AUDITED_READS = new Map([['GET /api/devices/:id/credentials', 'credentials.read']]);
 
+/**
+ * Routes whose body is not kept: the route records its own entry with a digest instead (an edge
+ * configuration may name hosts and variables the audit reader need not see in full).
+ */
+const BODY_NOT_KEPT = new Set(['PUT /api/devices/:id/edge-config']);
+
 function outcomeOf(statusCode: number): 'success' | 'failure' | 'denied' {
   if (statusCode < 400) return 'success';
   return statusCode === 401 || statusCode === 403 ? 'denied' : 'failure';
@@ -25,9 +31,9 @@ function targetTypeOf(route: string): string | undefined {
   return route.split('/')[2] || undefined;
 }
 
-function detailsOf(request: FastifyRequest): JsonValue | undefined {
+function detailsOf(request: FastifyRequest, keepBody: boolean): JsonValue | undefined {
   const params = request.params as Record<string, JsonValue> | undefined;
-  const body = request.body as JsonValue | undefined;
+  const body = keepBody ? (request.body as JsonValue | undefined) : undefined;
   const hasParams = params !== undefined && Object.keys(params).length > 0;
   if (!hasParams && body === undefined) return undefined;
   // Bulk imports carry whole CSV files: their size is what is worth keeping, not their content.
@@ -45,7 +51,7 @@ export function auditChanges(scope: FastifyInstance, audit: Pick<AuditService, '
     // would let anyone fill the log (failed sign-ins are recorded by the login route).
     if ((READS.has(request.method) && !namedRead) || !principal) return done();
     const params = request.params as Record<string, unknown> | undefined;
-    const details = detailsOf(request);
+    const details = detailsOf(request, !BODY_NOT_KEPT.has(key));
     const targetType = targetTypeOf(route);
     audit.record({
       tenantId: principal.tenantId,

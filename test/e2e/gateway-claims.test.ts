@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type mqtt from 'mqtt';
 import { DataType, encodePayload } from '../../src/adapters/codec/sparkplug/index.js';
-import { connectMqtt, eventually, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
+import { connectMqtt, eventually, metricsText, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
 
 const run = promisify(execFile);
 let tp: TestPlatform;
@@ -49,7 +49,7 @@ async function victimState(id: string): Promise<{ gatewayId: string | null; keys
 }
 
 async function rejects(reason: string): Promise<number> {
-  const text = await (await fetch(`${tp.baseUrl}/metrics`)).text();
+  const text = await metricsText(tp.baseUrl);
   const line = text.split('\n').find((l) => l.startsWith('continuum_rejects_total') && l.includes('transport="mqtt"') && l.includes(`reason="${reason}"`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
