@@ -253,6 +253,9 @@ describe('SQLite hourly roll-ups', () => {
     const db = new Database(file);
     const before = MIGRATIONS.filter((m) => m.version < 6).at(-1)?.version as number;
     db.exec('DROP TABLE ts_hourly');
+    // and without what later versions added (the audit log, v7; user revocation, v8)
+    db.exec('DROP TABLE audit_log');
+    db.exec('DROP INDEX users_tenant; ALTER TABLE users DROP COLUMN disabled; ALTER TABLE users DROP COLUMN token_version; ALTER TABLE api_keys DROP COLUMN expires_at');
     db.pragma(`user_version = ${before}`);
     db.close();
     const reopened = createSqliteStore({ file, synchronous: 'NORMAL', telemetryLog: NEVER });
