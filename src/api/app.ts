@@ -30,6 +30,7 @@ import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { telemetryRoutes } from './telemetry.js';
 import { twinRoutes } from './twin.js';
+import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
 import { liveRoutes } from './ws.js';
 
@@ -122,6 +123,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
         enforceRoles(secured);
         if (deps.audit) auditChanges(secured, deps.audit);
         await secured.register(authRoutes, { deps });
+        await secured.register(userRoutes, { deps });
         await secured.register(deviceRoutes, { deps });
         await secured.register(credentialRoutes, { deps });
         await secured.register(profileRoutes, { deps });

@@ -1,8 +1,8 @@
 /**
  * What each role may change. `admin` configures the tenant (devices, credentials, profiles,
- * rules, dashboards, imports). `user` is an operator: reads everything and operates devices —
+ * rules, dashboards, imports, users). `user` is an operator: reads everything and operates devices —
  * sends commands, sets shared attributes (set points), acknowledges and clears alarms, checks
- * and backtests rules, and manages its own API keys — but changes no configuration. Reads are
+ * and backtests rules, and manages its own password, sign-out and API keys — but changes no configuration. Reads are
  * open to every role except those in ADMIN_READS (device credentials, the audit log); the dashboard hides what a role may not do, this hook is what enforces it.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,13 +17,17 @@ const OPERATOR_WRITES = new Set([
   'POST /api/alarms/:id/clear',
   'POST /api/rules/validate',
   'POST /api/rules/:id/backtest',
+  // The caller's own session and keys (auth-routes.ts act on the caller only, never on others).
   'POST /api/auth/api-keys',
+  'DELETE /api/auth/api-keys/:id',
+  'POST /api/auth/logout',
+  'POST /api/auth/password',
 ]);
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Reads that hand out secrets or other users' actions: admins only. */
-const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit']);
+const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users']);
 
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
   if (role === 'admin') return true;

@@ -63,6 +63,14 @@ export const ConfigSchema = Type.Object({
       adminEmail: Type.Optional(Type.String()),
       adminPassword: Type.Optional(Type.String()),
       jwtTtlSeconds: Type.Integer({ minimum: 60 }),
+      /** scrypt N for new password hashes, a power of two; production: at least 131072 (2^17, OWASP). Lower only for tests. */
+      passwordHashCost: Type.Integer({ minimum: 1024, maximum: 1048576 }),
+      /** Password hashes computed at once (each takes 128·N·8 bytes: 128 MiB at 2^17); a few more wait, the rest get 503. */
+      passwordHashConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
+      /** Failed sign-ins per account within 15 minutes before it is locked (1 minute, doubling up to 15). */
+      loginMaxFailures: Type.Integer({ minimum: 1 }),
+      /** Failed sign-ins per client address within 15 minutes before it is locked. */
+      loginMaxFailuresPerAddress: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
@@ -148,7 +156,7 @@ export const DEFAULTS: Config = {
   bus: { kind: 'memory' },
   limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
   ingest: { maxBatchRows: 10_000 },
-  auth: { jwtTtlSeconds: 24 * 60 * 60 },
+  auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
   rpc: { defaultTimeoutMs: 10_000 },
   gateway: { maxChildren: 1000, maxProfiles: 20 },
   audit: { retentionDays: 365 },

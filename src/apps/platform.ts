@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import type { Config } from './config.js';
+import { openDataDirStore, secureDataDir } from './data-dir.js';
 import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { systemClock, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { MemoryBus } from '../adapters/bus/memory/index.js';
 import { CodecRegistry } from '../adapters/codec/index.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
-import { createSqliteStore } from '../adapters/store/sqlite/index.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
@@ -26,6 +26,7 @@ import { AttributeService } from '../services/attributes.js';
 import { AuditService } from '../services/audit.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
+import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { IngestService } from '../services/ingest.js';
@@ -74,9 +75,11 @@ export interface PlatformOptions {
 }
 
 function openStore(config: Config, logger: Logger): Store {
-  if (config.store.kind === 'memory') return createMemoryStore();
-  mkdirSync(config.dataDir, { recursive: true });
-  return createSqliteStore({ file: join(config.dataDir, 'continuum.db'), synchronous: config.store.synchronous, logger });
+  if (config.store.kind === 'memory') {
+    secureDataDir(config.dataDir, logger); // ports.json still goes there
+    return createMemoryStore();
+  }
+  return openDataDirStore(config.dataDir, config.store.synchronous, logger);
 }
 
 /** Grace period for in-flight HTTP requests at shutdown; then their connections are cut. */
@@ -140,7 +143,25 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names });
   await registry.init();
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
-  const auth = new AuthService({ store, clock, logger, jwtTtlSeconds: config.auth.jwtTtlSeconds });
+  const auth = new AuthService({
+    store,
+    clock,
+    logger: logger.child({ component: 'auth' }),
+    jwtTtlSeconds: config.auth.jwtTtlSeconds,
+    passwords: { cost: config.auth.passwordHashCost, concurrency: config.auth.passwordHashConcurrency },
+    loginThrottle: { account: { maxFailures: config.auth.loginMaxFailures }, address: { maxFailures: config.auth.loginMaxFailuresPerAddress } },
+    audit,
+  });
+  try {
+    await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
+  } catch (err) {
+    await store.close();
+    dataDirLock.release();
+    throw err;
+  }
+  if (config.auth.passwordHashCost < USER_SCRYPT_COST) {
+    logger.warn({ passwordHashCost: config.auth.passwordHashCost, recommended: USER_SCRYPT_COST }, 'auth.passwordHashCost is below the recommended minimum for production');
+  }
 
   const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000 });
   status.start();

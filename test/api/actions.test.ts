@@ -20,7 +20,7 @@ describe('management API: alarms, commands, twin, live updates', () => {
 
   before(async () => {
     h = await harness();
-    const auth = new AuthService({ store: h.store, clock: h.clock, logger: silentLogger });
+    const auth = new AuthService({ store: h.store, clock: h.clock, logger: silentLogger, passwords: { cost: 1024 } });
     await auth.ensureAdmin(ADMIN);
     const app = await buildHttpApp(
       {

@@ -146,8 +146,8 @@ describe('management API: auth and devices', () => {
   it('keeps tenants apart', async () => {
     await api.store.ensureTenant({ id: 'tenant-2', name: 'Other' });
     // An admin of the other tenant: what stops it is the tenant boundary, not its role.
-    await api.auth.createUser({ email: 'other@example.com', password: 'password-2', tenantId: 'tenant-2', role: 'admin' });
-    const { token } = await api.auth.login('other@example.com', 'password-2');
+    await api.auth.createUser({ email: 'other@example.com', password: 'password-two-2', tenantId: 'tenant-2', role: 'admin' });
+    const { token } = await api.auth.login('other@example.com', 'password-two-2');
     const as2 = { authorization: `Bearer ${token}` };
     const mine = (await api.call('POST', '/api/devices', { name: 'tenant-1-device' })).body;
     assert.equal((await api.call('GET', `/api/devices/${mine.id}`, undefined, as2)).status, 404);

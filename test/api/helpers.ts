@@ -92,7 +92,7 @@ export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: numbe
   const store = createMemoryStore();
   const registry = new RegistryService({ store, clock, logger: silentLogger, codecNames: ['json', 'senml'] });
   await registry.init();
-  const auth = new AuthService({ store, clock, logger: silentLogger });
+  const auth = new AuthService({ store, clock, logger: silentLogger, passwords: { cost: 1024 } });
   await auth.ensureAdmin(ADMIN);
   const attributes = new RecordingAttributes(clock);
   const statuses = new FixedStatuses();

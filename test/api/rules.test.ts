@@ -18,7 +18,7 @@ describe('management API: rules', () => {
 
   before(async () => {
     f = await fixture();
-    const auth = new AuthService({ store: f.store, clock: f.clock, logger: silentLogger });
+    const auth = new AuthService({ store: f.store, clock: f.clock, logger: silentLogger, passwords: { cost: 1024 } });
     await auth.ensureAdmin(ADMIN);
     const app = await buildHttpApp(
       {

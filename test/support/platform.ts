@@ -77,7 +77,8 @@ export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; 
       mqtt: { port: 0, tlsPort: 0 },
       coap: { port: 0 },
       store: { kind: options.store ?? 'sqlite', synchronous: 'NORMAL' },
-      auth: { adminEmail: ADMIN.email, adminPassword: ADMIN.password, jwtTtlSeconds: 3600 },
+      // A low scrypt cost keeps sign-ins fast in tests; production keeps the default (2^17).
+      auth: { adminEmail: ADMIN.email, adminPassword: ADMIN.password, jwtTtlSeconds: 3600, passwordHashCost: 1024 },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
       metrics: { token: METRICS_TOKEN, public: false },
       // Extra sections a test needs (e.g. notify.smtp); merged over the ones above.
@@ -102,7 +103,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
   const child = spawn(
     process.execPath,
     ['bin/continuum.mjs', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn', ...extraArgs],
-    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

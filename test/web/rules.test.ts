@@ -35,7 +35,7 @@ before(async () => {
   // Two hours of levels, one a minute: above 80 % twice.
   const points = Array.from({ length: 120 }, (_, i) => ({ ts: now - (120 - i) * 60_000, values: { level: i === 30 || i === 31 || i === 90 ? 95 : 40 + (i % 10) } }));
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', tank.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify(points)]);
-  const auth = new AuthService({ store: tp.platform.store, clock: systemClock, logger: tp.platform.logger });
+  const auth = new AuthService({ store: tp.platform.store, clock: systemClock, logger: tp.platform.logger, passwords: { cost: 1024 } });
   await auth.createUser({ ...VIEWER, role: 'user' });
   b = await openBrowser();
   await signIn(b.page, tp.baseUrl);

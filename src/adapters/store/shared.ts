@@ -204,11 +204,27 @@ export function makeStatus(s: {
 }
 
 export function makeUser(u: User): User {
-  return { id: u.id, tenantId: u.tenantId, email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: checkInt(u.createdAt, 'createdAt') };
+  return {
+    id: u.id,
+    tenantId: u.tenantId,
+    email: u.email,
+    passwordHash: u.passwordHash,
+    role: u.role,
+    createdAt: checkInt(u.createdAt, 'createdAt'),
+    disabled: Boolean(u.disabled),
+    tokenVersion: checkInt(u.tokenVersion ?? 0, 'tokenVersion'),
+  };
 }
 
 export function makeApiKey(k: ApiKey): ApiKey {
-  return { id: k.id, userId: k.userId, name: k.name, keyHash: k.keyHash, createdAt: checkInt(k.createdAt, 'createdAt') };
+  return {
+    id: k.id,
+    userId: k.userId,
+    name: k.name,
+    keyHash: k.keyHash,
+    createdAt: checkInt(k.createdAt, 'createdAt'),
+    ...(k.expiresAt !== undefined && k.expiresAt !== null ? { expiresAt: checkInt(k.expiresAt, 'expiresAt') } : {}),
+  };
 }
 
 /** Emails are unique and looked up without regard to case. */

@@ -19,7 +19,7 @@ Commands:
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
-  user create EMAIL     add an operator (role user) or another admin
+  user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)

@@ -689,7 +689,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('users, api keys, settings', () => {
       it('stores users with unique, case-insensitive emails', async () => {
         assert.equal(await store.countUsers(), 0);
-        const user = { id: 'u1', tenantId: T1, email: 'Admin@Example.com', passwordHash: 'h', role: 'admin' as const, createdAt: 1 };
+        const user = { id: 'u1', tenantId: T1, email: 'Admin@Example.com', passwordHash: 'h', role: 'admin' as const, createdAt: 1, disabled: false, tokenVersion: 0 };
         await store.insertUser(user);
         assert.equal(await store.countUsers(), 1);
         assert.deepEqual(await store.getUser('u1'), user);
@@ -703,7 +703,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('stores API keys by hash and settings by name', async () => {
-        await store.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'user', createdAt: 1 });
+        await store.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'user', createdAt: 1, disabled: false, tokenVersion: 0 });
         const key = { id: 'k1', userId: 'u1', name: 'ci', keyHash: 'sha256:abc', createdAt: 2 };
         await store.insertApiKey(key);
         assert.deepEqual(await store.findApiKey('sha256:abc'), key);
@@ -715,6 +715,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.putSetting('jwt.secret', 's1');
         await store.putSetting('jwt.secret', 's2');
         assert.equal(await store.getSetting('jwt.secret'), 's2');
+      });
+
+      it('lists, updates and deletes users; deleting one removes its API keys', async () => {
+        const base = { tenantId: T1, passwordHash: 'h', role: 'user' as const, disabled: false, tokenVersion: 0 };
+        await store.insertUser({ ...base, id: 'u2', email: 'b@x.y', createdAt: 2 });
+        await store.insertUser({ ...base, id: 'u1', email: 'a@x.y', createdAt: 1 });
+        assert.deepEqual((await store.listUsers(T1)).map((u) => u.id), ['u1', 'u2']);
+        assert.deepEqual(await store.listUsers('other-tenant'), []);
+        const updated = await store.updateUser('u1', { role: 'admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
+        assert.deepEqual(updated, { ...base, id: 'u1', email: 'a@x.y', createdAt: 1, role: 'admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
+        assert.deepEqual(await store.getUser('u1'), updated);
+        assert.equal(await store.updateUser('nope', { role: 'admin' }), undefined);
+        await store.insertApiKey({ id: 'k1', userId: 'u1', name: 'ci', keyHash: 'h-k1', createdAt: 5, expiresAt: 99 });
+        await store.insertApiKey({ id: 'k2', userId: 'u1', name: 'laptop', keyHash: 'h-k2', createdAt: 4 });
+        assert.deepEqual((await store.listApiKeys('u1')).map((k) => [k.id, k.expiresAt]), [['k2', undefined], ['k1', 99]]);
+        assert.equal(await store.deleteApiKey('u2', 'k2'), false, "another user's key is not deleted");
+        assert.equal(await store.deleteApiKey('u1', 'k2'), true);
+        assert.equal(await store.findApiKey('h-k2'), undefined);
+        assert.equal(await store.deleteUser('u1'), true);
+        assert.equal(await store.deleteUser('u1'), false);
+        assert.equal(await store.findApiKey('h-k1'), undefined);
+        assert.equal(await store.findUserByEmail('a@x.y'), undefined);
+        assert.deepEqual((await store.listUsers(T1)).map((u) => u.id), ['u2']);
       });
     });
 

@@ -139,6 +139,7 @@ async function appendRandom(store: Store, model: Model, batches: number): Promis
 const UNDO_MIGRATION: Record<number, string> = {
   6: 'DROP TABLE ts_hourly',
   7: 'DROP TABLE audit_log',
+  8: 'DROP INDEX users_tenant; ALTER TABLE users DROP COLUMN disabled; ALTER TABLE users DROP COLUMN token_version; ALTER TABLE api_keys DROP COLUMN expires_at',
 };
 
 describe('SQLite hourly roll-ups', () => {

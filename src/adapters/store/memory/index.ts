@@ -16,7 +16,7 @@ import type {
 } from '../../../domain/device.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { ApiKey, CredentialLookup, DeviceQuery, Page, Store, User } from '../../../ports.js';
+import type { CredentialLookup, DeviceQuery, Page, Store } from '../../../ports.js';
 import {
   attributeJson,
   checkInt,
@@ -25,18 +25,14 @@ import {
   compareBinary,
   credentialFields,
   credentialKey,
-  emailKey,
   fold,
   guardClosed,
-  makeApiKey,
   makeCredential,
   makeDevice,
   makeProfile,
   makeStatus,
-  makeUser,
   profileKeysJson,
   tenantNotFound,
-  userNotFound,
 } from '../shared.js';
 import { createMemoryAlarms } from './alarms.js';
 import { createMemoryCommands } from './commands.js';
@@ -44,6 +40,7 @@ import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
+import { createMemoryUsers } from './users.js';
 
 const copyDevice = (d: Device): Device => makeDevice(d);
 const copyProfile = (p: DeviceProfile): DeviceProfile => ({
@@ -64,11 +61,7 @@ export function createMemoryStore(): Store {
   const credentialOwners = new Map<string, string>();
   const attributes = new Map<string, Map<AttributeScope, Map<string, { json: string; ts: number }>>>();
   const statuses = new Map<string, DeviceStatus>();
-  const users = new Map<string, User>();
-  const usersByEmail = new Map<string, string>();
-  const apiKeys = new Map<string, ApiKey>();
-  const apiKeysByHash = new Map<string, string>();
-  const settings = new Map<string, string>();
+  const users = createMemoryUsers((id) => tenants.has(id), tenantNotFound);
   const telemetry = createMemoryTelemetry();
   const { deleteDevice: deleteAlarms, ...alarms } = createMemoryAlarms();
   const { deleteDevice: deleteCommands, ...commands } = createMemoryCommands();
@@ -336,52 +329,8 @@ export function createMemoryStore(): Store {
     // audit log (memory/audit.ts)
     ...audit,
 
-    // ------------------------------------------------------------ users
-    async countUsers(): Promise<number> {
-      return users.size;
-    },
-
-    async insertUser(user: User): Promise<void> {
-      makeUser(user);
-      if (!tenants.has(user.tenantId)) throw tenantNotFound(user.tenantId);
-      if (users.has(user.id)) throw new PlatformError('CONFLICT', `user ${user.id}`);
-      if (usersByEmail.has(emailKey(user.email))) throw new PlatformError('CONFLICT', `user ${user.email}`);
-      users.set(user.id, makeUser(user));
-      usersByEmail.set(emailKey(user.email), user.id);
-    },
-
-    async findUserByEmail(email: string): Promise<User | undefined> {
-      const id = usersByEmail.get(emailKey(email));
-      const u = id === undefined ? undefined : users.get(id);
-      return u && makeUser(u);
-    },
-
-    async getUser(id: string): Promise<User | undefined> {
-      const u = users.get(id);
-      return u && makeUser(u);
-    },
-
-    async insertApiKey(key: ApiKey): Promise<void> {
-      makeApiKey(key);
-      if (!users.has(key.userId)) throw userNotFound(key.userId);
-      if (apiKeys.has(key.id) || apiKeysByHash.has(key.keyHash)) throw new PlatformError('CONFLICT', `api key ${key.id}`);
-      apiKeys.set(key.id, makeApiKey(key));
-      apiKeysByHash.set(key.keyHash, key.id);
-    },
-
-    async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
-      const id = apiKeysByHash.get(keyHash);
-      const k = id === undefined ? undefined : apiKeys.get(id);
-      return k && makeApiKey(k);
-    },
-
-    async getSetting(name: string): Promise<string | undefined> {
-      return settings.get(name);
-    },
-
-    async putSetting(name: string, value: string): Promise<void> {
-      settings.set(name, value);
-    },
+    // users, API keys and settings (memory/users.ts)
+    ...users,
 
     async close(): Promise<void> {
       closed = true;

@@ -297,6 +297,14 @@ const V7_AUDIT = `
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `;
 
+/** Revocable sign-ins (issue 12): disabled users, a token version per user, API keys that expire. */
+const V8_USER_REVOCATION = `
+  ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  CREATE INDEX users_tenant ON users (tenant_id, created_at);
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -333,6 +341,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     description: 'append-only audit log',
     up: (db) => db.exec(V7_AUDIT),
+  },
+  {
+    version: 8,
+    description: 'users: disabled flag and token version; API keys: expiry',
+    up: (db) => db.exec(V8_USER_REVOCATION),
   },
 ];
 

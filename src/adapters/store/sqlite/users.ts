@@ -1,6 +1,6 @@
 /** Platform users, their API keys (stored as hashes) and small persistent settings. */
 import { PlatformError } from '../../../domain/errors.js';
-import type { ApiKey, Role, User, UserStore } from '../../../ports.js';
+import type { ApiKey, Role, User, UserPatch, UserStore } from '../../../ports.js';
 import { emailKey, makeApiKey, makeUser, tenantNotFound, userNotFound } from '../shared.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
@@ -11,6 +11,8 @@ interface UserRow {
   password_hash: string;
   role: string;
   created_at: number;
+  disabled: number;
+  token_version: number;
 }
 
 interface ApiKeyRow {
@@ -19,31 +21,54 @@ interface ApiKeyRow {
   name: string;
   key_hash: string;
   created_at: number;
+  expires_at: number | null;
 }
 
-const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at';
-const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at';
+const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version';
+const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at';
 
 const toUser = (r: UserRow): User =>
-  makeUser({ id: r.id, tenantId: r.tenant_id, email: r.email, passwordHash: r.password_hash, role: r.role as Role, createdAt: r.created_at });
+  makeUser({
+    id: r.id,
+    tenantId: r.tenant_id,
+    email: r.email,
+    passwordHash: r.password_hash,
+    role: r.role as Role,
+    createdAt: r.created_at,
+    disabled: r.disabled !== 0,
+    tokenVersion: r.token_version,
+  });
 
-const toApiKey = (r: ApiKeyRow): ApiKey => makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at });
+const toApiKey = (r: ApiKeyRow): ApiKey =>
+  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) });
 
 export function createSqliteUsers(db: Db): UserStore {
   const s = {
     count: db.prepare<[], number>('SELECT count(*) FROM users').pluck(),
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     insertUser: db.prepare(
-      `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at, disabled, token_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     userByEmail: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email_key = ?`),
     user: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
+    usersOfTenant: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE tenant_id = ? ORDER BY created_at, id`),
+    updateUser: db.prepare('UPDATE users SET role = ?, disabled = ?, password_hash = ?, token_version = ? WHERE id = ?'),
+    deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
     userExists: db.prepare('SELECT 1 FROM users WHERE id = ?').pluck(),
-    insertKey: db.prepare('INSERT INTO api_keys (id, user_id, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+    insertKey: db.prepare('INSERT INTO api_keys (id, user_id, name, key_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
     keyByHash: db.prepare<[string], ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`),
+    keysOfUser: db.prepare<[string], ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at, id`),
+    deleteKey: db.prepare('DELETE FROM api_keys WHERE id = ? AND user_id = ?'),
+    deleteKeysOfUser: db.prepare('DELETE FROM api_keys WHERE user_id = ?'),
     getSetting: db.prepare<[string], string>('SELECT value FROM settings WHERE name = ?').pluck(),
     putSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
   };
+
+  // The keys go explicitly (the foreign key cascades too, but only while foreign_keys is on).
+  const deleteUserTx = db.transaction((id: string): boolean => {
+    s.deleteKeysOfUser.run(id);
+    return s.deleteUser.run(id).changes > 0;
+  });
 
   return {
     async countUsers(): Promise<number> {
@@ -54,7 +79,7 @@ export function createSqliteUsers(db: Db): UserStore {
       const u = makeUser(user);
       if (!s.tenantExists.get(u.tenantId)) throw tenantNotFound(u.tenantId);
       try {
-        s.insertUser.run(u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt);
+        s.insertUser.run(u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt, u.disabled ? 1 : 0, u.tokenVersion);
       } catch (err) {
         if (isUniqueViolation(err, 'users.id')) throw new PlatformError('CONFLICT', `user ${u.id}`, { cause: err });
         if (isUniqueViolation(err, 'users.email_key')) throw new PlatformError('CONFLICT', `user ${u.email}`, { cause: err });
@@ -72,11 +97,27 @@ export function createSqliteUsers(db: Db): UserStore {
       return r && toUser(r);
     },
 
+    async listUsers(tenantId: string): Promise<User[]> {
+      return s.usersOfTenant.all(tenantId).map(toUser);
+    },
+
+    async updateUser(id: string, patch: UserPatch): Promise<User | undefined> {
+      const r = s.user.get(id);
+      if (!r) return undefined;
+      const updated = makeUser({ ...toUser(r), ...patch });
+      s.updateUser.run(updated.role, updated.disabled ? 1 : 0, updated.passwordHash, updated.tokenVersion, id);
+      return updated;
+    },
+
+    async deleteUser(id: string): Promise<boolean> {
+      return deleteUserTx(id);
+    },
+
     async insertApiKey(key: ApiKey): Promise<void> {
       const k = makeApiKey(key);
       if (!s.userExists.get(k.userId)) throw userNotFound(k.userId);
       try {
-        s.insertKey.run(k.id, k.userId, k.name, k.keyHash, k.createdAt);
+        s.insertKey.run(k.id, k.userId, k.name, k.keyHash, k.createdAt, k.expiresAt ?? null);
       } catch (err) {
         if (isUniqueViolation(err)) throw new PlatformError('CONFLICT', `api key ${k.id}`, { cause: err });
         throw err;
@@ -86,6 +127,14 @@ export function createSqliteUsers(db: Db): UserStore {
     async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
       const r = s.keyByHash.get(keyHash);
       return r && toApiKey(r);
+    },
+
+    async listApiKeys(userId: string): Promise<ApiKey[]> {
+      return s.keysOfUser.all(userId).map(toApiKey);
+    },
+
+    async deleteApiKey(userId: string, keyId: string): Promise<boolean> {
+      return s.deleteKey.run(keyId, userId).changes > 0;
     },
 
     async getSetting(name: string): Promise<string | undefined> {
