@@ -62,6 +62,22 @@ export const ConfigSchema = Type.Object({
       adminEmail: Type.Optional(Type.String()),
       adminPassword: Type.Optional(Type.String()),
       jwtTtlSeconds: Type.Integer({ minimum: 60 }),
+      /**
+       * The key access tokens are hashed with (base64 of at least 32 bytes). Absent: the file
+       * credential.key in the data dir, created on first start. Never stored in the database.
+       */
+      credentialKey: Type.Optional(Type.String({ minLength: 43 })),
+    },
+    { default: {} },
+  ),
+  /** Brute-force limits on device authentication and provisioning (MQTT, CoAP, HTTP); failures only. */
+  deviceAuth: Type.Object(
+    {
+      maxFailuresPerAddress: Type.Integer({ minimum: 1 }),
+      maxFailuresPerCredential: Type.Integer({ minimum: 1 }),
+      windowSeconds: Type.Integer({ minimum: 1 }),
+      lockoutSeconds: Type.Integer({ minimum: 1 }),
+      maxLockoutSeconds: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
@@ -128,6 +144,7 @@ export const DEFAULTS: Config = {
   limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
+  deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },
   rpc: { defaultTimeoutMs: 10_000 },
   audit: { retentionDays: 365 },
   notify: {
@@ -218,7 +235,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

@@ -29,7 +29,9 @@ import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { IngestService } from '../services/ingest.js';
 import { LiveService } from '../services/live.js';
-import { RegistryService } from '../services/registry.js';
+import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
+import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
+import { loadCredentialKey } from './credential-key.js';
 import { RpcService } from '../services/rpc.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
@@ -68,10 +70,27 @@ export interface PlatformOptions {
   readonly logger?: Logger;
 }
 
-function openStore(config: Config, logger: Logger): Store {
+function openStore(config: Config, logger: Logger, tokens: TokenHasher): Store {
   if (config.store.kind === 'memory') return createMemoryStore();
-  mkdirSync(config.dataDir, { recursive: true });
-  return createSqliteStore({ file: join(config.dataDir, 'continuum.db'), synchronous: config.store.synchronous, logger });
+  return createSqliteStore({
+    file: join(config.dataDir, 'continuum.db'),
+    synchronous: config.store.synchronous,
+    logger,
+    // A database from before schema v9 holds access tokens in clear; the migration hashes them.
+    tokenDigest: (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }),
+  });
+}
+
+function deviceAuthLimits(config: Config): DeviceAuthLimits {
+  const d = config.deviceAuth;
+  return {
+    ...DEFAULT_DEVICE_AUTH_LIMITS,
+    maxFailuresPerAddress: d.maxFailuresPerAddress,
+    maxFailuresPerCredential: d.maxFailuresPerCredential,
+    windowMs: d.windowSeconds * 1000,
+    lockoutMs: d.lockoutSeconds * 1000,
+    maxLockoutMs: d.maxLockoutSeconds * 1000,
+  };
 }
 
 /** Grace period for in-flight HTTP requests at shutdown; then their connections are cut. */
@@ -119,12 +138,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   rmSync(join(resolve(config.dataDir), 'ports.json'), { force: true });
   const pinoLogger = pino({ level: config.log.level, base: { app: 'continuum' } });
   const logger: Logger = options.logger ?? pinoLogger;
-  const store = openStore(config, logger);
+  if (config.store.kind !== 'memory') mkdirSync(config.dataDir, { recursive: true });
+  const tokens = new TokenHasher(loadCredentialKey(config));
+  const store = openStore(config, logger, tokens);
   const bus = new MemoryBus(logger);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry();
 
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names });
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
   await registry.init();
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
   const auth = new AuthService({ store, clock, logger, jwtTtlSeconds: config.auth.jwtTtlSeconds });
