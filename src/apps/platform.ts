@@ -146,7 +146,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const codecs = new CodecRegistry();
 
   const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
-  await registry.init();
+  try {
+    await registry.init();
+  } catch (err) {
+    await store.close(); // e.g. a credential key that does not match the database
+    throw err;
+  }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
   const auth = new AuthService({ store, clock, logger, jwtTtlSeconds: config.auth.jwtTtlSeconds });
   const admin = await auth.ensureAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword, tenantId: DEFAULT_TENANT_ID });
