@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { DeviceCredential, DeviceIdentity } from '../domain/device.js';
+import type { UserStore } from '../ports.js';
 import { PlatformError } from '../domain/errors.js';
 import { DEVICE_SCRYPT_COST, hashSecret, sha256Hex, verifySecret } from './auth-secrets.js';
 import type { BasicCredentials } from './device-api.js';
@@ -133,6 +134,36 @@ export async function matchBasicCredential(found: readonly DeviceCredential[], b
     throw new PlatformError('BAD_CREDENTIALS', 'wrong password');
   }
   return best.deviceId;
+}
+
+const CREDENTIAL_KEY_CHECK = 'credentialKeyCheck';
+
+/**
+ * The database remembers a check value of the key its token hashes were made with: starting with
+ * another key (a lost or mixed-up key file) would make every device fail to connect, so it is
+ * refused with one clear line instead.
+ */
+export async function checkCredentialKey(settings: Pick<UserStore, 'getSetting' | 'putSetting'>, tokens: TokenHasher): Promise<void> {
+  const expected = tokens.keyCheck();
+  const stored = await settings.getSetting(CREDENTIAL_KEY_CHECK);
+  if (stored === undefined) await settings.putSetting(CREDENTIAL_KEY_CHECK, expected);
+  else if (stored !== expected) {
+    throw new Error(
+      'the credential key does not match this database: restore the credential.key file of this data dir (or auth.credentialKey) from backup; ' +
+        'without it every device needs a new access token',
+    );
+  }
+}
+
+export function clip(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
+/** What a lockout log line names: a token's hint, a user name or client id; never a secret. */
+export function credentialLabel(lookup: AuthLookup): string {
+  if ('token' in lookup) return `token ${tokenHint(lookup.token)}`;
+  if ('fingerprint' in lookup) return `certificate ${clip(lookup.fingerprint)}`;
+  return `basic ${clip(lookup.basic.username ?? '')}/${clip(lookup.basic.clientId ?? '')}`;
 }
 
 export function authCacheKey(lookup: AuthLookup): string {

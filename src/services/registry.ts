@@ -23,8 +23,10 @@ import {
   IdentityCache,
   TokenHasher,
   authCacheKey,
-  tokenHint,
   buildBasicCredential,
+  checkCredentialKey,
+  clip,
+  credentialLabel,
   matchBasicCredential,
   normalizeFingerprint,
   validateToken,
@@ -102,7 +104,6 @@ export type CredentialsInput =
   | { readonly certificateFingerprint: string };
 
 export const DEFAULT_PROFILE_NAME = 'default';
-const CREDENTIAL_KEY_CHECK = 'credentialKeyCheck';
 export const ACCESS_TOKEN_LENGTH = 20;
 export const MAX_NAME_LENGTH = 255;
 export const MAX_LIST_LIMIT = 10_000;
@@ -120,17 +121,6 @@ function checkKeySpecs(specs: readonly TelemetryKeySpec[]): void {
     if (keys.has(spec.key)) throw new PlatformError('BAD_REQUEST', `telemetry key "${spec.key}" listed twice`);
     keys.add(spec.key);
   }
-}
-
-/** What a lockout log line names: a token's hint, a user name or client id; never a secret. */
-function credentialLabel(lookup: AuthLookup): string {
-  if ('token' in lookup) return `token ${tokenHint(lookup.token)}`;
-  if ('fingerprint' in lookup) return `certificate ${clip(lookup.fingerprint)}`;
-  return `basic ${clip(lookup.basic.username ?? '')}/${clip(lookup.basic.clientId ?? '')}`;
-}
-
-function clip(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
 export class RegistryService {
@@ -154,26 +144,9 @@ export class RegistryService {
   }
 
   async init(): Promise<void> {
-    await this.checkCredentialKey();
+    await checkCredentialKey(this.deps.store, this.tokens);
     await this.deps.store.ensureTenant({ id: DEFAULT_TENANT_ID, name: 'Default' });
     await this.defaultProfile(DEFAULT_TENANT_ID);
-  }
-
-  /**
-   * The database remembers a check value of the key its token hashes were made with: starting
-   * with another key (a lost or mixed-up key file) would make every device fail to connect, so
-   * it is refused with one clear line instead.
-   */
-  private async checkCredentialKey(): Promise<void> {
-    const expected = this.tokens.keyCheck();
-    const stored = await this.deps.store.getSetting(CREDENTIAL_KEY_CHECK);
-    if (stored === undefined) await this.deps.store.putSetting(CREDENTIAL_KEY_CHECK, expected);
-    else if (stored !== expected) {
-      throw new Error(
-        'the credential key does not match this database: restore the credential.key file of this data dir (or auth.credentialKey) from backup; ' +
-          'without it every device needs a new access token',
-      );
-    }
   }
 
   // ------------------------------------------------------------ profiles
