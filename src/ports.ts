@@ -52,7 +52,7 @@ export interface RegistryStore {
 }
 
 export type CredentialLookup =
-  | { readonly type: 'ACCESS_TOKEN'; readonly token: string }
+  | { readonly type: 'ACCESS_TOKEN'; readonly tokenHash: string }
   | { readonly type: 'MQTT_BASIC'; readonly clientId?: string; readonly username?: string }
   | { readonly type: 'X509_CERTIFICATE'; readonly fingerprint: string };
 

@@ -4,7 +4,11 @@
  * per device)? And the storage reference: a raw better-sqlite3 insert loop into a table of the
  * store's layout, same engine, same pragmas.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { CREDENTIAL_KEY_FILE } from '../../src/apps/credential-key.js';
+import { TokenHasher } from '../../src/services/registry-credentials.js';
 
 export interface StoreCheck {
   /** Messages acknowledged by the platform (over every run against this data dir). */
@@ -33,14 +37,16 @@ export function addExpected(into: Expected, tokens: readonly string[], perDevice
   });
 }
 
+// The store keeps a keyed hash of each token (schema v9): the bench hashes its tokens with the
+// key file beside the database to find their rows.
 const PER_TOKEN = `
-  SELECT c.token AS token, count(*) AS rows,
+  SELECT c.token_hash AS token, count(*) AS rows,
          sum(CASE WHEN k.key = (SELECT id FROM ts_key WHERE key = 'pulseCounter') THEN 1 ELSE 0 END) AS messages,
          sum(CASE WHEN k.key = (SELECT id FROM ts_key WHERE key = 'pulseCounter') THEN k.v ELSE 0 END) AS pulseSum
   FROM ts_kv k
   JOIN ts_device d ON d.id = k.device
   JOIN credentials c ON c.device_id = d.uuid AND c.type = 'ACCESS_TOKEN'
-  GROUP BY c.token`;
+  GROUP BY c.token_hash`;
 
 /**
  * Compares the store with what was acknowledged. A message sent but never acknowledged (its
@@ -56,20 +62,23 @@ export function checkStore(file: string, expected: Expected, extraAllowed: numbe
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
+    const hasher = new TokenHasher(Buffer.from(readFileSync(join(dirname(file), CREDENTIAL_KEY_FILE), 'utf8').trim(), 'base64'));
+    const byHash = new Map([...expected.entries()].map(([token, e]) => [hasher.digest(token), e]));
     const found = db.prepare(PER_TOKEN).all() as { token: string; rows: number; messages: number; pulseSum: number }[];
     let stored = 0;
     let rows = 0;
     let checksumStored = 0;
     let mismatchedDevices = 0;
     for (const f of found) {
-      const e = expected.get(f.token);
+      const e = byHash.get(f.token);
       if (!e) continue;
       stored += f.messages;
       rows += f.rows;
       checksumStored += f.pulseSum;
       if (f.messages !== e.acked || f.pulseSum !== e.pulseSum) mismatchedDevices++;
     }
-    const missing = [...expected.entries()].filter(([t, e]) => e.acked > 0 && !found.some((f) => f.token === t)).length;
+    const foundHashes = new Set(found.map((f) => f.token));
+    const missing = [...byHash.entries()].filter(([h, e]) => e.acked > 0 && !foundHashes.has(h)).length;
     mismatchedDevices += missing;
     const exact = stored === acked && checksumStored === checksumAcked && mismatchedDevices === 0;
     const ok = exact || (stored >= acked && stored - acked <= extraAllowed && rows === stored * 3);

@@ -31,13 +31,20 @@ function targetTypeOf(route: string): string | undefined {
   return route.split('/')[2] || undefined;
 }
 
+function csvOf(body: JsonValue | undefined): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  return typeof body.csv === 'string' ? body.csv : undefined;
+}
+
 function detailsOf(request: FastifyRequest, keepBody: boolean): JsonValue | undefined {
   const params = request.params as Record<string, JsonValue> | undefined;
   const body = keepBody ? (request.body as JsonValue | undefined) : undefined;
   const hasParams = params !== undefined && Object.keys(params).length > 0;
   if (!hasParams && body === undefined) return undefined;
-  // Bulk imports carry whole CSV files: their size is what is worth keeping, not their content.
-  const kept = typeof body === 'string' ? { bytes: body.length } : body;
+  // Bulk imports carry whole CSV files (a text body or JSON {csv}): their size is what is worth
+  // keeping, not their content, which holds access tokens and passwords in clear columns.
+  const csv = typeof body === 'string' ? body : csvOf(body);
+  const kept = csv !== undefined ? { bytes: csv.length } : body;
   return { ...(hasParams ? { params } : {}), ...(kept !== undefined ? { body: kept } : {}) };
 }
 

@@ -23,6 +23,15 @@ function toRegistryInput(body: CredentialInput): CredentialsInput {
 
 const ImportResultSchema = Type.Object({
   created: Type.Integer(),
+  devices: Type.Array(
+    Type.Object({
+      row: Type.Integer(),
+      name: Type.String(),
+      id: Type.String(),
+      accessToken: Type.Optional(Type.String({ description: 'a token the platform generated (no accessToken column): shown this once' })),
+    }),
+    { description: 'the devices created, in row order' },
+  ),
   errors: Type.Array(
     Type.Object({
       row: Type.Integer({ description: 'line of the CSV the row starts on; the header is line 1' }),
@@ -40,14 +49,14 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['devices'],
-        summary: "A device's credentials (password hashes are never shown)",
+        summary: "A device's credentials (admins only; access tokens as a hint, password hashes never)",
         params: IdParams,
         response: { 200: Type.Array(ref(CredentialView)), ...errorResponses },
       },
     },
     async (request) => {
       const device = await registry.requireDevice(request.params.id, principalOf(request).tenantId);
-      return (await registry.getCredentials(device.id)).map(credentialView);
+      return (await registry.getCredentials(device.id)).map((c) => credentialView(c));
     },
   );
 
@@ -57,6 +66,9 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
       schema: {
         tags: ['devices'],
         summary: 'Set the credential of one type (ACCESS_TOKEN without token generates one)',
+        description:
+          'Rotates the credential of that type: the old one stops working at once. For ACCESS_TOKEN the answer carries the new ' +
+          'token in full (`token`); this is the only time it is shown, GET answers its hint only.',
         params: IdParams,
         body: CredentialInput,
         response: { 200: ref(CredentialView), ...errorResponses },
@@ -64,7 +76,8 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     },
     async (request) => {
       const device = await registry.requireDevice(request.params.id, principalOf(request).tenantId);
-      return credentialView(await registry.setCredentials(device.id, toRegistryInput(request.body)));
+      const { credential, accessToken } = await registry.setCredentials(device.id, toRegistryInput(request.body));
+      return credentialView(credential, accessToken);
     },
   );
 
@@ -82,7 +95,8 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
         description:
           'Header row required. Columns: name (required), label, profile (profile name), type (gateway: true/false), ' +
           'accessToken, clientId, username, password, certificateFingerprint. Valid rows are created; every other row is ' +
-          'reported with its line number.',
+          'reported with its line number. The answer lists the created devices with their ids, and the access tokens the ' +
+          'platform generated (rows without credentials): the only time they are shown.',
         body: Type.Union([Type.String(), Type.Object({ csv: Type.String() }, { additionalProperties: false })]),
         response: { 200: ImportResultSchema, ...errorResponses },
       },

@@ -37,7 +37,9 @@ const CreateBody = Type.Object(
 
 const CreatedDevice = Type.Object({
   ...DeviceView.properties,
-  accessToken: Type.Union([Type.String(), Type.Null()], { description: 'set when the device authenticates by access token' }),
+  accessToken: Type.Union([Type.String(), Type.Null()], {
+    description: 'set when the device authenticates by access token: the token in full, shown in this answer only',
+  }),
   credentials: Type.Array(ref(CredentialView)),
 });
 
@@ -118,7 +120,8 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       return reply.code(201).send({
         ...deviceView(device, undefined),
         accessToken: accessToken ?? null,
-        credentials: credentials.map(credentialView),
+        // The token in full, this once: the platform keeps only its keyed hash.
+        credentials: credentials.map((c) => credentialView(c, c.type === 'ACCESS_TOKEN' ? accessToken : undefined)),
       });
     },
   );

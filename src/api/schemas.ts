@@ -74,7 +74,11 @@ export function deviceView(device: Device, status: DeviceStatus | undefined): De
 
 export const CredentialView = Type.Union(
   [
-    Type.Object({ type: Type.Literal('ACCESS_TOKEN'), token: Type.String() }),
+    Type.Object({
+      type: Type.Literal('ACCESS_TOKEN'),
+      hint: Type.String({ description: 'the first characters of the token; the platform keeps only a keyed hash of it' }),
+      token: Type.Optional(Type.String({ description: 'the token in full: only in the answer that set it, shown this once' })),
+    }),
     Type.Object({
       type: Type.Literal('MQTT_BASIC'),
       clientId: nullable(Type.String()),
@@ -87,11 +91,11 @@ export const CredentialView = Type.Union(
 );
 export type CredentialView = Static<typeof CredentialView>;
 
-/** Never exposes the password hash. */
-export function credentialView(c: DeviceCredential): CredentialView {
+/** Never exposes a password or token hash; `newToken` is the token just set, shown this once. */
+export function credentialView(c: DeviceCredential, newToken?: string): CredentialView {
   switch (c.type) {
     case 'ACCESS_TOKEN':
-      return { type: c.type, token: c.token };
+      return { type: c.type, hint: c.hint, ...(newToken !== undefined ? { token: newToken } : {}) };
     case 'MQTT_BASIC':
       return { type: c.type, clientId: c.clientId ?? null, username: c.username ?? null, hasPassword: c.passwordHash !== undefined };
     case 'X509_CERTIFICATE':

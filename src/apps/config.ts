@@ -71,6 +71,22 @@ export const ConfigSchema = Type.Object({
       loginMaxFailures: Type.Integer({ minimum: 1 }),
       /** Failed sign-ins per client address within 15 minutes before it is locked. */
       loginMaxFailuresPerAddress: Type.Integer({ minimum: 1 }),
+      /**
+       * The key access tokens are hashed with (base64 of at least 32 bytes). Absent: the file
+       * credential.key in the data dir, created on first start. Never stored in the database.
+       */
+      credentialKey: Type.Optional(Type.String({ minLength: 43 })),
+    },
+    { default: {} },
+  ),
+  /** Brute-force limits on device authentication and provisioning (MQTT, CoAP, HTTP); failures only. */
+  deviceAuth: Type.Object(
+    {
+      maxFailuresPerAddress: Type.Integer({ minimum: 1 }),
+      maxFailuresPerCredential: Type.Integer({ minimum: 1 }),
+      windowSeconds: Type.Integer({ minimum: 1 }),
+      lockoutSeconds: Type.Integer({ minimum: 1 }),
+      maxLockoutSeconds: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
@@ -157,6 +173,7 @@ export const DEFAULTS: Config = {
   limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
+  deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },
   rpc: { defaultTimeoutMs: 10_000 },
   gateway: { maxChildren: 1000, maxProfiles: 20 },
   audit: { retentionDays: 365 },
@@ -252,7 +269,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

@@ -10,6 +10,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSqliteStore } from '../adapters/store/sqlite/index.js';
+import type { TokenDigest } from '../adapters/store/sqlite/migrate-tokens.js';
 import type { Logger, Store } from '../ports.js';
 
 export const DIR_MODE = 0o700;
@@ -47,11 +48,11 @@ export function secureDatabaseFiles(file: string, logger: Logger): void {
 }
 
 /** The SQLite database of a data dir, private to the service account. */
-export function openDataDirStore(dataDir: string, synchronous: 'NORMAL' | 'FULL', logger: Logger): Store {
+export function openDataDirStore(dataDir: string, synchronous: 'NORMAL' | 'FULL', logger: Logger, tokenDigest?: TokenDigest): Store {
   secureDataDir(dataDir, logger);
   const file = join(dataDir, DATABASE_FILE);
   createPrivateFile(file);
-  const store = createSqliteStore({ file, synchronous, logger });
+  const store = createSqliteStore({ file, synchronous, logger, ...(tokenDigest ? { tokenDigest } : {}) });
   secureDatabaseFiles(file, logger);
   return store;
 }

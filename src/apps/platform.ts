@@ -31,7 +31,9 @@ import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { IngestService } from '../services/ingest.js';
 import { LiveService } from '../services/live.js';
-import { RegistryService } from '../services/registry.js';
+import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
+import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
+import { loadCredentialKey } from './credential-key.js';
 import { RpcService } from '../services/rpc.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
@@ -74,12 +76,25 @@ export interface PlatformOptions {
   readonly logger?: Logger;
 }
 
-function openStore(config: Config, logger: Logger): Store {
+function openStore(config: Config, logger: Logger, tokens: TokenHasher): Store {
   if (config.store.kind === 'memory') {
     secureDataDir(config.dataDir, logger); // ports.json still goes there
     return createMemoryStore();
   }
-  return openDataDirStore(config.dataDir, config.store.synchronous, logger);
+  // A database from before schema v9 holds access tokens in clear; the migration hashes them.
+  return openDataDirStore(config.dataDir, config.store.synchronous, logger, (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }));
+}
+
+function deviceAuthLimits(config: Config): DeviceAuthLimits {
+  const d = config.deviceAuth;
+  return {
+    ...DEFAULT_DEVICE_AUTH_LIMITS,
+    maxFailuresPerAddress: d.maxFailuresPerAddress,
+    maxFailuresPerCredential: d.maxFailuresPerCredential,
+    windowMs: d.windowSeconds * 1000,
+    lockoutMs: d.lockoutSeconds * 1000,
+    maxLockoutMs: d.maxLockoutSeconds * 1000,
+  };
 }
 
 /** Grace period for in-flight HTTP requests at shutdown; then their connections are cut. */
@@ -130,8 +145,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Before anything touches the data dir: a second server on it is refused here, with one line.
   const dataDirLock = lockDataDir(resolve(config.dataDir));
   let store: Store;
+  let tokens: TokenHasher;
   try {
-    store = openStore(config, logger);
+    tokens = new TokenHasher(loadCredentialKey(config));
+    store = openStore(config, logger, tokens);
   } catch (err) {
     dataDirLock.release();
     throw err;
@@ -140,8 +157,13 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry();
 
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names });
-  await registry.init();
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
+  try {
+    await registry.init();
+  } catch (err) {
+    await store.close(); // e.g. a credential key that does not match the database
+    throw err;
+  }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
   const auth = new AuthService({
     store,

@@ -49,7 +49,17 @@ export type CredentialType = 'ACCESS_TOKEN' | 'MQTT_BASIC' | 'X509_CERTIFICATE';
 
 /** What identifies a device on the wire. Only one credential of each type per device. */
 export type DeviceCredential =
-  | { readonly type: 'ACCESS_TOKEN'; readonly deviceId: string; readonly token: string }
+  | {
+      readonly type: 'ACCESS_TOKEN';
+      readonly deviceId: string;
+      /**
+       * HMAC-SHA-256 (hex) of the token under the platform's credential key, never the token: a
+       * copy of the database must not hand out working tokens. Shown in full once, when set.
+       */
+      readonly tokenHash: string;
+      /** The first characters, so people can tell tokens apart (see tokenHint). */
+      readonly hint: string;
+    }
   | {
       readonly type: 'MQTT_BASIC';
       readonly deviceId: string;

@@ -1,8 +1,9 @@
 /**
  * Installs a scenario pack into a running platform through its REST API: profiles, devices (with
  * access tokens the simulator can use), their attributes, rules and the dashboard. Idempotent:
- * what exists (by name) is kept, so installing twice, or after a restart, changes nothing and
- * returns the same devices and tokens.
+ * what exists (by name) is kept, so installing twice, or after a restart, creates nothing and
+ * returns the same devices. Their tokens are new each time: the platform stores only a hash of a
+ * token, so an existing device is given a fresh one (simulator/provision.ts).
  */
 import type { JsonValue } from '../domain/telemetry.js';
 import { provisionDevices, type Rest } from '../simulator/provision.js';

@@ -87,11 +87,21 @@ export interface OpenSessionOptions {
   readonly persistent: boolean;
 }
 
+/**
+ * Who presents a credential: the transport and the peer's IP address. Failed attempts count
+ * against the address (brute-force lockout, services/device-auth-guard.ts); absent in-process.
+ */
+export interface DeviceClient {
+  readonly transport: TransportName;
+  readonly address?: string;
+}
+
 export interface DeviceApi {
-  authenticateToken(token: string): Promise<DeviceIdentity>;
-  authenticateBasic(credentials: BasicCredentials): Promise<DeviceIdentity>;
-  authenticateCertificate(fingerprint: string): Promise<DeviceIdentity>;
-  provision(request: ProvisionRequest): Promise<ProvisionResponse>;
+  /** These four throw RATE_LIMITED (with retryAfterSeconds) while the client or credential is locked out. */
+  authenticateToken(token: string, client?: DeviceClient): Promise<DeviceIdentity>;
+  authenticateBasic(credentials: BasicCredentials, client?: DeviceClient): Promise<DeviceIdentity>;
+  authenticateCertificate(fingerprint: string, client?: DeviceClient): Promise<DeviceIdentity>;
+  provision(request: ProvisionRequest, client?: DeviceClient): Promise<ProvisionResponse>;
 
   openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession;
 

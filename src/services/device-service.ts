@@ -15,6 +15,7 @@ import type {
   BasicCredentials,
   ClientRpcRequest,
   DeviceApi,
+  DeviceClient,
   DeviceEventHandlers,
   DeviceSession,
   GatewayEventHandlers,
@@ -63,20 +64,22 @@ export class DeviceService implements DeviceApi {
     this.gateway = new GatewayService({ ...deps, device: this });
   }
 
-  authenticateToken(token: string): Promise<DeviceIdentity> {
-    return this.deps.registry.authenticate({ token });
+  // The brute-force guard sits in the registry, behind its identity cache (one place for every
+  // transport); these pass the client through.
+  authenticateToken(token: string, client?: DeviceClient): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ token }, client);
   }
 
-  authenticateBasic(credentials: BasicCredentials): Promise<DeviceIdentity> {
-    return this.deps.registry.authenticate({ basic: credentials });
+  authenticateBasic(credentials: BasicCredentials, client?: DeviceClient): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ basic: credentials }, client);
   }
 
-  authenticateCertificate(fingerprint: string): Promise<DeviceIdentity> {
-    return this.deps.registry.authenticate({ fingerprint });
+  authenticateCertificate(fingerprint: string, client?: DeviceClient): Promise<DeviceIdentity> {
+    return this.deps.registry.authenticate({ fingerprint }, client);
   }
 
-  provision(request: ProvisionRequest): Promise<ProvisionResponse> {
-    return this.deps.registry.provision(request);
+  provision(request: ProvisionRequest, client?: DeviceClient): Promise<ProvisionResponse> {
+    return this.deps.registry.provision(request, client);
   }
 
   openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession {

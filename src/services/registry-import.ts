@@ -4,9 +4,9 @@
  * Rows are validated, then inserted with store.insertDevices in chunks of 1,000.
  */
 import { parse } from 'csv-parse/sync';
-import type { Device, DeviceCredential, DeviceProfile } from '../domain/device.js';
+import type { DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
-import type { CreateDeviceInput, RegistryService } from './registry.js';
+import type { CreateDeviceInput, CreatedDevice, RegistryService } from './registry.js';
 
 export interface ImportError {
   readonly row: number;
@@ -14,8 +14,17 @@ export interface ImportError {
   readonly message: string;
 }
 
+/** A device the import created; `accessToken` only when the platform generated it (shown this once). */
+export interface ImportedDevice {
+  readonly row: number;
+  readonly name: string;
+  readonly id: string;
+  readonly accessToken?: string;
+}
+
 export interface ImportResult {
   readonly created: number;
+  readonly devices: ImportedDevice[];
   readonly errors: ImportError[];
 }
 
@@ -171,7 +180,7 @@ export async function importDevicesCsv(
     return found;
   };
 
-  let created = 0;
+  const devices: ImportedDevice[] = [];
   let done = total - rows.length;
   onProgress?.(done, total);
   for (let start = 0; start < rows.length; start += IMPORT_CHUNK_ROWS) {
@@ -189,16 +198,20 @@ export async function importDevicesCsv(
         }
       }),
     );
-    const ok = prepared.filter((p): p is { row: Row; value: { device: Device; credentials: DeviceCredential[] } } => p !== undefined);
+    const ok = prepared.filter((p): p is { row: Row; value: CreatedDevice } => p !== undefined);
     const failed = ok.length > 0 ? await registry.store.insertDevices(ok.map((p) => p.value)) : new Map<number, Error>();
     ok.forEach((p, i) => {
       const err = failed.get(i);
       if (err) errors.push({ row: p.row.line, ...(p.row.name !== undefined ? { name: p.row.name } : {}), message: message(err) });
-      else created++;
+      else {
+        // The store keeps only a hash: a token the platform generated is handed out here, once.
+        const generated = p.row.input.accessToken === undefined ? p.value.accessToken : undefined;
+        devices.push({ row: p.row.line, name: p.value.device.name, id: p.value.device.id, ...(generated !== undefined ? { accessToken: generated } : {}) });
+      }
     });
     done += chunk.length;
     onProgress?.(done, total);
   }
   errors.sort((a, b) => a.row - b.row);
-  return { created, errors: errors.slice(0, MAX_REPORTED_ERRORS) };
+  return { created: devices.length, devices, errors: errors.slice(0, MAX_REPORTED_ERRORS) };
 }

@@ -17,11 +17,16 @@ import { checkControl, type ProfileControl } from '../domain/dashboard.js';
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
 import { randomBase62 } from './auth-secrets.js';
-import type { BasicCredentials, ProvisionRequest, ProvisionResponse } from './device-api.js';
+import type { BasicCredentials, ProvisionRequest, ProvisionResponse, TransportMetrics } from './device-api.js';
+import { DEFAULT_DEVICE_AUTH_LIMITS, DeviceAuthGuard, type DeviceAuthLimits, type DeviceClient } from './device-auth-guard.js';
 import {
   IdentityCache,
+  TokenHasher,
   authCacheKey,
   buildBasicCredential,
+  checkCredentialKey,
+  clip,
+  credentialLabel,
   matchBasicCredential,
   normalizeFingerprint,
   validateToken,
@@ -30,8 +35,8 @@ import {
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
 import { provisionDevice } from './registry-provision.js';
 
-export { fingerprintOfCertificate, normalizeFingerprint, validateToken, type AuthLookup } from './registry-credentials.js';
-export type { ImportError, ImportResult } from './registry-import.js';
+export { TokenHasher, fingerprintOfCertificate, normalizeFingerprint, tokenHint, validateToken, type AuthLookup } from './registry-credentials.js';
+export type { ImportError, ImportResult, ImportedDevice } from './registry-import.js';
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -43,6 +48,12 @@ export interface RegistryDeps {
   readonly authCacheSize?: number;
   /** How long a cached identity is trusted (default 60 s); bounds staleness across cluster nodes. */
   readonly authCacheTtlMs?: number;
+  /** Hashes access tokens with the platform's credential key (default: a random key, for tests and the memory store). */
+  readonly tokens?: TokenHasher;
+  /** Brute-force limits on device authentication and provisioning (device-auth-guard.ts). */
+  readonly deviceAuthLimits?: DeviceAuthLimits;
+  /** Counts lockouts (metrics.reject(transport, 'auth_lockout')). */
+  readonly metrics?: TransportMetrics;
 }
 
 export interface CreateDeviceInput {
@@ -72,6 +83,19 @@ export interface UpdateProfileInput {
   readonly name?: string;
   readonly telemetryKeys?: readonly TelemetryKeySpec[];
   readonly controls?: readonly ProfileControl[];
+}
+
+/** A device as created, with the access token in full: the only time it is shown (the store keeps a hash). */
+export interface CreatedDevice {
+  readonly device: Device;
+  readonly credentials: DeviceCredential[];
+  readonly accessToken?: string;
+}
+
+/** A credential as set; `accessToken` is the new token in full, shown this once. */
+export interface SetCredential {
+  readonly credential: DeviceCredential;
+  readonly accessToken?: string;
 }
 
 export type CredentialsInput =
@@ -106,10 +130,14 @@ export class RegistryService {
   private readonly childLocations = new Map<string, { gatewayId: string; name: string } | null>();
   private readonly cacheSize: number;
   private readonly changeListeners: ((deviceId: string) => void)[] = [];
+  private readonly tokens: TokenHasher;
+  private readonly guard: DeviceAuthGuard;
 
   constructor(private readonly deps: RegistryDeps) {
     this.cacheSize = deps.authCacheSize ?? 100_000;
     this.identities = new IdentityCache(this.cacheSize, deps.authCacheTtlMs ?? 60_000);
+    this.tokens = deps.tokens ?? new TokenHasher();
+    this.guard = new DeviceAuthGuard(deps.deviceAuthLimits ?? DEFAULT_DEVICE_AUTH_LIMITS, deps.clock, deps.logger, deps.metrics);
   }
 
   get store(): Store {
@@ -117,6 +145,7 @@ export class RegistryService {
   }
 
   async init(): Promise<void> {
+    await checkCredentialKey(this.deps.store, this.tokens);
     await this.deps.store.ensureTenant({ id: DEFAULT_TENANT_ID, name: 'Default' });
     await this.defaultProfile(DEFAULT_TENANT_ID);
   }
@@ -232,19 +261,18 @@ export class RegistryService {
 
   // ------------------------------------------------------------ devices
 
-  async createDevice(input: CreateDeviceInput): Promise<{ device: Device; credentials: DeviceCredential[]; accessToken?: string }> {
-    const { device, credentials } = await this.prepareDevice(input);
+  async createDevice(input: CreateDeviceInput): Promise<CreatedDevice> {
+    const { device, credentials, accessToken } = await this.prepareDevice(input);
     if (device.gatewayId !== undefined) {
       const gateway = await this.deps.store.getDevice(device.gatewayId);
       if (!gateway || gateway.tenantId !== device.tenantId) throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${device.gatewayId}`);
     }
     await this.deps.store.insertDevice(device, credentials);
-    const token = credentials.find((c) => c.type === 'ACCESS_TOKEN');
-    return { device, credentials, ...(token ? { accessToken: token.token } : {}) };
+    return { device, credentials, ...(accessToken !== undefined ? { accessToken } : {}) };
   }
 
   /** Validates input and builds the device and its credentials without storing them (import reuses it). */
-  async prepareDevice(input: CreateDeviceInput, profile?: DeviceProfile): Promise<{ device: Device; credentials: DeviceCredential[] }> {
+  async prepareDevice(input: CreateDeviceInput, profile?: DeviceProfile): Promise<CreatedDevice> {
     const name = validateName(input.name);
     if (input.label !== undefined && input.label.length > MAX_NAME_LENGTH) {
       throw new PlatformError('BAD_REQUEST', `label longer than ${MAX_NAME_LENGTH} characters`);
@@ -261,13 +289,14 @@ export class RegistryService {
       createdAt: this.deps.clock.now(),
     };
     const credentials: DeviceCredential[] = [];
-    if (input.accessToken !== undefined) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: validateToken(input.accessToken) });
+    let accessToken = input.accessToken !== undefined ? validateToken(input.accessToken) : undefined;
     if (input.basic) credentials.push(await buildBasicCredential(device.id, input.basic));
     if (input.certificateFingerprint !== undefined) {
       credentials.push({ type: 'X509_CERTIFICATE', deviceId: device.id, fingerprint: normalizeFingerprint(input.certificateFingerprint) });
     }
-    if (credentials.length === 0) credentials.push({ type: 'ACCESS_TOKEN', deviceId: device.id, token: randomBase62(ACCESS_TOKEN_LENGTH) });
-    return { device, credentials };
+    if (accessToken === undefined && credentials.length === 0) accessToken = randomBase62(ACCESS_TOKEN_LENGTH);
+    if (accessToken !== undefined) credentials.unshift(this.tokens.credential(device.id, accessToken));
+    return { device, credentials, ...(accessToken !== undefined ? { accessToken } : {}) };
   }
 
   async updateDevice(id: string, patch: { name?: string; label?: string; profileId?: string }): Promise<Device> {
@@ -358,41 +387,68 @@ export class RegistryService {
     return this.deps.store.getCredentials(deviceId);
   }
 
-  async setCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredential> {
+  async setCredentials(deviceId: string, input: CredentialsInput): Promise<SetCredential> {
     await this.requireDevice(deviceId);
     let credential: DeviceCredential;
+    let accessToken: string | undefined;
     if ('basic' in input) credential = await buildBasicCredential(deviceId, input.basic);
     else if ('certificateFingerprint' in input) {
       credential = { type: 'X509_CERTIFICATE', deviceId, fingerprint: normalizeFingerprint(input.certificateFingerprint) };
     } else {
-      const token = input.accessToken === undefined ? randomBase62(ACCESS_TOKEN_LENGTH) : validateToken(input.accessToken);
-      credential = { type: 'ACCESS_TOKEN', deviceId, token };
+      accessToken = input.accessToken === undefined ? randomBase62(ACCESS_TOKEN_LENGTH) : validateToken(input.accessToken);
+      credential = this.tokens.credential(deviceId, accessToken);
     }
     // Drop cached identities first: the old secret must stop working even if the write races a lookup.
     this.invalidate(deviceId);
     await this.deps.store.setCredential(credential);
     this.invalidate(deviceId);
-    return credential;
+    return { credential, ...(accessToken !== undefined ? { accessToken } : {}) };
   }
 
   // ------------------------------------------------------------ authentication
 
-  async authenticate(lookup: AuthLookup): Promise<DeviceIdentity> {
+  /**
+   * A credential verified within the cache TTL answers from memory (no hash, no store, no
+   * throttle: the exact secret was checked, so it tells a guesser nothing, and an honest device
+   * behind an address that is locked out by another one keeps reconnecting). Anything else passes
+   * the brute-force guard first, and its failure counts against the client's address and the
+   * credential.
+   */
+  async authenticate(lookup: AuthLookup, client?: DeviceClient): Promise<DeviceIdentity> {
     const key = authCacheKey(lookup);
     const now = this.deps.clock.now();
     const cached = this.identities.get(key, now);
     if (cached) return cached;
-    const identity = await this.lookupIdentity(lookup);
+    // One HMAC: the token's hash is both its store key and its throttle key.
+    const tokenHash = 'token' in lookup ? this.tokens.digest(lookup.token) : undefined;
+    const throttleKey = 'token' in lookup ? `t:${tokenHash}` : this.throttleKey(lookup);
+    this.guard.check(client, throttleKey, 'device authentication');
+    let identity: DeviceIdentity;
+    try {
+      identity = await this.lookupIdentity(lookup, tokenHash);
+    } catch (err) {
+      if (isPlatformError(err, 'UNAUTHORIZED') || isPlatformError(err, 'BAD_CREDENTIALS')) {
+        this.guard.failed(client, throttleKey, { what: 'device authentication', credential: credentialLabel(lookup) });
+      }
+      throw err;
+    }
+    this.guard.succeeded(throttleKey);
     this.identities.set(key, identity, now);
     return identity;
   }
 
-  private async lookupIdentity(lookup: AuthLookup): Promise<DeviceIdentity> {
+  /** Fixed-length keys, whatever length the client sent (an MQTT user name may be 64 KiB). */
+  private throttleKey(lookup: Exclude<AuthLookup, { token: string }>): string {
+    if ('fingerprint' in lookup) return `x:${this.tokens.digest(lookup.fingerprint)}`;
+    return `b:${this.tokens.digest(`${lookup.basic.clientId ?? ''}\u0000${lookup.basic.username ?? ''}`)}`;
+  }
+
+  private async lookupIdentity(lookup: AuthLookup, tokenHash: string | undefined): Promise<DeviceIdentity> {
     const { store } = this.deps;
     let deviceId: string | undefined;
     if ('token' in lookup) {
       if (lookup.token.length === 0) throw new PlatformError('UNAUTHORIZED', 'empty access token');
-      deviceId = (await store.findCredentials({ type: 'ACCESS_TOKEN', token: lookup.token }))[0]?.deviceId;
+      deviceId = (await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: tokenHash ?? this.tokens.digest(lookup.token) }))[0]?.deviceId;
       if (!deviceId) throw new PlatformError('UNAUTHORIZED', 'unknown access token');
     } else if ('fingerprint' in lookup) {
       let fingerprint: string;
@@ -433,9 +489,19 @@ export class RegistryService {
 
   // ------------------------------------------------------------ provisioning and import
 
-  /** ThingsBoard device provisioning (see registry-provision.ts). */
-  provision(req: ProvisionRequest): Promise<ProvisionResponse> {
-    return provisionDevice(this, this.deps.logger, req);
+  /**
+   * ThingsBoard device provisioning (see registry-provision.ts), behind the same brute-force
+   * guard as authentication: a wrong provision key or secret counts against the client's address
+   * and the provision key.
+   */
+  async provision(req: ProvisionRequest, client?: DeviceClient): Promise<ProvisionResponse> {
+    const provisionKey = typeof req.provisionDeviceKey === 'string' ? req.provisionDeviceKey : '';
+    const throttleKey = `p:${this.tokens.digest(provisionKey)}`;
+    this.guard.check(client, throttleKey, 'provisioning');
+    const response = await provisionDevice(this, this.deps.logger, req);
+    if (response.status === 'NOT_FOUND') this.guard.failed(client, throttleKey, { what: 'provisioning', credential: clip(provisionKey) });
+    else this.guard.succeeded(throttleKey);
+    return response;
   }
 
   importCsv(tenantId: string, csvText: string, onProgress?: (done: number, total: number) => void): Promise<ImportResult> {

@@ -1,9 +1,10 @@
 /**
- * Makes sure the devices a simulation plays exist on the platform and learns their access
+ * Makes sure the devices a simulation plays exist on the platform and knows their access
  * tokens: devices `${prefix}-1…N` are looked up by name, the missing ones are created in bulk
- * through the CSV import (one request per 5,000 rows, with tokens we generate so that no second
- * round trip per device is needed), and the tokens of existing ones are read from their
- * credentials.
+ * through the CSV import (one request per 5,000 rows, with tokens we generate; the answer gives
+ * their ids). The platform keeps only a hash of a token and never shows it again, so an existing
+ * device is given a new token (PUT credentials): the simulator owns the devices it plays, and
+ * whatever else used their old tokens stops working.
  */
 import { randomBytes } from 'node:crypto';
 import type { ApiClient } from '../apps/cli/client.js';
@@ -43,8 +44,6 @@ interface DeviceRow {
   name: string;
 }
 
-type Credential = { type: 'ACCESS_TOKEN'; token: string } | { type: string };
-
 export function newToken(): string {
   return randomBytes(15).toString('base64url');
 }
@@ -69,13 +68,11 @@ async function profileNames(api: Rest): Promise<Set<string>> {
   }
 }
 
-/** The access token of an existing device; sets a new one if it authenticates otherwise. */
-async function tokenOf(api: Rest, id: string): Promise<string> {
-  const creds = await api.request<Credential[]>('GET', `/api/devices/${encodeURIComponent(id)}/credentials`);
-  const token = creds.find((c): c is { type: 'ACCESS_TOKEN'; token: string } => c.type === 'ACCESS_TOKEN');
-  if (token) return token.token;
-  const set = await api.request<{ type: string; token: string }>('PUT', `/api/devices/${encodeURIComponent(id)}/credentials`, { json: { type: 'ACCESS_TOKEN', token: newToken() } });
-  return set.token;
+/** Gives an existing device a new access token (its old one cannot be read back) and returns it. */
+async function rotateToken(api: Rest, id: string): Promise<string> {
+  const token = newToken();
+  await api.request<{ type: string }>('PUT', `/api/devices/${encodeURIComponent(id)}/credentials`, { json: { type: 'ACCESS_TOKEN', token } });
+  return token;
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -95,8 +92,14 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-async function importMissing(api: Rest, group: ProvisionGroup, names: readonly string[], withProfile: boolean): Promise<Map<string, string>> {
+interface Imported {
+  readonly tokens: Map<string, string>;
+  readonly ids: Map<string, string>;
+}
+
+async function importMissing(api: Rest, group: ProvisionGroup, names: readonly string[], withProfile: boolean): Promise<Imported> {
   const tokens = new Map<string, string>();
+  const ids = new Map<string, string>();
   const header = ['name', 'accessToken', ...(withProfile ? ['profile'] : []), ...(group.label ? ['label'] : [])].join(',');
   for (let start = 0; start < names.length; start += IMPORT_CHUNK) {
     const rows = names.slice(start, start + IMPORT_CHUNK).map((name) => {
@@ -104,7 +107,7 @@ async function importMissing(api: Rest, group: ProvisionGroup, names: readonly s
       tokens.set(name, token);
       return [name, token, ...(withProfile ? [group.profile!] : []), ...(group.label ? [group.label] : [])].map(csvField).join(',');
     });
-    const result = await api.request<{ created: number; errors: { row: number; name?: string; message: string }[] }>('POST', '/api/devices/import', {
+    const result = await api.request<{ devices: { name: string; id: string }[]; errors: { row: number; name?: string; message: string }[] }>('POST', '/api/devices/import', {
       text: `${header}\n${rows.join('\n')}\n`,
       contentType: 'text/csv',
     });
@@ -112,8 +115,9 @@ async function importMissing(api: Rest, group: ProvisionGroup, names: readonly s
       const first = result.errors[0]!;
       throw new Error(`device import: ${result.errors.length} rows refused, first: ${first.name ?? `row ${first.row}`}: ${first.message}`);
     }
+    for (const d of result.devices) ids.set(d.name, d.id);
   }
-  return tokens;
+  return { tokens, ids };
 }
 
 export async function provisionDevices(api: Rest, groups: readonly ProvisionGroup[]): Promise<ProvisionResult> {
@@ -126,17 +130,15 @@ export async function provisionDevices(api: Rest, groups: readonly ProvisionGrou
     const names = Array.from({ length: group.count }, (_, i) => `${group.prefix}-${i + 1}`);
     const missing = names.filter((n) => !have.has(n));
     const present = names.filter((n) => have.has(n));
-    const newTokens = await importMissing(api, group, missing, group.profile !== undefined && profiles.has(group.profile));
+    const imported = await importMissing(api, group, missing, group.profile !== undefined && profiles.has(group.profile));
     created += missing.length;
-    // The import answers counts, not ids: read the new devices' ids back (one page per 1,000).
-    const ids = missing.length > 0 ? await existingDevices(api, group.prefix) : have;
     existing += present.length;
-    const oldTokens = await mapLimited(present, LOOKUP_CONCURRENCY, (n) => tokenOf(api, have.get(n)!));
-    const known = new Map(present.map((n, i) => [n, oldTokens[i]!]));
+    const rotated = await mapLimited(present, LOOKUP_CONCURRENCY, (n) => rotateToken(api, have.get(n)!));
+    const known = new Map(present.map((n, i) => [n, rotated[i]!]));
     names.forEach((name, index) => {
-      const id = ids.get(name);
+      const id = imported.ids.get(name) ?? have.get(name);
       if (id === undefined) throw new Error(`device ${name} was not created`);
-      devices.push({ name, id, token: newTokens.get(name) ?? known.get(name)!, index, prefix: group.prefix });
+      devices.push({ name, id, token: imported.tokens.get(name) ?? known.get(name)!, index, prefix: group.prefix });
     });
   }
   return { devices, created, existing };

@@ -47,7 +47,7 @@ describe('management API: auth and devices', () => {
     assert.equal(d.gateway, true);
     assert.match(d.accessToken, /^[0-9A-Za-z]{20}$/);
     assert.equal(typeof d.createdAt, 'number');
-    assert.deepEqual(d.credentials, [{ type: 'ACCESS_TOKEN', token: d.accessToken }]);
+    assert.deepEqual(d.credentials, [{ type: 'ACCESS_TOKEN', hint: `${String(d.accessToken).slice(0, 4)}…`, token: d.accessToken }]);
 
     api.statuses.statuses.set(d.id, { deviceId: d.id, online: true, lastActivity: 123, transport: 'mqtt' });
     const got = await api.call('GET', `/api/devices/${d.id}`);
@@ -108,7 +108,7 @@ describe('management API: auth and devices', () => {
   });
 
   it('shows and sets credentials without leaking password hashes', async () => {
-    const d = (await api.call('POST', '/api/devices', { name: 'creds', credentials: { type: 'MQTT_BASIC', clientId: 'c', username: 'u', password: 'p' } })).body;
+    const d = (await api.call('POST', '/api/devices', { name: 'creds', credentials: { type: 'MQTT_BASIC', clientId: 'c', username: 'u', password: 'password1' } })).body;
     assert.equal(d.accessToken, null);
     const creds = await api.call('GET', `/api/devices/${d.id}/credentials`);
     assert.deepEqual(creds.body, [{ type: 'MQTT_BASIC', clientId: 'c', username: 'u', hasPassword: true }]);

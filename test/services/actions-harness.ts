@@ -16,7 +16,7 @@ import { AttributeService } from '../../src/services/attributes.js';
 import { CommandService, type CommandServiceDeps } from '../../src/services/commands.js';
 import type { DeviceSession, RpcRequestToDevice } from '../../src/services/device-api.js';
 import { LiveService } from '../../src/services/live.js';
-import { RegistryService } from '../../src/services/registry.js';
+import { RegistryService, TokenHasher } from '../../src/services/registry.js';
 import { RpcService } from '../../src/services/rpc.js';
 import { SessionHub } from '../../src/services/sessions.js';
 import { StatusService } from '../../src/services/status.js';
@@ -58,11 +58,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A fixed credential key (tests only). */
+const HARNESS_TOKENS = new TokenHasher(Buffer.alloc(32, 7));
+
 export async function harness(options: { store?: Store; commands?: Partial<CommandServiceDeps>; start?: boolean } = {}): Promise<Harness> {
   const store = options.store ?? createMemoryStore();
   const bus = new MemoryBus(logger);
   const clock = testClock();
-  const registry = new RegistryService({ store, clock, logger, codecNames: ['json'] });
+  // One key for every harness: a test that reopens a SQLite store must find its tokens' key.
+  const registry = new RegistryService({ store, clock, logger, codecNames: ['json'], tokens: HARNESS_TOKENS });
   await registry.init();
   await store.ensureTenant({ id: OTHER_TENANT, name: 'other' });
   const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 600_000, flushIntervalMs: 60_000 });

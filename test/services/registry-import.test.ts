@@ -32,7 +32,7 @@ describe('RegistryService.importCsv', () => {
       'c,"multi',
       'line label",,,,,,',
       'd,,,maybe,,,,',
-      'e,,,,,cid,usr,pw',
+      'e,,,,,cid,usr,pw-long-1',
       'f,,,,tok-a,,,',
       'g,too,many,columns,,,,,,',
     ].join('\n');
@@ -59,7 +59,7 @@ describe('RegistryService.importCsv', () => {
     assert.equal((await registry.getProfile(a.profileId))?.name, 'meters');
     assert.equal((await registry.findDeviceByName(T, 'gw'))?.isGateway, true);
     assert.equal((await registry.findDeviceByName(T, 'c'))?.label, 'multi\nline label');
-    assert.equal((await registry.authenticate({ basic: { clientId: 'cid', username: 'usr', password: 'pw' } })).name, 'e');
+    assert.equal((await registry.authenticate({ basic: { clientId: 'cid', username: 'usr', password: 'pw-long-1' } })).name, 'e');
     assert.equal((await registry.authenticate({ token: 'tok-a' })).name, 'a');
   });
 

@@ -82,17 +82,17 @@ describe('RegistryService devices', () => {
 
   it('matches MQTT basic credentials the ThingsBoard way', async () => {
     const { registry } = await setup();
-    const a = await registry.createDevice({ tenantId: T, name: 'a', basic: { clientId: 'c1', username: 'u1', password: 'secret' } });
+    const a = await registry.createDevice({ tenantId: T, name: 'a', basic: { clientId: 'c1', username: 'u1', password: 'secret-pw1' } });
     const b = await registry.createDevice({ tenantId: T, name: 'b', basic: { username: 'only-user' } });
-    const c = await registry.createDevice({ tenantId: T, name: 'c', basic: { clientId: 'only-client', password: 'pw' } });
+    const c = await registry.createDevice({ tenantId: T, name: 'c', basic: { clientId: 'only-client', password: 'pw-long-1' } });
     assert.equal(a.accessToken, undefined);
     assert.equal(a.credentials[0]?.type === 'MQTT_BASIC' && a.credentials[0].passwordHash?.startsWith('scrypt$'), true);
-    assert.equal((await registry.authenticate({ basic: { clientId: 'c1', username: 'u1', password: 'secret' } })).deviceId, a.device.id);
+    assert.equal((await registry.authenticate({ basic: { clientId: 'c1', username: 'u1', password: 'secret-pw1' } })).deviceId, a.device.id);
     await rejectsWith(registry.authenticate({ basic: { clientId: 'c1', username: 'u1', password: 'wrong' } }), 'BAD_CREDENTIALS');
     await rejectsWith(registry.authenticate({ basic: { clientId: 'c1', username: 'u1' } }), 'BAD_CREDENTIALS');
-    await rejectsWith(registry.authenticate({ basic: { clientId: 'c1', username: 'other', password: 'secret' } }), 'BAD_CREDENTIALS');
+    await rejectsWith(registry.authenticate({ basic: { clientId: 'c1', username: 'other', password: 'secret-pw1' } }), 'BAD_CREDENTIALS');
     assert.equal((await registry.authenticate({ basic: { clientId: 'any', username: 'only-user' } })).deviceId, b.device.id);
-    assert.equal((await registry.authenticate({ basic: { clientId: 'only-client', password: 'pw' } })).deviceId, c.device.id);
+    assert.equal((await registry.authenticate({ basic: { clientId: 'only-client', password: 'pw-long-1' } })).deviceId, c.device.id);
     // A cached success never serves a different password.
     await rejectsWith(registry.authenticate({ basic: { clientId: 'only-client', password: 'px' } }), 'BAD_CREDENTIALS');
     await rejectsWith(registry.authenticate({ basic: {} }), 'BAD_CREDENTIALS');
@@ -126,7 +126,7 @@ describe('RegistryService devices', () => {
     const { device } = await registry.createDevice({ tenantId: T, name: 'ttl', accessToken: 'ttl-token' });
     await registry.authenticate({ token: 'ttl-token' });
     // Another cluster node replaces the token: this node's cache does not see the change…
-    await store.setCredential({ type: 'ACCESS_TOKEN', deviceId: device.id, token: 'new-token' });
+    await store.setCredential({ type: 'ACCESS_TOKEN', deviceId: device.id, tokenHash: 'new-token-hash', hint: 'n…' });
     assert.equal((await registry.authenticate({ token: 'ttl-token' })).deviceId, device.id);
     // …until the entry expires (60 s by default).
     clock.advance(60_001);
@@ -175,10 +175,10 @@ describe('RegistryService provisioning', () => {
       credentialsType: 'MQTT_BASIC',
       clientId: 'cid',
       username: 'user',
-      password: 'pass',
+      password: 'pass-word',
     });
-    assert.deepEqual(basic, { status: 'SUCCESS', credentialsType: 'MQTT_BASIC', credentialsValue: { clientId: 'cid', userName: 'user', password: 'pass' } });
-    assert.equal((await registry.authenticate({ basic: { clientId: 'cid', username: 'user', password: 'pass' } })).name, 'b1');
+    assert.deepEqual(basic, { status: 'SUCCESS', credentialsType: 'MQTT_BASIC', credentialsValue: { clientId: 'cid', userName: 'user', password: 'pass-word' } });
+    assert.equal((await registry.authenticate({ basic: { clientId: 'cid', username: 'user', password: 'pass-word' } })).name, 'b1');
   });
 
   it('answers NOT_FOUND for a wrong key or secret and FAILURE for a taken name', async () => {

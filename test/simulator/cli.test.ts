@@ -58,7 +58,7 @@ test('--duration runs the devices, then exits 0 with a JSON summary', async () =
   assert.match(stderr, /simulating 25 load-test devices/);
 });
 
-test('a second run finds the devices and reuses their tokens', async () => {
+test('a second run finds the devices and gives them new tokens', async () => {
   const { stdout, stderr } = await simulate(['--scenario', 'src/simulator/load-pack.ts', '--devices', '25', '--duration', '2s', '--no-install', '--protocol', 'http', '--json']);
   assert.match(stderr, /0 created, 25 existing/);
   const summary = JSON.parse(stdout) as Summary;

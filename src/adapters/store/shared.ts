@@ -64,8 +64,8 @@ export function checkScope(scope: AttributeScope): void {
 export function credentialKey(c: DeviceCredential): string {
   switch (c.type) {
     case 'ACCESS_TOKEN':
-      if (!c.token) throw new PlatformError('BAD_REQUEST', 'empty access token');
-      return `token:${c.token}`;
+      if (!c.tokenHash) throw new PlatformError('BAD_REQUEST', 'empty access token hash');
+      return `token:${c.tokenHash}`;
     case 'X509_CERTIFICATE':
       if (!c.fingerprint) throw new PlatformError('BAD_REQUEST', 'empty certificate fingerprint');
       return `x509:${c.fingerprint}`;
@@ -146,7 +146,8 @@ export function profileKeysJson(p: DeviceProfile): string {
 export function makeCredential(c: {
   type: string;
   deviceId: string;
-  token?: Nullable<string>;
+  tokenHash?: Nullable<string>;
+  tokenHint?: Nullable<string>;
   clientId?: Nullable<string>;
   username?: Nullable<string>;
   passwordHash?: Nullable<string>;
@@ -154,7 +155,7 @@ export function makeCredential(c: {
 }): DeviceCredential {
   switch (c.type) {
     case 'ACCESS_TOKEN':
-      return { type: 'ACCESS_TOKEN', deviceId: c.deviceId, token: c.token ?? '' };
+      return { type: 'ACCESS_TOKEN', deviceId: c.deviceId, tokenHash: c.tokenHash ?? '', hint: c.tokenHint ?? '' };
     case 'X509_CERTIFICATE':
       return { type: 'X509_CERTIFICATE', deviceId: c.deviceId, fingerprint: c.fingerprint ?? '' };
     default:
@@ -170,14 +171,16 @@ export function makeCredential(c: {
 
 /** Flattens a credential into the columns both stores keep. */
 export function credentialFields(c: DeviceCredential): {
-  token: string | null;
+  tokenHash: string | null;
+  tokenHint: string | null;
   clientId: string | null;
   username: string | null;
   passwordHash: string | null;
   fingerprint: string | null;
 } {
   return {
-    token: c.type === 'ACCESS_TOKEN' ? c.token : null,
+    tokenHash: c.type === 'ACCESS_TOKEN' ? c.tokenHash : null,
+    tokenHint: c.type === 'ACCESS_TOKEN' ? c.hint : null,
     clientId: c.type === 'MQTT_BASIC' ? (c.clientId ?? null) : null,
     username: c.type === 'MQTT_BASIC' ? (c.username ?? null) : null,
     passwordHash: c.type === 'MQTT_BASIC' ? (c.passwordHash ?? null) : null,

@@ -14,6 +14,8 @@ Creates devices from a CSV file with a header row. Columns (only name is require
   name, label, profile (profile name), type (gateway: true/false), accessToken,
   clientId, username, password, certificateFingerprint
 Valid rows are created; rejected rows are listed with their line number in FILE.
+Access tokens the platform generates (rows without credentials) are printed once:
+the platform keeps only their hashes.
 Exit status: 0 all rows created, 2 some rows rejected, 1 the import failed.
 
 ${CONNECTION_HELP}`;
@@ -101,8 +103,9 @@ export async function runImport(argv: string[], io: Io): Promise<number> {
   let created = 0;
   let done = 0;
   const errors: ImportError[] = [];
+  const generated: { name: string; id: string; accessToken: string }[] = [];
   for (const chunk of chunks) {
-    let result: { created: number; errors: ImportError[] };
+    let result: { created: number; devices: { name: string; id: string; accessToken?: string }[]; errors: ImportError[] };
     try {
       result = await client.request('POST', '/api/devices/import', { text: chunk.text, contentType: 'text/csv' });
     } catch (err) {
@@ -110,16 +113,19 @@ export async function runImport(argv: string[], io: Io): Promise<number> {
       throw new CliError(`import stopped after ${done} of ${total} rows (${created} created): ${(err as Error).message}`);
     }
     created += result.created;
+    for (const d of result.devices) if (d.accessToken !== undefined) generated.push({ name: d.name, id: d.id, accessToken: d.accessToken });
     for (const e of result.errors) errors.push({ ...e, row: e.row + chunk.lineOffset });
     done += chunk.rows;
     bar.update(done);
   }
   bar.finish();
 
-  if (v.json) writeJson(io, { created, errors });
+  if (v.json) writeJson(io, { created, generatedTokens: generated, errors });
   else {
     io.stdout.write(`created ${created} of ${total} devices${errors.length > 0 ? `, ${errors.length} rows rejected:` : ''}\n`);
     for (const e of errors) io.stdout.write(`  ${file}:${e.row}${e.name !== undefined ? ` "${e.name}"` : ''}: ${e.message}\n`);
+    if (generated.length > 0) io.stdout.write(`access tokens generated (shown once, only their hashes are kept):\n`);
+    for (const d of generated) io.stdout.write(`  ${d.name}\t${d.accessToken}\n`);
   }
   return errors.length > 0 ? 2 : 0;
 }

@@ -8,11 +8,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { DATABASE_FILE, openDataDirStore } from '../data-dir.js';
+import { loadCredentialKey } from '../credential-key.js';
+import { TokenHasher, tokenHint } from '../../services/registry.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from '../data-dir-lock.js';
 import { AuthService } from '../../services/auth.js';
 import { generatePassword } from '../../services/auth-secrets.js';
 import { isPlatformError } from '../../domain/errors.js';
-import { systemClock, type Logger } from '../../ports.js';
+import { systemClock, type Logger, type Store } from '../../ports.js';
 import { CliError, type Io } from './common.js';
 
 export const RESET_HELP = `Usage: continuum user reset-password EMAIL [--data-dir DIR] [--password P] [--json]
@@ -63,7 +65,15 @@ export async function runResetPassword(argv: string[], io: Io): Promise<number> 
     if (err instanceof DataDirLockedError) throw new CliError(`${err.message}; reset-password works on a stopped server`);
     throw err;
   }
-  const store = openDataDirStore(config.dataDir, config.store.synchronous, logger);
+  let store: Store;
+  try {
+    // An old database may still hold clear access tokens: its migration needs the credential key.
+    const tokens = new TokenHasher(loadCredentialKey(config));
+    store = openDataDirStore(config.dataDir, config.store.synchronous, logger, (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     const auth = new AuthService({ store, clock: systemClock, logger, passwords: { cost: config.auth.passwordHashCost } });
     const user = await auth.users.resetPassword(email, password);

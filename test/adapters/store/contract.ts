@@ -38,7 +38,8 @@ export function device(name: string, extra: Partial<Device> = {}): Device {
   return { id: randomUUID(), tenantId: T1, name, profileId: P1.id, isGateway: false, createdAt: 1_700_000_000_000, ...extra };
 }
 
-export const token = (d: Device, value: string): DeviceCredential => ({ type: 'ACCESS_TOKEN', deviceId: d.id, token: value });
+/** Stores keep what the registry hands them (a keyed hash and a hint); here the value stands for the hash. */
+export const token = (d: Device, value: string): DeviceCredential => ({ type: 'ACCESS_TOKEN', deviceId: d.id, tokenHash: value, hint: `${value.slice(0, 1)}…` });
 
 /** Tenants T1, T2 and profiles P1 (T1), P2 (T2). */
 export async function seed(store: Store): Promise<void> {
@@ -103,7 +104,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const dup = device('meter-1');
         await rejectsWith(store.insertDevice(dup, [token(dup, 'dup-token')]), 'DEVICE_NAME_TAKEN');
         // atomic: the failed insert left no credential behind
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'dup-token' }), []);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'dup-token' }), []);
         await store.insertDevice(device('meter-1', { tenantId: T2, profileId: P2.id }), []);
         await store.insertDevice(device('METER-1'), []); // names are case-sensitive
       });
@@ -191,8 +192,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         for (const i of [0, 1, 4]) assert.deepEqual(await store.getDevice(rows[i]!.device.id), rows[i]!.device);
         assert.equal(await store.getDevice(d3.id), undefined);
         assert.equal(await store.findDeviceByName(T1, 'b3'), undefined);
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-b5' }), []);
-        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'taken-token' }))[0]?.deviceId, existing.id);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-b5' }), []);
+        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'taken-token' }))[0]?.deviceId, existing.id);
         assert.equal((await store.listDevices({ tenantId: T1, limit: 1, offset: 0 })).total, 4);
       });
 
@@ -204,7 +205,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const errors = await store.insertDevices(rows);
         assert.equal(errors.size, 0);
         assert.equal((await store.listDevices({ tenantId: T1, limit: 1, offset: 0 })).total, 10_000);
-        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'bulk-token-9999' }))[0]?.deviceId, rows[9999]!.device.id);
+        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'bulk-token-9999' }))[0]?.deviceId, rows[9999]!.device.id);
       });
 
       it('delete removes the device with its credentials, attributes, status and telemetry', async () => {
@@ -223,7 +224,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.deleteDevice(gw.id), true);
         assert.equal(await store.getDevice(gw.id), undefined);
         assert.deepEqual(await store.getCredentials(gw.id), []);
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 't-gw' }), []);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 't-gw' }), []);
         assert.deepEqual(await store.findCredentials({ type: 'X509_CERTIFICATE', fingerprint: 'fp-gw' }), []);
         for (const scope of ['client', 'shared', 'server'] as const) assert.deepEqual(await store.getAttributes(gw.id, scope), []);
         assert.deepEqual(await store.getStatuses([gw.id]), []);
@@ -261,8 +262,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.insertDevice(b, [{ type: 'MQTT_BASIC', deviceId: b.id, username: 'shared-user', clientId: 'client-b' }]);
         await store.insertDevice(c, [{ type: 'MQTT_BASIC', deviceId: c.id, username: 'only-user' }]);
 
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-a' }), [token(a, 'tok-a')]);
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-x' }), []);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-a' }), [token(a, 'tok-a')]);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-x' }), []);
         assert.deepEqual(await store.findCredentials({ type: 'X509_CERTIFICATE', fingerprint: 'AB:CD' }), [
           { type: 'X509_CERTIFICATE', deviceId: a.id, fingerprint: 'AB:CD' },
         ]);
@@ -294,8 +295,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.insertDevice(b, [token(b, 'tok-b'), { type: 'MQTT_BASIC', deviceId: b.id, clientId: 'c', username: 'u' }]);
 
         await store.setCredential(token(a, 'tok-a2'));
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-a' }), []);
-        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-a2' }), [token(a, 'tok-a2')]);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-a' }), []);
+        assert.deepEqual(await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-a2' }), [token(a, 'tok-a2')]);
         assert.equal((await store.getCredentials(a.id)).length, 2);
         await store.setCredential(token(a, 'tok-a2')); // the same again: fine
 
@@ -303,7 +304,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await rejectsWith(store.setCredential({ type: 'X509_CERTIFICATE', deviceId: b.id, fingerprint: 'fp-a' }), 'CONFLICT');
         await rejectsWith(store.setCredential({ type: 'MQTT_BASIC', deviceId: a.id, clientId: 'c', username: 'u' }), 'CONFLICT');
         // the holder keeps it
-        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok-b' }))[0]?.deviceId, b.id);
+        assert.equal((await store.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok-b' }))[0]?.deviceId, b.id);
         assert.deepEqual((await store.getCredentials(a.id)).map((x) => x.type), ['ACCESS_TOKEN', 'X509_CERTIFICATE']);
         // a different (client id, user name) pair with the same user name is a different credential
         await store.setCredential({ type: 'MQTT_BASIC', deviceId: a.id, clientId: 'c2', username: 'u' });

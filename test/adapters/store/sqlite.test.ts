@@ -135,7 +135,7 @@ describe('SQLite store', () => {
     try {
       assert.deepEqual(await second.getProfile(P1.id), P1);
       assert.deepEqual(await second.getDevice(d.id), d);
-      assert.equal((await second.findCredentials({ type: 'ACCESS_TOKEN', token: 'tok' }))[0]?.deviceId, d.id);
+      assert.equal((await second.findCredentials({ type: 'ACCESS_TOKEN', tokenHash: 'tok' }))[0]?.deviceId, d.id);
       assert.equal((await second.getCredentials(d.id)).length, 2);
       assert.deepEqual(await second.latest(d.id), { energy: { ts: 1, value: 1.5 }, state: { ts: 1, value: { mode: 'eco' } } });
       // the surrogate ids from the first run are found again, not duplicated

@@ -1,15 +1,16 @@
 /**
  * The device page's credentials card (GET/PUT /api/devices/{id}/credentials): what the device
- * authenticates with, the access token hidden until asked for, and rotation of the token behind
- * a confirmation step (the device must be given the new one). Only for roles that may change it.
+ * authenticates with — an access token only as its hint, since the platform keeps just a hash of
+ * it — and rotation of the token behind a confirmation step; the new token is shown in full this
+ * once (the device must be given it). Only for roles that may change it.
  */
 import { canWrite, get, put, type Credential } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 
-function describe(c: Credential, reveal: boolean): string {
+function describe(c: Credential, fresh: string | undefined): string {
   switch (c.type) {
     case 'ACCESS_TOKEN':
-      return reveal ? String(c.token) : '•'.repeat(12);
+      return fresh ?? `${String(c.hint ?? '')} (shown in full only when set)`;
     case 'MQTT_BASIC':
       return `client id ${String(c.clientId ?? '—')}, user name ${String(c.username ?? '—')}${c.hasPassword ? ', password set' : ''}`;
     case 'X509_CERTIFICATE':
@@ -26,18 +27,16 @@ export function credentialsSection(deviceId: string): HTMLElement | null {
   const error = h('p', { class: 'form-error', role: 'alert' });
   const note = h('p', { class: 'hint', role: 'status' });
   const confirmBox = h('div', { class: 'button-row' });
-  let reveal = false;
+  /** The token just generated: the only time the browser can show it. */
+  let fresh: string | undefined;
   let items: Credential[] = [];
 
   function render(): void {
     replaceChildren(
       list,
       items.length === 0 ? h('dd', null, 'None.') : null,
-      items.map((c) => [h('dt', null, c.type.replace('_', ' ').toLowerCase()), h('dd', { class: 'credential-value', 'data-type': c.type }, h('code', null, describe(c, reveal)))]),
+      items.map((c) => [h('dt', null, c.type.replace('_', ' ').toLowerCase()), h('dd', { class: 'credential-value', 'data-type': c.type }, h('code', null, describe(c, fresh)))]),
     );
-    toggle.textContent = reveal ? 'Hide token' : 'Show token';
-    toggle.setAttribute('aria-pressed', String(reveal));
-    toggle.hidden = !items.some((c) => c.type === 'ACCESS_TOKEN');
   }
 
   async function load(): Promise<void> {
@@ -53,16 +52,15 @@ export function credentialsSection(deviceId: string): HTMLElement | null {
     replaceChildren(confirmBox, ask);
     error.textContent = '';
     try {
-      await put<Credential>(`/api/devices/${id}/credentials`, { type: 'ACCESS_TOKEN' });
-      reveal = true;
-      note.textContent = 'New access token generated: give it to the device; the old one no longer works.';
+      const set = await put<Credential>(`/api/devices/${id}/credentials`, { type: 'ACCESS_TOKEN' });
+      fresh = typeof set.token === 'string' ? set.token : undefined;
+      note.textContent = 'New access token generated: give it to the device now, it is not shown again; the old one no longer works.';
       await load();
     } catch (err) {
       error.textContent = err instanceof Error ? err.message : String(err);
     }
   }
 
-  const toggle = h('button', { type: 'button', onclick: () => ((reveal = !reveal), render()) }, 'Show token');
   const ask: HTMLButtonElement = h(
     'button',
     {
@@ -77,5 +75,5 @@ export function credentialsSection(deviceId: string): HTMLElement | null {
   );
   replaceChildren(confirmBox, ask);
   void load();
-  return h('section', { class: 'card', 'aria-labelledby': 'cred-h' }, h('h2', { id: 'cred-h' }, 'Credentials'), list, h('div', { class: 'button-row' }, toggle), confirmBox, note, error);
+  return h('section', { class: 'card', 'aria-labelledby': 'cred-h' }, h('h2', { id: 'cred-h' }, 'Credentials'), list, confirmBox, note, error);
 }

@@ -237,7 +237,7 @@ export function createMemoryStore(): Store {
     // ------------------------------------------------------------ credentials
     async findCredentials(lookup: CredentialLookup): Promise<DeviceCredential[]> {
       if (lookup.type !== 'MQTT_BASIC') {
-        const key = lookup.type === 'ACCESS_TOKEN' ? `token:${lookup.token}` : `x509:${lookup.fingerprint}`;
+        const key = lookup.type === 'ACCESS_TOKEN' ? `token:${lookup.tokenHash}` : `x509:${lookup.fingerprint}`;
         const owner = credentialOwners.get(key);
         const c = owner === undefined ? undefined : credentials.get(owner)?.get(lookup.type);
         return c ? [copyCredential(c)] : [];

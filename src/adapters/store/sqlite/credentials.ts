@@ -1,6 +1,7 @@
 /**
  * Device credentials: one per type per device (primary key), and `cred_key` unique across all
- * devices (token, certificate fingerprint, or the client id + user name pair of basic credentials).
+ * devices (token hash, certificate fingerprint, or the client id + user name pair of basic
+ * credentials). Access tokens are stored as a keyed hash and a short hint (schema v9).
  */
 import type { DeviceCredential } from '../../../domain/device.js';
 import { PlatformError } from '../../../domain/errors.js';
@@ -11,20 +12,22 @@ import { isUniqueViolation, type Db } from './sql.js';
 interface CredentialRow {
   device_id: string;
   type: string;
-  token: string | null;
+  token_hash: string | null;
+  token_hint: string | null;
   client_id: string | null;
   username: string | null;
   password_hash: string | null;
   fingerprint: string | null;
 }
 
-const COLUMNS = 'device_id, type, token, client_id, username, password_hash, fingerprint';
+const COLUMNS = 'device_id, type, token_hash, token_hint, client_id, username, password_hash, fingerprint';
 
 const toCredential = (r: CredentialRow): DeviceCredential =>
   makeCredential({
     type: r.type,
     deviceId: r.device_id,
-    token: r.token,
+    tokenHash: r.token_hash,
+    tokenHint: r.token_hint,
     clientId: r.client_id,
     username: r.username,
     passwordHash: r.password_hash,
@@ -37,13 +40,13 @@ export interface SqliteCredentials extends CredentialStore {
 }
 
 export function createSqliteCredentials(db: Db): SqliteCredentials {
-  const insertSql = `INSERT INTO credentials (device_id, type, cred_key, token, client_id, username, password_hash, fingerprint)
-                     VALUES (@deviceId, @type, @key, @token, @clientId, @username, @passwordHash, @fingerprint)`;
+  const insertSql = `INSERT INTO credentials (device_id, type, cred_key, token_hash, token_hint, client_id, username, password_hash, fingerprint)
+                     VALUES (@deviceId, @type, @key, @tokenHash, @tokenHint, @clientId, @username, @passwordHash, @fingerprint)`;
   const s = {
     insert: db.prepare(insertSql),
     upsert: db.prepare(
       `${insertSql}
-       ON CONFLICT (device_id, type) DO UPDATE SET cred_key = excluded.cred_key, token = excluded.token,
+       ON CONFLICT (device_id, type) DO UPDATE SET cred_key = excluded.cred_key, token_hash = excluded.token_hash, token_hint = excluded.token_hint,
          client_id = excluded.client_id, username = excluded.username, password_hash = excluded.password_hash,
          fingerprint = excluded.fingerprint`,
     ),
@@ -92,7 +95,7 @@ export function createSqliteCredentials(db: Db): SqliteCredentials {
     async findCredentials(lookup: CredentialLookup): Promise<DeviceCredential[]> {
       switch (lookup.type) {
         case 'ACCESS_TOKEN':
-          return s.byKey.all(`token:${lookup.token}`, lookup.type).map(toCredential);
+          return s.byKey.all(`token:${lookup.tokenHash}`, lookup.type).map(toCredential);
         case 'X509_CERTIFICATE':
           return s.byKey.all(`x509:${lookup.fingerprint}`, lookup.type).map(toCredential);
         default:

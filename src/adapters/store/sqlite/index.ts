@@ -16,7 +16,7 @@ import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
-import { openDatabase } from './schema.js';
+import { openDatabase, type TokenDigest } from './schema.js';
 import type { Db } from './sql.js';
 import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
 import { createSqliteUsers } from './users.js';
@@ -29,6 +29,11 @@ export interface SqliteStoreOptions {
   /** NORMAL survives a killed process; FULL also survives power loss (see schema.ts). */
   readonly synchronous: 'NORMAL' | 'FULL';
   readonly logger?: Logger;
+  /**
+   * Hashes an access token as the registry does; needed once, to migrate a database that still
+   * holds tokens in clear (schema v9, migrate-tokens.ts).
+   */
+  readonly tokenDigest?: TokenDigest;
   /** Merge thresholds of the telemetry log: for tests and benches only (see telemetry.ts). */
   readonly telemetryLog?: TelemetryLogOptions;
   /** WAL checkpoints on a worker thread (checkpointer.ts); `false` leaves them to SQLite's autocheckpoint. */

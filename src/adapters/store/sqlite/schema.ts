@@ -6,12 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../../ports.js';
+import { hashStoredTokens, type MigrationContext } from './migrate-tokens.js';
 import type { Db } from './sql.js';
+
+export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
 export interface Migration {
   readonly version: number;
   readonly description: string;
-  readonly up: (db: Db) => void;
+  readonly up: (db: Db, ctx: MigrationContext) => void;
 }
 
 const V1_REGISTRY = `
@@ -347,33 +350,44 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'users: disabled flag and token version; API keys: expiry',
     up: (db) => db.exec(V8_USER_REVOCATION),
   },
+  {
+    version: 9,
+    description: 'access tokens stored as a keyed hash and a hint, never in clear',
+    up: hashStoredTokens,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-export function migrate(db: Db, logger?: Logger): void {
+export function migrate(db: Db, logger?: Logger, ctx: MigrationContext = {}): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new Error(`database schema version ${current} is newer than this build understands (${SCHEMA_VERSION})`);
   }
   let previous = 0;
+  let applied = false;
   for (const m of MIGRATIONS) {
     // PRAGMA takes no bound parameters; the version is our own constant, checked here.
     if (!Number.isSafeInteger(m.version) || m.version <= previous) throw new Error(`migration versions out of order at ${m.version}`);
     previous = m.version;
     if (m.version <= current) continue;
     db.transaction(() => {
-      m.up(db);
+      m.up(db, ctx);
       db.pragma(`user_version = ${m.version}`);
     }).immediate();
+    applied = true;
     logger?.info({ version: m.version, description: m.description }, 'store schema migrated');
   }
+  // Old page images (e.g. clear access tokens before v9) must not stay in the WAL file.
+  if (applied) db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
 export interface OpenOptions {
   readonly file: string;
   readonly synchronous: 'NORMAL' | 'FULL';
   readonly logger?: Logger;
+  /** How access tokens are hashed, for databases still holding them in clear (schema v9). */
+  readonly tokenDigest?: MigrationContext['tokenDigest'];
 }
 
 const SYNCHRONOUS = { NORMAL: 'NORMAL', FULL: 'FULL' } as const;
@@ -401,7 +415,7 @@ export function openDatabase(opts: OpenOptions): Db {
     db.pragma('foreign_keys = ON');
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -65536'); // 64 MiB page cache
-    migrate(db, opts.logger);
+    migrate(db, opts.logger, opts.tokenDigest ? { tokenDigest: opts.tokenDigest } : {});
   } catch (err) {
     db.close();
     throw err;

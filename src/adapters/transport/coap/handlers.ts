@@ -132,8 +132,10 @@ function reject(deps: CoapHandlerDeps, ex: Exchange, err: unknown): void {
     else deps.logger.warn(fields, 'coap request rejected');
   }
   if (ex.coap.answered) return;
+  // 4.29 Too Many Requests carries the seconds to wait in Max-Age (RFC 8516 §2), as HTTP does in Retry-After.
+  const options = pe.retryAfterSeconds !== undefined ? [...ex.options, { name: 'Max-Age', value: encodeUint(Math.max(1, Math.ceil(pe.retryAfterSeconds))) }] : ex.options;
   // A diagnostic payload (RFC 7252 §5.5.2): UTF-8 text, no Content-Format.
-  ex.coap.reply({ code: pe.spec.coap, options: ex.options, payload: Buffer.from(pe.message.slice(0, 200)) });
+  ex.coap.reply({ code: pe.spec.coap, options, payload: Buffer.from(pe.message.slice(0, 200)) });
 }
 
 /**
@@ -284,10 +286,11 @@ export async function handleCoapRequest(deps: CoapHandlerDeps, coap: CoapExchang
       const payload = assemble(deps, ex, rawBlock1);
       if (payload === undefined) return;
       deps.metrics.messageIn('coap', 'provision');
-      return send(ex, '2.05', (await deps.deviceApi.provision(parseProvisionRequest(payload))) as unknown as JsonValue);
+      const provisioned = await deps.deviceApi.provision(parseProvisionRequest(payload), { transport: 'coap', address: req.rsinfo.address });
+      return send(ex, '2.05', provisioned as unknown as JsonValue);
     }
     ex.token = route.token;
-    ex.identity = await deps.deviceApi.authenticateToken(route.token ?? '');
+    ex.identity = await deps.deviceApi.authenticateToken(route.token ?? '', { transport: 'coap', address: req.rsinfo.address });
     if (req.method === 'GET') return await handleGet(deps, ex, route, new URLSearchParams(req.query));
     const payload = assemble(deps, ex, rawBlock1);
     if (payload === undefined) return;

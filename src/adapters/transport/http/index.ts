@@ -123,7 +123,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     const authenticate = (request: FastifyRequest<TokenParams>): Promise<DeviceIdentity> =>
-      deviceApi.authenticateToken(request.params.token);
+      deviceApi.authenticateToken(request.params.token, { transport: 'http', address: request.ip });
 
     const json = (reply: FastifyReply, body: JsonValue): FastifyReply => reply.code(200).type('application/json').send(JSON.stringify(body));
 
@@ -237,7 +237,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     app.post('/provision', async (request, reply) => {
       const req = parseProvisionRequest(bodyOf(request));
       metrics.messageIn('http', 'provision');
-      return json(reply, (await deviceApi.provision(req)) as unknown as JsonValue);
+      return json(reply, (await deviceApi.provision(req, { transport: 'http', address: request.ip })) as unknown as JsonValue);
     });
 
     for (const [url, allowed] of paths) {

@@ -8,7 +8,7 @@
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, isPlatformError } from '../../../domain/errors.js';
-import type { DeviceApi } from '../../../services/device-api.js';
+import type { DeviceApi, DeviceClient } from '../../../services/device-api.js';
 import { filterWithin } from './topics.js';
 
 export type Action = 'publish' | 'subscribe';
@@ -105,11 +105,12 @@ function devicePrincipal(identity: DeviceIdentity): Principal {
  * when the basic fallback also fails, so an unknown or revoked token always answers 5 / 0x87.
  */
 async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Principal> {
+  const client: DeviceClient = { transport: 'mqtt', ...(c.remoteAddress !== undefined ? { address: c.remoteAddress } : {}) };
   // X.509: a client certificate registered for a device identifies it; possession of its key was
   // proven by the TLS handshake. Other credentials are only tried when the certificate is unknown.
   if (c.certificateFingerprint) {
     try {
-      return devicePrincipal(await api.authenticateCertificate(c.certificateFingerprint));
+      return devicePrincipal(await api.authenticateCertificate(c.certificateFingerprint, client));
     } catch (err) {
       if (!isCredentialFailure(err) || (!c.username && !c.password?.length)) throw err;
     }
@@ -117,15 +118,15 @@ async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Princ
   const password = c.password && c.password.length > 0 ? c.password.toString('utf8') : undefined;
   const clientId = c.clientId || undefined;
   if (password !== undefined) {
-    return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username, password }));
+    return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username, password }, client));
   }
   if (c.username) {
     try {
-      return devicePrincipal(await api.authenticateToken(c.username));
+      return devicePrincipal(await api.authenticateToken(c.username, client));
     } catch (tokenErr) {
       if (!isCredentialFailure(tokenErr)) throw tokenErr;
       try {
-        return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username }));
+        return devicePrincipal(await api.authenticateBasic({ clientId, username: c.username }, client));
       } catch {
         throw tokenErr;
       }
@@ -134,7 +135,7 @@ async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Princ
   // No user name: only basic credentials made of a client id can match [ThingsBoard: 4 = empty user name].
   if (clientId) {
     try {
-      return devicePrincipal(await api.authenticateBasic({ clientId }));
+      return devicePrincipal(await api.authenticateBasic({ clientId }, client));
     } catch (err) {
       if (!isCredentialFailure(err)) throw err;
     }
@@ -174,6 +175,9 @@ export function connackReturnCode(reasonCode: number): number {
     case 0x88:
     case 0x89:
     case 0x97:
+    // Connection rate exceeded (our brute-force lockout): 3.1.1 has no "try later" code but this
+    // one, and 5 (not authorized) would tell an honest device its credentials are wrong.
+    case 0x9f:
       return 3; // server unavailable
     case 0x86:
     case 0x8c:

@@ -29,6 +29,8 @@ export const NEVER_EXPIRES = 0xffffffff;
 /** What a connection offers the device API bridge. */
 export interface ClientLink {
   readonly clientId: string;
+  /** The peer's IP address (device provisioning counts failures per address). */
+  readonly remoteAddress: string | undefined;
   readonly protocolVersion: number;
   readonly principal: Principal;
   /** PUBLISH to this client only, never routed (device API responses, RPC requests, attribute pushes). */

@@ -312,7 +312,8 @@ class ProvisionBridge extends BaseBridge {
     if (p.topic !== PROVISION_REQUEST) return undefined;
     this.opts.metrics.messageIn('mqtt', 'provision');
     const request = jsonObject(p.payload) as unknown as ProvisionRequest;
-    return this.opts.deviceApi.provision(request).then(
+    const client = { transport: 'mqtt', ...(this.link.remoteAddress !== undefined ? { address: this.link.remoteAddress } : {}) } as const;
+    return this.opts.deviceApi.provision(request, client).then(
       (res) => this.reply('provision', PROVISION_RESPONSE, res),
       (err: unknown) => {
         this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
