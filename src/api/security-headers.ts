@@ -81,8 +81,9 @@ export function securityHeaders(opts: SecurityHeaderOptions): FastifyHelmetOptio
 }
 
 /**
- * Swagger UI at /api/docs: its scripts and styles are files of its own, but it shows data: images
- * and puts style attributes in its markup; the rest of the policy stays as strict.
+ * Swagger UI at /api/docs: its scripts are files of its own, but its bundle adds a <style> element
+ * at run time (refused under style-src 'self'); the rest of the policy, script-src included, stays
+ * as strict.
  */
 export function docsSecurityHeaders(opts: SecurityHeaderOptions): FastifyHelmetOptions {
   const base = securityHeaders({ tls: opts.tls });

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { tileSource } from '../../src/api/security-headers.js';
 import { loadConfig } from '../../src/apps/config.js';
 import { startPlatform, type Platform } from '../../src/apps/platform.js';
-import { buildWeb } from '../web/browser-support.js';
+import { buildWeb, openBrowser } from '../web/browser-support.js';
 import { ADMIN, apiClient, type ApiClient } from '../support/platform.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -153,6 +153,18 @@ test('Swagger UI at /api/docs has its own policy, still without inline script or
   const openapi = await getPlain('/api/openapi.json');
   assert.equal(openapi.status, 200);
   assert.ok(openapi.headers['content-security-policy']);
+});
+
+test('Swagger UI renders in Chromium under its policy without violations', async () => {
+  const browser = await openBrowser();
+  try {
+    await browser.page.goto(`${httpBase}/api/docs`);
+    await browser.page.getByRole('heading', { name: /Continuum management API/ }).waitFor();
+    await browser.page.locator('.opblock').first().waitFor();
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('the device HTTP API under /api/v1 answers without browser security headers', async () => {
