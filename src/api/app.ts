@@ -3,6 +3,8 @@
  * in, serialized on the way out, listed at /api/openapi.json and browsable at /api/docs).
  * Routes under /api need a user (JWT or API key) except login and the docs; the device API
  * under /api/v1 is registered by the HTTP transport on the returned instance, outside that scope.
+ * The dashboard and the management API live in encapsulated contexts that send security headers
+ * (security-headers.ts); the device API, registered on the root instance, runs none of those hooks.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -28,11 +30,12 @@ import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { telemetryRoutes } from './telemetry.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
-import { liveRoutes } from './ws.js';
+import { liveRoutes, selectSubprotocol } from './ws.js';
 
 export interface HttpAppOptions {
   /** A pino logger instance, or true/false for Fastify's own. */
@@ -105,41 +108,54 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: true } });
   // Every WebSocket upgrade goes through Fastify's router: /api/ws here, /mqtt added by the platform.
-  await app.register(websocket);
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // A `bearer.<token>` subprotocol authenticates /api/ws; it is never answered back (ws.ts).
+  await app.register(websocket, { options: { handleProtocols: selectSubprotocol } });
+  const headers = { tileUrl: opts.ui?.tileUrl, tls: Boolean(opts.https) };
 
-  await app.register(healthRoutes, { deps });
-  // The dashboard at / (web/dist), with client-side routes answered by index.html; /api keeps its JSON 404.
-  if (opts.webRoot !== false) await app.register(webRoutes, { ...(opts.webRoot ? { root: opts.webRoot } : {}), ...(opts.ui ? { ui: opts.ui } : {}) });
-  await app.register(
-    async (api) => {
-      await api.register(loginRoutes, { deps });
-      // Authenticates itself (token in the URL or first message): browsers cannot send headers on a WebSocket.
-      if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
-      await api.register(async (secured) => {
-        requireAuth(secured, deps.auth);
-        enforceRoles(secured);
-        if (deps.audit) auditChanges(secured, deps.audit);
-        await secured.register(authRoutes, { deps });
-        await secured.register(userRoutes, { deps });
-        await secured.register(deviceRoutes, { deps });
-        await secured.register(credentialRoutes, { deps });
-        await secured.register(profileRoutes, { deps });
-        await secured.register(dashboardRoutes, { deps });
-        await secured.register(telemetryRoutes, { deps });
-        await secured.register(attributeRoutes, { deps });
-        await secured.register(edgeConfigRoutes, { deps });
-        if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
-        if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
-        if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
-        if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
-        if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
-        if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
-      });
-    },
-    { prefix: '/api' },
-  );
+  // Swagger UI and the OpenAPI document, with a CSP that fits Swagger UI (its own context).
+  await app.register(async (docs) => {
+    await registerSecurityHeaders(docs, docsSecurityHeaders(headers));
+    await docs.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: true, validatorUrl: null } });
+    docs.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
+
+  // The dashboard and the management API, with the strict CSP.
+  await app.register(async (site) => {
+    await registerSecurityHeaders(site, securityHeaders(headers));
+    await site.register(healthRoutes, { deps });
+    // The dashboard at / (web/dist), with client-side routes answered by index.html; /api keeps its JSON 404.
+    if (opts.webRoot !== false) await site.register(webRoutes, { ...(opts.webRoot ? { root: opts.webRoot } : {}), ...(opts.ui ? { ui: opts.ui } : {}) });
+    await site.register(managementApi(deps), { prefix: '/api' });
+  });
   return app;
+}
+
+/** The management API under /api: login and live updates, then everything that needs a user. */
+function managementApi(deps: ApiDeps) {
+  return async (api: FastifyInstance): Promise<void> => {
+    await api.register(loginRoutes, { deps });
+    // Authenticates itself (subprotocol or first message): browsers cannot send headers on a WebSocket.
+    if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
+    await api.register(async (secured) => {
+      requireAuth(secured, deps.auth);
+      enforceRoles(secured);
+      if (deps.audit) auditChanges(secured, deps.audit);
+      await secured.register(authRoutes, { deps });
+      await secured.register(userRoutes, { deps });
+      await secured.register(deviceRoutes, { deps });
+      await secured.register(credentialRoutes, { deps });
+      await secured.register(profileRoutes, { deps });
+      await secured.register(dashboardRoutes, { deps });
+      await secured.register(telemetryRoutes, { deps });
+      await secured.register(attributeRoutes, { deps });
+      await secured.register(edgeConfigRoutes, { deps });
+      if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
+      if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
+      if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
+      if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
+      if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
+      if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
+    });
+  };
 }

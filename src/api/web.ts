@@ -37,10 +37,11 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Vite names built assets `name-<hash>.ext` under assets/: their content never changes. */
 const HASHED_ASSET = /^\/assets\/.+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
+// Unstyled on purpose: the Content-Security-Policy (security-headers.ts) allows no inline style or script.
 const NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Continuum</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
+<body>
 <h1>Continuum</h1>
 <p>The platform is running, but the dashboard has not been built.</p>
 <p>Build it from the checkout with <code>npx vite build web</code> (it is also built by <code>npm install</code>), then reload this page.</p>

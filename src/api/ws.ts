@@ -1,7 +1,12 @@
 /**
  * Live updates over WebSocket at /api/ws. Browsers cannot set headers on a WebSocket, so the
- * route sits outside the header-authenticated scope and authenticates itself: `?token=<JWT>` on
- * the URL, or a first message `{"token":"<JWT>"}` (or `{"apiKey":"…"}`) within AUTH_TIMEOUT_MS.
+ * route sits outside the header-authenticated scope and authenticates itself, in one of two ways:
+ *   - subprotocols `continuum.v1, bearer.<JWT or API key>` (the Sec-WebSocket-Protocol header,
+ *     the one header a browser lets a page set); the server answers `continuum.v1`, never the
+ *     bearer entry. JWTs (base64url and dots) and API keys (ck_ + base62) are RFC 7230 tokens, as
+ *     RFC 6455 §4.1 requires of subprotocol names.
+ *   - a first message `{"token":"<JWT>"}` (or `{"apiKey":"…"}`) within AUTH_TIMEOUT_MS.
+ * A token in the URL (`?token=`) is refused: URLs end up in access logs, proxies and history.
  *
  * Client → server, each with an optional "id" echoed in the answer:
  *   {"id":1,"subscribe":{"type":"telemetry|alarms|status|commands","deviceId"?,"profileId"?}}
@@ -13,7 +18,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { WebSocket } from 'ws';
 import { asPlatformError, PlatformError } from '../domain/errors.js';
-import type { AuthService, Principal } from '../services/auth.js';
+import { API_KEY_PREFIX, type AuthService, type Principal } from '../services/auth.js';
 import { LIVE_TOPICS, type LiveMessage } from '../services/live.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiPlugin } from './type-provider.js';
@@ -24,8 +29,36 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 /** A client this far behind is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Close codes in the private range (RFC 6455 §7.4.2), HTTP-like. */
+const CLOSE_BAD_REQUEST = 4400;
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_TOO_SLOW = 4408;
+
+/** The subprotocol the server answers; a client lists it first, then `bearer.<credential>`. */
+export const LIVE_SUBPROTOCOL = 'continuum.v1';
+const BEARER_PREFIX = 'bearer.';
+const MAX_CREDENTIAL_LENGTH = 4096;
+/** Close reasons are at most 123 bytes (RFC 6455 §5.5: control frame payload ≤ 125, 2 for the code). */
+const URL_TOKEN_REFUSED = 'token in the URL is refused: send subprotocol bearer.<token> or a first message';
+
+/**
+ * Chooses the subprotocol to answer for every WebSocket upgrade on the server (/api/ws, /mqtt):
+ * the first one offered that is not a credential, so a `bearer.` entry is never echoed back
+ * (RFC 6455 §4.2.2: the server picks one of the client's values, or none).
+ */
+export function selectSubprotocol(protocols: Set<string>): string | false {
+  for (const protocol of protocols) if (!protocol.startsWith(BEARER_PREFIX)) return protocol;
+  return false;
+}
+
+/** The credential in a `bearer.<credential>` subprotocol, if one was offered. */
+export function bearerSubprotocol(header: string | string[] | undefined): string | undefined {
+  const values = (Array.isArray(header) ? header.join(',') : header ?? '').split(',');
+  for (const value of values) {
+    const protocol = value.trim();
+    if (protocol.startsWith(BEARER_PREFIX) && protocol.length > BEARER_PREFIX.length) return protocol.slice(BEARER_PREFIX.length);
+  }
+  return undefined;
+}
 
 const RequestId = Type.Optional(Type.Union([Type.Integer(), Type.String({ maxLength: 64 })]));
 const ClientMessage = Type.Union([
@@ -63,7 +96,7 @@ class LiveConnection {
     private readonly socket: WebSocket,
     private readonly auth: AuthService,
     private readonly live: NonNullable<ApiDeps['live']>,
-    token: string | undefined,
+    credential: string | undefined,
   ) {
     this.authTimer = setTimeout(() => {
       if (!this.principal) this.socket.close(CLOSE_UNAUTHORIZED, 'authentication required');
@@ -79,7 +112,7 @@ class LiveConnection {
     });
     socket.on('close', () => this.cleanup());
     socket.on('error', () => this.cleanup());
-    if (token !== undefined) this.enqueue(() => this.authenticate(undefined, () => this.auth.verifyToken(token)));
+    if (credential !== undefined) this.enqueue(() => this.authenticate(undefined, () => this.verifyCredential(credential)));
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -107,6 +140,12 @@ class LiveConnection {
     unsubscribe();
     this.subscriptions.delete(key);
     this.send({ id: message.id, result: {} });
+  }
+
+  /** A subprotocol credential: an API key by its prefix, otherwise a JWT. */
+  private verifyCredential(credential: string): Promise<Principal> {
+    if (credential.length > MAX_CREDENTIAL_LENGTH) return Promise.reject(new PlatformError('UNAUTHORIZED', 'credential too long'));
+    return credential.startsWith(API_KEY_PREFIX) ? this.auth.verifyApiKey(credential) : this.auth.verifyToken(credential);
   }
 
   private async authenticate(id: ClientMessage['id'], verify: () => Promise<Principal>): Promise<void> {
@@ -176,11 +215,17 @@ export const liveRoutes: ApiPlugin<{ deps: ApiDeps; live: NonNullable<ApiDeps['l
       schema: {
         tags: ['live'],
         summary: 'WebSocket: live telemetry, alarms, device status and command states',
-        querystring: Type.Object({ token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'a JWT; or send {"token"} first' })) }),
+        description: `Authenticate with subprotocols ["${LIVE_SUBPROTOCOL}", "bearer.<JWT or API key>"] or a first message {"token"} / {"apiKey"}. A token in the URL is refused (close ${CLOSE_BAD_REQUEST}).`,
+        querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'refused: tokens in URLs end up in logs' })) }),
       },
     },
     (socket, request) => {
-      new LiveConnection(socket, deps.auth, live, request.query.token);
+      if (request.query.token !== undefined) {
+        request.log.warn({ remoteAddress: request.ip }, 'live WebSocket refused: token in the URL');
+        socket.close(CLOSE_BAD_REQUEST, URL_TOKEN_REFUSED);
+        return;
+      }
+      new LiveConnection(socket, deps.auth, live, bearerSubprotocol(request.headers['sec-websocket-protocol']));
     },
   );
 };

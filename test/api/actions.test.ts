@@ -147,7 +147,7 @@ describe('management API: alarms, commands, twin, live updates', () => {
     const anonAnswer = await nextJson(anon, () => anon.send(JSON.stringify({ id: 1, subscribe: { type: 'telemetry' } })));
     assert.equal(anonAnswer.error.code, 'UNAUTHORIZED');
     anon.close();
-    const bad = new WebSocket(`${url.replace('http', 'ws')}/api/ws?token=not-a-jwt`);
+    const bad = new WebSocket(`${url.replace('http', 'ws')}/api/ws`, ['continuum.v1', 'bearer.not-a-jwt']);
     const closed = await new Promise<number>((resolve) => bad.on('close', (code) => resolve(code)));
     assert.equal(closed, 4401);
 
@@ -174,6 +174,38 @@ describe('management API: alarms, commands, twin, live updates', () => {
     assert.deepEqual(unsub, { id: 6, result: {} });
     ws.close();
     await until(() => ws.readyState === WebSocket.CLOSED);
+  });
+
+  it('regression: the live WebSocket takes the session token in the URL, where logs and proxies keep it', async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/api/ws?token=${encodeURIComponent(token)}`);
+    // The first thing the server does: close with a reason (the old code answered {authenticated: true}).
+    const first = await new Promise<unknown>((resolve) => {
+      ws.once('message', (data) => resolve({ message: JSON.parse(data.toString()) }));
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    assert.deepEqual(first, { code: 4400, reason: 'token in the URL is refused: send subprotocol bearer.<token> or a first message' });
+    ws.terminate();
+  });
+
+  it('WebSocket authenticates with subprotocols continuum.v1 + bearer.<JWT or API key>, answering continuum.v1', async () => {
+    const d = await h.device('ws-subprotocol');
+    const key = await call('POST', '/api/auth/api-keys', { name: 'live' });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    for (const credential of [token, key.body.key as string]) {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/api/ws`, ['continuum.v1', `bearer.${credential}`]);
+      const authed = await nextJson(ws, () => undefined);
+      assert.deepEqual(authed, { result: { authenticated: true } });
+      // The credential is never echoed back in the handshake.
+      assert.equal(ws.protocol, 'continuum.v1');
+      const sub = await nextJson(ws, () => ws.send(JSON.stringify({ id: 1, subscribe: { type: 'telemetry', deviceId: d.deviceId } })));
+      assert.ok(sub.result.subscriptionId, JSON.stringify(sub));
+      ws.close();
+      await until(() => ws.readyState === WebSocket.CLOSED);
+    }
+    // Without a protocol to answer, the server answers none: the client fails the handshake.
+    const only = new WebSocket(`${url.replace('http', 'ws')}/api/ws`, [`bearer.${token}`]);
+    const failure = await new Promise<Error>((resolve) => only.once('error', resolve));
+    assert.match(failure.message, /subprotocol/i);
   });
 });
 

@@ -177,7 +177,7 @@ test('a WebSocket client sees telemetry sent with mosquitto_pub and command stat
   const device = await tp.api.createDevice('ws-meter');
   const login = await fetch(`${tp.baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@test.local', password: 'test-password-1' }) });
   const { token } = (await login.json()) as { token: string };
-  const ws = new WebSocket(`ws://127.0.0.1:${tp.ports.http}/api/ws?token=${token}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${tp.ports.http}/api/ws`, ['continuum.v1', `bearer.${token}`]);
   const messages: { id?: number; type?: string; data?: Record<string, unknown>; result?: unknown }[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as (typeof messages)[number]));
   await new Promise((resolve, reject) => {

@@ -1,4 +1,9 @@
-/** A tiny element builder: h('button', { class: 'primary', onclick: go }, 'Sign in'). */
+/**
+ * A tiny element builder: h('button', { class: 'primary', onclick: go }, 'Sign in'). Children that
+ * are strings become text nodes, never markup: device- and user-controlled text (names, labels,
+ * attribute values, alarm details) is safe to pass. Event handlers are functions only, and URL
+ * attributes take only http(s), mailto and same-document/relative links (no `javascript:`).
+ */
 export type Child = Node | string | number | null | undefined | false | Child[];
 type AttrValue = string | number | boolean | null | undefined | ((event: Event) => void);
 export type Attrs = Record<string, AttrValue>;
@@ -9,6 +14,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs |
     for (const [name, value] of Object.entries(attrs)) {
       if (value === undefined || value === null || value === false) continue;
       if (typeof value === 'function') el.addEventListener(name.replace(/^on/, ''), value);
+      // An on* attribute given as a string would be inline script (and is refused by the CSP anyway).
+      else if (/^on/i.test(name)) throw new TypeError(`h(): ${name} must be a function`);
+      else if (URL_ATTRIBUTES.has(name.toLowerCase()) && !isSafeUrl(String(value))) continue;
       else if (name === 'class') el.className = String(value);
       else if (name === 'value' && 'value' in el) (el as HTMLInputElement).value = String(value);
       else el.setAttribute(name, value === true ? '' : String(value));
@@ -16,6 +24,18 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs |
   }
   append(el, children);
   return el;
+}
+
+const URL_ATTRIBUTES: ReadonlySet<string> = new Set(['href', 'src', 'action', 'formaction', 'xlink:href', 'poster', 'data']);
+const SAFE_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:', 'mailto:']);
+
+/** True for links that cannot run script: relative, #fragment, or http(s)/mailto. */
+export function isSafeUrl(value: string): boolean {
+  try {
+    return SAFE_SCHEMES.has(new URL(value, location.href).protocol);
+  } catch {
+    return false;
+  }
 }
 
 export function append(parent: Node, children: Child[]): void {

@@ -1,6 +1,9 @@
 /**
  * One WebSocket to /api/ws for the whole app: subscriptions survive reconnects (they are sent
  * again), each with its own handler. A 4401 close means the token is no longer accepted.
+ * The token goes in the first message, never in the URL (URLs end up in logs and proxies) nor in
+ * a header: the server handles messages in order, so subscriptions sent right after it are
+ * already authenticated.
  */
 import { currentSession, signOut } from './api.js';
 
@@ -77,11 +80,11 @@ export class LiveClient {
     const session = currentSession();
     if (!session || this.stopped) return;
     this.emit('connecting');
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws?token=${encodeURIComponent(session.token)}`;
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`);
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.retryMs = 500;
+      this.send({ id: this.nextRequest++, token: session.token });
       this.emit('live');
       for (const local of this.subs.keys()) this.sendSubscribe(local);
     });

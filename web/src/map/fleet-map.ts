@@ -5,6 +5,7 @@
 import * as L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { graticule } from './graticule.js';
+import { attributionText, bindElementPopup, bindTextTooltip } from './leaflet-text.js';
 import type { Position } from './positions.js';
 
 export type Status = 'alarm' | 'online' | 'offline';
@@ -23,7 +24,7 @@ export class FleetMap {
     this.markers.addTo(this.map);
     this.fences.addTo(this.map);
     if (tiles.url) {
-      L.tileLayer(tiles.url, { maxZoom: 19, ...(tiles.attribution ? { attribution: tiles.attribution } : {}) }).addTo(this.map);
+      L.tileLayer(tiles.url, { maxZoom: 19, ...(tiles.attribution ? { attribution: attributionText(tiles.attribution) } : {}) }).addTo(this.map);
     } else {
       canvas.classList.add('no-tiles');
       this.disposers.push(graticule(this.map));
@@ -39,8 +40,9 @@ export class FleetMap {
     let marker = this.byId.get(id);
     if (!marker) {
       marker = L.circleMarker([position.lat, position.lon], { radius: 8, weight: 2, color: '#fff', fillOpacity: 0.9 });
-      marker.bindPopup(popup);
-      marker.bindTooltip(name);
+      // Names come from devices and gateways: text only, never HTML (leaflet-text.ts).
+      bindElementPopup(marker, popup);
+      bindTextTooltip(marker, name);
       this.markers.addLayer(marker);
       this.byId.set(id, marker);
     } else marker.setLatLng([position.lat, position.lon]);
@@ -57,7 +59,7 @@ export class FleetMap {
   }
 
   addFence(name: string, polygon: [number, number][]): void {
-    this.fences.addLayer(L.polygon(polygon, { color: '#b06000', weight: 2, fillOpacity: 0.08, dashArray: '6 4' }).bindTooltip(`Geofence of ${name}`));
+    this.fences.addLayer(bindTextTooltip(L.polygon(polygon, { color: '#b06000', weight: 2, fillOpacity: 0.08, dashArray: '6 4' }), `Geofence of ${name}`));
   }
 
   /** Frames every marker and geofence (no animation: the view is final at once). */

@@ -1,12 +1,14 @@
 /**
  * Map widget: where one device (or the tenant's first devices) is, from the latest `latitude` and
  * `longitude` telemetry (or the two keys the widget names), moving live for a single device.
- * Leaflet is loaded only when a map is shown. Without a tile server configured the map is a plain
- * background with markers; `localStorage['continuum.tileUrl']` (an {z}/{x}/{y} template) adds tiles.
+ * Leaflet is loaded only when a map is shown. Tiles come from the server's `web.tileUrl` (GET
+ * /api/ui-config, the one tile host the Content-Security-Policy allows); without one the map is a
+ * plain background with markers.
  */
 import type * as Leaflet from 'leaflet';
-import { get, query, type Device, type Page, type TsValue, type Widget } from '../api.js';
+import { get, query, uiConfig, type Device, type Page, type TsValue, type Widget } from '../api.js';
 import { formatValue, h } from '../dom.js';
+import { attributionText, bindTextTooltip } from '../map/leaflet-text.js';
 import { errorText, latestFeed, numeric, type WidgetHandle } from './feed.js';
 
 const MAX_DEVICES = 50;
@@ -21,17 +23,17 @@ export function mapWidget(w: Widget): WidgetHandle {
   const offs: (() => void)[] = [];
 
   async function start(): Promise<void> {
-    const [L] = await Promise.all([import('leaflet'), import('leaflet/dist/leaflet.css')]);
+    const [L, config] = await Promise.all([import('leaflet'), uiConfig(), import('leaflet/dist/leaflet.css')]);
     if (disposed) return;
-    map = L.map(box, { attributionControl: false }).setView([0, 0], 2);
-    const tiles = localStorage.getItem('continuum.tileUrl');
-    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    map = L.map(box, { attributionControl: Boolean(config.tileUrl && config.tileAttribution) }).setView([0, 0], 2);
+    if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 19, ...(config.tileAttribution ? { attribution: attributionText(config.tileAttribution) } : {}) }).addTo(map);
     const m = map;
     const markers = new Map<string, Leaflet.CircleMarker>();
     const place = (id: string, name: string, lat: number, lon: number): void => {
       let marker = markers.get(id);
       if (!marker) {
-        marker = L.circleMarker([lat, lon], { radius: 7, color: '#0b57d0', fillOpacity: 0.8 }).bindTooltip(name).addTo(m);
+        // Device names and widget titles are user text: a text tooltip, never HTML.
+        marker = bindTextTooltip(L.circleMarker([lat, lon], { radius: 7, color: '#0b57d0', fillOpacity: 0.8 }), name).addTo(m);
         markers.set(id, marker);
       } else marker.setLatLng([lat, lon]);
       const points = [...markers.values()].map((x) => x.getLatLng());
