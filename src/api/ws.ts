@@ -24,6 +24,8 @@ import type { ApiDeps } from './deps.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
+/** How often an open live connection re-checks its credential (logout, deletion, expiry end it). */
+const REVALIDATE_MS = 5_000;
 const MAX_SUBSCRIPTIONS = 64;
 const MAX_MESSAGE_BYTES = 16 * 1024;
 /** A client this far behind is dropped rather than buffered without bound. */
@@ -91,6 +93,8 @@ class LiveConnection {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly authTimer: NodeJS.Timeout;
+  /** Re-runs the check that admitted this connection: a revoked session must not stay subscribed. */
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -154,11 +158,32 @@ class LiveConnection {
       if (this.principal && this.principal.tenantId !== principal.tenantId) throw new PlatformError('FORBIDDEN', 'cannot switch tenants');
       this.principal = principal;
       clearTimeout(this.authTimer);
+      this.watchRevocation(verify);
       this.send({ id, result: { authenticated: true } });
     } catch (err) {
       this.fail(id, err);
       if (!this.principal) this.socket.close(CLOSE_UNAUTHORIZED, 'authentication failed');
     }
+  }
+
+  /**
+   * A WebSocket outlives the request that opened it: logout, a deleted or disabled user, an
+   * expired or deleted API key must end it too, within REVALIDATE_MS.
+   */
+  private watchRevocation(verify: () => Promise<Principal>): void {
+    if (this.recheck) clearInterval(this.recheck);
+    this.recheck = setInterval(() => {
+      verify().then(
+        (principal) => {
+          if (this.principal) this.principal = { ...this.principal, role: principal.role };
+        },
+        () => {
+          this.socket.close(CLOSE_UNAUTHORIZED, 'session revoked');
+          this.cleanup();
+        },
+      );
+    }, REVALIDATE_MS);
+    this.recheck.unref();
   }
 
   private async subscribe(message: Extract<ClientMessage, { subscribe: unknown }>, principal: Principal): Promise<void> {
@@ -197,6 +222,7 @@ class LiveConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    if (this.recheck) clearInterval(this.recheck);
     for (const unsubscribe of this.subscriptions.values()) unsubscribe();
     this.subscriptions.clear();
   }
