@@ -11,12 +11,13 @@
  * The platform's attribute response (asked for at every connect) is the whole truth: a key
  * missing from it was deleted while the edge was away, and the file's section applies again.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JsonValue } from '../../domain/telemetry.js';
 import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.js';
 import type { EdgeLogger } from '../ports.js';
-import { canonicalJson, fingerprint } from '../rules/fingerprint.js';
+import { canonicalJson, keyedFingerprint } from '../rules/fingerprint.js';
 import { EDGE_CONFIG_KEYS } from '../../domain/edge-config.js';
 import { HostAllowList, connectorTargets, envReferences, pushPolicyOf, redact } from './push-policy.js';
 
@@ -32,9 +33,29 @@ export interface ConfigProblem {
 
 export const PUSHED_CONFIG_FILE = 'edge-pushed-config.json';
 
-/** The running sections' identity, reported as `edgeConfigVersion`. */
-export function configVersion(config: Pick<EdgeConfig, 'connectors' | 'rules'>): string {
-  return fingerprint({ connectors: config.connectors, rules: config.rules });
+/** Key of the reported versions, kept beside the pushed configuration. */
+export const VERSION_KEY_FILE = 'edge-version.key';
+
+/**
+ * The running sections' identity, reported as `edgeConfigVersion`. Keyed with this edge's own
+ * key: the sections hold values substituted from the environment (passwords), and an unkeyed hash
+ * readable on the platform would let anyone who knows the rest of the config test guesses.
+ */
+export function configVersion(config: Pick<EdgeConfig, 'connectors' | 'rules'>, key: Buffer): string {
+  return keyedFingerprint({ connectors: config.connectors, rules: config.rules }, key);
+}
+
+/** This edge's version key: created once (0600) in the data dir; per process when none is kept. */
+function loadVersionKey(dataDir: string): Buffer {
+  if (dataDir === '') return randomBytes(32);
+  const file = join(dataDir, VERSION_KEY_FILE);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
 /** `$${` keeps a literal `${` through a second environment substitution. */
@@ -131,14 +152,17 @@ export class ConfigPush {
    */
   private errorStanding = true;
 
+  private readonly versionKey: Buffer;
+
   constructor(private readonly options: ConfigPushOptions) {
     this.current = options.file;
+    this.versionKey = loadVersionKey(options.dataDir);
     const saved = this.load();
     if (saved) {
       try {
         this.current = mergePushed(options.file, saved, options.env);
         this.pushed = saved;
-        options.logger.info({ keys: Object.keys(saved), version: configVersion(this.current) }, 'running the configuration last pushed from the platform');
+        options.logger.info({ keys: Object.keys(saved), version: configVersion(this.current, this.versionKey) }, 'running the configuration last pushed from the platform');
       } catch (err) {
         // E.g. an environment variable it names is no longer set: the file's sections run.
         options.logger.error({ err: (err as Error).message }, 'stored pushed configuration is no longer valid; running the file');
@@ -152,7 +176,7 @@ export class ConfigPush {
   }
 
   get version(): string {
-    return configVersion(this.current);
+    return configVersion(this.current, this.versionKey);
   }
 
   /**
@@ -192,12 +216,12 @@ export class ConfigPush {
       logger.warn({ problems, running: this.version }, 'pushed configuration refused; the previous one keeps running');
       const first = problems[0] as ConfigProblem;
       this.errorStanding = true;
-      this.options.report({ edgeConfigError: { path: first.path, message: first.message, problems: problems.map((p) => `${p.path}: ${p.message}`), refused: fingerprint(next), at: Date.now() }, edgeConfigVersion: this.version });
+      this.options.report({ edgeConfigError: { path: first.path, message: first.message, problems: problems.map((p) => `${p.path}: ${p.message}`), refused: keyedFingerprint(next, this.versionKey), at: Date.now() }, edgeConfigVersion: this.version });
       return;
     }
     this.save(next);
     this.pushed = next;
-    const changed = configVersion(config) !== this.version;
+    const changed = configVersion(config, this.versionKey) !== this.version;
     this.current = config;
     if (changed) {
       try {
