@@ -109,6 +109,7 @@ test('the admin creates an operator on the Users page, with the server\'s passwo
   await page.getByRole('button', { name: 'Confirm delete temp@test.local' }).click();
   await eventually(async () => ((await page.locator('tr', { hasText: 'temp@test.local' }).count()) === 0 ? true : undefined), 10_000, 'row gone');
   assert.equal(await userByEmail('temp@test.local'), undefined);
+  await admin.shot('70-users');
   // Chromium logs the expected 400 and 409 answers as console errors; only later ones count.
   admin.errors.length = 0;
 });
@@ -133,6 +134,7 @@ test('the Audit page lists the user creation and the sign-in with its address, f
   const details = await created.locator('pre.audit-details').innerText();
   assert.match(details, new RegExp(`"email": "${OPERATOR.email}"`));
   assert.doesNotMatch(details, new RegExp(OPERATOR.password));
+  await admin.shot('71-audit');
 
   await page.getByLabel('Action').selectOption('auth.');
   await eventually(async () => {
@@ -145,7 +147,7 @@ test('the Audit page lists the user creation and the sign-in with its address, f
   assert.deepEqual(admin.errors, []);
 });
 
-test('an operator sees no Users or Audit, creates and deletes an API key, changes the password, and signing out revokes the token', async () => {
+test('an operator sees no Users or Audit, creates and deletes an API key, and changes the password (the old token answers 401, the tab carries on)', async () => {
   const op = await openBrowser();
   try {
     await op.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tp.baseUrl });
@@ -176,6 +178,7 @@ test('an operator sees no Users or Audit, creates and deletes an API key, change
     await page.locator('tr', { hasText: 'ci script' }).waitFor();
     assert.equal(await meStatus(op, { 'x-api-key': key }), 200);
     assert.deepEqual((await axeSerious(page)).map((v) => v.id), []);
+    await op.shot('72-account-new-key');
 
     await page.getByRole('button', { name: 'Delete API key ci script' }).click();
     await page.getByRole('button', { name: 'Confirm delete ci script' }).click();
@@ -199,20 +202,36 @@ test('an operator sees no Users or Audit, creates and deletes an API key, change
     await page.getByText('Live', { exact: true }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'still signed in');
 
-    // Sign out revokes the session on the server: a copy of the token answers 401.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     assert.equal(await meStatus(op, { authorization: `Bearer ${after}` }), 401);
     // The 401 answers above are logged by Chromium itself; nothing else may be.
     assert.deepEqual(op.errors.filter((e) => !/status of 401/.test(e)), []);
-
     await signIn(page, tp.baseUrl, { email: OPERATOR.email, password: OPERATOR_NEW_PASSWORD });
   } finally {
     await op.close();
   }
 });
 
-test('repeated wrong passwords show "Too many attempts — try again in N s" with the Retry-After wait', async () => {
+test('regression: signing out only forgot the token in the browser, and a copy of it kept working', async () => {
+  const who = { email: 'leaver@test.local', password: 'leaver-password-1' };
+  assert.equal((await tp.api.request('POST', '/api/users', { ...who, role: 'user' })).status, 201);
+  const b = await openBrowser();
+  try {
+    await signIn(b.page, tp.baseUrl, who);
+    const token = await sessionToken(b);
+    assert.equal(await meStatus(b, { authorization: `Bearer ${token}` }), 200);
+    await b.page.getByRole('button', { name: 'Sign out' }).click();
+    await b.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.equal(await b.page.evaluate(() => sessionStorage.getItem('continuum.session')), null);
+    assert.equal(await meStatus(b, { authorization: `Bearer ${token}` }), 401, 'the server revoked the session');
+    assert.deepEqual(b.errors.filter((e) => !/status of 401/.test(e)), []);
+  } finally {
+    await b.close();
+  }
+});
+
+test('regression: a locked-out sign-in said "Sign-in failed (429)"; it now says "Too many attempts — try again in N s" with the Retry-After wait', async () => {
   const created = await tp.api.request('POST', '/api/users', { email: 'locked@test.local', password: 'locked-password-1', role: 'user' });
   assert.equal(created.status, 201);
   const b = await openBrowser();

@@ -81,7 +81,8 @@ export function auditPage(): View {
   }
 
   const who = (e: AuditEntry): string => e.actorName ?? emails.get(e.actor) ?? e.actor;
-  const target = (e: AuditEntry): string => [e.targetType, e.targetId].filter((p) => p !== null).join(' ') || '—';
+  /** A user target by email when known (the id stays in the details). */
+  const target = (e: AuditEntry): string => [e.targetType, (e.targetType === 'users' && e.targetId !== null ? emails.get(e.targetId) : undefined) ?? e.targetId].filter((p) => p !== null).join(' ') || '—';
 
   function row(e: AuditEntry): HTMLTableRowElement {
     const when = new Date(e.ts);
@@ -92,13 +93,13 @@ export function auditPage(): View {
     return h(
       'tr',
       { 'data-audit-id': e.id, 'data-action': e.action },
-      h('td', { 'data-label': 'Time' }, h('time', { datetime: when.toISOString() }, when.toLocaleString())),
-      h('td', { 'data-label': 'Who', class: 'wrap' }, who(e)),
-      h('td', { 'data-label': 'Action', class: 'wrap' }, h('code', null, e.action)),
+      h('td', { 'data-label': 'Time', class: 'when' }, h('time', { datetime: when.toISOString() }, when.toLocaleString())),
+      h('td', { 'data-label': 'Who' }, who(e)),
+      h('td', { 'data-label': 'Action' }, h('code', null, e.action)),
       h('td', { 'data-label': 'Outcome' }, badge(e.outcome, OUTCOME_BADGE[e.outcome] ?? 'offline')),
-      h('td', { 'data-label': 'Target', class: 'wrap' }, target(e)),
-      h('td', { 'data-label': 'Address', class: 'wrap' }, e.address ?? '—'),
-      h('td', { 'data-label': 'Details', class: 'wrap' }, details),
+      h('td', { 'data-label': 'Target' }, target(e)),
+      h('td', { 'data-label': 'Address' }, e.address ?? '—'),
+      h('td', { 'data-label': 'Details' }, details),
     );
   }
 

@@ -70,7 +70,7 @@ export function usersPage(): View {
     return h(
       'tr',
       { 'data-user-id': u.id },
-      h('td', { 'data-label': 'Email', class: 'wrap' }, u.email, u.email.toLowerCase() === me ? h('span', { class: 'hint' }, ' (you)') : null),
+      h('td', { 'data-label': 'Email', class: 'wrap' }, h('span', null, u.email, u.email.toLowerCase() === me ? h('span', { class: 'hint' }, ' (you)') : null)),
       h('td', { 'data-label': 'Role' }, roleSelect),
       h('td', { 'data-label': 'State' }, u.disabled ? badge('disabled', 'bad') : badge('enabled', 'ok')),
       h('td', { 'data-label': 'Created' }, timeEl(u.createdAt)),
