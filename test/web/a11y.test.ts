@@ -20,6 +20,14 @@ function pages(): [string, string, (page: Page) => Promise<unknown>][] {
     [`#/devices/${rover.id}`, 'device', (p) => p.locator('output[data-key="latitude"]').waitFor()],
     ['#/alarms', 'alarms', (p) => p.locator('.alarms-page[data-live="ready"]').waitFor()],
     ['#/map', 'map', (p) => p.locator('.map-page[data-loaded="true"]').waitFor()],
+    ['#/users', 'users', (p) => p.locator('.users-page[data-loaded="true"]').waitFor()],
+    // With one entry's details open: the JSON is the widest thing on the page.
+    ['#/audit', 'audit', async (p) => {
+      await p.locator('.audit-page[data-loaded="true"]').waitFor();
+      await p.locator('tr[data-action="POST /api/rules"] summary').first().click();
+    }],
+    ['#/account', 'account', (p) => p.locator('.account-page .card[data-loaded="true"]').waitFor()],
+    // Last: the tests go on to the rule editor from here.
     ['#/rules', 'rules', (p) => p.locator('.rules-page[data-loaded="true"]').waitFor()],
   ];
 }

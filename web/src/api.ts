@@ -47,19 +47,75 @@ export function signOut(reason?: string): void {
   if (had) for (const l of listeners) l(reason);
 }
 
-export async function signIn(email: string, password: string): Promise<Session> {
-  const res = await fetch('/api/auth/login', {
+function postLogin(email: string, password: string): Promise<Response> {
+  return fetch('/api/auth/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password }),
   });
+}
+
+/** Retry-After in whole seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header.trim()) : Math.ceil((Date.parse(header) - now) / 1000);
+  return Number.isFinite(seconds) ? Math.max(1, seconds) : undefined;
+}
+
+/**
+ * A 503 means the platform is busy hashing other passwords: one retry after a second usually
+ * gets through. A 429 (the account or the address is locked out) is shown with the wait.
+ */
+export async function signIn(email: string, password: string): Promise<Session> {
+  let res = await postLogin(email, password);
+  if (res.status === 503) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    res = await postLogin(email, password);
+  }
   const body = (await res.json().catch(() => ({}))) as { token?: string; expiresAt?: number; message?: string; error?: string };
+  if (res.status === 429) {
+    const wait = retryAfterSeconds(res.headers.get('retry-after'));
+    throw new ApiError(429, body.error ?? 'RATE_LIMITED', wait === undefined ? 'Too many attempts — try again later.' : `Too many attempts — try again in ${wait} s.`);
+  }
   if (!res.ok || !body.token || !body.expiresAt) {
-    throw new ApiError(res.status, body.error ?? 'ERROR', res.status === 401 ? 'Wrong email or password.' : (body.message ?? `Sign-in failed (${res.status}).`));
+    const message = res.status === 401 ? 'Wrong email or password.' : res.status === 503 ? 'The platform is busy — try again in a moment.' : (body.message ?? `Sign-in failed (${res.status}).`);
+    throw new ApiError(res.status, body.error ?? 'ERROR', message);
   }
   const session: Session = { token: body.token, expiresAt: body.expiresAt, email };
   sessionStorage.setItem(KEY, JSON.stringify(session));
   return session;
+}
+
+/**
+ * Sign out on the server first (POST /api/auth/logout revokes every token of the account, so a
+ * copied token is useless too), then here. A failed call still ends the local session.
+ */
+export async function signOutOnServer(): Promise<void> {
+  const session = currentSession();
+  if (!session) return;
+  try {
+    await fetch('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${session.token}` } });
+  } catch {
+    // Offline: the token still expires on its own.
+  }
+}
+
+const renewListeners = new Set<(session: Session) => void>();
+
+/** Called when the token is replaced without signing out (a password change answers a new one). */
+export function onSessionRenewed(listener: (session: Session) => void): void {
+  renewListeners.add(listener);
+}
+
+/** Keeps the new token where the app keeps its session, with the role already read for it. */
+export function renewSession(token: string, expiresAt: number): void {
+  const old = currentSession();
+  if (!old) return;
+  const role = currentRole();
+  const session: Session = { token, expiresAt, email: old.email };
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+  if (role !== undefined) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ token, role }));
+  for (const l of renewListeners) l(session);
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -186,6 +242,11 @@ export async function loadRole(): Promise<string> {
     if (token !== undefined && currentSession()?.token === token) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ token, role }));
   }
   return role;
+}
+
+/** Users, the audit log and device credentials are for admins only. */
+export function isAdmin(): boolean {
+  return currentRole() === 'admin';
 }
 
 /** Only admins see create/edit/delete controls of the configuration (devices, rules, dashboards, credentials). */

@@ -52,6 +52,19 @@ export class LiveClient {
     this.pending.clear();
   }
 
+  /** A new token (password change): authenticate a fresh socket with it, keeping the subscriptions. */
+  renew(): void {
+    if (this.stopped) return;
+    const old = this.ws;
+    this.ws = undefined;
+    this.byServerId.clear();
+    this.pending.clear();
+    for (const sub of this.subs.values()) delete sub.serverId;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    old?.close(1000, 'new token');
+    this.open();
+  }
+
   onState(listener: StateListener): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);

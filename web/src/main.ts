@@ -1,9 +1,11 @@
 /** The dashboard: sign-in, fleet, device and alarm pages over hash routes (#/devices/<id>). */
 import './style.css';
-import { currentRole, currentSession, get, loadRole, onSignOut, type Page, type Alarm } from './api.js';
+import { currentRole, currentSession, get, isAdmin, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
 import { debounce, h, replaceChildren } from './dom.js';
 import { live } from './live.js';
+import { accountPage } from './pages/account.js';
 import { alarmsPage } from './pages/alarms.js';
+import { auditPage } from './pages/audit.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
@@ -12,6 +14,7 @@ import { mapPage } from './pages/map.js';
 import { rulesPage } from './pages/rules.js';
 import { registerServiceWorker } from './pwa/register.js';
 import { signInPage } from './pages/sign-in.js';
+import { usersPage } from './pages/users.js';
 
 export interface View {
   readonly title: string;
@@ -24,7 +27,7 @@ let current: View | undefined;
 let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 let signOutReason: string | undefined;
 let roleLoading = false;
-let shell: { main: HTMLElement; alarmCount: HTMLElement; liveState: HTMLElement; nav: HTMLElement; dispose(): void } | undefined;
+let shell: { main: HTMLElement; alarmCount: HTMLElement; liveState: HTMLElement; header: HTMLElement; dispose(): void } | undefined;
 
 export function navigate(hash: string): void {
   if (location.hash === hash) render();
@@ -43,14 +46,18 @@ function buildShell(email: string): NonNullable<typeof shell> {
     h('a', { href: '#/dashboards', 'data-nav': 'dashboards' }, 'Dashboards'),
     h('a', { href: '#/map', 'data-nav': 'map' }, 'Map'),
     h('a', { href: '#/rules', 'data-nav': 'rules' }, 'Rules'),
+    // Admin tooling: not offered to other roles (the API answers them 403 anyway).
+    isAdmin() ? h('a', { href: '#/users', 'data-nav': 'users' }, 'Users') : null,
+    isAdmin() ? h('a', { href: '#/audit', 'data-nav': 'audit' }, 'Audit') : null,
   );
+  const signOutButton = h('button', { type: 'button', class: 'link', onclick: () => void signOutNow(signOutButton) }, 'Sign out');
   const skip = h('a', { class: 'skip-link', href: '#main', onclick: (e: Event) => { e.preventDefault(); main.focus(); } }, 'Skip to content');
   const header = h(
     'header',
     { class: 'top' },
     h('a', { class: 'brand', href: '#/devices' }, 'Continuum'),
     nav,
-    h('div', { class: 'who' }, liveState, h('span', { class: 'email' }, email), h('button', { type: 'button', class: 'link', onclick: () => signOutNow() }, 'Sign out')),
+    h('div', { class: 'who' }, liveState, h('span', { class: 'email' }, email), h('a', { href: '#/account', 'data-nav': 'account' }, 'My account'), signOutButton),
   );
   replaceChildren(root, skip, header, main);
   const offState = live.onState((state) => {
@@ -72,7 +79,7 @@ function buildShell(email: string): NonNullable<typeof shell> {
     main,
     alarmCount,
     liveState,
-    nav,
+    header,
     dispose: () => {
       offState();
       offAlarms();
@@ -80,10 +87,27 @@ function buildShell(email: string): NonNullable<typeof shell> {
   };
 }
 
-function signOutNow(): void {
+/** The server revokes the session first, so the token is worthless even if it was copied. */
+async function signOutNow(button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  await signOutOnServer();
   sessionStorage.clear();
   teardown('signed-out');
 }
+
+function armExpiry(session: Session): void {
+  if (expiryTimer !== undefined) clearTimeout(expiryTimer);
+  expiryTimer = setTimeout(() => {
+    sessionStorage.clear();
+    teardown('expired');
+  }, Math.min(Math.max(session.expiresAt - Date.now(), 0), 2_147_000_000));
+}
+
+// A password change answers a new token: the live socket and the expiry follow it.
+onSessionRenewed((session) => {
+  armExpiry(session);
+  live.renew();
+});
 
 function teardown(reason: string | undefined): void {
   signOutReason = reason;
@@ -133,11 +157,7 @@ function render(): void {
   if (!shell) {
     live.start();
     shell = buildShell(session.email);
-    if (expiryTimer !== undefined) clearTimeout(expiryTimer);
-    expiryTimer = setTimeout(() => {
-      sessionStorage.clear();
-      teardown('expired');
-    }, Math.min(Math.max(session.expiresAt - Date.now(), 0), 2_147_000_000));
+    armExpiry(session);
   }
   const path = location.hash.replace(/^#/, '') || '/';
   const deviceMatch = /^\/devices\/([^/]+)$/.exec(path);
@@ -160,13 +180,22 @@ function render(): void {
   } else if (path === '/rules') {
     view = rulesPage();
     section = 'rules';
+  } else if (path === '/users') {
+    view = usersPage();
+    section = 'users';
+  } else if (path === '/audit') {
+    view = auditPage();
+    section = 'audit';
+  } else if (path === '/account') {
+    view = accountPage();
+    section = 'account';
   } else {
     if (path !== '/devices') {
       history.replaceState(null, '', '#/devices');
     }
     view = fleetPage();
   }
-  for (const a of shell.nav.querySelectorAll('a')) {
+  for (const a of shell.header.querySelectorAll<HTMLAnchorElement>('a[data-nav]')) {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
