@@ -63,6 +63,7 @@ export function auditChanges(scope: FastifyInstance, audit: Pick<AuditService, '
     audit.record({
       tenantId: principal.tenantId,
       actor: principal.userId,
+      ...(principal.email !== undefined ? { actorName: principal.email } : {}),
       action: namedRead ?? key,
       outcome: outcomeOf(reply.statusCode),
       ...(targetType ? { targetType } : {}),

@@ -39,6 +39,8 @@ export interface Principal {
   readonly userId: string;
   readonly tenantId: string;
   readonly role: Role;
+  /** As stored when the request was authenticated (audit entries keep it: users may be deleted). */
+  readonly email?: string;
 }
 
 export interface EnsureAdminResult {
@@ -191,7 +193,7 @@ export class AuthService {
     const user = await this.activeUser(claims.sub);
     // Tokens issued before token versions existed carry none: they count as version 0.
     if (user.tenantId !== claims.tid || (claims.ver ?? 0) !== user.tokenVersion) throw unauthorized('token revoked: sign in again');
-    return { userId: user.id, tenantId: user.tenantId, role: user.role };
+    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
   }
 
   async createApiKey(userId: string, name: string, expiresAt?: number): Promise<{ id: string; key: string; expiresAt?: number }> {
@@ -223,7 +225,7 @@ export class AuthService {
     if (!record) throw unauthorized('unknown API key');
     if (record.expiresAt !== undefined && record.expiresAt <= this.deps.clock.now()) throw unauthorized('API key expired');
     const user = await this.activeUser(record.userId);
-    return { userId: user.id, tenantId: user.tenantId, role: user.role };
+    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
   }
 
   /** `Authorization: Bearer <jwt>` (or `ApiKey <key>`) or an `X-API-Key` header. */
