@@ -72,7 +72,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
   ) as FastifyInstance;
 
   if (opts.limits) {
-    capConnections(app.server, opts.limits.maxConnections, app.log, opts.onConnectionRefused);
+    capConnections(app.server, opts.limits.maxConnections, app.log, { listener: opts.https ? 'https' : 'http' }, opts.onConnectionRefused);
     closeSilentConnections(app.server, opts.https !== undefined, Math.min(opts.limits.headersTimeoutMs, opts.limits.requestTimeoutMs));
   }
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);

@@ -12,6 +12,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'node:net';
 
+export { capConnections } from '../adapters/transport/connection-cap.js';
+
 export interface HttpLimits {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -39,28 +41,6 @@ export function nodeServerTimeouts(limits: HttpLimits): { headersTimeout: number
     connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(headersTimeout / 4))),
     handshakeTimeout: headersTimeout,
   };
-}
-
-/** How often at most a refused-connection warning is logged per listener. */
-const DROP_LOG_INTERVAL_MS = 60_000;
-
-/**
- * Caps open connections (node closes any above `maxConnections` as soon as it is accepted), counts
- * each refusal, and logs a warning once per interval with the number refused since the last one.
- */
-export function capConnections(server: Server, maxConnections: number, logger: { warn(fields: object, message: string): void }, onDrop?: () => void): void {
-  server.maxConnections = maxConnections;
-  let dropped = 0;
-  let lastLog = 0;
-  server.on('drop', () => {
-    dropped++;
-    onDrop?.();
-    const now = Date.now();
-    if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
-    lastLog = now;
-    logger.warn({ maxConnections, refused: dropped }, 'connection limit reached; new connections are closed');
-    dropped = 0;
-  });
 }
 
 const FIRST_REQUEST_TIMER = Symbol('first request timer');

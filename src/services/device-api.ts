@@ -91,6 +91,11 @@ export interface DeviceApi {
   authenticateToken(token: string): Promise<DeviceIdentity>;
   authenticateBasic(credentials: BasicCredentials): Promise<DeviceIdentity>;
   authenticateCertificate(fingerprint: string): Promise<DeviceIdentity>;
+  /**
+   * A client certificate already verified against the device CA: the first of its subject
+   * names (CN, SANs) that names a device of the tenant. UNAUTHORIZED when none does.
+   */
+  authenticateCertificateSubject(names: readonly string[]): Promise<DeviceIdentity>;
   provision(request: ProvisionRequest): Promise<ProvisionResponse>;
 
   openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession;
