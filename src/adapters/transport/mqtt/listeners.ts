@@ -73,7 +73,11 @@ export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener
       handshakeTimeout: broker.options.connectTimeoutMs,
     });
     // TLS handshake failures (timeouts included) belong to that socket only.
-    tlsServer.on('tlsClientError', () => broker.metrics.reject('mqtt', 'tls_handshake'));
+    // node reports them here but leaves the socket open (a timed-out handshake too): close it.
+    tlsServer.on('tlsClientError', (_err, socket) => {
+      broker.metrics.reject('mqtt', 'tls_handshake');
+      socket.destroy();
+    });
     tlsServer.on('secureConnection', (socket) => {
       socket.setNoDelay(true);
       broker.handle(socket, socket.remoteAddress, judgeClientCertificate(socket, caConfigured));
