@@ -36,6 +36,7 @@ import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
 import { liveRoutes, selectSubprotocol } from './ws.js';
+import { capConnections, closeSilentConnections, fastifyTimeouts, nodeServerTimeouts, type HttpLimits } from './server-limits.js';
 
 export interface HttpAppOptions {
   /** A pino logger instance, or true/false for Fastify's own. */
@@ -50,14 +51,20 @@ export interface HttpAppOptions {
   readonly webRoot?: string | false;
   /** Dashboard settings served at GET /api/ui-config (config section `web`). */
   readonly ui?: { readonly tileUrl?: string; readonly tileAttribution?: string };
+  /** Request, header and idle timeouts and the connection cap (config section `http`); node's defaults without. */
+  readonly limits?: HttpLimits;
+  /** Counts a connection closed at once because the listener was at its cap. */
+  readonly onConnectionRefused?: () => void;
 }
 
 const MAX_REQUEST_ID_LENGTH = 128;
 const VERBOSE_LEVELS: ReadonlySet<string> = new Set(['debug', 'trace']);
 
 export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise<FastifyInstance> {
-  const options: FastifyServerOptions & { https?: { key: Buffer; cert: Buffer } } = {
-    ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert } } : {}),
+  const serverTimeouts = opts.limits ? nodeServerTimeouts(opts.limits) : {};
+  const options: FastifyServerOptions & { https?: object; http?: object } = {
+    ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert, ...serverTimeouts } } : { http: serverTimeouts }),
+    ...(opts.limits ? fastifyTimeouts(opts.limits) : {}),
     bodyLimit: opts.maxBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -71,6 +78,10 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
     typeof opts.logger === 'boolean' ? Fastify({ ...options, logger: opts.logger }) : Fastify({ ...options, loggerInstance: opts.logger })
   ) as FastifyInstance;
 
+  if (opts.limits) {
+    capConnections(app.server, opts.limits.maxConnections, app.log, { listener: opts.https ? 'https' : 'http' }, opts.onConnectionRefused);
+    closeSilentConnections(app.server, opts.https !== undefined, Math.min(opts.limits.headersTimeoutMs, opts.limits.requestTimeoutMs));
+  }
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   installErrorHandlers(app);
   // Both hooks run for every device HTTP request too: callback style (no promise per hook), and

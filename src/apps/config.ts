@@ -14,7 +14,23 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ default: './data' }),
   host: Type.String({ default: '0.0.0.0', description: 'address every listener binds' }),
-  http: Type.Object({ port: Port }, { default: {} }),
+  /** HTTP listener; the HTTPS listener uses the same limits. */
+  http: Type.Object(
+    {
+      port: Port,
+      /** Whole request (headers and body) must arrive within this; else 408 and the connection closes. */
+      requestTimeoutMs: Type.Integer({ minimum: 1 }),
+      /** Request headers must arrive within this (also bounds a connection that never sends a request, and a TLS handshake). */
+      headersTimeoutMs: Type.Integer({ minimum: 1 }),
+      /** An idle keep-alive connection is closed after this. */
+      keepAliveTimeoutMs: Type.Integer({ minimum: 1 }),
+      /** A socket with no traffic in either direction is closed after this (long polls are capped below it). */
+      idleTimeoutMs: Type.Integer({ minimum: 1000 }),
+      /** Open connections per listener; more are closed at once (WebSockets count while open). */
+      maxConnections: Type.Integer({ minimum: 1 }),
+    },
+    { default: {} },
+  ),
   https: Type.Object({ port: Port }, { default: {} }),
   mqtt: Type.Object(
     {
@@ -26,12 +42,42 @@ export const ConfigSchema = Type.Object({
       maxKeepAlive: Type.Integer({ minimum: 0, maximum: 65535 }),
       /** Messages queued per offline persistent session before the oldest are dropped. */
       maxQueuedMessages: Type.Integer({ minimum: 0 }),
+      /** CONNECT must be complete within this after the connection opens (TLS handshake included). */
+      connectTimeoutMs: Type.Integer({ minimum: 1 }),
+      /** Largest packet before CONNECT has been accepted (the CONNECT itself). */
+      maxConnectBytes: Type.Integer({ minimum: 64 }),
+      /** Open MQTT connections in total (TCP, TLS and WebSocket); more are closed at once. */
+      maxConnections: Type.Integer({ minimum: 1 }),
+      /** Open connections per TCP/TLS listener. */
+      maxConnectionsPerListener: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
-  coap: Type.Object({ port: Port }, { default: {} }),
+  coap: Type.Object(
+    {
+      port: Port,
+      /** Block1 uploads being reassembled: per client endpoint, in total, and idle lifetime. */
+      maxBlockTransfersPerEndpoint: Type.Integer({ minimum: 1 }),
+      maxBlockTransfers: Type.Integer({ minimum: 1 }),
+      maxBlockBytes: Type.Integer({ minimum: 1024 }),
+      blockTransferTtlMs: Type.Integer({ minimum: 100 }),
+      /** Observe registrations per client endpoint and in total. */
+      maxObservationsPerEndpoint: Type.Integer({ minimum: 1 }),
+      maxObservations: Type.Integer({ minimum: 1 }),
+    },
+    { default: {} },
+  ),
   tls: Type.Object(
-    { cert: Type.Optional(Type.String()), key: Type.Optional(Type.String()), ca: Type.Optional(Type.String()) },
+    {
+      cert: Type.Optional(Type.String()),
+      key: Type.Optional(Type.String()),
+      /** Device CA bundle (PEM): when set, MQTT client certificates must chain to it. */
+      ca: Type.Optional(Type.String()),
+      /** Certificate revocation list(s) for the device CA (PEM); needs `ca`. */
+      crl: Type.Optional(Type.String()),
+      /** A client certificate that chains to `ca` and whose CN or a SAN names a device authenticates as it. */
+      authByCa: Type.Boolean(),
+    },
     { default: {} },
   ),
   store: Type.Object(
@@ -163,11 +209,29 @@ export type Config = Static<typeof ConfigSchema>;
 export const DEFAULTS: Config = {
   dataDir: './data',
   host: '0.0.0.0',
-  http: { port: 8080 },
+  http: { port: 8080, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 310_000, maxConnections: 10_000 },
   https: { port: 8443 },
-  mqtt: { port: 1883, tlsPort: 8883, profile: 'default', maxKeepAlive: 0, maxQueuedMessages: 1000 },
-  coap: { port: 5683 },
-  tls: {},
+  mqtt: {
+    port: 1883,
+    tlsPort: 8883,
+    profile: 'default',
+    maxKeepAlive: 0,
+    maxQueuedMessages: 1000,
+    connectTimeoutMs: 10_000,
+    maxConnectBytes: 64 * 1024,
+    maxConnections: 100_000,
+    maxConnectionsPerListener: 100_000,
+  },
+  coap: {
+    port: 5683,
+    maxBlockTransfersPerEndpoint: 4,
+    maxBlockTransfers: 256,
+    maxBlockBytes: 16 * 1024 * 1024,
+    blockTransferTtlMs: 60_000,
+    maxObservationsPerEndpoint: 8,
+    maxObservations: 50_000,
+  },
+  tls: { authByCa: false },
   store: { kind: 'sqlite', synchronous: 'NORMAL' },
   bus: { kind: 'memory' },
   limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
@@ -200,6 +264,7 @@ export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }
   'tls-cert': { path: 'tls.cert', type: 'string' },
   'tls-key': { path: 'tls.key', type: 'string' },
   'tls-ca': { path: 'tls.ca', type: 'string' },
+  'tls-crl': { path: 'tls.crl', type: 'string' },
   store: { path: 'store.kind', type: 'string' },
   'log-level': { path: 'log.level', type: 'string' },
   'max-payload-bytes': { path: 'limits.maxPayloadBytes', type: 'int' },
@@ -269,7 +334,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
+const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;
@@ -311,5 +376,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   } catch (err) {
     throw new ConfigError(`invalid configuration:\n  ${err instanceof Error ? err.message : String(err)}`);
   }
+  // A CRL or CA authentication without a CA to verify against would silently check nothing.
+  if (config.tls.crl && !config.tls.ca) throw new ConfigError('invalid configuration:\n  tls.crl: needs tls.ca (flag --tls-ca)');
+  if (config.tls.authByCa && !config.tls.ca) throw new ConfigError('invalid configuration:\n  tls.authByCa: needs tls.ca (flag --tls-ca)');
   return config;
 }

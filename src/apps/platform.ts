@@ -278,6 +278,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       maxBodyBytes: Math.max(config.limits.maxPayloadBytes, 1024 * 1024),
       https,
       ui: config.web,
+      limits: config.http,
+      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'connection_limit'),
     });
     await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
     // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt

@@ -24,6 +24,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { http: 413, coap: '4.13', mqtt: 0x95, message: 'payload over the configured limit' },
   UNAUTHORIZED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'not authorized' },
   BAD_CREDENTIALS: { http: 401, coap: '4.01', mqtt: 0x86, message: 'bad user name or password' },
+  CERTIFICATE_REFUSED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'client certificate expired, revoked or not issued by the device CA' },
   FORBIDDEN: { http: 403, coap: '4.03', mqtt: 0x87, message: 'forbidden' },
   OUTBOUND_REFUSED: { http: 403, coap: '4.03', mqtt: 0x87, message: 'outbound connection refused by policy' },
   TOPIC_NOT_ALLOWED: { http: 403, coap: '4.03', mqtt: 0x87, message: 'topic not allowed for this client' },

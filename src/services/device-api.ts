@@ -101,6 +101,11 @@ export interface DeviceApi {
   authenticateToken(token: string, client?: DeviceClient): Promise<DeviceIdentity>;
   authenticateBasic(credentials: BasicCredentials, client?: DeviceClient): Promise<DeviceIdentity>;
   authenticateCertificate(fingerprint: string, client?: DeviceClient): Promise<DeviceIdentity>;
+  /**
+   * A client certificate already verified against the device CA: the first of its subject
+   * names (CN, SANs) that names a device of the tenant. UNAUTHORIZED when none does.
+   */
+  authenticateCertificateSubject(names: readonly string[]): Promise<DeviceIdentity>;
   provision(request: ProvisionRequest, client?: DeviceClient): Promise<ProvisionResponse>;
 
   openSession(identity: DeviceIdentity, transport: TransportName, handlers: DeviceEventHandlers, options: OpenSessionOptions): DeviceSession;

@@ -2,7 +2,7 @@
  * The DeviceApi every transport calls: authentication, decoding with the device's codec,
  * ingest, attributes, RPC and sessions. The gateway API lives in gateway.ts.
  */
-import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import { DEFAULT_TENANT_ID, type DeviceIdentity, type TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import type { JsonValue } from '../domain/telemetry.js';
@@ -76,6 +76,14 @@ export class DeviceService implements DeviceApi {
 
   authenticateCertificate(fingerprint: string, client?: DeviceClient): Promise<DeviceIdentity> {
     return this.deps.registry.authenticate({ fingerprint }, client);
+  }
+
+  async authenticateCertificateSubject(names: readonly string[]): Promise<DeviceIdentity> {
+    for (const name of names) {
+      const device = await this.deps.registry.findDeviceByName(DEFAULT_TENANT_ID, name);
+      if (device) return this.deps.registry.identityFor(device);
+    }
+    throw new PlatformError('UNAUTHORIZED', 'no device named by the certificate');
   }
 
   provision(request: ProvisionRequest, client?: DeviceClient): Promise<ProvisionResponse> {

@@ -7,8 +7,10 @@
  * the URI (path and query) and the Request-Tag option (RFC 9175) when the client sends one.
  *
  * Memory is bounded: a transfer may not exceed `maxBytes` (4.13); at most `maxTransfers`
- * transfers and `maxTotalBytes` bytes are held (the least recently used transfer is dropped,
- * and its next block gets 4.08); a transfer idle for `ttlMs` is forgotten.
+ * transfers and `maxTotalBytes` bytes are held, and at most `maxPerEndpoint` transfers of one
+ * client endpoint, so one client cannot push out everyone else's (the least recently used
+ * transfer — of that endpoint, for its own cap — is dropped, and its next block gets 4.08); a
+ * transfer idle for `ttlMs` is forgotten.
  */
 
 export interface BlockOption {
@@ -50,6 +52,7 @@ export type Block1Result =
   | { readonly kind: 'too-large' };
 
 interface Transfer {
+  readonly endpoint: string;
   chunks: Buffer[];
   length: number;
   touched: number;
@@ -58,6 +61,7 @@ interface Transfer {
 export interface Block1AssemblerOptions {
   readonly maxBytes: number;
   readonly maxTransfers?: number;
+  readonly maxPerEndpoint?: number;
   readonly maxTotalBytes?: number;
   readonly ttlMs?: number;
   readonly now?: () => number;
@@ -67,6 +71,8 @@ export class Block1Assembler {
   private readonly transfers = new Map<string, Transfer>();
   private readonly maxBytes: number;
   private readonly maxTransfers: number;
+  private readonly maxPerEndpoint: number;
+  private readonly perEndpoint = new Map<string, number>();
   private readonly maxTotalBytes: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -75,6 +81,7 @@ export class Block1Assembler {
   constructor(options: Block1AssemblerOptions) {
     this.maxBytes = options.maxBytes;
     this.maxTransfers = options.maxTransfers ?? 256;
+    this.maxPerEndpoint = options.maxPerEndpoint ?? 4;
     this.maxTotalBytes = options.maxTotalBytes ?? 16 * 1024 * 1024;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.now = options.now ?? Date.now;
@@ -87,9 +94,10 @@ export class Block1Assembler {
   /**
    * Adds one block. `size1` is the total size the client announced (Size1 option), if any.
    * Blocks must arrive in order; a repeated block (a retransmission that carried a new
-   * message id) is accepted again without duplicating data.
+   * message id) is accepted again without duplicating data. `endpoint` is the client's address
+   * and port (part of `key`), for the per-endpoint cap.
    */
-  accept(key: string, block: BlockOption, payload: Buffer, size1?: number): Block1Result {
+  accept(key: string, block: BlockOption, payload: Buffer, size1?: number, endpoint = key): Block1Result {
     const now = this.now();
     this.sweep(now);
     const existing = this.take(key);
@@ -97,7 +105,7 @@ export class Block1Assembler {
     const offset = block.num * blockSize(block);
     let transfer: Transfer;
     if (block.num === 0) {
-      transfer = { chunks: [], length: 0, touched: now };
+      transfer = { endpoint, chunks: [], length: 0, touched: now };
     } else if (!existing || offset > existing.length) {
       return { kind: 'incomplete' };
     } else {
@@ -123,6 +131,9 @@ export class Block1Assembler {
     if (transfer) {
       this.transfers.delete(key);
       this.totalBytes -= transfer.length;
+      const left = (this.perEndpoint.get(transfer.endpoint) ?? 1) - 1;
+      if (left > 0) this.perEndpoint.set(transfer.endpoint, left);
+      else this.perEndpoint.delete(transfer.endpoint);
     }
     return transfer;
   }
@@ -131,6 +142,9 @@ export class Block1Assembler {
   private put(key: string, transfer: Transfer): void {
     this.transfers.set(key, transfer);
     this.totalBytes += transfer.length;
+    const count = (this.perEndpoint.get(transfer.endpoint) ?? 0) + 1;
+    this.perEndpoint.set(transfer.endpoint, count);
+    if (count > this.maxPerEndpoint) this.dropOldestOf(transfer.endpoint);
     while (this.transfers.size > this.maxTransfers || (this.totalBytes > this.maxTotalBytes && this.transfers.size > 1)) {
       const oldest = this.transfers.keys().next();
       if (oldest.done) break;
@@ -138,8 +152,19 @@ export class Block1Assembler {
     }
   }
 
+  /** The endpoint's least recently used transfer (never the one just added: it is the newest). */
+  private dropOldestOf(endpoint: string): void {
+    for (const [key, transfer] of this.transfers) {
+      if (transfer.endpoint === endpoint) {
+        this.take(key);
+        return;
+      }
+    }
+  }
+
   clear(): void {
     this.transfers.clear();
+    this.perEndpoint.clear();
     this.totalBytes = 0;
   }
 

@@ -154,7 +154,7 @@ function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined):
   if (!block) throw new PlatformError('BAD_REQUEST', 'invalid Block1 option');
   const tag = optionOf(ex.req.options, REQUEST_TAG);
   const key = `${ex.remote} ${ex.req.method ?? ex.req.code} ${urlOf(ex.req)} ${tag?.toString('hex') ?? ''}`;
-  const result = deps.block1.accept(key, block, payload, uintOf(ex.req.options, 'Size1'));
+  const result = deps.block1.accept(key, block, payload, uintOf(ex.req.options, 'Size1'), ex.remote);
   switch (result.kind) {
     case 'continue':
       ex.coap.reply({ code: '2.31', options: [{ name: 'Block1', value: encodeBlockOption(block) }] });
@@ -185,14 +185,19 @@ async function currentShared(deps: CoapHandlerDeps, identity: DeviceIdentity): P
 
 async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedResource): Promise<void> {
   const identity = ex.identity as DeviceIdentity;
+  const key = observationKey(ex);
+  if (!deps.observations.admits(key, ex.remote)) {
+    // Answered 4.29 without an Observe option: the client knows it is not registered (RFC 7641 §4.1).
+    throw new PlatformError('QUOTA_EXCEEDED', 'too many observations from this endpoint or in total');
+  }
   const stream = ex.coap.startObserving();
   const logger = deps.logger.child({ deviceId: identity.deviceId, remote: ex.remote, observe: resource });
-  const obs = new Observation(observationKey(ex), resource, stream, logger, (o) => {
+  const obs = new Observation(key, resource, stream, logger, (o) => {
     deps.observations.forget(o);
     deps.metrics.connections('coap', -1);
     logger.debug({}, 'coap observation ended');
   });
-  deps.observations.add(obs);
+  deps.observations.add(obs, ex.remote);
   deps.metrics.connections('coap', 1);
   const outKind = resource === 'rpc' ? 'rpc_request' : 'attributes_update';
   const notify = (body: JsonValue): void => {

@@ -63,8 +63,14 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
   const { config, deviceApi, metrics } = opts;
   const { logger } = opts;
   const inFlight = new Set<Promise<void>>();
-  const observations = new ObservationRegistry();
-  const block1 = new Block1Assembler({ maxBytes: config.limits.maxPayloadBytes });
+  const observations = new ObservationRegistry({ maxPerEndpoint: config.coap.maxObservationsPerEndpoint, maxTotal: config.coap.maxObservations });
+  const block1 = new Block1Assembler({
+    maxBytes: config.limits.maxPayloadBytes,
+    maxTransfers: config.coap.maxBlockTransfers,
+    maxPerEndpoint: config.coap.maxBlockTransfersPerEndpoint,
+    maxTotalBytes: config.coap.maxBlockBytes,
+    ttlMs: config.coap.blockTransferTtlMs,
+  });
   let server: CoapServer | undefined;
   let stopping = false;
 

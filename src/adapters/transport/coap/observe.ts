@@ -121,35 +121,65 @@ export class Observation {
   }
 }
 
+export interface ObservationLimits {
+  /** Registrations of one client endpoint (address and port). */
+  readonly maxPerEndpoint: number;
+  readonly maxTotal: number;
+}
+
+/**
+ * Open observations, bounded per client endpoint and in total: each one holds a device session
+ * and a retransmission state, and UDP source addresses cost an attacker nothing.
+ */
 export class ObservationRegistry {
-  private readonly byKey = new Map<string, Observation>();
+  private readonly byKey = new Map<string, { readonly obs: Observation; readonly endpoint: string }>();
+  private readonly perEndpoint = new Map<string, number>();
+
+  constructor(private readonly limits: ObservationLimits = { maxPerEndpoint: 8, maxTotal: 50_000 }) {}
 
   get size(): number {
     return this.byKey.size;
   }
 
+  /** Whether a registration with this key may be added (re-registering an existing key always may). */
+  admits(key: string, endpoint: string): boolean {
+    if (this.byKey.has(key)) return true;
+    return this.byKey.size < this.limits.maxTotal && (this.perEndpoint.get(endpoint) ?? 0) < this.limits.maxPerEndpoint;
+  }
+
   /** Registers an observation, replacing (and closing) one with the same key. */
-  add(obs: Observation): void {
+  add(obs: Observation, endpoint: string): void {
     const previous = this.byKey.get(obs.key);
-    this.byKey.set(obs.key, obs);
-    if (previous && previous !== obs) previous.close();
+    if (previous) this.remove(obs.key, previous.endpoint);
+    this.byKey.set(obs.key, { obs, endpoint });
+    this.perEndpoint.set(endpoint, (this.perEndpoint.get(endpoint) ?? 0) + 1);
+    if (previous && previous.obs !== obs) previous.obs.close();
   }
 
   /** Called by an observation when it closes. */
   forget(obs: Observation): void {
-    if (this.byKey.get(obs.key) === obs) this.byKey.delete(obs.key);
+    const entry = this.byKey.get(obs.key);
+    if (entry?.obs === obs) this.remove(obs.key, entry.endpoint);
+  }
+
+  private remove(key: string, endpoint: string): void {
+    this.byKey.delete(key);
+    const left = (this.perEndpoint.get(endpoint) ?? 1) - 1;
+    if (left > 0) this.perEndpoint.set(endpoint, left);
+    else this.perEndpoint.delete(endpoint);
   }
 
   /** Closes the observation with this key; true if there was one. */
   cancel(key: string): boolean {
-    const obs = this.byKey.get(key);
-    if (!obs) return false;
-    obs.close();
+    const entry = this.byKey.get(key);
+    if (!entry) return false;
+    entry.obs.close();
     return true;
   }
 
   closeAll(): void {
-    for (const obs of [...this.byKey.values()]) obs.close();
+    for (const { obs } of [...this.byKey.values()]) obs.close();
     this.byKey.clear();
+    this.perEndpoint.clear();
   }
 }

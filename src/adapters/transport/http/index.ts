@@ -77,8 +77,11 @@ function toPlatformError(err: FastifyError | PlatformError): PlatformError {
 
 export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPluginAsync {
   const { config, deviceApi, metrics, logger } = opts;
-  const defaultPollMs = opts.defaultPollMs ?? 60_000;
-  const maxPollMs = opts.maxPollMs ?? 300_000;
+  // A quiet long poll must end (408) before the listener's idle timeout would cut its socket;
+  // the request timeout does not apply to it (the GET has been received in full).
+  const idleCapMs = Math.max(1, config.http.idleTimeoutMs - 1000);
+  const maxPollMs = Math.min(opts.maxPollMs ?? 300_000, idleCapMs);
+  const defaultPollMs = Math.min(opts.defaultPollMs ?? 60_000, maxPollMs);
   const maxPayloadBytes = config.limits.maxPayloadBytes;
 
   const pollTimeout = (raw: string | undefined): number => {

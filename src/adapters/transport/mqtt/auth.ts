@@ -9,6 +9,7 @@
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, isPlatformError } from '../../../domain/errors.js';
 import type { DeviceApi, DeviceClient } from '../../../services/device-api.js';
+import type { ClientCertificate } from './client-cert.js';
 import { filterWithin } from './topics.js';
 
 export type Action = 'publish' | 'subscribe';
@@ -33,8 +34,8 @@ export interface ConnectInfo {
   readonly password?: Buffer;
   readonly protocolVersion: number;
   readonly remoteAddress?: string;
-  /** SHA-256 fingerprint of the TLS client certificate, when the client presented one. */
-  readonly certificateFingerprint?: string;
+  /** The TLS client certificate, when the client presented one. */
+  readonly certificate?: ClientCertificate;
 }
 
 export interface AuthPolicy {
@@ -85,6 +86,8 @@ export interface PlatformPolicyOptions {
   readonly deviceApi?: DeviceApi;
   /** Device-to-device grants; replaces the default own-namespace rule. */
   readonly authorize?: (principal: Principal, action: Action, topic: string) => boolean;
+  /** A certificate that chains to the device CA may name its device (CN or SAN) without a registered fingerprint. */
+  readonly authByCa?: boolean;
 }
 
 function isCredentialFailure(err: unknown): boolean {
@@ -99,20 +102,36 @@ function devicePrincipal(identity: DeviceIdentity): Principal {
 }
 
 /**
+ * X.509: a certificate that failed verification refuses the connection whatever else the CONNECT
+ * carries. A certificate registered for a device identifies it (possession of its key was proven
+ * by the handshake); with `authByCa`, one that chains to the device CA identifies the device its
+ * CN or a SAN names (ThingsBoard's "X.509 certificate chain"). Undefined: not identified by it.
+ */
+async function authenticateByCertificate(api: DeviceApi, cert: ClientCertificate, authByCa: boolean, client: DeviceClient): Promise<DeviceIdentity | undefined> {
+  if (cert.refused) throw new PlatformError('CERTIFICATE_REFUSED', cert.refused);
+  try {
+    return await api.authenticateCertificate(cert.fingerprint, client);
+  } catch (err) {
+    if (!isCredentialFailure(err) || !authByCa || !cert.chainVerified) throw err;
+  }
+  return api.authenticateCertificateSubject(cert.names);
+}
+
+/**
  * ThingsBoard's rules: a known TLS client certificate (X.509 credentials) first; then user name =
  * access token when there is no password; otherwise MQTT basic
  * credentials (client id / user name / password). A token that fails stays "not authorized" even
  * when the basic fallback also fails, so an unknown or revoked token always answers 5 / 0x87.
  */
-async function authenticateDevice(api: DeviceApi, c: ConnectInfo): Promise<Principal> {
+async function authenticateDevice(api: DeviceApi, c: ConnectInfo, authByCa: boolean): Promise<Principal> {
   const client: DeviceClient = { transport: 'mqtt', ...(c.remoteAddress !== undefined ? { address: c.remoteAddress } : {}) };
-  // X.509: a client certificate registered for a device identifies it; possession of its key was
-  // proven by the TLS handshake. Other credentials are only tried when the certificate is unknown.
-  if (c.certificateFingerprint) {
+  // Other credentials are only tried when a (valid) certificate identifies no device.
+  if (c.certificate) {
     try {
-      return devicePrincipal(await api.authenticateCertificate(c.certificateFingerprint, client));
+      const identity = await authenticateByCertificate(api, c.certificate, authByCa, client);
+      if (identity) return devicePrincipal(identity);
     } catch (err) {
-      if (!isCredentialFailure(err) || (!c.username && !c.password?.length)) throw err;
+      if (isPlatformError(err, 'CERTIFICATE_REFUSED') || !isCredentialFailure(err) || (!c.username && !c.password?.length)) throw err;
     }
   }
   const password = c.password && c.password.length > 0 ? c.password.toString('utf8') : undefined;
@@ -152,7 +171,7 @@ export function platformPolicy(options: PlatformPolicyOptions): AuthPolicy {
       const api = options.deviceApi;
       if (!api) throw new PlatformError('UNAVAILABLE', 'device API not configured');
       if (c.username === PROVISION_USERNAME) return provisionPrincipal;
-      return authenticateDevice(api, c);
+      return authenticateDevice(api, c, options.authByCa === true);
     },
     authorize: (principal, action, topic) => principal.kind === 'device' && authorizeDevice(principal, action, topic),
     refusedSubscribeCode: 0x87,

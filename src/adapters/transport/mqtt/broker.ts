@@ -11,7 +11,9 @@ import type { Duplex } from 'node:stream';
 import qlobber from 'qlobber';
 import type { Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../services/device-api.js';
+import { RefusalLog } from '../connection-cap.js';
 import type { AuthPolicy, Principal } from './auth.js';
+import type { ClientCertificate } from './client-cert.js';
 import { Connection } from './connection.js';
 import { PacketDecoder } from './frames.js';
 import { RetainedStore } from './retained.js';
@@ -71,7 +73,12 @@ export interface BrokerOptions {
   /** Our Receive Maximum: inbound QoS 1/2 PUBLISHes a v5 client may have unacknowledged. */
   readonly receiveMaximum?: number;
   readonly topicAliasMaximum?: number;
+  /** CONNECT must have arrived this long after the connection opened. */
   readonly connectTimeoutMs?: number;
+  /** Largest packet before CONNECT is accepted, i.e. the CONNECT itself. */
+  readonly maxConnectBytes?: number;
+  /** Open connections in total, over every listener (WebSocket included). */
+  readonly maxConnections?: number;
 }
 
 export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks'>> & Pick<BrokerOptions, 'hooks'> & {
@@ -123,11 +130,14 @@ export class MqttBroker {
   private sweepTimer: NodeJS.Timeout | undefined;
   private routeSeq = 0;
   private closing = false;
+  private readonly refusals: RefusalLog;
   /** Decodes the packets of every connection (see frames.ts). */
   readonly decoder = new PacketDecoder();
 
   constructor(options: BrokerOptions) {
     const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+    // A topic is at most 65535 bytes; properties rarely exceed a few hundred.
+    const maxPacketBytes = Math.min(maxPayloadBytes + 65536 + 8192, 268_435_455);
     this.options = {
       logger: options.logger,
       policy: options.policy,
@@ -139,11 +149,17 @@ export class MqttBroker {
       receiveMaximum: options.receiveMaximum ?? 65535,
       topicAliasMaximum: options.topicAliasMaximum ?? 64,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      // A topic is at most 65535 bytes; properties rarely exceed a few hundred.
-      maxPacketBytes: Math.min(maxPayloadBytes + 65536 + 8192, 268_435_455),
+      maxConnections: options.maxConnections ?? 100_000,
+      maxPacketBytes,
+      // Neither MQTT version bounds CONNECT (a will payload alone may be 64 KiB); until a client
+      // has authenticated, it may not make us buffer more than this.
+      maxConnectBytes: Math.min(options.maxConnectBytes ?? 64 * 1024, maxPacketBytes),
     };
     this.metrics = this.options.metrics;
     this.logger = options.logger;
+    this.refusals = new RefusalLog(options.logger, { listener: 'mqtt', maxConnections: this.options.maxConnections }, () =>
+      this.metrics.reject('mqtt', 'connection_limit'),
+    );
     const metrics = this.metrics;
     this.sessionEnv = { maxQueued: this.options.maxQueuedMessages, dropped: (reason) => metrics.reject('mqtt', `queue_${reason}`) };
   }
@@ -157,15 +173,21 @@ export class MqttBroker {
   }
 
   /**
-   * Serves one client over any byte stream (TCP, TLS, WebSocket). Never throws. `certificateFingerprint`
-   * is the SHA-256 fingerprint of a TLS client certificate, for X.509 authentication.
+   * Serves one client over any byte stream (TCP, TLS, WebSocket). Never throws. `certificate`
+   * is what the TLS client certificate proved (client-cert.ts), for X.509 authentication.
    */
-  handle(stream: Duplex, remoteAddress?: string, certificateFingerprint?: string): void {
+  handle(stream: Duplex, remoteAddress?: string, certificate?: ClientCertificate): void {
     if (this.closing) {
       stream.destroy();
       return;
     }
-    this.connections.add(new Connection(this, stream, remoteAddress, certificateFingerprint));
+    if (this.connections.size >= this.options.maxConnections) {
+      // Closed at once, before a byte is read: no CONNACK, as no CONNECT has been read yet.
+      this.refusals.note();
+      stream.destroy();
+      return;
+    }
+    this.connections.add(new Connection(this, stream, remoteAddress, certificate));
     if (!this.sweepTimer) {
       // A short connect timeout (tests) is checked more often than once a second.
       const every = Math.max(50, Math.min(SWEEP_MS, this.options.connectTimeoutMs / 2));

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket, IPublishPacket } from 'mqtt-packet';
+import { isPlatformError } from '../../../domain/errors.js';
 import { authFailureCode, type Principal } from './auth.js';
 import { NEVER_EXPIRES } from './broker.js';
 import type { Connection } from './connection.js';
@@ -73,11 +74,14 @@ export async function handleConnect(conn: Connection, p: IConnectPacket): Promis
       password: p.password,
       protocolVersion: conn.protocolVersion,
       remoteAddress: conn.remoteAddress,
-      certificateFingerprint: conn.certificateFingerprint,
+      certificate: conn.certificate,
     });
   } catch (err) {
-    conn.broker.metrics.reject('mqtt', 'auth');
-    conn.broker.logger.info({ clientId: p.clientId, remote: conn.remoteAddress, err: (err as Error).message }, 'mqtt connect refused');
+    const certificate = isPlatformError(err, 'CERTIFICATE_REFUSED') ? conn.certificate : undefined;
+    conn.broker.metrics.reject('mqtt', certificate ? 'client_certificate' : 'auth');
+    const fields = { clientId: p.clientId, remote: conn.remoteAddress, err: (err as Error).message };
+    if (certificate) conn.broker.logger.warn({ ...fields, certificate: { fingerprint: certificate.fingerprint, names: certificate.names } }, 'mqtt client certificate refused');
+    else conn.broker.logger.info(fields, 'mqtt connect refused');
     return conn.refuse(authFailureCode(err), 'authentication failed');
   }
   if (conn.state !== 'auth') return; // the client left while we were authenticating

@@ -15,6 +15,7 @@ import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscribePacke
 import { PlatformError } from '../../../domain/errors.js';
 import { ANONYMOUS, connackReturnCode, type Principal } from './auth.js';
 import type { ClientHooks, ClientLink, MqttBroker } from './broker.js';
+import type { ClientCertificate } from './client-cert.js';
 import { DEFAULT_LIMITS, forwardedProps, handleConnect, type ClientLimits, type WillSpec } from './connect.js';
 import { BEFORE_CONNECT, INCOMPLETE, MALFORMED, packetEnd, settingsAfter, type FrameSettings, type PacketSink } from './frames.js';
 import { InboundAcks, type AckOutput } from './inbound-acks.js';
@@ -93,7 +94,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     readonly broker: MqttBroker,
     readonly stream: Duplex,
     readonly remoteAddress: string | undefined,
-    readonly certificateFingerprint?: string,
+    readonly certificate?: ClientCertificate,
   ) {
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
@@ -141,14 +142,16 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
   }
 
   private decodeAll(data: Buffer): void {
-    const maxPacketBytes = this.broker.options.maxPacketBytes;
+    const opts = this.broker.options;
     let offset = 0;
     while (offset < data.length && this.state !== 'closed') {
       const end = packetEnd(data, offset);
       if (end === MALFORMED) return this.protocolError(0x81, 'malformed packet: remaining length over four bytes');
       // Refuse a huge packet as soon as its length is known instead of buffering it
       // (MQTT 5.0 §3.1.2.11.4, §3.2.2.3.6: the size counts the whole packet; reason 0x95).
-      if (end !== INCOMPLETE && end - offset > maxPacketBytes) return this.protocolError(0x95, `packet of ${end - offset} bytes is over the limit`);
+      // Before CONNECT the (smaller) CONNECT limit applies: a stranger may not fill our memory.
+      const limit = this.state === 'connect' ? opts.maxConnectBytes : opts.maxPacketBytes;
+      if (end !== INCOMPLETE && end - offset > limit) return this.protocolError(0x95, `packet of ${end - offset} bytes is over the limit`);
       if (end === INCOMPLETE || end > data.length) return this.keepPartial(data, offset, end);
       this.broker.decoder.decode(this, this.frameSettings, data.subarray(offset, end));
       offset = end;

@@ -48,11 +48,14 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
   const broker = new MqttBroker({
     logger,
     metrics,
-    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize }),
+    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize, authByCa: config.tls.authByCa }),
     hooks: !conformance && deviceApi ? deviceApiBridge({ deviceApi, logger, metrics }) : undefined,
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
     maxPayloadBytes: config.limits.maxPayloadBytes,
+    connectTimeoutMs: config.mqtt.connectTimeoutMs,
+    maxConnectBytes: config.mqtt.maxConnectBytes,
+    maxConnections: config.mqtt.maxConnections,
     ...opts.tuning,
   });
   let listeners: Listener[] = [];
@@ -66,10 +69,12 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       if (!conformance && !deviceApi) logger.warn({}, 'MQTT without a device API: every CONNECT will be refused');
       const started: Listener[] = [];
       try {
-        started.push(await listen(broker, { name: 'mqtt', host: config.host, port: config.mqtt.port, configPath: 'mqtt.port' }));
-        const { cert, key, ca } = config.tls;
+        const maxConnections = config.mqtt.maxConnectionsPerListener;
+        started.push(await listen(broker, { name: 'mqtt', host: config.host, port: config.mqtt.port, configPath: 'mqtt.port', maxConnections }));
+        const { cert, key, ca, crl } = config.tls;
         if (cert && key) {
-          started.push(await listen(broker, { name: 'mqtts', host: config.host, port: config.mqtt.tlsPort, configPath: 'mqtt.tlsPort', tls: { cert, key, ca } }));
+          const tls = { cert, key, ca, crl };
+          started.push(await listen(broker, { name: 'mqtts', host: config.host, port: config.mqtt.tlsPort, configPath: 'mqtt.tlsPort', tls, maxConnections }));
         }
       } catch (err) {
         await Promise.all(started.map((l) => closeServer(l.server)));

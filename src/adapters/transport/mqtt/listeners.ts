@@ -9,12 +9,17 @@ import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import { flagFor } from '../../../apps/config.js';
 import type { ListeningAddress } from '../../../ports.js';
+import { capConnections } from '../connection-cap.js';
 import type { MqttBroker } from './broker.js';
+import { judgeClientCertificate } from './client-cert.js';
 
 export interface TlsFiles {
   readonly cert: string;
   readonly key: string;
+  /** Device CA bundle: client certificates must chain to it. */
   readonly ca?: string | undefined;
+  /** CRL(s) of the device CA. */
+  readonly crl?: string | undefined;
 }
 
 export interface ListenRequest {
@@ -24,6 +29,8 @@ export interface ListenRequest {
   /** Config path of the port, to name the flag in errors (mqtt.port → --mqtt-port). */
   readonly configPath: string;
   readonly tls?: TlsFiles | undefined;
+  /** Open connections on this listener at most; more are closed at once. Default: no cap. */
+  readonly maxConnections?: number;
 }
 
 export interface Listener {
@@ -51,26 +58,35 @@ function listenError(err: NodeJS.ErrnoException, req: ListenRequest): Error {
 export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener> {
   let server: Server;
   if (req.tls) {
+    const caConfigured = req.tls.ca !== undefined;
     const tlsServer = createTlsServer({
       cert: pem(req.tls.cert),
       key: pem(req.tls.key),
-      ca: req.tls.ca ? pem(req.tls.ca) : undefined,
-      // Devices may authenticate with a client certificate (X.509 credentials): ask for one, but
-      // do not require a CA chain — the registered fingerprint is what identifies the device.
+      ...(req.tls.ca ? { ca: pem(req.tls.ca) } : {}),
+      ...(req.tls.crl ? { crl: pem(req.tls.crl) } : {}),
+      // Devices may authenticate with a client certificate (X.509 credentials): ask for one but
+      // do not require it (token devices present none); a presented one is judged after the
+      // handshake (client-cert.ts) and a bad one refused at CONNECT.
       requestCert: true,
       rejectUnauthorized: false,
+      // A handshake that never completes is closed like a CONNECT that never comes.
+      handshakeTimeout: broker.options.connectTimeoutMs,
     });
-    // TLS handshake failures belong to that socket only.
-    tlsServer.on('tlsClientError', () => broker.metrics.reject('mqtt', 'tls_handshake'));
+    // TLS handshake failures (timeouts included) belong to that socket only.
+    // node reports them here but leaves the socket open (a timed-out handshake too): close it.
+    tlsServer.on('tlsClientError', (_err, socket) => {
+      broker.metrics.reject('mqtt', 'tls_handshake');
+      socket.destroy();
+    });
     tlsServer.on('secureConnection', (socket) => {
       socket.setNoDelay(true);
-      const cert = socket.getPeerCertificate();
-      broker.handle(socket, socket.remoteAddress, cert && cert.fingerprint256 ? cert.fingerprint256 : undefined);
+      broker.handle(socket, socket.remoteAddress, judgeClientCertificate(socket, caConfigured));
     });
     server = tlsServer;
   } else {
     server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket, socket.remoteAddress));
   }
+  if (req.maxConnections !== undefined) capConnections(server, req.maxConnections, broker.logger, { listener: req.name }, () => broker.metrics.reject('mqtt', 'connection_limit'));
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, req));
     server.once('error', onError);

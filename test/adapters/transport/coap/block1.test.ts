@@ -58,6 +58,20 @@ describe('Block1 assembler', () => {
     assert.equal(b.size, 2, 'over 100 bytes held: the least recently used transfer went');
     assert.deepEqual(b.accept('q', { num: 1, more: true, szx: 1 }, Buffer.alloc(32)), { kind: 'incomplete' });
   });
+
+  it('regression: one client endpoint could hold every Block1 slot and push out the transfers of all others', () => {
+    const a = new Block1Assembler({ maxBytes: 1000, maxTransfers: 10, maxPerEndpoint: 2 });
+    a.accept('honest upload', { num: 0, more: true, szx: 0 }, Buffer.alloc(16), undefined, 'honest:5683');
+    // The attacker opens far more transfers than the whole table holds, from one endpoint.
+    for (let i = 0; i < 50; i++) a.accept(`attack ${i}`, { num: 0, more: true, szx: 0 }, Buffer.alloc(16), undefined, 'attacker:5683');
+    assert.equal(a.size, 3, 'two of the attacker, one of the honest client');
+    assert.deepEqual(a.accept('attack 0', { num: 1, more: true, szx: 0 }, Buffer.alloc(16), undefined, 'attacker:5683'), { kind: 'incomplete' });
+    assert.deepEqual(a.accept('attack 49', { num: 1, more: true, szx: 0 }, Buffer.alloc(16), undefined, 'attacker:5683'), { kind: 'continue' });
+    assert.deepEqual(a.accept('honest upload', { num: 1, more: false, szx: 0 }, Buffer.from('end'), undefined, 'honest:5683'), {
+      kind: 'complete',
+      payload: Buffer.concat([Buffer.alloc(16), Buffer.from('end')]),
+    });
+  });
 });
 
 describe('CoAP transport: Block1 uploads', () => {

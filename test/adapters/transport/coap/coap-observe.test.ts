@@ -176,3 +176,36 @@ describe('CoAP transport: commit slower than the piggyback window', () => {
     assert.equal(h.api.published.at(-1)?.body, '{"slow":2}');
   });
 });
+
+describe('CoAP transport: observation limits', () => {
+  let h: CoapHarness;
+  before(async () => {
+    h = await startCoap();
+  });
+  after(() => h.stop());
+
+  it('regression: one endpoint could register observations without limit; past the per-endpoint cap it gets 4.29', async () => {
+    const greedy = new RawCoap(h.port);
+    const other = new RawCoap(h.port);
+    await greedy.bind();
+    await other.bind();
+    let messageId = 500;
+    const register = async (raw: RawCoap, i: number): Promise<{ code: string; observing: boolean }> => {
+      const mid = ++messageId;
+      raw.send({ code: 'GET', messageId: mid, token: Buffer.from([0x70, i]), confirmable: true, options: [{ name: 'Observe', value: Buffer.of(0) }, ...uriPath('/api/v1/good/attributes')] });
+      const answer = await raw.next((p) => p.messageId === mid);
+      return { code: answer.code, observing: optionValue(answer, 'Observe') !== undefined };
+    };
+    try {
+      const cap = h.config.coap.maxObservationsPerEndpoint;
+      for (let i = 0; i < cap; i++) assert.deepEqual(await register(greedy, i), { code: '2.05', observing: true });
+      assert.deepEqual(await register(greedy, cap), { code: '4.29', observing: false });
+      // Re-registering an existing token is not a new observation; another endpoint is not affected.
+      assert.deepEqual(await register(greedy, 0), { code: '2.05', observing: true });
+      assert.deepEqual(await register(other, 0), { code: '2.05', observing: true });
+    } finally {
+      greedy.close();
+      other.close();
+    }
+  });
+});

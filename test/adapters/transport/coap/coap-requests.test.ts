@@ -145,7 +145,7 @@ describe('CoAP transport: requests', () => {
 
   it('refuses a taken port with one line naming --coap-port', async () => {
     const other = createCoapTransport({
-      config: { ...h.config, coap: { port: h.port } },
+      config: { ...h.config, coap: { ...h.config.coap, port: h.port } },
       deviceApi: h.api,
       metrics: countingMetrics(),
       logger: recordingLogger(),

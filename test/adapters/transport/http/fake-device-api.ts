@@ -89,6 +89,10 @@ export class FakeDeviceApi implements DeviceApi {
     return Promise.reject(new PlatformError('UNAUTHORIZED'));
   }
 
+  authenticateCertificateSubject(): Promise<DeviceIdentity> {
+    return Promise.reject(new PlatformError('UNAUTHORIZED'));
+  }
+
   async provision(request: ProvisionRequest): Promise<ProvisionResponse> {
     this.provisions.push(request);
     if (request.provisionDeviceKey !== 'pk' || request.provisionDeviceSecret !== 'ps') {

@@ -87,6 +87,11 @@ export class FakeDeviceApi implements DeviceApi {
     return found ? Promise.resolve(found) : Promise.reject(new PlatformError('UNAUTHORIZED', 'unknown certificate'));
   }
 
+  authenticateCertificateSubject(names: readonly string[]): Promise<DeviceIdentity> {
+    this.record('authenticateCertificateSubject', names);
+    return Promise.reject(new PlatformError('UNAUTHORIZED', 'no device named by the certificate'));
+  }
+
   provision(request: ProvisionRequest): Promise<ProvisionResponse> {
     this.record('provision', request);
     if (request.provisionDeviceSecret !== 'secret') return Promise.reject(new PlatformError('PROVISION_REJECTED'));
