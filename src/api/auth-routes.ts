@@ -102,7 +102,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       },
     },
     async (request) => {
-      const user = await deps.auth.users.changeOwnPassword(principalOf(request).userId, request.body.currentPassword, request.body.newPassword);
+      const user = await deps.auth.changeOwnPassword(principalOf(request).userId, request.body.currentPassword, request.body.newPassword, request.ip);
       request.log.info({ userId: user.id }, 'password changed');
       return deps.auth.issueToken(user);
     },

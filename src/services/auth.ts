@@ -165,6 +165,25 @@ export class AuthService {
     return this.issueToken(user);
   }
 
+  /**
+   * The caller's own password change. A wrong current password counts as a failed sign-in of the
+   * account (and the address): a stolen session must not become an unthrottled password oracle.
+   */
+  async changeOwnPassword(userId: string, currentPassword: string, newPassword: string, address?: string): Promise<User> {
+    const user = await this.deps.store.getUser(userId);
+    if (!user) throw unauthorized('user no longer exists');
+    const accountKey = [`account:${user.email}`];
+    const addressKey = address ? [`address:${address}`] : [];
+    this.accountThrottle.check(accountKey, 'password attempts for this account');
+    this.addressThrottle.check(addressKey, 'password attempts from this address');
+    try {
+      return await this.users.changeOwnPassword(userId, currentPassword, newPassword);
+    } catch (err) {
+      if (isPlatformError(err, 'FORBIDDEN')) this.countFailure(user.email, user, accountKey, addressKey, address);
+      throw err;
+    }
+  }
+
   async issueToken(user: User): Promise<{ token: string; expiresAt: number }> {
     const iat = Math.floor(this.deps.clock.now() / 1000);
     const claims: JwtClaims = { sub: user.id, tid: user.tenantId, ver: user.tokenVersion, iat, exp: iat + this.ttl };

@@ -94,7 +94,7 @@ describe('AuthService', () => {
     assert.match(key, /^ck_[0-9A-Za-z]{40}$/);
     assert.ok(id);
     const principal = await auth.authenticateRequest({ apiKey: key });
-    assert.deepEqual(principal, { userId: user.id, tenantId: user.tenantId, role: 'admin' });
+    assert.deepEqual(principal, { userId: user.id, tenantId: user.tenantId, role: 'admin', email: user.email });
     assert.deepEqual(await auth.authenticateRequest({ authorization: `ApiKey ${key}` }), principal);
     await assert.rejects(auth.authenticateRequest({ apiKey: key + 'x' }), unauthorized);
     await assert.rejects(auth.createApiKey('nobody', 'x'), (e: unknown) => isPlatformError(e, 'NOT_FOUND'));
