@@ -47,6 +47,12 @@ export const ConfigSchema = Type.Object({
       maxPayloadBytes: Type.Integer({ minimum: 64 }),
       maxKeyLength: Type.Integer({ minimum: 1, maximum: 255 }),
       maxFutureSkewMs: Type.Integer({ minimum: 0 }),
+      /** Levels of objects/arrays in one device JSON document. */
+      maxDepth: Type.Integer({ minimum: 2, maximum: 1000 }),
+      /** Characters in one string value (telemetry, attribute, nested JSON). */
+      maxStringLength: Type.Integer({ minimum: 1 }),
+      /** Points in one telemetry message, keys in one attribute message. */
+      maxValuesPerMessage: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
@@ -123,7 +129,14 @@ export const DEFAULTS: Config = {
   tls: {},
   store: { kind: 'sqlite', synchronous: 'NORMAL' },
   bus: { kind: 'memory' },
-  limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
+  limits: {
+    maxPayloadBytes: 256 * 1024,
+    maxKeyLength: 255,
+    maxFutureSkewMs: 24 * 60 * 60 * 1000,
+    maxDepth: 32,
+    maxStringLength: 64 * 1024,
+    maxValuesPerMessage: 10_000,
+  },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60 },
   rpc: { defaultTimeoutMs: 10_000 },

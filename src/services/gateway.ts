@@ -5,6 +5,7 @@
  */
 import type { DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
+import type { PayloadLimits } from '../domain/payload-limits.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import { parseJson, telemetryFromJson } from '../adapters/codec/json/index.js';
 import type { Clock, Logger } from '../ports.js';
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
   readonly device: DeviceService;
+  /** Bounds for the envelope parts no later check covers (RPC replies). */
+  readonly limits: PayloadLimits;
 }
 
 function asObject(value: JsonValue | undefined, what: string): JsonObject {
@@ -67,9 +70,16 @@ export class GatewayService {
     try {
       const body = asObject(parseJson(payload), 'gateway telemetry');
       const now = this.deps.clock.now();
-      const writes = Object.entries(body).map(async ([name, readings]) => {
+      // Every child's readings are decoded and checked before any is queued: a message the
+      // gateway gets refused stores nothing, not the children listed before the bad one.
+      const perChild = Object.entries(body).map(([name, readings]) => {
+        const points = telemetryFromJson(readings, now);
+        this.deps.ingest.check(points);
+        return [name, points] as const;
+      });
+      const writes = perChild.map(async ([name, points]) => {
         const child = await this.child(gateway, name);
-        await this.deps.ingest.ingest(child, telemetryFromJson(readings, now), 'gateway');
+        await this.deps.ingest.ingest(child, points, 'gateway');
       });
       await Promise.all(writes);
       this.deps.metrics.messageIn('mqtt', 'gateway-telemetry');
@@ -108,7 +118,8 @@ export class GatewayService {
 
   /** `{"device":"A","id":1,"data":{…}}` */
   async rpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
-    const body = asObject(parseJson(payload), 'gateway RPC response');
+    // Checked whole: `data` is serialized again below and travels on to the REST caller.
+    const body = asObject(parseJson(payload, this.deps.limits), 'gateway RPC response');
     const child = await this.child(gateway, deviceNameOf(body));
     const id = body.id;
     if (typeof id !== 'number') throw new PlatformError('MALFORMED_PAYLOAD', 'gateway RPC response needs a numeric "id"');
