@@ -25,6 +25,12 @@ export const ConfigSchema = Type.Object({
       maxKeepAlive: Type.Integer({ minimum: 0, maximum: 65535 }),
       /** Messages queued per offline persistent session before the oldest are dropped. */
       maxQueuedMessages: Type.Integer({ minimum: 0 }),
+      /** Retained messages one device (or client) may hold: topics and bytes (topic + payload). */
+      maxRetainedPerClient: Type.Integer({ minimum: 0 }),
+      maxRetainedBytesPerClient: Type.Integer({ minimum: 0 }),
+      /** Retained messages the broker holds in all. */
+      maxRetainedTotal: Type.Integer({ minimum: 0 }),
+      maxRetainedBytesTotal: Type.Integer({ minimum: 0 }),
     },
     { default: {} },
   ),
@@ -124,7 +130,17 @@ export const DEFAULTS: Config = {
   host: '0.0.0.0',
   http: { port: 8080 },
   https: { port: 8443 },
-  mqtt: { port: 1883, tlsPort: 8883, profile: 'default', maxKeepAlive: 0, maxQueuedMessages: 1000 },
+  mqtt: {
+    port: 1883,
+    tlsPort: 8883,
+    profile: 'default',
+    maxKeepAlive: 0,
+    maxQueuedMessages: 1000,
+    maxRetainedPerClient: 100,
+    maxRetainedBytesPerClient: 1024 * 1024,
+    maxRetainedTotal: 100_000,
+    maxRetainedBytesTotal: 256 * 1024 * 1024,
+  },
   coap: { port: 5683 },
   tls: {},
   store: { kind: 'sqlite', synchronous: 'NORMAL' },

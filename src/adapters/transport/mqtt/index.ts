@@ -53,6 +53,12 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
     maxPayloadBytes: config.limits.maxPayloadBytes,
+    retained: {
+      maxPerClient: config.mqtt.maxRetainedPerClient,
+      maxBytesPerClient: config.mqtt.maxRetainedBytesPerClient,
+      maxTotal: config.mqtt.maxRetainedTotal,
+      maxBytesTotal: config.mqtt.maxRetainedBytesTotal,
+    },
     ...opts.tuning,
   });
   let listeners: Listener[] = [];
