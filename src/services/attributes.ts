@@ -6,7 +6,7 @@
 import type { AttributeEntry, AttributeScope } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
-import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS, FORBIDDEN_KEY, type PayloadLimits } from '../domain/payload-limits.js';
+import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, FORBIDDEN_KEY, type PayloadLimits } from '../domain/payload-limits.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
 import type { AttributeStore, Bus, Clock } from '../ports.js';
 
@@ -29,6 +29,7 @@ function checkValues(values: Record<string, JsonValue>, limits: PayloadLimits): 
       throw new PlatformError('KEY_TOO_LONG', `attribute key of ${key.length} characters`);
     }
     if (key === FORBIDDEN_KEY) throw new PlatformError('MALFORMED_PAYLOAD', `key "${FORBIDDEN_KEY}" is not allowed`);
+    checkText(key, limits, 'attribute key');
     // Depth 2: an attribute value sits one level below the message object.
     checkJsonValue(values[key], limits, 2);
   }
