@@ -310,6 +310,11 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     return (this.acks ??= new InboundAcks(this));
   }
 
+  /** AckOutput (3.1.1): a message the platform could not store is not acknowledged; closing makes the client resend it. */
+  unstored(): void {
+    this.protocolError(0x88, 'a message could not be stored; closing unacknowledged so the client sends it again');
+  }
+
   /** AckOutput: acks were written; resume reading once the backlog has halved. */
   acksFlushed(pending: number): void {
     if (this.readPaused && pending <= ACK_BACKLOG / 2) {
