@@ -70,6 +70,12 @@ export interface TelemetryRow {
   readonly key: string;
   readonly ts: number;
   readonly value: TelemetryValue;
+  /**
+   * An object or array value already serialized by the caller (IngestService does it before the
+   * row joins a batch, so a value that cannot be serialized fails its own message, not the batch).
+   * Stores use it instead of serializing again.
+   */
+  readonly json?: string;
 }
 
 export interface RawQuery {

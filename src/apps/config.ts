@@ -50,6 +50,12 @@ export const ConfigSchema = Type.Object({
       maxConnections: Type.Integer({ minimum: 1 }),
       /** Open connections per TCP/TLS listener. */
       maxConnectionsPerListener: Type.Integer({ minimum: 1 }),
+      /** Retained messages one device (or client) may hold: topics and bytes (topic + payload). */
+      maxRetainedPerClient: Type.Integer({ minimum: 0 }),
+      maxRetainedBytesPerClient: Type.Integer({ minimum: 0 }),
+      /** Retained messages the broker holds in all. */
+      maxRetainedTotal: Type.Integer({ minimum: 0 }),
+      maxRetainedBytesTotal: Type.Integer({ minimum: 0 }),
     },
     { default: {} },
   ),
@@ -94,6 +100,12 @@ export const ConfigSchema = Type.Object({
       maxPayloadBytes: Type.Integer({ minimum: 64 }),
       maxKeyLength: Type.Integer({ minimum: 1, maximum: 255 }),
       maxFutureSkewMs: Type.Integer({ minimum: 0 }),
+      /** Levels of objects/arrays in one device JSON document. */
+      maxDepth: Type.Integer({ minimum: 2, maximum: 1000 }),
+      /** Characters in one string value (telemetry, attribute, nested JSON). */
+      maxStringLength: Type.Integer({ minimum: 1 }),
+      /** Points in one telemetry message, keys in one attribute message. */
+      maxValuesPerMessage: Type.Integer({ minimum: 1 }),
     },
     { default: {} },
   ),
@@ -221,6 +233,10 @@ export const DEFAULTS: Config = {
     maxConnectBytes: 64 * 1024,
     maxConnections: 100_000,
     maxConnectionsPerListener: 100_000,
+    maxRetainedPerClient: 100,
+    maxRetainedBytesPerClient: 1024 * 1024,
+    maxRetainedTotal: 100_000,
+    maxRetainedBytesTotal: 256 * 1024 * 1024,
   },
   coap: {
     port: 5683,
@@ -234,7 +250,14 @@ export const DEFAULTS: Config = {
   tls: { authByCa: false },
   store: { kind: 'sqlite', synchronous: 'NORMAL' },
   bus: { kind: 'memory' },
-  limits: { maxPayloadBytes: 256 * 1024, maxKeyLength: 255, maxFutureSkewMs: 24 * 60 * 60 * 1000 },
+  limits: {
+    maxPayloadBytes: 256 * 1024,
+    maxKeyLength: 255,
+    maxFutureSkewMs: 24 * 60 * 60 * 1000,
+    maxDepth: 32,
+    maxStringLength: 64 * 1024,
+    maxValuesPerMessage: 10_000,
+  },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
   deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },

@@ -187,7 +187,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
   const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000 });
   status.start();
-  const attributes = new AttributeService({ store, bus, clock });
+  const attributes = new AttributeService({ store, bus, clock, limits: config.limits });
   const rpc = new RpcService({ bus, clock, logger, defaultTimeoutMs: config.rpc.defaultTimeoutMs, isOnline: (id) => status.isDeviceOnline(id) });
   const ingest = new IngestService({
     store,
@@ -228,7 +228,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, gatewayLimits: config.gateway });
+  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, gatewayLimits: config.gateway, limits: config.limits });
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;

@@ -7,6 +7,7 @@ import type { AttributeEntry, AttributeScope } from '../domain/device.js';
 import { EDGE_CONFIG_KEYS, checkOrdinaryAttributeWrite, type EdgeConfigKey } from '../domain/edge-config.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
+import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, FORBIDDEN_KEY, type PayloadLimits } from '../domain/payload-limits.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
 import type { AttributeStore, Bus, Clock } from '../ports.js';
 
@@ -14,15 +15,24 @@ export interface AttributeDeps {
   readonly store: AttributeStore;
   readonly bus: Bus;
   readonly clock: Clock;
+  /** Bounds on what one write may hold; DEFAULT_PAYLOAD_LIMITS when not given. */
+  readonly limits?: PayloadLimits;
 }
 
-function checkKeys(values: Record<string, JsonValue>): void {
-  for (const key of Object.keys(values)) {
+/** Whoever writes (device, gateway, operator), a value that reaches the store can be stored. */
+function checkValues(values: Record<string, JsonValue>, limits: PayloadLimits): void {
+  const keys = Object.keys(values);
+  if (keys.length > limits.maxValuesPerMessage) {
+    throw new PlatformError('TOO_MANY_VALUES', `${keys.length} attributes > ${limits.maxValuesPerMessage}`);
+  }
+  for (const key of keys) {
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
       throw new PlatformError('KEY_TOO_LONG', `attribute key of ${key.length} characters`);
     }
-    const value = values[key];
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new PlatformError('NON_FINITE_NUMBER', key);
+    if (key === FORBIDDEN_KEY) throw new PlatformError('MALFORMED_PAYLOAD', `key "${FORBIDDEN_KEY}" is not allowed`);
+    checkText(key, limits, 'attribute key');
+    // Depth 2: an attribute value sits one level below the message object.
+    checkJsonValue(values[key], limits, 2);
   }
 }
 
@@ -31,7 +41,7 @@ export class AttributeService {
 
   /** Every writer but the edge-config endpoint: names reserved for the edge are refused (domain/edge-config.ts). */
   async set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
-    checkKeys(values);
+    checkValues(values, this.deps.limits ?? DEFAULT_PAYLOAD_LIMITS);
     checkOrdinaryAttributeWrite(scope, Object.keys(values));
     await this.write(tenantId, deviceId, scope, values);
   }

@@ -5,6 +5,7 @@
 import { DEFAULT_TENANT_ID, type DeviceIdentity, type TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
+import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../domain/payload-limits.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { Bus, Clock, Logger } from '../ports.js';
 import type { CodecRegistry } from '../adapters/codec/index.js';
@@ -45,16 +46,25 @@ export interface DeviceServiceDeps {
   readonly maxPayloadBytes: number;
   /** Caps on what one gateway may create through the gateway API (config `gateway.*`). */
   readonly gatewayLimits?: GatewayLimits;
+  /** Structure of device JSON (depth, strings, values per message). */
+  readonly limits: PayloadLimits;
 }
 
-/** Reply bodies that are not JSON are kept as the string the device sent. */
-export function parseLooseJson(payload: Buffer): JsonValue {
+/**
+ * Reply bodies that are not JSON are kept as the string the device sent. JSON ones are bounded
+ * like telemetry: the reply travels on to REST callers and rules, which serialize it again.
+ */
+export function parseLooseJson(payload: Buffer, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): JsonValue {
   const text = payload.toString('utf8');
+  let body: JsonValue;
   try {
-    return JSON.parse(text) as JsonValue;
+    body = JSON.parse(text) as JsonValue;
   } catch {
+    checkText(text, limits, 'RPC reply');
     return text;
   }
+  checkJsonValue(body, limits);
+  return body;
 }
 
 export class DeviceService implements DeviceApi {
@@ -143,7 +153,7 @@ export class DeviceService implements DeviceApi {
     this.deps.bus.publish('rpcResponse', subjectFor('rpcResponse', identity.tenantId, identity.deviceId), {
       deviceId: identity.deviceId,
       requestId,
-      response: parseLooseJson(payload),
+      response: parseLooseJson(payload, this.deps.limits),
     });
   }
 

@@ -9,6 +9,7 @@
  */
 import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
+import type { PayloadLimits } from '../domain/payload-limits.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import { parseJson, telemetryFromJson } from '../adapters/codec/json/index.js';
 import type { Clock, Logger } from '../ports.js';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   readonly metrics: PlatformMetrics;
   readonly device: DeviceService;
   readonly gatewayLimits?: GatewayLimits;
+  /** Bounds for the envelope parts no later check covers (RPC replies). */
+  readonly limits: PayloadLimits;
 }
 
 function asObject(value: JsonValue | undefined, what: string): JsonObject {
@@ -82,8 +85,13 @@ export class GatewayService {
       const body = asObject(parseJson(payload), 'gateway telemetry');
       const now = this.deps.clock.now();
       const entries = Object.entries(body);
-      // Decoded before any child is resolved or created: a malformed message creates nothing.
-      const points = entries.map(([, readings]) => telemetryFromJson(readings, now));
+      // Every child's readings are decoded and checked before any child is resolved, created or
+      // queued: a message the gateway gets refused stores nothing and creates nothing.
+      const points = entries.map(([, readings]) => {
+        const decoded = telemetryFromJson(readings, now);
+        this.deps.ingest.check(decoded);
+        return decoded;
+      });
       const children = await this.children(gateway, entries.map(([name]) => name));
       const writes = children.map((child, i) => this.deps.ingest.ingest(child, points[i] ?? [], 'gateway'));
       await Promise.all(writes);
@@ -123,7 +131,8 @@ export class GatewayService {
 
   /** `{"device":"A","id":1,"data":{…}}` */
   async rpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
-    const body = asObject(parseJson(payload), 'gateway RPC response');
+    // Checked whole: `data` is serialized again below and travels on to the REST caller.
+    const body = asObject(parseJson(payload, this.deps.limits), 'gateway RPC response');
     const child = await this.child(gateway, deviceNameOf(body), undefined, true);
     const id = body.id;
     if (typeof id !== 'number') throw new PlatformError('MALFORMED_PAYLOAD', 'gateway RPC response needs a numeric "id"');

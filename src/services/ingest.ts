@@ -3,6 +3,13 @@
  * devices accumulate while the event loop is busy and are written in one transaction when it
  * turns (or when a batch is full); each caller's promise resolves only after its rows are
  * committed, which is when the transport sends PUBACK / CoAP ACK / HTTP 200.
+ *
+ * One message can never fail the others of its batch (issue 12, item 5): each message is
+ * validated and its object values serialized on the caller's side, before it joins a batch, so
+ * what cannot be stored fails that caller alone; and a batch whose transaction still fails is
+ * split in halves and retried, down to the single message that fails, which alone is rejected.
+ * Halves commit one after the other, in arrival order, before anything queued later: PUBACKs
+ * to one client stay in order [MQTT-4.6.0-2].
  */
 import type { DeviceIdentity, TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
@@ -14,6 +21,8 @@ import type { PlatformMetrics } from './device-api.js';
 interface PendingMessage {
   readonly identity: DeviceIdentity;
   readonly points: readonly Point[];
+  /** The points as store rows, object values serialized already. */
+  readonly rows: readonly TelemetryRow[];
   /** How the device sent it; undefined for platform-made points (derived telemetry). */
   readonly transport: TransportName | undefined;
   readonly resolve: () => void;
@@ -46,14 +55,20 @@ export class IngestService {
    * device activity.
    */
   ingest(identity: DeviceIdentity, points: readonly Point[], transport?: TransportName): Promise<void> {
-    validatePoints(points, this.deps.clock.now(), this.deps.limits);
+    this.check(points);
     if (points.length === 0) return Promise.resolve();
+    const rows = toRows(identity.deviceId, points);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ identity, points, transport, resolve, reject });
+      this.pending.push({ identity, points, rows, transport, resolve, reject });
       this.pendingRows += points.length;
       if (this.pendingRows >= this.deps.maxBatchRows) this.flushSoon(true);
       else this.flushSoon(false);
     });
+  }
+
+  /** Throws what ingest() would for these points (callers that ingest several messages at once check all first). */
+  check(points: readonly Point[]): void {
+    validatePoints(points, this.deps.clock.now(), this.deps.limits);
   }
 
   /** Commits whatever is queued; used at shutdown. */
@@ -81,17 +96,7 @@ export class IngestService {
     const batch = this.pending;
     this.pending = [];
     this.pendingRows = 0;
-    const rows: TelemetryRow[] = [];
-    for (const message of batch) {
-      for (const p of message.points) rows.push({ deviceId: message.identity.deviceId, key: p.key, ts: p.ts, value: p.value });
-    }
-    const started = performance.now();
-    const done = this.deps.store
-      .appendTelemetry(rows)
-      .then(
-        () => this.committed(batch, rows.length, started),
-        (err: unknown) => this.failed(batch, err),
-      )
+    const done = this.commit(batch)
       .finally(() => {
         this.committing = undefined;
         // What queued during this commit has waited long enough: commit it now.
@@ -99,6 +104,25 @@ export class IngestService {
       });
     this.committing = done;
     return done;
+  }
+
+  /** Commits the messages in one transaction; if it fails, each half separately (in order). */
+  private async commit(batch: readonly PendingMessage[]): Promise<void> {
+    const rows = batch.length === 1 ? (batch[0] as PendingMessage).rows : batch.flatMap((m) => m.rows);
+    const started = performance.now();
+    try {
+      await this.deps.store.appendTelemetry(rows);
+    } catch (err) {
+      if (batch.length === 1) return this.failed(batch, err);
+      this.deps.logger.warn({ err, messages: batch.length }, 'telemetry commit failed; retrying its messages in halves to isolate the cause');
+      const half = Math.ceil(batch.length / 2);
+      // One turn of the event loop between attempts: a store that keeps failing must not freeze it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.commit(batch.slice(0, half));
+      await this.commit(batch.slice(half));
+      return;
+    }
+    this.committed(batch, rows.length, started);
   }
 
   private committed(batch: readonly PendingMessage[], rowCount: number, started: number): void {
@@ -115,9 +139,33 @@ export class IngestService {
     }
   }
 
+  /** The one message whose commit fails on its own. A store's PlatformError is the device's answer. */
   private failed(batch: readonly PendingMessage[], err: unknown): void {
-    this.deps.logger.error({ err, messages: batch.length }, 'telemetry commit failed; devices will retry');
-    const error = new PlatformError('UNAVAILABLE', 'storage commit failed', { cause: err });
-    for (const message of batch) message.reject(error);
+    for (const message of batch) {
+      this.deps.logger.error({ err, deviceId: message.identity.deviceId, rows: message.rows.length }, 'telemetry commit failed for this message');
+      message.reject(err instanceof PlatformError ? err : new PlatformError('UNAVAILABLE', 'storage commit failed', { cause: err }));
+    }
+  }
+}
+
+/**
+ * Store rows of one message. Object values are serialized here, on the caller's side: what
+ * JSON.stringify cannot handle (validation bounds depth, so this is a last line) fails this
+ * message alone instead of the transaction it would have joined.
+ */
+function toRows(deviceId: string, points: readonly Point[]): TelemetryRow[] {
+  const rows: TelemetryRow[] = new Array<TelemetryRow>(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i] as Point;
+    rows[i] = typeof p.value === 'object' ? { deviceId, key: p.key, ts: p.ts, value: p.value, json: serialize(p) } : { deviceId, key: p.key, ts: p.ts, value: p.value };
+  }
+  return rows;
+}
+
+function serialize(p: Point): string {
+  try {
+    return JSON.stringify(p.value);
+  } catch (err) {
+    throw new PlatformError('MALFORMED_PAYLOAD', `value of "${p.key}" cannot be stored`, { cause: err });
   }
 }

@@ -6,6 +6,7 @@
  * Telemetry and attribute payloads are not parsed here: they go to DeviceApi as raw bytes and
  * the device's codec decodes them.
  */
+import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../domain/payload-limits.js';
 import { PlatformError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/telemetry.js';
 import type {
@@ -58,6 +59,8 @@ export function parseJsonObject(payload: Buffer, what: string): Record<string, J
     throw new PlatformError('MALFORMED_PAYLOAD', `${what}: ${(err as Error).message}`);
   }
   if (!isObject(parsed)) throw new PlatformError('MALFORMED_PAYLOAD', `${what}: expected a JSON object`);
+  // Client RPC params and provisioning requests travel on (rules, replies): bounded like telemetry.
+  checkJsonValue(parsed, DEFAULT_PAYLOAD_LIMITS);
   return parsed;
 }
 

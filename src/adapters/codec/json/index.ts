@@ -4,7 +4,9 @@
  *   {"ts":MS,"values":{"k":v,…}}    one reading with the device's timestamp
  *   [ either of the above, … ]      several readings in one message
  */
+import { isUtf8 } from 'node:buffer';
 import { PlatformError } from '../../../domain/errors.js';
+import { checkJsonValue, type PayloadLimits } from '../../../domain/payload-limits.js';
 import type { JsonValue, Point } from '../../../domain/telemetry.js';
 import type { Codec } from '../../../ports.js';
 
@@ -14,12 +16,27 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function parseJson(payload: Buffer): JsonValue {
+/**
+ * Every JSON document a device sends goes through here. JSON text is UTF-8 (RFC 8259 §8.1):
+ * invalid bytes are refused rather than silently replaced by U+FFFD (isUtf8 is native, ~40 ns
+ * for a typical message).
+ *
+ * The parsed value is not walked here: V8's JSON.parse is iterative, so any depth parses, and
+ * what comes out is bounded before it is queued or stored by the one check every codec's output
+ * passes — validatePoints for telemetry, AttributeService for attributes (both use
+ * domain/payload-limits.ts). Walking it here as well cost ~+40% per message (bench/decode-json.ts).
+ * Callers that keep a parsed value for anything else pass `limits` to have it checked here.
+ */
+export function parseJson(payload: Buffer, limits?: PayloadLimits): JsonValue {
+  if (!isUtf8(payload)) throw new PlatformError('INVALID_TEXT', 'payload is not valid UTF-8');
+  let body: JsonValue;
   try {
-    return JSON.parse(payload.toString('utf8')) as JsonValue;
+    body = JSON.parse(payload.toString('utf8')) as JsonValue;
   } catch (err) {
     throw new PlatformError('MALFORMED_PAYLOAD', (err as Error).message);
   }
+  if (limits) checkJsonValue(body, limits);
+  return body;
 }
 
 function pushValues(out: Point[], values: JsonObject, ts: number): void {

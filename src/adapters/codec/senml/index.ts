@@ -45,7 +45,7 @@ function recordValue(record: Record<string, JsonValue>, base: Base): TelemetryVa
 }
 
 export function decodeSenml(payload: Buffer, now: number): Point[] {
-  const body = parseJson(payload);
+  const body = parseJson(payload); // records become points: validatePoints bounds them
   if (!Array.isArray(body)) throw new PlatformError('MALFORMED_PAYLOAD', 'SenML pack must be a JSON array');
   const base: Base = { bn: '', bt: 0, bv: 0 };
   const points: Point[] = [];
@@ -66,10 +66,15 @@ export function decodeSenml(payload: Buffer, now: number): Point[] {
   return points;
 }
 
-/** Attributes in SenML: the last value of each name wins. */
+/**
+ * Attributes in SenML: the last value of each name wins. Defined as own properties: a record
+ * named "__proto__" must not become the object's prototype (validation then refuses that key).
+ */
 function decodeSenmlAttributes(payload: Buffer): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
-  for (const point of decodeSenml(payload, 0)) out[point.key] = point.value;
+  for (const point of decodeSenml(payload, 0)) {
+    Object.defineProperty(out, point.key, { value: point.value, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 

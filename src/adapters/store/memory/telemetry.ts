@@ -44,7 +44,7 @@ export function createMemoryTelemetry(): MemoryTelemetry {
     if (!keys) devices.set(row.deviceId, (keys = new Map()));
     let s = keys.get(row.key);
     if (!s) keys.set(row.key, (s = { ts: [], values: [] }));
-    const value = copy(row.value);
+    const value = row.json === undefined ? copy(row.value) : (JSON.parse(row.json) as TelemetryValue);
     const last = s.ts[s.ts.length - 1];
     if (last === undefined || row.ts > last) {
       s.ts.push(row.ts);

@@ -3,13 +3,16 @@
  * event loop. Each part below owns a group of tables; this file opens the database, composes the
  * parts and runs the one operation that spans them (deleting a device and everything it owns).
  *
- * One process writes the file: the surrogate-id caches of the telemetry part assume so.
+ * One process writes the file: the surrogate-id caches of the telemetry part assume so. Another
+ * process may still lock it for a while (a `sqlite3` shell, a backup): calls then wait on timers,
+ * in order, instead of blocking the event loop (busy.ts).
  */
 import type { Logger, Store } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
 import { createSqliteAudit } from './audit.js';
+import { retryWhenBusy } from './busy.js';
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
@@ -115,5 +118,5 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       db.close(); // the last connection to close checkpoints what is left
     },
   };
-  return guardClosed(store, () => !db.open);
+  return guardClosed(retryWhenBusy(store, opts.logger), () => !db.open);
 }

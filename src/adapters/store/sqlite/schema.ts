@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../../../ports.js';
 import { hashStoredTokens, type MigrationContext } from './migrate-tokens.js';
 import type { Db } from './sql.js';
+import { BUSY_TIMEOUT_MS } from './busy.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -391,13 +392,14 @@ export interface OpenOptions {
 }
 
 const SYNCHRONOUS = { NORMAL: 'NORMAL', FULL: 'FULL' } as const;
-const BUSY_TIMEOUT_MS = 5000;
+/** While opening and migrating (nothing is being served yet); afterwards see busy.ts. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 export function openDatabase(opts: OpenOptions): Db {
   const synchronous = SYNCHRONOUS[opts.synchronous];
   if (synchronous === undefined) throw new Error(`synchronous must be NORMAL or FULL, got ${String(opts.synchronous)}`);
   if (opts.file !== ':memory:' && opts.file !== '') mkdirSync(dirname(opts.file), { recursive: true });
-  const db = new Database(opts.file, { timeout: BUSY_TIMEOUT_MS });
+  const db = new Database(opts.file, { timeout: OPEN_BUSY_TIMEOUT_MS });
   try {
     // WAL: readers never block the writer, and a commit is one sequential append to the -wal file.
     db.pragma('journal_mode = WAL');
@@ -405,7 +407,7 @@ export function openDatabase(opts: OpenOptions): Db {
     // so it survives the process being killed (SIGKILL, crash) but the last commits may be lost on
     // power failure or an OS crash. FULL fsyncs the WAL on every commit and survives power loss too.
     db.pragma(`synchronous = ${synchronous}`);
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: telemetry batches dirty one leaf
     // page per series, so frequent checkpoints rewrite (and, under NORMAL, fsync) the same pages
     // over and over. Measured +30% append throughput (bench/store-append.ts). The file is cut back
@@ -416,6 +418,8 @@ export function openDatabase(opts: OpenOptions): Db {
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -65536'); // 64 MiB page cache
     migrate(db, opts.logger, opts.tokenDigest ? { tokenDigest: opts.tokenDigest } : {});
+    // From here on the event loop serves devices: a locked file must not hold it (busy.ts).
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   } catch (err) {
     db.close();
     throw err;

@@ -299,7 +299,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       checkTs(row.ts);
       const device = deviceFor(row.deviceId);
       const key = keyFor(row.key);
-      encoded[i] = encode(row.value);
+      encoded[i] = encode(row.value, row.json);
       logged[i * 3] = device;
       logged[i * 3 + 1] = key;
       let byKey = series.get(device);

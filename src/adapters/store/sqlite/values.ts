@@ -8,7 +8,8 @@ import { tagOf, ValueTag } from '../shared.js';
 
 export type Stored = [tag: number, value: number | string];
 
-export function encode(value: TelemetryValue): Stored {
+/** `json`: the value serialized by the caller already (TelemetryRow.json). */
+export function encode(value: TelemetryValue, json?: string): Stored {
   const tag = tagOf(value);
   switch (tag) {
     case ValueTag.Number:
@@ -18,7 +19,7 @@ export function encode(value: TelemetryValue): Stored {
     case ValueTag.String:
       return [tag, value as string];
     default:
-      return [tag, JSON.stringify(value)];
+      return [tag, json ?? JSON.stringify(value)];
   }
 }
 

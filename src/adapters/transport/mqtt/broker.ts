@@ -17,6 +17,7 @@ import type { ClientCertificate } from './client-cert.js';
 import { Connection } from './connection.js';
 import { PacketDecoder } from './frames.js';
 import { RetainedStore } from './retained.js';
+import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedLimits, type RetainedUse } from './retained-quota.js';
 import { Message, Session, type QoS, type SessionEnv, type Subscription } from './session.js';
 
 /**
@@ -79,6 +80,8 @@ export interface BrokerOptions {
   readonly maxConnectBytes?: number;
   /** Open connections in total, over every listener (WebSocket included). */
   readonly maxConnections?: number;
+  /** Caps on retained messages per owner and in total (retained-quota.ts). */
+  readonly retained?: RetainedLimits;
 }
 
 export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks'>> & Pick<BrokerOptions, 'hooks'> & {
@@ -110,7 +113,13 @@ class Space {
   readonly subs = new qlobber.QlobberDedup<Subscription>(QLOBBER_OPTIONS);
   readonly shared = new qlobber.QlobberDedup<SharedGroup>(QLOBBER_OPTIONS);
   readonly groups = new Map<string, SharedGroup>();
-  readonly retained = new RetainedStore<Message>();
+  readonly retained = new RetainedStore<RetainedEntry>();
+}
+
+/** A retained message with who set it and what it counts against the quota. */
+interface RetainedEntry {
+  readonly msg: Message;
+  readonly use: RetainedUse;
 }
 
 /** [MQTT-4.7.2-1]: filters starting with a wildcard do not match topics starting with `$`. */
@@ -128,6 +137,7 @@ export class MqttBroker {
   private readonly connections = new Set<Connection>();
   private readonly sessionEnv: SessionEnv;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly retainedQuota: RetainedQuota;
   private routeSeq = 0;
   private closing = false;
   private readonly refusals: RefusalLog;
@@ -151,12 +161,14 @@ export class MqttBroker {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxConnections: options.maxConnections ?? 100_000,
       maxPacketBytes,
+      retained: options.retained ?? DEFAULT_RETAINED_LIMITS,
       // Neither MQTT version bounds CONNECT (a will payload alone may be 64 KiB); until a client
       // has authenticated, it may not make us buffer more than this.
       maxConnectBytes: Math.min(options.maxConnectBytes ?? 64 * 1024, maxPacketBytes),
     };
     this.metrics = this.options.metrics;
     this.logger = options.logger;
+    this.retainedQuota = new RetainedQuota(this.options.retained);
     this.refusals = new RefusalLog(options.logger, { listener: 'mqtt', maxConnections: this.options.maxConnections }, () =>
       this.metrics.reject('mqtt', 'connection_limit'),
     );
@@ -332,12 +344,53 @@ export class MqttBroker {
     const ids = sub.subId === undefined ? undefined : [sub.subId];
     const retained = this.space(session.spaceKey).retained;
     let expired: string[] | undefined;
-    retained.forEachMatch(sub.filter, (msg) => {
+    retained.forEachMatch(sub.filter, ({ msg }) => {
       if (msg.expired(now)) (expired ??= []).push(msg.topic);
       else session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, true, ids);
     });
     // Expired retained messages are dropped when found [MQTT-3.3.2-5].
-    for (const topic of expired ?? []) retained.set(topic, undefined);
+    for (const topic of expired ?? []) this.unretain(this.space(session.spaceKey), topic);
+  }
+
+  // ------------------------------------------------------------------ retained messages
+
+  /** True (counted and logged) when `owner` may not retain `payloadBytes` on `topic` now; a deletion always may. */
+  refusesRetained(spaceKey: string, topic: string, payloadBytes: number, owner: string): boolean {
+    if (payloadBytes === 0) return false;
+    const previous = this.spaces.get(spaceKey)?.retained.get(topic);
+    if (this.retainedQuota.admits({ owner, bytes: topic.length + payloadBytes }, previous?.use)) return false;
+    this.retainRefused(topic, owner);
+    return true;
+  }
+
+  private retainRefused(topic: string, owner: string): void {
+    this.metrics.reject('mqtt', 'retained_quota');
+    this.logger.warn(
+      { owner, topic, retained: this.retainedQuota.totalCount, retainedBytes: this.retainedQuota.totalBytes },
+      'retained message over quota: not retained',
+    );
+  }
+
+  /** Stores or deletes the topic's retained message; false when over quota (nothing changed). */
+  private retain(space: Space, msg: Message, owner: string): boolean {
+    if (msg.payload.length === 0) {
+      this.unretain(space, msg.topic); // [MQTT-3.3.1-6]: always possible
+      return true;
+    }
+    const previous = space.retained.get(msg.topic);
+    const use: RetainedUse = { owner, bytes: msg.topic.length + msg.payload.length };
+    if (!this.retainedQuota.admits(use, previous?.use)) return false;
+    if (previous) this.retainedQuota.remove(previous.use);
+    this.retainedQuota.add(use);
+    space.retained.set(msg.topic, { msg, use });
+    return true;
+  }
+
+  private unretain(space: Space, topic: string): void {
+    const previous = space.retained.get(topic);
+    if (!previous) return;
+    this.retainedQuota.remove(previous.use);
+    space.retained.set(topic, undefined);
   }
 
   // ------------------------------------------------------------------ routing
@@ -347,9 +400,14 @@ export class MqttBroker {
    * of its filters match (highest QoS, all subscription identifiers: MQTT 5.0 §3.3.4), plus one
    * member of each matching shared-subscription group (§4.8.2).
    */
-  route(spaceKey: string, msg: Message): void {
+  route(spaceKey: string, msg: Message, owner = msg.origin ?? ''): void {
     const space = this.space(spaceKey);
-    if (msg.retain) space.retained.set(msg.topic, msg.payload.length > 0 ? msg : undefined);
+    if (msg.retain && !this.retain(space, msg, owner)) {
+      // Over quota: delivered to today's subscribers like any message, but not kept (and not
+      // marked retained, since it is not).
+      this.retainRefused(msg.topic, owner);
+      msg = new Message(msg.topic, msg.payload, msg.qos, false, msg.props, msg.expiresAt, msg.origin);
+    }
     const dollar = msg.topic.charCodeAt(0) === 0x24;
     const seq = ++this.routeSeq;
     let targets: Session[] | undefined;

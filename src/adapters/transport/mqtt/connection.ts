@@ -292,19 +292,30 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
       if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, code, this.protocolVersion);
       return;
     }
+    // Over its retained quota, MQTT 5 answers 0x97 and nothing is routed; otherwise route() delivers without retaining.
+    const owner = this.principal.identity?.deviceId ?? session.key;
+    if (p.retain && v5 && qos > 0 && this.broker.refusesRetained(this.principal.space, topic, payload.length, owner)) {
+      if (qos === 2) session.deleteIncomingQos2(id);
+      return this.ackQueue().push(qos as 1 | 2, id, new PlatformError('QUOTA_EXCEEDED').spec.mqtt, this.protocolVersion);
+    }
     this.broker.metrics.messageIn('mqtt', 'publish');
     const props = v5 ? p.properties : undefined;
     const expiry = props?.messageExpiryInterval;
     const expiresAt = expiry ? Date.now() + expiry * 1000 : 0;
     // The parser's payload may be a view into a 64 KiB socket chunk: a retained copy must not pin it.
     const body = p.retain ? Buffer.from(payload) : payload;
-    this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key));
+    this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key), owner);
     if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, 0, this.protocolVersion);
   }
 
   /** Created on the first QoS 1/2 PUBLISH: many devices never send one. */
   private ackQueue(): InboundAcks {
     return (this.acks ??= new InboundAcks(this));
+  }
+
+  /** AckOutput (3.1.1): a message the platform could not store is not acknowledged; closing makes the client resend it. */
+  unstored(): void {
+    this.protocolError(0x88, 'a message could not be stored; closing unacknowledged so the client sends it again');
   }
 
   /** AckOutput: acks were written; resume reading once the backlog has halved. */

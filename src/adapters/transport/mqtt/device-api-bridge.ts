@@ -11,6 +11,7 @@
  * Provisioning:     user name `provision`, /provision/request → /provision/response
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
+import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
@@ -60,12 +61,16 @@ const GATEWAY_FEEDS: Record<string, Feed> = {
   [`${GW}rpc`]: 'gwRpc',
 };
 
+/** Device API requests (attribute requests, gateway connect, RPC calls), bounded like telemetry. */
 function parseJson(payload: Buffer): unknown {
+  let body: unknown;
   try {
-    return JSON.parse(payload.toString('utf8')) as unknown;
+    body = JSON.parse(payload.toString('utf8')) as unknown;
   } catch {
     throw new PlatformError('MALFORMED_PAYLOAD', 'not JSON');
   }
+  checkJsonValue(body, DEFAULT_PAYLOAD_LIMITS);
+  return body;
 }
 
 function jsonObject(payload: Buffer): Record<string, unknown> {

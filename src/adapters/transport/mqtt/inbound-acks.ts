@@ -20,11 +20,20 @@ interface Entry {
 /** Reason code for an intercepted publish whose handler failed unexpectedly: Implementation specific error. */
 const INTERNAL_ERROR = 0x83;
 
+/** Server unavailable: the platform could not store the message, through no fault of the client. */
+const SERVER_UNAVAILABLE = 0x88;
+
 /** Where acks go: the connection, passed as an object so that a queue costs no closures. */
 export interface AckOutput {
   write(buf: Buffer): void;
   /** Called after acks were written, with how many are still pending. */
   acksFlushed(pending: number): void;
+  /**
+   * MQTT 3.1.1 has no negative ack, and a PUBACK for a message that was not stored would lose it:
+   * instead the connection is closed unacknowledged, and the client sends the message again
+   * when it reconnects [MQTT-4.4.0-1]. Acks after it are not written either (order, MQTT-4.6.0-2).
+   */
+  unstored(): void;
 }
 
 export class InboundAcks {
@@ -40,11 +49,13 @@ export class InboundAcks {
 
   /**
    * Queues the ack of one PUBLISH. `result` is the reason code (0 = success), or a promise of it.
-   * MQTT 3.1.1 has no reason codes: its acks are always positive.
+   * MQTT 3.1.1 has no reason codes: its acks are positive, except that a message the platform
+   * could not store is not acknowledged at all (see AckOutput.unstored).
    */
   push(qos: 1 | 2, id: number, result: number | Promise<number>, version: number, done?: (code: number) => void): void {
     const type = qos === 1 ? PUBACK : PUBREC;
     if (typeof result === 'number' && this.queue.length === 0) {
+      if (version !== 5 && result === SERVER_UNAVAILABLE) return this.abandon();
       done?.(result);
       this.out.write(encodeAck(type, id, result, version));
       return;
@@ -73,6 +84,7 @@ export class InboundAcks {
     let n = 0;
     while (n < q.length && (q[n] as Entry).ready) {
       const e = q[n++] as Entry;
+      if (e.version !== 5 && e.code === SERVER_UNAVAILABLE) return this.abandon();
       e.done?.(e.code);
       this.out.write(encodeAck(e.type, e.id, e.code, e.version));
     }
@@ -85,6 +97,14 @@ export class InboundAcks {
       this.waiters = undefined;
       for (const w of waiters) w();
     }
+  }
+
+  private abandon(): void {
+    this.queue = [];
+    this.out.unstored();
+    const waiters = this.waiters ?? [];
+    this.waiters = undefined;
+    for (const w of waiters) w();
   }
 
   /** Resolves once every queued ack has been written (or its connection is gone). */

@@ -56,6 +56,12 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
     maxConnectBytes: config.mqtt.maxConnectBytes,
     maxConnections: config.mqtt.maxConnections,
+    retained: {
+      maxPerClient: config.mqtt.maxRetainedPerClient,
+      maxBytesPerClient: config.mqtt.maxRetainedBytesPerClient,
+      maxTotal: config.mqtt.maxRetainedTotal,
+      maxBytesTotal: config.mqtt.maxRetainedBytesTotal,
+    },
     ...opts.tuning,
   });
   let listeners: Listener[] = [];

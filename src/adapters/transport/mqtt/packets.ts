@@ -22,13 +22,29 @@ export const PUBREC = 0x50;
 export const PUBREL = 0x62;
 export const PUBCOMP = 0x70;
 
+/** Reason codes a PUBACK or PUBREC may carry (MQTT 5.0 §3.4.2.1, §3.5.2.1). */
+const PUBACK_REASONS = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+
+/**
+ * The error catalogue's code for a failed PUBLISH, as a PUBACK/PUBREC may carry it. A client
+ * treats any other code as a protocol error and drops the connection (MQTT.js does), so an
+ * over-limit payload (0x95 Packet too large, valid in CONNACK/DISCONNECT only) answers 0x97
+ * Quota exceeded — "an implementation or administrative imposed limit" — and a server-side
+ * failure (0x88 Server unavailable) answers 0x80 Unspecified error.
+ */
+export function pubackReason(code: number): number {
+  if (PUBACK_REASONS.has(code)) return code;
+  return code === 0x95 ? 0x97 : 0x80;
+}
+
 /**
  * PUBACK/PUBREC/PUBREL/PUBCOMP. On MQTT 5 the reason code and property length may be omitted when
  * the reason is Success and there are no properties [MQTT-3.4.2-1], so only failures cost a byte.
  */
 export function encodeAck(type: number, packetId: number, reasonCode: number, version: number): Buffer {
   if (version === 5 && reasonCode !== 0) {
-    return Buffer.from([type, 3, packetId >> 8, packetId & 0xff, reasonCode]);
+    const code = type === PUBACK || type === PUBREC ? pubackReason(reasonCode) : reasonCode;
+    return Buffer.from([type, 3, packetId >> 8, packetId & 0xff, code]);
   }
   return Buffer.from([type, 2, packetId >> 8, packetId & 0xff]);
 }

@@ -21,6 +21,16 @@ export class RetainedStore<T> {
     return this.count;
   }
 
+  /** The retained message of a topic, if any. */
+  get(topic: string): T | undefined {
+    let node: Node<T> | undefined = this.root;
+    for (const level of topic.split('/')) {
+      node = node.children?.get(level);
+      if (!node) return undefined;
+    }
+    return node.value;
+  }
+
   /** Stores, or with `undefined` deletes, the retained message of a topic [MQTT-3.3.1-5, MQTT-3.3.1-6]. */
   set(topic: string, value: T | undefined): void {
     const levels = topic.split('/');
