@@ -64,26 +64,48 @@ async function write(socket: Socket, bytes: Buffer, chunk: number | undefined): 
     socket.write(bytes);
     return;
   }
-  for (let at = 0; at < bytes.length && !socket.destroyed; at += chunk) {
-    socket.write(bytes.subarray(at, at + chunk));
+  // At most 16 pieces: each waits for an event-loop turn, and a busy loop makes thousands slow.
+  const size = Math.max(chunk, Math.ceil(bytes.length / 16));
+  for (let at = 0; at < bytes.length && !socket.destroyed; at += size) {
+    socket.write(bytes.subarray(at, at + size));
     await new Promise((r) => setImmediate(r));
   }
 }
 
-async function runCase(port: number, c: MqttCase): Promise<void> {
-  const socket = await opened(port);
-  socket.on('error', () => undefined);
-  socket.on('data', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const version = (c.connect as { protocolVersion?: number }).protocolVersion ?? 4;
-  await write(socket, applyMutations(encode(c.connect, version), c.connectMutations), c.chunk);
-  if (c.waitConnack) await firstReply(socket, 300);
-  for (const p of c.packets) await write(socket, applyMutations(encode(p.packet, version), p.mutations), c.chunk);
-  socket.end();
-  // Our FIN must close the connection from the broker's side too (no half-open leftovers).
-  await closed;
+/** What a stuck case was doing, for the hang report. */
+class Progress {
+  phase = 'connecting';
+  received = 0;
+  readonly started = performance.now();
+  toString(): string {
+    return `${this.phase} after ${Math.round(performance.now() - this.started)} ms, ${this.received} bytes received`;
+  }
+}
+
+async function runCase(port: number, c: MqttCase, stuckMs: number): Promise<void> {
+  const progress = new Progress();
+  const stuck = setTimeout(() => console.error(`MQTT case still ${progress}`), stuckMs);
+  try {
+    const socket = await opened(port);
+    socket.on('error', () => undefined);
+    socket.on('data', (d: Buffer) => (progress.received += d.length));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const version = (c.connect as { protocolVersion?: number }).protocolVersion ?? 4;
+    progress.phase = 'writing CONNECT';
+    await write(socket, applyMutations(encode(c.connect, version), c.connectMutations), c.chunk);
+    progress.phase = 'waiting for CONNACK';
+    if (c.waitConnack) await firstReply(socket, 300);
+    progress.phase = 'writing packets';
+    for (const p of c.packets) await write(socket, applyMutations(encode(p.packet, version), p.mutations), c.chunk);
+    progress.phase = 'waiting for the broker to close after our FIN';
+    socket.end();
+    // Our FIN must close the connection from the broker's side too (no half-open leftovers).
+    await closed;
+  } finally {
+    clearTimeout(stuck);
+  }
 }
 
 export function mqttSurface(world: FuzzWorld, options: { hostile: boolean; timeoutMs: number }): Surface {
-  return asyncSurface(`MQTT over TCP${options.hostile ? ' (hostile payloads)' : ''}`, mqttCase(world, options.hostile), (c) => runCase(world.ports.mqtt, c), options.timeoutMs);
+  return asyncSurface(`MQTT over TCP${options.hostile ? ' (hostile payloads)' : ''}`, mqttCase(world, options.hostile), (c) => runCase(world.ports.mqtt, c, options.timeoutMs - 1000), options.timeoutMs);
 }
