@@ -41,7 +41,7 @@ class Slowest {
 
   note(ms: number, input: () => unknown): void {
     if (this.cases.length >= this.size && ms <= (this.cases.at(-1)?.ms ?? 0)) return;
-    this.cases.push({ ms: Math.round(ms), input: fc.stringify(input()).slice(0, 400) });
+    this.cases.push({ ms: Math.round(ms), input: readable(fc.stringify(input())).slice(0, 400) });
     this.cases.sort((a, b) => b.ms - a.ms);
     this.cases.length = Math.min(this.cases.length, this.size);
   }
@@ -79,10 +79,23 @@ export function check(condition: boolean, message: () => string): asserts condit
   if (!condition) throw new PropertyViolation(message());
 }
 
+/**
+ * fast-check prints a Buffer as its byte list; as text (when it is valid UTF-8) or hex a
+ * counterexample can be read and pasted into a fixture.
+ */
+export function readable(printed: string): string {
+  return printed.replace(/(Buffer|Uint8Array)\.from\(\[([\d,]*)\]\)/g, (_all, _type: string, list: string) => {
+    const bytes = Buffer.from(list === '' ? [] : list.split(',').map(Number));
+    const text = bytes.toString('utf8');
+    const printable = Buffer.from(text, 'utf8').equals(bytes) && !/[\u0000-\u0008\u000e-\u001f]/.test(text);
+    return printable ? `Buffer.from(${JSON.stringify(text)})` : `Buffer.from("${bytes.toString('hex')}", "hex")`;
+  });
+}
+
 function failureOf<T>(surface: string, details: fc.RunDetails<T>): Failure | undefined {
   if (!details.failed) return undefined;
   const error = details.errorInstance;
-  const text = fc.stringify(details.counterexample);
+  const text = readable(fc.stringify(details.counterexample));
   return {
     surface,
     seed: details.seed,
