@@ -2,7 +2,9 @@
  * One error shape for the whole API, `{error, message[, path]}`: PlatformErrors keep their code
  * and status, validation failures become 400 with the failing field, anything else is a logged 500.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, PlatformError, type ErrorCode } from '../domain/errors.js';
 
 interface ErrorBody {
@@ -47,4 +49,27 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } satisfies ErrorBody),
   );
+}
+
+/** How long a refused connection may take to read our answer before it is cut. */
+const CLIENT_ERROR_GRACE_MS = 1000;
+
+/**
+ * Answers a request Node's HTTP parser could not read (unknown method, malformed request line or
+ * header, headers over the limit, request timeout), where Fastify's own answer had neither our
+ * error shape nor `Connection: close`. The connection cannot carry another request after a
+ * parse error, and a keep-alive client that is not told so sends its next request into a closed
+ * socket (RFC 9112 §9.6: a server that closes says "close"). Found by the REST fuzzer.
+ */
+export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+  const spec = ERRORS[code];
+  // The parser's code, never the bytes: they are the client's and may be anything.
+  this.log.info({ remote: socket.remoteAddress, parserError: err.code }, `unreadable HTTP request refused with ${spec.http}`);
+  if (socket.writable) {
+    const body = JSON.stringify({ error: code, message: `${spec.message} (${err.code ?? 'parse error'})` } satisfies ErrorBody);
+    socket.end(`HTTP/1.1 ${spec.http} ${STATUS_CODES[spec.http] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
 }

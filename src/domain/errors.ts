@@ -41,6 +41,8 @@ export const ERRORS = {
   RPC_TIMEOUT: { http: 408, coap: '5.04', mqtt: 0x80, message: 'device did not answer in time' },
   DEVICE_OFFLINE: { http: 409, coap: '5.03', mqtt: 0x80, message: 'device is not connected' },
   QUOTA_EXCEEDED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'quota exceeded' },
+  REQUEST_TIMEOUT: { http: 408, coap: '4.08', mqtt: 0x80, message: 'the request did not arrive in time' },
+  HEADERS_TOO_LARGE: { http: 431, coap: '4.13', mqtt: 0x95, message: 'request headers over the size limit' },
   UNAVAILABLE: { http: 503, coap: '5.03', mqtt: 0x88, message: 'service unavailable' },
   INTERNAL: { http: 500, coap: '5.00', mqtt: 0x83, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;

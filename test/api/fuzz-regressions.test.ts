@@ -5,6 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 interface Case {
@@ -35,4 +37,37 @@ test('regression: a list offset past 2^63 answered 500 (SQLite "datatype mismatc
       assert.deepEqual(res.body.items, []);
     }
   }
+});
+
+interface RawCase {
+  readonly bug: string;
+  readonly raw: string;
+  readonly status: number;
+  readonly error: string;
+}
+
+const unparseable = JSON.parse(readFileSync(new URL('../fixtures/fuzz/http-unparseable.json', import.meta.url), 'utf8')) as { cases: RawCase[] };
+
+/** Writes raw bytes on a new connection and reads until the server closes it. */
+async function rawExchange(port: number, bytes: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.write(bytes);
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+test('regression: a request the HTTP parser cannot read was answered without Connection: close and in Fastify\'s error shape (keep-alive clients then wrote into a dead socket)', async () => {
+  for (const c of unparseable.cases) {
+    const raw = c.raw.replace('{20000 x}', 'x'.repeat(20_000));
+    const answer = await rawExchange(tp.ports.http, raw);
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    assert.match(head, new RegExp(`^HTTP/1.1 ${c.status} `), `${c.bug}: ${head}`);
+    assert.match(head, /\r\nConnection: close\r\n/i, `${c.bug}: ${head}`);
+    assert.equal((JSON.parse(body) as { error: string }).error, c.error, c.bug);
+  }
+  // The server still answers on new connections.
+  assert.equal((await fetch(`${tp.baseUrl}/healthz`)).status, 200);
 });

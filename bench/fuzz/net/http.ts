@@ -5,6 +5,7 @@
  * errors in the API's one shape `{error, message}`, and the request done within the case.
  */
 import { Agent, request } from 'node:http';
+import { ERRORS } from '../../../src/domain/errors.js';
 import { httpCase, routesOf, type HttpCase, type Route } from '../gen/rest.js';
 import { asyncSurface, check, type Surface } from '../surface.js';
 import type { FuzzWorld, Session } from './world.js';
@@ -84,7 +85,8 @@ async function runCase(world: FuzzWorld, agent: Agent, c: HttpCase): Promise<voi
     } catch {
       check(false, () => `${c.method} ${c.path}: error ${answer.status} with a body that is not JSON: ${answer.body.slice(0, 200)}`);
     }
-    check(typeof (body as { error?: unknown }).error === 'string', () => `${c.method} ${c.path}: error ${answer.status} without an error code: ${answer.body.slice(0, 200)}`);
+    const code = (body as { error?: unknown }).error;
+    check(typeof code === 'string' && Object.hasOwn(ERRORS, code), () => `${c.method} ${c.path}: error ${answer.status} without a code of the catalogue: ${answer.body.slice(0, 200)}`);
   }
   // The fuzzer may log its own sessions out or change them; start the next case with fresh ones.
   if (answer.status === 401 && (c.auth === 'admin' || c.auth === 'operator')) await renewQuietly(c.auth === 'admin' ? world.admin : world.operator);
