@@ -73,3 +73,20 @@ export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: NodeJS
   }
   setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
 }
+
+/** Fixed texts: Fastify's own messages quote the client's URL back. */
+const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the URL is not valid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is over the length limit',
+};
+
+/**
+ * Errors Fastify raises before a route runs (a URL that is not valid percent-encoding, a path
+ * parameter over `maxParamLength`, a failed route constraint) skip setErrorHandler; Fastify's
+ * default answer had its own shape (`{"error":"Bad Request","code":"FST_ERR_BAD_URL",…}`).
+ * Found by the REST fuzzer: answered as BAD_REQUEST in the API's one shape.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.debug({ code: error.code }, 'request refused before routing');
+  void reply.code(400).send({ error: 'BAD_REQUEST', message: `${ERRORS.BAD_REQUEST.message}: ${FRAMEWORK_MESSAGES[error.code] ?? 'the request cannot be routed'}` } satisfies ErrorBody);
+}

@@ -71,3 +71,16 @@ test('regression: a request the HTTP parser cannot read was answered without Con
   // The server still answers on new connections.
   assert.equal((await fetch(`${tp.baseUrl}/healthz`)).status, 200);
 });
+
+const shape = JSON.parse(readFileSync(new URL('../fixtures/fuzz/rest-error-shape.json', import.meta.url), 'utf8')) as { cases: Case[] };
+
+test('regression: a URL with bad percent-encoding or an over-long path parameter got Fastify\'s error shape instead of the catalogue\'s', async () => {
+  for (const c of shape.cases) {
+    const path = c.path.replace('{5000 x}', 'x'.repeat(5000));
+    const res = await tp.api.request<Record<string, unknown>>(c.method, path, c.method === 'GET' ? undefined : {});
+    assert.equal(res.status, c.status, c.bug);
+    assert.equal(res.body.error, 'BAD_REQUEST', `${c.bug}: ${JSON.stringify(res.body)}`);
+    assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message'], c.bug);
+    assert.doesNotMatch(String(res.body.message), /%/, 'the URL is not quoted back');
+  }
+});
