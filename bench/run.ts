@@ -16,6 +16,7 @@ import { cleanupAll, onCleanup } from './lib/cleanup.js';
 import { printResult, type ScenarioResult } from './lib/report.js';
 import type { BenchContext } from './scenarios/common.js';
 import { connections } from './scenarios/connections.js';
+import { fuzz } from './scenarios/fuzz.js';
 import { ingest } from './scenarios/ingest.js';
 import { ingestCoap, ingestHttp } from './scenarios/ingest-other.js';
 import { query } from './scenarios/query.js';
@@ -28,9 +29,10 @@ const SCENARIOS: Record<string, { run: (ctx: BenchContext) => Promise<ScenarioRe
   query: { run: query, limitMin: [3, 10] },
   connections: { run: connections, limitMin: [5, 15] },
   soak: { run: soak, limitMin: [8, 20] },
+  fuzz: { run: fuzz, limitMin: [10, 90] },
 };
 
-const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [--quick] [--json FILE] [--devices N] [--duration S] [--cpu-prof DIR] [--keep] [--no-rule]`;
+const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [--quick] [--json FILE] [--devices N] [--duration S] [--cpu-prof DIR] [--keep] [--no-rule] [--cases N] [--seed S]`;
 
 function positiveNumber(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -61,6 +63,8 @@ async function main(): Promise<number> {
       'cpu-prof': { type: 'string' },
       keep: { type: 'boolean', default: false },
       'no-rule': { type: 'boolean', default: false },
+      cases: { type: 'string' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -69,11 +73,14 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  const names = name === 'all' ? Object.keys(SCENARIOS) : [name];
+  // The fuzz campaign is a run of its own (an hour and more), not a benchmark figure.
+  const names = name === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'fuzz') : [name];
   const tmp = mkdtempSync(join(tmpdir(), 'continuum-bench-'));
   if (!values.keep) onCleanup('temp dir', () => rmSync(tmp, { recursive: true, force: true }));
   const devices = positiveNumber('devices', values.devices);
   const durationS = positiveNumber('duration', values.duration);
+  const cases = positiveNumber('cases', values.cases);
+  const seed = positiveNumber('seed', values.seed);
   const results: ScenarioResult[] = [];
   const failed: string[] = [];
   for (const scenario of names) {
@@ -86,6 +93,8 @@ async function main(): Promise<number> {
       tag: randomBytes(3).toString('hex'),
       ...(devices !== undefined ? { devices: Math.floor(devices) } : {}),
       ...(durationS !== undefined ? { durationS } : {}),
+      ...(cases !== undefined ? { cases: Math.floor(cases) } : {}),
+      ...(seed !== undefined ? { seed: Math.floor(seed) } : {}),
       ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
       log: (m) => console.log(`[${scenario} ${((performance.now() - started) / 1000).toFixed(1)}s] ${m}`),
     };

@@ -16,6 +16,9 @@ export interface BenchContext {
   /** --devices, --duration (seconds) when given. */
   readonly devices?: number;
   readonly durationS?: number;
+  /** --cases, --seed: the fuzz scenario's total cases and seed. */
+  readonly cases?: number;
+  readonly seed?: number;
   /** A temp dir of this run (removed at the end unless --keep). */
   readonly tmp: string;
   /** --cpu-prof DIR: profile the platform server into DIR. */

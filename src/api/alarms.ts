@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Alarm, AlarmSeverity, AlarmStatus } from '../services/action-apis.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
-import { IdParams, errorResponses, nullable, splitList } from './schemas.js';
+import { IdParams, PageOffset, errorResponses, nullable, splitList } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['alarms'];
@@ -67,7 +67,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
           from: Type.Optional(Type.Integer({ description: 'created at or after (ms)' })),
           to: Type.Optional(Type.Integer({ description: 'created at or before (ms)' })),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: PageOffset,
         }),
         response: { 200: Type.Object({ items: Type.Array(AlarmView), total: Type.Integer() }), ...errorResponses },
       },

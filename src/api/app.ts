@@ -22,7 +22,7 @@ import { credentialRoutes } from './credentials.js';
 import { dashboardRoutes } from './dashboards.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
-import { installErrorHandlers } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
 import { enforceRoles } from './roles.js';
 import { requireAuth } from './principal.js';
@@ -73,6 +73,9 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
     logController: new LogController({ disableRequestLogging: true }),
     // Unknown body fields are rejected (additionalProperties: false) instead of silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    // Requests refused before routing or before parsing get the API's error shape too.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
   };
   const app = (
     typeof opts.logger === 'boolean' ? Fastify({ ...options, logger: opts.logger }) : Fastify({ ...options, loggerInstance: opts.logger })

@@ -9,7 +9,7 @@ import type { CommandStatus } from '../services/action-apis.js';
 import type { StoredCommand } from '../ports.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
-import { IdParams, errorResponses, nullable, splitList } from './schemas.js';
+import { IdParams, PageOffset, errorResponses, nullable, splitList } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['commands'];
@@ -112,7 +112,7 @@ export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<Api
           deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           status: Type.Optional(Type.String({ pattern: `^${STATUS}(,${STATUS})*$`, description: 'comma-separated states' })),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: PageOffset,
         }),
         response: { 200: Type.Object({ items: Type.Array(CommandView), total: Type.Integer() }), ...errorResponses },
       },

@@ -10,6 +10,7 @@ import {
   CredentialView,
   DeviceView,
   IdParams,
+  PageOffset,
   StatusView,
   credentialView,
   deviceView,
@@ -48,7 +49,7 @@ const DeviceCounts = Type.Object({ total: Type.Integer(), online: Type.Integer()
 const ListQuery = Type.Object({
   search: Type.Optional(Type.String({ maxLength: 255, description: 'case-insensitive substring of name or label' })),
   limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: PageOffset,
   gatewayId: Type.Optional(Type.String({ minLength: 1 })),
   profileId: Type.Optional(Type.String({ minLength: 1 })),
 });

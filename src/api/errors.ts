@@ -2,7 +2,9 @@
  * One error shape for the whole API, `{error, message[, path]}`: PlatformErrors keep their code
  * and status, validation failures become 400 with the failing field, anything else is a logged 500.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, PlatformError, type ErrorCode } from '../domain/errors.js';
 
 interface ErrorBody {
@@ -49,4 +51,44 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` } satisfies ErrorBody),
   );
+}
+
+/** How long a refused connection may take to read our answer before it is cut. */
+const CLIENT_ERROR_GRACE_MS = 1000;
+
+/**
+ * Answers a request Node's HTTP parser could not read (unknown method, malformed request line or
+ * header, headers over the limit, request timeout), where Fastify's own answer had neither our
+ * error shape nor `Connection: close`. The connection cannot carry another request after a
+ * parse error, and a keep-alive client that is not told so sends its next request into a closed
+ * socket (RFC 9112 §9.6: a server that closes says "close"). Found by the REST fuzzer.
+ */
+export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+  const spec = ERRORS[code];
+  // The parser's code, never the bytes: they are the client's and may be anything.
+  this.log.info({ remote: socket.remoteAddress, parserError: err.code }, `unreadable HTTP request refused with ${spec.http}`);
+  if (socket.writable) {
+    const body = JSON.stringify({ error: code, message: `${spec.message} (${err.code ?? 'parse error'})` } satisfies ErrorBody);
+    socket.end(`HTTP/1.1 ${spec.http} ${STATUS_CODES[spec.http] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
+}
+
+/** Fixed texts: Fastify's own messages quote the client's URL back. */
+const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the URL is not valid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is over the length limit',
+};
+
+/**
+ * Errors Fastify raises before a route runs (a URL that is not valid percent-encoding, a path
+ * parameter over `maxParamLength`, a failed route constraint) skip setErrorHandler; Fastify's
+ * default answer had its own shape (`{"error":"Bad Request","code":"FST_ERR_BAD_URL",…}`).
+ * Found by the REST fuzzer: answered as BAD_REQUEST in the API's one shape.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.debug({ code: error.code }, 'request refused before routing');
+  void reply.code(400).send({ error: 'BAD_REQUEST', message: `${ERRORS.BAD_REQUEST.message}: ${FRAMEWORK_MESSAGES[error.code] ?? 'the request cannot be routed'}` } satisfies ErrorBody);
 }

@@ -29,6 +29,13 @@ export function nullable<T extends TSchema>(schema: T) {
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
+/**
+ * How many items of a list to skip. Bounded because an integer past 2^63 reaches SQLite as a
+ * float, which it refuses in OFFSET ("datatype mismatch", a 500 found by the fuzzer); no list
+ * is longer than the largest exact integer anyway.
+ */
+export const PageOffset = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 });
+
 /** `a,b,c` → ['a','b','c'] (empty items dropped); undefined stays undefined. */
 export function splitList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;

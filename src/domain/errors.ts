@@ -49,6 +49,8 @@ export const ERRORS = {
   QUOTA_EXCEEDED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'quota exceeded' },
   /** Too many failed attempts (sign-in, device authentication, provisioning): try again after Retry-After. MQTT 5 0x9F: connection rate exceeded. */
   RATE_LIMITED: { http: 429, coap: '4.29', mqtt: 0x9f, message: 'too many attempts' },
+  REQUEST_TIMEOUT: { http: 408, coap: '4.08', mqtt: 0x80, message: 'the request did not arrive in time' },
+  HEADERS_TOO_LARGE: { http: 431, coap: '4.13', mqtt: 0x95, message: 'request headers over the size limit' },
   UNAVAILABLE: { http: 503, coap: '5.03', mqtt: 0x88, message: 'service unavailable' },
   INTERNAL: { http: 500, coap: '5.00', mqtt: 0x83, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -133,7 +133,8 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): JsonValue {
     case 'distance': {
       const [lat1, lon1, lat2, lon2] = node.args.map((a) => numberArg(evaluate(a, scope), 'distance', node.pos));
       if (lat1 == null || lon1 == null || lat2 == null || lon2 == null) return null;
-      return distanceMetres(lat1, lon1, lat2, lon2);
+      // Coordinates far outside ±90/±180 overflow the haversine to NaN: no value, as for x / 0.
+      return finite(distanceMetres(lat1, lon1, lat2, lon2));
     }
     case 'inside': {
       const lat = numberArg(evaluate(node.args[0] as Node, scope), 'inside', node.pos);

@@ -47,7 +47,11 @@ export function tokenize(source: string): Token[] {
       const m = /^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/.exec(source.slice(i));
       const text = (m as RegExpExecArray)[0];
       if (isIdentStart(source[i + text.length] ?? '')) throw new ExpressionError(`malformed number "${text}${source[i + text.length]}"`, pos);
-      tokens.push({ kind: 'number', text, number: Number(text), pos });
+      const number = Number(text);
+      // A literal past Number.MAX_VALUE reads as Infinity, which no JSON value or telemetry
+      // point can carry (the evaluator turns every non-finite result into null for the same reason).
+      if (!Number.isFinite(number)) throw new ExpressionError(`number ${text} is out of range`, pos);
+      tokens.push({ kind: 'number', text, number, pos });
       i += text.length;
       continue;
     }
