@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, PlatformError, type ErrorCode } from '../domain/errors.js';
+import { ERRORS, PlatformError, codeForHttpStatus, type ErrorCode } from '../domain/errors.js';
 
 interface ErrorBody {
   error: string;
@@ -14,10 +14,6 @@ interface ErrorBody {
 }
 
 /** Status code → our code, for errors Fastify itself raises (body too large, bad JSON, …). */
-function codeForStatus(status: number): ErrorCode {
-  const found = (Object.keys(ERRORS) as ErrorCode[]).find((code) => ERRORS[code].http === status);
-  return found ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
-}
 
 function validationBody(err: FastifyError): ErrorBody {
   const first = err.validation?.[0];
@@ -43,7 +39,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (err.validation) return reply.code(400).send(validationBody(err));
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: codeForStatus(status), message: err.message } satisfies ErrorBody);
+      return reply.code(status).send({ error: codeForHttpStatus(status), message: err.message } satisfies ErrorBody);
     }
     request.log.error({ err, reqId: request.id }, 'unhandled error');
     return reply.code(500).send({ error: 'INTERNAL', message: `internal error (request id ${request.id})` } satisfies ErrorBody);

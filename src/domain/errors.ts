@@ -90,3 +90,28 @@ export function asPlatformError(err: unknown): PlatformError {
 export function isPlatformError(err: unknown, code?: ErrorCode): err is PlatformError {
   return err instanceof PlatformError && (code === undefined || err.code === code);
 }
+
+/**
+ * The general code of a status, where several codes share one (413 is also VALUE_TOO_LONG, 401
+ * also BAD_CREDENTIALS): what Fastify refuses is never one of the specific ones.
+ */
+const GENERAL_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_CONTENT',
+  429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
+  503: 'UNAVAILABLE',
+};
+
+/** The catalogue code for an HTTP status a framework raised (body too large, bad JSON, …). */
+export function codeForHttpStatus(status: number): ErrorCode {
+  const found = GENERAL_CODES[status] ?? (Object.keys(ERRORS) as ErrorCode[]).find((code) => ERRORS[code].http === status);
+  return found ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+}

@@ -17,7 +17,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Config } from '../../../apps/config.js';
 import type { DeviceIdentity } from '../../../domain/device.js';
-import { ERRORS, PlatformError, asPlatformError, type ErrorCode } from '../../../domain/errors.js';
+import { PlatformError, asPlatformError, codeForHttpStatus } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
 import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
@@ -71,8 +71,7 @@ function toPlatformError(err: FastifyError | PlatformError): PlatformError {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PlatformError('PAYLOAD_TOO_LARGE', err.message);
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
   if (status >= 500) return asPlatformError(err);
-  const code = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].http === status) ?? 'BAD_REQUEST';
-  return new PlatformError(code, err.message);
+  return new PlatformError(codeForHttpStatus(status), err.message);
 }
 
 export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPluginAsync {
