@@ -67,7 +67,7 @@ export const ConfigSchema = Type.Object({
       maxBlockTransfers: Type.Integer({ minimum: 1 }),
       maxBlockBytes: Type.Integer({ minimum: 1024 }),
       blockTransferTtlMs: Type.Integer({ minimum: 100 }),
-      /** Observe registrations per client endpoint and in total. */
+      /** Observe registrations of one device per client endpoint, and in total. */
       maxObservationsPerEndpoint: Type.Integer({ minimum: 1 }),
       maxObservations: Type.Integer({ minimum: 1 }),
     },

@@ -138,12 +138,13 @@ function writePortsFile(dataDir: string, ports: Record<string, number>): void {
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
-  // A ports.json from an earlier run must not be mistaken for this run's.
-  rmSync(join(resolve(config.dataDir), 'ports.json'), { force: true });
   const pinoLogger = pino({ level: config.log.level, base: { app: 'continuum' } });
   const logger: Logger = options.logger ?? pinoLogger;
   // Before anything touches the data dir: a second server on it is refused here, with one line.
   const dataDirLock = lockDataDir(resolve(config.dataDir));
+  // A ports.json from an earlier run must not be mistaken for this run's (removed only once the
+  // data dir is ours: a refused second start must not remove the running server's).
+  rmSync(join(resolve(config.dataDir), 'ports.json'), { force: true });
   let store: Store;
   let tokens: TokenHasher;
   try {

@@ -186,9 +186,12 @@ async function currentShared(deps: CoapHandlerDeps, identity: DeviceIdentity): P
 async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedResource): Promise<void> {
   const identity = ex.identity as DeviceIdentity;
   const key = observationKey(ex);
-  if (!deps.observations.admits(key, ex.remote)) {
+  // Counted per device behind each endpoint: one endpoint may carry many devices (a CoAP proxy, a
+  // NAT, the simulator's shared socket), while one device needs only a few observations.
+  const scope = `${ex.remote}|${identity.deviceId}`;
+  if (!deps.observations.admits(key, scope)) {
     // Answered 4.29 without an Observe option: the client knows it is not registered (RFC 7641 §4.1).
-    throw new PlatformError('QUOTA_EXCEEDED', 'too many observations from this endpoint or in total');
+    throw new PlatformError('QUOTA_EXCEEDED', 'too many observations of this device from this endpoint, or in total');
   }
   const stream = ex.coap.startObserving();
   const logger = deps.logger.child({ deviceId: identity.deviceId, remote: ex.remote, observe: resource });
@@ -197,7 +200,7 @@ async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedRe
     deps.metrics.connections('coap', -1);
     logger.debug({}, 'coap observation ended');
   });
-  deps.observations.add(obs, ex.remote);
+  deps.observations.add(obs, scope);
   deps.metrics.connections('coap', 1);
   const outKind = resource === 'rpc' ? 'rpc_request' : 'attributes_update';
   const notify = (body: JsonValue): void => {

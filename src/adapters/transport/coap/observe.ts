@@ -122,14 +122,15 @@ export class Observation {
 }
 
 export interface ObservationLimits {
-  /** Registrations of one client endpoint (address and port). */
+  /** Registrations of one device from one client endpoint (address and port). */
   readonly maxPerEndpoint: number;
   readonly maxTotal: number;
 }
 
 /**
- * Open observations, bounded per client endpoint and in total: each one holds a device session
- * and a retransmission state, and UDP source addresses cost an attacker nothing.
+ * Open observations, bounded per scope (a device behind a client endpoint) and in total: each one
+ * holds a device session and a retransmission state, and UDP source addresses cost an attacker
+ * nothing. The total is what bounds an attacker rotating source ports.
  */
 export class ObservationRegistry {
   private readonly byKey = new Map<string, { readonly obs: Observation; readonly endpoint: string }>();
