@@ -8,7 +8,12 @@
  * which is far cheaper than encoding again.
  */
 import { generate, type IPublishPacket, type Packet } from 'mqtt-packet';
+import { fillLengthCache } from './length-cache.js';
 import type { Message, QoS } from './session.js';
+
+// Before the first packet is encoded: mqtt-packet's lazily filled length cache pins Buffer pool
+// slabs otherwise (length-cache.ts).
+fillLengthCache();
 
 const OPTS4 = { protocolVersion: 4 };
 const OPTS5 = { protocolVersion: 5 };
