@@ -160,7 +160,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const loop = monitorEventLoopDelay({ resolution: 20 });
   const world = await startWorld();
   try {
-    const honest = await startHonestDevice(world.tp.api, world.ports.mqtt);
+    const honest = await startHonestDevice(world.tp.api, world.tp.platform.store, world.ports.mqtt);
     const routes = await fetchRoutes(world);
     const http = httpSurfaces(world, routes, { hostile: opts.hostile, timeoutMs: NETWORK_TIMEOUT_MS });
     const network: [Surface, number][] = [

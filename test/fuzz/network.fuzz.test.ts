@@ -26,7 +26,7 @@ let agent: { destroy(): void } | undefined;
 
 before(async () => {
   world = await startWorld();
-  honest = await startHonestDevice(world.tp.api, world.ports.mqtt);
+  honest = await startHonestDevice(world.tp.api, world.tp.platform.store, world.ports.mqtt);
 });
 
 after(async () => {
@@ -71,7 +71,7 @@ test('fuzz: the honest device lost no acknowledged message and the platform stil
 // for everyone in the batch, after MQTT 3.1.1 PUBACKs went out (counterexamples in
 // test/fixtures/fuzz/hostile-codec-payloads.json). Runs last, on its own honest device.
 test('regression: acked == stored while another device sends hostile payloads (fuzz)', async () => {
-  const victim = await startHonestDevice(world.tp.api, world.ports.mqtt, 0);
+  const victim = await startHonestDevice(world.tp.api, world.tp.platform.store, world.ports.mqtt, 0);
   const attacker = await connectMqtt(world.ports.mqtt, { username: world.tokens.device, protocolVersion: 4 });
   const deep = `{"deep":${nested(100_000, 'array')}}`;
   for (let i = 0; i < 20; i++) {

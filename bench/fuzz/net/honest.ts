@@ -7,6 +7,7 @@
  */
 import mqtt from 'mqtt';
 import type { ApiClient } from '../../../test/support/platform.js';
+import type { TelemetryStore } from '../../../src/ports.js';
 
 export interface HonestReport {
   readonly sent: number;
@@ -23,7 +24,11 @@ export interface HonestDevice {
   stop(): Promise<HonestReport>;
 }
 
-export async function startHonestDevice(api: ApiClient, mqttPort: number, pauseMs = 5): Promise<HonestDevice> {
+/**
+ * `store` answers the final count: the REST fuzzer signs the admin out (`POST /api/auth/logout`),
+ * changes passwords and deletes keys, so a REST client held since the start may be revoked by then.
+ */
+export async function startHonestDevice(api: ApiClient, store: TelemetryStore, mqttPort: number, pauseMs = 5): Promise<HonestDevice> {
   const device = await api.createDevice(`fuzz-honest-${Date.now()}`);
   const base = Date.now() - 3_600_000; // in the past, so no timestamp is ever "in the future"
   const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, {
@@ -67,8 +72,8 @@ export async function startHonestDevice(api: ApiClient, mqttPort: number, pauseM
       running = false;
       await loop;
       await client.endAsync();
-      const res = await api.request<Record<string, { ts: number; value: unknown }[]>>('GET', `/api/devices/${device.id}/telemetry?keys=seq&from=${base}&to=${base + sent + 1}&interval=${sent + 2}&agg=count`);
-      const stored = Number(res.body.seq?.[0]?.value ?? 0);
+      const counted = await store.queryAggregated({ deviceId: device.id, keys: ['seq'], from: base, to: base + sent + 1, interval: sent + 2, agg: 'count' });
+      const stored = Number(counted.seq?.[0]?.value ?? 0);
       return { sent, acked, stored, lost: Math.max(0, acked - stored), reconnects, maxAckMs: Math.round(maxAckMs) };
     },
   };
