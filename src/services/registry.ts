@@ -1,7 +1,7 @@
 /**
- * Tenants, device profiles, devices and their credentials. Device authentication runs here on
- * every CoAP/HTTP request and MQTT connect, so verified identities are cached in memory and the
- * cache is dropped for a device whenever the device or its credentials change.
+ * Tenants, devices and their credentials (profiles: registry-profiles.ts). Device authentication
+ * runs here on every CoAP/HTTP request and MQTT connect, so verified identities are cached in
+ * memory and the cache is dropped for a device whenever the device or its credentials change.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -11,9 +11,7 @@ import {
   type DeviceCredential,
   type DeviceIdentity,
   type DeviceProfile,
-  type TelemetryKeySpec,
 } from '../domain/device.js';
-import { checkControl, type ProfileControl } from '../domain/dashboard.js';
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
 import { randomBase62 } from './auth-secrets.js';
@@ -33,10 +31,12 @@ import {
   type AuthLookup,
 } from './registry-credentials.js';
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
+import { MAX_NAME_LENGTH, ProfileRegistry, validateName, type CreateProfileInput, type UpdateProfileInput } from './registry-profiles.js';
 import { provisionDevice } from './registry-provision.js';
 
 export { TokenHasher, fingerprintOfCertificate, normalizeFingerprint, tokenHint, validateToken, type AuthLookup } from './registry-credentials.js';
 export type { ImportError, ImportResult, ImportedDevice } from './registry-import.js';
+export { DEFAULT_PROFILE_NAME, MAX_NAME_LENGTH, validateName, type CreateProfileInput, type UpdateProfileInput } from './registry-profiles.js';
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -68,23 +68,6 @@ export interface CreateDeviceInput {
   readonly certificateFingerprint?: string;
 }
 
-export interface CreateProfileInput {
-  readonly tenantId: string;
-  readonly name: string;
-  readonly codec?: string;
-  readonly telemetryKeys?: readonly TelemetryKeySpec[];
-  readonly provisionKey?: string;
-  readonly provisionSecret?: string;
-  readonly controls?: readonly ProfileControl[];
-}
-
-/** PUT /profiles/:id: the fields given replace the stored ones. */
-export interface UpdateProfileInput {
-  readonly name?: string;
-  readonly telemetryKeys?: readonly TelemetryKeySpec[];
-  readonly controls?: readonly ProfileControl[];
-}
-
 /** A device as created, with the access token in full: the only time it is shown (the store keeps a hash). */
 export interface CreatedDevice {
   readonly device: Device;
@@ -103,29 +86,12 @@ export type CredentialsInput =
   | { readonly basic: BasicCredentials }
   | { readonly certificateFingerprint: string };
 
-export const DEFAULT_PROFILE_NAME = 'default';
 export const ACCESS_TOKEN_LENGTH = 20;
-export const MAX_NAME_LENGTH = 255;
 export const MAX_LIST_LIMIT = 10_000;
 
-export function validateName(name: unknown, what = 'device name'): string {
-  if (typeof name !== 'string' || name.trim().length === 0) throw new PlatformError('BAD_REQUEST', `${what} is required`);
-  if (name.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', `${what} longer than ${MAX_NAME_LENGTH} characters`);
-  return name;
-}
-
-function checkKeySpecs(specs: readonly TelemetryKeySpec[]): void {
-  const keys = new Set<string>();
-  for (const spec of specs) {
-    if (spec.key.length === 0 || spec.key.length > MAX_NAME_LENGTH) throw new PlatformError('BAD_REQUEST', 'telemetry key must be 1..255 characters');
-    if (keys.has(spec.key)) throw new PlatformError('BAD_REQUEST', `telemetry key "${spec.key}" listed twice`);
-    keys.add(spec.key);
-  }
-}
 
 export class RegistryService {
-  private readonly profileCache = new Map<string, DeviceProfile>();
-  private readonly defaultProfiles = new Map<string, Promise<DeviceProfile>>();
+  private readonly profiles: ProfileRegistry;
   private readonly identities: IdentityCache;
   private readonly childLocations = new Map<string, { gatewayId: string; name: string } | null>();
   private readonly cacheSize: number;
@@ -134,6 +100,7 @@ export class RegistryService {
   private readonly guard: DeviceAuthGuard;
 
   constructor(private readonly deps: RegistryDeps) {
+    this.profiles = new ProfileRegistry(deps);
     this.cacheSize = deps.authCacheSize ?? 100_000;
     this.identities = new IdentityCache(this.cacheSize, deps.authCacheTtlMs ?? 60_000);
     this.tokens = deps.tokens ?? new TokenHasher();
@@ -150,113 +117,38 @@ export class RegistryService {
     await this.defaultProfile(DEFAULT_TENANT_ID);
   }
 
-  // ------------------------------------------------------------ profiles
+  // ------------------------------------------------------------ profiles (registry-profiles.ts)
 
   defaultProfile(tenantId: string): Promise<DeviceProfile> {
-    let found = this.defaultProfiles.get(tenantId);
-    if (!found) {
-      found = this.ensureProfile(tenantId, DEFAULT_PROFILE_NAME);
-      this.defaultProfiles.set(tenantId, found);
-      found.catch(() => this.defaultProfiles.delete(tenantId));
-    }
-    return found;
+    return this.profiles.defaultProfile(tenantId);
   }
 
-  /** Finds a profile by name or creates it with the json codec (gateways name child types this way). */
-  async ensureProfile(tenantId: string, name: string): Promise<DeviceProfile> {
-    validateName(name, 'profile name');
-    const existing = await this.deps.store.findProfile({ tenantId, name });
-    if (existing) return this.remember(existing);
-    try {
-      return await this.createProfile({ tenantId, name, codec: 'json' });
-    } catch (err) {
-      // Lost a race with another creator: the profile exists now.
-      const again = isPlatformError(err, 'CONFLICT') ? await this.deps.store.findProfile({ tenantId, name }) : undefined;
-      if (again) return this.remember(again);
-      throw err;
-    }
+  ensureProfile(tenantId: string, name: string): Promise<DeviceProfile> {
+    return this.profiles.ensureProfile(tenantId, name);
   }
 
-  async getProfile(id: string): Promise<DeviceProfile | undefined> {
-    const cached = this.profileCache.get(id);
-    if (cached) return cached;
-    const profile = await this.deps.store.getProfile(id);
-    return profile ? this.remember(profile) : undefined;
+  getProfile(id: string): Promise<DeviceProfile | undefined> {
+    return this.profiles.getProfile(id);
   }
 
-  async findProfileByName(tenantId: string, name: string): Promise<DeviceProfile | undefined> {
-    const profile = await this.deps.store.findProfile({ tenantId, name });
-    return profile ? this.remember(profile) : undefined;
+  findProfileByName(tenantId: string, name: string): Promise<DeviceProfile | undefined> {
+    return this.profiles.findProfileByName(tenantId, name);
   }
 
-  async createProfile(input: CreateProfileInput): Promise<DeviceProfile> {
-    const name = validateName(input.name, 'profile name');
-    const codec = input.codec ?? 'json';
-    if (!this.deps.codecNames.includes(codec)) {
-      throw new PlatformError('BAD_REQUEST', `unknown codec "${codec}" (known: ${this.deps.codecNames.join(', ')})`);
-    }
-    if ((input.provisionKey === undefined) !== (input.provisionSecret === undefined)) {
-      throw new PlatformError('BAD_REQUEST', 'provisionKey and provisionSecret go together');
-    }
-    if (input.provisionKey !== undefined && (input.provisionKey.length === 0 || input.provisionSecret?.length === 0)) {
-      throw new PlatformError('BAD_REQUEST', 'provisionKey and provisionSecret must not be empty');
-    }
-    checkKeySpecs(input.telemetryKeys ?? []);
-    input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
-    if (await this.deps.store.findProfile({ tenantId: input.tenantId, name })) {
-      throw new PlatformError('CONFLICT', `profile "${name}" already exists`);
-    }
-    if (input.provisionKey !== undefined && (await this.deps.store.findProfile({ provisionKey: input.provisionKey }))) {
-      throw new PlatformError('CONFLICT', 'provision key already used by another profile');
-    }
-    const profile: DeviceProfile = {
-      id: randomUUID(),
-      tenantId: input.tenantId,
-      name,
-      codec,
-      telemetryKeys: [...(input.telemetryKeys ?? [])],
-      ...(input.provisionKey !== undefined ? { provisionKey: input.provisionKey, provisionSecret: input.provisionSecret } : {}),
-      ...(input.controls !== undefined ? { controls: [...input.controls] } : {}),
-      createdAt: this.deps.clock.now(),
-    };
-    await this.deps.store.saveProfile(profile);
-    return this.remember(profile);
+  createProfile(input: CreateProfileInput): Promise<DeviceProfile> {
+    return this.profiles.createProfile(input);
   }
 
-  /** Renames a profile or replaces its key specs or controls; the codec and provisioning stay. */
-  async updateProfile(tenantId: string, id: string, input: UpdateProfileInput): Promise<DeviceProfile> {
-    const current = await this.deps.store.getProfile(id);
-    if (!current || current.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', id);
-    const name = input.name !== undefined ? validateName(input.name, 'profile name') : current.name;
-    if (input.telemetryKeys) checkKeySpecs(input.telemetryKeys);
-    input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
-    const { controls: _old, ...rest } = current;
-    const controls = input.controls ?? current.controls;
-    const profile: DeviceProfile = {
-      ...rest,
-      name,
-      telemetryKeys: [...(input.telemetryKeys ?? current.telemetryKeys)],
-      ...(controls !== undefined ? { controls: [...controls] } : {}),
-    };
-    await this.deps.store.saveProfile(profile);
-    return this.remember(profile);
+  updateProfile(tenantId: string, id: string, input: UpdateProfileInput): Promise<DeviceProfile> {
+    return this.profiles.updateProfile(tenantId, id, input);
   }
 
   listProfiles(tenantId: string): Promise<DeviceProfile[]> {
-    return this.deps.store.listProfiles(tenantId);
+    return this.profiles.listProfiles(tenantId);
   }
 
-  private remember(profile: DeviceProfile): DeviceProfile {
-    this.profileCache.set(profile.id, profile);
-    return profile;
-  }
-
-  /** The profile a device may use: the given one (same tenant) or the tenant default. */
-  async resolveProfile(tenantId: string, profileId: string | undefined): Promise<DeviceProfile> {
-    if (profileId === undefined) return this.defaultProfile(tenantId);
-    const profile = await this.getProfile(profileId);
-    if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', profileId);
-    return profile;
+  resolveProfile(tenantId: string, profileId: string | undefined): Promise<DeviceProfile> {
+    return this.profiles.resolveProfile(tenantId, profileId);
   }
 
   // ------------------------------------------------------------ devices

@@ -8,7 +8,8 @@
  * Memory: a broker holds many idle devices, so what each connection keeps is kept small. Packets
  * are framed here and decoded by the broker's shared decoder (frames.ts); the connect timeout and
  * keep alive are checked by the broker's once-a-second sweep (`checkTimers`) instead of a timer
- * each; stream listeners are shared functions; inbound-ack state exists only after a QoS 1/2 PUBLISH.
+ * each; stream listeners are shared functions; inbound-ack state exists only after a QoS 1/2 PUBLISH,
+ * topic-alias tables only after the first aliased PUBLISH (topic-aliases.ts).
  */
 import type { Duplex } from 'node:stream';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
@@ -23,6 +24,7 @@ import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type Publi
 import { Message, type Delivery, type QoS, type Session, type SessionLink } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 import { isValidTopicName } from './topics.js';
+import { TopicAliases } from './topic-aliases.js';
 
 /** Stop feeding QoS 1/2 from the queue above this many unsent bytes; resume on 'drain'. */
 const WRITE_HIGH_WATER = 1 << 20;
@@ -87,8 +89,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
   private corked = false;
   private readPaused = false;
   private limits: ClientLimits = DEFAULT_LIMITS;
-  private outAliases: Map<string, number> | undefined;
-  private inAliases: Map<number, string> | undefined;
+  private aliases: TopicAliases | undefined;
 
   constructor(
     readonly broker: MqttBroker,
@@ -336,17 +337,10 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
   private resolveAlias(p: IPublishPacket): string | undefined {
     const alias = p.properties?.topicAlias;
     if (alias === undefined) return p.topic;
-    if (typeof alias !== 'number' || alias === 0 || alias > this.broker.options.topicAliasMaximum) {
-      this.protocolError(0x94, `topic alias ${String(alias)} invalid`);
-      return undefined;
-    }
-    if (p.topic !== '') {
-      (this.inAliases ??= new Map()).set(alias, p.topic);
-      return p.topic;
-    }
-    const topic = this.inAliases?.get(alias);
-    if (topic === undefined) this.protocolError(0x82, `topic alias ${alias} not set on this connection`);
-    return topic;
+    const resolved = (this.aliases ??= new TopicAliases()).resolve(p.topic, alias, this.broker.options.topicAliasMaximum);
+    if (typeof resolved === 'string') return resolved;
+    this.protocolError(resolved.reasonCode, resolved.why);
+    return undefined;
   }
 
   private onPubrel(id: number): void {
@@ -395,21 +389,16 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     let newAlias = false;
     if (this.protocolVersion === 5) {
       if (subIds) extras = { subIds };
-      if (this.limits.topicAliasMaximum > 0) {
-        const aliases = (this.outAliases ??= new Map());
-        let alias = aliases.get(msg.topic);
-        if (alias === undefined && aliases.size < this.limits.topicAliasMaximum) {
-          alias = aliases.size + 1;
-          aliases.set(msg.topic, alias);
-          newAlias = true;
-        }
-        if (alias !== undefined) extras = { subIds, topicAlias: alias, omitTopic: !newAlias };
+      const assigned = this.limits.topicAliasMaximum > 0 ? (this.aliases ??= new TopicAliases()).assign(msg.topic, this.limits.topicAliasMaximum) : undefined;
+      if (assigned) {
+        newAlias = assigned.isNew;
+        extras = { subIds, topicAlias: assigned.alias, omitTopic: !newAlias };
       }
     }
     const buf = encodePublish(msg, this.protocolVersion, qos, retain, dup, d ? d.packetId : 0, extras);
     // Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
     if (!buf || buf.length > this.limits.maximumPacketSize) {
-      if (newAlias) this.outAliases?.delete(msg.topic);
+      if (newAlias) this.aliases?.unassign(msg.topic);
       this.broker.metrics.reject('mqtt', 'too_large_for_client');
       return false;
     }
