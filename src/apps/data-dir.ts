@@ -9,9 +9,9 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSqliteStore } from '../adapters/store/sqlite/index.js';
+import { openSqliteStore } from '../adapters/store/sqlite/index.js';
 import type { TokenDigest } from '../adapters/store/sqlite/migrate-tokens.js';
-import type { Logger, Store } from '../ports.js';
+import type { BrokerStateStore, Logger, Store } from '../ports.js';
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -49,10 +49,20 @@ export function secureDatabaseFiles(file: string, logger: Logger): void {
 
 /** The SQLite database of a data dir, private to the service account. */
 export function openDataDirStore(dataDir: string, synchronous: 'NORMAL' | 'FULL', logger: Logger, tokenDigest?: TokenDigest): Store {
+  return openDataDir(dataDir, synchronous, logger, tokenDigest).store;
+}
+
+/** The same, with the MQTT broker's state kept in the same database. */
+export function openDataDir(
+  dataDir: string,
+  synchronous: 'NORMAL' | 'FULL',
+  logger: Logger,
+  tokenDigest?: TokenDigest,
+): { store: Store; brokerState: BrokerStateStore } {
   secureDataDir(dataDir, logger);
   const file = join(dataDir, DATABASE_FILE);
   createPrivateFile(file);
-  const store = createSqliteStore({ file, synchronous, logger, ...(tokenDigest ? { tokenDigest } : {}) });
+  const opened = openSqliteStore({ file, synchronous, logger, ...(tokenDigest ? { tokenDigest } : {}) });
   secureDatabaseFiles(file, logger);
-  return store;
+  return opened;
 }

@@ -9,12 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import type { Config } from './config.js';
-import { openDataDirStore, secureDataDir } from './data-dir.js';
+import { openDataDir, secureDataDir } from './data-dir.js';
 import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
-import { systemClock, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
+import { systemClock, type BrokerStateStore, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { MemoryBus } from '../adapters/bus/memory/index.js';
 import { CodecRegistry } from '../adapters/codec/index.js';
+import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
@@ -76,13 +77,14 @@ export interface PlatformOptions {
   readonly logger?: Logger;
 }
 
-function openStore(config: Config, logger: Logger, tokens: TokenHasher): Store {
+/** The Store, and where the MQTT broker keeps its sessions and retained messages (the same backend). */
+function openStore(config: Config, logger: Logger, tokens: TokenHasher): { store: Store; brokerState: BrokerStateStore } {
   if (config.store.kind === 'memory') {
     secureDataDir(config.dataDir, logger); // ports.json still goes there
-    return createMemoryStore();
+    return { store: createMemoryStore(), brokerState: createMemoryBrokerState() };
   }
   // A database from before schema v9 holds access tokens in clear; the migration hashes them.
-  return openDataDirStore(config.dataDir, config.store.synchronous, logger, (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }));
+  return openDataDir(config.dataDir, config.store.synchronous, logger, (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }));
 }
 
 function deviceAuthLimits(config: Config): DeviceAuthLimits {
@@ -146,10 +148,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // data dir is ours: a refused second start must not remove the running server's).
   rmSync(join(resolve(config.dataDir), 'ports.json'), { force: true });
   let store: Store;
+  let brokerState: BrokerStateStore;
   let tokens: TokenHasher;
   try {
     tokens = new TokenHasher(loadCredentialKey(config));
-    store = openStore(config, logger, tokens);
+    ({ store, brokerState } = openStore(config, logger, tokens));
   } catch (err) {
     dataDirLock.release();
     throw err;
@@ -267,7 +270,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
   let ready = false;
   const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
-  const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
+  const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }), state: brokerState });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;

@@ -7,11 +7,12 @@
  * process may still lock it for a while (a `sqlite3` shell, a backup): calls then wait on timers,
  * in order, instead of blocking the event loop (busy.ts).
  */
-import type { Logger, Store } from '../../../ports.js';
+import type { BrokerStateStore, Logger, Store } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createSqliteAlarms } from './alarms.js';
 import { createSqliteAttributes } from './attributes.js';
 import { createSqliteAudit } from './audit.js';
+import { createSqliteBrokerState } from './broker-state.js';
 import { retryWhenBusy } from './busy.js';
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createSqliteCommands } from './commands.js';
@@ -61,6 +62,15 @@ function checkpointsOnWorker(db: Db, opts: SqliteStoreOptions): Checkpointer | u
 }
 
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
+  return openSqliteStore(opts).store;
+}
+
+/**
+ * The Store and, on the same connection and file, the MQTT broker's state (broker-state.ts): a
+ * separate port, so a cluster can keep broker state elsewhere while the Store stays SQLite.
+ * Closing the store closes both.
+ */
+export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; brokerState: BrokerStateStore } {
   const db = openDatabase(opts);
   const checkpointer = checkpointsOnWorker(db, opts);
   const credentials = createSqliteCredentials(db);
@@ -118,5 +128,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       db.close(); // the last connection to close checkpoints what is left
     },
   };
-  return guardClosed(retryWhenBusy(store, opts.logger), () => !db.open);
+  return {
+    store: guardClosed(retryWhenBusy(store, opts.logger), () => !db.open),
+    brokerState: retryWhenBusy(createSqliteBrokerState(db), opts.logger),
+  };
 }

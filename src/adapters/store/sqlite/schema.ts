@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../../ports.js';
 import { hashStoredTokens, type MigrationContext } from './migrate-tokens.js';
+import { V13_MQTT_SESSIONS, V14_MQTT_RETAINED } from './broker-state.js';
 import type { Db } from './sql.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
 
@@ -355,6 +356,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: 'access tokens stored as a keyed hash and a hint, never in clear',
     up: hashStoredTokens,
+  },
+  // 10–12: other issue-13 branches.
+  {
+    version: 13,
+    description: 'MQTT broker: persistent sessions, their subscriptions and queued/in-flight messages',
+    up: (db) => db.exec(V13_MQTT_SESSIONS),
+  },
+  {
+    version: 14,
+    description: 'MQTT broker: retained messages',
+    up: (db) => db.exec(V14_MQTT_RETAINED),
   },
 ];
 

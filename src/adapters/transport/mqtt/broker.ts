@@ -9,13 +9,15 @@
  */
 import type { Duplex } from 'node:stream';
 import qlobber from 'qlobber';
-import type { Logger } from '../../../ports.js';
+import type { BrokerStateStore, Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../services/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
 import type { AuthPolicy, Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
 import { Connection } from './connection.js';
+import { DropLog } from './drop-log.js';
 import { PacketDecoder } from './frames.js';
+import { BrokerPersistence, type PersistenceHost } from './persistence.js';
 import { RetainedStore } from './retained.js';
 import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedLimits, type RetainedUse } from './retained-quota.js';
 import { Message, Session, type QoS, type SessionEnv, type Subscription } from './session.js';
@@ -82,9 +84,11 @@ export interface BrokerOptions {
   readonly maxConnections?: number;
   /** Caps on retained messages per owner and in total (retained-quota.ts). */
   readonly retained?: RetainedLimits;
+  /** Where persistent sessions and retained messages are kept across restarts (persistence.ts); none: memory only. */
+  readonly state?: BrokerStateStore;
 }
 
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks'>> & Pick<BrokerOptions, 'hooks'> & {
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks' | 'state'>> & Pick<BrokerOptions, 'hooks'> & {
   /** Largest packet we accept: payload limit plus room for topic and properties. */
   readonly maxPacketBytes: number;
 };
@@ -110,6 +114,8 @@ interface SharedGroup {
 
 /** One isolated topic space. */
 class Space {
+  constructor(readonly key: string) {}
+
   readonly subs = new qlobber.QlobberDedup<Subscription>(QLOBBER_OPTIONS);
   readonly shared = new qlobber.QlobberDedup<SharedGroup>(QLOBBER_OPTIONS);
   readonly groups = new Map<string, SharedGroup>();
@@ -128,8 +134,10 @@ function wildStart(filter: string): boolean {
   return c === 0x2b || c === 0x23;
 }
 
-export class MqttBroker {
+export class MqttBroker implements PersistenceHost {
   readonly options: ResolvedOptions;
+  /** Writes persistent sessions and retained messages behind (persistence.ts); undefined: memory only. */
+  readonly persistence: BrokerPersistence | undefined;
   readonly metrics: TransportMetrics;
   readonly logger: Logger;
   private readonly sessions = new Map<string, Session>();
@@ -173,7 +181,20 @@ export class MqttBroker {
       this.metrics.reject('mqtt', 'connection_limit'),
     );
     const metrics = this.metrics;
-    this.sessionEnv = { maxQueued: this.options.maxQueuedMessages, dropped: (reason) => metrics.reject('mqtt', `queue_${reason}`) };
+    this.persistence = options.state && new BrokerPersistence(options.state, this, options.logger, metrics);
+    const dropLog = new DropLog(options.logger);
+    this.sessionEnv = {
+      maxQueued: this.options.maxQueuedMessages,
+      dropped: (reason) => {
+        metrics.reject('mqtt', `queue_${reason}`);
+        if (reason === 'queue_full') dropLog.note(this.options.maxQueuedMessages);
+      },
+      ...(this.persistence ? { journal: this.persistence } : {}),
+    };
+  }
+
+  get maxQueued(): number {
+    return this.options.maxQueuedMessages;
   }
 
   get connectionCount(): number {
@@ -221,7 +242,7 @@ export class MqttBroker {
   private space(key: string): Space {
     let space = this.spaces.get(key);
     if (!space) {
-      space = new Space();
+      space = new Space(key);
       this.spaces.set(key, space);
     }
     return space;
@@ -256,6 +277,7 @@ export class MqttBroker {
     }
     session.principal = principal;
     session.expiryInterval = expiry;
+    this.persistence?.attached(session);
     return { session, present };
   }
 
@@ -265,6 +287,7 @@ export class MqttBroker {
    */
   detach(session: Session, will: Message | undefined, willDelay: number): void {
     session.link = undefined;
+    this.persistence?.detached(session);
     if (will) {
       if (willDelay <= 0) this.route(session.spaceKey, will);
       else {
@@ -292,6 +315,7 @@ export class MqttBroker {
     for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
     session.clearHookSubs();
     if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    this.persistence?.sessionEnded(session);
   }
 
   // ------------------------------------------------------------------ subscriptions
@@ -383,6 +407,7 @@ export class MqttBroker {
     if (previous) this.retainedQuota.remove(previous.use);
     this.retainedQuota.add(use);
     space.retained.set(msg.topic, { msg, use });
+    this.persistence?.retainedChanged(space.key, msg.topic);
     return true;
   }
 
@@ -391,6 +416,7 @@ export class MqttBroker {
     if (!previous) return;
     this.retainedQuota.remove(previous.use);
     space.retained.set(topic, undefined);
+    this.persistence?.retainedChanged(space.key, topic);
   }
 
   // ------------------------------------------------------------------ routing
@@ -482,5 +508,31 @@ export class MqttBroker {
     for (const s of this.sessions.values()) s.clearTimers();
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    await this.persistence?.flush(); // the disconnects above included
+  }
+
+  // ------------------------------------------------------------------ restart (PersistenceHost, persistence.ts)
+
+  /** Loads the persisted sessions and retained messages; before the listeners accept anyone. */
+  async restore(): Promise<void> {
+    await this.persistence?.restore();
+  }
+
+  adoptSession(key: string, clientId: string, spaceKey: string, expiryInterval: number, remainingMs: number | undefined): Session {
+    // Offline until its client reconnects and authenticates again (attach replaces the principal).
+    const session = new Session(key, clientId, spaceKey, { space: spaceKey, kind: 'anonymous' }, this.sessionEnv);
+    session.expiryInterval = expiryInterval;
+    this.sessions.set(key, session);
+    if (remainingMs !== undefined) session.expiryTimer = setTimeout(() => this.endSession(session), Math.min(remainingMs, 2 ** 31 - 1));
+    return session;
+  }
+
+  restoreRetained(spaceKey: string, msg: Message, owner: string): boolean {
+    return this.retain(this.space(spaceKey), msg, owner);
+  }
+
+  retainedOf(spaceKey: string, topic: string): { readonly msg: Message; readonly owner: string } | undefined {
+    const entry = this.spaces.get(spaceKey)?.retained.get(topic);
+    return entry && { msg: entry.msg, owner: entry.use.owner };
   }
 }

@@ -306,7 +306,8 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     // The parser's payload may be a view into a 64 KiB socket chunk: a retained copy must not pin it.
     const body = p.retain ? Buffer.from(payload) : payload;
     this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key), owner);
-    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, 0, this.protocolVersion);
+    // Queued for a persistent session or retained: acknowledged once that is durable (persistence.ts).
+    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, this.broker.persistence?.pending() ?? 0, this.protocolVersion);
   }
 
   /** Created on the first QoS 1/2 PUBLISH: many devices never send one. */

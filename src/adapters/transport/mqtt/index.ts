@@ -8,7 +8,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { Config } from '../../../apps/config.js';
-import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
+import type { BrokerStateStore, ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
@@ -32,6 +32,8 @@ export interface MqttTransportOptions {
   readonly logger: Logger;
   /** ACL hook for device-to-device grants (default: a device's own namespace only). */
   readonly authorize?: PlatformPolicyOptions['authorize'];
+  /** Where persistent sessions and retained messages survive a restart; none: memory only. */
+  readonly state?: BrokerStateStore;
   /** Broker settings that have no config key (standalone runs, tests). */
   readonly tuning?: Pick<BrokerOptions, 'receiveMaximum' | 'topicAliasMaximum' | 'connectTimeoutMs'>;
 }
@@ -62,6 +64,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       maxTotal: config.mqtt.maxRetainedTotal,
       maxBytesTotal: config.mqtt.maxRetainedBytesTotal,
     },
+    ...(opts.state ? { state: opts.state } : {}),
     ...opts.tuning,
   });
   let listeners: Listener[] = [];
@@ -73,6 +76,8 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     async start(): Promise<ListeningAddress[]> {
       if (conformance) logger.warn({ profile: 'conformance' }, 'MQTT conformance profile: anonymous clients, one open topic space; never use in production');
       if (!conformance && !deviceApi) logger.warn({}, 'MQTT without a device API: every CONNECT will be refused');
+      // Sessions and retained messages of the last run are back before the first client connects.
+      await broker.restore();
       const started: Listener[] = [];
       try {
         const maxConnections = config.mqtt.maxConnectionsPerListener;

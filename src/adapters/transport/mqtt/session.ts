@@ -1,6 +1,7 @@
 /**
  * Session state (MQTT 5.0 §4.1): what outlives a network connection — subscriptions, outbound QoS 1/2
- * messages in flight or queued, inbound QoS 2 packet ids awaiting PUBREL — kept in memory.
+ * messages in flight or queued, inbound QoS 2 packet ids awaiting PUBREL — kept in memory. Changes
+ * to what a restart must keep are told to the SessionEnv's journal (persistence.ts writes them).
  *
  * A Session talks to its current connection through SessionLink only, so the protocol code stays in
  * connection.ts and the routing code in broker.ts.
@@ -53,6 +54,8 @@ export interface Delivery {
   packetId: number;
   /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
+  /** Its order in the session's persisted state; 0 until the journal first records it. */
+  seq: number;
 }
 
 export interface Subscription {
@@ -82,6 +85,18 @@ export interface SessionEnv {
   readonly maxQueued: number;
   /** A queued message was dropped (queue full or expired). */
   dropped(reason: 'queue_full' | 'expired'): void;
+  /** Told of changes a restart must keep; absent when the broker keeps nothing. */
+  readonly journal?: SessionJournal;
+}
+
+/** Receives the changes to a session's persistent state (persistence.ts). Never throws. */
+export interface SessionJournal {
+  /** Subscriptions (routed or intercepted) changed. */
+  changed(session: Session): void;
+  /** A QoS 1/2 delivery was queued, sent (packet id assigned) or moved on to PUBREL. */
+  delivery(session: Session, d: Delivery): void;
+  /** A delivery is over: acknowledged, refused, dropped or expired. */
+  finished(session: Session, d: Delivery): void;
 }
 
 /**
@@ -134,10 +149,13 @@ export class Session {
 
   setSub(sub: Subscription): void {
     (this.subsMap ??= new Map()).set(sub.key, sub);
+    this.env.journal?.changed(this);
   }
 
   deleteSub(key: string): boolean {
-    return this.subsMap?.delete(key) ?? false;
+    const deleted = this.subsMap?.delete(key) ?? false;
+    if (deleted) this.env.journal?.changed(this);
+    return deleted;
   }
 
   /** Subscriptions intercepted by the device API bridge: filter → granted QoS. */
@@ -147,10 +165,13 @@ export class Session {
 
   setHookSub(filter: string, qos: QoS): void {
     (this.hookSubsMap ??= new Map()).set(filter, qos);
+    this.env.journal?.changed(this);
   }
 
   deleteHookSub(filter: string): boolean {
-    return this.hookSubsMap?.delete(filter) ?? false;
+    const deleted = this.hookSubsMap?.delete(filter) ?? false;
+    if (deleted) this.env.journal?.changed(this);
+    return deleted;
   }
 
   clearHookSubs(): void {
@@ -183,7 +204,7 @@ export class Session {
       link?.writePublish(undefined, msg, 0, retain, subIds, false);
       return;
     }
-    const d: Delivery = { msg, qos, retain, subIds, packetId: 0, state: 'publish' };
+    const d: Delivery = { msg, qos, retain, subIds, packetId: 0, state: 'publish', seq: 0 };
     if (link && this.queue.length === 0 && link.sendQuota(this.inflight.size) > 0) this.send(link, d);
     else this.enqueue(d);
   }
@@ -194,17 +215,22 @@ export class Session {
       return;
     }
     if (this.queue.length >= this.env.maxQueued) {
-      this.queue.shift();
+      const oldest = this.queue.shift() as Delivery;
       this.env.dropped('queue_full');
+      this.env.journal?.finished(this, oldest);
     }
     this.queue.push(d);
+    this.env.journal?.delivery(this, d);
   }
 
   private send(link: SessionLink, d: Delivery): void {
     d.packetId = this.allocateId();
     (this.inflightMap ??= new Map()).set(d.packetId, d);
     // Too large for the client: discarded as if sent and acknowledged [MQTT-3.1.2-25].
-    if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, false)) this.inflightMap.delete(d.packetId);
+    if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, false)) {
+      this.inflightMap.delete(d.packetId);
+      this.env.journal?.finished(this, d);
+    } else this.env.journal?.delivery(this, d);
   }
 
   /** Packet ids must not be reused while in flight [MQTT-2.2.1-3]. */
@@ -227,6 +253,7 @@ export class Session {
       const d = this.queue[i++] as Delivery;
       if (d.msg.expired(now)) {
         this.env.dropped('expired');
+        this.env.journal?.finished(this, d);
         continue;
       }
       this.send(link, d);
@@ -240,6 +267,7 @@ export class Session {
     const d = this.inflight.get(packetId);
     if (!d || d.state !== expect || (expect === 'publish' && d.qos !== 1)) return false;
     this.inflightMap?.delete(packetId);
+    this.env.journal?.finished(this, d);
     this.pump();
     return true;
   }
@@ -250,10 +278,12 @@ export class Session {
     if (!d || d.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       this.inflightMap?.delete(packetId);
+      this.env.journal?.finished(this, d);
       this.pump();
       return true;
     }
     d.state = 'pubrel';
+    this.env.journal?.delivery(this, d);
     this.link?.writePubrel(packetId);
     return true;
   }
@@ -264,9 +294,20 @@ export class Session {
     if (!link) return;
     for (const d of this.inflight.values()) {
       if (d.state === 'pubrel') link.writePubrel(d.packetId);
-      else if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, true)) this.inflightMap?.delete(d.packetId);
+      else if (!link.writePublish(d, d.msg, d.qos, d.retain, d.subIds, true)) {
+        this.inflightMap?.delete(d.packetId);
+        this.env.journal?.finished(this, d);
+      }
     }
     this.pump();
+  }
+
+  /** After a restart (persistence.ts): in-flight and queued deliveries back, in their original order. */
+  restore(deliveries: readonly Delivery[]): void {
+    for (const d of deliveries) {
+      if (d.packetId === 0) this.queue.push(d);
+      else (this.inflightMap ??= new Map()).set(d.packetId, d);
+    }
   }
 
   clearTimers(): void {
