@@ -44,15 +44,21 @@ async function connect(port: number, options: IClientOptions): Promise<{ client:
   };
 }
 
+interface Device {
+  readonly id: string;
+  readonly name: string;
+  readonly accessToken: string;
+}
+
 /** A platform, its device and a restart on the same data dir (graceful stop). */
 async function withRestart(
-  first: (tp: TestPlatform, device: { name: string; accessToken: string }) => Promise<void>,
-  second: (tp: TestPlatform, device: { name: string; accessToken: string }) => Promise<void>,
+  first: (tp: TestPlatform, device: Device) => Promise<void>,
+  second: (tp: TestPlatform, device: Device) => Promise<void>,
   pauseMs = 0,
 ): Promise<void> {
   const dir = dataDir();
   const a = await startTestPlatform({ dataDir: dir });
-  let device: { name: string; accessToken: string };
+  let device: Device;
   try {
     device = await a.api.createDevice('state-meter');
     await first(a, device);
@@ -139,6 +145,32 @@ describe('MQTT broker state across a platform restart', () => {
         await s.client.endAsync();
       },
       1500,
+    );
+  });
+
+  it('device API subscriptions of a persistent session survive too: server-side RPC reaches the device without a new SUBSCRIBE', async () => {
+    const opts = (token: string): IClientOptions => ({ clientId: 'rpc-dev', username: token, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 600 } });
+    let deviceId = '';
+    await withRestart(
+      async (tp, device) => {
+        deviceId = device.id;
+        const d = await connect(tp.ports.mqtt, opts(device.accessToken));
+        await d.client.subscribeAsync('v1/devices/me/rpc/request/+', { qos: 1 });
+        await d.client.endAsync();
+      },
+      async (tp, device) => {
+        const d = await connect(tp.ports.mqtt, opts(device.accessToken));
+        assert.equal(d.sessionPresent, true);
+        d.client.on('message', (topic, payload) => {
+          const id = topic.split('/').pop();
+          const { params } = JSON.parse(payload.toString()) as { params: { x: number } };
+          void d.client.publishAsync(`v1/devices/me/rpc/response/${id}`, JSON.stringify({ doubled: params.x * 2 }), { qos: 1 });
+        });
+        const res = await tp.api.request<{ response: unknown }>('POST', `/api/devices/${deviceId}/rpc`, { method: 'double', params: { x: 21 }, timeoutMs: 5000 });
+        await d.client.endAsync();
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body.response, { doubled: 42 });
+      },
     );
   });
 
