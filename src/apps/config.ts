@@ -42,6 +42,8 @@ export const ConfigSchema = Type.Object({
       maxKeepAlive: Type.Integer({ minimum: 0, maximum: 65535 }),
       /** Messages queued per offline persistent session before the oldest are dropped. */
       maxQueuedMessages: Type.Integer({ minimum: 0 }),
+      /** Sessions the broker holds, connected or persistent offline; CONNECTs needing more are refused. */
+      maxSessions: Type.Integer({ minimum: 1 }),
       /** CONNECT must be complete within this after the connection opens (TLS handshake included). */
       connectTimeoutMs: Type.Integer({ minimum: 1 }),
       /** Largest packet before CONNECT has been accepted (the CONNECT itself). */
@@ -229,6 +231,7 @@ export const DEFAULTS: Config = {
     profile: 'default',
     maxKeepAlive: 0,
     maxQueuedMessages: 1000,
+    maxSessions: 200_000,
     connectTimeoutMs: 10_000,
     maxConnectBytes: 64 * 1024,
     maxConnections: 100_000,

@@ -15,10 +15,10 @@ import { RefusalLog } from '../connection-cap.js';
 import type { AuthPolicy, Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
 import { Connection } from './connection.js';
-import { DropLog } from './drop-log.js';
 import { PacketDecoder } from './frames.js';
 import { BrokerPersistence, type PersistenceHost } from './persistence.js';
 import { RetainedStore } from './retained.js';
+import { ThrottledWarning } from './throttled-warning.js';
 import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedLimits, type RetainedUse } from './retained-quota.js';
 import { Message, Session, type QoS, type SessionEnv, type Subscription } from './session.js';
 
@@ -72,6 +72,8 @@ export interface BrokerOptions {
   /** Seconds; caps MQTT 5 clients' keep-alive via Server Keep Alive. 0 = no cap. */
   readonly maxKeepAlive?: number;
   readonly maxQueuedMessages?: number;
+  /** Sessions held, connected or not; a CONNECT that needs a new one beyond it is refused (0x97). */
+  readonly maxSessions?: number;
   readonly maxPayloadBytes?: number;
   /** Our Receive Maximum: inbound QoS 1/2 PUBLISHes a v5 client may have unacknowledged. */
   readonly receiveMaximum?: number;
@@ -149,6 +151,7 @@ export class MqttBroker implements PersistenceHost {
   private routeSeq = 0;
   private closing = false;
   private readonly refusals: RefusalLog;
+  private readonly sessionCap: ThrottledWarning;
   /** Decodes the packets of every connection (see frames.ts). */
   readonly decoder = new PacketDecoder();
 
@@ -163,6 +166,7 @@ export class MqttBroker implements PersistenceHost {
       hooks: options.hooks,
       maxKeepAlive: options.maxKeepAlive ?? 0,
       maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+      maxSessions: options.maxSessions ?? 200_000,
       maxPayloadBytes,
       receiveMaximum: options.receiveMaximum ?? 65535,
       topicAliasMaximum: options.topicAliasMaximum ?? 64,
@@ -182,12 +186,13 @@ export class MqttBroker implements PersistenceHost {
     );
     const metrics = this.metrics;
     this.persistence = options.state && new BrokerPersistence(options.state, this, options.logger, metrics);
-    const dropLog = new DropLog(options.logger);
+    const dropLog = new ThrottledWarning(options.logger, 'mqtt session queue full: oldest messages dropped');
+    this.sessionCap = new ThrottledWarning(options.logger, 'mqtt session limit reached: CONNECT refused');
     this.sessionEnv = {
       maxQueued: this.options.maxQueuedMessages,
       dropped: (reason) => {
         metrics.reject('mqtt', `queue_${reason}`);
-        if (reason === 'queue_full') dropLog.note(this.options.maxQueuedMessages);
+        if (reason === 'queue_full') dropLog.note({ maxQueuedMessages: this.options.maxQueuedMessages });
       },
       ...(this.persistence ? { journal: this.persistence } : {}),
     };
@@ -253,9 +258,9 @@ export class MqttBroker implements PersistenceHost {
   /**
    * Binds a freshly authenticated connection to its session: takes over a live connection with the
    * same client id [MQTT-3.1.4-3], cancels a pending delayed will [MQTT-3.1.3-9], and discards the
-   * old state on Clean Start [MQTT-3.1.2-4].
+   * old state on Clean Start [MQTT-3.1.2-4]. Undefined when a new session would exceed maxSessions.
    */
-  attach(conn: Connection, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } {
+  attach(conn: Connection, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
     // The device id is part of the key: another device reusing a client id neither takes over this
     // connection nor inherits subscriptions that were authorized for someone else.
     const key = `${principal.space}\u0000${principal.identity?.deviceId ?? ''}\u0000${clientId}`;
@@ -271,6 +276,13 @@ export class MqttBroker implements PersistenceHost {
       }
     }
     const present = session !== undefined;
+    if (!session && this.sessions.size >= this.options.maxSessions) {
+      // Persistent sessions outlive their connections (and restarts): without a cap, clients
+      // inventing client ids could fill memory and the state store.
+      this.metrics.reject('mqtt', 'session_limit');
+      this.sessionCap.note({ sessions: this.sessions.size, maxSessions: this.options.maxSessions });
+      return undefined;
+    }
     if (!session) {
       session = new Session(key, clientId, principal.space, principal, this.sessionEnv);
       this.sessions.set(key, session);

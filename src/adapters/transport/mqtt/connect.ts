@@ -101,7 +101,9 @@ function accept(conn: Connection, p: IConnectPacket, principal: Principal, assig
   }
   // 3.1.1: Clean Session 0 keeps the session until the next Clean Session 1 (§3.1.2.4).
   const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : p.clean ? 0 : NEVER_EXPIRES;
-  const { session, present } = conn.broker.attach(conn, principal, conn.clientId, p.clean ?? true, expiry);
+  const attached = conn.broker.attach(conn, principal, conn.clientId, p.clean ?? true, expiry);
+  if (!attached) return conn.refuse(0x97, 'session limit reached'); // Quota exceeded; 3.1.1: server unavailable
+  const { session, present } = attached;
   const connack: IConnackPacket = v5
     ? {
         cmd: 'connack',

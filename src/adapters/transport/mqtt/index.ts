@@ -54,6 +54,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     hooks: !conformance && deviceApi ? deviceApiBridge({ deviceApi, logger, metrics }) : undefined,
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
+    maxSessions: config.mqtt.maxSessions,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
     maxConnectBytes: config.mqtt.maxConnectBytes,

@@ -309,6 +309,31 @@ for (const [name, make] of [
   });
 }
 
+describe('the session cap (mqtt.maxSessions)', () => {
+  it('counts restored persistent sessions: a CONNECT needing a new session is refused (0x97; 3.1.1: 3), a kept one resumes', async () => {
+    const keep = (id: string) => ({ clientId: id, clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 600 } });
+    await acrossRestart(
+      memoryBackend(),
+      async (tb) => {
+        for (const id of ['kept-1', 'kept-2']) await (await client(tb.url, keep(id))).endAsync();
+      },
+      async (tb) => {
+        const refusedV5 = await RawClient.connect(tb.port, { clientId: 'third', protocolVersion: 5, clean: true });
+        assert.equal(refusedV5.connack.reasonCode, 0x97);
+        const refused311 = await RawClient.connect(tb.port, { clientId: 'third', protocolVersion: 4, clean: true });
+        assert.equal(refused311.connack.returnCode, 3);
+        assert.equal(tb.metrics.get('reject:mqtt:session_limit'), 2);
+        const { client: again, sessionPresent } = await clientWithInbox(tb.url, keep('kept-1'));
+        assert.equal(sessionPresent, true);
+        await again.endAsync();
+        refusedV5.raw.close();
+        refused311.raw.close();
+      },
+      { maxSessions: 2 },
+    );
+  });
+});
+
 describe('acknowledgements wait for the state to be durable', () => {
   /** A state store whose writes wait until released, or fail. */
   function gated(): { state: BrokerStateStore; release(): void; fail: boolean; batches: BrokerStateChange[][] } {
