@@ -139,7 +139,8 @@ export class BrokerPersistence implements SessionJournal {
   }
 
   finished(session: Session, d: Delivery): void {
-    if (this.muted) return;
+    // Never marked (a session that is not persistent: every PUBACK of the common case).
+    if ((d.seq === 0 && session.expiryInterval === 0) || this.muted) return;
     this.dirtyOut.delete(d);
     // seq 0: never written, so nothing to delete.
     if (d.seq === 0 || this.ended.has(session)) return;
