@@ -3,6 +3,10 @@
  * Kept in memory (activity changes on every message) and written to the store in batches.
  * A device without a session still counts as online while its last activity is within the
  * inactivity timeout — HTTP and CoAP devices have no connection to watch.
+ *
+ * Writes carry the epoch of the device's newest session on this node (Presence, set by the
+ * SessionHub), and the store keeps the session fields of the newest epoch (StatusStore), so a node
+ * whose session is stale cannot mark a device offline that another node has since connected.
  */
 import type { DeviceStatus, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
@@ -15,6 +19,9 @@ interface LiveStatus {
   lastConnect?: number;
   lastDisconnect?: number;
   transport?: TransportName;
+  /** The newest session's epoch and node (SessionHub → sessionEpoch); 0 / absent before one. */
+  epoch: number;
+  nodeId?: string;
 }
 
 export interface StatusDeps {
@@ -70,6 +77,15 @@ export class StatusService {
     s.lastDisconnect = this.deps.clock.now();
     this.dirty.add(deviceId);
     if (s.sessions === 0) this.announce(deviceId, s);
+  }
+
+  /** The epoch Presence gave the device's newest session here: later status writes carry it. */
+  sessionEpoch(deviceId: string, nodeId: string, epoch: number): void {
+    const s = this.live.get(deviceId);
+    if (!s || epoch <= s.epoch) return;
+    s.epoch = epoch;
+    s.nodeId = nodeId;
+    this.dirty.add(deviceId);
   }
 
   activity(tenantId: string, deviceId: string, transport: TransportName): void {
@@ -133,7 +149,7 @@ export class StatusService {
   private entry(tenantId: string, deviceId: string): LiveStatus {
     let s = this.live.get(deviceId);
     if (!s) {
-      const created: LiveStatus = (s = { tenantId, sessions: 0 });
+      const created: LiveStatus = (s = { tenantId, sessions: 0, epoch: 0 });
       this.live.set(deviceId, created);
       // A new entry would drop the lastDisconnect an earlier run persisted (and the next flush
       // would overwrite it): take it over. Store reads resolve before the next flush timer fires.
@@ -165,6 +181,8 @@ export class StatusService {
       lastConnect: s.lastConnect,
       lastDisconnect: s.lastDisconnect,
       transport: s.transport,
+      ...(s.nodeId !== undefined ? { nodeId: s.nodeId } : {}),
+      ...(s.epoch > 0 ? { epoch: s.epoch } : {}),
     };
   }
 
