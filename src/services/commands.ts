@@ -267,7 +267,9 @@ export class CommandService implements CommandApi {
           await this.finish(c.id, 'EXPIRED');
           continue;
         }
-        void this.dispatch(c);
+        this.dispatch(c).catch((err: unknown) => {
+          if (!this.stopped) this.deps.logger.error({ err, commandId: c.id }, 'command dispatch failed');
+        });
         // Wait until it is marked SENT, so commands leave in creation order.
         await this.queues.get(c.id);
       }

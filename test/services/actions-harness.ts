@@ -60,6 +60,8 @@ export interface Harness {
   device(name: string, extra?: { tenantId?: string; gatewayId?: string; profileId?: string }): Promise<DeviceIdentity>;
   /** Every bus event of one kind, recorded from now on. */
   record<E extends keyof BusEvents>(event: E): BusEvents[E][];
+  /** Stops every service but leaves the store open (a node of several sharing it going away). */
+  stopNode(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -148,11 +150,14 @@ export async function harness(
       bus.subscribe(event, `${event}.>`, (m) => seen.push(m));
       return seen;
     },
-    async close() {
+    async stopNode() {
       await commands.stop();
       sessions.close();
       rpc.close();
       await status.stop();
+    },
+    async close() {
+      await this.stopNode();
       await store.close();
     },
   };
