@@ -331,9 +331,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await smpp?.close();
+    await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
     await commands.stop();
     sessions.close();
+    // Whatever this node still holds is gone with it (a shared presence must not route here).
+    await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
     rpc.close();
     await bus.close();
     await audit.stop();

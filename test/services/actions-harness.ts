@@ -125,6 +125,12 @@ export async function harness(
   });
   const live = new LiveService({ bus, clock, logger, requireDevice, getDevice: (id) => registry.getDevice(id), getProfile: (id) => registry.getProfile(id) });
   if (options.start !== false) await commands.start();
+  const stopNode = async (): Promise<void> => {
+    await commands.stop();
+    sessions.close();
+    rpc.close();
+    await status.stop();
+  };
   return {
     store,
     bus,
@@ -150,14 +156,9 @@ export async function harness(
       bus.subscribe(event, `${event}.>`, (m) => seen.push(m));
       return seen;
     },
-    async stopNode() {
-      await commands.stop();
-      sessions.close();
-      rpc.close();
-      await status.stop();
-    },
+    stopNode,
     async close() {
-      await this.stopNode();
+      await stopNode();
       await store.close();
     },
   };
