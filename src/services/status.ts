@@ -10,7 +10,7 @@
  */
 import type { DeviceStatus, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
-import type { Bus, Clock, Logger, StatusStore } from '../ports.js';
+import type { Bus, Clock, Logger, Presence, StatusStore } from '../ports.js';
 
 interface LiveStatus {
   tenantId: string;
@@ -31,6 +31,8 @@ export interface StatusDeps {
   readonly logger: Logger;
   readonly inactivityTimeoutMs: number;
   readonly flushIntervalMs: number;
+  /** Sessions of every node: a device this node sees offline may be connected to another. */
+  readonly presence?: Presence;
 }
 
 export class StatusService {
@@ -116,13 +118,22 @@ export class StatusService {
   async getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]> {
     const missing = deviceIds.filter((id) => !this.live.has(id));
     const stored = new Map((await this.deps.store.getStatuses(missing)).map((s) => [s.deviceId, s]));
-    return deviceIds.map((id) => {
+    const views = deviceIds.map((id): DeviceStatus => {
       const s = this.live.get(id);
       if (s) return this.view(id, s);
-      // A status persisted by an earlier run: sessions from then are gone.
+      // Persisted by an earlier run or by another node: its sessions count only through presence.
       const old = stored.get(id);
       return old ? { ...old, online: this.recentlyActive(old.lastActivity) && old.transport !== 'mqtt' } : { deviceId: id, online: false };
     });
+    const presence = this.deps.presence;
+    if (!presence) return views;
+    return Promise.all(
+      views.map(async (v) => {
+        if (v.online) return v;
+        const held = await presence.lookup(v.deviceId);
+        return held ? { ...v, online: true, nodeId: held.nodeId, transport: held.transport } : v;
+      }),
+    );
   }
 
   isDeviceOnline(deviceId: string): boolean {

@@ -84,7 +84,7 @@ export async function harness(
   const registry = new RegistryService({ store, clock, logger, codecNames: ['json'], tokens: HARNESS_TOKENS });
   await registry.init();
   await store.ensureTenant({ id: OTHER_TENANT, name: 'other' });
-  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 600_000, flushIntervalMs: 60_000 });
+  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 600_000, flushIntervalMs: 60_000, presence });
   const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });
   const rpc = new RpcService({
     bus,

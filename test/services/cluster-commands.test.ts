@@ -145,6 +145,9 @@ for (const backend of BACKENDS) {
       // B knows the device is online only through presence
       assert.equal(b.status.isDeviceOnline(identity.deviceId), false);
       assert.equal((await b.presence.lookup(identity.deviceId))?.nodeId, 'node-a');
+      const [seenFromB] = await b.status.getStatuses([identity.deviceId]);
+      assert.equal(seenFromB?.online, true, "B's status view counts A's session");
+      assert.equal(seenFromB?.nodeId, 'node-a');
       device.disconnect();
       await a.sessions.settled();
       assert.equal(await b.presence.lookup(identity.deviceId), undefined);
