@@ -244,7 +244,9 @@ export class SessionHub {
       if (this.safely(() => viaGateway.handlers.onChildRpcRequest?.(child.name, request))) this.delivered(viaGateway, msg);
       return;
     }
-    // Held by another node (the device, or its gateway): that node's hub delivers it.
+    // Sent to the node Presence named then: only that one keeps it waiting, not every node.
+    if (msg.toNode !== undefined && msg.toNode !== this.deps.nodeId) return;
+    // Held by another node now (the device, or its gateway): that node's hub delivers it.
     const holder = (await this.deps.presence.lookup(msg.deviceId)) ?? (child ? await this.deps.presence.lookup(child.gatewayId) : undefined);
     if (holder && holder.nodeId !== this.deps.nodeId) return;
     this.queue(msg.deviceId, { request, expiresAt: msg.expiresAt });

@@ -155,6 +155,22 @@ for (const backend of BACKENDS) {
       assert.equal(offline.status, 'FAILED');
     });
 
+    it('an RPC for a device not listening yet waits on the node holding its session only', async () => {
+      const [a, b] = await cluster();
+      const identity = await a.device('sleepy');
+      const onA = new FakeDevice(a, identity).connect(); // connected, not subscribed to RPC yet
+      await a.sessions.settled();
+      await b.rpc.call({ tenantId: T, deviceId: identity.deviceId, method: 'wake', params: {}, oneway: true, timeoutMs: 5_000 });
+      await new Promise((r) => setTimeout(r, 20));
+      onA.listen();
+      await until(() => onA.requests.length === 1, 3000, 'delivered on A');
+      // had B queued it too, a session of the device on B would get it a second time
+      const onB = new FakeDevice(b, identity).connect().listen();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(onB.requests.length, 0);
+      assert.equal(onA.requests.length, 1);
+    });
+
     it('a stale node cannot mark a device offline after another node accepted its new session', async () => {
       const [a, b] = await cluster();
       const identity = await a.device('roamer');
