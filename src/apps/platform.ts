@@ -35,6 +35,10 @@ import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js
 import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
 import { loadCredentialKey } from './credential-key.js';
 import { RpcService } from '../services/rpc.js';
+import { IdAllocator, RPC_ID_SEQUENCE } from '../services/ids.js';
+import { Reachability } from '../services/reachability.js';
+import { MemoryPresence } from '../adapters/presence/memory/presence.js';
+import { loadNodeId } from './node-id.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -62,6 +66,8 @@ export interface Platform {
   readonly devices: DeviceService;
   readonly attributes: AttributeService;
   readonly rpc: RpcService;
+  /** This process's node id (config `node.id`, or the data dir's node-id file). */
+  readonly nodeId: string;
   readonly alarms: AlarmService;
   readonly commands: CommandService;
   readonly rules: Rules;
@@ -154,7 +160,19 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     dataDirLock.release();
     throw err;
   }
+  let nodeId: string;
+  try {
+    secureDataDir(config.dataDir, logger);
+    nodeId = loadNodeId(config);
+    logger.info({ nodeId }, 'node identity');
+  } catch (err) {
+    await store.close();
+    dataDirLock.release();
+    throw err;
+  }
   const bus = new MemoryBus(logger);
+  // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
+  const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry();
 
@@ -186,10 +204,20 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.warn({ passwordHashCost: config.auth.passwordHashCost, recommended: USER_SCRYPT_COST }, 'auth.passwordHashCost is below the recommended minimum for production');
   }
 
-  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000 });
+  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000, presence });
   status.start();
   const attributes = new AttributeService({ store, bus, clock, limits: config.limits });
-  const rpc = new RpcService({ bus, clock, logger, defaultTimeoutMs: config.rpc.defaultTimeoutMs, isOnline: (id) => status.isDeviceOnline(id) });
+  const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });
+  const rpc = new RpcService({
+    bus,
+    clock,
+    logger,
+    defaultTimeoutMs: config.rpc.defaultTimeoutMs,
+    nodeId,
+    ids: new IdAllocator(store, RPC_ID_SEQUENCE),
+    isOnline: (id) => reachability.isOnline(id),
+    holder: (id) => reachability.holder(id),
+  });
   const ingest = new IngestService({
     store,
     bus,
@@ -208,6 +236,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     status,
     locateChild: (id) => registry.locateChild(id),
     catchUpShared: (identity) => twin.catchUp(identity),
+    presence,
+    nodeId,
   });
   const requireDevice = (id: string, tenantId: string) => registry.requireDevice(id, tenantId);
   const alarms = new AlarmService({ store, bus, clock, logger: logger.child({ component: 'alarms' }), requireDevice });
@@ -217,8 +247,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     clock,
     logger: logger.child({ component: 'commands' }),
     rpc,
-    isOnline: (id) => status.isDeviceOnline(id),
+    isOnline: (id) => reachability.isOnline(id),
     requireDevice,
+    nodeId,
     defaultTimeoutMs: config.rpc.defaultTimeoutMs,
   });
   const live = new LiveService({
@@ -300,9 +331,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await smpp?.close();
+    await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
     await commands.stop();
     sessions.close();
+    // Whatever this node still holds is gone with it (a shared presence must not route here).
+    await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
     rpc.close();
     await bus.close();
     await audit.stop();
@@ -365,6 +399,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     devices,
     attributes,
     rpc,
+    nodeId,
     alarms,
     commands,
     rules,

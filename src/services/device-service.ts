@@ -154,6 +154,7 @@ export class DeviceService implements DeviceApi {
       deviceId: identity.deviceId,
       requestId,
       response: parseLooseJson(payload, this.deps.limits),
+      nodeId: this.deps.rpc.nodeId,
     });
   }
 

@@ -17,6 +17,7 @@ import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from '
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
+import { createSqliteIds } from './ids.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase, type TokenDigest } from './schema.js';
@@ -102,6 +103,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ...users,
     ...alarms,
     ...commands,
+    ...createSqliteIds(db),
     ...rules,
     ...dashboards,
     ...audit,

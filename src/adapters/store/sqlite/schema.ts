@@ -9,6 +9,7 @@ import type { Logger } from '../../../ports.js';
 import { hashStoredTokens, type MigrationContext } from './migrate-tokens.js';
 import type { Db } from './sql.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
+import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -355,6 +356,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: 'access tokens stored as a keyed hash and a hint, never in clear',
     up: hashStoredTokens,
+  },
+  // 10 is the bus outbox (issue 13, another branch).
+  {
+    version: 11,
+    description: 'compare-and-set versions on alarms and commands, command leases, id sequences',
+    up: (db) => db.exec(V11_CAS_LEASES_IDS),
+  },
+  {
+    version: 12,
+    description: 'device statuses carry the session epoch and node id',
+    up: (db) => db.exec(V12_STATUS_EPOCH),
   },
 ];
 
