@@ -7,9 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { platformPolicy } from '../../../../src/adapters/transport/mqtt/auth.js';
-import { deviceApiBridge } from '../../../../src/adapters/transport/mqtt/device-api-bridge.js';
+import { deviceApiInterceptor } from '../../../../src/adapters/transport/mqtt/device-api-bridge.js';
 import { DEVICES, FakeDeviceApi } from './fake-device-api.js';
-import { CountingMetrics, client, collect, silentLogger, sleep, startBroker, subackCodes, type TestBroker } from './helpers.js';
+import { CountingMetrics, client, collect, sleep, startBroker, subackCodes, type TestBroker } from './helpers.js';
 
 let tb: TestBroker;
 let api: FakeDeviceApi;
@@ -19,7 +19,7 @@ before(async () => {
   tb = await startBroker({
     metrics,
     policy: platformPolicy({ deviceApi: api }),
-    hooks: deviceApiBridge({ deviceApi: api, logger: silentLogger, metrics }),
+    interceptors: [deviceApiInterceptor({ deviceApi: api, gatewayApi: api, metrics })],
   });
 });
 after(async () => {
