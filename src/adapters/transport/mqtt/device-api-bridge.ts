@@ -3,7 +3,8 @@
  * PUBLISHes and SUBSCRIBEs on the API topics are intercepted per connection and turned into
  * DeviceApi / GatewayApi calls; they are never routed to other clients. Acknowledgements resolve
  * only when the platform call resolves (after its commit), with the error's MQTT reason code on
- * failure (MQTT 5; 3.1.1 acks are positive, see connection.ts).
+ * failure (MQTT 5; 3.1.1 acks are positive, see connection.ts). Request bodies that HTTP and CoAP
+ * share (provisioning) are parsed and validated by the same code (../device-json.ts).
  *
  * Topics (device):  v1/devices/me/telemetry, v1/devices/me/attributes[/request/$id, /response/+],
  *                   v1/devices/me/rpc/request/$id (both directions), v1/devices/me/rpc/response/$id
@@ -16,6 +17,7 @@ import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import { parseProvisionRequest } from '../device-json.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
 
 export interface DeviceApiInterceptorOptions {
@@ -300,14 +302,19 @@ class ProvisionBridge extends BaseBridge {
     if (p.topic !== PROVISION_REQUEST) return undefined;
     this.opts.metrics.messageIn('mqtt', 'provision');
     const client = { transport: 'mqtt', ...(this.link.remoteAddress !== undefined ? { address: this.link.remoteAddress } : {}) } as const;
-    const request = jsonObject(p.payload) as unknown as ProvisionRequest;
-    return this.opts.deviceApi.provision(request, client).then(
-      (res) => this.reply('provision', PROVISION_RESPONSE, res),
-      (err: unknown) => {
-        this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
-        throw err;
-      },
-    );
+    const failure = (err: unknown): never => {
+      this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
+      throw err;
+    };
+    let request: ProvisionRequest;
+    try {
+      // Validated as HTTP and CoAP do (key and secret required, known credentialsType, string
+      // fields): before, a request HTTP refuses with 400 could create a device over MQTT.
+      request = parseProvisionRequest(p.payload);
+    } catch (err) {
+      return failure(err);
+    }
+    return this.opts.deviceApi.provision(request, client).then((res) => this.reply('provision', PROVISION_RESPONSE, res), failure);
   }
 }
 

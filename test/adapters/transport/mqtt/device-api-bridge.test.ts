@@ -206,6 +206,31 @@ test('provisioning: user name "provision" may only ask for credentials', async (
   await c.endAsync();
 });
 
+test('mqtt provisioning validates the request like http and coap', async () => {
+  // Regression: the MQTT bridge passed any JSON object on to provisioning, so a request HTTP and
+  // CoAP refuse with 400 (unknown credentialsType, a non-string token, no secret) created a device.
+  const c = await client(tb.url, { username: 'provision', protocolVersion: 5 });
+  const inbox = collect(c);
+  await c.subscribeAsync('/provision/response', { qos: 1 });
+  const before = api.called('provision').length;
+  const refused = [
+    { deviceName: 'bogus-type', provisionDeviceKey: 'k', provisionDeviceSecret: 'secret', credentialsType: 'BOGUS' },
+    { deviceName: 'number-token', provisionDeviceKey: 'k', provisionDeviceSecret: 'secret', token: 12345 },
+    { deviceName: 'no-secret', provisionDeviceKey: 'k' },
+  ];
+  for (const body of refused) {
+    const code = await new Promise<number | undefined>((resolve) => {
+      c.publish('/provision/request', JSON.stringify(body), { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0));
+    });
+    assert.equal(code, 0x80, `${body.deviceName}: PUBACK "bad request", as HTTP answers 400`);
+    const res = JSON.parse((await inbox.next()).payload) as { status: string; errorMsg: string };
+    assert.equal(res.status, 'FAILURE', body.deviceName);
+    assert.match(res.errorMsg, /provision|credentialsType/);
+  }
+  assert.equal(api.called('provision').length, before, 'nothing reached provisioning');
+  await c.endAsync();
+});
+
 test('namespaces: own devices/<name>/# only; tenants never see each other, even with equal names', async () => {
   const mine = await client(tb.url, { username: 'good', protocolVersion: 5 });
   const inbox = collect(mine);
