@@ -64,9 +64,9 @@ export interface ClientInterceptor {
 export interface Interceptor {
   readonly name: string;
   /**
-   * Called once per authenticated connection (and again with the session's intercepted
-   * subscriptions replayed through `subscribe` when a session resumes). undefined: nothing to do
-   * with this client, and it costs that client nothing per message.
+   * Called once per authenticated connection; when it resumes a session, the filters stages had
+   * taken are then given to `subscribe` again. undefined: nothing to do with this client, and it
+   * costs that client nothing per message.
    */
   attach(link: ClientLink): ClientInterceptor | undefined;
 }
