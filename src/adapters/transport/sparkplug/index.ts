@@ -89,7 +89,7 @@ function commandValue(params: JsonValue): JsonValue {
 
 class SparkplugNode implements ClientInterceptor {
   private state: NodeState | undefined;
-  // Both created on first use: one of these hooks exists per device connection, and most
+  // Both created on first use: one of these exists per device connection, and most
   // connections never speak Sparkplug (see the MQTT broker's per-connection memory notes).
   private queue: Promise<unknown> | undefined;
   /** Sparkplug filters this client subscribed to, with the granted QoS. */
