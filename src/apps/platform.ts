@@ -17,7 +17,8 @@ import { MemoryBus } from '../adapters/bus/memory/index.js';
 import { CodecRegistry } from '../adapters/codec/index.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
-import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
+import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
+import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
 import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
@@ -29,6 +30,7 @@ import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
+import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { LiveService } from '../services/live.js';
 import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
@@ -64,6 +66,7 @@ export interface Platform {
   readonly bus: Bus;
   readonly registry: RegistryService;
   readonly devices: DeviceService;
+  readonly gateways: GatewayService;
   readonly attributes: AttributeService;
   readonly rpc: RpcService;
   /** This process's node id (config `node.id`, or the data dir's node-id file). */
@@ -260,7 +263,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, gatewayLimits: config.gateway, limits: config.limits });
+  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, limits: config.limits });
+  // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
+  const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits });
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
@@ -298,7 +303,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
   let ready = false;
   const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
-  const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }) });
+  const mqttLogger = logger.child({ transport: 'mqtt' });
+  // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
+  // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
+  const interceptors = [
+    sparkplugInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics, logger: mqttLogger }),
+    deviceApiInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics }),
+  ];
+  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
@@ -397,6 +409,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     bus,
     registry,
     devices,
+    gateways,
     attributes,
     rpc,
     nodeId,
