@@ -6,6 +6,7 @@ import type {
   AttributeEntry,
   AttributeScope,
   Device,
+  TransportName,
   DeviceCredential,
   DeviceProfile,
   DeviceStatus,
@@ -118,7 +119,13 @@ export interface AttributeStore {
 }
 
 export interface StatusStore {
-  /** Saves many statuses at once; activity is flushed periodically, not per message. */
+  /**
+   * Saves many statuses at once; activity is flushed periodically, not per message. Not last
+   * writer wins: per device, the session fields (online, lastConnect, lastDisconnect, transport,
+   * nodeId, epoch) are replaced only by a status whose `epoch` (default 0) is at least the stored
+   * one, so a node holding a stale session cannot mark a device offline after another node
+   * accepted its newer session; lastActivity keeps the newest of the two.
+   */
   saveStatuses(statuses: readonly DeviceStatus[]): Promise<void>;
   getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
 }
@@ -204,11 +211,19 @@ export interface AlarmQuery {
   readonly offset: number;
 }
 
-/** Alarms: at most one open (not cleared) alarm per (device, type). Lists are newest first. */
+/**
+ * Alarms: at most one open (not cleared) alarm per (device, type). Lists are newest first.
+ * Updates are compare-and-set on `version`, so writers on several nodes (or two services on one
+ * store) never lose each other's change: they re-read and retry on CONFLICT.
+ */
 export interface AlarmStore {
   /** Inserts with its first history event; CONFLICT if the (device, type) already has an open alarm. */
   insertAlarm(alarm: Alarm, event: AlarmEvent): Promise<void>;
-  /** Replaces the alarm by id and appends the event, atomically; ALARM_NOT_FOUND if absent. */
+  /**
+   * Replaces the alarm by id and appends the event, atomically, only if the stored alarm's version
+   * is `alarm.version - 1` (the caller bumps it); CONFLICT if it is not (someone else wrote first,
+   * nothing is written), ALARM_NOT_FOUND if absent.
+   */
   updateAlarm(alarm: Alarm, event: AlarmEvent): Promise<void>;
   getAlarm(id: string): Promise<Alarm | undefined>;
   findOpenAlarm(deviceId: string, type: string): Promise<Alarm | undefined>;
@@ -222,6 +237,15 @@ export interface StoredCommand extends Command {
   readonly timeoutMs: number;
   readonly maxRetries: number;
   readonly origin?: string;
+  /** Bumped by every update (compare-and-set, see CommandStore.updateCommand); 1 when inserted. */
+  readonly version: number;
+  /** The node that sent it (SENT/DELIVERED): it holds the lease and waits for the reply. */
+  readonly claimedBy?: string;
+  /**
+   * Until when the claim holds (epoch ms), renewed while the command is in flight. Another node
+   * takes a SENT/DELIVERED command back into the outbox only once this has passed.
+   */
+  readonly leaseUntil?: number;
 }
 
 export interface CommandQuery {
@@ -235,12 +259,29 @@ export interface CommandQuery {
 /** Commands (RPC) and the durable outbox of persistent ones. Lists are newest first. */
 export interface CommandStore {
   insertCommand(command: StoredCommand): Promise<void>;
-  /** Replaces by id; COMMAND_NOT_FOUND if absent. */
+  /**
+   * Replaces by id only if the stored version is `command.version - 1` (compare-and-set: the caller
+   * bumps it); CONFLICT if it is not (nothing is written), COMMAND_NOT_FOUND if absent.
+   */
   updateCommand(command: StoredCommand): Promise<void>;
   getCommand(id: string): Promise<StoredCommand | undefined>;
   listCommands(query: CommandQuery): Promise<Page<StoredCommand>>;
   /** Persistent commands not yet final (QUEUED, SENT, DELIVERED), oldest first; of one device or all. */
   pendingCommands(deviceId?: string): Promise<StoredCommand[]>;
+}
+
+/**
+ * Integer ids unique across every node sharing the store, handed out in blocks (hi/lo): a node
+ * reserves a block with one write and numbers from it in memory (services/ids.ts).
+ */
+export interface IdStore {
+  /**
+   * Reserves `count` consecutive ids of the named sequence in one atomic write and resolves with
+   * the first. A sequence starts at 1; a block that would pass `max` starts again at 1, so ids are
+   * unique among those in use (not forever). Two callers, in one process or in several sharing
+   * the store, never get overlapping blocks.
+   */
+  reserveIds(sequence: string, count: number, max: number): Promise<number>;
 }
 
 /** A rule's remembered state for one device (windows, duration start, edge) as opaque JSON. */
@@ -330,6 +371,7 @@ export interface Store
     UserStore,
     AlarmStore,
     CommandStore,
+    IdStore,
     RuleStore,
     DashboardStore,
     AuditStore {
@@ -345,14 +387,17 @@ export interface BusEvents {
   telemetry: { tenantId: string; deviceId: string; points: readonly Point[] };
   /** Attributes changed in a scope. */
   attributes: { tenantId: string; deviceId: string; scope: AttributeScope; values: Record<string, JsonValue>; deleted?: string[] };
-  /** A command for the node holding the device's session. */
-  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number };
-  /** A device's answer to a server-side RPC. */
-  rpcResponse: { deviceId: string; requestId: number; response: JsonValue };
+  /**
+   * A command for the node holding the device's session. `nodeId`: the node that sent it and
+   * waits for the reply; `toNode`: the node Presence said holds the session (absent: unknown).
+   */
+  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number; nodeId?: string; toNode?: string };
+  /** A device's answer to a server-side RPC; `nodeId`: the node whose session received it. */
+  rpcResponse: { deviceId: string; requestId: number; response: JsonValue; nodeId?: string };
   /** Connectivity changes. */
   status: DeviceStatus & { tenantId: string };
   /** An RPC request was handed to a live session of the device (or its gateway): written to the wire. */
-  rpcDelivered: { deviceId: string; requestId: number };
+  rpcDelivered: { deviceId: string; requestId: number; nodeId?: string };
   /** An alarm was raised, repeated, acknowledged or cleared. */
   alarm: { tenantId: string; deviceId: string; action: AlarmEvent['action']; alarm: Alarm };
   /** A command changed state. */
@@ -369,6 +414,48 @@ export interface Bus {
   /** `pattern` uses NATS wildcards: `*` one token, `>` the rest. */
   subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: (message: BusEvents[E], subject: string) => void): () => void;
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- presence
+
+/** One node's session(s) of a device. */
+export interface PresenceEntry {
+  readonly deviceId: string;
+  readonly tenantId: string;
+  /** The node holding the session (config `node.id`). */
+  readonly nodeId: string;
+  /**
+   * Orders the device's sessions across nodes: a session accepted later has a greater epoch.
+   * Assigned by Presence.connect; status writes carry it (StatusStore.saveStatuses).
+   */
+  readonly epoch: number;
+  readonly transport: TransportName;
+  /** When the session was accepted (epoch ms). */
+  readonly since: number;
+}
+
+/**
+ * Which node holds which device's session: the SessionHub records its sessions here, and
+ * `isOnline` and RPC routing ask it, so a node knows about sessions other nodes hold. The memory
+ * implementation serves one process; a cluster puts it in a shared store (JetStream KV,
+ * PostgreSQL) with the same semantics.
+ */
+export interface Presence {
+  /**
+   * Records that `nodeId` holds a session of the device (replacing that node's earlier entry for
+   * it) under a new epoch greater than every epoch the device had before, and resolves with it.
+   */
+  connect(session: Omit<PresenceEntry, 'epoch'>): Promise<PresenceEntry>;
+  /**
+   * Removes the node's entry for the device if it still has this epoch (a late disconnect of an
+   * older session leaves a newer one alone); true when it removed one.
+   */
+  disconnect(deviceId: string, nodeId: string, epoch: number): Promise<boolean>;
+  /** The device's newest session on any node; undefined when none holds one. */
+  lookup(deviceId: string): Promise<PresenceEntry | undefined>;
+  listByNode(nodeId: string): Promise<PresenceEntry[]>;
+  /** Forgets every entry of a node that is gone (crashed, partitioned away); resolves with them. */
+  expireNode(nodeId: string): Promise<PresenceEntry[]>;
 }
 
 // ---------------------------------------------------------------- codecs

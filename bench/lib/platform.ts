@@ -5,11 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnTracked, type Spawned } from './proc.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The checkout whose platform is started: this one, or CONTINUUM_BENCH_CHECKOUT (bench/ab.ts runs
+ * one scenario against two checkouts in the same window, so a refactor is measured before/after).
+ */
+export const PLATFORM_DIR = process.env.CONTINUUM_BENCH_CHECKOUT ? resolve(process.env.CONTINUUM_BENCH_CHECKOUT) : REPO;
 export const ADMIN = { email: 'bench@bench.local', password: 'bench-password-1' };
 const IMPORT_CHUNK = 5000;
 
@@ -35,7 +40,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformProc
   const args = [...nodeArgs, '--import', 'tsx', 'src/apps/cli.ts', 'start', '--data-dir', opts.dataDir, '--host', '127.0.0.1'];
   args.push('--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn');
   const proc = spawnTracked('platform', process.execPath, args, {
-    cwd: REPO,
+    cwd: PLATFORM_DIR,
     env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_METRICS_TOKEN: METRICS_TOKEN },
   });
   const deadline = Date.now() + 60_000;

@@ -10,10 +10,17 @@ import { parse as parseYaml } from 'yaml';
 import { parseAllowList } from '../domain/outbound/allow-list.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+/** A node id (apps/node-id.ts): safe in bus subjects, file names and logs. */
+export const NODE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ default: './data' }),
   host: Type.String({ default: '0.0.0.0', description: 'address every listener binds' }),
+  /**
+   * This process in a cluster. `id` absent: the file node-id in the data dir, created on first
+   * start as `<hostname>-<8 hex>` (apps/node-id.ts). Every node sharing a store needs its own.
+   */
+  node: Type.Object({ id: Type.Optional(Type.String({ pattern: NODE_ID_PATTERN })) }, { default: {} }),
   /** HTTP listener; the HTTPS listener uses the same limits. */
   http: Type.Object(
     {
@@ -223,6 +230,7 @@ export type Config = Static<typeof ConfigSchema>;
 export const DEFAULTS: Config = {
   dataDir: './data',
   host: '0.0.0.0',
+  node: {},
   http: { port: 8080, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 310_000, maxConnections: 10_000 },
   https: { port: 8443 },
   mqtt: {
@@ -281,6 +289,7 @@ export const DEFAULTS: Config = {
 export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }> = {
   'data-dir': { path: 'dataDir', type: 'string' },
   host: { path: 'host', type: 'string' },
+  'node-id': { path: 'node.id', type: 'string' },
   'http-port': { path: 'http.port', type: 'int' },
   'https-port': { path: 'https.port', type: 'int' },
   'mqtt-port': { path: 'mqtt.port', type: 'int' },
@@ -360,7 +369,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
+const OPTIONAL_ENV_PATHS = ['node.id', 'auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export function loadConfig(sources: ConfigSources = {}): Config {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;

@@ -18,7 +18,8 @@ import { CodecRegistry } from '../adapters/codec/index.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
-import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
+import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
+import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
 import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
@@ -30,12 +31,17 @@ import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
+import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { LiveService } from '../services/live.js';
 import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
 import { loadCredentialKey } from './credential-key.js';
 import { RpcService } from '../services/rpc.js';
+import { IdAllocator, RPC_ID_SEQUENCE } from '../services/ids.js';
+import { Reachability } from '../services/reachability.js';
+import { MemoryPresence } from '../adapters/presence/memory/presence.js';
+import { loadNodeId } from './node-id.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -61,8 +67,11 @@ export interface Platform {
   readonly bus: Bus;
   readonly registry: RegistryService;
   readonly devices: DeviceService;
+  readonly gateways: GatewayService;
   readonly attributes: AttributeService;
   readonly rpc: RpcService;
+  /** This process's node id (config `node.id`, or the data dir's node-id file). */
+  readonly nodeId: string;
   readonly alarms: AlarmService;
   readonly commands: CommandService;
   readonly rules: Rules;
@@ -157,7 +166,19 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     dataDirLock.release();
     throw err;
   }
+  let nodeId: string;
+  try {
+    secureDataDir(config.dataDir, logger);
+    nodeId = loadNodeId(config);
+    logger.info({ nodeId }, 'node identity');
+  } catch (err) {
+    await store.close();
+    dataDirLock.release();
+    throw err;
+  }
   const bus = new MemoryBus(logger);
+  // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
+  const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry();
 
@@ -189,10 +210,20 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.warn({ passwordHashCost: config.auth.passwordHashCost, recommended: USER_SCRYPT_COST }, 'auth.passwordHashCost is below the recommended minimum for production');
   }
 
-  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000 });
+  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000, presence });
   status.start();
   const attributes = new AttributeService({ store, bus, clock, limits: config.limits });
-  const rpc = new RpcService({ bus, clock, logger, defaultTimeoutMs: config.rpc.defaultTimeoutMs, isOnline: (id) => status.isDeviceOnline(id) });
+  const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });
+  const rpc = new RpcService({
+    bus,
+    clock,
+    logger,
+    defaultTimeoutMs: config.rpc.defaultTimeoutMs,
+    nodeId,
+    ids: new IdAllocator(store, RPC_ID_SEQUENCE),
+    isOnline: (id) => reachability.isOnline(id),
+    holder: (id) => reachability.holder(id),
+  });
   const ingest = new IngestService({
     store,
     bus,
@@ -211,6 +242,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     status,
     locateChild: (id) => registry.locateChild(id),
     catchUpShared: (identity) => twin.catchUp(identity),
+    presence,
+    nodeId,
   });
   const requireDevice = (id: string, tenantId: string) => registry.requireDevice(id, tenantId);
   const alarms = new AlarmService({ store, bus, clock, logger: logger.child({ component: 'alarms' }), requireDevice });
@@ -220,8 +253,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     clock,
     logger: logger.child({ component: 'commands' }),
     rpc,
-    isOnline: (id) => status.isDeviceOnline(id),
+    isOnline: (id) => reachability.isOnline(id),
     requireDevice,
+    nodeId,
     defaultTimeoutMs: config.rpc.defaultTimeoutMs,
   });
   const live = new LiveService({
@@ -232,7 +266,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, gatewayLimits: config.gateway, limits: config.limits });
+  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, limits: config.limits });
+  // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
+  const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits });
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
@@ -270,7 +306,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
   let ready = false;
   const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
-  const mqtt = createMqttTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'mqtt' }), state: brokerState });
+  const mqttLogger = logger.child({ transport: 'mqtt' });
+  // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
+  // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
+  const interceptors = [
+    sparkplugInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics, logger: mqttLogger }),
+    deviceApiInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics }),
+  ];
+  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState });
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
@@ -303,9 +346,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await smpp?.close();
+    await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
     await commands.stop();
     sessions.close();
+    // Whatever this node still holds is gone with it (a shared presence must not route here).
+    await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
     rpc.close();
     await bus.close();
     await audit.stop();
@@ -366,8 +412,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     bus,
     registry,
     devices,
+    gateways,
     attributes,
     rpc,
+    nodeId,
     alarms,
     commands,
     rules,

@@ -89,6 +89,10 @@ export interface DeviceStatus {
   readonly lastConnect?: number;
   readonly lastDisconnect?: number;
   readonly transport?: TransportName;
+  /** The node holding (or that last held) the device's session. */
+  readonly nodeId?: string;
+  /** The session epoch this status was written under (Presence); orders writes of several nodes. */
+  readonly epoch?: number;
 }
 
 /** The identity a transport holds for an authenticated connection or request. */

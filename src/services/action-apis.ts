@@ -24,6 +24,8 @@ export interface Alarm {
   readonly updatedAt: number;
   readonly acknowledgedAt?: number;
   readonly clearedAt?: number;
+  /** Bumped by every change; the store's compare-and-set checks it (AlarmStore.updateAlarm). */
+  readonly version: number;
 }
 
 export interface RaiseAlarm {

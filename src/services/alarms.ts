@@ -6,6 +6,11 @@
  *
  * Every call names its tenant and fails with ALARM_NOT_FOUND / DEVICE_NOT_FOUND for anything of
  * another tenant, so the REST API and rules cannot reach across tenants.
+ *
+ * Changes are read-modify-write: serialised per (device, type) inside this process, and
+ * compare-and-set in the store against other processes (the alarm's version; the open-alarm
+ * unique index for a raise), re-read and applied again on conflict (cas.ts). Two nodes raising
+ * the same alarm make one alarm with both repeats counted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
@@ -13,6 +18,7 @@ import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Bus, Clock, Logger, Page } from '../ports.js';
+import { casWrite, retryOnConflict } from './cas.js';
 import { ALARM_SEVERITIES, type Alarm, type AlarmApi, type AlarmSeverity, type AlarmStatus, type RaiseAlarm } from './action-apis.js';
 
 export interface AlarmServiceDeps {
@@ -54,7 +60,7 @@ export class AlarmService implements AlarmApi {
       const open = await this.deps.store.findOpenAlarm(input.deviceId, input.type);
       const details = input.details ?? open?.details ?? {};
       if (open) {
-        const repeated: Alarm = { ...open, severity: input.severity, details, count: open.count + 1, updatedAt: now };
+        const repeated: Alarm = { ...open, severity: input.severity, details, count: open.count + 1, updatedAt: now, version: open.version + 1 };
         return this.save(repeated, this.event(repeated, 'repeated', now, by, input.details), false);
       }
       const alarm: Alarm = {
@@ -68,6 +74,7 @@ export class AlarmService implements AlarmApi {
         details,
         createdAt: now,
         updatedAt: now,
+        version: 1,
       };
       return this.save(alarm, this.event(alarm, 'raised', now, by, input.details), true);
     });
@@ -112,7 +119,7 @@ export class AlarmService implements AlarmApi {
       if (alarm.status === 'acknowledged') return alarm;
       if (alarm.status === 'cleared') throw new PlatformError('CONFLICT', `alarm ${id} is already cleared`);
       const now = this.deps.clock.now();
-      const acked: Alarm = { ...alarm, status: 'acknowledged', acknowledgedAt: now, updatedAt: now };
+      const acked: Alarm = { ...alarm, status: 'acknowledged', acknowledgedAt: now, updatedAt: now, version: alarm.version + 1 };
       return this.save(acked, this.event(acked, 'acknowledged', now, by), false);
     });
   }
@@ -133,7 +140,7 @@ export class AlarmService implements AlarmApi {
 
   private async clearOpen(alarm: Alarm, by: string | undefined, details?: JsonValue): Promise<Alarm> {
     const now = this.deps.clock.now();
-    const cleared: Alarm = { ...alarm, status: 'cleared', clearedAt: now, updatedAt: now, ...(details !== undefined ? { details } : {}) };
+    const cleared: Alarm = { ...alarm, status: 'cleared', clearedAt: now, updatedAt: now, version: alarm.version + 1, ...(details !== undefined ? { details } : {}) };
     return this.save(cleared, this.event(cleared, 'cleared', now, by, details), false);
   }
 
@@ -142,8 +149,9 @@ export class AlarmService implements AlarmApi {
   }
 
   private async save(alarm: Alarm, event: AlarmEvent, isNew: boolean): Promise<Alarm> {
-    if (isNew) await this.deps.store.insertAlarm(alarm, event);
-    else await this.deps.store.updateAlarm(alarm, event);
+    // A CONFLICT here (another writer changed the alarm, or opened one first) runs the whole
+    // read-modify-write again (serial → retryOnConflict).
+    await casWrite(isNew ? this.deps.store.insertAlarm(alarm, event) : this.deps.store.updateAlarm(alarm, event));
     this.deps.bus.publish('alarm', subjectFor('alarm', alarm.tenantId, alarm.deviceId), {
       tenantId: alarm.tenantId,
       deviceId: alarm.deviceId,
@@ -154,8 +162,10 @@ export class AlarmService implements AlarmApi {
     return alarm;
   }
 
-  private serial<T>(deviceId: string, type: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `attempt` after the earlier changes of (device, type) here, again whenever its write lost a race. */
+  private serial<T>(deviceId: string, type: string, attempt: () => Promise<T>): Promise<T> {
     const key = `${deviceId}\u0000${type}`;
+    const work = (): Promise<T> => retryOnConflict(attempt, `alarm ${type} of ${deviceId}`);
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous.then(work, work);
     const tail = next.catch(() => undefined);

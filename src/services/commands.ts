@@ -10,8 +10,16 @@
  * reply or delivery within timeoutMs, after maxRetries retries) / EXPIRED (expiresAt passed first).
  *
  * Persistent commands are in the store before anything is sent; a device coming online (bus
- * `status`) gets its outbox flushed in creation order. At start, SENT and DELIVERED commands of an
- * earlier run become QUEUED again: delivery is at least once, a device may see a command twice.
+ * `status`) gets its outbox flushed in creation order. Delivery is at least once: a device may
+ * see a command twice.
+ *
+ * Several nodes may share the store. A node claims a command when it sends it (QUEUED → SENT
+ * records `claimedBy` = its node id and `leaseUntil`), renews the lease while the command is in
+ * flight, and no other node touches it while the lease holds. At start a node takes back into the
+ * outbox (QUEUED) the SENT/DELIVERED commands it claimed in an earlier run and those whose lease
+ * expired; afterwards its sweep takes back those whose lease expires (their node is gone). Every
+ * state change is a compare-and-set on the command's version, retried on conflict (cas.ts), so
+ * two nodes never both claim a command and a late write never overwrites a newer state.
  */
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
@@ -20,6 +28,7 @@ import { subjectFor } from '../domain/subjects.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { Bus, Clock, CommandStore, Logger, Page, StoredCommand } from '../ports.js';
 import type { Command, CommandApi, CommandStatus, SendCommand } from './action-apis.js';
+import { casWrite, retryOnConflict } from './cas.js';
 import type { RpcCall, RpcCallHooks } from './rpc.js';
 
 export interface CommandServiceDeps {
@@ -28,8 +37,13 @@ export interface CommandServiceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly rpc: { call(req: RpcCall, hooks?: RpcCallHooks): Promise<JsonValue | undefined> };
-  readonly isOnline: (deviceId: string) => boolean;
+  /** A session on any node, or recent activity (Reachability.isOnline). */
+  readonly isOnline: (deviceId: string) => Promise<boolean>;
   readonly requireDevice: (deviceId: string, tenantId: string) => Promise<Device>;
+  /** This process's node id (config `node.id`): the claim on commands it sends. */
+  readonly nodeId: string;
+  /** How long a claim holds without renewal; renewed every third of it while in flight. Default 30 s. */
+  readonly leaseMs?: number;
   readonly defaultTimeoutMs: number;
   /** How long a persistent command may wait for its device; default one day. */
   readonly defaultExpiryMs?: number;
@@ -49,11 +63,23 @@ export interface CommandFilter {
 const FINAL: ReadonlySet<CommandStatus> = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
 export const MAX_COMMAND_TIMEOUT_MS = 600_000;
 const DAY_MS = 86_400_000;
+const DEFAULT_LEASE_MS = 30_000;
 /** Without a known expiry the outbox is still re-read this often, in case a flush was missed. */
 const IDLE_SWEEP_MS = 60_000;
 
 export function isFinal(status: CommandStatus): boolean {
   return FINAL.has(status);
+}
+
+/** SENT, or DELIVERED and waiting for a reply: a node is (or was) working on it. DELIVERED ends a one-way command. */
+function inFlight(c: StoredCommand): boolean {
+  return c.status === 'SENT' || (c.status === 'DELIVERED' && !c.oneway);
+}
+
+/** The command without a claim (back in the outbox) or without a lease (final). */
+function withoutClaim(c: StoredCommand, keepClaimer: boolean): StoredCommand {
+  const { claimedBy, leaseUntil: _lease, ...rest } = c;
+  return keepClaimer && claimedBy !== undefined ? { ...rest, claimedBy } : rest;
 }
 
 /** A reply `{"error": …}` is the device saying it failed (ThingsBoard firmware convention). */
@@ -76,6 +102,7 @@ export class CommandService implements CommandApi {
   private readonly flushes = new Map<string, Promise<void>>();
   private readonly unsubscribes: (() => void)[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private nextSweepAt = 0;
   private stopped = false;
 
@@ -83,6 +110,26 @@ export class CommandService implements CommandApi {
 
   private get maxRetries(): number {
     return this.deps.maxRetries ?? 2;
+  }
+
+  private get leaseMs(): number {
+    return this.deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * Whether this node may take the command back into the outbox: in flight, not being handled
+   * here, and its lease expired (or, at start, claimed by this node's earlier run; or claimed
+   * before leases existed).
+   */
+  private takeable(c: StoredCommand, now: number, atStart: boolean): boolean {
+    if (!inFlight(c) || this.inflight.has(c.id)) return false;
+    if (c.claimedBy === undefined || c.leaseUntil === undefined || c.leaseUntil <= now) return true;
+    return atStart && c.claimedBy === this.deps.nodeId;
+  }
+
+  /** Puts a command whose sender is gone back into the outbox, if it still is takeable when written. */
+  private takeBack(id: string, atStart: boolean): Promise<StoredCommand> {
+    return this.transition(id, (c) => (this.takeable(c, this.deps.clock.now(), atStart) ? { ...c, status: 'QUEUED' } : undefined));
   }
 
   /** Takes back the outbox of an earlier run and listens for devices coming online. */
@@ -94,21 +141,40 @@ export class CommandService implements CommandApi {
       this.deps.bus.subscribe('rpcDelivered', 'rpcDelivered.>', (msg) => this.onDelivered(`${msg.deviceId}/${msg.requestId}`)),
     );
     const pending = await this.deps.store.pendingCommands();
+    const now = this.deps.clock.now();
     for (const c of pending) {
-      // Sent by a run that is gone: no reply can reach this one, so they go out again.
-      if (c.status !== 'QUEUED') await this.transition(c.id, (cur) => (cur.status === 'QUEUED' ? undefined : { ...cur, status: 'QUEUED' }));
+      // Sent by this node's earlier run, or by a node whose lease ran out: no reply can reach
+      // anyone waiting for it, so it goes out again. Another live node's commands stay its own.
+      if (this.takeable(c, now, true)) await this.takeBack(c.id, true);
     }
     await this.sweep();
-    for (const deviceId of new Set(pending.map((c) => c.deviceId))) if (this.deps.isOnline(deviceId)) this.flush(deviceId);
+    for (const deviceId of new Set(pending.map((c) => c.deviceId))) if (await this.deps.isOnline(deviceId)) this.flush(deviceId);
     this.sweepTimer = setInterval(() => {
       if (this.deps.clock.now() >= this.nextSweepAt) void this.sweep();
     }, this.deps.sweepIntervalMs ?? 1000);
     this.sweepTimer.unref();
+    this.renewTimer = setInterval(() => void this.renewLeases(), this.leaseMs / 3);
+    this.renewTimer.unref();
+  }
+
+  /** Extends the lease of every command this node has in flight, so no other node takes it back. */
+  private async renewLeases(): Promise<void> {
+    const leaseUntil = this.deps.clock.now() + this.leaseMs;
+    const renew = (c: StoredCommand): StoredCommand | undefined =>
+      inFlight(c) && c.claimedBy === this.deps.nodeId ? { ...c, leaseUntil } : undefined;
+    await Promise.all(
+      [...this.inflight.keys()].map((id) =>
+        this.transition(id, renew, true).catch((err: unknown) => {
+          if (!this.stopped) this.deps.logger.warn({ err, commandId: id }, 'renewing a command lease failed');
+        }),
+      ),
+    );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     for (const timer of this.deliveryTimers.values()) clearTimeout(timer);
     this.deliveryTimers.clear();
@@ -145,17 +211,18 @@ export class CommandService implements CommandApi {
       createdAt: now,
       updatedAt: now,
       expiresAt: now + (input.expiresInMs ?? (persistent ? (this.deps.defaultExpiryMs ?? DAY_MS) : timeoutMs)),
+      version: 1,
     };
     await this.deps.store.insertCommand(command);
     this.announce(command);
     if (persistent) {
       this.nextSweepAt = Math.min(this.nextSweepAt, command.expiresAt);
-      if (!this.deps.isOnline(command.deviceId)) return command;
+      if (!(await this.deps.isOnline(command.deviceId))) return command;
       this.flush(command.deviceId);
       await this.flushes.get(command.deviceId);
       return (await this.deps.store.getCommand(command.id)) ?? command;
     }
-    if (!this.deps.isOnline(command.deviceId)) return this.finish(command.id, 'FAILED', { error: new PlatformError('DEVICE_OFFLINE').message });
+    if (!(await this.deps.isOnline(command.deviceId))) return this.finish(command.id, 'FAILED', { error: new PlatformError('DEVICE_OFFLINE').message });
     this.inflight.set(command.id, undefined);
     return this.dispatch(command);
   }
@@ -191,7 +258,7 @@ export class CommandService implements CommandApi {
   private async flushNow(deviceId: string): Promise<void> {
     try {
       for (const c of await this.deps.store.pendingCommands(deviceId)) {
-        if (this.stopped || !this.deps.isOnline(deviceId)) return;
+        if (this.stopped || !(await this.deps.isOnline(deviceId))) return;
         if (c.status !== 'QUEUED' || this.inflight.has(c.id)) continue;
         // Claimed synchronously, so a concurrent send() or flush never sends it twice.
         this.inflight.set(c.id, undefined);
@@ -200,7 +267,9 @@ export class CommandService implements CommandApi {
           await this.finish(c.id, 'EXPIRED');
           continue;
         }
-        void this.dispatch(c);
+        this.dispatch(c).catch((err: unknown) => {
+          if (!this.stopped) this.deps.logger.error({ err, commandId: c.id }, 'command dispatch failed');
+        });
         // Wait until it is marked SENT, so commands leave in creation order.
         await this.queues.get(c.id);
       }
@@ -217,8 +286,13 @@ export class CommandService implements CommandApi {
   private async dispatch(command: StoredCommand): Promise<StoredCommand> {
     let requestKey: string | undefined;
     try {
-      const sent = await this.transition(command.id, (c) => (c.status === 'QUEUED' ? { ...c, status: 'SENT' } : undefined));
-      if (sent.status !== 'SENT') {
+      // The claim: a compare-and-set, so of two nodes flushing the same outbox one sends it.
+      let claimed = false;
+      const sent = await this.transition(command.id, (c) => {
+        claimed = c.status === 'QUEUED';
+        return claimed ? { ...c, status: 'SENT', claimedBy: this.deps.nodeId, leaseUntil: this.deps.clock.now() + this.leaseMs } : undefined;
+      });
+      if (!claimed) {
         this.release(sent.id, undefined);
         return sent;
       }
@@ -249,7 +323,7 @@ export class CommandService implements CommandApi {
       if (isPlatformError(err, 'RPC_TIMEOUT')) return this.timedOut(command.id);
       if (isPlatformError(err, 'DEVICE_OFFLINE')) {
         // Went offline between the check and the send.
-        if (command.persistent) return this.transition(command.id, (c) => (isFinal(c.status) ? undefined : { ...c, status: 'QUEUED' }));
+        if (command.persistent) return this.transition(command.id, (c) => (isFinal(c.status) || c.claimedBy !== this.deps.nodeId ? undefined : { ...c, status: 'QUEUED' }));
         return this.finish(command.id, 'FAILED', { error: err.message });
       }
       this.deps.logger.error({ err, commandId: command.id }, 'command dispatch failed');
@@ -280,7 +354,7 @@ export class CommandService implements CommandApi {
   private onDelivered(requestKey: string): void {
     const id = this.byRequest.get(requestKey);
     if (id === undefined) return;
-    void this.transition(id, (c) => (c.status === 'SENT' ? { ...c, status: 'DELIVERED' } : undefined)).then(
+    void this.transition(id, (c) => (c.status === 'SENT' && c.claimedBy === this.deps.nodeId ? { ...c, status: 'DELIVERED' } : undefined)).then(
       // DELIVERED is the final state of a one-way command.
       (c) => {
         if (c.oneway) this.release(id, requestKey);
@@ -293,7 +367,8 @@ export class CommandService implements CommandApi {
   private async timedOut(id: string): Promise<StoredCommand> {
     const now = this.deps.clock.now();
     const after = await this.transition(id, (c) => {
-      if (isFinal(c.status) || (c.oneway && c.status === 'DELIVERED')) return undefined;
+      // Only the node still holding the claim: after its lease ran out another node may have it.
+      if (!inFlight(c) || c.claimedBy !== this.deps.nodeId) return undefined;
       // A non-persistent command's expiry is its timeout: that is a TIMEOUT, not an expiry.
       if (c.persistent && c.expiresAt <= now) return { ...c, status: 'EXPIRED' };
       if (c.persistent && c.retries < c.maxRetries) return { ...c, status: 'QUEUED', retries: c.retries + 1 };
@@ -301,19 +376,28 @@ export class CommandService implements CommandApi {
     });
     if (after.status === 'QUEUED') {
       this.nextSweepAt = Math.min(this.nextSweepAt, after.expiresAt);
-      if (this.deps.isOnline(after.deviceId)) this.flush(after.deviceId);
+      if (await this.deps.isOnline(after.deviceId)) this.flush(after.deviceId);
     }
     return after;
   }
 
-  /** Expires queued commands whose time is up; re-reads the outbox only when something is due. */
+  /**
+   * Expires queued commands whose time is up and takes back those whose node let the lease run
+   * out; re-reads the outbox only when something is due.
+   */
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     const now = this.deps.clock.now();
     this.nextSweepAt = now + IDLE_SWEEP_MS;
     try {
       for (const c of await this.deps.store.pendingCommands()) {
-        if (c.status !== 'QUEUED' || this.inflight.has(c.id)) continue;
+        if (this.inflight.has(c.id)) continue;
+        if (inFlight(c)) {
+          if (!this.takeable(c, now, false)) this.nextSweepAt = Math.min(this.nextSweepAt, c.leaseUntil ?? now);
+          else if ((await this.takeBack(c.id, false)).status === 'QUEUED' && (await this.deps.isOnline(c.deviceId))) this.flush(c.deviceId);
+          continue;
+        }
+        if (c.status !== 'QUEUED') continue;
         if (c.expiresAt <= now) await this.finish(c.id, 'EXPIRED');
         else this.nextSweepAt = Math.min(this.nextSweepAt, c.expiresAt);
       }
@@ -328,20 +412,24 @@ export class CommandService implements CommandApi {
 
   /**
    * Applies `change` to the stored command (undefined = no change), one write per command at a
-   * time, then announces it. Resolves with the command as stored afterwards.
+   * time in this process, compare-and-set against other processes (re-read and applied again when
+   * another writer came first), then announces it unless `quiet` (lease renewals). Resolves with
+   * the command as stored afterwards. Back in the outbox a command has no claim; final, no lease.
    */
-  private transition(id: string, change: (c: StoredCommand) => StoredCommand | undefined): Promise<StoredCommand> {
+  private transition(id: string, change: (c: StoredCommand) => StoredCommand | undefined, quiet = false): Promise<StoredCommand> {
     const previous = this.queues.get(id) ?? Promise.resolve();
-    const work = async (): Promise<StoredCommand> => {
+    const attempt = async (): Promise<StoredCommand> => {
       const current = await this.deps.store.getCommand(id);
       if (!current) throw new PlatformError('COMMAND_NOT_FOUND', id);
       const changed = change(current);
       if (!changed) return current;
-      const updated: StoredCommand = { ...changed, updatedAt: this.deps.clock.now() };
-      await this.deps.store.updateCommand(updated);
-      this.announce(updated);
+      const next = changed.status === 'QUEUED' ? withoutClaim(changed, false) : isFinal(changed.status) ? withoutClaim(changed, true) : changed;
+      const updated: StoredCommand = { ...next, version: current.version + 1, updatedAt: this.deps.clock.now() };
+      await casWrite(this.deps.store.updateCommand(updated));
+      if (!quiet) this.announce(updated);
       return updated;
     };
+    const work = (): Promise<StoredCommand> => retryOnConflict(attempt, `command ${id}`);
     const next = previous.then(work, work);
     const tail = next.catch(() => undefined);
     this.queues.set(id, tail);

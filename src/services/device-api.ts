@@ -116,8 +116,13 @@ export interface DeviceApi {
   getAttributes(identity: DeviceIdentity, request: AttributeRequest): Promise<AttributeResponse>;
   rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void>;
   clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue>;
+}
 
-  // Gateway API (ThingsBoard v1/gateway/*): a gateway reports for child devices by name.
+/**
+ * ThingsBoard's gateway API (v1/gateway/*): a gateway reports for child devices by name. A peer
+ * of the DeviceApi (services/gateway.ts), not part of it: only MQTT transports speak it.
+ */
+export interface GatewayApi {
   gatewayConnect(gateway: DeviceIdentity, deviceName: string, deviceType?: string): Promise<DeviceIdentity>;
   gatewayDisconnect(gateway: DeviceIdentity, deviceName: string): Promise<void>;
   /** `{"Device A":[{"ts":…,"values":{…}}], …}` or `{"Device A":{…}}`. */

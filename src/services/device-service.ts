@@ -1,6 +1,7 @@
 /**
  * The DeviceApi every transport calls: authentication, decoding with the device's codec,
- * ingest, attributes, RPC and sessions. The gateway API lives in gateway.ts.
+ * ingest, attributes, RPC and sessions. The gateway API is a peer service (gateway.ts), wired
+ * beside this one by the composition root.
  */
 import { DEFAULT_TENANT_ID, type DeviceIdentity, type TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
@@ -19,14 +20,12 @@ import type {
   DeviceClient,
   DeviceEventHandlers,
   DeviceSession,
-  GatewayEventHandlers,
   OpenSessionOptions,
   PlatformMetrics,
   ProvisionRequest,
   ProvisionResponse,
 } from './device-api.js';
-import { GatewayService } from './gateway.js';
-import type { GatewayLimits } from './gateway-quota.js';
+import { rejectedDeviceMessage } from './device-rejections.js';
 import type { IngestService } from './ingest.js';
 import type { RegistryService } from './registry.js';
 import type { RpcService } from './rpc.js';
@@ -44,8 +43,6 @@ export interface DeviceServiceDeps {
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
   readonly maxPayloadBytes: number;
-  /** Caps on what one gateway may create through the gateway API (config `gateway.*`). */
-  readonly gatewayLimits?: GatewayLimits;
   /** Structure of device JSON (depth, strings, values per message). */
   readonly limits: PayloadLimits;
 }
@@ -68,11 +65,7 @@ export function parseLooseJson(payload: Buffer, limits: PayloadLimits = DEFAULT_
 }
 
 export class DeviceService implements DeviceApi {
-  private readonly gateway: GatewayService;
-
-  constructor(private readonly deps: DeviceServiceDeps) {
-    this.gateway = new GatewayService({ ...deps, device: this });
-  }
+  constructor(private readonly deps: DeviceServiceDeps) {}
 
   // The brute-force guard sits in the registry, behind its identity cache (one place for every
   // transport); these pass the client through.
@@ -154,6 +147,7 @@ export class DeviceService implements DeviceApi {
       deviceId: identity.deviceId,
       requestId,
       response: parseLooseJson(payload, this.deps.limits),
+      nodeId: this.deps.rpc.nodeId,
     });
   }
 
@@ -164,44 +158,9 @@ export class DeviceService implements DeviceApi {
     return this.deps.rpc.handleClientRpc(identity, request.method, request.params);
   }
 
-  gatewayConnect(gateway: DeviceIdentity, deviceName: string, deviceType?: string): Promise<DeviceIdentity> {
-    return this.gateway.connect(gateway, deviceName, deviceType);
-  }
-
-  gatewayDisconnect(gateway: DeviceIdentity, deviceName: string): Promise<void> {
-    return this.gateway.disconnect(gateway, deviceName);
-  }
-
-  gatewayTelemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
-    return this.gateway.telemetry(gateway, payload);
-  }
-
-  gatewayAttributes(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
-    return this.gateway.attributes(gateway, payload);
-  }
-
-  gatewayAttributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue> {
-    return this.gateway.attributeRequest(gateway, payload);
-  }
-
-  gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
-    return this.gateway.rpcResponse(gateway, payload);
-  }
-
-  openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
-    return this.gateway.openSession(gateway, handlers);
-  }
-
-  /**
-   * Turns any failure into a PlatformError and logs it with the device. Transports count the
-   * reject (metrics.reject) when they answer, so it is counted once whatever the path.
-   */
-  rejected(identity: DeviceIdentity, transport: TransportName, kind: string, err: unknown): PlatformError {
-    const error = err instanceof PlatformError ? err : new PlatformError('INTERNAL', undefined, { cause: err });
-    const log = { deviceId: identity.deviceId, device: identity.name, transport, kind, code: error.code, reason: error.message };
-    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.deps.logger.error({ ...log, err }, 'device message failed');
-    else this.deps.logger.warn(log, 'device message rejected');
-    return error;
+  /** Any failure as a PlatformError, logged with the device (device-rejections.ts). */
+  private rejected(identity: DeviceIdentity, transport: TransportName, kind: string, err: unknown): PlatformError {
+    return rejectedDeviceMessage(this.deps.logger, identity, transport, kind, err);
   }
 
   private checkSize(payload: Buffer): void {

@@ -6,6 +6,10 @@
  * gateway credential could take over any device of the tenant by naming it. Attaching an
  * existing device to a gateway is an admin's decision (PATCH /api/devices/{id} gatewayId).
  * A message naming several devices is checked as a whole before anything is stored.
+ *
+ * A peer of the DeviceService, not part of it: it takes the registry, ingest, attributes and
+ * sessions it works with, and reaches the device API only through its port (RPC replies), so
+ * neither service imports the other. The composition root wires both.
  */
 import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
@@ -14,8 +18,8 @@ import type { JsonValue } from '../domain/telemetry.js';
 import { parseJson, telemetryFromJson } from '../adapters/codec/json/index.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AttributeService } from './attributes.js';
-import type { DeviceSession, GatewayEventHandlers, PlatformMetrics } from './device-api.js';
-import type { DeviceService } from './device-service.js';
+import type { DeviceApi, DeviceSession, GatewayApi, GatewayEventHandlers, PlatformMetrics } from './device-api.js';
+import { rejectedDeviceMessage } from './device-rejections.js';
 import { DEFAULT_GATEWAY_LIMITS, GatewayQuota, type GatewayLimits } from './gateway-quota.js';
 import type { IngestService } from './ingest.js';
 import type { RegistryService } from './registry.js';
@@ -31,7 +35,8 @@ export interface GatewayDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
-  readonly device: DeviceService;
+  /** Children's RPC replies go where devices' own go. */
+  readonly devices: Pick<DeviceApi, 'rpcResponse'>;
   readonly gatewayLimits?: GatewayLimits;
   /** Bounds for the envelope parts no later check covers (RPC replies). */
   readonly limits: PayloadLimits;
@@ -50,7 +55,7 @@ function deviceNameOf(body: JsonObject): string {
   return name;
 }
 
-export class GatewayService {
+export class GatewayService implements GatewayApi {
   /** gatewayId → child name → identity (or the creation in flight). */
   private readonly childCache = new Map<string, Map<string, Promise<DeviceIdentity>>>();
   /** Children marked connected through v1/gateway/connect, per gateway. */
@@ -65,7 +70,7 @@ export class GatewayService {
     deps.registry.onDeviceChanged((deviceId) => this.forgetChild(deviceId));
   }
 
-  async connect(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
+  async gatewayConnect(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
     const [child] = await this.children(gateway, [name], type);
     if (!child) throw new PlatformError('INTERNAL', 'no child resolved');
     let open = this.connected.get(gateway.deviceId);
@@ -74,13 +79,13 @@ export class GatewayService {
     return child;
   }
 
-  async disconnect(gateway: DeviceIdentity, name: string): Promise<void> {
+  async gatewayDisconnect(gateway: DeviceIdentity, name: string): Promise<void> {
     const open = this.connected.get(gateway.deviceId);
     open?.get(name)?.close();
     open?.delete(name);
   }
 
-  async telemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+  async gatewayTelemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
     try {
       const body = asObject(parseJson(payload), 'gateway telemetry');
       const now = this.deps.clock.now();
@@ -97,11 +102,11 @@ export class GatewayService {
       await Promise.all(writes);
       this.deps.metrics.messageIn('mqtt', 'gateway-telemetry');
     } catch (err) {
-      throw this.deps.device.rejected(gateway, 'gateway', 'telemetry', err);
+      throw rejectedDeviceMessage(this.deps.logger, gateway, 'gateway', 'telemetry', err);
     }
   }
 
-  async attributes(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+  async gatewayAttributes(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
     try {
       const body = asObject(parseJson(payload), 'gateway attributes');
       const entries = Object.entries(body).map(([name, values]) => [name, asObject(values, `attributes of ${name}`)] as const);
@@ -109,12 +114,12 @@ export class GatewayService {
       const writes = children.map((child, i) => this.deps.attributes.set(child.tenantId, child.deviceId, 'client', entries[i]?.[1] ?? {}));
       await Promise.all(writes);
     } catch (err) {
-      throw this.deps.device.rejected(gateway, 'gateway', 'attributes', err);
+      throw rejectedDeviceMessage(this.deps.logger, gateway, 'gateway', 'attributes', err);
     }
   }
 
   /** `{"id":1,"device":"A","client":true,"key":"k"}` → `{"id":1,"device":"A","value":v}`; `keys` → `values`. */
-  async attributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue> {
+  async gatewayAttributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue> {
     const body = asObject(parseJson(payload), 'gateway attribute request');
     const name = deviceNameOf(body);
     const [child] = await this.children(gateway, [name]);
@@ -130,16 +135,16 @@ export class GatewayService {
   }
 
   /** `{"device":"A","id":1,"data":{…}}` */
-  async rpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+  async gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
     // Checked whole: `data` is serialized again below and travels on to the REST caller.
     const body = asObject(parseJson(payload, this.deps.limits), 'gateway RPC response');
     const child = await this.child(gateway, deviceNameOf(body), undefined, true);
     const id = body.id;
     if (typeof id !== 'number') throw new PlatformError('MALFORMED_PAYLOAD', 'gateway RPC response needs a numeric "id"');
-    await this.deps.device.rpcResponse(child, id, Buffer.from(JSON.stringify(body.data ?? null)));
+    await this.deps.devices.rpcResponse(child, id, Buffer.from(JSON.stringify(body.data ?? null)));
   }
 
-  openSession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
+  openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
     const session = this.deps.sessions.openGateway(gateway, handlers);
     const close = session.close.bind(session);
     // When the gateway goes, the children it had connected go offline with it.

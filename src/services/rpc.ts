@@ -1,8 +1,9 @@
 /**
  * Server-side RPC (platform → device) and client-side RPC handlers (device → platform).
- * A call is published on the bus for the node holding the device's session; the reply comes
- * back on the bus. The durable command outbox for offline devices builds on this (issue: rules,
- * alarms, commands).
+ * A call is published on the bus for the node holding the device's session (Presence); the reply
+ * comes back on the bus to the node that sent it. Request ids come from the store in blocks
+ * (services/ids.ts), so two nodes never put the same id on the wire for one device. The durable
+ * command outbox for offline devices builds on this.
  */
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
@@ -37,11 +38,17 @@ export interface RpcDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaultTimeoutMs: number;
-  readonly isOnline: (deviceId: string) => boolean;
+  /** This process's node id (config `node.id`): requests carry it, the reply comes back to it. */
+  readonly nodeId: string;
+  /** Request ids unique across nodes (IdAllocator). */
+  readonly ids: { nextId(): Promise<number> };
+  /** A session on any node, or recent activity (Reachability.isOnline). */
+  readonly isOnline: (deviceId: string) => Promise<boolean>;
+  /** The node holding the device's session, when one does (Presence). */
+  readonly holder?: (deviceId: string) => Promise<string | undefined>;
 }
 
 export class RpcService {
-  private nextId = 1;
   private readonly pending = new Map<string, PendingCall>();
   private readonly clientHandlers = new Map<string, ClientRpcHandler>();
   private readonly unsubscribe: () => void;
@@ -58,11 +65,16 @@ export class RpcService {
     this.registerClientHandler('getCurrentTime', () => ({ time: deps.clock.now() }));
   }
 
+  /** The node this service runs on: the one a reply it waits for reaches the device through. */
+  get nodeId(): string {
+    return this.deps.nodeId;
+  }
+
   /** Sends a command; two-way calls resolve with the device's response or reject RPC_TIMEOUT. */
-  call(req: RpcCall, hooks: RpcCallHooks = {}): Promise<JsonValue | undefined> {
-    if (!this.deps.isOnline(req.deviceId)) return Promise.reject(new PlatformError('DEVICE_OFFLINE'));
+  async call(req: RpcCall, hooks: RpcCallHooks = {}): Promise<JsonValue | undefined> {
+    if (!(await this.deps.isOnline(req.deviceId))) throw new PlatformError('DEVICE_OFFLINE');
     const timeoutMs = req.timeoutMs ?? this.deps.defaultTimeoutMs;
-    const requestId = this.nextId++;
+    const [requestId, toNode] = await Promise.all([this.deps.ids.nextId(), this.deps.holder?.(req.deviceId)]);
     hooks.onRequestId?.(requestId);
     const publish = (): void =>
       this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
@@ -72,10 +84,12 @@ export class RpcService {
         params: req.params,
         oneway: req.oneway,
         expiresAt: this.deps.clock.now() + timeoutMs,
+        nodeId: this.deps.nodeId,
+        ...(toNode !== undefined ? { toNode } : {}),
       });
     if (req.oneway) {
       publish();
-      return Promise.resolve(undefined);
+      return undefined;
     }
     return new Promise<JsonValue>((resolve, reject) => {
       const key = `${req.deviceId}/${requestId}`;

@@ -3,10 +3,14 @@
  * attribute updates and RPC requests arrive on the bus and go to the device's own session, or
  * to the session of the gateway it sits behind. An RPC for a device that is online but not
  * listening yet (an HTTP device between two long polls) waits here until it listens or expires.
+ *
+ * Every session is recorded in Presence under this node's id, so other nodes know where a
+ * device is: an RPC for a device whose session another node holds is left to that node's hub
+ * (not queued here), and the session's epoch goes with its status writes (StatusService).
  */
 import type { DeviceIdentity, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
-import type { Bus, BusEvents, Clock, Logger } from '../ports.js';
+import type { Bus, BusEvents, Clock, Logger, Presence } from '../ports.js';
 import type {
   DeviceEventHandlers,
   DeviceSession,
@@ -38,6 +42,19 @@ export interface SessionHubDeps {
    * persistent session (MQTT) starts listening to shared attributes. Undefined = nothing missed.
    */
   readonly catchUpShared?: (identity: DeviceIdentity) => Promise<SharedAttributeUpdate | undefined>;
+  /** Which node holds which device's session, shared by every node. */
+  readonly presence: Presence;
+  /** This process's node id (config `node.id`). */
+  readonly nodeId: string;
+}
+
+/** This node's sessions of one device, and its Presence entry. */
+interface LocalPresence {
+  sessions: number;
+  /** The epoch of the newest session (resolved once Presence answered). */
+  epoch: Promise<number | undefined>;
+  /** Presence calls of this device, in call order. */
+  tail: Promise<unknown>;
 }
 
 class Session implements DeviceSession {
@@ -75,6 +92,7 @@ export class SessionHub {
   private readonly byDevice = new Map<string, Set<Session>>();
   private readonly gateways = new Map<string, Set<Session>>();
   private readonly queuedRpc = new Map<string, QueuedRpc[]>();
+  private readonly local = new Map<string, LocalPresence>();
   private readonly unsubscribes: (() => void)[];
 
   constructor(private readonly deps: SessionHubDeps) {
@@ -91,6 +109,7 @@ export class SessionHub {
     this.add(this.byDevice, identity.deviceId, session);
     if (persistent) this.deps.status.connected(identity.tenantId, identity.deviceId, transport);
     else this.deps.status.activity(identity.tenantId, identity.deviceId, transport);
+    this.presenceOpened(identity, transport);
     if (handlers.onRpcRequest) this.flushQueuedRpc(identity.deviceId);
     if (handlers.onSharedAttributes) this.catchUpShared(session);
     return session;
@@ -111,6 +130,7 @@ export class SessionHub {
     if (this.byDevice.get(id)?.delete(session)) {
       if (this.byDevice.get(id)?.size === 0) this.byDevice.delete(id);
       if (session.persistent) this.deps.status.disconnected(session.identity.tenantId, id);
+      this.presenceClosed(id);
     }
     if (this.gateways.get(id)?.delete(session) && this.gateways.get(id)?.size === 0) this.gateways.delete(id);
   }
@@ -150,6 +170,49 @@ export class SessionHub {
     for (const unsubscribe of this.unsubscribes) unsubscribe();
   }
 
+  /** Resolves once every Presence call made so far has settled (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.local.values()].map((p) => p.tail));
+  }
+
+  /** A newer session of the device on this node: a new epoch, which its status writes carry. */
+  private presenceOpened(identity: DeviceIdentity, transport: TransportName): void {
+    const { deviceId, tenantId } = identity;
+    let p = this.local.get(deviceId);
+    if (!p) this.local.set(deviceId, (p = { sessions: 0, epoch: Promise.resolve(undefined), tail: Promise.resolve() }));
+    p.sessions++;
+    const entry = p.tail.then(() => this.deps.presence.connect({ deviceId, tenantId, nodeId: this.deps.nodeId, transport, since: this.deps.clock.now() }));
+    p.epoch = entry.then(
+      (e) => {
+        this.deps.status.sessionEpoch(deviceId, this.deps.nodeId, e.epoch);
+        return e.epoch;
+      },
+      (err: unknown) => {
+        this.deps.logger.warn({ err, deviceId }, 'recording the session in presence failed');
+        return undefined;
+      },
+    );
+    p.tail = p.epoch;
+  }
+
+  /** The device's last session on this node ended: its Presence entry goes, if still that epoch. */
+  private presenceClosed(deviceId: string): void {
+    const p = this.local.get(deviceId);
+    if (!p || --p.sessions > 0) return;
+    const epoch = p.epoch;
+    const tail: Promise<unknown> = p.tail
+      .then(async () => {
+        const e = await epoch;
+        if (e !== undefined) await this.deps.presence.disconnect(deviceId, this.deps.nodeId, e);
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'removing the session from presence failed'))
+      .finally(() => {
+        // Forgotten unless a session opened meanwhile (it chained after this one).
+        if (this.local.get(deviceId) === p && p.tail === tail) this.local.delete(deviceId);
+      });
+    p.tail = tail;
+  }
+
   private add(map: Map<string, Set<Session>>, key: string, session: Session): void {
     let set = map.get(key);
     if (!set) map.set(key, (set = new Set()));
@@ -181,6 +244,11 @@ export class SessionHub {
       if (this.safely(() => viaGateway.handlers.onChildRpcRequest?.(child.name, request))) this.delivered(viaGateway, msg);
       return;
     }
+    // Sent to the node Presence named then: only that one keeps it waiting, not every node.
+    if (msg.toNode !== undefined && msg.toNode !== this.deps.nodeId) return;
+    // Held by another node now (the device, or its gateway): that node's hub delivers it.
+    const holder = (await this.deps.presence.lookup(msg.deviceId)) ?? (child ? await this.deps.presence.lookup(child.gatewayId) : undefined);
+    if (holder && holder.nodeId !== this.deps.nodeId) return;
     this.queue(msg.deviceId, { request, expiresAt: msg.expiresAt });
   }
 
@@ -200,6 +268,7 @@ export class SessionHub {
     this.deps.bus.publish('rpcDelivered', subjectFor('rpcDelivered', session.identity.tenantId, msg.deviceId), {
       deviceId: msg.deviceId,
       requestId: msg.requestId,
+      nodeId: this.deps.nodeId,
     });
   }
 

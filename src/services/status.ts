@@ -3,10 +3,14 @@
  * Kept in memory (activity changes on every message) and written to the store in batches.
  * A device without a session still counts as online while its last activity is within the
  * inactivity timeout — HTTP and CoAP devices have no connection to watch.
+ *
+ * Writes carry the epoch of the device's newest session on this node (Presence, set by the
+ * SessionHub), and the store keeps the session fields of the newest epoch (StatusStore), so a node
+ * whose session is stale cannot mark a device offline that another node has since connected.
  */
 import type { DeviceStatus, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
-import type { Bus, Clock, Logger, StatusStore } from '../ports.js';
+import type { Bus, Clock, Logger, Presence, StatusStore } from '../ports.js';
 
 interface LiveStatus {
   tenantId: string;
@@ -15,6 +19,9 @@ interface LiveStatus {
   lastConnect?: number;
   lastDisconnect?: number;
   transport?: TransportName;
+  /** The newest session's epoch and node (SessionHub → sessionEpoch); 0 / absent before one. */
+  epoch: number;
+  nodeId?: string;
 }
 
 export interface StatusDeps {
@@ -24,6 +31,8 @@ export interface StatusDeps {
   readonly logger: Logger;
   readonly inactivityTimeoutMs: number;
   readonly flushIntervalMs: number;
+  /** Sessions of every node: a device this node sees offline may be connected to another. */
+  readonly presence?: Presence;
 }
 
 export class StatusService {
@@ -72,6 +81,15 @@ export class StatusService {
     if (s.sessions === 0) this.announce(deviceId, s);
   }
 
+  /** The epoch Presence gave the device's newest session here: later status writes carry it. */
+  sessionEpoch(deviceId: string, nodeId: string, epoch: number): void {
+    const s = this.live.get(deviceId);
+    if (!s || epoch <= s.epoch) return;
+    s.epoch = epoch;
+    s.nodeId = nodeId;
+    this.dirty.add(deviceId);
+  }
+
   activity(tenantId: string, deviceId: string, transport: TransportName): void {
     const s = this.entry(tenantId, deviceId);
     const wasOnline = this.isOnline(s);
@@ -100,13 +118,22 @@ export class StatusService {
   async getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]> {
     const missing = deviceIds.filter((id) => !this.live.has(id));
     const stored = new Map((await this.deps.store.getStatuses(missing)).map((s) => [s.deviceId, s]));
-    return deviceIds.map((id) => {
+    const views = deviceIds.map((id): DeviceStatus => {
       const s = this.live.get(id);
       if (s) return this.view(id, s);
-      // A status persisted by an earlier run: sessions from then are gone.
+      // Persisted by an earlier run or by another node: its sessions count only through presence.
       const old = stored.get(id);
       return old ? { ...old, online: this.recentlyActive(old.lastActivity) && old.transport !== 'mqtt' } : { deviceId: id, online: false };
     });
+    const presence = this.deps.presence;
+    if (!presence) return views;
+    return Promise.all(
+      views.map(async (v) => {
+        if (v.online) return v;
+        const held = await presence.lookup(v.deviceId);
+        return held ? { ...v, online: true, nodeId: held.nodeId, transport: held.transport } : v;
+      }),
+    );
   }
 
   isDeviceOnline(deviceId: string): boolean {
@@ -133,7 +160,7 @@ export class StatusService {
   private entry(tenantId: string, deviceId: string): LiveStatus {
     let s = this.live.get(deviceId);
     if (!s) {
-      const created: LiveStatus = (s = { tenantId, sessions: 0 });
+      const created: LiveStatus = (s = { tenantId, sessions: 0, epoch: 0 });
       this.live.set(deviceId, created);
       // A new entry would drop the lastDisconnect an earlier run persisted (and the next flush
       // would overwrite it): take it over. Store reads resolve before the next flush timer fires.
@@ -165,6 +192,8 @@ export class StatusService {
       lastConnect: s.lastConnect,
       lastDisconnect: s.lastDisconnect,
       transport: s.transport,
+      ...(s.nodeId !== undefined ? { nodeId: s.nodeId } : {}),
+      ...(s.epoch > 0 ? { epoch: s.epoch } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type mqtt from 'mqtt';
 import { startTestPlatform, connectMqtt, eventually, type TestPlatform } from '../support/platform.js';
+import { coapClient } from '../adapters/transport/coap/helpers.js';
 
 const run = promisify(execFile);
 let tp: TestPlatform;
@@ -62,6 +63,31 @@ test('self-provisioning with the profile key and secret over MQTT, CoAP and HTTP
   const list = await tp.api.request<{ items: { name: string; profileId: string }[] }>('GET', '/api/devices?search=prov-');
   assert.deepEqual(list.body.items.map((d) => d.name).sort(), ['prov-coap', 'prov-http', 'prov-mqtt']);
   assert.ok(list.body.items.every((d) => d.profileId === profile.body.id));
+});
+
+test('mqtt provisioning validates the request like http and coap', async () => {
+  // Regression: over MQTT, a provision request HTTP and CoAP refuse as a bad request (here an
+  // unknown credentialsType) created a device with an access token.
+  await tp.api.request('POST', '/api/profiles', { name: 'provision-checked', provisionKey: 'pk-2', provisionSecret: 'ps-2' });
+  const request = (name: string) => JSON.stringify({ deviceName: name, provisionDeviceKey: 'pk-2', provisionDeviceSecret: 'ps-2', credentialsType: 'BOGUS' });
+
+  const http = await fetch(`${tp.baseUrl}/api/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request('checked-http') });
+  assert.equal(http.status, 400);
+  const coap = await coapClient(['-m', 'post', '-t', 'application/json', '-e', request('checked-coap'), `coap://127.0.0.1:${tp.ports.coap}/api/v1/provision`]);
+  assert.equal(coap.code, '4.00');
+
+  const mqttClient = await connect({ username: 'provision', protocolVersion: 5 });
+  await mqttClient.subscribeAsync('/provision/response');
+  const answer = nextMessage(mqttClient, '/provision/response');
+  const code = await new Promise<number>((resolve) => {
+    mqttClient.publish('/provision/request', request('checked-mqtt'), { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0));
+  });
+  assert.equal(code, 0x80, 'PUBACK "bad request", the reason code of HTTP\'s 400');
+  assert.equal(((await answer).body as { status: string }).status, 'FAILURE');
+  await mqttClient.endAsync();
+
+  const list = await tp.api.request<{ items: { name: string }[] }>('GET', '/api/devices?search=checked-');
+  assert.deepEqual(list.body.items, [], 'no transport created a device');
 });
 
 test('gateway API: children are created on first sight, linked, and receive RPC through the gateway', async () => {

@@ -10,7 +10,10 @@ import { DEFAULT_TENANT_ID, type DeviceIdentity } from '../../src/domain/device.
 import { isPlatformError, type ErrorCode } from '../../src/domain/errors.js';
 import { subjectFor } from '../../src/domain/subjects.js';
 import type { JsonValue } from '../../src/domain/telemetry.js';
-import type { BusEvents, Logger, Store } from '../../src/ports.js';
+import type { BusEvents, Logger, Presence, Store } from '../../src/ports.js';
+import { MemoryPresence } from '../../src/adapters/presence/memory/presence.js';
+import { IdAllocator, RPC_ID_SEQUENCE } from '../../src/services/ids.js';
+import { Reachability } from '../../src/services/reachability.js';
 import { AlarmService } from '../../src/services/alarms.js';
 import { AttributeService } from '../../src/services/attributes.js';
 import { CommandService, type CommandServiceDeps } from '../../src/services/commands.js';
@@ -42,6 +45,8 @@ export function testClock(): { now(): number; advance(ms: number): void } {
 export interface Harness {
   readonly store: Store;
   readonly bus: MemoryBus;
+  readonly presence: Presence;
+  readonly nodeId: string;
   readonly clock: ReturnType<typeof testClock>;
   readonly registry: RegistryService;
   readonly status: StatusService;
@@ -55,22 +60,42 @@ export interface Harness {
   device(name: string, extra?: { tenantId?: string; gatewayId?: string; profileId?: string }): Promise<DeviceIdentity>;
   /** Every bus event of one kind, recorded from now on. */
   record<E extends keyof BusEvents>(event: E): BusEvents[E][];
+  /** Stops every service but leaves the store open (a node of several sharing it going away). */
+  stopNode(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A fixed credential key (tests only). */
 const HARNESS_TOKENS = new TokenHasher(Buffer.alloc(32, 7));
 
-export async function harness(options: { store?: Store; commands?: Partial<CommandServiceDeps>; start?: boolean } = {}): Promise<Harness> {
+/**
+ * Options: a shared `store`, `bus` and `presence` with distinct `nodeId`s make two harnesses two
+ * nodes of one cluster.
+ */
+export async function harness(
+  options: { store?: Store; bus?: MemoryBus; presence?: Presence; nodeId?: string; commands?: Partial<CommandServiceDeps>; start?: boolean } = {},
+): Promise<Harness> {
   const store = options.store ?? createMemoryStore();
-  const bus = new MemoryBus(logger);
+  const bus = options.bus ?? new MemoryBus(logger);
   const clock = testClock();
+  const presence = options.presence ?? new MemoryPresence(clock);
+  const nodeId = options.nodeId ?? 'node-a';
   // One key for every harness: a test that reopens a SQLite store must find its tokens' key.
   const registry = new RegistryService({ store, clock, logger, codecNames: ['json'], tokens: HARNESS_TOKENS });
   await registry.init();
   await store.ensureTenant({ id: OTHER_TENANT, name: 'other' });
-  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 600_000, flushIntervalMs: 60_000 });
-  const rpc = new RpcService({ bus, clock, logger, defaultTimeoutMs: 1000, isOnline: (id) => status.isDeviceOnline(id) });
+  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 600_000, flushIntervalMs: 60_000, presence });
+  const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });
+  const rpc = new RpcService({
+    bus,
+    clock,
+    logger,
+    defaultTimeoutMs: 1000,
+    nodeId,
+    ids: new IdAllocator(store, RPC_ID_SEQUENCE),
+    isOnline: (id) => reachability.isOnline(id),
+    holder: (id) => reachability.holder(id),
+  });
   const attributes = new AttributeService({ store, bus, clock });
   const twin = new TwinService({ attributes, lastDisconnect: (id) => status.lastDisconnect(id) });
   const sessions = new SessionHub({
@@ -80,6 +105,8 @@ export async function harness(options: { store?: Store; commands?: Partial<Comma
     status,
     locateChild: (id) => registry.locateChild(id),
     catchUpShared: (identity) => twin.catchUp(identity),
+    presence,
+    nodeId,
   });
   const requireDevice = (id: string, tenantId: string) => registry.requireDevice(id, tenantId);
   const alarms = new AlarmService({ store, bus, clock, logger, requireDevice });
@@ -89,17 +116,26 @@ export async function harness(options: { store?: Store; commands?: Partial<Comma
     clock,
     logger,
     rpc,
-    isOnline: (id) => status.isDeviceOnline(id),
+    isOnline: (id) => reachability.isOnline(id),
     requireDevice,
+    nodeId,
     defaultTimeoutMs: 1000,
     sweepIntervalMs: 20,
     ...options.commands,
   });
   const live = new LiveService({ bus, clock, logger, requireDevice, getDevice: (id) => registry.getDevice(id), getProfile: (id) => registry.getProfile(id) });
   if (options.start !== false) await commands.start();
+  const stopNode = async (): Promise<void> => {
+    await commands.stop();
+    sessions.close();
+    rpc.close();
+    await status.stop();
+  };
   return {
     store,
     bus,
+    presence,
+    nodeId,
     clock,
     registry,
     status,
@@ -120,11 +156,9 @@ export async function harness(options: { store?: Store; commands?: Partial<Comma
       bus.subscribe(event, `${event}.>`, (m) => seen.push(m));
       return seen;
     },
+    stopNode,
     async close() {
-      await commands.stop();
-      sessions.close();
-      rpc.close();
-      await status.stop();
+      await stopNode();
       await store.close();
     },
   };

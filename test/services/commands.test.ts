@@ -146,6 +146,7 @@ describe('CommandService', () => {
       createdAt: now,
       updatedAt: now,
       expiresAt: now + 60_000,
+      version: 1,
     };
     await store.insertCommand(base);
     const stale = { ...base, id: randomUUID(), status: 'DELIVERED' as const, expiresAt: now - 1 };

@@ -30,6 +30,23 @@ function opt<K extends string, V>(key: K, value: Nullable<V>): Partial<Record<K,
   return value === null || value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
+/** A compare-and-set version: a positive integer. */
+function checkVersion(version: number): number {
+  if (!Number.isSafeInteger(version) || version < 1) throw new PlatformError('BAD_REQUEST', `version must be a positive integer, got ${String(version)}`);
+  return version;
+}
+
+/** The error of a compare-and-set that lost: the caller re-reads and tries again. */
+export function staleWrite(what: string, id: string): PlatformError {
+  return new PlatformError('CONFLICT', `${what} ${id} was changed by another writer`);
+}
+
+/** The arguments of IdStore.reserveIds: a block of at least one id that fits below `max`. */
+export function checkBlock(count: number, max: number): void {
+  if (!Number.isSafeInteger(count) || count < 1) throw new PlatformError('BAD_REQUEST', `id block size must be a positive integer, got ${String(count)}`);
+  if (!Number.isSafeInteger(max) || max < count) throw new PlatformError('BAD_REQUEST', `id maximum ${String(max)} is below the block size ${count}`);
+}
+
 /** JSON text of a value the store keeps; undefined is not a value. */
 export function jsonText(value: unknown, what: string): string {
   const json = JSON.stringify(value);
@@ -55,6 +72,7 @@ export function makeAlarm(a: {
   updatedAt: number;
   acknowledgedAt?: Nullable<number>;
   clearedAt?: Nullable<number>;
+  version: number;
 }): Alarm {
   if (a.type.length === 0) throw new PlatformError('BAD_REQUEST', 'alarm type is empty');
   return {
@@ -70,6 +88,7 @@ export function makeAlarm(a: {
     updatedAt: checkInt(a.updatedAt, 'updatedAt'),
     ...optInt('acknowledgedAt', a.acknowledgedAt),
     ...optInt('clearedAt', a.clearedAt),
+    version: checkVersion(a.version),
   };
 }
 
@@ -109,6 +128,9 @@ export function makeCommand(c: {
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
+  version: number;
+  claimedBy?: Nullable<string>;
+  leaseUntil?: Nullable<number>;
 }): StoredCommand {
   if (c.method.length === 0) throw new PlatformError('BAD_REQUEST', 'command method is empty');
   return {
@@ -130,6 +152,9 @@ export function makeCommand(c: {
     createdAt: checkInt(c.createdAt, 'createdAt'),
     updatedAt: checkInt(c.updatedAt, 'updatedAt'),
     expiresAt: checkInt(c.expiresAt, 'expiresAt'),
+    version: checkVersion(c.version),
+    ...opt('claimedBy', c.claimedBy),
+    ...optInt('leaseUntil', c.leaseUntil),
   };
 }
 

@@ -195,6 +195,8 @@ export function makeStatus(s: {
   lastConnect?: Nullable<number>;
   lastDisconnect?: Nullable<number>;
   transport?: Nullable<string>;
+  nodeId?: Nullable<string>;
+  epoch?: Nullable<number>;
 }): DeviceStatus {
   return {
     deviceId: s.deviceId,
@@ -203,7 +205,22 @@ export function makeStatus(s: {
     ...optInt('lastConnect', s.lastConnect),
     ...optInt('lastDisconnect', s.lastDisconnect),
     ...opt('transport', s.transport as DeviceStatus['transport']),
+    ...opt('nodeId', s.nodeId),
+    // 0 is "no session epoch known" (statuses from before node identity): kept absent.
+    ...(s.epoch ? optInt('epoch', s.epoch) : {}),
   };
+}
+
+/**
+ * What StatusStore.saveStatuses keeps of a stored status and an incoming one: the session fields
+ * of the one with the greater epoch (the incoming one on a tie), the newest lastActivity of both.
+ * The SQLite store does the same in its upsert.
+ */
+export function mergeStatus(stored: DeviceStatus | undefined, incoming: DeviceStatus): DeviceStatus {
+  if (!stored) return incoming;
+  const session = (incoming.epoch ?? 0) >= (stored.epoch ?? 0) ? incoming : stored;
+  const lastActivity = Math.max(stored.lastActivity ?? -Infinity, incoming.lastActivity ?? -Infinity);
+  return makeStatus({ ...session, lastActivity: Number.isFinite(lastActivity) ? lastActivity : undefined });
 }
 
 export function makeUser(u: User): User {

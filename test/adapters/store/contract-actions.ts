@@ -22,6 +22,7 @@ function alarm(extra: Partial<Alarm> = {}): Alarm {
     details: { t: 81 },
     createdAt: 1_000,
     updatedAt: 1_000,
+    version: 1,
     ...extra,
   };
 }
@@ -44,6 +45,7 @@ function command(extra: Partial<StoredCommand> = {}): StoredCommand {
     createdAt: 1_000,
     updatedAt: 1_000,
     expiresAt: 100_000,
+    version: 1,
     ...extra,
   };
 }
@@ -60,7 +62,7 @@ export function alarmAndCommandContract(current: () => Store): void {
       assert.equal(await store.findOpenAlarm('dev-1', 'LowTemp'), undefined);
       assert.equal(await store.getAlarm('nope'), undefined);
 
-      const acked: Alarm = { ...a, status: 'acknowledged', acknowledgedAt: 2_000, updatedAt: 2_000 };
+      const acked: Alarm = { ...a, status: 'acknowledged', acknowledgedAt: 2_000, updatedAt: 2_000, version: 2 };
       await store.updateAlarm(acked, { alarmId: a.id, ts: 2_000, action: 'acknowledged', severity: 'major', by: 'user-1' });
       assert.deepEqual(await store.findOpenAlarm('dev-1', 'HighTemp'), acked);
       assert.deepEqual(await store.alarmHistory(a.id), [
@@ -68,7 +70,7 @@ export function alarmAndCommandContract(current: () => Store): void {
         { alarmId: a.id, ts: 2_000, action: 'acknowledged', severity: 'major', by: 'user-1' },
       ]);
       assert.deepEqual(await store.alarmHistory('nope'), []);
-      await rejectsWith(store.updateAlarm(alarm(), raised(a)), 'ALARM_NOT_FOUND');
+      await rejectsWith(store.updateAlarm(alarm({ version: 2 }), raised(a)), 'ALARM_NOT_FOUND');
     });
 
     it('keeps one open alarm per (device, type); a cleared one frees the slot', async () => {
@@ -82,11 +84,11 @@ export function alarmAndCommandContract(current: () => Store): void {
       assert.deepEqual(await store.alarmHistory(twin.id), []);
       await store.insertAlarm(alarm({ type: 'Other' }), raised(twin));
       await store.insertAlarm(alarm({ deviceId: 'dev-2' }), raised(twin));
-      await store.updateAlarm({ ...a, status: 'cleared', clearedAt: 3_000 }, { alarmId: a.id, ts: 3_000, action: 'cleared', severity: 'major' });
+      await store.updateAlarm({ ...a, status: 'cleared', clearedAt: 3_000, version: 2 }, { alarmId: a.id, ts: 3_000, action: 'cleared', severity: 'major' });
       assert.equal(await store.findOpenAlarm('dev-1', 'HighTemp'), undefined);
       await store.insertAlarm(twin, raised(twin));
       // reopening the cleared one would make two open alarms
-      await rejectsWith(store.updateAlarm({ ...a, status: 'active' }, raised(a)), 'CONFLICT');
+      await rejectsWith(store.updateAlarm({ ...a, status: 'active', version: 3 }, raised(a)), 'CONFLICT');
       await rejectsWith(store.insertAlarm(alarm({ severity: 'fatal' as Alarm['severity'] }), raised(a)), 'BAD_REQUEST');
     });
 
@@ -145,13 +147,13 @@ export function alarmAndCommandContract(current: () => Store): void {
       assert.deepEqual(await store.getCommand(c.id), c);
       assert.ok(!('response' in ((await store.getCommand(c.id)) as object)));
       await rejectsWith(store.insertCommand(c), 'CONFLICT');
-      const done: StoredCommand = { ...c, status: 'SUCCESSFUL', response: null, updatedAt: 2_000 };
+      const done: StoredCommand = { ...c, status: 'SUCCESSFUL', response: null, updatedAt: 2_000, version: 2 };
       await store.updateCommand(done);
       assert.deepEqual(await store.getCommand(c.id), done);
-      const failed: StoredCommand = { ...c, status: 'FAILED', response: { error: 'jammed' }, error: 'jammed', retries: 1 };
+      const failed: StoredCommand = { ...c, status: 'FAILED', response: { error: 'jammed' }, error: 'jammed', retries: 1, version: 3, claimedBy: 'node-a', leaseUntil: 9_000 };
       await store.updateCommand(failed);
       assert.deepEqual(await store.getCommand(c.id), failed);
-      await rejectsWith(store.updateCommand(command()), 'COMMAND_NOT_FOUND');
+      await rejectsWith(store.updateCommand(command({ version: 2 })), 'COMMAND_NOT_FOUND');
       await rejectsWith(store.insertCommand(command({ status: 'LOST' as StoredCommand['status'] })), 'BAD_REQUEST');
       assert.equal(await store.getCommand('nope'), undefined);
     });
@@ -170,7 +172,7 @@ export function alarmAndCommandContract(current: () => Store): void {
       assert.deepEqual(await store.pendingCommands(), [first, other, later]);
       assert.deepEqual(await store.pendingCommands('dev-1'), [first, later]);
       assert.deepEqual(await store.pendingCommands('dev-3'), []);
-      await store.updateCommand({ ...first, status: 'TIMEOUT' });
+      await store.updateCommand({ ...first, status: 'TIMEOUT', version: 2 });
       assert.deepEqual(await store.pendingCommands('dev-1'), [later]);
     });
 
@@ -182,7 +184,7 @@ export function alarmAndCommandContract(current: () => Store): void {
         ids.push(c.id);
         await store.insertCommand(c);
       }
-      await store.updateCommand({ ...(await store.getCommand(ids[0] as string))!, status: 'SENT' }); // an update keeps its place
+      await store.updateCommand({ ...(await store.getCommand(ids[0] as string))!, status: 'SENT', version: 2 }); // an update keeps its place
       assert.deepEqual((await store.pendingCommands('dev-1')).map((c) => c.id), ids);
       assert.deepEqual((await store.listCommands({ tenantId: T1, limit: 10, offset: 0 })).items.map((c) => c.id), [...ids].reverse());
     });

@@ -12,6 +12,7 @@ import type { AlarmEvent, Store, TelemetryRow } from '../../../src/ports.js';
 import type { Alarm } from '../../../src/services/action-apis.js';
 import { alarmAndCommandContract } from './contract-actions.js';
 import { dashboardContract } from './contract-dashboards.js';
+import { identityContract } from './contract-identity.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -756,21 +757,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
         details: {},
         createdAt: 1_000,
         updatedAt: 1_000,
+        version: 1,
         ...extra,
       });
       const ev = (a: Alarm, action: AlarmEvent['action']): AlarmEvent => ({ alarmId: a.id, ts: a.updatedAt, action, severity: a.severity });
 
       it('alarm writes issued in one turn apply in call order, and one that fails fails alone', async () => {
         const [a, b, twin, ghost] = [mk('dev-a'), mk('dev-b'), mk('dev-a'), mk('dev-c')];
-        const repeated: Alarm = { ...a, count: 2, updatedAt: 2_000 };
-        const cleared: Alarm = { ...b, status: 'cleared', clearedAt: 3_000, updatedAt: 3_000 };
+        const repeated: Alarm = { ...a, count: 2, updatedAt: 2_000, version: 2 };
+        const cleared: Alarm = { ...b, status: 'cleared', clearedAt: 3_000, updatedAt: 3_000, version: 2 };
         const again = mk('dev-b', { createdAt: 4_000, updatedAt: 4_000 });
         const settled = await Promise.allSettled([
           store.insertAlarm(a, ev(a, 'raised')),
           store.insertAlarm(b, ev(b, 'raised')),
           store.insertAlarm(twin, ev(twin, 'raised')), // a is open: CONFLICT
           store.updateAlarm(repeated, ev(repeated, 'repeated')),
-          store.updateAlarm(ghost, ev(ghost, 'repeated')), // never inserted: ALARM_NOT_FOUND
+          store.updateAlarm({ ...ghost, version: 2 }, ev(ghost, 'repeated')), // never inserted: ALARM_NOT_FOUND
           store.updateAlarm(cleared, ev(cleared, 'cleared')),
           store.insertAlarm(again, ev(again, 'raised')), // b is cleared by then
         ]);
@@ -787,6 +789,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
     alarmAndCommandContract(() => store);
     dashboardContract(() => store);
+    identityContract(() => store);
 
     describe('close', () => {
       it('rejects every call after close; closing twice is fine', async () => {

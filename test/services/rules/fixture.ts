@@ -23,7 +23,7 @@ export class FakeAlarms implements AlarmApi {
   async raise(input: RaiseAlarm): Promise<Alarm> {
     if (this.fail) throw new Error('alarm store unavailable');
     this.log.push(`raise ${input.type} ${input.severity} ${input.deviceId}`);
-    return { id: 'a1', tenantId: input.tenantId, deviceId: input.deviceId, type: input.type, severity: input.severity, status: 'active', count: 1, details: input.details ?? null, createdAt: 0, updatedAt: 0 };
+    return { id: 'a1', tenantId: input.tenantId, deviceId: input.deviceId, type: input.type, severity: input.severity, status: 'active', count: 1, details: input.details ?? null, createdAt: 0, updatedAt: 0, version: 1 };
   }
   async clear(input: { tenantId: string; deviceId: string; type: string }): Promise<Alarm | undefined> {
     this.log.push(`clear ${input.type} ${input.deviceId}`);

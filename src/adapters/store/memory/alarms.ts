@@ -2,7 +2,7 @@
 import { PlatformError } from '../../../domain/errors.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
 import type { Alarm } from '../../../services/action-apis.js';
-import { makeAlarm, makeAlarmEvent, newestFirst } from '../actions-shared.js';
+import { makeAlarm, makeAlarmEvent, newestFirst, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 
 export interface MemoryAlarms extends AlarmStore {
@@ -42,7 +42,9 @@ export function createMemoryAlarms(): MemoryAlarms {
     async updateAlarm(alarm: Alarm, event: AlarmEvent): Promise<void> {
       const a = makeAlarm(alarm);
       const e = makeAlarmEvent({ ...event, alarmId: a.id });
-      if (!alarms.has(a.id)) throw new PlatformError('ALARM_NOT_FOUND', a.id);
+      const stored = alarms.get(a.id);
+      if (!stored) throw new PlatformError('ALARM_NOT_FOUND', a.id);
+      if (stored.version !== a.version - 1) throw staleWrite('alarm', a.id);
       checkOpen(a);
       alarms.set(a.id, a);
       addEvent(e);

@@ -1,7 +1,7 @@
 /** In-memory commands and outbox; the same answers and errors as the SQLite part. */
 import { PlatformError } from '../../../domain/errors.js';
 import type { CommandQuery, CommandStore, Page, StoredCommand } from '../../../ports.js';
-import { makeCommand, newestFirst, oldestFirst, PENDING_COMMAND_STATUSES } from '../actions-shared.js';
+import { makeCommand, newestFirst, oldestFirst, PENDING_COMMAND_STATUSES, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 
 export interface MemoryCommands extends CommandStore {
@@ -20,7 +20,9 @@ export function createMemoryCommands(): MemoryCommands {
 
     async updateCommand(command: StoredCommand): Promise<void> {
       const c = makeCommand(command);
-      if (!commands.has(c.id)) throw new PlatformError('COMMAND_NOT_FOUND', c.id);
+      const stored = commands.get(c.id);
+      if (!stored) throw new PlatformError('COMMAND_NOT_FOUND', c.id);
+      if (stored.version !== c.version - 1) throw staleWrite('command', c.id);
       commands.set(c.id, c);
     },
 

@@ -31,6 +31,7 @@ import {
   makeDevice,
   makeProfile,
   makeStatus,
+  mergeStatus,
   profileKeysJson,
   tenantNotFound,
 } from '../shared.js';
@@ -38,6 +39,7 @@ import { createMemoryAlarms } from './alarms.js';
 import { createMemoryCommands } from './commands.js';
 import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
+import { createMemoryIds } from './ids.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -309,7 +311,7 @@ export function createMemoryStore(): Store {
 
     async saveStatuses(list: readonly DeviceStatus[]): Promise<void> {
       const copies = list.map((s) => makeStatus(s));
-      for (const s of copies) statuses.set(s.deviceId, s);
+      for (const s of copies) statuses.set(s.deviceId, mergeStatus(statuses.get(s.deviceId), s));
     },
 
     async getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]> {
@@ -322,6 +324,7 @@ export function createMemoryStore(): Store {
     // ------------------------------------------------------------ alarms and commands (memory/alarms.ts, memory/commands.ts)
     ...alarms,
     ...commands,
+    ...createMemoryIds(),
     // rules and rule state (memory/rules.ts)
     ...rules,
     // dashboards (memory/dashboards.ts)

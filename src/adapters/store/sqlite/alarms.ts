@@ -12,7 +12,7 @@ import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
 import type { Alarm } from '../../../services/action-apis.js';
-import { jsonText, makeAlarm, makeAlarmEvent } from '../actions-shared.js';
+import { jsonText, makeAlarm, makeAlarmEvent, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
@@ -29,6 +29,7 @@ interface AlarmRow {
   updated_at: number;
   acknowledged_at: number | null;
   cleared_at: number | null;
+  version: number;
 }
 
 interface EventRow {
@@ -40,7 +41,7 @@ interface EventRow {
   details: string | null;
 }
 
-const COLUMNS = 'id, tenant_id, device_id, type, severity, status, repeat_count, details, created_at, updated_at, acknowledged_at, cleared_at';
+const COLUMNS = 'id, tenant_id, device_id, type, severity, status, repeat_count, details, created_at, updated_at, acknowledged_at, cleared_at, version';
 
 const toAlarm = (r: AlarmRow): Alarm =>
   makeAlarm({
@@ -56,6 +57,7 @@ const toAlarm = (r: AlarmRow): Alarm =>
     updatedAt: r.updated_at,
     acknowledgedAt: r.acknowledged_at,
     clearedAt: r.cleared_at,
+    version: r.version,
   });
 
 const toEvent = (r: EventRow): AlarmEvent =>
@@ -83,6 +85,7 @@ function values(a: Alarm): unknown[] {
     a.updatedAt,
     a.acknowledgedAt ?? null,
     a.clearedAt ?? null,
+    a.version,
   ];
 }
 
@@ -110,8 +113,9 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
     insert: db.prepare(`INSERT INTO alarms (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
     update: db.prepare(
       `UPDATE alarms SET tenant_id = ?, device_id = ?, type = ?, severity = ?, status = ?, repeat_count = ?, details = ?,
-         created_at = ?, updated_at = ?, acknowledged_at = ?, cleared_at = ? WHERE id = ?`,
+         created_at = ?, updated_at = ?, acknowledged_at = ?, cleared_at = ?, version = ? WHERE id = ? AND version = ?`,
     ),
+    exists: db.prepare<[string], number>('SELECT 1 FROM alarms WHERE id = ?').pluck(),
     event: db.prepare('INSERT INTO alarm_events (alarm_id, ts, action, severity, actor, details) VALUES (?, ?, ?, ?, ?, ?)'),
     get: db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`),
     open: db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE device_id = ? AND type = ? AND status != 'cleared'`),
@@ -129,7 +133,10 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
     if (w.isNew) s.insert.run(...w.row);
     else {
       const [id, ...rest] = w.row;
-      if (s.update.run(...rest, id).changes === 0) throw new PlatformError('ALARM_NOT_FOUND', w.a.id);
+      // Compare-and-set (AlarmStore.updateAlarm): only over the version the writer read.
+      if (s.update.run(...rest, id, w.a.version - 1).changes === 0) {
+        throw s.exists.get(w.a.id) === undefined ? new PlatformError('ALARM_NOT_FOUND', w.a.id) : staleWrite('alarm', w.a.id);
+      }
     }
     addEvent(w.e);
   });

@@ -18,6 +18,8 @@ interface StatusRow {
   last_connect: number | null;
   last_disconnect: number | null;
   transport: string | null;
+  node_id: string | null;
+  epoch: number;
 }
 
 const toEntry = (r: AttributeRow): AttributeEntry => ({ key: r.key, value: JSON.parse(r.value) as JsonValue, lastUpdateTs: r.last_update_ts });
@@ -30,6 +32,8 @@ const toStatus = (r: StatusRow): DeviceStatus =>
     lastConnect: r.last_connect,
     lastDisconnect: r.last_disconnect,
     transport: r.transport,
+    nodeId: r.node_id,
+    epoch: r.epoch,
   });
 
 export interface SqliteAttributes extends AttributeStore, StatusStore {
@@ -51,14 +55,23 @@ export function createSqliteAttributes(db: Db): SqliteAttributes {
     ),
     remove: db.prepare('DELETE FROM attributes WHERE device_id = ? AND scope = ? AND key = ?'),
     removeDevice: db.prepare('DELETE FROM attributes WHERE device_id = ?'),
+    // Not last writer wins (StatusStore.saveStatuses, shared.ts mergeStatus): the session fields
+    // follow the greater epoch, the incoming row on a tie; last_activity keeps the newest. In SET,
+    // unqualified names are the stored row's values as they were before this update.
     putStatus: db.prepare(
-      `INSERT INTO device_status (device_id, online, last_activity, last_connect, last_disconnect, transport)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, last_activity = excluded.last_activity,
-         last_connect = excluded.last_connect, last_disconnect = excluded.last_disconnect, transport = excluded.transport`,
+      `INSERT INTO device_status (device_id, online, last_activity, last_connect, last_disconnect, transport, node_id, epoch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET
+         last_activity = max(coalesce(excluded.last_activity, last_activity), coalesce(last_activity, excluded.last_activity)),
+         online = iif(excluded.epoch >= epoch, excluded.online, online),
+         last_connect = iif(excluded.epoch >= epoch, excluded.last_connect, last_connect),
+         last_disconnect = iif(excluded.epoch >= epoch, excluded.last_disconnect, last_disconnect),
+         transport = iif(excluded.epoch >= epoch, excluded.transport, transport),
+         node_id = iif(excluded.epoch >= epoch, excluded.node_id, node_id),
+         epoch = max(excluded.epoch, epoch)`,
     ),
     status: db.prepare<[string], StatusRow>(
-      'SELECT device_id, online, last_activity, last_connect, last_disconnect, transport FROM device_status WHERE device_id = ?',
+      'SELECT device_id, online, last_activity, last_connect, last_disconnect, transport, node_id, epoch FROM device_status WHERE device_id = ?',
     ),
     removeStatus: db.prepare('DELETE FROM device_status WHERE device_id = ?'),
   };
@@ -71,7 +84,16 @@ export function createSqliteAttributes(db: Db): SqliteAttributes {
   });
   const statusTx = db.transaction((statuses: readonly DeviceStatus[]) => {
     for (const st of statuses) {
-      s.putStatus.run(st.deviceId, bit(st.online), st.lastActivity ?? null, st.lastConnect ?? null, st.lastDisconnect ?? null, st.transport ?? null);
+      s.putStatus.run(
+        st.deviceId,
+        bit(st.online),
+        st.lastActivity ?? null,
+        st.lastConnect ?? null,
+        st.lastDisconnect ?? null,
+        st.transport ?? null,
+        st.nodeId ?? null,
+        st.epoch ?? 0,
+      );
     }
   });
 

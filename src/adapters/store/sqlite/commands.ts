@@ -2,7 +2,7 @@
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { CommandQuery, CommandStore, Page, StoredCommand } from '../../../ports.js';
-import { jsonText, makeCommand } from '../actions-shared.js';
+import { jsonText, makeCommand, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 import { bit, isUniqueViolation, type Db } from './sql.js';
 
@@ -24,10 +24,13 @@ interface CommandRow {
   created_at: number;
   updated_at: number;
   expires_at: number;
+  version: number;
+  claimed_by: string | null;
+  lease_until: number | null;
 }
 
 const COLUMNS =
-  'id, tenant_id, device_id, method, params, oneway, persistent, status, response, error, retries, max_retries, timeout_ms, origin, created_at, updated_at, expires_at';
+  'id, tenant_id, device_id, method, params, oneway, persistent, status, response, error, retries, max_retries, timeout_ms, origin, created_at, updated_at, expires_at, version, claimed_by, lease_until';
 
 const toCommand = (r: CommandRow): StoredCommand =>
   makeCommand({
@@ -48,6 +51,9 @@ const toCommand = (r: CommandRow): StoredCommand =>
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     expiresAt: r.expires_at,
+    version: r.version,
+    claimedBy: r.claimed_by,
+    leaseUntil: r.lease_until,
   });
 
 /** Row values in COLUMNS order. */
@@ -70,6 +76,9 @@ function values(c: StoredCommand): unknown[] {
     c.createdAt,
     c.updatedAt,
     c.expiresAt,
+    c.version,
+    c.claimedBy ?? null,
+    c.leaseUntil ?? null,
   ];
 }
 
@@ -82,7 +91,8 @@ export function createSqliteCommands(db: Db): SqliteCommands {
   const names = COLUMNS.split(', ');
   const s = {
     insert: db.prepare(`INSERT INTO commands (${COLUMNS}) VALUES (${names.map(() => '?').join(', ')})`),
-    update: db.prepare(`UPDATE commands SET ${names.slice(1).map((n) => `${n} = ?`).join(', ')} WHERE id = ?`),
+    update: db.prepare(`UPDATE commands SET ${names.slice(1).map((n) => `${n} = ?`).join(', ')} WHERE id = ? AND version = ?`),
+    exists: db.prepare<[string], number>('SELECT 1 FROM commands WHERE id = ?').pluck(),
     get: db.prepare<[string], CommandRow>(`SELECT ${COLUMNS} FROM commands WHERE id = ?`),
     // The WHERE terms repeat the commands_pending index's own, so SQLite uses that partial index.
     pendingAll: db.prepare<[], CommandRow>(
@@ -108,7 +118,10 @@ export function createSqliteCommands(db: Db): SqliteCommands {
     async updateCommand(command: StoredCommand): Promise<void> {
       const c = makeCommand(command);
       const [id, ...rest] = values(c);
-      if (s.update.run(...rest, id).changes === 0) throw new PlatformError('COMMAND_NOT_FOUND', c.id);
+      // Compare-and-set (CommandStore.updateCommand): only over the version the writer read.
+      if (s.update.run(...rest, id, c.version - 1).changes === 0) {
+        throw s.exists.get(c.id) === undefined ? new PlatformError('COMMAND_NOT_FOUND', c.id) : staleWrite('command', c.id);
+      }
     },
 
     async getCommand(id: string): Promise<StoredCommand | undefined> {

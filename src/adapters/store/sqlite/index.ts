@@ -18,6 +18,7 @@ import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from '
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
+import { createSqliteIds } from './ids.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase, type TokenDigest } from './schema.js';
@@ -112,6 +113,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...users,
     ...alarms,
     ...commands,
+    ...createSqliteIds(db),
     ...rules,
     ...dashboards,
     ...audit,

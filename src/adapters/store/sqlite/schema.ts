@@ -10,6 +10,7 @@ import { hashStoredTokens, type MigrationContext } from './migrate-tokens.js';
 import { V13_MQTT_SESSIONS, V14_MQTT_RETAINED } from './broker-state.js';
 import type { Db } from './sql.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
+import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -357,7 +358,17 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'access tokens stored as a keyed hash and a hint, never in clear',
     up: hashStoredTokens,
   },
-  // 10–12: other issue-13 branches.
+  // 10 is the bus outbox (issue 13, another branch).
+  {
+    version: 11,
+    description: 'compare-and-set versions on alarms and commands, command leases, id sequences',
+    up: (db) => db.exec(V11_CAS_LEASES_IDS),
+  },
+  {
+    version: 12,
+    description: 'device statuses carry the session epoch and node id',
+    up: (db) => db.exec(V12_STATUS_EPOCH),
+  },
   {
     version: 13,
     description: 'MQTT broker: persistent sessions, their subscriptions and queued/in-flight messages',

@@ -9,18 +9,19 @@
  */
 import type { Duplex } from 'node:stream';
 import qlobber from 'qlobber';
-import type { BrokerStateStore, Logger } from '../../../ports.js';
+import type { Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../services/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
-import type { AuthPolicy, Principal } from './auth.js';
+import type { Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
 import { Connection } from './connection.js';
+import { NEVER_EXPIRES, type BrokerContext, type BrokerOptions, type ResolvedOptions } from './context.js';
 import { PacketDecoder } from './frames.js';
 import { BrokerPersistence, type PersistenceHost } from './persistence.js';
 import { RetainedStore } from './retained.js';
 import { ThrottledWarning } from './throttled-warning.js';
-import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedLimits, type RetainedUse } from './retained-quota.js';
-import { Message, Session, type QoS, type SessionEnv, type Subscription } from './session.js';
+import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedUse } from './retained-quota.js';
+import { Message, Session, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
 
 /**
  * How often the connect timeout and keep alives are checked: one sweep over all connections instead
@@ -28,72 +29,7 @@ import { Message, Session, type QoS, type SessionEnv, type Subscription } from '
  */
 const SWEEP_MS = 1000;
 
-/** Session Expiry Interval meaning "never" (MQTT 5.0 §3.1.2.11.2). */
-export const NEVER_EXPIRES = 0xffffffff;
-
-/** What a connection offers the device API bridge. */
-export interface ClientLink {
-  readonly clientId: string;
-  /** The peer's IP address (device provisioning counts failures per address). */
-  readonly remoteAddress: string | undefined;
-  readonly protocolVersion: number;
-  readonly principal: Principal;
-  /** PUBLISH to this client only, never routed (device API responses, RPC requests, attribute pushes). */
-  send(topic: string, payload: Buffer | string, qos: QoS): void;
-}
-
-export interface InterceptedPublish {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  /** MQTT 5 Content Type property, if any. */
-  readonly contentType: string | undefined;
-}
-
-/** Per-connection interceptor (the device API bridge). Hooks must never throw or reject. */
-export interface ClientHooks {
-  /** undefined: not intercepted, route it. Otherwise the reason code (0 = success) for PUBACK/PUBREC. */
-  publish(p: InterceptedPublish): Promise<number> | number | undefined;
-  /** undefined: not intercepted. Otherwise the SUBACK code (granted QoS or a v5 failure code). */
-  subscribe(filter: string, qos: QoS): number | undefined;
-  /** true when the filter was one of the intercepted ones. */
-  unsubscribe(filter: string): boolean;
-  ping(): void;
-  close(): void;
-}
-
-export type HooksFactory = (link: ClientLink) => ClientHooks | undefined;
-
-export interface BrokerOptions {
-  readonly logger: Logger;
-  readonly policy: AuthPolicy;
-  readonly metrics?: TransportMetrics;
-  readonly hooks?: HooksFactory;
-  /** Seconds; caps MQTT 5 clients' keep-alive via Server Keep Alive. 0 = no cap. */
-  readonly maxKeepAlive?: number;
-  readonly maxQueuedMessages?: number;
-  /** Sessions held, connected or not; a CONNECT that needs a new one beyond it is refused (0x97). */
-  readonly maxSessions?: number;
-  readonly maxPayloadBytes?: number;
-  /** Our Receive Maximum: inbound QoS 1/2 PUBLISHes a v5 client may have unacknowledged. */
-  readonly receiveMaximum?: number;
-  readonly topicAliasMaximum?: number;
-  /** CONNECT must have arrived this long after the connection opened. */
-  readonly connectTimeoutMs?: number;
-  /** Largest packet before CONNECT is accepted, i.e. the CONNECT itself. */
-  readonly maxConnectBytes?: number;
-  /** Open connections in total, over every listener (WebSocket included). */
-  readonly maxConnections?: number;
-  /** Caps on retained messages per owner and in total (retained-quota.ts). */
-  readonly retained?: RetainedLimits;
-  /** Where persistent sessions and retained messages are kept across restarts (persistence.ts); none: memory only. */
-  readonly state?: BrokerStateStore;
-}
-
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'hooks' | 'state'>> & Pick<BrokerOptions, 'hooks'> & {
-  /** Largest packet we accept: payload limit plus room for topic and properties. */
-  readonly maxPacketBytes: number;
-};
+export { NEVER_EXPIRES, type BrokerOptions, type ResolvedOptions };
 
 const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
 
@@ -136,7 +72,7 @@ function wildStart(filter: string): boolean {
   return c === 0x2b || c === 0x23;
 }
 
-export class MqttBroker implements PersistenceHost {
+export class MqttBroker implements BrokerContext, PersistenceHost {
   readonly options: ResolvedOptions;
   /** Writes persistent sessions and retained messages behind (persistence.ts); undefined: memory only. */
   readonly persistence: BrokerPersistence | undefined;
@@ -163,7 +99,7 @@ export class MqttBroker implements PersistenceHost {
       logger: options.logger,
       policy: options.policy,
       metrics: options.metrics ?? noopMetrics,
-      hooks: options.hooks,
+      interceptors: options.interceptors ?? [],
       maxKeepAlive: options.maxKeepAlive ?? 0,
       maxQueuedMessages: options.maxQueuedMessages ?? 1000,
       maxSessions: options.maxSessions ?? 200_000,
@@ -260,7 +196,7 @@ export class MqttBroker implements PersistenceHost {
    * same client id [MQTT-3.1.4-3], cancels a pending delayed will [MQTT-3.1.3-9], and discards the
    * old state on Clean Start [MQTT-3.1.2-4]. Undefined when a new session would exceed maxSessions.
    */
-  attach(conn: Connection, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
+  attach(link: SessionLink, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
     // The device id is part of the key: another device reusing a client id neither takes over this
     // connection nor inherits subscriptions that were authorized for someone else.
     const key = `${principal.space}\u0000${principal.identity?.deviceId ?? ''}\u0000${clientId}`;
@@ -521,6 +457,10 @@ export class MqttBroker implements PersistenceHost {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     await this.persistence?.flush(); // the disconnects above included
+  }
+
+  durable(): Promise<number> | undefined {
+    return this.persistence?.pending();
   }
 
   // ------------------------------------------------------------------ restart (PersistenceHost, persistence.ts)

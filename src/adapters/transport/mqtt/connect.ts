@@ -6,33 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import { isPlatformError } from '../../../domain/errors.js';
 import { authFailureCode, type Principal } from './auth.js';
-import { NEVER_EXPIRES } from './broker.js';
-import type { Connection } from './connection.js';
+import { DEFAULT_LIMITS, NEVER_EXPIRES, type ClientConnection, type ClientLimits, type WillSpec } from './context.js';
 import type { ForwardedProps, QoS } from './session.js';
 import { isValidTopicName } from './topics.js';
-
-/** The will as given in CONNECT; becomes a Message when the connection ends (MQTT 5.0 §3.1.2.5). */
-export interface WillSpec {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly props: ForwardedProps | undefined;
-  /** Message Expiry Interval in seconds, 0 = none. */
-  readonly expiry: number;
-  /** Will Delay Interval in seconds (MQTT 5 only). */
-  readonly delay: number;
-}
-
-/** Limits the client declared in CONNECT (MQTT 5.0 §3.1.2.11). */
-export interface ClientLimits {
-  readonly receiveMaximum: number;
-  readonly maximumPacketSize: number;
-  readonly topicAliasMaximum: number;
-}
-
-/** No limits declared (always so for 3.1.1): one shared object instead of one per connection. */
-export const DEFAULT_LIMITS: ClientLimits = Object.freeze({ receiveMaximum: 65535, maximumPacketSize: Infinity, topicAliasMaximum: 0 });
 
 /** The PUBLISH properties a broker forwards (MQTT 5.0 §3.3.2.3), as received. */
 export function forwardedProps(p: NonNullable<IPublishPacket['properties']>): ForwardedProps | undefined {
@@ -49,7 +25,7 @@ export function forwardedProps(p: NonNullable<IPublishPacket['properties']>): Fo
   return out;
 }
 
-export async function handleConnect(conn: Connection, p: IConnectPacket): Promise<void> {
+export async function handleConnect(conn: ClientConnection, p: IConnectPacket): Promise<void> {
   conn.state = 'auth';
   conn.protocolVersion = p.protocolVersion === 5 ? 5 : 4;
   const v5 = conn.protocolVersion === 5;
@@ -88,7 +64,7 @@ export async function handleConnect(conn: Connection, p: IConnectPacket): Promis
   accept(conn, p, principal, assigned);
 }
 
-function accept(conn: Connection, p: IConnectPacket, principal: Principal, assigned: boolean): void {
+function accept(conn: ClientConnection, p: IConnectPacket, principal: Principal, assigned: boolean): void {
   const v5 = conn.protocolVersion === 5;
   const props = p.properties ?? {};
   const opts = conn.broker.options;
@@ -130,7 +106,7 @@ function accept(conn: Connection, p: IConnectPacket, principal: Principal, assig
 }
 
 /** The will, if the client may publish to its topic; otherwise dropped and logged. */
-function willFrom(conn: Connection, p: IConnectPacket): WillSpec | undefined {
+function willFrom(conn: ClientConnection, p: IConnectPacket): WillSpec | undefined {
   const w = p.will;
   if (!w) return undefined;
   if (!conn.broker.options.policy.authorize(conn.principal, 'publish', w.topic)) {

@@ -15,13 +15,15 @@ import type { Duplex } from 'node:stream';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { PlatformError } from '../../../domain/errors.js';
 import { ANONYMOUS, connackReturnCode, type Principal } from './auth.js';
-import type { ClientHooks, ClientLink, MqttBroker } from './broker.js';
 import type { ClientCertificate } from './client-cert.js';
-import { DEFAULT_LIMITS, forwardedProps, handleConnect, type ClientLimits, type WillSpec } from './connect.js';
+import { forwardedProps, handleConnect } from './connect.js';
+import { DEFAULT_LIMITS, type BrokerContext, type ClientConnection, type ClientLimits, type OpenParams, type WillSpec } from './context.js';
 import { BEFORE_CONNECT, INCOMPLETE, MALFORMED, packetEnd, settingsAfter, type FrameSettings, type PacketSink } from './frames.js';
 import { InboundAcks, type AckOutput } from './inbound-acks.js';
+import type { ClientInterceptor, ClientLink } from './interceptor.js';
 import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type PublishExtras } from './packets.js';
 import { Message, type Delivery, type QoS, type Session, type SessionLink } from './session.js';
+import { attachStages, closeStages, interceptPublish, interceptSubscribe, pingStages } from './pipeline.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 import { isValidTopicName } from './topics.js';
 import { TopicAliases } from './topic-aliases.js';
@@ -69,13 +71,14 @@ function onStreamDrain(this: OwnedStream): void {
   if (conn?.session && conn.session.link === conn) conn.session.pump();
 }
 
-export class Connection implements SessionLink, ClientLink, PacketSink, AckOutput {
+export class Connection implements ClientConnection, SessionLink, ClientLink, PacketSink, AckOutput {
   state: 'connect' | 'auth' | 'open' | 'closed' = 'connect';
   protocolVersion = 4;
   clientId = '';
   principal: Principal = ANONYMOUS;
   session: Session | undefined;
-  hooks: ClientHooks | undefined;
+  /** The interceptors attached to this client, in pipeline order (pipeline.ts); undefined when none did. */
+  stages: ClientInterceptor[] | undefined;
 
   private acks: InboundAcks | undefined;
   private held: Packet[] | undefined;
@@ -92,7 +95,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
   private aliases: TopicAliases | undefined;
 
   constructor(
-    readonly broker: MqttBroker,
+    readonly broker: BrokerContext,
     readonly stream: Duplex,
     readonly remoteAddress: string | undefined,
     readonly certificate?: ClientCertificate,
@@ -209,7 +212,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
         return this.onUnsubscribe(p);
       case 'pingreq':
         this.write(PINGRESP);
-        this.hooks?.ping();
+        if (this.stages) pingStages(this.stages);
         return;
       case 'disconnect':
         return this.onDisconnect(p);
@@ -224,7 +227,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
   // ------------------------------------------------------------------ CONNECT (see connect.ts)
 
   /** Authenticated and attached: CONNACK, then the session's pending traffic, then held packets. */
-  open(o: { session: Session; present: boolean; connack: IConnackPacket; keepAlive: number; limits: ClientLimits; will: WillSpec | undefined }): void {
+  open(o: OpenParams): void {
     this.session = o.session;
     this.limits = o.limits;
     this.will = o.will;
@@ -235,8 +238,10 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     this.lastSeen = Date.now();
     this.keepAliveMs = o.keepAlive * 1500;
     o.session.link = this;
-    this.hooks = this.broker.options.hooks?.(this);
-    if (this.hooks) for (const [filter, qos] of o.session.hookSubs) this.hooks.subscribe(filter, qos);
+    const stages = attachStages(this.broker.options.interceptors, this);
+    this.stages = stages;
+    // A resumed session's intercepted subscriptions are given to the new stages again.
+    if (stages) for (const [filter, qos] of o.session.hookSubs) interceptSubscribe(stages, filter, qos);
     if (o.present) o.session.resume();
     else o.session.pump();
     const held = this.held;
@@ -275,8 +280,8 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
       return this.protocolError(0x93, 'receive maximum exceeded'); // [MQTT-3.3.4-8]
     }
     if (qos === 2) session.addIncomingQos2(id);
-    // Intercepted topics (the device API) count their own message kinds.
-    const hooked = this.hooks?.publish({ topic, payload, qos, contentType: p.properties?.contentType });
+    // Intercepted topics (the device API, Sparkplug) count their own message kinds.
+    const hooked = this.stages === undefined ? undefined : interceptPublish(this.broker, this, this.stages, { topic, payload, qos, contentType: p.properties?.contentType });
     if (hooked !== undefined) {
       if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
       if ((this.acks?.length ?? 0) >= ACK_BACKLOG && !this.readPaused) {
@@ -307,7 +312,7 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
     const body = p.retain ? Buffer.from(payload) : payload;
     this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key), owner);
     // Queued for a persistent session or retained: acknowledged once that is durable (persistence.ts).
-    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, this.broker.persistence?.pending() ?? 0, this.protocolVersion);
+    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, this.broker.durable() ?? 0, this.protocolVersion);
   }
 
   /** Created on the first QoS 1/2 PUBLISH: many devices never send one. */
@@ -485,8 +490,9 @@ export class Connection implements SessionLink, ClientLink, PacketSink, AckOutpu
       const will = w && new Message(w.topic, w.payload, w.qos, w.retain, w.props, w.expiry ? Date.now() + (w.delay + w.expiry) * 1000 : 0, session.key);
       this.broker.detach(session, will, w ? Math.min(w.delay, session.expiryInterval) : 0);
     }
-    this.hooks?.close();
-    this.hooks = undefined;
+    const stages = this.stages;
+    this.stages = undefined;
+    if (stages) closeStages(this.broker, stages);
     if (wasOpen) this.broker.metrics.connections('mqtt', -1);
     this.broker.logger.debug({ clientId: this.clientId, remote: this.remoteAddress }, `mqtt connection closed: ${why}`);
     this.broker.forget(this);

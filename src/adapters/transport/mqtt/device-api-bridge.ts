@@ -1,8 +1,10 @@
 /**
- * The ThingsBoard-compatible MQTT device API, as broker hooks: PUBLISHes and SUBSCRIBEs on the API
- * topics are intercepted per connection and turned into DeviceApi calls; they are never routed to
- * other clients. Acknowledgements resolve only when the platform call resolves (after its commit),
- * with the error's MQTT reason code on failure (MQTT 5; 3.1.1 acks are positive, see connection.ts).
+ * The ThingsBoard-compatible MQTT device API, as one of the broker's interceptors (interceptor.ts):
+ * PUBLISHes and SUBSCRIBEs on the API topics are intercepted per connection and turned into
+ * DeviceApi / GatewayApi calls; they are never routed to other clients. Acknowledgements resolve
+ * only when the platform call resolves (after its commit), with the error's MQTT reason code on
+ * failure (MQTT 5; 3.1.1 acks are positive, see connection.ts). Request bodies that HTTP and CoAP
+ * share (provisioning) are parsed and validated by the same code (../device-json.ts).
  *
  * Topics (device):  v1/devices/me/telemetry, v1/devices/me/attributes[/request/$id, /response/+],
  *                   v1/devices/me/rpc/request/$id (both directions), v1/devices/me/rpc/response/$id
@@ -14,15 +16,14 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { Logger } from '../../../ports.js';
-import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
-import type { ClientHooks, ClientLink, HooksFactory, InterceptedPublish } from './broker.js';
-import { withSparkplug } from '../sparkplug/index.js';
-import type { QoS } from './session.js';
+import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import { parseProvisionRequest } from '../device-json.js';
+import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
 
-export interface BridgeOptions {
+export interface DeviceApiInterceptorOptions {
   readonly deviceApi: DeviceApi;
-  readonly logger: Logger;
+  /** The ThingsBoard gateway API (v1/gateway/*), a peer service of the DeviceApi. */
+  readonly gatewayApi: GatewayApi;
   readonly metrics: TransportMetrics;
 }
 
@@ -114,47 +115,39 @@ function updateBody(update: SharedAttributeUpdate): Record<string, JsonValue>[] 
   return bodies;
 }
 
-/** Shared by device and provisioning bridges: one API call → one ack code, errors logged and counted. */
-abstract class BaseBridge implements ClientHooks {
+/**
+ * Shared by device and provisioning bridges: one API call per PUBLISH; a refusal (thrown or
+ * rejected PlatformError) is counted, logged and mapped to its reason code by the pipeline.
+ */
+abstract class BaseBridge implements ClientInterceptor {
   /** Created on the first API subscription: many devices only publish. */
   protected feeds: Map<Feed, QoS> | undefined;
 
   constructor(
-    protected readonly opts: BridgeOptions,
+    protected readonly opts: DeviceApiInterceptorOptions,
     protected readonly link: ClientLink,
   ) {}
 
+  get name(): string {
+    return 'deviceApi';
+  }
+
   protected abstract feedFor(filter: string): Feed | undefined;
   protected abstract call(p: InterceptedPublish): Promise<void> | undefined;
-  protected abstract get who(): object;
 
-  publish(p: InterceptedPublish): Promise<number> | number | undefined {
-    if (!isApiTopic(p.topic)) return undefined;
-    let work: Promise<void> | undefined;
-    try {
-      work = this.call(p);
-    } catch (err) {
-      return this.failed(p.topic, err);
-    }
-    if (!work) return this.failed(p.topic, new PlatformError('TOPIC_NOT_ALLOWED', p.topic));
-    return work.then(
-      () => 0,
-      (err: unknown) => this.failed(p.topic, err),
-    );
+  publish(p: InterceptedPublish): Promise<void> | undefined {
+    if (!isApiTopic(p.topic)) return PASS;
+    const work = this.call(p);
+    if (!work) throw new PlatformError('TOPIC_NOT_ALLOWED', p.topic);
+    return work;
   }
 
-  private failed(topic: string, err: unknown): number {
-    const e = asPlatformError(err);
-    // Counted here, once per answer (the DeviceApi does not count). Logged at info: the DeviceApi
-    // already logs its own rejections at warn, this line adds the topic.
-    this.opts.metrics.reject('mqtt', e.code);
-    this.opts.logger.info({ ...this.who, topic, error: e.code, reason: e.message }, 'mqtt device api request rejected');
-    return e.spec.mqtt;
-  }
-
-  subscribe(filter: string, qos: QoS): number | undefined {
+  subscribe(filter: string, qos: QoS): QoS | undefined {
     const feed = this.feedFor(filter);
-    if (!feed) return isApiTopic(filter) ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : undefined;
+    if (!feed) {
+      if (isApiTopic(filter)) throw new PlatformError('TOPIC_NOT_ALLOWED', filter);
+      return PASS;
+    }
     const granted = (qos > 1 ? 1 : qos) as QoS;
     (this.feeds ??= new Map()).set(feed, granted);
     this.feedsChanged();
@@ -193,7 +186,7 @@ class DeviceBridge extends BaseBridge {
   private readonly gateway: DeviceSession | undefined;
 
   constructor(
-    opts: BridgeOptions,
+    opts: DeviceApiInterceptorOptions,
     link: ClientLink,
     private readonly identity: DeviceIdentity,
   ) {
@@ -203,15 +196,11 @@ class DeviceBridge extends BaseBridge {
     // A gateway session's handlers cannot be replaced (setHandlers takes device handlers), so they
     // are installed once and push() drops what the gateway has not subscribed to.
     this.gateway = identity.isGateway
-      ? opts.deviceApi.openGatewaySession(identity, {
+      ? opts.gatewayApi.openGatewaySession(identity, {
           onChildSharedAttributes: (device, u) => updateBody(u).forEach((data) => this.push('gwAttributes', `${GW}attributes`, { device, data })),
           onChildRpcRequest: (device, r) => this.push('gwRpc', `${GW}rpc`, { device, data: { id: r.id, method: r.method, params: r.params } }),
         })
       : undefined;
-  }
-
-  protected get who(): object {
-    return { deviceId: this.identity.deviceId };
   }
 
   protected feedFor(filter: string): Feed | undefined {
@@ -264,7 +253,7 @@ class DeviceBridge extends BaseBridge {
   }
 
   private gatewayCall(sub: string, payload: Buffer): Promise<void> | undefined {
-    const api = this.opts.deviceApi;
+    const api = this.opts.gatewayApi;
     const gw = this.identity;
     const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', `gateway_${kind}`);
     switch (sub) {
@@ -305,10 +294,6 @@ class DeviceBridge extends BaseBridge {
 
 /** ThingsBoard device self-provisioning: the client may only ask for credentials. */
 class ProvisionBridge extends BaseBridge {
-  protected get who(): object {
-    return { clientId: this.link.clientId, provision: true };
-  }
-
   protected feedFor(filter: string): Feed | undefined {
     return filter === PROVISION_RESPONSE ? 'provision' : undefined;
   }
@@ -316,25 +301,36 @@ class ProvisionBridge extends BaseBridge {
   protected call(p: InterceptedPublish): Promise<void> | undefined {
     if (p.topic !== PROVISION_REQUEST) return undefined;
     this.opts.metrics.messageIn('mqtt', 'provision');
-    const request = jsonObject(p.payload) as unknown as ProvisionRequest;
     const client = { transport: 'mqtt', ...(this.link.remoteAddress !== undefined ? { address: this.link.remoteAddress } : {}) } as const;
-    return this.opts.deviceApi.provision(request, client).then(
-      (res) => this.reply('provision', PROVISION_RESPONSE, res),
-      (err: unknown) => {
-        this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
-        throw err;
-      },
-    );
+    const failure = (err: unknown): never => {
+      this.reply('provision', PROVISION_RESPONSE, { status: 'FAILURE', errorMsg: asPlatformError(err).message });
+      throw err;
+    };
+    let request: ProvisionRequest;
+    try {
+      // Validated as HTTP and CoAP do (key and secret required, known credentialsType, string
+      // fields): before, a request HTTP refuses with 400 could create a device over MQTT.
+      request = parseProvisionRequest(p.payload);
+    } catch (err) {
+      return failure(err);
+    }
+    return this.opts.deviceApi.provision(request, client).then((res) => this.reply('provision', PROVISION_RESPONSE, res), failure);
   }
 }
 
-/** Hooks for every connection of the platform profile. */
-export function deviceApiBridge(opts: BridgeOptions): HooksFactory {
-  return (link) => {
-    const p = link.principal;
-    if (p.kind === 'provision') return new ProvisionBridge(opts, link);
-    // Sparkplug B (`spBv1.0/…`) rides on the same connection; see ../sparkplug/.
-    if (p.kind === 'device' && p.identity) return withSparkplug(new DeviceBridge(opts, link, p.identity), opts, link, p.identity);
-    return undefined;
+/**
+ * The device API interceptor: device connections get the ThingsBoard device (and, for gateways,
+ * gateway) API, `provision` connections the provisioning request only. Sparkplug B (`spBv1.0/…`)
+ * is another interceptor (../sparkplug/), placed before this one by the composition root.
+ */
+export function deviceApiInterceptor(opts: DeviceApiInterceptorOptions): Interceptor {
+  return {
+    name: 'deviceApi',
+    attach(link) {
+      const p = link.principal;
+      if (p.kind === 'provision') return new ProvisionBridge(opts, link);
+      if (p.kind === 'device' && p.identity) return new DeviceBridge(opts, link, p.identity);
+      return undefined;
+    },
   };
 }

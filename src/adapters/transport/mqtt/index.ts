@@ -12,11 +12,13 @@ import type { BrokerStateStore, ListeningAddress, Logger, Transport } from '../.
 import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
-import { deviceApiBridge } from './device-api-bridge.js';
+import type { Interceptor } from './interceptor.js';
 import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
 
 export { MqttBroker } from './broker.js';
-export type { BrokerOptions, ClientHooks, ClientLink, HooksFactory } from './broker.js';
+export type { BrokerOptions } from './broker.js';
+export { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor } from './interceptor.js';
+export { deviceApiInterceptor, type DeviceApiInterceptorOptions } from './device-api-bridge.js';
 export { conformancePolicy, platformPolicy, deviceNamespace, type AuthPolicy, type Principal } from './auth.js';
 export { selectMqttSubprotocol } from './listeners.js';
 
@@ -27,7 +29,13 @@ const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {
 
 export interface MqttTransportOptions {
   readonly config: Config;
+  /** Authenticates devices (platform profile). */
   readonly deviceApi?: DeviceApi;
+  /**
+   * The broker's pipeline, in order (the composition root builds it: `[sparkplug, deviceApi]`).
+   * Ignored in the conformance profile, which serves plain MQTT only.
+   */
+  readonly interceptors?: readonly Interceptor[];
   readonly metrics?: TransportMetrics;
   readonly logger: Logger;
   /** ACL hook for device-to-device grants (default: a device's own namespace only). */
@@ -51,7 +59,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     logger,
     metrics,
     policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize, authByCa: config.tls.authByCa }),
-    hooks: !conformance && deviceApi ? deviceApiBridge({ deviceApi, logger, metrics }) : undefined,
+    interceptors: conformance ? [] : (opts.interceptors ?? []),
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
     maxSessions: config.mqtt.maxSessions,

@@ -1,9 +1,10 @@
 /**
- * SUBSCRIBE and UNSUBSCRIBE for one connection: validation, the device API interception, the ACL,
+ * SUBSCRIBE and UNSUBSCRIBE for one connection: validation, the interceptors (pipeline.ts), the ACL,
  * subscription options (MQTT 5.0 §3.8.3.1) and retained delivery after the SUBACK.
  */
 import type { ISubscribePacket, ISubscription, IUnsubscribePacket } from 'mqtt-packet';
-import type { Connection } from './connection.js';
+import type { ClientConnection } from './context.js';
+import { interceptSubscribe, interceptUnsubscribe } from './pipeline.js';
 import type { QoS, Session, Subscription } from './session.js';
 import { isValidTopicFilter, parseShared } from './topics.js';
 
@@ -13,7 +14,7 @@ const FILTER_INVALID = 0x8f;
 const NO_SUBSCRIPTION = 0x11;
 
 /** Returns the SUBACK code, or -1 when the request was a protocol error and the connection is closed. */
-function subscribeOne(conn: Connection, session: Session, req: ISubscription, subId: number | undefined, retained: Subscription[]): number {
+function subscribeOne(conn: ClientConnection, session: Session, req: ISubscription, subId: number | undefined, retained: Subscription[]): number {
   const v5 = conn.protocolVersion === 5;
   const shared = parseShared(req.topic);
   // An invalid filter: 0x8F on MQTT 5, the only failure code 0x80 on 3.1.1 [MQTT-3.9.3-2].
@@ -23,7 +24,7 @@ function subscribeOne(conn: Connection, session: Session, req: ISubscription, su
     return -1;
   }
   const qos = req.qos;
-  const hooked = conn.hooks?.subscribe(req.topic, qos);
+  const hooked = conn.stages === undefined ? undefined : interceptSubscribe(conn.stages, req.topic, qos);
   if (hooked !== undefined) {
     if (hooked < 0x80) session.setHookSub(req.topic, hooked as QoS);
     return v5 || hooked < 0x80 ? hooked : UNSPECIFIED;
@@ -52,7 +53,7 @@ function subscribeOne(conn: Connection, session: Session, req: ISubscription, su
   return qos;
 }
 
-export function handleSubscribe(conn: Connection, session: Session, p: ISubscribePacket): void {
+export function handleSubscribe(conn: ClientConnection, session: Session, p: ISubscribePacket): void {
   const idProp = p.properties?.subscriptionIdentifier as number | number[] | undefined;
   // One identifier per SUBSCRIBE, and 0 is not allowed (MQTT 5.0 §3.8.2.1.2).
   if (Array.isArray(idProp) || idProp === 0) return conn.protocolError(0x82, 'invalid subscription identifier');
@@ -70,10 +71,10 @@ export function handleSubscribe(conn: Connection, session: Session, p: ISubscrib
   for (const sub of retained) conn.broker.sendRetained(session, sub);
 }
 
-export function handleUnsubscribe(conn: Connection, session: Session, p: IUnsubscribePacket): void {
+export function handleUnsubscribe(conn: ClientConnection, session: Session, p: IUnsubscribePacket): void {
   const codes = p.unsubscriptions.map((filter) => {
     const hadHook = session.deleteHookSub(filter);
-    if ((conn.hooks?.unsubscribe(filter) ?? false) || hadHook) return 0;
+    if ((conn.stages !== undefined && interceptUnsubscribe(conn.stages, filter)) || hadHook) return 0;
     return conn.broker.unsubscribe(session, filter) ? 0 : NO_SUBSCRIPTION;
   });
   // 3.1.1 UNSUBACK has no payload; MQTT 5 carries one reason code per filter [MQTT-3.11.3-1].

@@ -10,13 +10,16 @@
  *                     Sparkplug 3.0 ch. 5); losing the connection counts as the node's will
  *   platform RPC    → DCMD to the child (NCMD to the node) with one metric named after the method
  *
- * Like the JSON bridge, this turns wire bytes into DeviceApi calls and never touches the store.
- * One connection speaks for one edge node: the first NBIRTH binds group and node id.
+ * Like the JSON bridge, this turns wire bytes into DeviceApi / GatewayApi calls and never touches
+ * the store. It is one of the broker's interceptors (../mqtt/interceptor.ts), placed before the
+ * device API's by the composition root; neither knows the other. One connection speaks for one
+ * edge node: the first NBIRTH binds group and node id.
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { DeviceSession, RpcRequestToDevice } from '../../../services/device-api.js';
+import type { Logger } from '../../../ports.js';
+import type { DeviceApi, DeviceSession, GatewayApi, RpcRequestToDevice, TransportMetrics } from '../../../services/device-api.js';
 import {
   AliasTable,
   DataType,
@@ -31,10 +34,15 @@ import {
   type Payload,
   type SparkplugTopic,
 } from '../../codec/sparkplug/index.js';
-import type { BridgeOptions } from '../mqtt/device-api-bridge.js';
-import type { ClientHooks, ClientLink, InterceptedPublish } from '../mqtt/broker.js';
-import type { QoS } from '../mqtt/session.js';
+import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from '../mqtt/interceptor.js';
 import { topicMatches } from '../mqtt/topics.js';
+
+export interface SparkplugOptions {
+  readonly deviceApi: DeviceApi;
+  readonly gatewayApi: GatewayApi;
+  readonly logger: Logger;
+  readonly metrics: TransportMetrics;
+}
 
 const PREFIX = `${NAMESPACE}/`;
 const STATE_PREFIX = `${NAMESPACE}/STATE/`;
@@ -79,34 +87,34 @@ function commandValue(params: JsonValue): JsonValue {
   return params;
 }
 
-class SparkplugHooks implements ClientHooks {
+class SparkplugNode implements ClientInterceptor {
   private state: NodeState | undefined;
-  // Both created on first use: one of these hooks exists per device connection, and most
+  // Both created on first use: one of these exists per device connection, and most
   // connections never speak Sparkplug (see the MQTT broker's per-connection memory notes).
   private queue: Promise<unknown> | undefined;
   /** Sparkplug filters this client subscribed to, with the granted QoS. */
   private subs: Map<string, QoS> | undefined;
 
   constructor(
-    private readonly inner: ClientHooks,
-    private readonly opts: BridgeOptions,
+    private readonly opts: SparkplugOptions,
     private readonly link: ClientLink,
     private readonly identity: DeviceIdentity,
   ) {}
 
-  publish(p: InterceptedPublish): Promise<number> | number | undefined {
-    if (!p.topic.startsWith(PREFIX)) return this.inner.publish(p);
+  get name(): string {
+    return 'sparkplug';
+  }
+
+  publish(p: InterceptedPublish): Promise<void> | undefined {
+    if (!p.topic.startsWith(PREFIX)) return PASS;
     // One message at a time per connection: DBIRTH must have created the child before DDATA lands.
     const work = (this.queue ?? Promise.resolve()).then(() => this.handle(p));
     this.queue = work.catch(() => undefined);
-    return work.then(
-      () => 0,
-      (err: unknown) => this.failed(p.topic, err),
-    );
+    return work;
   }
 
-  subscribe(filter: string, qos: QoS): number | undefined {
-    if (!filter.startsWith(PREFIX)) return this.inner.subscribe(filter, qos);
+  subscribe(filter: string, qos: QoS): QoS | undefined {
+    if (!filter.startsWith(PREFIX)) return PASS;
     const granted = (qos > 1 ? 1 : qos) as QoS;
     (this.subs ??= new Map()).set(filter, granted);
     if (filter.startsWith(STATE_PREFIX)) this.announceState(filter);
@@ -114,19 +122,16 @@ class SparkplugHooks implements ClientHooks {
   }
 
   unsubscribe(filter: string): boolean {
-    if (!filter.startsWith(PREFIX)) return this.inner.unsubscribe(filter);
+    if (!filter.startsWith(PREFIX)) return false;
     return this.subs?.delete(filter) ?? false;
   }
 
-  ping(): void {
-    this.inner.ping();
-  }
+  ping(): void {}
 
   /** The connection is gone without NDEATH: the broker would now publish the node's will. */
   close(): void {
     if (this.state?.born) this.opts.logger.info({ ...this.who(), group: this.state.group, node: this.state.node }, 'sparkplug edge node connection lost: treated as NDEATH');
     this.die();
-    this.inner.close();
   }
 
   // ------------------------------------------------------------------ inbound
@@ -208,7 +213,7 @@ class SparkplugHooks implements ClientHooks {
     const known = s.devices.get(device);
     let identity: DeviceIdentity;
     try {
-      identity = known?.identity ?? (await this.opts.deviceApi.gatewayConnect(this.identity, device));
+      identity = known?.identity ?? (await this.opts.gatewayApi.gatewayConnect(this.identity, device));
     } catch (err) {
       const e = asPlatformError(err);
       if ((e.code === 'FORBIDDEN' || e.code === 'QUOTA_EXCEEDED') && s.refused.size < MAX_REFUSED_DEVICES) s.refused.set(device, e);
@@ -251,7 +256,7 @@ class SparkplugHooks implements ClientHooks {
     if (!state) return;
     s.devices.delete(device);
     state.commands?.close();
-    await this.opts.deviceApi.gatewayDisconnect(this.identity, device);
+    await this.opts.gatewayApi.gatewayDisconnect(this.identity, device);
   }
 
   /** The node and all its devices are dead: children offline, commands no longer routed here. */
@@ -267,7 +272,7 @@ class SparkplugHooks implements ClientHooks {
   private closeDevices(s: NodeState): void {
     for (const [name, d] of s.devices) {
       d.commands?.close();
-      this.opts.deviceApi.gatewayDisconnect(this.identity, name).catch((err: unknown) => this.opts.logger.warn({ ...this.who(), device: name, err }, 'sparkplug device disconnect failed'));
+      this.opts.gatewayApi.gatewayDisconnect(this.identity, name).catch((err: unknown) => this.opts.logger.warn({ ...this.who(), device: name, err }, 'sparkplug device disconnect failed'));
     }
     s.devices.clear();
   }
@@ -350,19 +355,22 @@ class SparkplugHooks implements ClientHooks {
     return true;
   }
 
-  private failed(topic: string, err: unknown): number {
-    const e = asPlatformError(err);
-    this.opts.metrics.reject('mqtt', e.code);
-    this.opts.logger.info({ ...this.who(), topic, error: e.code, reason: e.message }, 'sparkplug message rejected');
-    return e.spec.mqtt;
-  }
-
   private who(): object {
     return { deviceId: this.identity.deviceId, clientId: this.link.clientId };
   }
 }
 
-/** The bridge's one hook: `spBv1.0/…` traffic of a device connection is handled here, the rest by `inner`. */
-export function withSparkplug(inner: ClientHooks, opts: BridgeOptions, link: ClientLink, identity: DeviceIdentity): ClientHooks {
-  return new SparkplugHooks(inner, opts, link, identity);
+/**
+ * The Sparkplug interceptor: `spBv1.0/…` traffic of a device connection is handled here, anything
+ * else passes on. Every device connection gets one (cheap until it speaks Sparkplug: its maps are
+ * created on first use).
+ */
+export function sparkplugInterceptor(opts: SparkplugOptions): Interceptor {
+  return {
+    name: 'sparkplug',
+    attach(link) {
+      const p = link.principal;
+      return p.kind === 'device' && p.identity ? new SparkplugNode(opts, link, p.identity) : undefined;
+    },
+  };
 }

@@ -7,9 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { platformPolicy } from '../../../../src/adapters/transport/mqtt/auth.js';
-import { deviceApiBridge } from '../../../../src/adapters/transport/mqtt/device-api-bridge.js';
+import { deviceApiInterceptor } from '../../../../src/adapters/transport/mqtt/device-api-bridge.js';
 import { DEVICES, FakeDeviceApi } from './fake-device-api.js';
-import { CountingMetrics, client, collect, silentLogger, sleep, startBroker, subackCodes, type TestBroker } from './helpers.js';
+import { CountingMetrics, client, collect, sleep, startBroker, subackCodes, type TestBroker } from './helpers.js';
 
 let tb: TestBroker;
 let api: FakeDeviceApi;
@@ -19,7 +19,7 @@ before(async () => {
   tb = await startBroker({
     metrics,
     policy: platformPolicy({ deviceApi: api }),
-    hooks: deviceApiBridge({ deviceApi: api, logger: silentLogger, metrics }),
+    interceptors: [deviceApiInterceptor({ deviceApi: api, gatewayApi: api, metrics })],
   });
 });
 after(async () => {
@@ -203,6 +203,31 @@ test('provisioning: user name "provision" may only ask for credentials', async (
   await c.publishAsync('/provision/request', '{"provisionDeviceKey":"k","provisionDeviceSecret":"wrong"}', { qos: 1 });
   assert.equal((JSON.parse((await inbox.next()).payload) as { status: string }).status, 'FAILURE');
   assert.deepEqual(await subackCodes(c, 'devices/x/#'), [0x80]);
+  await c.endAsync();
+});
+
+test('mqtt provisioning validates the request like http and coap', async () => {
+  // Regression: the MQTT bridge passed any JSON object on to provisioning, so a request HTTP and
+  // CoAP refuse with 400 (unknown credentialsType, a non-string token, no secret) created a device.
+  const c = await client(tb.url, { username: 'provision', protocolVersion: 5 });
+  const inbox = collect(c);
+  await c.subscribeAsync('/provision/response', { qos: 1 });
+  const before = api.called('provision').length;
+  const refused = [
+    { deviceName: 'bogus-type', provisionDeviceKey: 'k', provisionDeviceSecret: 'secret', credentialsType: 'BOGUS' },
+    { deviceName: 'number-token', provisionDeviceKey: 'k', provisionDeviceSecret: 'secret', token: 12345 },
+    { deviceName: 'no-secret', provisionDeviceKey: 'k' },
+  ];
+  for (const body of refused) {
+    const code = await new Promise<number | undefined>((resolve) => {
+      c.publish('/provision/request', JSON.stringify(body), { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0));
+    });
+    assert.equal(code, 0x80, `${body.deviceName}: PUBACK "bad request", as HTTP answers 400`);
+    const res = JSON.parse((await inbox.next()).payload) as { status: string; errorMsg: string };
+    assert.equal(res.status, 'FAILURE', body.deviceName);
+    assert.match(res.errorMsg, /provision|credentialsType/);
+  }
+  assert.equal(api.called('provision').length, before, 'nothing reached provisioning');
   await c.endAsync();
 });
 

@@ -14,9 +14,15 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { loadConfig } from '../../../../src/apps/config.js';
-import { createMqttTransport, selectMqttSubprotocol } from '../../../../src/adapters/transport/mqtt/index.js';
+import { createMqttTransport, deviceApiInterceptor, selectMqttSubprotocol, type Interceptor } from '../../../../src/adapters/transport/mqtt/index.js';
+import { noopMetrics } from '../../../../src/services/device-api.js';
 import { DEVICES, FakeDeviceApi } from './fake-device-api.js';
 import { RawClient, client, collect, silentLogger, sleep } from './helpers.js';
+
+/** The pipeline the composition root would build, minus Sparkplug. */
+function bridgeTo(api: FakeDeviceApi): Interceptor[] {
+  return [deviceApiInterceptor({ deviceApi: api, gatewayApi: api, metrics: noopMetrics })];
+}
 
 function config(overrides: Record<string, unknown> = {}) {
   return loadConfig({ overrides: { host: '127.0.0.1', mqtt: { port: 0, tlsPort: 0 }, ...overrides } });
@@ -56,7 +62,7 @@ test('X.509: a registered TLS client certificate authenticates the device withou
     const api = new FakeDeviceApi();
     const fingerprint = new X509Certificate(readFileSync(file('device.pem'))).fingerprint256;
     api.certificates.set(fingerprint.replace(/:/g, '').toLowerCase(), DEVICES.good);
-    const transport = createMqttTransport({ config: config({ tls: { cert: file('server.pem'), key: file('server.key') } }), deviceApi: api, logger: silentLogger });
+    const transport = createMqttTransport({ config: config({ tls: { cert: file('server.pem'), key: file('server.key') } }), deviceApi: api, interceptors: bridgeTo(api), logger: silentLogger });
     const [, tls] = await transport.start();
     const url = `mqtts://127.0.0.1:${tls!.port}`;
     const tlsOptions = { ca: [readFileSync(file('server.pem'))], servername: 'localhost' };
@@ -109,7 +115,7 @@ test('stop() waits for pending device API acks, then sends MQTT 5 clients DISCON
   const api = new FakeDeviceApi();
   let release!: () => void;
   api.holds.set('{"last":1}', new Promise<void>((r) => (release = r)));
-  const transport = createMqttTransport({ config: config(), deviceApi: api, logger: silentLogger });
+  const transport = createMqttTransport({ config: config(), deviceApi: api, interceptors: bridgeTo(api), logger: silentLogger });
   const [address] = await transport.start();
   const { raw, connack } = await RawClient.connect(address!.port, { clientId: 'stopping', protocolVersion: 5, username: 'good' });
   assert.equal(connack.reasonCode, 0);
