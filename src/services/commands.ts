@@ -200,7 +200,8 @@ export class CommandService implements CommandApi {
           await this.finish(c.id, 'EXPIRED');
           continue;
         }
-        void this.dispatch(c);
+        // dispatch records its own failures; only the store write of that record can still fail.
+        this.dispatch(c).catch((err: unknown) => this.deps.logger.error({ err, commandId: c.id }, 'command dispatch failed'));
         // Wait until it is marked SENT, so commands leave in creation order.
         await this.queues.get(c.id);
       }
@@ -271,7 +272,7 @@ export class CommandService implements CommandApi {
     const timer = setTimeout(() => {
       this.deliveryTimers.delete(id);
       this.release(id, this.inflight.get(id));
-      void this.timedOut(id);
+      this.timedOut(id).catch((err: unknown) => this.deps.logger.error({ err, commandId: id }, 'recording command timeout failed'));
     }, timeoutMs);
     timer.unref();
     this.deliveryTimers.set(id, timer);
