@@ -19,7 +19,7 @@ import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { Bus, Clock, CommandStore, Logger, Page, StoredCommand } from '../ports.js';
-import type { Command, CommandApi, CommandStatus, SendCommand } from './action-apis.js';
+import type { Command, CommandApi, CommandStatus, SendCommand } from '../domain/action-apis.js';
 import type { RpcCall, RpcCallHooks } from './rpc.js';
 
 export interface CommandServiceDeps {

@@ -6,7 +6,7 @@
 import { isPlatformError } from '../domain/errors.js';
 import type { Logger } from '../ports.js';
 import { randomBase62, safeEqual } from './auth-secrets.js';
-import type { ProvisionRequest, ProvisionResponse } from './device-api.js';
+import type { ProvisionRequest, ProvisionResponse } from '../ports/device-api.js';
 import { fingerprintOfCertificate } from './registry-credentials.js';
 import type { RegistryService } from './registry.js';
 

@@ -15,7 +15,7 @@ import {
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
 import { randomBase62 } from './auth-secrets.js';
-import type { BasicCredentials, ProvisionRequest, ProvisionResponse, TransportMetrics } from './device-api.js';
+import type { BasicCredentials, ProvisionRequest, ProvisionResponse, TransportMetrics } from '../ports/device-api.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, DeviceAuthGuard, type DeviceAuthLimits, type DeviceClient } from './device-auth-guard.js';
 import {
   IdentityCache,

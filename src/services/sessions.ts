@@ -13,7 +13,7 @@ import type {
   GatewayEventHandlers,
   RpcRequestToDevice,
   SharedAttributeUpdate,
-} from './device-api.js';
+} from '../ports/device-api.js';
 import type { StatusService } from './status.js';
 
 interface QueuedRpc {

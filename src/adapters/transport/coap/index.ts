@@ -17,7 +17,7 @@
 import { isIPv6 } from 'node:net';
 import { flagFor, type Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
-import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { Block1Assembler } from './block1.js';
 import { handleCoapRequest, type CoapHandlerDeps } from './handlers.js';
 import { ObservationRegistry } from './observe.js';

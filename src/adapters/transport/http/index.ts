@@ -20,7 +20,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError, codeForHttpStatus } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import {
   attributeRequestFrom,
   attributesBody,

@@ -15,7 +15,7 @@ import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import type { ClientHooks, ClientLink, HooksFactory, InterceptedPublish } from './broker.js';
 import { withSparkplug } from '../sparkplug/index.js';
 import type { QoS } from './session.js';

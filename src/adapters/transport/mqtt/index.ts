@@ -9,7 +9,7 @@
 import type { WebSocket } from 'ws';
 import type { Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
-import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
 import { deviceApiBridge } from './device-api-bridge.js';

@@ -16,7 +16,7 @@
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { DeviceSession, RpcRequestToDevice } from '../../../services/device-api.js';
+import type { DeviceSession, RpcRequestToDevice } from '../../../ports/device-api.js';
 import {
   AliasTable,
   DataType,
@@ -30,7 +30,7 @@ import {
   topicFor,
   type Payload,
   type SparkplugTopic,
-} from '../../codec/sparkplug/index.js';
+} from '../../../protocols/sparkplug/payload.js';
 import type { BridgeOptions } from '../mqtt/device-api-bridge.js';
 import type { ClientHooks, ClientLink, InterceptedPublish } from '../mqtt/broker.js';
 import type { QoS } from '../mqtt/session.js';
