@@ -9,7 +9,7 @@
 import { PlatformError } from '../domain/errors.js';
 import { normalHostname } from '../domain/outbound/allow-list.js';
 import { classifyAddress } from '../domain/outbound/address.js';
-import { effectivePort, type OutboundDecision, type OutboundPolicy, type RefusalReason } from '../domain/outbound/policy.js';
+import { effectivePort, type OutboundDecision, type OutboundPolicy } from '../domain/outbound/policy.js';
 import type { Logger, OutboundNetwork, PinnedHttpResponse } from '../ports.js';
 import type { OutboundMetrics } from '../ports/metrics.js';
 

@@ -56,7 +56,7 @@ export interface TestBroker {
 export async function startBroker(options: Partial<BrokerOptions> = {}): Promise<TestBroker> {
   const metrics = options.metrics instanceof CountingMetrics ? options.metrics : new CountingMetrics();
   const broker = new MqttBroker({ logger: silentLogger, policy: conformancePolicy(), ...options, metrics });
-  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port' });
+  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, flag: '--mqtt-port' });
   return {
     broker,
     port: address.port,
