@@ -34,7 +34,7 @@
 const layer = (name) => `^src/${name}(/|\\.ts$)`;
 const NETWORK = '^(node:)?(net|dgram|tls|http|https|http2)$';
 const EVERY_LAYER = ['domain', 'protocols', 'ports', 'services', 'adapters', 'api', 'edge', 'simulator', 'scenarios', 'apps'];
-/** Layers other than `allowed` (and the importing layer's own). */
+/** Every layer except `allowed` (each rule lists its own layer among them). */
 const others = (...allowed) => EVERY_LAYER.filter((l) => !allowed.includes(l)).map(layer);
 
 /** @type {import('dependency-cruiser').IConfiguration} */
