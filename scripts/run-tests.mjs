@@ -5,8 +5,9 @@
 // Two guards, so a hanging test fails the run instead of holding CI until its own limit:
 // - TEST_TIMEOUT_MS (default 300000, 5 min) goes to --test-timeout. Node 20 applies it to each
 //   test FILE as a whole (the runner cancels the file's subprocess and reports it failed, then
-//   goes on with the next file); newer Node versions also apply it to each test. The slowest file
-//   took ~2.5 min on a loaded 2-core machine (test/apps/cli-user.test.ts), ~1 min unloaded.
+//   goes on with the next file); newer Node versions also apply it to each test. The slowest
+//   files (test/apps/cli-user.test.ts, cli.test.ts) took 2.2 min in a full run slowed 3x by other
+//   load (32 min instead of ~10); everything else under 80 s.
 // - TEST_TOTAL_TIMEOUT_MS (default 2700000, 45 min; the whole suite takes ~10 min) ends the run
 //   itself if the runner is stuck for any other reason.
 import { readdirSync, statSync } from 'node:fs';
