@@ -4,7 +4,7 @@
  *
  * Layers, innermost first (an arrow is "may import"):
  *
- *   domain/      pure types and functions              → domain (and npm libraries)
+ *   domain/      pure types and functions              → domain
  *   protocols/   wire formats shared by platform, edge → protocols, domain
  *                and simulator (SMPP, Sparkplug, Modbus registers, AT, MQTT client bytes, JSON, REST client)
  *   ports.ts,    the interfaces services need and      → ports, domain
@@ -20,6 +20,8 @@
  *   apps/        composition roots: the only place     → anything
  *                that picks implementations
  *
+ * domain, protocols, ports and services use no driver or framework (DRIVERS below: SQLite,
+ * serial ports, MQTT/CoAP/HTTP servers and clients, the logger, metrics) and open no sockets.
  * Nothing imports apps/ but apps/. Type-only imports count: a layer that needs a type from an
  * outer layer means the type is in the wrong place (move it to domain/ or ports).
  * No import cycles anywhere.
@@ -33,6 +35,8 @@
 /** A path regex for a folder of src/ (or a file of src/ without its extension). */
 const layer = (name) => `^src/${name}(/|\\.ts$)`;
 const NETWORK = '^(node:)?(net|dgram|tls|http|https|http2)$';
+/** Drivers and frameworks: only adapters, the API, the edge, the simulator and apps use them. */
+const DRIVERS = 'node_modules/(better-sqlite3|serialport|@serialport|modbus-serial|@bacnet-js|mqtt|coap|fastify|@fastify|ws|pino|prom-client|smpp)/';
 const EVERY_LAYER = ['domain', 'protocols', 'ports', 'services', 'adapters', 'api', 'edge', 'simulator', 'scenarios', 'apps'];
 /** Every layer except `allowed` (each rule lists its own layer among them). */
 const others = (...allowed) => EVERY_LAYER.filter((l) => !allowed.includes(l)).map(layer);
@@ -59,14 +63,14 @@ module.exports = {
       severity: 'error',
       comment: 'domain/ is the core: pure types and functions, no ports, no I/O.',
       from: { path: layer('domain') },
-      to: { path: [...others('domain'), NETWORK, '^(node:)?(fs|child_process|dgram|worker_threads)$'] },
+      to: { path: [...others('domain'), NETWORK, DRIVERS, '^(node:)?(fs|child_process|dgram|worker_threads)$'] },
     },
     {
       name: 'protocols-are-standalone',
       severity: 'error',
       comment: 'protocols/ are wire-format libraries any process may use: other protocols and domain types only, and no sockets of their own (a type-only import of a socket type is fine).',
       from: { path: layer('protocols') },
-      to: { path: others('protocols', 'domain') },
+      to: { path: [...others('protocols', 'domain'), DRIVERS] },
     },
     {
       name: 'protocols-open-no-sockets',
@@ -79,14 +83,14 @@ module.exports = {
       severity: 'error',
       comment: 'ports.ts and src/ports/ are interfaces over domain types; they never name a service or an adapter.',
       from: { path: layer('ports') },
-      to: { path: others('ports', 'domain') },
+      to: { path: [...others('ports', 'domain'), DRIVERS] },
     },
     {
       name: 'services-over-ports',
       severity: 'error',
-      comment: 'Services are use cases over ports: no adapter, no app, no API, no sockets.',
+      comment: 'Services are use cases over ports: no adapter, no app, no API, no driver, no sockets.',
       from: { path: layer('services') },
-      to: { path: [...others('services', 'ports', 'domain', 'protocols'), NETWORK] },
+      to: { path: [...others('services', 'ports', 'domain', 'protocols'), NETWORK, DRIVERS] },
     },
     {
       name: 'adapters-not-outward',
@@ -150,8 +154,8 @@ module.exports = {
     },
   ],
   options: {
-    // Our modules, and node's built-ins for the no-sockets rules.
-    includeOnly: '^(src/|(node:)?[a-z0-9_]+$)',
+    // Our modules, node's built-ins and npm packages (not followed) for the no-sockets and no-drivers rules.
+    includeOnly: '^(src/|(node:)?[a-z0-9_]+$)|node_modules/',
     doNotFollow: { path: 'node_modules' },
     // Type-only imports are dependencies too (see above).
     tsPreCompilationDeps: true,
