@@ -1,7 +1,12 @@
 /**
  * The seams of the platform. Services see only these interfaces; adapters implement them;
  * apps/ wires one implementation of each. Every port has an in-memory implementation.
+ * Ports that grew their own file live in src/ports/ and are re-exported here, so `ports.js` is
+ * the one place to look (a new port goes in a new src/ports/<name>.ts file).
  */
+export * from './ports/device-api.js';
+export * from './ports/metrics.js';
+export * from './ports/notify.js';
 import type {
   AttributeEntry,
   AttributeScope,
@@ -13,7 +18,7 @@ import type {
   Tenant,
 } from './domain/device.js';
 import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './domain/telemetry.js';
-import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './services/action-apis.js';
+import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './domain/action-apis.js';
 import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
 
