@@ -1,9 +1,40 @@
 // Lint runs in CI as part of `npm test`; the rules guard boundaries (no `any`) and promise handling.
+// The promise rules need types: each .ts file is linted with the program of its nearest
+// tsconfig.json (the root one for src, test, bench, scripts; web/tsconfig.json for the dashboard).
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'data', 'web/dist', 'test-output'] },
   ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          // Files outside both tsconfigs (the Vite config) get a default program.
+          allowDefaultProject: ['web/vite.config.ts'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // A promise nobody awaits loses its rejection (an unhandled rejection ends the process)
+      // and its ordering. Fire-and-forget is written `void p` only where the rejection is
+      // handled inside p or cannot happen.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test's test()/describe() return a promise the runner itself awaits and reports.
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
+      ],
+      // An async function where a void callback is expected (event emitters, timers, Fastify
+      // hooks that are not awaited) drops its rejection the same way.
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',

@@ -57,7 +57,7 @@ async function run(kind: 'none' | 'memory' | 'sqlite'): Promise<Record<string, n
   if (kind === 'sqlite') ({ store, brokerState: state } = openSqliteStore({ file: join(dir, 'c.db'), synchronous: 'NORMAL' }));
   const broker = new MqttBroker({ logger: silent, policy: conformancePolicy(), maxQueuedMessages: N, ...(state ? { state } : {}) });
   await broker.restore();
-  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port' });
+  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, flag: '--mqtt-port' });
   const url = `mqtt://127.0.0.1:${address.port}`;
   const out: Record<string, number> = {};
   try {

@@ -10,7 +10,7 @@
  * The last line of output is JSON.
  */
 import { parseArgs } from 'node:util';
-import { decodeJsonTelemetry } from '../src/adapters/codec/json/index.js';
+import { decodeJsonTelemetry } from '../src/protocols/json/telemetry.js';
 import { DEFAULT_POINT_LIMITS, validatePoints } from '../src/domain/telemetry.js';
 
 const { values: args } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' } } });

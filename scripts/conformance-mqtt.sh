@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 : "${PAHO_DIR:?set PAHO_DIR to a checkout of eclipse/paho.mqtt.testing}"
 RUNNER="${PAHO_RUNNER:-../shared/peers/run_paho.py}"
 PORT="${PORT:-18830}"
-node --import tsx src/adapters/transport/mqtt/standalone.ts --port "$PORT" --profile conformance &
+node --import tsx src/apps/mqtt-standalone.ts --port "$PORT" --profile conformance &
 BROKER=$!
 trap 'kill $BROKER 2>/dev/null' EXIT
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done

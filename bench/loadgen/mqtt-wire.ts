@@ -1,2 +1,2 @@
-/** The MQTT wire helpers moved to the simulator, which uses them for its devices; re-exported for the bench. */
-export * from '../../src/simulator/clients/mqtt/wire.js';
+/** The MQTT client wire helpers (src/protocols/mqtt/), which the simulator uses for its devices; re-exported for the bench. */
+export * from '../../src/protocols/mqtt/client-wire.js';

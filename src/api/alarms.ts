@@ -1,6 +1,6 @@
 /** Alarms: list and filter, read one with its history, acknowledge, clear. */
 import { Type } from '@sinclair/typebox';
-import type { Alarm, AlarmSeverity, AlarmStatus } from '../services/action-apis.js';
+import type { Alarm, AlarmSeverity, AlarmStatus } from '../domain/action-apis.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
 import { IdParams, PageOffset, errorResponses, nullable, splitList } from './schemas.js';

@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { JsonValue } from '../domain/telemetry.js';
-import type { CommandStatus } from '../services/action-apis.js';
+import type { CommandStatus } from '../domain/action-apis.js';
 import type { StoredCommand } from '../ports.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';

@@ -14,7 +14,8 @@ import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { systemClock, type BrokerStateStore, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { MemoryBus } from '../adapters/bus/memory/index.js';
-import { CodecRegistry } from '../adapters/codec/index.js';
+import { CodecRegistry } from '../services/codec-registry.js';
+import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
@@ -180,7 +181,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
   const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
-  const codecs = new CodecRegistry();
+  const codecs = new CodecRegistry(BUILTIN_CODECS);
 
   const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
   try {

@@ -14,7 +14,7 @@ import { modbusProblems, ModbusRtuSchema, ModbusTcpSchema } from './connectors/m
 import { smsProblems, smsTargetProblems, SmsConnectorSchema } from './connectors/sms/config.js';
 import { framesProblems, FramesSchema } from './connectors/frames/schema.js';
 import { sparkplugProblems, SparkplugSchema } from './connectors/sparkplug/schema.js';
-import { allowHostsProblems } from './config-push/push-policy.js';
+import { allowHostsProblems } from './config-push/allow-hosts.js';
 
 // The Modbus schemas live with their connector; these names stay importable from here.
 export { ModbusCommandSchema, ModbusDeviceSchema, ModbusRegisterSchema, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';

@@ -3,7 +3,7 @@
  * demo (`continuum start --demo NAME`) installs a pack into the platform it runs in and starts
  * the simulation beside it, talking to that platform's REST API like any client.
  */
-import { ApiClient } from '../apps/cli/client.js';
+import { ApiClient } from '../protocols/management-api/client.js';
 import { startSimulation, type SimDevice, type Simulation } from '../simulator/engine.js';
 import type { LinkLog } from '../simulator/clients/types.js';
 import { getPack, PACKS } from './index.js';

@@ -19,7 +19,7 @@ import { subjectFor } from '../domain/subjects.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Bus, Clock, Logger, Page } from '../ports.js';
 import { casWrite, retryOnConflict } from './cas.js';
-import { ALARM_SEVERITIES, type Alarm, type AlarmApi, type AlarmSeverity, type AlarmStatus, type RaiseAlarm } from './action-apis.js';
+import { ALARM_SEVERITIES, type Alarm, type AlarmApi, type AlarmSeverity, type AlarmStatus, type RaiseAlarm } from '../domain/action-apis.js';
 
 export interface AlarmServiceDeps {
   readonly store: AlarmStore;

@@ -27,7 +27,7 @@ import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { Bus, Clock, CommandStore, Logger, Page, StoredCommand } from '../ports.js';
-import type { Command, CommandApi, CommandStatus, SendCommand } from './action-apis.js';
+import type { Command, CommandApi, CommandStatus, SendCommand } from '../domain/action-apis.js';
 import { casWrite, retryOnConflict } from './cas.js';
 import type { RpcCall, RpcCallHooks } from './rpc.js';
 
@@ -345,7 +345,7 @@ export class CommandService implements CommandApi {
     const timer = setTimeout(() => {
       this.deliveryTimers.delete(id);
       this.release(id, this.inflight.get(id));
-      void this.timedOut(id);
+      this.timedOut(id).catch((err: unknown) => this.deps.logger.error({ err, commandId: id }, 'recording command timeout failed'));
     }, timeoutMs);
     timer.unref();
     this.deliveryTimers.set(id, timer);

@@ -13,10 +13,10 @@
  * counted once (metrics.reject(transport, 'auth_lockout')).
  */
 import type { Clock, Logger } from '../ports.js';
-import type { DeviceClient, TransportMetrics } from './device-api.js';
+import type { DeviceClient, TransportMetrics } from '../ports/device-api.js';
 import { FailureThrottle, type ThrottleOptions } from './throttle.js';
 
-export type { DeviceClient } from './device-api.js';
+export type { DeviceClient } from '../ports/device-api.js';
 
 export interface DeviceAuthLimits {
   /** Failures from one address within windowMs that lock the address out. */

@@ -9,7 +9,7 @@ import { subjectFor } from '../domain/subjects.js';
 import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../domain/payload-limits.js';
 import type { JsonValue } from '../domain/telemetry.js';
 import type { Bus, Clock, Logger } from '../ports.js';
-import type { CodecRegistry } from '../adapters/codec/index.js';
+import type { CodecRegistry } from './codec-registry.js';
 import type { AttributeService } from './attributes.js';
 import type {
   AttributeRequest,
@@ -24,7 +24,7 @@ import type {
   PlatformMetrics,
   ProvisionRequest,
   ProvisionResponse,
-} from './device-api.js';
+} from '../ports/device-api.js';
 import { rejectedDeviceMessage } from './device-rejections.js';
 import type { IngestService } from './ingest.js';
 import type { RegistryService } from './registry.js';

@@ -16,7 +16,7 @@ import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import { validatePoints, type Point, type PointLimits } from '../domain/telemetry.js';
 import type { Bus, Clock, Logger, TelemetryRow, TelemetryStore } from '../ports.js';
-import type { PlatformMetrics } from './device-api.js';
+import type { PlatformMetrics } from '../ports/device-api.js';
 
 interface PendingMessage {
   readonly identity: DeviceIdentity;

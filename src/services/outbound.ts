@@ -9,8 +9,9 @@
 import { PlatformError } from '../domain/errors.js';
 import { normalHostname } from '../domain/outbound/allow-list.js';
 import { classifyAddress } from '../domain/outbound/address.js';
-import { effectivePort, type OutboundDecision, type OutboundPolicy, type RefusalReason } from '../domain/outbound/policy.js';
+import { effectivePort, type OutboundDecision, type OutboundPolicy } from '../domain/outbound/policy.js';
 import type { Logger, OutboundNetwork, PinnedHttpResponse } from '../ports.js';
+import type { OutboundMetrics } from '../ports/metrics.js';
 
 export interface OutboundRequest {
   readonly url: URL;
@@ -30,9 +31,7 @@ export interface OutboundHttp {
   request(request: OutboundRequest): Promise<PinnedHttpResponse>;
 }
 
-export interface OutboundMetrics {
-  refused(reason: RefusalReason): void;
-}
+export type { OutboundMetrics };
 
 export interface OutboundServiceDeps {
   readonly network: OutboundNetwork;

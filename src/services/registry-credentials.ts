@@ -7,7 +7,7 @@ import type { DeviceCredential, DeviceIdentity } from '../domain/device.js';
 import type { UserStore } from '../ports.js';
 import { PlatformError } from '../domain/errors.js';
 import { DEVICE_SCRYPT_COST, hashSecret, sha256Hex, verifySecret } from './auth-secrets.js';
-import type { BasicCredentials } from './device-api.js';
+import type { BasicCredentials } from '../ports/device-api.js';
 
 const MAX_CREDENTIAL_LENGTH = 255;
 /**

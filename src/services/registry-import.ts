@@ -6,7 +6,7 @@
 import { parse } from 'csv-parse/sync';
 import type { DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
-import type { CreateDeviceInput, CreatedDevice, RegistryService } from './registry.js';
+import type { CreateDeviceInput, CreatedDevice, ImportingRegistry } from './registry-types.js';
 
 export interface ImportError {
   readonly row: number;
@@ -138,7 +138,7 @@ function toRow(tenantId: string, columns: readonly Column[], rec: ParsedRecord, 
 }
 
 export async function importDevicesCsv(
-  registry: RegistryService,
+  registry: ImportingRegistry,
   tenantId: string,
   csvText: string,
   onProgress?: (done: number, total: number) => void,

@@ -6,13 +6,13 @@
 import { isPlatformError } from '../domain/errors.js';
 import type { Logger } from '../ports.js';
 import { randomBase62, safeEqual } from './auth-secrets.js';
-import type { ProvisionRequest, ProvisionResponse } from './device-api.js';
+import type { ProvisionRequest, ProvisionResponse } from '../ports/device-api.js';
 import { fingerprintOfCertificate } from './registry-credentials.js';
-import type { RegistryService } from './registry.js';
+import type { ProvisioningRegistry } from './registry-types.js';
 
 const NOT_FOUND: ProvisionResponse = { status: 'NOT_FOUND', errorMsg: 'Failed to find provision profile or secret mismatch' };
 
-export async function provisionDevice(registry: RegistryService, logger: Logger, req: ProvisionRequest): Promise<ProvisionResponse> {
+export async function provisionDevice(registry: ProvisioningRegistry, logger: Logger, req: ProvisionRequest): Promise<ProvisionResponse> {
   if (typeof req.provisionDeviceKey !== 'string' || typeof req.provisionDeviceSecret !== 'string') return NOT_FOUND;
   const profile = await registry.store.findProfile({ provisionKey: req.provisionDeviceKey });
   if (!profile || profile.provisionSecret === undefined || !safeEqual(req.provisionDeviceSecret, profile.provisionSecret)) {

@@ -15,7 +15,7 @@ import {
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, DeviceQuery, Logger, Page, Store } from '../ports.js';
 import { randomBase62 } from './auth-secrets.js';
-import type { BasicCredentials, ProvisionRequest, ProvisionResponse, TransportMetrics } from './device-api.js';
+import type { BasicCredentials, ProvisionRequest, ProvisionResponse, TransportMetrics } from '../ports/device-api.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, DeviceAuthGuard, type DeviceAuthLimits, type DeviceClient } from './device-auth-guard.js';
 import {
   IdentityCache,
@@ -33,6 +33,7 @@ import {
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
 import { MAX_NAME_LENGTH, ProfileRegistry, validateName, type CreateProfileInput, type UpdateProfileInput } from './registry-profiles.js';
 import { provisionDevice } from './registry-provision.js';
+import type { CreateDeviceInput, CreatedDevice } from './registry-types.js';
 
 export { TokenHasher, fingerprintOfCertificate, normalizeFingerprint, tokenHint, validateToken, type AuthLookup } from './registry-credentials.js';
 export type { ImportError, ImportResult, ImportedDevice } from './registry-import.js';
@@ -56,24 +57,7 @@ export interface RegistryDeps {
   readonly metrics?: TransportMetrics;
 }
 
-export interface CreateDeviceInput {
-  readonly tenantId: string;
-  readonly name: string;
-  readonly label?: string;
-  readonly profileId?: string;
-  readonly isGateway?: boolean;
-  readonly gatewayId?: string;
-  readonly accessToken?: string;
-  readonly basic?: BasicCredentials;
-  readonly certificateFingerprint?: string;
-}
-
-/** A device as created, with the access token in full: the only time it is shown (the store keeps a hash). */
-export interface CreatedDevice {
-  readonly device: Device;
-  readonly credentials: DeviceCredential[];
-  readonly accessToken?: string;
-}
+export type { CreateDeviceInput, CreatedDevice };
 
 /** A credential as set; `accessToken` is the new token in full, shown this once. */
 export interface SetCredential {

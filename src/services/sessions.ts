@@ -17,7 +17,7 @@ import type {
   GatewayEventHandlers,
   RpcRequestToDevice,
   SharedAttributeUpdate,
-} from './device-api.js';
+} from '../ports/device-api.js';
 import type { StatusService } from './status.js';
 
 interface QueuedRpc {
@@ -141,7 +141,9 @@ export class SessionHub {
       if (queuedFor !== deviceId && !this.gateways.has(deviceId)) continue;
       this.queuedRpc.delete(queuedFor);
       for (const item of list) {
-        void this.deliverRpc({ deviceId: queuedFor, requestId: item.request.id, method: item.request.method, params: item.request.params, oneway: false, expiresAt: item.expiresAt });
+        // Locating a gateway's child reads the store, which may fail: log it, the RPC times out.
+        this.deliverRpc({ deviceId: queuedFor, requestId: item.request.id, method: item.request.method, params: item.request.params, oneway: false, expiresAt: item.expiresAt })
+          .catch((err: unknown) => this.deps.logger.warn({ err, deviceId: queuedFor }, 'queued RPC delivery failed'));
       }
     }
   }

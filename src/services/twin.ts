@@ -6,7 +6,7 @@
  */
 import type { AttributeEntry, DeviceIdentity } from '../domain/device.js';
 import type { JsonValue } from '../domain/telemetry.js';
-import type { SharedAttributeUpdate } from './device-api.js';
+import type { SharedAttributeUpdate } from '../ports/device-api.js';
 
 export interface TwinEntry {
   readonly value: JsonValue;

@@ -7,7 +7,7 @@
  * whatever else used their old tokens stops working.
  */
 import { randomBytes } from 'node:crypto';
-import type { ApiClient } from '../apps/cli/client.js';
+import type { ApiClient } from '../protocols/management-api/client.js';
 
 /** The management API calls provisioning needs (ApiClient from the CLI has this shape). */
 export type Rest = Pick<ApiClient, 'request'>;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type mqtt from 'mqtt';
-import { DataType, encodePayload } from '../../src/adapters/codec/sparkplug/index.js';
+import { DataType, encodePayload } from '../../src/protocols/sparkplug/payload.js';
 import { connectMqtt, eventually, metricsText, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { parseEdgeConfig } from '../../src/edge/config.js';
 import { PatternSet, renderText } from '../../src/edge/connectors/sms/patterns.js';
 import { SmppTransport } from '../../src/edge/connectors/sms/smpp-transport.js';
-import { CMD, encodePdu, encodeSm, PduReader, type Pdu } from '../../src/edge/connectors/sms/smpp-pdu.js';
+import { CMD, encodePdu, encodeSm, PduReader, type Pdu } from '../../src/protocols/smpp/short-message.js';
 import type { InboundSms } from '../../src/edge/connectors/sms/transport.js';
 import { eventually } from '../support/platform.js';
 

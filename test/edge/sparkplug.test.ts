@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type mqtt from 'mqtt';
 import { pino } from 'pino';
-import { DataType, decodePayload, encodePayload, type MetricInput, type Payload } from '../../src/adapters/codec/sparkplug/index.js';
+import { DataType, decodePayload, encodePayload, type MetricInput, type Payload } from '../../src/protocols/sparkplug/payload.js';
 import { createMqttTransport, type MqttTransport } from '../../src/adapters/transport/mqtt/index.js';
 import { loadConfig } from '../../src/apps/config.js';
 import { startEdge, type Edge } from '../../src/edge/app.js';

@@ -1,5 +1,5 @@
 /** Scenario test support: the installer's REST client (the CLI's ApiClient) signed in to a test platform. */
-import { ApiClient } from '../../src/apps/cli/client.js';
+import { ApiClient } from '../../src/protocols/management-api/client.js';
 import { ADMIN } from '../support/platform.js';
 
 export async function packApi(baseUrl: string): Promise<ApiClient> {

@@ -17,7 +17,7 @@ import { Reachability } from '../../src/services/reachability.js';
 import { AlarmService } from '../../src/services/alarms.js';
 import { AttributeService } from '../../src/services/attributes.js';
 import { CommandService, type CommandServiceDeps } from '../../src/services/commands.js';
-import type { DeviceSession, RpcRequestToDevice } from '../../src/services/device-api.js';
+import type { DeviceSession, RpcRequestToDevice } from '../../src/ports/device-api.js';
 import { LiveService } from '../../src/services/live.js';
 import { RegistryService, TokenHasher } from '../../src/services/registry.js';
 import { RpcService } from '../../src/services/rpc.js';

@@ -8,7 +8,7 @@ import { IngestService } from '../../src/services/ingest.js';
 import { MemoryBus } from '../../src/adapters/bus/memory/index.js';
 import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
 import { createSqliteStore } from '../../src/adapters/store/sqlite/index.js';
-import { noopMetrics } from '../../src/services/device-api.js';
+import { noopMetrics } from '../../src/ports/device-api.js';
 import { DEFAULT_POINT_LIMITS, type Point } from '../../src/domain/telemetry.js';
 import { isPlatformError } from '../../src/domain/errors.js';
 import type { DeviceIdentity } from '../../src/domain/device.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IngestService } from '../../src/services/ingest.js';
 import { MemoryBus } from '../../src/adapters/bus/memory/index.js';
-import { noopMetrics } from '../../src/services/device-api.js';
+import { noopMetrics } from '../../src/ports/device-api.js';
 import { DEFAULT_POINT_LIMITS } from '../../src/domain/telemetry.js';
 import { isPlatformError } from '../../src/domain/errors.js';
 import type { DeviceIdentity } from '../../src/domain/device.js';

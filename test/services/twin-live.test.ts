@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
-import type { SharedAttributeUpdate } from '../../src/services/device-api.js';
+import type { SharedAttributeUpdate } from '../../src/ports/device-api.js';
 import type { LiveMessage } from '../../src/services/live.js';
 import { jsonEqual } from '../../src/services/twin.js';
 import { harness, OTHER_TENANT, rejectsWith, T, until, type Harness } from './actions-harness.js';

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient } from '../../src/apps/cli/client.js';
+import { ApiClient } from '../../src/protocols/management-api/client.js';
 import { startSimulation, type Protocol, type Simulation } from '../../src/simulator/engine.js';
 import { provisionDevices, type ProvisionedDevice } from '../../src/simulator/provision.js';
 import { ADMIN, eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';

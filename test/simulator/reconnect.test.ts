@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
-import { ApiClient } from '../../src/apps/cli/client.js';
+import { ApiClient } from '../../src/protocols/management-api/client.js';
 import { startSimulation, type Simulation } from '../../src/simulator/engine.js';
 import { provisionDevices } from '../../src/simulator/provision.js';
 import { ADMIN, eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';

@@ -179,7 +179,7 @@ test('an ESME rebinds after the SMSC restarts; texts sent meanwhile are held for
 test('bad input to the SMSC: malformed submit_sm is ESME_RINVMSGLEN, submit before bind ESME_RINVBNDSTS, unframeable bytes close only that session', async () => {
   const s = await smsc();
   const { connect } = await import('node:net');
-  const { CMD, encodePdu, PduReader } = await import('../../src/edge/connectors/sms/smpp-pdu.js');
+  const { CMD, encodePdu, PduReader } = await import('../../src/protocols/smpp/short-message.js');
   const raw = connect(s.port, '127.0.0.1');
   cleanups.push(() => void raw.destroy());
   const reader = new PduReader();

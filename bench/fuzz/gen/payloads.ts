@@ -5,7 +5,7 @@
  * UTF-8, and plain random bytes.
  */
 import fc from 'fast-check';
-import { DataType, encodePayload, type MetricInput } from '../../../src/adapters/codec/sparkplug/index.js';
+import { DataType, encodePayload, type MetricInput } from '../../../src/protocols/sparkplug/payload.js';
 import { mutated } from './mutate.js';
 
 /** Number literals as text: JSON.parse turns the big ones into Infinity and the tiny ones into 0. */

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { parser as mqttParser, type Packet } from 'mqtt-packet';
 import { jsonCodec } from '../../../src/adapters/codec/json/index.js';
 import { senmlCodec } from '../../../src/adapters/codec/senml/index.js';
-import { AliasTable, decodePayload, metricsToTelemetry, SparkplugDecodeError } from '../../../src/adapters/codec/sparkplug/index.js';
+import { AliasTable, decodePayload, metricsToTelemetry, SparkplugDecodeError } from '../../../src/protocols/sparkplug/payload.js';
 import { parseClientRpc, parseProvisionRequest } from '../../../src/adapters/transport/device-json.js';
 import { packetEnd } from '../../../src/adapters/transport/mqtt/frames.js';
 import { decodePublish } from '../../../src/adapters/transport/mqtt/publish-decode.js';

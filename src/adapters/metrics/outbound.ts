@@ -1,6 +1,6 @@
 /** Outbound-connection counters on the platform's prom-client registry (served at /metrics). */
 import { Counter, type Registry } from 'prom-client';
-import type { OutboundMetrics } from '../../services/outbound.js';
+import type { OutboundMetrics } from '../../ports/metrics.js';
 
 export function createOutboundMetrics(registry: Registry): OutboundMetrics {
   const refused = new Counter({

@@ -3,7 +3,7 @@
  * tests and several platform instances in one process do not collide.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PlatformMetrics } from '../../services/device-api.js';
+import type { PlatformMetrics } from '../../ports/device-api.js';
 
 export interface PrometheusMetrics extends PlatformMetrics {
   readonly registry: Registry;

@@ -1,6 +1,6 @@
 /** Rule engine counters on the platform's prom-client registry (served at /metrics with the rest). */
 import { Counter, type Registry } from 'prom-client';
-import type { RuleMetrics } from '../../services/rules/index.js';
+import type { RuleMetrics } from '../../ports/metrics.js';
 
 export function createRuleMetrics(registry: Registry): RuleMetrics {
   const registers = [registry];

@@ -6,7 +6,7 @@
 import { PlatformError } from '../../domain/errors.js';
 import type { JsonValue } from '../../domain/telemetry.js';
 import type { AlarmEvent, StoredCommand } from '../../ports.js';
-import { ALARM_SEVERITIES, type Alarm, type AlarmStatus, type CommandStatus } from '../../services/action-apis.js';
+import { ALARM_SEVERITIES, type Alarm, type AlarmStatus, type CommandStatus } from '../../domain/action-apis.js';
 import { checkInt } from './shared.js';
 
 export const ALARM_STATUSES: readonly AlarmStatus[] = ['active', 'acknowledged', 'cleared'];

@@ -16,7 +16,7 @@ import type {
   ProvisionRequest,
   RpcRequestToDevice,
   SharedAttributeUpdate,
-} from '../../services/device-api.js';
+} from '../../ports/device-api.js';
 
 /** `a,b , c` → ['a','b','c']; a missing parameter is undefined; an empty one is []. */
 export function parseKeyList(raw: string | null | undefined): string[] | undefined {

@@ -1,6 +1,6 @@
 /** Flags, errors and output helpers shared by every `continuum` client command. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiClient, CliError } from './client.js';
+import { ApiClient, CliError } from '../../protocols/management-api/client.js';
 
 export { CliError };
 

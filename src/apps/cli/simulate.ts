@@ -14,7 +14,7 @@ import { provisionDevices } from '../../simulator/provision.js';
 import type { InstalledDevice } from '../../scenarios/install.js';
 import { simDevicesOf } from '../../scenarios/run.js';
 import type { ScenarioPack } from '../../scenarios/types.js';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from '../../protocols/management-api/client.js';
 import { CONNECTION_HELP, CliError, connect, intFlag, parseCommand, str, writeJson, type Io } from './common.js';
 
 export const SIMULATE_HELP = `Usage: continuum simulate --scenario NAME [options]

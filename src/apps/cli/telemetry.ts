@@ -1,6 +1,6 @@
 /** `continuum telemetry get DEVICE --keys a,b [--from --to --limit --interval --agg]`. */
 import { CONNECTION_HELP, CliError, connect, intFlag, isoTime, parseCommand, str, table, timeFlag, writeJson, type Io } from './common.js';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from '../../protocols/management-api/client.js';
 
 export const TELEMETRY_HELP = `Usage: continuum telemetry get DEVICE [--keys a,b] [--from T] [--to T] [--limit N]
                               [--order asc|desc] [--interval MS --agg avg|min|max|sum|count] [--json]

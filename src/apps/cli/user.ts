@@ -1,6 +1,6 @@
 /** `continuum user list | create | update | delete | reset-password`: users of the tenant (admin only). */
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io, type Parsed } from './common.js';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from '../../protocols/management-api/client.js';
 import { RESET_HELP, runResetPassword } from './user-reset.js';
 
 export const USER_HELP = `Usage: continuum user <command> [options]

@@ -19,13 +19,9 @@ import type { ActionCatalog, ActionDeps } from './actions/index.js';
 import { DeviceContexts, type DeviceLookup } from './device-context.js';
 import { RuleIndex } from './rule-index.js';
 import { RuleStateCache } from './state-cache.js';
+import type { RuleMetrics } from '../../ports/metrics.js';
 
-export interface RuleMetrics {
-  evaluated(count: number): void;
-  fired(edge: Edge): void;
-  error(stage: BusEvents['ruleError']['stage']): void;
-  dropped(): void;
-}
+export type { RuleMetrics };
 
 export const noopRuleMetrics: RuleMetrics = { evaluated: () => undefined, fired: () => undefined, error: () => undefined, dropped: () => undefined };
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse } from 'yaml';
-import { MODBUS_TYPES } from '../../edge/connectors/modbus/codec.js';
+import { MODBUS_TYPES } from '../../protocols/modbus/registers.js';
 
 const Address = Type.Integer({ minimum: 0, maximum: 65535 });
 

@@ -7,7 +7,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import modbusSerial from 'modbus-serial';
-import { encodeRegisters, registerCount, type ValueLayout } from '../../edge/connectors/modbus/codec.js';
+import { encodeRegisters, registerCount, type ValueLayout } from '../../protocols/modbus/registers.js';
 import { clamp, daily, gaussian, seededRandom, walk } from '../signals.js';
 import type { BitEntry, PlcMap, RegisterEntry, Signal } from './map.js';
 

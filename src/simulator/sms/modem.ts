@@ -7,7 +7,7 @@
  * Answers use V.250 verbose framing: <CR><LF>text<CR><LF>.
  */
 import { SerialPort } from 'serialport';
-import { CTRL_Z, ESC, splitParams } from '../../edge/connectors/sms/at.js';
+import { CTRL_Z, ESC, splitParams } from '../../protocols/at/result-codes.js';
 import type { SimLogger, SmscSimulator, Subscriber } from './smsc.js';
 
 export interface ModemEmulatorOptions {

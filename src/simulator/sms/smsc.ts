@@ -12,7 +12,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   address, addressText, CMD, decodeBind, decodeSm, encodePdu, encodeSm, encodeText, ESM_RECEIPT, ESM_UDHI, formatReceipt, isResponse, PduReader, smText, type Address, type Pdu,
-} from '../../edge/connectors/sms/smpp-pdu.js';
+} from '../../protocols/smpp/short-message.js';
 
 export interface SimLogger {
   info(obj: object, msg?: string): void;

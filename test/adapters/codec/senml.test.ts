@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { senmlCodec } from '../../../src/adapters/codec/senml/index.js';
-import { CodecRegistry } from '../../../src/adapters/codec/index.js';
+import { CodecRegistry } from '../../../src/services/codec-registry.js';
+import { BUILTIN_CODECS } from '../../../src/adapters/codec/builtin.js';
 import { isPlatformError } from '../../../src/domain/errors.js';
 
 const NOW = 1_700_000_000_000;
@@ -27,7 +28,7 @@ test('a SenML body that is not an array is rejected', () => {
 });
 
 test('the content type picks the codec over the profile; unknown types are 4.15/415', () => {
-  const codecs = new CodecRegistry();
+  const codecs = new CodecRegistry(BUILTIN_CODECS);
   assert.equal(codecs.resolve('json', 'application/senml+json').name, 'senml');
   assert.equal(codecs.resolve('senml', 'application/json; charset=utf-8').name, 'json');
   assert.equal(codecs.resolve('senml').name, 'senml');

@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSmppSender, type SmppOptions, type SmppSender } from '../../../src/adapters/notify/smpp/index.js';
-import { decodeText, encodeText } from '../../../src/adapters/notify/smpp/encoding.js';
+import { decodeText, encodeText } from '../../../src/protocols/smpp/encoding.js';
 import { createMemorySmsSender } from '../../../src/adapters/notify/memory/sms.js';
 import { isPlatformError } from '../../../src/domain/errors.js';
 import type { Logger } from '../../../src/ports.js';

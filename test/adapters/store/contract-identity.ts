@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AlarmEvent, Store, StoredCommand } from '../../../src/ports.js';
-import type { Alarm } from '../../../src/services/action-apis.js';
+import type { Alarm } from '../../../src/domain/action-apis.js';
 import { rejectsWith, T1 } from './contract.js';
 
 const alarm = (): Alarm => ({

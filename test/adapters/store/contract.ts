@@ -9,7 +9,7 @@ import type { Device, DeviceCredential, DeviceProfile } from '../../../src/domai
 import { isPlatformError, type ErrorCode } from '../../../src/domain/errors.js';
 import type { JsonValue, TelemetryValue } from '../../../src/domain/telemetry.js';
 import type { AlarmEvent, Store, TelemetryRow } from '../../../src/ports.js';
-import type { Alarm } from '../../../src/services/action-apis.js';
+import type { Alarm } from '../../../src/domain/action-apis.js';
 import { alarmAndCommandContract } from './contract-actions.js';
 import { dashboardContract } from './contract-dashboards.js';
 import { identityContract } from './contract-identity.js';

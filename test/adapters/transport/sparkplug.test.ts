@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type mqtt from 'mqtt';
-import { DataType, decodePayload, encodePayload, type MetricInput, type Payload } from '../../../src/adapters/codec/sparkplug/index.js';
+import { DataType, decodePayload, encodePayload, type MetricInput, type Payload } from '../../../src/protocols/sparkplug/payload.js';
 import { connectMqtt, eventually, startTestPlatform, type TestPlatform } from '../../support/platform.js';
 
 let tp: TestPlatform;

@@ -6,7 +6,7 @@ import type { RuleInput } from '../../../src/domain/rules/model.js';
 import { subjectFor } from '../../../src/domain/subjects.js';
 import type { JsonValue, Point } from '../../../src/domain/telemetry.js';
 import type { BusEvents, Logger, Store } from '../../../src/ports.js';
-import type { Alarm, AlarmApi, Command, CommandApi, RaiseAlarm, SendCommand } from '../../../src/services/action-apis.js';
+import type { Alarm, AlarmApi, Command, CommandApi, RaiseAlarm, SendCommand } from '../../../src/domain/action-apis.js';
 import { AttributeService } from '../../../src/services/attributes.js';
 import { RegistryService } from '../../../src/services/registry.js';
 import type { OutboundHttp } from '../../../src/services/outbound.js';

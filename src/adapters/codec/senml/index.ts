@@ -5,7 +5,7 @@
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue, Point, TelemetryValue } from '../../../domain/telemetry.js';
 import type { Codec } from '../../../ports.js';
-import { parseJson } from '../json/index.js';
+import { parseJson } from '../../../protocols/json/telemetry.js';
 
 const RELATIVE_TIME_LIMIT = 2 ** 28;
 

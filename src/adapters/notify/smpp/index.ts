@@ -7,13 +7,13 @@
  * response timeout, then submits one submit_sm per part (see ./encoding.ts: GSM 7-bit or UCS2,
  * long texts as UDH-concatenated parts) and maps a refusal to a PlatformError (./status.ts).
  */
-import { SmppRequests } from './requests.js';
+import { SmppRequests } from '../../../protocols/smpp/requests.js';
 import { connect, type Socket } from 'node:net';
 import { PlatformError } from '../../../domain/errors.js';
 import type { Logger, SmsMessage, SmsSender } from '../../../ports.js';
-import { encodeText } from './encoding.js';
-import { address, bindBody, CMD, encodePdu, isResponse, PduReader, readCString, submitBody, type Address, type Pdu } from './pdu.js';
-import { smppError, statusName } from './status.js';
+import { encodeText } from '../../../protocols/smpp/encoding.js';
+import { address, bindBody, CMD, encodePdu, isResponse, PduReader, readCString, submitBody, type Address, type Pdu } from '../../../protocols/smpp/pdu.js';
+import { smppError, statusName } from '../../../protocols/smpp/status.js';
 
 export interface SmppOptions {
   readonly host: string;

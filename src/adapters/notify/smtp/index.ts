@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { EmailMessage, EmailSender } from '../../../services/rules/actions/index.js';
+import type { EmailMessage, EmailSender } from '../../../ports/notify.js';
 
 /** starttls: upgrade required (default); implicit: TLS from the first byte (port 465); none: plain. */
 export type SmtpTlsMode = 'starttls' | 'implicit' | 'none';

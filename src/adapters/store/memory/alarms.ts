@@ -1,7 +1,7 @@
 /** In-memory alarms and their history; the same answers and errors as the SQLite part. */
 import { PlatformError } from '../../../domain/errors.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
-import type { Alarm } from '../../../services/action-apis.js';
+import type { Alarm } from '../../../domain/action-apis.js';
 import { makeAlarm, makeAlarmEvent, newestFirst, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 

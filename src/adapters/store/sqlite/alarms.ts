@@ -11,7 +11,7 @@
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
-import type { Alarm } from '../../../services/action-apis.js';
+import type { Alarm } from '../../../domain/action-apis.js';
 import { jsonText, makeAlarm, makeAlarmEvent, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
 import { isUniqueViolation, type Db } from './sql.js';

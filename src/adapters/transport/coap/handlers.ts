@@ -16,7 +16,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import {
   attributeRequestFrom,
   attributesBody,

@@ -15,9 +15,8 @@
  * arrives while we commit is dropped (dedup.ts), so a request is never stored twice.
  */
 import { isIPv6 } from 'node:net';
-import { flagFor, type Config } from '../../../apps/config.js';
 import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
-import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { Block1Assembler } from './block1.js';
 import { handleCoapRequest, type CoapHandlerDeps } from './handlers.js';
 import { ObservationRegistry } from './observe.js';
@@ -27,8 +26,28 @@ import type { CoapExchange } from './exchange.js';
 import { remoteOf } from './message.js';
 import { CoapServer } from './server.js';
 
+/**
+ * The settings this transport reads. The app's Config has this shape, so the composition root
+ * passes it as is; the adapter itself never imports the app.
+ */
+export interface CoapSettings {
+  readonly host: string;
+  readonly coap: {
+    readonly port: number;
+    readonly maxObservations: number;
+    readonly maxObservationsPerEndpoint: number;
+    readonly maxBlockTransfers: number;
+    readonly maxBlockTransfersPerEndpoint: number;
+    readonly maxBlockBytes: number;
+    readonly blockTransferTtlMs: number;
+  };
+  readonly limits: { readonly maxPayloadBytes: number };
+}
+
 export interface CoapTransportOptions {
-  readonly config: Config;
+  readonly config: CoapSettings;
+  /** The setting to name when the port cannot be bound (default the CLI flag, `--coap-port`). */
+  readonly portSetting?: string;
   readonly deviceApi: DeviceApi;
   readonly metrics: TransportMetrics;
   readonly logger: Logger;
@@ -44,8 +63,7 @@ export interface CoapTransportOptions {
 
 export const DEFAULT_PIGGYBACK_REPLY_MS = 1000;
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const flag = flagFor('coap.port') ?? '--coap-port';
+function listenError(err: NodeJS.ErrnoException, host: string, port: number, flag: string): Error {
   if (err.code === 'EADDRINUSE') {
     return new Error(`CoAP port ${port} on ${host} is already in use (UDP); choose another with ${flag}`);
   }
@@ -124,7 +142,7 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
       try {
         await srv.listen(port, host);
       } catch (err) {
-        throw listenError(err as NodeJS.ErrnoException, host, port);
+        throw listenError(err as NodeJS.ErrnoException, host, port, opts.portSetting ?? '--coap-port');
       }
       srv.onError((err: Error) => logger.error({ err }, 'coap socket error'));
       srv.growBuffers(4 * 1024 * 1024, 1024 * 1024);

@@ -11,7 +11,7 @@
  */
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { DeviceSession } from '../../../services/device-api.js';
+import type { DeviceSession } from '../../../ports/device-api.js';
 import type { ObserveStream } from './exchange.js';
 import { CONTENT_FORMAT, MAX_PAYLOAD_BYTES, encodeUint } from './message.js';
 

@@ -15,12 +15,11 @@
  * `limits.maxPayloadBytes` → 413). Errors answer `{error, message}` from the catalogue.
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { Config } from '../../../apps/config.js';
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError, codeForHttpStatus } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import {
   attributeRequestFrom,
   attributesBody,
@@ -34,8 +33,15 @@ import {
 import { LongPolls, type LongPollSpec } from './long-poll.js';
 import { RpcBacklog } from './rpc-backlog.js';
 
+/** The settings these routes read (the app's Config has this shape; the adapter never imports the app). */
+export interface HttpDeviceSettings {
+  readonly http: { readonly idleTimeoutMs: number };
+  readonly limits: { readonly maxPayloadBytes: number };
+  readonly rpc: { readonly defaultTimeoutMs: number };
+}
+
 export interface HttpDeviceRoutesOptions {
-  readonly config: Config;
+  readonly config: HttpDeviceSettings;
   readonly deviceApi: DeviceApi;
   readonly metrics: TransportMetrics;
   readonly logger: Logger;

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { DeviceSession } from '../../../services/device-api.js';
+import type { DeviceSession } from '../../../ports/device-api.js';
 
 export interface LongPollSpec<T> {
   readonly request: FastifyRequest;

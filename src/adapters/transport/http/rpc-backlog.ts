@@ -3,7 +3,7 @@
  * platform flushes every RPC queued for a device the moment it opens a session, but one long
  * poll carries one RPC; the rest wait here for the device's next poll, until they expire.
  */
-import type { RpcRequestToDevice } from '../../../services/device-api.js';
+import type { RpcRequestToDevice } from '../../../ports/device-api.js';
 
 interface Waiting {
   readonly rpc: RpcRequestToDevice;

@@ -8,7 +8,7 @@
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, isPlatformError } from '../../../domain/errors.js';
-import type { DeviceApi, DeviceClient } from '../../../services/device-api.js';
+import type { DeviceApi, DeviceClient } from '../../../ports/device-api.js';
 import type { ClientCertificate } from './client-cert.js';
 import { filterWithin } from './topics.js';
 

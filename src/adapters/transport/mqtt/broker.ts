@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import qlobber from 'qlobber';
 import type { Logger } from '../../../ports.js';
-import type { TransportMetrics } from '../../../services/device-api.js';
+import type { TransportMetrics } from '../../../ports/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
 import type { Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';

@@ -6,7 +6,7 @@
  */
 import type { IConnackPacket, Packet } from 'mqtt-packet';
 import type { BrokerStateStore, Logger } from '../../../ports.js';
-import type { TransportMetrics } from '../../../services/device-api.js';
+import type { TransportMetrics } from '../../../ports/device-api.js';
 import type { AuthPolicy, Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
 import type { PacketDecoder } from './frames.js';

@@ -16,7 +16,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../services/device-api.js';
+import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import { parseProvisionRequest } from '../device-json.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
 

@@ -7,9 +7,8 @@
  * conformance suites only. See docs/MQTT.md.
  */
 import type { WebSocket } from 'ws';
-import type { Config } from '../../../apps/config.js';
 import type { BrokerStateStore, ListeningAddress, Logger, Transport } from '../../../ports.js';
-import type { DeviceApi, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
 import type { Interceptor } from './interceptor.js';
@@ -27,8 +26,36 @@ const CONFORMANCE_KEEP_ALIVE = 60;
 
 const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
 
+/**
+ * The settings this transport reads. The app's Config has this shape, so the composition root
+ * passes it as is; the adapter itself never imports the app.
+ */
+export interface MqttSettings {
+  readonly host: string;
+  readonly mqtt: {
+    readonly port: number;
+    readonly tlsPort: number;
+    readonly profile: 'default' | 'conformance';
+    readonly maxKeepAlive: number;
+    readonly maxQueuedMessages: number;
+    readonly maxSessions: number;
+    readonly connectTimeoutMs: number;
+    readonly maxConnectBytes: number;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerListener: number;
+    readonly maxRetainedPerClient: number;
+    readonly maxRetainedBytesPerClient: number;
+    readonly maxRetainedTotal: number;
+    readonly maxRetainedBytesTotal: number;
+  };
+  readonly limits: { readonly maxPayloadBytes: number };
+  readonly tls: { readonly cert?: string; readonly key?: string; readonly ca?: string; readonly crl?: string; readonly authByCa: boolean };
+}
+
 export interface MqttTransportOptions {
-  readonly config: Config;
+  readonly config: MqttSettings;
+  /** The settings to name when a port cannot be bound (default the CLI flags). */
+  readonly portSettings?: { readonly mqtt?: string; readonly mqtts?: string };
   /** Authenticates devices (platform profile). */
   readonly deviceApi?: DeviceApi;
   /**
@@ -90,11 +117,11 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       const started: Listener[] = [];
       try {
         const maxConnections = config.mqtt.maxConnectionsPerListener;
-        started.push(await listen(broker, { name: 'mqtt', host: config.host, port: config.mqtt.port, configPath: 'mqtt.port', maxConnections }));
+        started.push(await listen(broker, { name: 'mqtt', host: config.host, port: config.mqtt.port, flag: opts.portSettings?.mqtt ?? '--mqtt-port', maxConnections }));
         const { cert, key, ca, crl } = config.tls;
         if (cert && key) {
           const tls = { cert, key, ca, crl };
-          started.push(await listen(broker, { name: 'mqtts', host: config.host, port: config.mqtt.tlsPort, configPath: 'mqtt.tlsPort', tls, maxConnections }));
+          started.push(await listen(broker, { name: 'mqtts', host: config.host, port: config.mqtt.tlsPort, flag: opts.portSettings?.mqtts ?? '--mqtts-port', tls, maxConnections }));
         }
       } catch (err) {
         await Promise.all(started.map((l) => closeServer(l.server)));

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, type WebSocket } from 'ws';
-import { flagFor } from '../../../apps/config.js';
 import type { ListeningAddress } from '../../../ports.js';
 import { capConnections } from '../connection-cap.js';
 import type { MqttBroker } from './broker.js';
@@ -26,8 +25,8 @@ export interface ListenRequest {
   readonly name: 'mqtt' | 'mqtts';
   readonly host: string;
   readonly port: number;
-  /** Config path of the port, to name the flag in errors (mqtt.port → --mqtt-port). */
-  readonly configPath: string;
+  /** The setting that chooses the port, named in errors (e.g. `--mqtt-port`). */
+  readonly flag: string;
   readonly tls?: TlsFiles | undefined;
   /** Open connections on this listener at most; more are closed at once. Default: no cap. */
   readonly maxConnections?: number;
@@ -49,7 +48,7 @@ function displayHost(host: string): string {
 
 /** One line naming the flag, so an operator knows what to change. */
 function listenError(err: NodeJS.ErrnoException, req: ListenRequest): Error {
-  const flag = flagFor(req.configPath) ?? req.configPath;
+  const flag = req.flag;
   const what = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges' : `failed (${err.code ?? err.message})`;
   return new Error(`${req.name.toUpperCase()} port ${req.port} on ${req.host} ${what}; choose another with ${flag}`);
 }

@@ -14,7 +14,7 @@
  * listed in docs/MQTT.md.
  */
 import type { BrokerMessageRecord, BrokerOutboundRecord, BrokerSessionRecord, BrokerStateChange, BrokerStateStore, BrokerSubscriptionRecord, Logger } from '../../../ports.js';
-import type { TransportMetrics } from '../../../services/device-api.js';
+import type { TransportMetrics } from '../../../ports/device-api.js';
 import { Message, type Delivery, type ForwardedProps, type Session, type SessionJournal, type Subscription } from './session.js';
 import { parseShared } from './topics.js';
 

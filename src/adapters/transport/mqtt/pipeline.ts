@@ -6,7 +6,7 @@
  */
 import { asPlatformError } from '../../../domain/errors.js';
 import type { Logger } from '../../../ports.js';
-import type { TransportMetrics } from '../../../services/device-api.js';
+import type { TransportMetrics } from '../../../ports/device-api.js';
 import type { ClientInterceptor, ClientLink, InterceptedPublish, Interceptor, QoS } from './interceptor.js';
 
 /** What the runner needs to count and log a refusal. */

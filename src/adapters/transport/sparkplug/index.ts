@@ -19,7 +19,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Logger } from '../../../ports.js';
-import type { DeviceApi, DeviceSession, GatewayApi, RpcRequestToDevice, TransportMetrics } from '../../../services/device-api.js';
+import type { DeviceApi, DeviceSession, GatewayApi, RpcRequestToDevice, TransportMetrics } from '../../../ports/device-api.js';
 import {
   AliasTable,
   DataType,
@@ -33,7 +33,7 @@ import {
   topicFor,
   type Payload,
   type SparkplugTopic,
-} from '../../codec/sparkplug/index.js';
+} from '../../../protocols/sparkplug/payload.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from '../mqtt/interceptor.js';
 import { topicMatches } from '../mqtt/topics.js';
 

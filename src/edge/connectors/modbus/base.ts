@@ -13,7 +13,7 @@ import modbusSerial from 'modbus-serial';
 import type { ModbusRTU as Client } from 'modbus-serial/ModbusRTU.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Connector, ConnectorStatus, EdgeLogger, ReadingSink } from '../../ports.js';
-import { decodeRegisters, encodeRegisters, EncodeError, planReads, registerCount, type ReadBlock } from './codec.js';
+import { decodeRegisters, encodeRegisters, EncodeError, planReads, registerCount, type ReadBlock } from '../../../protocols/modbus/registers.js';
 import type { ModbusCommandConfig, ModbusDeviceConfig, ModbusRegisterConfig, ModbusRtuConfig, ModbusTcpConfig } from './schema.js';
 
 // modbus-serial is CommonJS (module.exports = ModbusRTU) with typings written as an ES default

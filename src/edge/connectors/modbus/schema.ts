@@ -3,7 +3,7 @@
  * Both transports share the device, register and command schemas: only the line differs.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { MODBUS_TYPES, registerCount } from './codec.js';
+import { MODBUS_TYPES, registerCount } from '../../../protocols/modbus/registers.js';
 
 const Order = Type.Union([Type.Literal('big'), Type.Literal('little')]);
 

@@ -13,7 +13,7 @@
  */
 import { SerialPort } from 'serialport';
 import type { EdgeLogger } from '../../ports.js';
-import { CTRL_Z, finalResult, resultCode, tpStatus } from './at.js';
+import { CTRL_Z, finalResult, resultCode, tpStatus } from '../../../protocols/at/result-codes.js';
 import type { SmsModemConfig } from './config.js';
 import type { SmsTransport, TransportEvents } from './transport.js';
 

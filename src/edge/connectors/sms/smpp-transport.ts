@@ -5,15 +5,15 @@
  * flagged by esm_class, §5.2.12). enquire_link every enquireLinkMs (§4.11) finds a dead link that
  * TCP has not noticed; any loss reconnects with exponential backoff and jitter.
  */
-import { SmppRequests } from '../../../adapters/notify/smpp/requests.js';
+import { SmppRequests } from '../../../protocols/smpp/requests.js';
 import { connect, type Socket } from 'node:net';
 import type { EdgeLogger } from '../../ports.js';
 import type { SmsSmppConfig } from './config.js';
 import {
   address, addressText, bindBody, CMD, decodeSm, encodePdu, encodeSm, encodeText, ESM_RECEIPT, ESM_UDHI, isResponse, parseReceipt, PduReader, readCString, smText, type Address, type Pdu,
-} from './smpp-pdu.js';
+} from '../../../protocols/smpp/short-message.js';
 import type { SmsTransport, TransportEvents } from './transport.js';
-import { statusName } from '../../../adapters/notify/smpp/status.js';
+import { statusName } from '../../../protocols/smpp/status.js';
 
 /** ESME_RINVCMDID, ESME_RSYSERR (§5.1.3): our answers to requests we cannot take. */
 const RINVCMDID = 0x03;

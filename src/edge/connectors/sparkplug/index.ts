@@ -19,7 +19,7 @@ import {
   topicFor,
   type Payload,
   type SparkplugTopic,
-} from '../../../adapters/codec/sparkplug/index.js';
+} from '../../../protocols/sparkplug/payload.js';
 import type { Connector, ConnectorStatus, EdgeLogger, ReadingSink } from '../../ports.js';
 import type { SparkplugConfig, SparkplugDeviceConfig } from './schema.js';
 

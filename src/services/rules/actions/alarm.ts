@@ -1,6 +1,6 @@
 /** Raise an alarm on the device (one open alarm per device and type; repeats are counted). */
 import { Type } from '@sinclair/typebox';
-import { ALARM_SEVERITIES, type AlarmSeverity } from '../../action-apis.js';
+import { ALARM_SEVERITIES, type AlarmSeverity } from '../../../domain/action-apis.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import { defineAction, missing } from './types.js';
 

@@ -8,8 +8,9 @@ import type { AttributeScope } from '../../../domain/device.js';
 import type { Edge } from '../../../domain/rules/state.js';
 import type { JsonValue, Point } from '../../../domain/telemetry.js';
 import type { Logger, SmsSender, TopicPublisher } from '../../../ports.js';
-import type { AlarmApi, CommandApi } from '../../action-apis.js';
+import type { AlarmApi, CommandApi } from '../../../domain/action-apis.js';
 import type { OutboundHttp } from '../../outbound.js';
+import type { EmailMessage, EmailSender } from '../../../ports/notify.js';
 
 export interface ActionContext {
   readonly tenantId: string;
@@ -22,16 +23,7 @@ export interface ActionContext {
   readonly edge: Edge;
 }
 
-/** An outgoing e-mail (plain text). */
-export interface EmailMessage {
-  readonly to: readonly string[];
-  readonly subject: string;
-  readonly text: string;
-}
-
-export interface EmailSender {
-  send(message: EmailMessage): Promise<void>;
-}
+export type { EmailMessage, EmailSender };
 
 /** Ports the actions use; an action whose port is absent fails with a clear message. */
 export interface ActionDeps {

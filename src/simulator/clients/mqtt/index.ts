@@ -8,7 +8,7 @@
 import { connect, type Socket } from 'node:net';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import { backoffMs, isObject, parseJson, type DeviceLink, type LinkContext } from '../types.js';
-import { connectPacket, Framer, publishPacket, publishParts, PINGREQ, pubackPacket, subscribePacket, DISCONNECT, type FrameHandler } from './wire.js';
+import { connectPacket, Framer, publishPacket, publishParts, PINGREQ, pubackPacket, subscribePacket, DISCONNECT, type FrameHandler } from '../../../protocols/mqtt/client-wire.js';
 
 const TELEMETRY = 'v1/devices/me/telemetry';
 const ATTRIBUTES = 'v1/devices/me/attributes';

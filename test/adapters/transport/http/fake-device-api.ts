@@ -22,7 +22,7 @@ import type {
   RpcRequestToDevice,
   SharedAttributeUpdate,
   TransportMetrics,
-} from '../../../../src/services/device-api.js';
+} from '../../../../src/ports/device-api.js';
 
 export const GOOD_TOKEN = 'good';
 

@@ -60,7 +60,7 @@ test('regression: a packet of any size was buffered before CONNECT; over the CON
 
 test('regression: MQTT connections were unlimited; with a per-listener cap of 5 the 6th is closed at once', { timeout: 10_000 }, async () => {
   const tb = await broker({});
-  const capped = await listen(tb.broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port', maxConnections: 5 });
+  const capped = await listen(tb.broker, { name: 'mqtt', host: '127.0.0.1', port: 0, flag: '--mqtt-port', maxConnections: 5 });
   try {
     const url = `mqtt://127.0.0.1:${capped.address.port}`;
     const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => client(url, { clientId: `capped-${i}` })));

@@ -23,7 +23,7 @@ async function startWith(state: BrokerStateStore, options: Partial<BrokerOptions
   const metrics = new CountingMetrics();
   const broker = new MqttBroker({ logger: silentLogger, policy: conformancePolicy(), ...options, metrics, state });
   await broker.restore();
-  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port' });
+  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, flag: '--mqtt-port' });
   return {
     broker,
     port: address.port,

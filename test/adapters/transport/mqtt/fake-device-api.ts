@@ -16,7 +16,7 @@ import type {
   GatewayEventHandlers,
   ProvisionRequest,
   ProvisionResponse,
-} from '../../../../src/services/device-api.js';
+} from '../../../../src/ports/device-api.js';
 
 const identity = (deviceId: string, tenantId: string, name: string, isGateway = false): DeviceIdentity => ({
   deviceId,

@@ -8,7 +8,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { generate, parser as createParser, type Packet } from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../../../src/ports.js';
-import type { TransportMetrics } from '../../../../src/services/device-api.js';
+import type { TransportMetrics } from '../../../../src/ports/device-api.js';
 import { conformancePolicy } from '../../../../src/adapters/transport/mqtt/auth.js';
 import { MqttBroker, type BrokerOptions } from '../../../../src/adapters/transport/mqtt/broker.js';
 import { closeServer, listen } from '../../../../src/adapters/transport/mqtt/listeners.js';
@@ -56,7 +56,7 @@ export interface TestBroker {
 export async function startBroker(options: Partial<BrokerOptions> = {}): Promise<TestBroker> {
   const metrics = options.metrics instanceof CountingMetrics ? options.metrics : new CountingMetrics();
   const broker = new MqttBroker({ logger: silentLogger, policy: conformancePolicy(), ...options, metrics });
-  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, configPath: 'mqtt.port' });
+  const { server, address } = await listen(broker, { name: 'mqtt', host: '127.0.0.1', port: 0, flag: '--mqtt-port' });
   return {
     broker,
     port: address.port,

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { loadConfig } from '../../../../src/apps/config.js';
 import { createMqttTransport, deviceApiInterceptor, selectMqttSubprotocol, type Interceptor } from '../../../../src/adapters/transport/mqtt/index.js';
-import { noopMetrics } from '../../../../src/services/device-api.js';
+import { noopMetrics } from '../../../../src/ports/device-api.js';
 import { DEVICES, FakeDeviceApi } from './fake-device-api.js';
 import { RawClient, client, collect, silentLogger, sleep } from './helpers.js';
 

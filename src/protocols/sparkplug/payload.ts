@@ -3,7 +3,7 @@
  * metrics, encode commands and births, resolve metric aliases, and turn metrics into telemetry.
  * Pure functions over bytes: the platform's broker module and the edge connector share them.
  */
-import type { JsonValue } from '../../../domain/telemetry.js';
+import type { JsonValue } from '../../domain/telemetry.js';
 import { bigToJson, DataType, decodeArray, encodeArray } from './datatypes.js';
 import { buildPayloadType } from './schema.js';
 

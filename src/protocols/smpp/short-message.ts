@@ -1,15 +1,15 @@
 /**
- * The short-message PDUs both sides of an SMS link need, on top of the platform's SMPP 3.4 framing
- * (src/adapters/notify/smpp/pdu.ts): submit_sm and deliver_sm share one mandatory layout (§4.4.1,
+ * The short-message PDUs both sides of an SMS link need, on top of the SMPP 3.4 framing
+ * (./pdu.ts): submit_sm and deliver_sm share one mandatory layout (§4.4.1,
  * §4.6.1), so one encoder and one decoder serve the edge's ESME and the simulator's SMSC. Also
  * the bind body an SMSC reads (§4.1.1), optional TLVs (§3.2.4, §5.3) and the delivery receipt
  * text of Appendix B.
  */
-import { decodeText, DATA_CODING_GSM, DATA_CODING_UCS2 } from '../../../adapters/notify/smpp/encoding.js';
-import { cString, type Address } from '../../../adapters/notify/smpp/pdu.js';
+import { decodeText, DATA_CODING_GSM, DATA_CODING_UCS2 } from './encoding.js';
+import { cString, type Address } from './pdu.js';
 
-export { CMD, encodePdu, isResponse, PduReader, readCString, address, bindBody, type Address, type Pdu } from '../../../adapters/notify/smpp/pdu.js';
-export { encodeText } from '../../../adapters/notify/smpp/encoding.js';
+export { CMD, encodePdu, isResponse, PduReader, readCString, address, bindBody, type Address, type Pdu } from './pdu.js';
+export { encodeText } from './encoding.js';
 
 /** TLV tags used here (§5.3.2.12, §5.3.2.35). */
 export const TAG = { receipted_message_id: 0x001e, message_state: 0x0427 } as const;

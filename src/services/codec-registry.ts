@@ -1,16 +1,12 @@
-import { PlatformError } from '../../domain/errors.js';
-import type { Codec } from '../../ports.js';
-import { jsonCodec } from './json/index.js';
-import { senmlCodec } from './senml/index.js';
+import { PlatformError } from '../domain/errors.js';
+import type { Codec } from '../ports.js';
 
-/** Every codec the platform knows; a device profile names one. Add a codec = one line here. */
-export const BUILTIN_CODECS: readonly Codec[] = [jsonCodec, senmlCodec];
-
+/** Picks a device's codec; the codecs themselves are adapters (adapters/codec/builtin.ts lists them). */
 export class CodecRegistry {
   private readonly byName = new Map<string, Codec>();
   private readonly byContentType = new Map<string, Codec>();
 
-  constructor(codecs: readonly Codec[] = BUILTIN_CODECS) {
+  constructor(codecs: readonly Codec[]) {
     for (const codec of codecs) {
       this.byName.set(codec.name, codec);
       for (const type of codec.contentTypes) if (!this.byContentType.has(type)) this.byContentType.set(type, codec);

@@ -1,4 +1,4 @@
-/** A small fetch-based client of the management API for the CLI. */
+/** A small fetch-based client of the management API, for the CLI, the simulator and the scenario packs. */
 /** A failure to report as one line on stderr with exit code 1. */
 export class CliError extends Error {
   override name = 'CliError';

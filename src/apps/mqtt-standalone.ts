@@ -1,7 +1,8 @@
 /**
- * The broker alone, for conformance runs and benchmarks:
+ * The broker alone, for conformance runs and benchmarks (a composition root of its own, so it
+ * lives in apps/ like the platform's):
  *
- *   node --import tsx src/adapters/transport/mqtt/standalone.ts --port 1883 --profile conformance
+ *   node --import tsx src/apps/mqtt-standalone.ts --port 1883 --profile conformance
  *
  * Flags: --port N, --host H, --profile default|conformance, --max-payload-bytes N,
  * --tls-port N --tls-cert FILE --tls-key FILE, --log-level L, --receive-maximum N (MQTT 5 Receive
@@ -9,8 +10,8 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { loadConfig } from '../../../apps/config.js';
-import { createMqttTransport } from './index.js';
+import { loadConfig } from './config.js';
+import { createMqttTransport } from '../adapters/transport/mqtt/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +52,13 @@ try {
 }
 
 const stop = (): void => {
-  void transport.stop().then(() => process.exit(0));
+  transport.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error((err as Error).message);
+      process.exit(1);
+    },
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -2,7 +2,7 @@
  * What rule actions (and the REST API) may ask of alarms and commands. Defined apart from the
  * services that implement them so the rule engine depends on these small contracts only.
  */
-import type { JsonValue } from '../domain/telemetry.js';
+import type { JsonValue } from './telemetry.js';
 
 export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'warning' | 'indeterminate';
 export const ALARM_SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'warning', 'indeterminate'];

@@ -4,7 +4,7 @@
  * platform's credentials BAD_CREDENTIALS, throttling QUOTA_EXCEEDED, anything else on the SMSC's
  * side UNAVAILABLE (worth retrying later).
  */
-import { PlatformError, type ErrorCode } from '../../../domain/errors.js';
+import { PlatformError, type ErrorCode } from '../../domain/errors.js';
 
 const STATUS: Record<number, [name: string, code: ErrorCode]> = {
   0x01: ['ESME_RINVMSGLEN', 'BAD_REQUEST'],

@@ -15,7 +15,7 @@ import {
   parseTopic,
   topicFor,
   type MetricInput,
-} from '../../../src/adapters/codec/sparkplug/index.js';
+} from '../../src/protocols/sparkplug/payload.js';
 
 test('decodes a payload written byte by byte (Sparkplug 3.0 ch. 6 "Payloads" field numbers, protobuf wire format)', () => {
   const metric = [0x0a, 0x01, 0x61, 0x10, 0x05, 0x20, 0x03, 0x50, 0xff, 0xff, 0xff, 0xff, 0x0f];

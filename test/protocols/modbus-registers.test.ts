@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRegisters, encodeRegisters, planReads, registerCount } from '../../src/edge/connectors/modbus/codec.js';
+import { decodeRegisters, encodeRegisters, planReads, registerCount } from '../../src/protocols/modbus/registers.js';
 
 const words = (buf: Buffer): number[] => Array.from({ length: buf.length / 2 }, (_, i) => buf.readUInt16BE(i * 2));
 
