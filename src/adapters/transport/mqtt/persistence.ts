@@ -156,6 +156,7 @@ export class BrokerPersistence implements SessionJournal {
 
   /** Its connection is gone: the expiry counts from now, across restarts too. */
   detached(session: Session): void {
+    if (session.expiryInterval === 0 && !this.persisted.has(session)) return; // ends now, never kept
     this.disconnectedAt.set(session, Date.now());
     this.changed(session);
   }
