@@ -363,11 +363,77 @@ export interface BusEvents {
 
 export type BusSubject<E extends keyof BusEvents = keyof BusEvents> = `${E}.${string}` | E;
 
+/**
+ * What the handler of one delivery is told besides the message. `attempt` counts deliveries of
+ * this message to this subscription (1 on the first); a handler may treat attempt > 1 as a
+ * possible duplicate.
+ */
+export interface BusDelivery {
+  readonly subject: string;
+  readonly attempt: number;
+}
+
+/**
+ * Settles the delivery: returning (or resolving) acknowledges the message; throwing or rejecting
+ * asks for it again (nak), to this or another member, up to `maxDeliveries`.
+ */
+export type BusHandler<E extends keyof BusEvents> = (message: BusEvents[E], subject: string, delivery: BusDelivery) => void | Promise<void>;
+
+/**
+ * How a subscription consumes. Without `group` it is broadcast: every broadcast subscription
+ * whose pattern matches gets every message, from the moment it subscribes until it
+ * unsubscribes (nothing is kept for it meanwhile). With `group` it is a member of a work queue
+ * (a NATS JetStream durable consumer with that name): each message goes to exactly one member,
+ * and messages are partitioned (default: by the subject's device token) so one partition has
+ * one message in flight at a time, in publish order, across all members.
+ */
+export interface BusSubscribeOptions {
+  /** Work-queue group name; every member of a group must use the same event and pattern. */
+  readonly group?: string;
+  /**
+   * Work queue only: the partition of a message. Default: the subject's third token
+   * (`<event>.<tenant>.<device>`), so each device's messages are handled in order.
+   */
+  readonly partition?: (subject: string) => string;
+  /**
+   * Messages this subscription handles at once (unsettled promises): default 1 for broadcast
+   * (in publish order), 1,000 for a work-queue member (at most one per partition).
+   */
+  readonly maxInFlight?: number;
+  /** Deliveries of one message before it is dead-lettered; default 5. */
+  readonly maxDeliveries?: number;
+}
+
+/** A message given up on after `maxDeliveries` (logged; the NATS adapter maps it to the MAX_DELIVERIES advisory). */
+export interface DeadLetter {
+  readonly event: keyof BusEvents;
+  readonly subject: string;
+  readonly group: string | undefined;
+  readonly attempts: number;
+  readonly message: unknown;
+  readonly error: unknown;
+}
+
+/**
+ * The message bus between services (and, in a cluster, between nodes). Semantics pinned by
+ * test/adapters/bus/contract.ts; docs/ARCHITECTURE.md, "The bus".
+ */
 export interface Bus {
-  /** Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). */
-  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): void;
-  /** `pattern` uses NATS wildcards: `*` one token, `>` the rest. */
-  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: (message: BusEvents[E], subject: string) => void): () => void;
+  /**
+   * Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). Resolves once the bus holds the
+   * message (durably, for a durable bus): the point after which the publisher may forget it.
+   * The message is handed over: the memory bus freezes it, so neither the publisher nor any
+   * subscriber may change it afterwards. Rejects when the message does not fit its schema
+   * (domain/bus-events.ts) in a bus that serializes, or when the bus is closed.
+   */
+  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void>;
+  /**
+   * `pattern` uses NATS wildcards: `*` one token, `>` the rest. The returned function ends the
+   * subscription; a work-queue message it held unsettled is delivered again to another member
+   * (or to the next one to join), as when a consumer dies.
+   */
+  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: BusHandler<E>, options?: BusSubscribeOptions): () => void;
+  /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
   close(): Promise<void>;
 }
 

@@ -144,7 +144,8 @@ export class AlarmService implements AlarmApi {
   private async save(alarm: Alarm, event: AlarmEvent, isNew: boolean): Promise<Alarm> {
     if (isNew) await this.deps.store.insertAlarm(alarm, event);
     else await this.deps.store.updateAlarm(alarm, event);
-    this.deps.bus.publish('alarm', subjectFor('alarm', alarm.tenantId, alarm.deviceId), {
+    // Fire and forget: the change is stored; the event only feeds live views.
+    void this.deps.bus.publish('alarm', subjectFor('alarm', alarm.tenantId, alarm.deviceId), {
       tenantId: alarm.tenantId,
       deviceId: alarm.deviceId,
       action: event.action,

@@ -117,7 +117,7 @@ export async function harness(options: { store?: Store; commands?: Partial<Comma
     },
     record(event) {
       const seen: BusEvents[typeof event][] = [];
-      bus.subscribe(event, `${event}.>`, (m) => seen.push(m));
+      bus.subscribe(event, `${event}.>`, (m) => void seen.push(m));
       return seen;
     },
     async close() {

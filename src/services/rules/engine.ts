@@ -395,7 +395,8 @@ export class RuleEngine {
     const { id: ruleId, name: ruleName, tenantId } = rule.rule;
     this.metrics.error(stage);
     this.logThrottled(`rule:${ruleId}`, { ruleId, deviceId, stage, action, reason: message }, 'rule failed');
-    this.deps.bus.publish('ruleError', subjectFor('ruleError', tenantId, deviceId ?? '-'), {
+    // Fire and forget: the error is logged and counted already; the event feeds live views.
+    void this.deps.bus.publish('ruleError', subjectFor('ruleError', tenantId, deviceId ?? '-'), {
       tenantId,
       ruleId,
       ruleName,

@@ -120,7 +120,7 @@ describe('rule engine', () => {
     await f.rule({ condition: 'level < 10', actions: [{ type: 'command', method: 'low' }], clearActions: [{ type: 'command', method: 'ok' }] });
     await f.telemetry(a, { level: 50 }); // warms the caches: later messages take the synchronous path
     const publish = (d: typeof a, level: number, ts: number): void =>
-      f?.bus.publish('telemetry', subjectFor('telemetry', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, points: [{ key: 'level', ts, value: level }] });
+      void f?.bus.publish('telemetry', subjectFor('telemetry', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, points: [{ key: 'level', ts, value: level }] });
     // b is not cached yet (its messages wait for loads) while a's are evaluated at once.
     publish(b, 5, T0 + 1);
     publish(a, 5, T0 + 1);
@@ -164,7 +164,7 @@ describe('rule engine', () => {
     f = await fixture();
     const d = await f.device('conn');
     await f.rule({ deviceId: d.id, trigger: 'connectivity', condition: 'event == "offline"', actions: [{ type: 'alarm', alarmType: 'Offline' }] });
-    const status = (online: boolean) => f?.bus.publish('status', subjectFor('status', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, online });
+    const status = (online: boolean) => void f?.bus.publish('status', subjectFor('status', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, online });
     status(false);
     await f.rules.engine.idle();
     status(true);

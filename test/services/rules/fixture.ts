@@ -73,7 +73,7 @@ export async function fixture(options: { outbound?: OutboundHttp; store?: Store 
   const published: Fixture['published'] = [];
   const written: Fixture['written'] = [];
   const errors: BusEvents['ruleError'][] = [];
-  bus.subscribe('ruleError', 'ruleError.>', (e) => errors.push(e));
+  bus.subscribe('ruleError', 'ruleError.>', (e) => void errors.push(e));
   const build = (): Rules =>
     createRules({
       store,
