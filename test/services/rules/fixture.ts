@@ -114,7 +114,8 @@ export async function fixture(options: { outbound?: OutboundHttp; store?: Store 
     async telemetry(device, points, ts = now) {
       const list = Array.isArray(points) ? points : Object.entries(points).map(([key, value]) => ({ key, ts, value: value as Point['value'] }));
       await store.appendTelemetry(list.map((p) => ({ deviceId: device.id, ...p })));
-      bus.publish('telemetry', subjectFor('telemetry', device.tenantId, device.id), { tenantId: device.tenantId, deviceId: device.id, points: list });
+      await bus.publish('telemetry', subjectFor('telemetry', device.tenantId, device.id), { tenantId: device.tenantId, deviceId: device.id, points: list });
+      await bus.idle();
       await f.rules.engine.idle();
     },
     async restart() {
