@@ -101,14 +101,41 @@ export interface TelemetryStore {
   /**
    * Appends rows durably in one transaction (group commit). Resolves only once committed.
    * Idempotent on (device, key, ts): a repeated point replaces the stored one.
+   * `outbox`, when given, is written as one outbox record in the same transaction (the events
+   * announcing these rows: nothing is committed without them, nor they without it); resolves
+   * with that record's id.
    */
-  appendTelemetry(rows: readonly TelemetryRow[]): Promise<void>;
+  appendTelemetry(rows: readonly TelemetryRow[], outbox?: string): Promise<number | undefined>;
   queryRaw(query: RawQuery): Promise<Record<string, TsValue[]>>;
   /** Only numeric values take part; each bucket's ts is its start. */
   queryAggregated(query: AggregateQuery): Promise<Record<string, TsValue[]>>;
   latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>>;
   /** Distinct keys the device has reported. */
   telemetryKeys(deviceId: string): Promise<string[]>;
+}
+
+/** A record of the transactional outbox: events written in the transaction of the data they announce. */
+export interface OutboxRecord {
+  /** Increasing in write order among the records not yet acknowledged (an acknowledged id may be used again). */
+  readonly id: number;
+  /** Opaque to the store: the relay's encoding of the events (services/outbox-relay.ts). */
+  readonly payload: string;
+}
+
+/**
+ * The outbox between a commit and the bus: records are written with the data (appendTelemetry),
+ * published by the relay, then acknowledged. Whatever is not acknowledged when the process stops
+ * is taken again at the next start, so each record is published at least once.
+ */
+export interface OutboxStore {
+  /** Unacknowledged records, oldest first, at most `limit`. */
+  takeOutbox(limit: number): Promise<OutboxRecord[]>;
+  /**
+   * The records were published: takeOutbox no longer returns them. The removal may reach the
+   * disk later (with the next write, or within a second): a crash before that only makes them
+   * be published again.
+   */
+  ackOutbox(ids: readonly number[]): Promise<void>;
 }
 
 export interface AttributeStore {
@@ -325,6 +352,7 @@ export interface Store
   extends RegistryStore,
     CredentialStore,
     TelemetryStore,
+    OutboxStore,
     AttributeStore,
     StatusStore,
     UserStore,
