@@ -37,15 +37,14 @@ export class OutboxRelay {
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
-  /** The record of one commit's events (JSON; messages are JSON-safe by construction). */
+  /** The record of one commit's events (JSON; messages are JSON-safe by construction). One stringify per commit: measured faster than one per event. */
   encode(events: readonly OutboxEvent[]): string {
-    let out = '[';
+    const envelopes = new Array<{ s: string; e: string; v: number; d: unknown }>(events.length);
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as OutboxEvent;
-      if (i > 0) out += ',';
-      out += `{"s":${JSON.stringify(e.subject)},"e":"${e.event}","v":${BUS_EVENT_VERSIONS[e.event]},"d":${JSON.stringify(e.message)}}`;
+      envelopes[i] = { s: e.subject, e: e.event, v: BUS_EVENT_VERSIONS[e.event], d: e.message };
     }
-    return `${out}]`;
+    return JSON.stringify(envelopes);
   }
 
   /**

@@ -15,7 +15,7 @@
  */
 import type { Bus, BusEvents, BusHandler, BusSubscribeOptions, DeadLetter, Logger } from '../../../ports.js';
 import { Consumer, Member, type AnyHandler, type ConsumerHost } from './consumer.js';
-import { deepFreeze, deviceToken } from './subjects.js';
+import { deviceToken, freezeMessage } from './subjects.js';
 
 export interface MemoryBusOptions {
   /**
@@ -59,10 +59,10 @@ export class MemoryBus implements Bus {
     };
   }
 
-  publish<E extends keyof BusEvents>(_event: E, subject: string, message: BusEvents[E]): Promise<void> {
+  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void> {
     // After close nothing is delivered; not an error: late fire-and-forget publishes during shutdown are expected.
     if (this.closed) return RESOLVED;
-    if (this.freeze) deepFreeze(message);
+    if (this.freeze) freezeMessage(event, message);
     const direct = this.exact.get(subject);
     if (direct !== undefined) {
       for (let i = 0; i < direct.length; i++) (direct[i] as Consumer).offer(subject, message);

@@ -45,8 +45,27 @@ export function hashKey(key: string): number {
 /**
  * Freezes a message and everything it holds, so no subscriber can change what the publisher or
  * another subscriber sees. Objects already frozen are not walked again (a message published
- * twice, shared sub-objects). In place: cheaper than a copy on the telemetry hot path.
+ * twice, shared sub-objects). In place: cheaper than a copy on the telemetry hot path, and
+ * telemetry (one message per committed device message) takes a path that knows its shape.
  */
+export function freezeMessage(event: string, message: unknown): void {
+  if (event !== 'telemetry') {
+    deepFreeze(message);
+    return;
+  }
+  const m = message as { points: readonly { value: unknown }[] };
+  if (Object.isFrozen(m)) return;
+  Object.freeze(m);
+  const points = m.points;
+  if (Object.isFrozen(points)) return;
+  Object.freeze(points);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i] as { value: unknown };
+    Object.freeze(p);
+    if (typeof p.value === 'object') deepFreeze(p.value);
+  }
+}
+
 export function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
@@ -54,5 +73,6 @@ export function deepFreeze(value: unknown): void {
     for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
     return;
   }
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) deepFreeze((value as Record<string, unknown>)[keys[i] as string]);
 }
