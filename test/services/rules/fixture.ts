@@ -57,6 +57,8 @@ export interface Fixture {
   telemetry(device: Device, points: Point[] | Record<string, JsonValue>, ts?: number): Promise<void>;
   /** A new engine on the same store (a platform restart). */
   restart(): Promise<void>;
+  /** Another engine on the same store and bus, started (a second node of a cluster); the caller stops it. */
+  node(): Promise<Rules>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,11 @@ export async function fixture(options: { outbound?: OutboundHttp; store?: Store 
       await f.rules.stop();
       f.rules = build();
       await f.rules.start();
+    },
+    async node() {
+      const rules = build();
+      await rules.start();
+      return rules;
     },
     stop: () => f.rules.stop(),
   };
