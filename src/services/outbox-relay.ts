@@ -9,18 +9,17 @@
  * can connect. Delivery is therefore at least once: consumers tolerate duplicates (the rule
  * engine does: window samples are keyed on the point's timestamp, edges fire on a change).
  *
- * A record is one JSON array of `{s: subject, e: event, v: version, d: message}`: the envelope
- * of domain/bus-events.ts plus the subject, checked against the schema when read back, so a
- * record written by an older build is refused (logged, kept) rather than misread.
+ * The record format (outbox-record.ts): telemetry as a reference to the committed rows, other
+ * events as versioned envelopes; a record this build cannot read is logged and kept, never misread.
  */
-import { BUS_EVENT_VERSIONS, BusSchemaError, decodeBusEnvelope } from '../domain/bus-events.js';
-import type { Bus, BusEvents, Logger, OutboxStore } from '../ports.js';
+import { BusSchemaError } from '../domain/bus-events.js';
+import type { Bus, Logger, OutboxStore } from '../ports.js';
+import { decodeRecord, encodeRecord, type OutboxEvent, type TelemetryReader } from './outbox-record.js';
 
-/** One event as the relay publishes it. */
-export type OutboxEvent = { [E in keyof BusEvents]: { readonly event: E; readonly subject: string; readonly message: BusEvents[E] } }[keyof BusEvents];
+export type { OutboxEvent } from './outbox-record.js';
 
 export interface OutboxRelayDeps {
-  readonly store: OutboxStore;
+  readonly store: OutboxStore & TelemetryReader;
   readonly bus: Bus;
   readonly logger: Logger;
   /** Records taken per read at recovery; default 256. */
@@ -37,14 +36,9 @@ export class OutboxRelay {
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
-  /** The record of one commit's events (JSON; messages are JSON-safe by construction). One stringify per commit: measured faster than one per event. */
+  /** The record of one commit's events (outbox-record.ts). */
   encode(events: readonly OutboxEvent[]): string {
-    const envelopes = new Array<{ s: string; e: string; v: number; d: unknown }>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i] as OutboxEvent;
-      envelopes[i] = { s: e.subject, e: e.event, v: BUS_EVENT_VERSIONS[e.event], d: e.message };
-    }
-    return JSON.stringify(envelopes);
+    return encodeRecord(events);
   }
 
   /**
@@ -103,8 +97,9 @@ export class OutboxRelay {
       for (const record of records) {
         let events: OutboxEvent[];
         try {
-          events = decodeRecord(record.payload);
+          events = await decodeRecord(record.payload, this.deps.store);
         } catch (err) {
+          if (!(err instanceof BusSchemaError) && !(err instanceof SyntaxError)) throw err; // e.g. the store failing: not the record's fault
           // Kept for a build that reads it; never acknowledged unread.
           this.deps.logger.error({ err, outboxId: record.id }, 'outbox record unreadable by this build; left in the outbox');
           skipped.add(record.id);
@@ -130,14 +125,3 @@ export class OutboxRelay {
   }
 }
 
-/** The events of one record, each checked against its schema and version. */
-export function decodeRecord(payload: string): OutboxEvent[] {
-  const parsed: unknown = JSON.parse(payload);
-  if (!Array.isArray(parsed)) throw new BusSchemaError('outbox record is not a list of events');
-  return parsed.map((item: unknown) => {
-    const subject = (item as { s?: unknown } | null)?.s;
-    if (typeof subject !== 'string') throw new BusSchemaError('outbox event without a subject');
-    const { event, message } = decodeBusEnvelope(item);
-    return { event, subject, message } as OutboxEvent;
-  });
-}

@@ -56,6 +56,7 @@ describe('outbox relay', () => {
       const relay = new OutboxRelay({ store, bus, logger: silent });
       assert.equal(await relay.recover(), 2);
       await bus.idle();
+      // telemetry is read back from the committed rows the records refer to
       assert.deepEqual(got, [event(1).message, event(2, { nested: [1, 'x'] }).message, event(3).message]);
       assert.deepEqual(await store.takeOutbox(10), [], 'acknowledged once published');
     } finally {
@@ -132,15 +133,20 @@ describe('outbox relay', () => {
     assert.deepEqual(await store.takeOutbox(10), []);
   });
 
-  it('a record this build cannot read (another schema version) is left in the outbox; the others go out', async () => {
+  it('a record this build cannot read (another schema version, a malformed reference) is left in the outbox; the others go out', async () => {
     const store = createMemoryStore();
     const bus = new MemoryBus();
     const got = consume(bus);
     const relay = new OutboxRelay({ store, bus, logger: silent });
-    await store.appendTelemetry([{ deviceId: 'd1', key: 'v', ts: NOW + 1, value: 1 }], relay.encode([event(1)]).replace('"v":1', '"v":99'));
-    await store.appendTelemetry([{ deviceId: 'd2', key: 'v', ts: NOW + 2, value: 2 }], relay.encode([event(2)]));
+    const status: OutboxEvent = { event: 'status', subject: 'status.t.d1', message: { tenantId: 't', deviceId: 'd1', online: true } };
+    const statuses: BusEvents['status'][] = [];
+    bus.subscribe('status', 'status.>', (m) => void statuses.push(m));
+    await store.appendTelemetry([{ deviceId: 'd1', key: 'v', ts: NOW + 1, value: 1 }], relay.encode([event(1), status]).replace('"v":1', '"v":99'));
+    await store.appendTelemetry([{ deviceId: 'd2', key: 'v', ts: NOW + 2, value: 2 }], relay.encode([event(2), status]));
+    await store.appendTelemetry([{ deviceId: 'd3', key: 'v', ts: NOW + 3, value: 3 }], '[["t", 3]]'); // malformed reference
     assert.equal(await relay.recover(), 1);
     assert.deepEqual(got, [event(2).message]);
-    assert.equal((await store.takeOutbox(10)).length, 1);
+    assert.deepEqual(statuses, [status.message], 'envelopes other than telemetry round-trip with their version');
+    assert.equal((await store.takeOutbox(10)).length, 2);
   });
 });

@@ -72,6 +72,8 @@ export class Consumer {
     private readonly partitionOf: (subject: string) => string,
     readonly maxDeliveries: number,
     private readonly host: ConsumerHost,
+    /** Gives each delivery its own copy of the message (telemetry; see subjects.ts). */
+    private readonly copy?: (message: unknown) => unknown,
   ) {
     this.tokens = pattern.split('.');
   }
@@ -173,7 +175,8 @@ export class Consumer {
     let result: unknown;
     this.active.push(key);
     try {
-      result = member.handler(pending.message, pending.subject, { subject: pending.subject, attempt: pending.attempt });
+      const message = this.copy === undefined ? pending.message : this.copy(pending.message);
+      result = member.handler(message, pending.subject, { subject: pending.subject, attempt: pending.attempt });
     } catch (err) {
       member.inFlight--;
       this.giveBack(key, pending, err);

@@ -15,14 +15,16 @@
  */
 import type { Bus, BusEvents, BusHandler, BusSubscribeOptions, DeadLetter, Logger } from '../../../ports.js';
 import { Consumer, Member, type AnyHandler, type ConsumerHost } from './consumer.js';
-import { deviceToken, freezeMessage } from './subjects.js';
+import { copyTelemetry, deepFreeze, deviceToken } from './subjects.js';
 
 export interface MemoryBusOptions {
   /**
-   * 'freeze' (default): a published message is deep-frozen, so no subscriber can change what
-   * another one (or the publisher) sees. 'none' hands the object over as is (measurements only).
+   * 'isolate' (default): no subscriber can change what another one (or the publisher) sees:
+   * telemetry is copied for each delivery (cheaper than freezing on the hot path, measured),
+   * other events are deep-frozen when published. 'none' hands the object over as is
+   * (measurements only).
    */
-  readonly isolation?: 'freeze' | 'none';
+  readonly isolation?: 'isolate' | 'none';
   /** Back-off before redelivery attempt n (n ≥ 2); default 10 ms × 2^(n-2), at most 1 s. */
   readonly redeliveryDelayMs?: (attempt: number) => number;
   /** Messages a consumer holds queued before new ones are dead-lettered; default 100,000. */
@@ -44,14 +46,14 @@ export class MemoryBus implements Bus {
   private wildcard: readonly Consumer[] = [];
   private readonly groups = new Map<string, Consumer>();
   private readonly host: ConsumerHost;
-  private readonly freeze: boolean;
+  private readonly isolate: boolean;
   private closed = false;
 
   constructor(
     private readonly logger?: Logger,
     private readonly options: MemoryBusOptions = {},
   ) {
-    this.freeze = options.isolation !== 'none';
+    this.isolate = options.isolation !== 'none';
     this.host = {
       maxQueued: options.maxQueued ?? 100_000,
       redeliveryDelayMs: options.redeliveryDelayMs ?? ((n) => Math.min(1000, 10 * 2 ** Math.max(0, n - 2))),
@@ -62,7 +64,7 @@ export class MemoryBus implements Bus {
   publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void> {
     // After close nothing is delivered; not an error: late fire-and-forget publishes during shutdown are expected.
     if (this.closed) return RESOLVED;
-    if (this.freeze) freezeMessage(event, message);
+    if (this.isolate && event !== 'telemetry') deepFreeze(message);
     const direct = this.exact.get(subject);
     if (direct !== undefined) {
       for (let i = 0; i < direct.length; i++) (direct[i] as Consumer).offer(subject, message);
@@ -87,7 +89,8 @@ export class MemoryBus implements Bus {
     }
     if (consumer === undefined) {
       const partition = options.partition ?? (group === undefined ? whole : deviceToken);
-      consumer = new Consumer(event, pattern, group, partition, maxDeliveries, this.host);
+      const copy = this.isolate && event === 'telemetry' ? copyTelemetry : undefined;
+      consumer = new Consumer(event, pattern, group, partition, maxDeliveries, this.host, copy);
       this.add(consumer);
       if (group !== undefined) this.groups.set(group, consumer);
     }

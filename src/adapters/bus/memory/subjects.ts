@@ -43,29 +43,40 @@ export function hashKey(key: string): number {
 }
 
 /**
- * Freezes a message and everything it holds, so no subscriber can change what the publisher or
- * another subscriber sees. Objects already frozen are not walked again (a message published
- * twice, shared sub-objects). In place: cheaper than a copy on the telemetry hot path, and
- * telemetry (one message per committed device message) takes a path that knows its shape.
+ * A telemetry message as one subscriber gets it: its own copy (points, and JSON values deep).
+ * Telemetry is the hot path (one message per committed device message) and freezing it was
+ * measured at ~1 µs a message (Object.freeze is a runtime call per object, five per message);
+ * a copy of this known shape is a few allocations. Each delivery gets its own copy, so no
+ * subscriber can change what the publisher or another subscriber sees.
  */
-export function freezeMessage(event: string, message: unknown): void {
-  if (event !== 'telemetry') {
-    deepFreeze(message);
-    return;
-  }
-  const m = message as { points: readonly { value: unknown }[] };
-  if (Object.isFrozen(m)) return;
-  Object.freeze(m);
+export function copyTelemetry(message: unknown): unknown {
+  const m = message as { tenantId: string; deviceId: string; points: readonly { key: string; ts: number; value: unknown }[] };
   const points = m.points;
-  if (Object.isFrozen(points)) return;
-  Object.freeze(points);
+  const out = new Array<{ key: string; ts: number; value: unknown }>(points.length);
   for (let i = 0; i < points.length; i++) {
-    const p = points[i] as { value: unknown };
-    Object.freeze(p);
-    if (typeof p.value === 'object') deepFreeze(p.value);
+    const p = points[i] as { key: string; ts: number; value: unknown };
+    out[i] = { key: p.key, ts: p.ts, value: typeof p.value === 'object' ? copyJson(p.value) : p.value };
   }
+  return { tenantId: m.tenantId, deviceId: m.deviceId, points: out };
 }
 
+function copyJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // a key named __proto__ stays an own property (plain assignment would set the prototype)
+    if (k === '__proto__') Object.defineProperty(out, k, { value: copyJson(v), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyJson(v);
+  }
+  return out;
+}
+
+/**
+ * Freezes a message and everything it holds (events other than telemetry, which are rare):
+ * no subscriber can change what the publisher or another subscriber sees. Objects already
+ * frozen are not walked again.
+ */
 export function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
