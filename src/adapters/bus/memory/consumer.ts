@@ -59,7 +59,7 @@ export class Consumer {
   private readonly partitions = new Map<string, Partition>();
   /** Partitions with queued messages that wait for a member with room. */
   private readonly blocked = new Set<string>();
-  /** Keys whose handler is running synchronously right now (re-entrant publishes queue behind them). */
+  /** Subjects whose handler is running synchronously right now (re-entrant publishes of their partitions queue behind them). */
   private readonly active: string[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private queued = 0;
@@ -123,9 +123,17 @@ export class Consumer {
   }
 
   offer(subject: string, message: unknown): void {
+    if (this.partitions.size === 0 && this.active.length === 0 && this.members.length === 1) {
+      // The hot path (one node, nothing pending): no partition key needed unless the handler goes async.
+      const only = this.members[0] as Member;
+      if (only.inFlight < only.maxInFlight) {
+        if (this.deliver(only, undefined, { subject, message, attempt: 0 }) && this.partitions.size > 0) this.dispatch(this.partitionOf(subject));
+        return;
+      }
+    }
     const key = this.partitionOf(subject);
     let part = this.partitions.get(key);
-    if (part === undefined && !this.active.includes(key)) {
+    if (part === undefined && !this.isActive(key)) {
       // The usual case: nothing of this partition pending, a member with room takes it now.
       const member = this.pick(key);
       if (member !== undefined) {
@@ -140,7 +148,12 @@ export class Consumer {
     if (part === undefined) this.partitions.set(key, (part = { queue: [], busy: false }));
     part.queue.push({ subject, message, attempt: 0 });
     this.queued++;
-    if (!part.busy && !this.active.includes(key)) this.dispatch(key);
+    if (!part.busy && !this.isActive(key)) this.dispatch(key);
+  }
+
+  private isActive(key: string): boolean {
+    for (const subject of this.active) if (this.partitionOf(subject) === key) return true;
+    return false;
   }
 
   /** Delivers the partition's queued messages while they settle synchronously. */
@@ -169,25 +182,26 @@ export class Consumer {
    * the partition); otherwise the partition stays busy until the promise settles or the
    * redelivery back-off ends.
    */
-  private deliver(member: Member, key: string, pending: Pending): boolean {
+  private deliver(member: Member, partition: string | undefined, pending: Pending): boolean {
     pending.attempt++;
     member.inFlight++;
     let result: unknown;
-    this.active.push(key);
+    this.active.push(pending.subject);
     try {
       const message = this.copy === undefined ? pending.message : this.copy(pending.message);
       result = member.handler(message, pending.subject, { subject: pending.subject, attempt: pending.attempt });
     } catch (err) {
       member.inFlight--;
-      this.giveBack(key, pending, err);
-      return false;
-    } finally {
       this.active.pop();
+      this.giveBack(partition ?? this.partitionOf(pending.subject), pending, err);
+      return false;
     }
+    this.active.pop();
     if (!isThenable(result)) {
       member.inFlight--;
       return true;
     }
+    const key = partition ?? this.partitionOf(pending.subject);
     let part = this.partitions.get(key);
     if (part === undefined) this.partitions.set(key, (part = { queue: [], busy: true }));
     else part.busy = true;
