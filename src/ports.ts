@@ -450,9 +450,11 @@ export interface Bus {
   /**
    * Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). Resolves once the bus holds the
    * message (durably, for a durable bus): the point after which the publisher may forget it.
-   * The message is handed over: the memory bus freezes it, so neither the publisher nor any
-   * subscriber may change it afterwards. Rejects when the message does not fit its schema
-   * (domain/bus-events.ts) in a bus that serializes, or when the bus is closed.
+   * The message is handed over: the publisher does not change it afterwards, and no subscriber
+   * can change what another one sees (the memory bus copies telemetry per delivery and freezes
+   * other events; a serializing bus decodes per node). Rejects only when the bus cannot take it
+   * (a durable bus unreachable; a message that does not fit its schema, domain/bus-events.ts,
+   * in a bus that serializes); the memory bus never rejects.
    */
   publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void>;
   /**
