@@ -419,8 +419,10 @@ export interface BusSubscribeOptions {
   /** Work-queue group name; every member of a group must use the same event and pattern. */
   readonly group?: string;
   /**
-   * Work queue only: the partition of a message. Default: the subject's third token
-   * (`<event>.<tenant>.<device>`), so each device's messages are handled in order.
+   * The partition of a message: one message of a partition in flight at a time, in publish
+   * order. Default: for a work queue the subject's third token (`<event>.<tenant>.<device>`), so
+   * each device's messages are handled in order by one member at a time; for a broadcast
+   * subscription a single partition (all its messages in publish order).
    */
   readonly partition?: (subject: string) => string;
   /**

@@ -1,4 +1,4 @@
-/** Subject matching and partition keys for the memory bus (NATS semantics). */
+/** Subject matching, partition keys and message isolation (copy or freeze) for the memory bus (NATS subject semantics). */
 
 /**
  * Whether `subject` matches the pattern's tokens (`*` one token, `>` the rest). The subject is
