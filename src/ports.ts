@@ -8,6 +8,8 @@ export * from './ports/broker-state.js';
 export * from './ports/device-api.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
+export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
+import type { AlarmAction, BusEvents } from './domain/bus-event-map.js';
 import type {
   AttributeEntry,
   AttributeScope,
@@ -108,14 +110,41 @@ export interface TelemetryStore {
   /**
    * Appends rows durably in one transaction (group commit). Resolves only once committed.
    * Idempotent on (device, key, ts): a repeated point replaces the stored one.
+   * `outbox`, when given, is written as one outbox record in the same transaction (the events
+   * announcing these rows: nothing is committed without them, nor they without it); resolves
+   * with that record's id.
    */
-  appendTelemetry(rows: readonly TelemetryRow[]): Promise<void>;
+  appendTelemetry(rows: readonly TelemetryRow[], outbox?: string): Promise<number | undefined>;
   queryRaw(query: RawQuery): Promise<Record<string, TsValue[]>>;
   /** Only numeric values take part; each bucket's ts is its start. */
   queryAggregated(query: AggregateQuery): Promise<Record<string, TsValue[]>>;
   latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>>;
   /** Distinct keys the device has reported. */
   telemetryKeys(deviceId: string): Promise<string[]>;
+}
+
+/** A record of the transactional outbox: events written in the transaction of the data they announce. */
+export interface OutboxRecord {
+  /** Increasing in write order among the records not yet acknowledged (an acknowledged id may be used again). */
+  readonly id: number;
+  /** Opaque to the store: the relay's encoding of the events (services/outbox-relay.ts). */
+  readonly payload: string;
+}
+
+/**
+ * The outbox between a commit and the bus: records are written with the data (appendTelemetry),
+ * published by the relay, then acknowledged. Whatever is not acknowledged when the process stops
+ * is taken again at the next start, so each record is published at least once.
+ */
+export interface OutboxStore {
+  /** Unacknowledged records, oldest first, at most `limit`. */
+  takeOutbox(limit: number): Promise<OutboxRecord[]>;
+  /**
+   * The records were published: takeOutbox no longer returns them. The removal may reach the
+   * disk later (with the next write, or within a second): a crash before that only makes them
+   * be published again.
+   */
+  ackOutbox(ids: readonly number[]): Promise<void>;
 }
 
 export interface AttributeStore {
@@ -196,7 +225,7 @@ export interface UserStore {
 export interface AlarmEvent {
   readonly alarmId: string;
   readonly ts: number;
-  readonly action: 'raised' | 'repeated' | 'acknowledged' | 'cleared';
+  readonly action: AlarmAction;
   readonly severity: AlarmSeverity;
   /** Who: a user id, 'rule:<id>', 'api'… (absent when unknown). */
   readonly by?: string;
@@ -372,6 +401,7 @@ export interface Store
   extends RegistryStore,
     CredentialStore,
     TelemetryStore,
+    OutboxStore,
     AttributeStore,
     StatusStore,
     UserStore,
@@ -387,38 +417,83 @@ export interface Store
 
 // ---------------------------------------------------------------- bus
 
-/** Events that cross the bus. Subjects are dot-separated; the first token names the event. */
-export interface BusEvents {
-  /** Telemetry committed to the store. */
-  telemetry: { tenantId: string; deviceId: string; points: readonly Point[] };
-  /** Attributes changed in a scope. */
-  attributes: { tenantId: string; deviceId: string; scope: AttributeScope; values: Record<string, JsonValue>; deleted?: string[] };
-  /**
-   * A command for the node holding the device's session. `nodeId`: the node that sent it and
-   * waits for the reply; `toNode`: the node Presence said holds the session (absent: unknown).
-   */
-  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number; nodeId?: string; toNode?: string };
-  /** A device's answer to a server-side RPC; `nodeId`: the node whose session received it. */
-  rpcResponse: { deviceId: string; requestId: number; response: JsonValue; nodeId?: string };
-  /** Connectivity changes. */
-  status: DeviceStatus & { tenantId: string };
-  /** An RPC request was handed to a live session of the device (or its gateway): written to the wire. */
-  rpcDelivered: { deviceId: string; requestId: number; nodeId?: string };
-  /** An alarm was raised, repeated, acknowledged or cleared. */
-  alarm: { tenantId: string; deviceId: string; action: AlarmEvent['action']; alarm: Alarm };
-  /** A command changed state. */
-  command: { tenantId: string; deviceId: string; command: Command };
-  /** A rule failed while evaluating or acting; ingest and other rules go on. Subject device token: the device id or '-'. */
-  ruleError: { tenantId: string; ruleId: string; ruleName: string; deviceId?: string; stage: 'condition' | 'action'; action?: string; message: string; ts: number };
+// BusEvents and BusSubject live in domain/bus-event-map.ts (the event schema in domain/ reads them).
+
+/**
+ * What the handler of one delivery is told besides the message. `attempt` counts deliveries of
+ * this message to this subscription (1 on the first); a handler may treat attempt > 1 as a
+ * possible duplicate.
+ */
+export interface BusDelivery {
+  readonly subject: string;
+  readonly attempt: number;
 }
 
-export type BusSubject<E extends keyof BusEvents = keyof BusEvents> = `${E}.${string}` | E;
+/**
+ * Settles the delivery: returning (or resolving) acknowledges the message; throwing or rejecting
+ * asks for it again (nak), to this or another member, up to `maxDeliveries`.
+ */
+export type BusHandler<E extends keyof BusEvents> = (message: BusEvents[E], subject: string, delivery: BusDelivery) => void | Promise<void>;
 
+/**
+ * How a subscription consumes. Without `group` it is broadcast: every broadcast subscription
+ * whose pattern matches gets every message, from the moment it subscribes until it
+ * unsubscribes (nothing is kept for it meanwhile). With `group` it is a member of a work queue
+ * (a NATS JetStream durable consumer with that name): each message goes to exactly one member,
+ * and messages are partitioned (default: by the subject's device token) so one partition has
+ * one message in flight at a time, in publish order, across all members.
+ */
+export interface BusSubscribeOptions {
+  /** Work-queue group name; every member of a group must use the same event and pattern. */
+  readonly group?: string;
+  /**
+   * The partition of a message: one message of a partition in flight at a time, in publish
+   * order. Default: for a work queue the subject's third token (`<event>.<tenant>.<device>`), so
+   * each device's messages are handled in order by one member at a time; for a broadcast
+   * subscription a single partition (all its messages in publish order).
+   */
+  readonly partition?: (subject: string) => string;
+  /**
+   * Messages this subscription handles at once (unsettled promises): default 1 for broadcast
+   * (in publish order), 1,000 for a work-queue member (at most one per partition).
+   */
+  readonly maxInFlight?: number;
+  /** Deliveries of one message before it is dead-lettered; default 5. */
+  readonly maxDeliveries?: number;
+}
+
+/** A message given up on after `maxDeliveries` (logged; the NATS adapter maps it to the MAX_DELIVERIES advisory). */
+export interface DeadLetter {
+  readonly event: keyof BusEvents;
+  readonly subject: string;
+  readonly group: string | undefined;
+  readonly attempts: number;
+  readonly message: unknown;
+  readonly error: unknown;
+}
+
+/**
+ * The message bus between services (and, in a cluster, between nodes). Semantics pinned by
+ * test/adapters/bus/contract.ts; docs/ARCHITECTURE.md, "The bus".
+ */
 export interface Bus {
-  /** Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). */
-  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): void;
-  /** `pattern` uses NATS wildcards: `*` one token, `>` the rest. */
-  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: (message: BusEvents[E], subject: string) => void): () => void;
+  /**
+   * Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). Resolves once the bus holds the
+   * message (durably, for a durable bus): the point after which the publisher may forget it.
+   * The message is handed over: the publisher does not change it afterwards, and no subscriber
+   * can change what another one sees (the memory bus copies telemetry per delivery and freezes
+   * other events; a serializing bus decodes per node). Rejects only when the bus cannot take it
+   * (a durable bus unreachable; a message that does not fit its schema, domain/bus-events.ts,
+   * in a bus that serializes); the memory bus never rejects.
+   */
+  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void>;
+  /**
+   * `pattern` uses NATS wildcards: `*` one token, `>` the rest. The returned function ends the
+   * subscription; a work-queue message it held unsettled is delivered again to another member
+   * (or to the next one to join), as when a consumer dies.
+   */
+  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: BusHandler<E>, options?: BusSubscribeOptions): () => void;
+  /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
   close(): Promise<void>;
 }
 

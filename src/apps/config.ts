@@ -103,7 +103,8 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
-  bus: Type.Object({ kind: Type.Union([Type.Literal('memory')]) }, { default: {} }),
+  /** 'memory': the in-process bus (one node). 'nats': NATS JetStream, for a cluster (issue 14; refused at start until then). */
+  bus: Type.Object({ kind: Type.Union([Type.Literal('memory'), Type.Literal('nats')]) }, { default: {} }),
   limits: Type.Object(
     {
       maxPayloadBytes: Type.Integer({ minimum: 64 }),

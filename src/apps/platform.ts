@@ -12,8 +12,8 @@ import type { Config } from './config.js';
 import { openDataDir, secureDataDir } from './data-dir.js';
 import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
+import { createBus } from './bus.js';
 import { systemClock, type BrokerStateStore, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
-import { MemoryBus } from '../adapters/bus/memory/index.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
@@ -34,6 +34,7 @@ import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
+import { OutboxRelay } from '../services/outbox-relay.js';
 import { LiveService } from '../services/live.js';
 import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
@@ -160,7 +161,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let store: Store;
   let brokerState: BrokerStateStore;
   let tokens: TokenHasher;
+  let bus: Bus;
   try {
+    bus = createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built refuses the start before the store opens
     tokens = new TokenHasher(loadCredentialKey(config));
     ({ store, brokerState } = openStore(config, logger, tokens));
   } catch (err) {
@@ -177,7 +180,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     dataDirLock.release();
     throw err;
   }
-  const bus = new MemoryBus(logger);
   // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
   const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
@@ -225,9 +227,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     isOnline: (id) => reachability.isOnline(id),
     holder: (id) => reachability.holder(id),
   });
+  // The ingest → rules handoff goes through the store's outbox (services/outbox-relay.ts).
+  const outbox = new OutboxRelay({ store, bus, logger: logger.child({ component: 'outbox' }) });
   const ingest = new IngestService({
     store,
     bus,
+    outbox,
     clock,
     logger,
     metrics,
@@ -344,6 +349,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));
     for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
+    await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await smpp?.close();
@@ -366,6 +372,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
+    // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.
+    const recovered = await outbox.recover();
+    if (recovered > 0) logger.info({ records: recovered }, 'outbox: events of an earlier run published');
     for (const t of transports) {
       addresses.push(...(await t.start()));
       started.push(t);

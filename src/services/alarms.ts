@@ -152,7 +152,8 @@ export class AlarmService implements AlarmApi {
     // A CONFLICT here (another writer changed the alarm, or opened one first) runs the whole
     // read-modify-write again (serial → retryOnConflict).
     await casWrite(isNew ? this.deps.store.insertAlarm(alarm, event) : this.deps.store.updateAlarm(alarm, event));
-    this.deps.bus.publish('alarm', subjectFor('alarm', alarm.tenantId, alarm.deviceId), {
+    // Fire and forget: the change is stored; the event only feeds live views.
+    void this.deps.bus.publish('alarm', subjectFor('alarm', alarm.tenantId, alarm.deviceId), {
       tenantId: alarm.tenantId,
       deviceId: alarm.deviceId,
       action: event.action,

@@ -70,13 +70,14 @@ export class AttributeService {
   private async write(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
     if (Object.keys(values).length === 0) return;
     await this.deps.store.setAttributes(deviceId, scope, values, this.deps.clock.now());
-    this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), { tenantId, deviceId, scope, values });
+    // Awaited: the caller's success means the change is on its way to the device's session and the rules.
+    await this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), { tenantId, deviceId, scope, values });
   }
 
   private async delete(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.deps.store.deleteAttributes(deviceId, scope, keys);
-    this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), {
+    await this.deps.bus.publish('attributes', subjectFor('attributes', tenantId, deviceId), {
       tenantId,
       deviceId,
       scope,

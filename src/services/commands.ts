@@ -440,7 +440,8 @@ export class CommandService implements CommandApi {
   }
 
   private announce(command: StoredCommand): void {
-    this.deps.bus.publish('command', subjectFor('command', command.tenantId, command.deviceId), {
+    // Fire and forget: the command is stored; the event only feeds live views.
+    void this.deps.bus.publish('command', subjectFor('command', command.tenantId, command.deviceId), {
       tenantId: command.tenantId,
       deviceId: command.deviceId,
       command,

@@ -143,7 +143,8 @@ export class DeviceService implements DeviceApi {
 
   async rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void> {
     this.checkSize(payload);
-    this.deps.bus.publish('rpcResponse', subjectFor('rpcResponse', identity.tenantId, identity.deviceId), {
+    // Awaited: the device's answer is taken once the bus holds it for the caller waiting on it.
+    await this.deps.bus.publish('rpcResponse', subjectFor('rpcResponse', identity.tenantId, identity.deviceId), {
       deviceId: identity.deviceId,
       requestId,
       response: parseLooseJson(payload, this.deps.limits),

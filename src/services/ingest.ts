@@ -10,6 +10,11 @@
  * split in halves and retried, down to the single message that fails, which alone is rejected.
  * Halves commit one after the other, in arrival order, before anything queued later: PUBACKs
  * to one client stay in order [MQTT-4.6.0-2].
+ *
+ * The bus events announcing a batch (`telemetry.<tenant>.<device>`, one per message: rule input)
+ * are written as one outbox record in the batch's own transaction and published by the
+ * OutboxRelay after the commit, so a crash between the commit and the publish loses none
+ * (services/outbox-relay.ts).
  */
 import type { DeviceIdentity, TransportName } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
@@ -17,6 +22,7 @@ import { subjectFor } from '../domain/subjects.js';
 import { validatePoints, type Point, type PointLimits } from '../domain/telemetry.js';
 import type { Bus, Clock, Logger, TelemetryRow, TelemetryStore } from '../ports.js';
 import type { PlatformMetrics } from '../ports/device-api.js';
+import type { OutboxEvent, OutboxRelay } from './outbox-relay.js';
 
 interface PendingMessage {
   readonly identity: DeviceIdentity;
@@ -37,6 +43,11 @@ export interface IngestDeps {
   readonly metrics: PlatformMetrics;
   readonly limits: PointLimits;
   readonly maxBatchRows: number;
+  /**
+   * Writes each batch's events to the store's outbox and publishes them after the commit. Without
+   * it (tests, tools) the events are published after the commit with nothing kept.
+   */
+  readonly outbox?: OutboxRelay;
   /** Called for every committed message a device sent (activity tracking). */
   readonly onCommitted?: (identity: DeviceIdentity, transport: TransportName) => void;
 }
@@ -109,9 +120,12 @@ export class IngestService {
   /** Commits the messages in one transaction; if it fails, each half separately (in order). */
   private async commit(batch: readonly PendingMessage[]): Promise<void> {
     const rows = batch.length === 1 ? (batch[0] as PendingMessage).rows : batch.flatMap((m) => m.rows);
+    const events = eventsOf(batch);
+    const { outbox } = this.deps;
     const started = performance.now();
+    let outboxId: number | undefined;
     try {
-      await this.deps.store.appendTelemetry(rows);
+      outboxId = await this.deps.store.appendTelemetry(rows, outbox?.encode(events));
     } catch (err) {
       if (batch.length === 1) return this.failed(batch, err);
       this.deps.logger.warn({ err, messages: batch.length }, 'telemetry commit failed; retrying its messages in halves to isolate the cause');
@@ -123,19 +137,18 @@ export class IngestService {
       return;
     }
     this.committed(batch, rows.length, started);
+    if (outbox) outbox.relay(outboxId, events);
+    else {
+      // Nothing kept to publish again: a tool or test wiring without an outbox accepts the loss.
+      for (const e of events) void this.deps.bus.publish(e.event, e.subject, e.message as never);
+    }
   }
 
   private committed(batch: readonly PendingMessage[], rowCount: number, started: number): void {
     this.deps.metrics.storeCommit(rowCount, (performance.now() - started) / 1000);
     for (const message of batch) {
       message.resolve();
-      const { identity } = message;
-      if (message.transport) this.deps.onCommitted?.(identity, message.transport);
-      this.deps.bus.publish('telemetry', subjectFor('telemetry', identity.tenantId, identity.deviceId), {
-        tenantId: identity.tenantId,
-        deviceId: identity.deviceId,
-        points: message.points,
-      });
+      if (message.transport) this.deps.onCommitted?.(message.identity, message.transport);
     }
   }
 
@@ -146,6 +159,20 @@ export class IngestService {
       message.reject(err instanceof PlatformError ? err : new PlatformError('UNAVAILABLE', 'storage commit failed', { cause: err }));
     }
   }
+}
+
+/** The bus events of a batch: one `telemetry` event per message, in arrival order. */
+function eventsOf(batch: readonly PendingMessage[]): OutboxEvent[] {
+  const events = new Array<OutboxEvent>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const { identity, points } = batch[i] as PendingMessage;
+    events[i] = {
+      event: 'telemetry',
+      subject: subjectFor('telemetry', identity.tenantId, identity.deviceId),
+      message: { tenantId: identity.tenantId, deviceId: identity.deviceId, points },
+    };
+  }
+  return events;
 }
 
 /**

@@ -76,8 +76,9 @@ export class RpcService {
     const timeoutMs = req.timeoutMs ?? this.deps.defaultTimeoutMs;
     const [requestId, toNode] = await Promise.all([this.deps.ids.nextId(), this.deps.holder?.(req.deviceId)]);
     hooks.onRequestId?.(requestId);
+    // Not awaited: the call's outcome is the device's reply or the timeout, not the publish.
     const publish = (): void =>
-      this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
+      void this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
         deviceId: req.deviceId,
         requestId,
         method: req.method,

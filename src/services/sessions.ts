@@ -267,7 +267,8 @@ export class SessionHub {
    * of what they push, so this is the closest "delivered" the platform can observe.
    */
   private delivered(session: Session, msg: BusEvents['rpcRequest']): void {
-    this.deps.bus.publish('rpcDelivered', subjectFor('rpcDelivered', session.identity.tenantId, msg.deviceId), {
+    // Fire and forget: DELIVERED is advisory (a reply or the timeout settles the command either way).
+    void this.deps.bus.publish('rpcDelivered', subjectFor('rpcDelivered', session.identity.tenantId, msg.deviceId), {
       deviceId: msg.deviceId,
       requestId: msg.requestId,
       nodeId: this.deps.nodeId,

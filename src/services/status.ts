@@ -198,6 +198,7 @@ export class StatusService {
   }
 
   private announce(deviceId: string, s: LiveStatus): void {
-    this.deps.bus.publish('status', subjectFor('status', s.tenantId, deviceId), { ...this.view(deviceId, s), tenantId: s.tenantId });
+    // Fire and forget: the status change is kept in memory and flushed; the event feeds rules, commands and live views.
+    void this.deps.bus.publish('status', subjectFor('status', s.tenantId, deviceId), { ...this.view(deviceId, s), tenantId: s.tenantId });
   }
 }

@@ -28,7 +28,7 @@ test('a webhook rule aimed at 127.0.0.1 does not reach it unless the host is all
   const tp = await startTestPlatform({ store: 'memory', config: { outbound: { allow: [`127.0.0.1:${hook.port}`] } } });
   try {
     const errors: BusEvents['ruleError'][] = [];
-    tp.platform.bus.subscribe('ruleError', 'ruleError.>', (e) => errors.push(e));
+    tp.platform.bus.subscribe('ruleError', 'ruleError.>', (e) => void errors.push(e));
     const device = await tp.api.createDevice('sensor-ssrf');
     const rule = await tp.api.request('POST', '/api/rules', { name: 'hook', deviceId: device.id, trigger: 'telemetry', condition: 'alert == true', actions: [{ type: 'webhook', url: 'http://127.0.0.1:${port}/hook' }] });
     assert.equal(rule.status, 201, JSON.stringify(rule.body));

@@ -153,7 +153,7 @@ export async function harness(
     },
     record(event) {
       const seen: BusEvents[typeof event][] = [];
-      bus.subscribe(event, `${event}.>`, (m) => seen.push(m));
+      bus.subscribe(event, `${event}.>`, (m) => void seen.push(m));
       return seen;
     },
     stopNode,
@@ -193,7 +193,7 @@ export class FakeDevice {
   }
 
   reply(requestId: number, response: JsonValue): void {
-    this.h.bus.publish('rpcResponse', subjectFor('rpcResponse', this.identity.tenantId, this.identity.deviceId), {
+    void this.h.bus.publish('rpcResponse', subjectFor('rpcResponse', this.identity.tenantId, this.identity.deviceId), {
       deviceId: this.identity.deviceId,
       requestId,
       response,

@@ -116,7 +116,7 @@ describe('CommandService', () => {
     h.sessions.openGateway(gw, {
       onChildRpcRequest: (name, r) => {
         got.push([name, r.method]);
-        queueMicrotask(() => h.bus.publish('rpcResponse', `rpcResponse.${T}.${child.deviceId}`, { deviceId: child.deviceId, requestId: r.id, response: 1 }));
+        queueMicrotask(() => void h.bus.publish('rpcResponse', `rpcResponse.${T}.${child.deviceId}`, { deviceId: child.deviceId, requestId: r.id, response: 1 }));
       },
     });
     const c = await h.commands.send({ tenantId: T, deviceId: child.deviceId, method: 'read', persistent: true });

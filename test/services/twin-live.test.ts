@@ -95,7 +95,7 @@ describe('LiveService', () => {
     await h.live.subscribe(T, { type: 'telemetry', profileId: profile.id }, (m) => byProfile.push(m));
     await h.live.subscribe(T, { type: 'alarms' }, (m) => alarms.push(m));
     const publish = (tenantId: string, deviceId: string, v: number): void =>
-      h.bus.publish('telemetry', `telemetry.${tenantId}.${deviceId}`, { tenantId, deviceId, points: [{ key: 'v', ts: 1000 + v, value: v }] });
+      void h.bus.publish('telemetry', `telemetry.${tenantId}.${deviceId}`, { tenantId, deviceId, points: [{ key: 'v', ts: 1000 + v, value: v }] });
     publish(T, a.deviceId, 1);
     publish(T, b.deviceId, 2);
     publish(OTHER_TENANT, theirs.deviceId, 3);

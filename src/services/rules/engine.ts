@@ -1,8 +1,15 @@
 /**
  * The rule engine. It consumes the bus after commit (telemetry, attributes, status), so ingest
- * never waits for it: each bus handler only queues work. Work is serialized per device (windows
- * and edges see a device's messages in order) and runs concurrently across devices. Actions run
- * after the edge is decided, outside the device queue, in order per (rule, device).
+ * never waits for it. It consumes as work-queue groups partitioned by device (RULE_GROUPS): in a
+ * cluster each device's rules run on one node at a time, in order. A bus delivery is settled
+ * when its evaluation is done (synchronously when everything is in memory, else when the
+ * device's queued work reaches it), so a message a node took but never evaluated (it died) is
+ * delivered again; a failed load (the store) rejects it for redelivery. Delivery is at least
+ * once: a duplicate (redelivery, the outbox replayed after a crash) is harmless, because window
+ * samples are keyed on the point's timestamp and edges only fire on a change.
+ * Work is serialized per device (windows and edges see a device's messages in order) and runs
+ * concurrently across devices. Actions run after the edge is decided, outside the device
+ * queue, in order per (rule, device).
  *
  * A rule that throws (a type error in its condition, a failing action) publishes a `ruleError`
  * event, is logged (throttled) and counted; the other rules and ingest go on.
@@ -86,6 +93,12 @@ class WorkTask {
 
 const LOG_THROTTLE_MS = 10_000;
 
+/** What a stopping engine answers a delivery with: never settled, so leaving the group gives it back. */
+const HELD: Promise<void> = new Promise<void>(() => undefined);
+
+/** The engine's work-queue groups (NATS durable consumer names: no dots). */
+export const RULE_GROUPS = { telemetry: 'rules-telemetry', attributes: 'rules-attributes', status: 'rules-status' } as const;
+
 export class RuleEngine {
   readonly index = new RuleIndex();
   readonly contexts: DeviceContexts;
@@ -94,12 +107,10 @@ export class RuleEngine {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly actionChains = new Map<string, Promise<void>>();
   private pending = 0;
-  /**
-   * What the bus handlers handed over in this turn of the event loop, in arrival order: telemetry
-   * events as they are (no allocation), other work wrapped. Drained in one microtask.
-   */
-  private inbox: (BusEvents['telemetry'] | WorkTask)[] = [];
+  /** Work handed over by submit() in this turn of the event loop, in arrival order; drained in one microtask. */
+  private inbox: WorkTask[] = [];
   private drainScheduled = false;
+  private countScheduled = false;
   /** Evaluations not yet added to the metrics: counted once per drain, not per message. */
   private uncounted = 0;
   private readonly lastLog = new Map<string, number>();
@@ -126,29 +137,31 @@ export class RuleEngine {
     }
     const { bus } = this.deps;
     this.unsubscribe = [
-      bus.subscribe('telemetry', 'telemetry.>', (msg) => {
-        if (this.admit(msg.tenantId)) this.push(msg);
-      }),
-      bus.subscribe('attributes', 'attributes.>', (msg) => {
-        this.contexts.applyAttributes(msg);
-        this.submit(msg.tenantId, msg.deviceId, () => this.onAttributes(msg));
-      }),
-      bus.subscribe('status', 'status.>', (msg) => this.submit(msg.tenantId, msg.deviceId, () => this.onStatus(msg))),
+      bus.subscribe('telemetry', 'telemetry.>', (msg) => this.telemetryEvent(msg), { group: RULE_GROUPS.telemetry }),
+      // Broadcast: every node keeps its cached attributes current, whichever node evaluates the device.
+      bus.subscribe('attributes', 'attributes.>', (msg) => this.contexts.applyAttributes(msg)),
+      bus.subscribe('attributes', 'attributes.>', (msg) => this.tracked(msg.tenantId, msg.deviceId, () => this.onAttributes(msg)), { group: RULE_GROUPS.attributes }),
+      bus.subscribe('status', 'status.>', (msg) => this.tracked(msg.tenantId, msg.deviceId, () => this.onStatus(msg)), { group: RULE_GROUPS.status }),
     ];
     this.flushTimer = setInterval(() => void this.states.flush(), this.deps.stateFlushMs ?? 1000);
     this.flushTimer.unref();
     this.deps.logger.info({ rules: this.index.size }, 'rule engine started');
   }
 
-  /** Stops consuming, lets queued work and running actions finish (bounded), writes all state. */
+  /**
+   * Stops consuming, lets queued work and running actions finish (bounded), writes all state.
+   * Deliveries that arrive meanwhile are held unsettled and go back to the group when the
+   * engine leaves it (to another node, or to this one's next start); so does work the grace
+   * period did not see finish.
+   */
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
-    for (const u of this.unsubscribe) u();
-    this.unsubscribe = [];
     if (this.flushTimer) clearInterval(this.flushTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
     await this.states.flush();
   }
 
@@ -183,6 +196,38 @@ export class RuleEngine {
     if (this.admit(tenantId)) this.push(new WorkTask(deviceId, work));
   }
 
+  /** A bus delivery's work, queued behind the device's earlier work; settles when it ran (rejects if it failed). */
+  private tracked(tenantId: string, deviceId: string, work: () => Promise<void>): Promise<void> | undefined {
+    if (this.stopped) return HELD;
+    if (!this.admit(tenantId)) return undefined;
+    if (this.inbox.length > 0) this.drain(); // work submitted earlier for this device goes first
+    return this.enqueue(deviceId, work);
+  }
+
+  /**
+   * A telemetry delivery. A device with nothing queued and everything in memory (device, latest
+   * values, attributes, rule states) is evaluated right here, without a promise; anything else
+   * goes behind the device's queued work, so each device's messages are still handled in order.
+   */
+  private telemetryEvent(msg: BusEvents['telemetry']): Promise<void> | undefined {
+    if (this.stopped) return HELD;
+    if (!this.admit(msg.tenantId)) return undefined;
+    if (this.inbox.length > 0) this.drain();
+    if (!this.queues.has(msg.deviceId)) {
+      try {
+        if (this.telemetryNow(msg)) {
+          this.countSoon();
+          return undefined;
+        }
+      } catch (err) {
+        // A bug, not a transient failure: another delivery would fail the same way.
+        this.deps.logger.error({ err, deviceId: msg.deviceId }, 'rule engine task failed');
+        return undefined;
+      }
+    }
+    return this.enqueue(msg.deviceId, () => this.onTelemetry(msg));
+  }
+
   /** Whether new work of this tenant is taken: not stopped, the tenant has rules, not overloaded. */
   private admit(tenantId: string): boolean {
     if (this.stopped || !this.index.hasTenant(tenantId)) return false;
@@ -194,7 +239,7 @@ export class RuleEngine {
     return true;
   }
 
-  private push(task: BusEvents['telemetry'] | WorkTask): void {
+  private push(task: WorkTask): void {
     this.pending++;
     this.inbox.push(task);
     if (!this.drainScheduled) {
@@ -208,32 +253,24 @@ export class RuleEngine {
     this.drain();
   };
 
-  /**
-   * Runs what the inbox holds. A telemetry message of a device with nothing queued and everything
-   * in memory (device, latest values, attributes, rule states) is evaluated right here, without a
-   * promise; anything else goes behind the device's queued work, so each device's messages are
-   * still handled in order.
-   */
+  /** Moves what submit() handed over into the device queues, in order. */
   private drain(): void {
     const tasks = this.inbox;
     this.inbox = [];
     for (const task of tasks) {
       this.pending--;
-      if (task instanceof WorkTask) {
-        this.enqueue(task.deviceId, task.work);
-        continue;
-      }
-      if (!this.queues.has(task.deviceId)) {
-        try {
-          if (this.telemetryNow(task)) continue;
-        } catch (err) {
-          this.deps.logger.error({ err, deviceId: task.deviceId }, 'rule engine task failed');
-          continue;
-        }
-      }
-      this.enqueue(task.deviceId, () => this.onTelemetry(task));
+      void this.enqueue(task.deviceId, task.work); // failures are logged by enqueue; nobody redelivers a timer
     }
-    this.countEvaluations();
+  }
+
+  /** Evaluations are counted once per turn of the event loop, not per message. */
+  private countSoon(): void {
+    if (this.countScheduled || this.uncounted === 0) return;
+    this.countScheduled = true;
+    queueMicrotask(() => {
+      this.countScheduled = false;
+      this.countEvaluations();
+    });
   }
 
   private countEvaluations(): void {
@@ -243,17 +280,19 @@ export class RuleEngine {
     this.metrics.evaluated(n);
   }
 
-  private enqueue(deviceId: string, work: () => Promise<void>): void {
+  /** Queues work behind the device's; the result settles as the work does (the queue itself goes on either way). */
+  private enqueue(deviceId: string, work: () => Promise<void>): Promise<void> {
     this.pending++;
     const prev = this.queues.get(deviceId) ?? Promise.resolve();
-    const next = prev
-      .then(work)
+    const run = prev.then(work);
+    const next = run
       .catch((err: unknown) => this.deps.logger.error({ err, deviceId }, 'rule engine task failed'))
       .finally(() => {
         this.pending--;
         if (this.queues.get(deviceId) === next) this.queues.delete(deviceId);
       });
     this.queues.set(deviceId, next);
+    return run;
   }
 
   /**
@@ -391,7 +430,8 @@ export class RuleEngine {
     const { id: ruleId, name: ruleName, tenantId } = rule.rule;
     this.metrics.error(stage);
     this.logThrottled(`rule:${ruleId}`, { ruleId, deviceId, stage, action, reason: message }, 'rule failed');
-    this.deps.bus.publish('ruleError', subjectFor('ruleError', tenantId, deviceId ?? '-'), {
+    // Fire and forget: the error is logged and counted already; the event feeds live views.
+    void this.deps.bus.publish('ruleError', subjectFor('ruleError', tenantId, deviceId ?? '-'), {
       tenantId,
       ruleId,
       ruleName,

@@ -645,6 +645,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('outbox', () => {
+      const id = randomUUID();
+      const row = (ts: number, value: TelemetryValue = ts): TelemetryRow => ({ deviceId: id, key: 'k', ts, value });
+
+      it('a commit with events writes one record in its transaction; records come back oldest first until acknowledged', async () => {
+        assert.equal(await store.appendTelemetry([row(1)]), undefined, 'no events, no record');
+        assert.deepEqual(await store.takeOutbox(10), []);
+        const a = await store.appendTelemetry([row(2)], '["a"]');
+        const b = await store.appendTelemetry([row(3), row(4)], '["b"]');
+        const c = await store.appendTelemetry([row(5)], '["c"]');
+        assert.ok(typeof a === 'number' && typeof b === 'number' && typeof c === 'number');
+        assert.ok(a < b && b < c, 'ids grow in write order');
+        assert.deepEqual(await store.takeOutbox(10), [{ id: a, payload: '["a"]' }, { id: b, payload: '["b"]' }, { id: c, payload: '["c"]' }]);
+        assert.deepEqual(await store.takeOutbox(2), [{ id: a, payload: '["a"]' }, { id: b, payload: '["b"]' }]);
+        await store.ackOutbox([a, c]);
+        assert.deepEqual(await store.takeOutbox(10), [{ id: b, payload: '["b"]' }]);
+        await store.ackOutbox([b, b, 999_999]); // repeated and unknown ids are ignored
+        assert.deepEqual(await store.takeOutbox(10), []);
+        const d = await store.appendTelemetry([row(6)], '["d"]');
+        assert.deepEqual(await store.takeOutbox(10), [{ id: d, payload: '["d"]' }]);
+      });
+
+      it('a commit that fails writes no record (the events never exist without their rows)', async () => {
+        await rejectsWith(store.appendTelemetry([row(1), row(2, Number.NaN)], '["lost"]'), 'NON_FINITE_NUMBER');
+        assert.deepEqual(await store.takeOutbox(10), []);
+        assert.deepEqual(await store.queryRaw({ deviceId: id, keys: ['k'], from: 0, to: 10, limit: 10, order: 'asc' }), {});
+      });
+    });
+
     describe('attributes and statuses', () => {
       const id = randomUUID();
 

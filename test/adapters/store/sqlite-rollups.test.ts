@@ -141,6 +141,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   7: 'DROP TABLE audit_log',
   8: 'DROP INDEX users_tenant; ALTER TABLE users DROP COLUMN disabled; ALTER TABLE users DROP COLUMN token_version; ALTER TABLE api_keys DROP COLUMN expires_at',
   9: 'ALTER TABLE credentials DROP COLUMN token_hint; ALTER TABLE credentials RENAME COLUMN token_hash TO token',
+  10: 'DROP TABLE bus_outbox',
   11: 'DROP TABLE id_sequences; ALTER TABLE commands DROP COLUMN lease_until; ALTER TABLE commands DROP COLUMN claimed_by; ALTER TABLE commands DROP COLUMN version; ALTER TABLE alarms DROP COLUMN version',
   12: 'ALTER TABLE device_status DROP COLUMN epoch; ALTER TABLE device_status DROP COLUMN node_id',
   13: 'DROP TABLE mqtt_sessions; DROP TABLE mqtt_outbound',

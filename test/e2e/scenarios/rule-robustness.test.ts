@@ -14,7 +14,7 @@ test('a rule that throws at run time → ruleError event; ingest and the other r
   const tp = await startTestPlatform();
   try {
     const errors: BusEvents['ruleError'][] = [];
-    tp.platform.bus.subscribe('ruleError', 'ruleError.>', (e) => errors.push(e));
+    tp.platform.bus.subscribe('ruleError', 'ruleError.>', (e) => void errors.push(e));
     const pump = await tp.api.createDevice('pump-1');
     const broken = await createRule(tp.api, { name: 'broken', deviceId: pump.id, trigger: 'telemetry', condition: 'mode * 2 > 1', actions: [{ type: 'alarm', alarmType: 'Never' }] });
     await createRule(tp.api, { name: 'healthy', deviceId: pump.id, trigger: 'telemetry', condition: 'pressure > 8', actions: [{ type: 'alarm', alarmType: 'Overpressure', severity: 'critical' }] });

@@ -13,6 +13,33 @@ afterEach(async () => {
 });
 
 describe('rule engine', () => {
+  it('two engines on one bus (two nodes) share the work: each device is evaluated by one of them, in order', async () => {
+    f = await fixture();
+    const second = await f.node();
+    try {
+      const seen = new Map<string, Set<string>>();
+      const note = (node: string) => (device: { id: string }) => {
+        const nodes = seen.get(device.id) ?? new Set<string>();
+        nodes.add(node);
+        seen.set(device.id, nodes);
+      };
+      f.rules.engine.onActivity = note('first');
+      second.engine.onActivity = note('second');
+      await f.rule({ condition: 'level < 10', actions: [{ type: 'alarm', alarmType: 'Low', severity: 'major' }] });
+      second.engine.ruleChanged((await f.rules.service.list(TENANT))[0]!);
+      const devices = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => f!.device(`node-${n}`)));
+      for (const d of devices) await f.telemetry(d, { level: 50 });
+      for (const d of devices) await f.telemetry(d, { level: 5 });
+      await f.bus.idle();
+      await second.engine.idle();
+      assert.deepEqual([...f.alarms.log].sort(), devices.map((d) => `raise Low major ${d.id}`).sort(), 'each device raised once, not once per node');
+      assert.ok([...seen.values()].every((nodes) => nodes.size === 1), 'a device stays with one node');
+      assert.equal(new Set([...seen.values()].flatMap((nodes) => [...nodes])).size, 2, 'both nodes took devices');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('fires on the false→true edge only, and auto-clears the alarm when the condition stops holding', async () => {
     f = await fixture();
     const meter = await f.device('meter-1');
@@ -120,7 +147,7 @@ describe('rule engine', () => {
     await f.rule({ condition: 'level < 10', actions: [{ type: 'command', method: 'low' }], clearActions: [{ type: 'command', method: 'ok' }] });
     await f.telemetry(a, { level: 50 }); // warms the caches: later messages take the synchronous path
     const publish = (d: typeof a, level: number, ts: number): void =>
-      f?.bus.publish('telemetry', subjectFor('telemetry', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, points: [{ key: 'level', ts, value: level }] });
+      void f?.bus.publish('telemetry', subjectFor('telemetry', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, points: [{ key: 'level', ts, value: level }] });
     // b is not cached yet (its messages wait for loads) while a's are evaluated at once.
     publish(b, 5, T0 + 1);
     publish(a, 5, T0 + 1);
@@ -164,7 +191,7 @@ describe('rule engine', () => {
     f = await fixture();
     const d = await f.device('conn');
     await f.rule({ deviceId: d.id, trigger: 'connectivity', condition: 'event == "offline"', actions: [{ type: 'alarm', alarmType: 'Offline' }] });
-    const status = (online: boolean) => f?.bus.publish('status', subjectFor('status', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, online });
+    const status = (online: boolean) => void f?.bus.publish('status', subjectFor('status', TENANT, d.id), { tenantId: TENANT, deviceId: d.id, online });
     status(false);
     await f.rules.engine.idle();
     status(true);

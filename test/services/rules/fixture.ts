@@ -57,6 +57,8 @@ export interface Fixture {
   telemetry(device: Device, points: Point[] | Record<string, JsonValue>, ts?: number): Promise<void>;
   /** A new engine on the same store (a platform restart). */
   restart(): Promise<void>;
+  /** Another engine on the same store and bus, started (a second node of a cluster); the caller stops it. */
+  node(): Promise<Rules>;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function fixture(options: { outbound?: OutboundHttp; store?: Store 
   const published: Fixture['published'] = [];
   const written: Fixture['written'] = [];
   const errors: BusEvents['ruleError'][] = [];
-  bus.subscribe('ruleError', 'ruleError.>', (e) => errors.push(e));
+  bus.subscribe('ruleError', 'ruleError.>', (e) => void errors.push(e));
   const build = (): Rules =>
     createRules({
       store,
@@ -114,13 +116,19 @@ export async function fixture(options: { outbound?: OutboundHttp; store?: Store 
     async telemetry(device, points, ts = now) {
       const list = Array.isArray(points) ? points : Object.entries(points).map(([key, value]) => ({ key, ts, value: value as Point['value'] }));
       await store.appendTelemetry(list.map((p) => ({ deviceId: device.id, ...p })));
-      bus.publish('telemetry', subjectFor('telemetry', device.tenantId, device.id), { tenantId: device.tenantId, deviceId: device.id, points: list });
+      await bus.publish('telemetry', subjectFor('telemetry', device.tenantId, device.id), { tenantId: device.tenantId, deviceId: device.id, points: list });
+      await bus.idle();
       await f.rules.engine.idle();
     },
     async restart() {
       await f.rules.stop();
       f.rules = build();
       await f.rules.start();
+    },
+    async node() {
+      const rules = build();
+      await rules.start();
+      return rules;
     },
     stop: () => f.rules.stop(),
   };

@@ -277,6 +277,8 @@ export function createMemoryStore(): Store {
     queryAggregated: telemetry.queryAggregated,
     latest: telemetry.latest,
     telemetryKeys: telemetry.telemetryKeys,
+    takeOutbox: telemetry.takeOutbox,
+    ackOutbox: telemetry.ackOutbox,
 
     // ------------------------------------------------------------ attributes and status
     async setAttributes(deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>, ts: number): Promise<void> {

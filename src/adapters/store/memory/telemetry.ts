@@ -3,7 +3,7 @@
  * sorted by ts. Appends in time order (the usual case) are a push; others a binary-search insert.
  */
 import type { Aggregation, TelemetryValue, TsValue } from '../../../domain/telemetry.js';
-import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
+import type { AggregateQuery, OutboxRecord, OutboxStore, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
 import { bucketIndex, checkAggregateQuery, checkRawQuery, checkTs, clampLimit, compareBinary, NeumaierSum, putOwn, tagOf } from '../shared.js';
 
 interface Series {
@@ -28,12 +28,15 @@ function copy(value: TelemetryValue): TelemetryValue {
   return typeof value === 'object' ? (JSON.parse(JSON.stringify(value)) as TelemetryValue) : value;
 }
 
-export interface MemoryTelemetry extends TelemetryStore {
+export interface MemoryTelemetry extends TelemetryStore, OutboxStore {
   deleteDevice(deviceId: string): void;
 }
 
 export function createMemoryTelemetry(): MemoryTelemetry {
   const devices = new Map<string, Map<string, Series>>();
+  /** The outbox, by id in write order (a Map iterates in insertion order). */
+  const outbox = new Map<number, string>();
+  let nextOutboxId = 1;
 
   function series(deviceId: string, key: string): Series | undefined {
     return devices.get(deviceId)?.get(key);
@@ -76,13 +79,30 @@ export function createMemoryTelemetry(): MemoryTelemetry {
   }
 
   return {
-    async appendTelemetry(rows: readonly TelemetryRow[]): Promise<void> {
+    async appendTelemetry(rows: readonly TelemetryRow[], events?: string): Promise<number | undefined> {
       // Check everything first: like the SQL transaction, a bad row stores nothing of the batch.
       for (const row of rows) {
         checkTs(row.ts);
         tagOf(row.value);
       }
       for (const row of rows) put(row);
+      if (events === undefined) return undefined;
+      const id = nextOutboxId++;
+      outbox.set(id, events);
+      return id;
+    },
+
+    async takeOutbox(limit: number): Promise<OutboxRecord[]> {
+      const out: OutboxRecord[] = [];
+      for (const [id, payload] of outbox) {
+        if (out.length >= limit) break;
+        out.push({ id, payload });
+      }
+      return out;
+    },
+
+    async ackOutbox(ids: readonly number[]): Promise<void> {
+      for (const id of ids) outbox.delete(id);
     },
 
     async queryRaw(q: RawQuery): Promise<Record<string, TsValue[]>> {

@@ -19,6 +19,7 @@ import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
+import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
 import { openDatabase, type TokenDigest } from './schema.js';
@@ -76,13 +77,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
   const checkpointer = checkpointsOnWorker(db, opts);
   const credentials = createSqliteCredentials(db);
   const { deleteDeviceRow, ...registry } = createSqliteRegistry(db, credentials);
-  const { deleteDevice: deleteTelemetry, closeTelemetry, ...telemetry } = createSqliteTelemetry(db, {
-    ...opts.telemetryLog,
-    onMerge: (rows, ms, err) => {
-      if (err !== undefined) opts.logger?.warn({ rows, err }, 'telemetry log merge failed; retrying later');
-      opts.telemetryLog?.onMerge?.(rows, ms, err);
+  const { write: writeOutbox, flush: flushOutbox, ...outbox } = createSqliteOutbox(db);
+  const { deleteDevice: deleteTelemetry, closeTelemetry, ...telemetry } = createSqliteTelemetry(
+    db,
+    {
+      ...opts.telemetryLog,
+      onMerge: (rows, ms, err) => {
+        if (err !== undefined) opts.logger?.warn({ rows, err }, 'telemetry log merge failed; retrying later');
+        opts.telemetryLog?.onMerge?.(rows, ms, err);
+      },
     },
-  });
+    writeOutbox,
+  );
   const { deleteDevice: deleteAttributes, ...attributes } = createSqliteAttributes(db);
   const users = createSqliteUsers(db);
   const { deleteDevice: deleteAlarms, flushAlarms, ...alarms } = createSqliteAlarms(db);
@@ -109,6 +115,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...registry,
     ...credentialStore,
     ...telemetry,
+    ...outbox,
     ...attributes,
     ...users,
     ...alarms,
@@ -126,6 +133,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
       await checkpointer?.close(); // first: nothing below may wait once the merge has begun
       if (!db.open) return;
       flushAlarms(); // commits alarm writes still queued for the next turn
+      flushOutbox(); // deletes what was published
       closeTelemetry(); // merges the log: a closed file holds all telemetry in ts_kv
       db.close(); // the last connection to close checkpoints what is left
     },

@@ -311,6 +311,17 @@ const V8_USER_REVOCATION = `
   CREATE INDEX users_tenant ON users (tenant_id, created_at);
 `;
 
+/**
+ * The transactional outbox (outbox.ts): events written in the transaction of the telemetry they
+ * announce, deleted once published. A rowid table: ids grow in write order.
+ */
+const V10_BUS_OUTBOX = `
+  CREATE TABLE bus_outbox (
+    id      INTEGER PRIMARY KEY,
+    payload TEXT NOT NULL                        -- the relay's JSON encoding of the events
+  ) STRICT;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -358,7 +369,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'access tokens stored as a keyed hash and a hint, never in clear',
     up: hashStoredTokens,
   },
-  // 10 is the bus outbox (issue 13, another branch).
+  {
+    version: 10,
+    description: 'transactional outbox of bus events (ingest → rules cannot lose an event)',
+    up: (db) => db.exec(V10_BUS_OUTBOX),
+  },
   {
     version: 11,
     description: 'compare-and-set versions on alarms and commands, command leases, id sequences',

@@ -49,7 +49,8 @@ interface TailPoint {
 /** Unmerged points of one series by ts (one per ts: the latest appended). */
 type Series = Map<number, TailPoint>;
 
-export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): SqliteTelemetry {
+/** `writeOutbox` writes an outbox record inside the append transaction (outbox.ts) and returns its id. */
+export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, writeOutbox?: (payload: string) => number): SqliteTelemetry {
   const mergeRows = opts.mergeRows ?? MERGE_ROWS;
   const mergeIntervalMs = opts.mergeIntervalMs ?? MERGE_INTERVAL_MS;
   const maxLogRows = mergeRows * MAX_LOG_ROWS_FACTOR;
@@ -288,8 +289,8 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
 
   // What the commit wrote, for the caches to take in once it has committed: per row (device, key,
   // log rowid or 0 = written to ts_kv) in `logged`; per series written to ts_kv, its newest row.
-  type Appended = { logged: Float64Array; encoded: Stored[]; logCount: number; direct: number[] };
-  const appendTx = db.transaction((rows: readonly TelemetryRow[]): Appended => {
+  type Appended = { logged: Float64Array; encoded: Stored[]; logCount: number; direct: number[]; outboxId: number | undefined };
+  const appendTx = db.transaction((rows: readonly TelemetryRow[], outbox: string | undefined): Appended => {
     // device → key → [rows of the series in this batch, index of its newest row]
     const series = new Map<number, Map<number, [number, number]>>();
     const encoded: Stored[] = new Array<Stored>(rows.length);
@@ -343,7 +344,8 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
       const [t, v] = encoded[i] as Stored;
       latest.putDirect(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts, t, v);
     }
-    return { logged, encoded, logCount, direct };
+    const outboxId = outbox === undefined || writeOutbox === undefined ? undefined : writeOutbox(outbox);
+    return { logged, encoded, logCount, direct, outboxId };
   });
 
   function rawKey(q: RawQuery, device: number, key: string, limit: number): TsValue[] {
@@ -393,13 +395,15 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
   }
 
   return {
-    async appendTelemetry(rows: readonly TelemetryRow[]): Promise<void> {
-      if (rows.length === 0) return;
+    async appendTelemetry(rows: readonly TelemetryRow[], outbox?: string): Promise<number | undefined> {
+      if (rows.length === 0 && outbox === undefined) return undefined;
       if (logRows >= maxLogRows) mergeAll(); // the caller never yielded to let a scheduled merge run
       createdDevices = new Map();
       createdKeys = new Map();
+      let outboxId: number | undefined;
       try {
-        const { logged, encoded, logCount, direct } = appendTx(rows);
+        let logged, encoded, logCount, direct;
+        ({ logged, encoded, logCount, direct, outboxId } = appendTx(rows, outbox));
         for (const [uuid, id] of createdDevices) deviceIds.set(uuid, id);
         for (const [key, id] of createdKeys) keyIds.set(key, id);
         for (let i = 0; logCount > 0 && i < rows.length; i++) {
@@ -419,6 +423,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}): S
         createdKeys = new Map();
       }
       if (logRows >= mergeRows) scheduleMerge();
+      return outboxId;
     },
 
     async queryRaw(q: RawQuery): Promise<Record<string, TsValue[]>> {
