@@ -157,7 +157,7 @@ describe('management API: alarms, commands, twin, live updates', () => {
     const sub = await nextJson(ws, () => ws.send(JSON.stringify({ id: 2, subscribe: { type: 'telemetry', deviceId: d.deviceId } })));
     const subscriptionId = sub.result.subscriptionId;
     const push = await nextJson(ws, () =>
-      h.bus.publish('telemetry', `telemetry.${T}.${d.deviceId}`, { tenantId: T, deviceId: d.deviceId, points: [{ key: 'temp', ts: 5, value: 21.5 }] }),
+      void h.bus.publish('telemetry', `telemetry.${T}.${d.deviceId}`, { tenantId: T, deviceId: d.deviceId, points: [{ key: 'temp', ts: 5, value: 21.5 }] }),
     );
     assert.deepEqual(push, { type: 'telemetry', subscriptionId, deviceId: d.deviceId, data: { temp: [{ ts: 5, value: 21.5 }] }, ts: 5 });
     const cmdSub = await nextJson(ws, () => ws.send(JSON.stringify({ id: 3, subscribe: { type: 'commands' } })));
