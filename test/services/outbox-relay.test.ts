@@ -96,19 +96,20 @@ describe('outbox relay', () => {
     }
   });
 
-  it('a telemetry reference reads back the stored points at its timestamps (several per message, JSON values, a deleted device)', async () => {
+  it('a telemetry reference (one per device and batch: its timestamp range) reads back the stored points in that range (several per message, JSON values, a deleted device)', async () => {
     const store = createMemoryStore();
     const bus = new MemoryBus();
     const got = consume(bus);
     const relay = new OutboxRelay({ store, bus, logger: silent });
     const points = [{ key: 'a', ts: NOW + 2, value: 2 }, { key: 'doc', ts: NOW + 1, value: { x: [1] } }, { key: 'a', ts: NOW + 1, value: 1 }];
     const message = { event: 'telemetry', subject: 'telemetry.t.dm', message: { tenantId: 't', deviceId: 'dm', points } } as const;
-    await store.appendTelemetry(points.map((p) => ({ deviceId: 'dm', ...p })), relay.encode([message, event(9)]));
-    assert.match((await store.takeOutbox(1))[0]?.payload ?? '', /^\[\["t","dm",1700000000002,1700000000001\],\["t","d9",1700000000009\]\]$/);
+    const later = { event: 'telemetry', subject: 'telemetry.t.dm', message: { tenantId: 't', deviceId: 'dm', points: [{ key: 'a', ts: NOW + 3, value: 3 }] } } as const;
+    await store.appendTelemetry([...points, ...later.message.points].map((p) => ({ deviceId: 'dm', ...p })), relay.encode([message, event(9), later]));
+    assert.match((await store.takeOutbox(1))[0]?.payload ?? '', /^\[\["t","dm",1700000000001,1700000000003\],\["t","d9",1700000000009,1700000000009\]\]$/);
     assert.equal(await relay.recover(), 1);
     await bus.idle();
     // d9 has no stored rows (as if deleted): nothing to announce
-    assert.deepEqual(got, [{ tenantId: 't', deviceId: 'dm', points: [{ key: 'a', ts: NOW + 1, value: 1 }, { key: 'doc', ts: NOW + 1, value: { x: [1] } }, { key: 'a', ts: NOW + 2, value: 2 }] }]);
+    assert.deepEqual(got, [{ tenantId: 't', deviceId: 'dm', points: [{ key: 'a', ts: NOW + 1, value: 1 }, { key: 'doc', ts: NOW + 1, value: { x: [1] } }, { key: 'a', ts: NOW + 2, value: 2 }, { key: 'a', ts: NOW + 3, value: 3 }] }]);
   });
 
   it('on the live path each record is acknowledged once the bus has its events', async () => {
