@@ -5,16 +5,18 @@
  * the one place to look (a new port goes in a new src/ports/<name>.ts file).
  */
 export * from './ports/broker-state.js';
+export * from './ports/bus.js';
 export * from './ports/device-api.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
+export * from './ports/outbound.js';
+export * from './ports/presence.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
-import type { AlarmAction, BusEvents } from './domain/bus-event-map.js';
+import type { AlarmAction } from './domain/bus-event-map.js';
 import type {
   AttributeEntry,
   AttributeScope,
   Device,
-  TransportName,
   DeviceCredential,
   DeviceProfile,
   DeviceStatus,
@@ -415,130 +417,6 @@ export interface Store
   close(): Promise<void>;
 }
 
-// ---------------------------------------------------------------- bus
-
-// BusEvents and BusSubject live in domain/bus-event-map.ts (the event schema in domain/ reads them).
-
-/**
- * What the handler of one delivery is told besides the message. `attempt` counts deliveries of
- * this message to this subscription (1 on the first); a handler may treat attempt > 1 as a
- * possible duplicate.
- */
-export interface BusDelivery {
-  readonly subject: string;
-  readonly attempt: number;
-}
-
-/**
- * Settles the delivery: returning (or resolving) acknowledges the message; throwing or rejecting
- * asks for it again (nak), to this or another member, up to `maxDeliveries`.
- */
-export type BusHandler<E extends keyof BusEvents> = (message: BusEvents[E], subject: string, delivery: BusDelivery) => void | Promise<void>;
-
-/**
- * How a subscription consumes. Without `group` it is broadcast: every broadcast subscription
- * whose pattern matches gets every message, from the moment it subscribes until it
- * unsubscribes (nothing is kept for it meanwhile). With `group` it is a member of a work queue
- * (a NATS JetStream durable consumer with that name): each message goes to exactly one member,
- * and messages are partitioned (default: by the subject's device token) so one partition has
- * one message in flight at a time, in publish order, across all members.
- */
-export interface BusSubscribeOptions {
-  /** Work-queue group name; every member of a group must use the same event and pattern. */
-  readonly group?: string;
-  /**
-   * The partition of a message: one message of a partition in flight at a time, in publish
-   * order. Default: for a work queue the subject's third token (`<event>.<tenant>.<device>`), so
-   * each device's messages are handled in order by one member at a time; for a broadcast
-   * subscription a single partition (all its messages in publish order).
-   */
-  readonly partition?: (subject: string) => string;
-  /**
-   * Messages this subscription handles at once (unsettled promises): default 1 for broadcast
-   * (in publish order), 1,000 for a work-queue member (at most one per partition).
-   */
-  readonly maxInFlight?: number;
-  /** Deliveries of one message before it is dead-lettered; default 5. */
-  readonly maxDeliveries?: number;
-}
-
-/** A message given up on after `maxDeliveries` (logged; the NATS adapter maps it to the MAX_DELIVERIES advisory). */
-export interface DeadLetter {
-  readonly event: keyof BusEvents;
-  readonly subject: string;
-  readonly group: string | undefined;
-  readonly attempts: number;
-  readonly message: unknown;
-  readonly error: unknown;
-}
-
-/**
- * The message bus between services (and, in a cluster, between nodes). Semantics pinned by
- * test/adapters/bus/contract.ts; docs/ARCHITECTURE.md, "The bus".
- */
-export interface Bus {
-  /**
-   * Subject = `<event>.<tenantId>.<deviceId>`; see subjectFor(). Resolves once the bus holds the
-   * message (durably, for a durable bus): the point after which the publisher may forget it.
-   * The message is handed over: the publisher does not change it afterwards, and no subscriber
-   * can change what another one sees (the memory bus copies telemetry per delivery and freezes
-   * other events; a serializing bus decodes per node). Rejects only when the bus cannot take it
-   * (a durable bus unreachable; a message that does not fit its schema, domain/bus-events.ts,
-   * in a bus that serializes); the memory bus never rejects.
-   */
-  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void>;
-  /**
-   * `pattern` uses NATS wildcards: `*` one token, `>` the rest. The returned function ends the
-   * subscription; a work-queue message it held unsettled is delivered again to another member
-   * (or to the next one to join), as when a consumer dies.
-   */
-  subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: BusHandler<E>, options?: BusSubscribeOptions): () => void;
-  /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
-  close(): Promise<void>;
-}
-
-// ---------------------------------------------------------------- presence
-
-/** One node's session(s) of a device. */
-export interface PresenceEntry {
-  readonly deviceId: string;
-  readonly tenantId: string;
-  /** The node holding the session (config `node.id`). */
-  readonly nodeId: string;
-  /**
-   * Orders the device's sessions across nodes: a session accepted later has a greater epoch.
-   * Assigned by Presence.connect; status writes carry it (StatusStore.saveStatuses).
-   */
-  readonly epoch: number;
-  readonly transport: TransportName;
-  /** When the session was accepted (epoch ms). */
-  readonly since: number;
-}
-
-/**
- * Which node holds which device's session: the SessionHub records its sessions here, and
- * `isOnline` and RPC routing ask it, so a node knows about sessions other nodes hold. The memory
- * implementation serves one process; a cluster puts it in a shared store (JetStream KV,
- * PostgreSQL) with the same semantics.
- */
-export interface Presence {
-  /**
-   * Records that `nodeId` holds a session of the device (replacing that node's earlier entry for
-   * it) under a new epoch greater than every epoch the device had before, and resolves with it.
-   */
-  connect(session: Omit<PresenceEntry, 'epoch'>): Promise<PresenceEntry>;
-  /**
-   * Removes the node's entry for the device if it still has this epoch (a late disconnect of an
-   * older session leaves a newer one alone); true when it removed one.
-   */
-  disconnect(deviceId: string, nodeId: string, epoch: number): Promise<boolean>;
-  /** The device's newest session on any node; undefined when none holds one. */
-  lookup(deviceId: string): Promise<PresenceEntry | undefined>;
-  listByNode(nodeId: string): Promise<PresenceEntry[]>;
-  /** Forgets every entry of a node that is gone (crashed, partitioned away); resolves with them. */
-  expireNode(nodeId: string): Promise<PresenceEntry[]>;
-}
-
 // ---------------------------------------------------------------- codecs
 
 /** Turns device payload bytes into canonical points and attribute maps. */
@@ -588,38 +466,6 @@ export interface SmsMessage {
 export interface SmsSender {
   /** Resolves once the SMSC accepted every part; `messageId` is the first part's SMSC id. */
   send(message: SmsMessage): Promise<{ messageId: string; parts: number }>;
-}
-
-// ---------------------------------------------------------------- outbound connections
-
-/**
- * An HTTP request to addresses the outbound policy has already checked. The adapter connects
- * to one of `addresses` only and never asks DNS again (no rebinding between check and
- * connect), while the Host header, TLS SNI and certificate check use the URL's name.
- */
-export interface PinnedHttpRequest {
-  readonly url: URL;
-  /** IP literals, in the order to try. */
-  readonly addresses: readonly string[];
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  readonly timeoutMs: number;
-}
-
-/** The answer's status line and redirect target; the body is discarded. Redirects are never followed. */
-export interface PinnedHttpResponse {
-  readonly status: number;
-  readonly location?: string;
-}
-
-/** The network as the outbound service sees it (node:dns/http/https in adapters/outbound/node). */
-export interface OutboundNetwork {
-  /** Every address (A and AAAA) the name resolves to, as IP literals; throws when it does not resolve. */
-  resolve(hostname: string): Promise<string[]>;
-  /** True for an address of one of this host's interfaces (to recognise the platform's own ports). */
-  isLocalAddress(address: string): boolean;
-  send(request: PinnedHttpRequest): Promise<PinnedHttpResponse>;
 }
 
 export interface Clock {
