@@ -93,5 +93,14 @@ for (const [name, f] of [
   const a = pick('after', f);
   summary[name] = { before: b, after: a, after_over_before: a !== null && b ? Math.round((a / b) * 1000) / 1000 : null };
 }
+// Each round's own after/before (the two runs minutes apart, not the whole window): drift in the
+// machine's speed over the run cancels within a round, so the median of these is the steadier figure.
+const pairs: number[] = [];
+for (let i = 0; i + 1 < runs.length; i += 2) {
+  const [x, y] = [runs[i]!, runs[i + 1]!];
+  const [b, a] = x.side === 'before' ? [x, y] : [y, x];
+  if (b.msgsPerS > 0) pairs.push(Math.round((a.msgsPerS / b.msgsPerS) * 1000) / 1000);
+}
+summary.msgs_per_s_pairwise = { after_over_before: pairs, median: median(pairs) };
 console.log(JSON.stringify(summary, null, 2));
 if (values.json) writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');

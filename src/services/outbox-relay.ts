@@ -77,14 +77,21 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes in order; resolves when the bus holds every one (one promise per commit, not per message). */
+  /**
+   * Publishes in order; resolves when the bus holds every one (one promise per commit, not per
+   * message). A bus that has a message at once answers with one shared settled promise (the
+   * memory bus does): it is awaited once, not once per message — thousands of reactions per
+   * commit otherwise, measured at ~1% of the ingest rate.
+   */
   private publishAll(events: readonly OutboxEvent[]): Promise<void> {
-    const waiting: Promise<void>[] = new Array<Promise<void>>(events.length);
+    const waiting: Promise<void>[] = [];
+    let last: Promise<void> | undefined;
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as OutboxEvent;
-      waiting[i] = this.deps.bus.publish(e.event, e.subject, e.message as never);
+      const p = this.deps.bus.publish(e.event, e.subject, e.message as never);
+      if (p !== last) waiting.push((last = p));
     }
-    return Promise.all(waiting).then(() => undefined);
+    return waiting.length === 1 ? (waiting[0] as Promise<void>) : Promise.all(waiting).then(() => undefined);
   }
 
   private async recoverAll(): Promise<number> {

@@ -219,22 +219,26 @@ class DeviceBridge extends BaseBridge {
     const api = this.opts.deviceApi;
     const id = this.identity;
     const t = p.topic;
-    const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', kind);
     // Telemetry and attributes are counted by the DeviceApi once committed.
     if (t === `${ME}telemetry`) return api.publishTelemetry(id, p.payload, 'mqtt', p.contentType);
     if (t === ATTRIBUTES) return api.publishAttributes(id, p.payload, 'mqtt', p.contentType);
     if (t.startsWith(ATTR_REQUEST)) {
-      count('attributes_request');
+      this.count('attributes_request');
       const rid = requestId(t, ATTR_REQUEST);
       return api.getAttributes(id, parseAttributeRequest(p.payload)).then((res) => this.reply('attrResponse', `${ATTR_RESPONSE}${rid}`, res));
     }
     if (t.startsWith(RPC_RESPONSE)) {
-      count('rpc_response');
+      this.count('rpc_response');
       return api.rpcResponse(id, requestId(t, RPC_RESPONSE), p.payload);
     }
     if (t.startsWith(RPC_REQUEST)) return this.clientRpc(requestId(t, RPC_REQUEST), p.payload);
     if (t.startsWith(GW) && this.identity.isGateway) return this.gatewayCall(t.slice(GW.length), p.payload);
     return undefined;
+  }
+
+  /** A method, not a closure per PUBLISH: tsx names every closure it creates (a defineProperty each), ~0.5% of the ingest rate. */
+  private count(kind: string): void {
+    this.opts.metrics.messageIn('mqtt', kind);
   }
 
   /** Client-side RPC: the answer (or `{"error":…}`) goes to rpc/response/$id. */
@@ -255,27 +259,26 @@ class DeviceBridge extends BaseBridge {
   private gatewayCall(sub: string, payload: Buffer): Promise<void> | undefined {
     const api = this.opts.gatewayApi;
     const gw = this.identity;
-    const count = (kind: string): void => this.opts.metrics.messageIn('mqtt', `gateway_${kind}`);
     switch (sub) {
       case 'connect': {
-        count('connect');
+        this.count('gateway_connect');
         const body = jsonObject(payload);
         return api.gatewayConnect(gw, deviceName(body), typeof body.type === 'string' ? body.type : undefined).then(() => undefined);
       }
       case 'disconnect':
-        count('disconnect');
+        this.count('gateway_disconnect');
         return api.gatewayDisconnect(gw, deviceName(jsonObject(payload)));
       case 'telemetry':
-        count('telemetry');
+        this.count('gateway_telemetry');
         return api.gatewayTelemetry(gw, payload);
       case 'attributes':
-        count('attributes');
+        this.count('gateway_attributes');
         return api.gatewayAttributes(gw, payload);
       case 'attributes/request':
-        count('attributes_request');
+        this.count('gateway_attributes_request');
         return api.gatewayAttributeRequest(gw, payload).then((res) => this.reply('gwAttrResponse', `${GW}attributes/response`, res));
       case 'rpc':
-        count('rpc_response');
+        this.count('gateway_rpc_response');
         return api.gatewayRpcResponse(gw, payload);
       default:
         return undefined;
