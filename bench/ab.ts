@@ -19,11 +19,13 @@ interface RunFigures {
   readonly ratio: number | null;
   readonly window1: number | null;
   readonly halfP99: number | null;
+  /** Messages per second of the server's CPU time at window 32: steadier than the rate when other work shares the machine. */
+  readonly msgsPerCpuS: number | null;
 }
 
 interface IngestJson {
   ratio?: number | null;
-  platform?: { msgs_per_s?: number; window_1?: { msgs_per_s?: number }; half_rate?: { p99_ms?: number } };
+  platform?: { msgs_per_s?: number; cpu_pct?: number; window_1?: { msgs_per_s?: number }; half_rate?: { p99_ms?: number } };
 }
 
 const { values } = parseArgs({
@@ -57,6 +59,7 @@ function runOnce(side: 'before' | 'after', round: number): RunFigures {
     ratio: r.ratio ?? null,
     window1: r.platform?.window_1?.msgs_per_s ?? null,
     halfP99: r.platform?.half_rate?.p99_ms ?? null,
+    msgsPerCpuS: r.platform?.msgs_per_s && r.platform.cpu_pct ? Math.round(r.platform.msgs_per_s / (r.platform.cpu_pct / 100)) : null,
   };
 }
 
@@ -88,6 +91,7 @@ for (const [name, f] of [
   ['ratio_to_reference', (r: RunFigures) => r.ratio],
   ['window_1_msgs_per_s', (r: RunFigures) => r.window1],
   ['half_rate_p99_ms', (r: RunFigures) => r.halfP99],
+  ['msgs_per_cpu_s', (r: RunFigures) => r.msgsPerCpuS],
 ] as const) {
   const b = pick('before', f);
   const a = pick('after', f);

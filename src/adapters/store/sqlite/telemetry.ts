@@ -19,6 +19,8 @@ import type { Aggregation, TsValue } from '../../../domain/telemetry.js';
 import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../../../ports.js';
 import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, ValueTag } from '../shared.js';
 import { createSqliteLatest } from './latest.js';
+import { createLogAppender } from './log-append.js';
+import { createSeriesIds } from './series-ids.js';
 import { createSqliteRollups, PICK } from './rollups.js';
 import { AGG_SQL, decode, encode, type Stored } from './values.js';
 import type { Db, Statement } from './sql.js';
@@ -55,11 +57,6 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
   const mergeIntervalMs = opts.mergeIntervalMs ?? MERGE_INTERVAL_MS;
   const maxLogRows = mergeRows * MAX_LOG_ROWS_FACTOR;
   const s = {
-    deviceId: db.prepare<[string], number>('SELECT id FROM ts_device WHERE uuid = ?').pluck(),
-    newDevice: db.prepare<[string], number>('INSERT INTO ts_device (uuid) VALUES (?) RETURNING id').pluck(),
-    keyId: db.prepare<[string], number>('SELECT id FROM ts_key WHERE key = ?').pluck(),
-    newKey: db.prepare<[string], number>('INSERT INTO ts_key (key) VALUES (?) RETURNING id').pluck(),
-    put: db.prepare('INSERT INTO ts_log (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)'),
     putKv: db.prepare('INSERT OR REPLACE INTO ts_kv (device, key, ts, t, v) VALUES (?, ?, ?, ?, ?)'),
     merge: db.prepare(
       `INSERT OR REPLACE INTO ts_kv (device, key, ts, t, v)
@@ -242,64 +239,25 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
   timer.unref();
   if (logRows > 0) scheduleMerge(); // a log left by the last run (crash or kill) resumes merging
 
-  // Read-through caches. A surrogate created inside a transaction is cached only after commit.
-  const deviceIds = new Map<string, number>();
-  const keyIds = new Map<string, number>();
-
-  function knownDevice(uuid: string): number | undefined {
-    let id = deviceIds.get(uuid);
-    if (id === undefined) {
-      id = s.deviceId.get(uuid);
-      if (id !== undefined) deviceIds.set(uuid, id);
-    }
-    return id;
-  }
-
-  function knownKey(key: string): number | undefined {
-    let id = keyIds.get(key);
-    if (id === undefined) {
-      id = s.keyId.get(key);
-      if (id !== undefined) keyIds.set(key, id);
-    }
-    return id;
-  }
-
-  // Surrogates created by the running append transaction: consulted before the SELECT, so a row
-  // this transaction inserted never reaches the caches unless the transaction commits.
-  let createdDevices = new Map<string, number>();
-  let createdKeys = new Map<string, number>();
-
-  function deviceFor(uuid: string): number {
-    let id = deviceIds.get(uuid) ?? createdDevices.get(uuid);
-    if (id !== undefined) return id;
-    id = s.deviceId.get(uuid);
-    if (id !== undefined) deviceIds.set(uuid, id);
-    else createdDevices.set(uuid, (id = s.newDevice.get(uuid) as number));
-    return id;
-  }
-
-  function keyFor(key: string): number {
-    let id = keyIds.get(key) ?? createdKeys.get(key);
-    if (id !== undefined) return id;
-    id = s.keyId.get(key);
-    if (id !== undefined) keyIds.set(key, id);
-    else createdKeys.set(key, (id = s.newKey.get(key) as number));
-    return id;
-  }
+  const ids = createSeriesIds(db);
 
   // What the commit wrote, for the caches to take in once it has committed: per row (device, key,
   // log rowid or 0 = written to ts_kv) in `logged`; per series written to ts_kv, its newest row.
   type Appended = { logged: Float64Array; encoded: Stored[]; logCount: number; direct: number[]; outboxId: number | undefined };
+  let logging = new Float64Array(0); // the `logged` of the transaction under way, for the appender's rowids
+  const logAppend = createLogAppender(db, (i, rowid) => (logging[i * 3 + 2] = rowid));
   const appendTx = db.transaction((rows: readonly TelemetryRow[], outbox: string | undefined): Appended => {
     // device → key → [rows of the series in this batch, index of its newest row]
     const series = new Map<number, Map<number, [number, number]>>();
     const encoded: Stored[] = new Array<Stored>(rows.length);
     const logged = new Float64Array(rows.length * 3);
+    logging = logged;
+    logAppend.discard();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as TelemetryRow;
       checkTs(row.ts);
-      const device = deviceFor(row.deviceId);
-      const key = keyFor(row.key);
+      const device = ids.deviceFor(row.deviceId);
+      const key = ids.keyFor(row.key);
       encoded[i] = encode(row.value, row.json);
       logged[i * 3] = device;
       logged[i * 3 + 1] = key;
@@ -334,10 +292,11 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
       if (direct.length > 0 && ((series.get(device) as Map<number, [number, number]>).get(key) as [number, number])[0] === -1) {
         s.putKv.run(device, key, ts, t, v);
       } else {
-        logged[i * 3 + 2] = Number(s.put.run(device, key, ts, t, v).lastInsertRowid);
+        logAppend.add(i, device, key, ts, t, v);
         logCount++;
       }
     }
+    logAppend.finish();
     if (direct.length > 0) rollups.afterDirect();
     // Not in the log, so no merge will bring them to ts_latest: once per series, here.
     for (const i of direct) {
@@ -349,7 +308,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
   });
 
   function rawKey(q: RawQuery, device: number, key: string, limit: number): TsValue[] {
-    const k = knownKey(key);
+    const k = ids.knownKey(key);
     if (k === undefined) return [];
     const st = q.order === 'desc' ? s.rawDesc : s.rawAsc;
     const stored = st.all(device, k, q.from, q.to, limit) as [number, number, unknown][];
@@ -398,14 +357,12 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
     async appendTelemetry(rows: readonly TelemetryRow[], outbox?: string): Promise<number | undefined> {
       if (rows.length === 0 && outbox === undefined) return undefined;
       if (logRows >= maxLogRows) mergeAll(); // the caller never yielded to let a scheduled merge run
-      createdDevices = new Map();
-      createdKeys = new Map();
+      ids.begin();
       let outboxId: number | undefined;
       try {
         let logged, encoded, logCount, direct;
         ({ logged, encoded, logCount, direct, outboxId } = appendTx(rows, outbox));
-        for (const [uuid, id] of createdDevices) deviceIds.set(uuid, id);
-        for (const [key, id] of createdKeys) keyIds.set(key, id);
+        ids.committed();
         for (let i = 0; logCount > 0 && i < rows.length; i++) {
           const rowid = logged[i * 3 + 2] as number;
           if (rowid === 0) continue;
@@ -419,8 +376,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
         for (const i of direct) latest.afterDirect(logged[i * 3] as number, logged[i * 3 + 1] as number, (rows[i] as TelemetryRow).ts);
         logRows += logCount;
       } finally {
-        createdDevices = new Map();
-        createdKeys = new Map();
+        ids.begin(); // a failed transaction's surrogates never reach the caches
       }
       if (logRows >= mergeRows) scheduleMerge();
       return outboxId;
@@ -429,7 +385,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
     async queryRaw(q: RawQuery): Promise<Record<string, TsValue[]>> {
       checkRawQuery(q);
       const out: Record<string, TsValue[]> = {};
-      const device = knownDevice(q.deviceId);
+      const device = ids.knownDevice(q.deviceId);
       const limit = clampLimit(q.limit);
       if (device === undefined || limit === 0) return out;
       for (const key of q.keys) {
@@ -442,11 +398,11 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
     async queryAggregated(q: AggregateQuery): Promise<Record<string, TsValue[]>> {
       checkAggregateQuery(q);
       const out: Record<string, TsValue[]> = {};
-      const device = knownDevice(q.deviceId);
+      const device = ids.knownDevice(q.deviceId);
       if (device === undefined) return out;
       const st = aggregate[q.agg];
       for (const key of q.keys) {
-        const k = knownKey(key);
+        const k = ids.knownKey(key);
         if (k === undefined) continue;
         const unmerged = tailIn(device, k, q.from, q.to);
         const rows =
@@ -461,14 +417,14 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
 
     async latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>> {
       const out: Record<string, TsValue> = {};
-      const device = knownDevice(deviceId);
+      const device = ids.knownDevice(deviceId);
       if (device === undefined) return out;
       if (keys === undefined) {
         latest.all(device, out);
         return out;
       }
       for (const key of keys) {
-        const k = knownKey(key);
+        const k = ids.knownKey(key);
         const point = k === undefined ? undefined : latest.one(device, k);
         if (point) putOwn(out, key, point);
       }
@@ -476,13 +432,13 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
     },
 
     async telemetryKeys(deviceId: string): Promise<string[]> {
-      const device = knownDevice(deviceId);
+      const device = ids.knownDevice(deviceId);
       return device === undefined ? [] : latest.keys(device);
     },
 
     deleteDevice(deviceId: string): void {
-      const device = knownDevice(deviceId);
-      deviceIds.delete(deviceId);
+      const device = ids.knownDevice(deviceId);
+      ids.forgetDevice(deviceId);
       if (device === undefined) return;
       s.deleteKv.run(device);
       rollups.deleteDevice(device);
