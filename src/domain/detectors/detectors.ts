@@ -48,6 +48,8 @@ export const DEFAULT_WINDOW = 100;
 /** CUSUM and Page–Hinkley learn their reference (mean, σ) from this many samples. */
 export const DRIFT_WARMUP = 30;
 export const MIN_HISTORY_FLOOR = 10;
+/** CUSUM's warm-up clips outliers once this many samples give a first spread. */
+const WARMUP_CLIP_AFTER = 4;
 export const MIN_HISTORY_CAP = 1000;
 /** A z-score against a zero spread would be infinite, which JSON cannot carry: capped. */
 export const Z_CAP = 1e6;
@@ -187,7 +189,12 @@ function drift(use: DetectorUse, s: DetectorState, n: number, x: number): [numbe
     return [Math.max(up - (s[X + 1] as number), (s[X + 4] as number) - down), mean];
   }
   if (n < DRIFT_WARMUP) {
-    // Learn the reference: Welford's mean and variance.
+    // Learn the reference: Welford's mean and variance, with samples past 4σ of what is known so
+    // far pulled in, so one spike while learning does not blind the detector for good.
+    if (n >= WARMUP_CLIP_AFTER) {
+      const sd = Math.sqrt((s[X + 1] as number) / (n - 1));
+      if (sd > 0) x = Math.max(mean - 4 * sd, Math.min(mean + 4 * sd, x));
+    }
     const d = x - mean;
     mean += d / (n + 1);
     s[X] = mean;
