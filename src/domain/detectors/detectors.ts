@@ -57,8 +57,10 @@ export const Z_CAP = 1e6;
 const MEAN_AD_TO_SIGMA = 1.2533141373155001;
 /** Deviations beyond this many (robust) scales are clipped before they update location and scale. */
 const HUBER_CLIP = 3;
+/** The robust σ is at least this fraction of the plain EW standard deviation. */
+const ROBUST_FLOOR = 0.5;
 
-const STATE_LENGTH: Record<DetectorKind, number> = { ewma: X + 1, zscore: X + 2, rzscore: X + 2, cusum: X + 5, pagehinkley: X + 5, slope: X + 5, timeTo: X + 5 };
+const STATE_LENGTH: Record<DetectorKind, number> = { ewma: X + 1, zscore: X + 2, rzscore: X + 3, cusum: X + 5, pagehinkley: X + 5, slope: X + 5, timeTo: X + 5 };
 
 /** EW smoothing factor equivalent to an N-sample moving window (same centre of mass). */
 export const alphaOf = (window: number): number => 2 / (window + 1);
@@ -136,16 +138,22 @@ export function stepDetector(use: DetectorUse, s: DetectorState, ts: number, x: 
     case 'rzscore': {
       // Huber-clipped EW location and scale: a streaming stand-in for median and MAD that an
       // outlier moves by at most HUBER_CLIP scales, in constant memory.
+      // On quantized or long-flat data the robust scale collapses towards 0 and then recovers
+      // only a clip at a time; it is floored at a fraction of the plain EW deviation (slot X + 2)
+      // so one step of a counter does not score infinity.
       const a = alphaOf(p[0] as number);
       const loc = n === 0 ? x : (s[X] as number);
       const mad = s[X + 1] as number;
+      const v = s[X + 2] as number;
+      const sigma = Math.max(mad * MEAN_AD_TO_SIGMA, ROBUST_FLOOR * Math.sqrt(v));
       const d = x - loc;
-      const clip = mad > 0 ? HUBER_CLIP * MEAN_AD_TO_SIGMA * mad : Infinity;
+      const clip = sigma > 0 ? HUBER_CLIP * sigma : Infinity;
       const dc = Math.max(-clip, Math.min(clip, d));
-      score = zOf(d, mad * MEAN_AD_TO_SIGMA, loc, x);
+      score = zOf(d, sigma, loc, x);
       baseline = loc;
       s[X] = loc + a * dc;
       s[X + 1] = mad + a * (Math.abs(dc) - mad);
+      s[X + 2] = (1 - a) * (v + a * d * d);
       break;
     }
     case 'cusum':
