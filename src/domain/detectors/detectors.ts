@@ -80,6 +80,14 @@ export function minHistoryOf(fn: DetectorKind, params: readonly number[]): numbe
   }
 }
 
+export function isDetectorKind(name: string): name is DetectorKind {
+  return Object.hasOwn(STATE_LENGTH, name);
+}
+
+export function detectorStateLength(fn: DetectorKind): number {
+  return STATE_LENGTH[fn];
+}
+
 export function initialDetectorState(fn: DetectorKind): DetectorState {
   return new Array<number>(STATE_LENGTH[fn]).fill(0);
 }

@@ -3,7 +3,7 @@
  * the key must be a name or string, every parameter a number literal in its range, so a rule
  * that saves is a rule whose detectors can run; problems point at the argument at fault.
  */
-import { DEFAULT_WINDOW, DETECTOR_KINDS, minHistoryOf, type DetectorKind, type DetectorUse } from '../detectors/detectors.js';
+import { DEFAULT_WINDOW, isDetectorKind, minHistoryOf, type DetectorKind, type DetectorUse } from '../detectors/detectors.js';
 import { ExpressionError } from './errors.js';
 import type { Node } from './parser.js';
 
@@ -44,7 +44,7 @@ const PARAMS: Record<DetectorKind, readonly ParamSpec[]> = {
 };
 
 export function isDetectorFunction(name: string): name is DetectorKind {
-  return (DETECTOR_KINDS as readonly string[]).includes(name);
+  return isDetectorKind(name);
 }
 
 /** A number literal, or a negated one (`timeTo(level, -5)`). */
