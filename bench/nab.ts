@@ -64,7 +64,7 @@ function runDetector(expression: string, series: Series): Float64Array {
     const message = { ts: series.ts[i] as number, values: { value: series.values[i] as number } };
     feedWindows(compiled, state, message);
     const v = evaluate(compiled.condition, makeScope(compiled, state, device, message, NO_LOOKUPS));
-    out[i] = typeof v === 'number' ? v : v === true ? 1 : -Infinity;
+    out[i] = typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : -Infinity;
   }
   return out;
 }
@@ -104,7 +104,8 @@ function grid(scores: readonly Float64Array[]): number[] {
   if (all.length === 0) return [0.5];
   all.sort((a, b) => a - b);
   const steps = 100;
-  const out = new Set<number>();
+  // 0.5: the one threshold that separates the two answers of a boolean detector (cusum, pagehinkley).
+  const out = new Set<number>([0.5]);
   for (let k = 0; k <= steps; k++) {
     const q = 1 - 10 ** -(0.3 + (5.2 * k) / steps);
     out.add(all[Math.min(all.length - 1, Math.floor(q * all.length))] as number);
