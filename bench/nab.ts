@@ -1,7 +1,7 @@
 /**
  * The rule engine's detectors on the Numenta Anomaly Benchmark (github.com/numenta/NAB).
  *
- *   npm run bench -- nab --nab-dir DIR [--json out.json] [--detector "abs(zscore(value, 300))"]
+ *   npm run bench -- nab --nab-dir DIR [--json out.json] [--detector "surprise(value)"]
  *                        [--category realKnownCause] [--per-file] [--validate numenta]
  *
  * DIR is a checkout of NAB (data/, labels/combined_windows.json); neither its data nor its code
@@ -154,7 +154,7 @@ export function main(argv: readonly string[]): number {
     options: {
       'nab-dir': { type: 'string' },
       json: { type: 'string' },
-      detector: { type: 'string', default: 'abs(zscore(value, 300))' },
+      detector: { type: 'string', default: 'surprise(value)' },
       category: { type: 'string' },
       'per-file': { type: 'boolean', default: false },
       validate: { type: 'string' },

@@ -27,7 +27,7 @@ const finiteValue = fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfin
 const noisy = fc.array(fc.integer({ min: -100_000, max: 100_000 }).map((i) => i / 1000), { minLength: 40, maxLength: 200 }).filter((xs) => Math.max(...xs) - Math.min(...xs) > 1);
 
 describe('detectors: minimum history', () => {
-  for (const src of ['ewma(x, 0.2)', 'zscore(x, 20)', 'rzscore(x, 20)', 'cusum(x, 0.5, 5)', 'pagehinkley(x, 0.1, 10)', 'slope(x, 20)', 'timeTo(x, 1000, 20)']) {
+  for (const src of ['ewma(x, 0.2)', 'zscore(x, 20)', 'rzscore(x, 20)', 'surprise(x, 20)', 'cusum(x, 0.5, 5)', 'pagehinkley(x, 0.1, 10)', 'slope(x, 20)', 'timeTo(x, 1000, 20)']) {
     it(`${src} answers null for its first minHistory samples, then a value`, () => {
       const use = useOf(src);
       const xs = Array.from({ length: use.minHistory + 5 }, (_, i) => i + (i % 2) * 0.5);
@@ -49,8 +49,8 @@ describe('detectors: properties', () => {
     );
   });
 
-  it('zscore and rzscore are invariant to scale and shift (a > 0)', () => {
-    for (const fn of ['zscore', 'rzscore']) {
+  it('zscore, rzscore and surprise are invariant to scale and shift (a > 0)', () => {
+    for (const fn of ['zscore', 'rzscore', 'surprise']) {
       fc.assert(
         fc.property(noisy, fc.double({ min: 0.001, max: 1000, noNaN: true }), fc.double({ min: -1000, max: 1000, noNaN: true }), (xs, a, b) => {
           const use = useOf(`${fn}(x, 20)`);
@@ -113,7 +113,7 @@ describe('detectors: properties', () => {
   it('state has constant size and stays finite whatever the input', () => {
     fc.assert(
       fc.property(fc.array(finiteValue, { maxLength: 300 }), (xs) => {
-        for (const src of ['ewma(x, 0.3)', 'zscore(x)', 'rzscore(x, 5)', 'cusum(x, 0.5, 4)', 'pagehinkley(x, 1, 5)', 'slope(x, 5)', 'timeTo(x, 0, 5)']) {
+        for (const src of ['ewma(x, 0.3)', 'zscore(x)', 'rzscore(x, 5)', 'surprise(x, 5)', 'cusum(x, 0.5, 4)', 'pagehinkley(x, 1, 5)', 'slope(x, 5)', 'timeTo(x, 0, 5)']) {
           const use = useOf(src);
           const s = initialDetectorState(use.fn);
           const size = s.length;
@@ -125,6 +125,17 @@ describe('detectors: properties', () => {
         return true;
       }),
     );
+  });
+
+  it('surprise stays low on steady noise, however noisy, and rises when the behaviour changes', () => {
+    const rnd = mulberry(11);
+    const calm = Array.from({ length: 3000 }, () => 100 + 10 * gaussian(rnd));
+    const changed = Array.from({ length: 50 }, () => 100 + 60 * gaussian(rnd));
+    const out = run(useOf('surprise(x, 50)'), [...calm, ...changed]);
+    const calmMax = Math.max(...(out.slice(1000, 3000) as number[]));
+    const changedMax = Math.max(...(out.slice(3000) as number[]));
+    assert.ok(calmMax < 6, `calm max ${calmMax}`);
+    assert.ok(changedMax > 2 * calmMax, `changed max ${changedMax} vs calm ${calmMax}`);
   });
 
   it('a late or repeated sample does not move the state (redelivery is harmless)', () => {

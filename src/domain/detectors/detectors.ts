@@ -12,8 +12,8 @@
  * Layout of a state array: [n, lastTs, ready, score, baseline, …detector-specific].
  */
 
-export type DetectorKind = 'ewma' | 'zscore' | 'rzscore' | 'cusum' | 'pagehinkley' | 'slope' | 'timeTo';
-export const DETECTOR_KINDS: readonly DetectorKind[] = ['ewma', 'zscore', 'rzscore', 'cusum', 'pagehinkley', 'slope', 'timeTo'];
+export type DetectorKind = 'ewma' | 'zscore' | 'rzscore' | 'surprise' | 'cusum' | 'pagehinkley' | 'slope' | 'timeTo';
+export const DETECTOR_KINDS: readonly DetectorKind[] = ['ewma', 'zscore', 'rzscore', 'surprise', 'cusum', 'pagehinkley', 'slope', 'timeTo'];
 
 /** One detector call of an expression, checked at compile time. */
 export interface DetectorUse {
@@ -60,7 +60,14 @@ const HUBER_CLIP = 3;
 /** The robust σ is at least this fraction of the plain EW standard deviation. */
 const ROBUST_FLOOR = 0.5;
 
-const STATE_LENGTH: Record<DetectorKind, number> = { ewma: X + 1, zscore: X + 2, rzscore: X + 3, cusum: X + 5, pagehinkley: X + 5, slope: X + 5, timeTo: X + 5 };
+/** surprise: |z| is clipped here (a 20σ and a 1000σ sample are both "very unusual")… */
+const SURPRISE_Z_CLIP = 20;
+/** …averaged over about this many samples… */
+const SURPRISE_SHORT = 10;
+/** …and compared with how that average has been distributed over about this many. */
+const SURPRISE_LONG = 8000;
+
+const STATE_LENGTH: Record<DetectorKind, number> = { ewma: X + 1, zscore: X + 2, rzscore: X + 3, surprise: X + 5, cusum: X + 5, pagehinkley: X + 5, slope: X + 5, timeTo: X + 5 };
 
 /** EW smoothing factor equivalent to an N-sample moving window (same centre of mass). */
 export const alphaOf = (window: number): number => 2 / (window + 1);
@@ -164,6 +171,9 @@ export function stepDetector(use: DetectorUse, s: DetectorState, ts: number, x: 
       s[X + 2] = (1 - a) * (v + a * d * d);
       break;
     }
+    case 'surprise':
+      [score, baseline] = surprise(use, s, n, x);
+      break;
     case 'cusum':
     case 'pagehinkley':
       [score, baseline] = drift(use, s, n, x);
@@ -181,6 +191,36 @@ export function stepDetector(use: DetectorUse, s: DetectorState, ts: number, x: 
   s[SCORE] = ready ? score : 0;
   s[BASELINE] = finiteOr0(baseline);
   return true;
+}
+
+/**
+ * Two stages, after Numenta's "anomaly likelihood": the |z-score| of each sample against an EW
+ * mean and variance (as zscore), then how unusual the recent average of those |z| is against its
+ * own long-run mean and spread. A noisy signal that always has some large z-scores scores low;
+ * a change in behaviour scores high. Slots: mean, variance, short |z| average, its long mean and variance.
+ */
+function surprise(use: DetectorUse, s: DetectorState, n: number, x: number): [number, number] {
+  const a = alphaOf(use.params[0] as number);
+  const mean = n === 0 ? x : (s[X] as number);
+  const v = s[X + 1] as number;
+  const d = x - mean;
+  const z = Math.min(Math.abs(zOf(d, Math.sqrt(v), mean, x)), SURPRISE_Z_CLIP);
+  s[X] = mean + a * d;
+  s[X + 1] = (1 - a) * (v + a * d * d);
+  // The second stage starts once the first has a baseline: warm-up z-scores are meaningless.
+  if (n < use.minHistory) return [NaN, mean];
+  const short = (s[X + 2] as number) + alphaOf(SURPRISE_SHORT) * (z - (s[X + 2] as number));
+  const lm = s[X + 3] as number;
+  const lv = s[X + 4] as number;
+  const dl = short - lm;
+  const score = lv > 0 ? dl / Math.sqrt(lv) : 0;
+  // A cumulative average until the long window has filled, then exponential: an EW variance
+  // started at 0 with a small alpha would stay biased low for thousands of samples.
+  const al = Math.max(alphaOf(SURPRISE_LONG), 1 / (n - use.minHistory + 1));
+  s[X + 2] = short;
+  s[X + 3] = lm + al * dl;
+  s[X + 4] = (1 - al) * (lv + al * dl * dl);
+  return [score, mean];
 }
 
 /**
