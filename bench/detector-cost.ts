@@ -9,6 +9,7 @@
  *   avg(vibration, 20) > 5        20-sample window (kept samples, summed per evaluation)
  *   avg(vibration, "10m") > 5     10-minute window (600 samples here)
  *   zscore(vibration, 20) > 5     detector, 7 numbers of state
+ *   surprise(vibration) > 5       detector, 10 numbers of state
  *   cusum(vibration, 0.5, 5)      detector, 10 numbers of state
  * Rounds alternate the rules so a noisy neighbour on a shared machine hits them alike; the median
  * round is reported. The last line is JSON.
@@ -22,7 +23,7 @@ const { values: args } = parseArgs({ options: { messages: { type: 'string' }, ro
 const messages = Number(args.messages ?? 200_000);
 const rounds = Number(args.rounds ?? 5);
 
-const CONDITIONS = ['avg(vibration, 20) > 5', 'avg(vibration, "10m") > 5', 'zscore(vibration, 20) > 5', 'cusum(vibration, 0.5, 5)'];
+const CONDITIONS = ['avg(vibration, 20) > 5', 'avg(vibration, "10m") > 5', 'zscore(vibration, 20) > 5', 'surprise(vibration) > 5', 'cusum(vibration, 0.5, 5)'];
 const lookups: Lookups = { latest: () => undefined, attr: () => undefined };
 const device = { id: 'd', name: 'd' };
 const T0 = Date.UTC(2026, 0, 1);
