@@ -1,9 +1,9 @@
 /**
- * Streaming detectors for the rule expression language: ewma, zscore, rzscore, cusum,
- * pagehinkley, slope and timeTo. Each keeps a fixed-length array of numbers per (rule, device,
+ * Streaming detectors for the rule expression language: ewma, zscore, rzscore, surprise,
+ * cusum, pagehinkley, slope and timeTo. Each keeps a fixed-length array of numbers per (rule, device,
  * call) — constant size whatever the history, plain JSON, persisted with the rule state — and
  * updates it in O(1) per sample. They run on the hot ingest path, so a step is a few arithmetic
- * operations and no allocation.
+ * operations (and at most one short-lived [score, baseline] pair).
  *
  * Every detector answers null until it has seen its minimum history (the baseline is still being
  * learned), so no rule can fire on the first few samples of a new device. Scores are computed
