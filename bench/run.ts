@@ -6,6 +6,8 @@
  * count, and cleans up its processes and temp dirs even on error or Ctrl-C. Results are printed
  * as a table; --json writes the scenario's object (an array of them for `all`). See
  * docs/BENCHMARKS.md for what each scenario measures and the latest figures.
+ * `npm run bench -- nab --nab-dir DIR [--json FILE]` scores the rule detectors on the Numenta
+ * Anomaly Benchmark (bench/nab.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +55,8 @@ function machine(): Record<string, unknown> {
 }
 
 async function main(): Promise<number> {
+  // Not a platform scenario: the detectors over a NAB checkout, in this process (bench/nab.ts).
+  if (process.argv[2] === 'nab') return (await import('./nab.js')).main(process.argv.slice(3));
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -167,4 +167,24 @@ describe('management API: rules', () => {
     const bad = await call('POST', `/api/rules/${rule.body.id}/backtest`, { from: 'yesterday', to: T0 });
     assert.equal(bad.status, 400);
   });
+
+  it('validates a detector rule (reporting its minimum history) and backtests it with the explanation in the alarm details', async () => {
+    const v = await call('POST', '/api/rules/validate', { ...contract(), condition: 'abs(zscore(vibration, 20)) > 5' });
+    assert.equal(v.status, 200);
+    assert.deepEqual(v.body.reads.detectors, [{ fn: 'zscore', key: 'vibration', params: [20], slot: 'zscore("vibration",20)', minHistory: 20, threshold: 5 }]);
+    const d = await f.device('pump-history');
+    // 40 minutes of vibration around 1 with a wobble, then a jump to 3 at minute 40.
+    const rows = Array.from({ length: 45 }, (_, i) => ({ deviceId: d.id, key: 'vibration', ts: T0 + i * MIN, value: i < 40 ? 1 + 0.05 * Math.sin(i * 1.7) : 3 }));
+    await f.store.appendTelemetry(rows);
+    const rule = await call('POST', '/api/rules', { name: 'vibration', deviceId: d.id, enabled: false, trigger: 'telemetry', condition: 'abs(zscore(vibration, 20)) > 5', actions: [{ type: 'alarm', alarmType: 'Vibration' }] });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    const res = await call('POST', `/api/rules/${rule.body.id}/backtest`, { from: T0, to: T0 + 60 * MIN });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const raise = res.body.fired.find((x: { edge: string }) => x.edge === 'raise');
+    assert.equal(raise.ts, T0 + 40 * MIN);
+    const details = raise.actions[0].details;
+    assert.equal(details.detector, 'zscore(vibration, 20)');
+    assert.equal(details.threshold, 5);
+    assert.ok(details.score > 5 && Math.abs(details.baseline - 1) < 0.1, JSON.stringify(details));
+  });
 });

@@ -21,7 +21,7 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/fuzz/expression-non
 function scopeOf(values: readonly JsonValue[]): Scope {
   let i = 0;
   const next = (): JsonValue | undefined => (values.length === 0 ? undefined : values[i++ % values.length]);
-  return { ident: next, attr: next, latest: next, window: () => null };
+  return { ident: next, attr: next, latest: next, window: () => null, detector: () => null };
 }
 
 /** Finite or no value at all: either way it survives JSON. */

@@ -9,6 +9,7 @@ function scope(values: Record<string, JsonValue>, extra: Partial<Scope> = {}): S
     window: () => null,
     attr: () => undefined,
     latest: () => undefined,
+    detector: () => null,
     ...extra,
   };
 }

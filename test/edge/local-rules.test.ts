@@ -66,3 +66,24 @@ test('runtime errors are counted and do not stop other rules', async () => {
   assert.equal(rules.stats().errors, 1);
   assert.deepEqual(commands, [['a', 'stop', { value: true }]]);
 });
+
+test('detectors run in edge rules: nothing before the minimum history, then a drift stops the machine and the score travels as a feature', async () => {
+  const { rules, commands, derived } = rulesFrom(`
+  - name: drift
+    device: a
+    condition: cusum(t, 0.5, 5)
+    actions:
+      - { type: command, method: stop, params: { value: true } }
+      - { type: telemetry, values: { tTrend: "\${slope(t, 10)}", tZ: "\${zscore(t, 10)}" } }
+`);
+  const t = (i: number): number => 20 + 0.2 * Math.sin(i * 1.7) + (i === 5 ? 50 : 0) + (i >= 40 ? 0.05 * (i - 39) : 0);
+  for (let i = 0; i < 30; i++) rules.onReading({ device: 'a', ts: 1000 * i, values: { t: t(i) } });
+  await rules.idle();
+  assert.equal(commands.length, 0, 'no action during the warm-up, even on the spike at reading 5');
+  for (let i = 30; i < 70; i++) rules.onReading({ device: 'a', ts: 1000 * i, values: { t: t(i) } });
+  await rules.idle();
+  assert.deepEqual(commands, [['a', 'stop', { value: true }]]);
+  const feature = derived[0];
+  assert.ok(feature && feature.ts >= 40_000, `raised at ${feature?.ts}`);
+  assert.ok(typeof feature.values.tTrend === 'number' && feature.values.tTrend > 0, JSON.stringify(feature.values));
+});

@@ -126,6 +126,7 @@ function scopeOf(values: readonly JsonValue[]): Scope {
     ident: () => nextValue(),
     attr: () => nextValue(),
     latest: () => nextValue(),
+    detector: () => nextValue() ?? null,
     window: () => {
       const v = nextValue();
       return typeof v === 'number' ? v : null;

@@ -7,6 +7,8 @@
 import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
 import { ExpressionError, type Position } from './errors.js';
+import type { DetectorUse } from '../detectors/detectors.js';
+import { detectorUse, isDetectorFunction } from './detector-calls.js';
 import { attributeOfIdentifier, isWindowFunction, windowUse, type WindowAgg, type WindowSpec } from './functions.js';
 import { areasOf, distanceMetres, insidePolygon } from './geo.js';
 import type { Node } from './parser.js';
@@ -18,6 +20,8 @@ export interface Scope {
   window(agg: WindowAgg, key: string, spec: WindowSpec): number | null;
   attr(name: string, scope?: AttributeScope): JsonValue | undefined;
   latest(key: string): JsonValue | undefined;
+  /** The current answer of a detector call (null before its minimum history). */
+  detector(use: DetectorUse): JsonValue;
 }
 
 /** null, false, 0, NaN and "" are false; everything else (including [] and {}) is true. */
@@ -107,6 +111,7 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): JsonValue {
     const use = windowUse(node);
     return scope.window(use.agg, use.key, use.spec);
   }
+  if (isDetectorFunction(node.name)) return scope.detector(detectorUse(node));
   const literal = (i: number): string => {
     const arg = node.args[i];
     if (arg?.kind === 'literal' && typeof arg.value === 'string') return arg.value;

@@ -6,6 +6,8 @@
  */
 import { parseDuration } from '../duration.js';
 import type { AttributeScope } from '../device.js';
+import type { DetectorUse } from '../detectors/detectors.js';
+import { DETECTOR_FUNCTIONS, detectorUse, isDetectorFunction } from './detector-calls.js';
 import { ExpressionError } from './errors.js';
 import type { Node } from './parser.js';
 
@@ -33,6 +35,12 @@ export interface Analysis {
   readonly windows: readonly WindowUse[];
   readonly attributes: readonly AttributeRef[];
   readonly latestKeys: readonly string[];
+  /** Detector calls, one per state slot; `threshold` when the expression compares the call with a number. */
+  readonly detectors: readonly DetectorRef[];
+}
+
+export interface DetectorRef extends DetectorUse {
+  readonly threshold?: number;
 }
 
 export const MAX_WINDOW_MS = 7 * 86_400_000;
@@ -53,6 +61,7 @@ export const FUNCTIONS: Record<string, string> = {
   round: 'round(x[, digits])',
   distance: 'distance(lat1, lon1, lat2, lon2): great-circle distance in metres',
   inside: 'inside(lat, lon, area): whether the point lies in a polygon of [lat, lon] pairs, or in any of a list of polygons, e.g. attr("geofence")',
+  ...DETECTOR_FUNCTIONS,
 };
 
 /** Fixed arity (min, max) of the plain functions. */
@@ -125,6 +134,7 @@ export function analyze(root: Node): Analysis {
   const windows: WindowUse[] = [];
   const attributes: AttributeRef[] = [];
   const latestKeys = new Set<string>();
+  const detectors = new Map<string, DetectorRef>();
 
   const visit = (node: Node): void => {
     switch (node.kind) {
@@ -140,7 +150,8 @@ export function analyze(root: Node): Analysis {
         return visit(node.operand);
       case 'binary':
         visit(node.left);
-        return visit(node.right);
+        visit(node.right);
+        return noteThreshold(node, detectors);
       case 'list':
         return node.items.forEach(visit);
       case 'call':
@@ -151,6 +162,11 @@ export function analyze(root: Node): Analysis {
       throw new ExpressionError(`unknown function "${fn}" (known: ${Object.keys(FUNCTIONS).join(', ')})`, node.pos);
     }
     if ((WINDOW_AGGS as readonly string[]).includes(fn)) return void windows.push(windowUse(node));
+    if (isDetectorFunction(fn)) {
+      const use = detectorUse(node);
+      if (!detectors.has(use.slot)) detectors.set(use.slot, use);
+      return;
+    }
     if (fn === 'attr') {
       arity(node, 1, 2);
       const name = stringArg(node.args[0], fn, 'the attribute name', node.pos);
@@ -169,5 +185,36 @@ export function analyze(root: Node): Analysis {
     node.args.forEach(visit);
   };
   visit(root);
-  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys] };
+  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys], detectors: [...detectors.values()] };
+}
+
+const COMPARISONS = new Set(['<', '<=', '>', '>=']);
+
+/** The detector call under `abs()` or a minus, if that is what a comparison side is. */
+function detectorSide(node: Node): DetectorUse | undefined {
+  if (node.kind === 'unary' && node.op === '-') return detectorSide(node.operand);
+  if (node.kind !== 'call') return undefined;
+  if (node.name === 'abs' && node.args.length === 1) return detectorSide(node.args[0] as Node);
+  return isDetectorFunction(node.name) ? detectorUse(node) : undefined;
+}
+
+function numberSide(node: Node): number | undefined {
+  if (node.kind === 'literal' && typeof node.value === 'number') return node.value;
+  if (node.kind === 'unary' && node.op === '-' && node.operand.kind === 'literal' && typeof node.operand.value === 'number') return -node.operand.value;
+  return undefined;
+}
+
+/** `zscore(v) > 3`: 3 is the threshold an alarm from this rule reports beside the score. */
+function noteThreshold(node: Extract<Node, { kind: 'binary' }>, detectors: Map<string, DetectorRef>): void {
+  if (!COMPARISONS.has(node.op)) return;
+  const pairs: [Node, Node][] = [
+    [node.left, node.right],
+    [node.right, node.left],
+  ];
+  for (const [a, b] of pairs) {
+    const use = detectorSide(a);
+    const threshold = numberSide(b);
+    const ref = use ? detectors.get(use.slot) : undefined;
+    if (ref && threshold !== undefined && ref.threshold === undefined) detectors.set(ref.slot, { ...ref, threshold });
+  }
 }

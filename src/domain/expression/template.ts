@@ -79,6 +79,8 @@ export function mergeAnalyses(list: readonly Analysis[]): Analysis {
     windows: list.flatMap((a) => a.windows),
     attributes: list.flatMap((a) => a.attributes),
     latestKeys: [...new Set(list.flatMap((a) => a.latestKeys))],
+    // One state per slot: the condition's call (with its threshold) wins over a template's.
+    detectors: [...new Map(list.flatMap((a) => a.detectors).reverse().map((d) => [d.slot, d])).values()].reverse(),
   };
 }
 

@@ -6,10 +6,12 @@
  */
 import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
+import { detectorValue, initialDetectorState, stepDetector, type DetectorUse } from '../detectors/detectors.js';
 import { evaluate, renderTemplate, truthy, type Scope, type WindowAgg, type WindowSpec } from '../expression/index.js';
 import type { CompiledAction, CompiledRule } from './compile.js';
 import type { ActionConfig } from './model.js';
-import { stepEdge, type Edge, type RuleState } from './state.js';
+import { mergeDetails } from './explain.js';
+import { detectorState, stepEdge, type Edge, type RuleState } from './state.js';
 import { addSample, aggregate, emptySamples, prune } from './window.js';
 
 export interface DeviceRef {
@@ -39,8 +41,29 @@ export interface Evaluation {
 /** An action with its templates rendered: what would be (or is) executed. */
 export type RenderedAction = ActionConfig;
 
-/** Adds a telemetry message's numeric values to the windows the rule keeps, then trims them. */
+/** Whether telemetry must be fed to the rule's state (windows or detectors) even when it is not evaluated. */
+export function keepsHistory(compiled: CompiledRule): boolean {
+  return compiled.retention.size > 0 || compiled.analysis.detectors.length > 0;
+}
+
+function feedDetectors(compiled: CompiledRule, state: RuleState, message: RuleMessage): void {
+  for (const use of compiled.analysis.detectors) {
+    if (!Object.hasOwn(message.values, use.key)) continue;
+    const value = message.values[use.key];
+    if (typeof value !== 'number') continue;
+    let d = detectorState(state, use);
+    if (!d) {
+      d = initialDetectorState(use.fn);
+      state.detectors ??= {};
+      Object.defineProperty(state.detectors, use.slot, { value: d, enumerable: true, writable: true, configurable: true });
+    }
+    stepDetector(use, d, message.ts, value);
+  }
+}
+
+/** Adds a telemetry message's numeric values to the windows the rule keeps (then trims them) and to its detectors. */
 export function feedWindows(compiled: CompiledRule, state: RuleState, message: RuleMessage): void {
+  if (compiled.analysis.detectors.length > 0) feedDetectors(compiled, state, message);
   for (const [key, keep] of compiled.retention) {
     if (!Object.hasOwn(message.values, key)) continue;
     const value = message.values[key];
@@ -123,6 +146,10 @@ class MessageScope implements Scope {
   latest(key: string): JsonValue | undefined {
     return this.lookups.latest(key);
   }
+
+  detector(use: DetectorUse): JsonValue {
+    return detectorValue(use, detectorState(this.state, use));
+  }
 }
 
 export function makeScope(compiled: CompiledRule, state: RuleState, device: DeviceRef, message: RuleMessage, lookups: Lookups): Scope {
@@ -155,9 +182,15 @@ function render(value: JsonValue, action: CompiledAction, scope: Scope): JsonVal
   return value;
 }
 
-/** The actions of an edge with every template filled in. Throws ExpressionError. */
-export function renderActions(actions: readonly CompiledAction[], scope: Scope): RenderedAction[] {
-  return actions.map((a) => render(a.config, a, scope) as RenderedAction);
+/**
+ * The actions of an edge with every template filled in; `explain` (detectorDetails) is merged
+ * into the details of alarm actions so an operator sees why. Throws ExpressionError.
+ */
+export function renderActions(actions: readonly CompiledAction[], scope: Scope, explain?: Readonly<Record<string, JsonValue>>): RenderedAction[] {
+  return actions.map((a) => {
+    const rendered = render(a.config, a, scope) as RenderedAction;
+    return explain && rendered.type === 'alarm' ? mergeDetails(rendered, explain) : rendered;
+  });
 }
 
 /** Which actions an edge runs. */

@@ -3,6 +3,7 @@
  * its condition has held (for "true for at least D"), and its sample windows. Times are message
  * timestamps, never the wall clock, so replayed or back-dated data behaves as it did live.
  */
+import { detectorStateLength, isDetectorKind, isDetectorState, type DetectorState, type DetectorUse } from '../detectors/detectors.js';
 import type { Samples } from './window.js';
 
 export interface RuleState {
@@ -13,11 +14,20 @@ export interface RuleState {
   /** Newest message timestamp that moved the edge; older (late) messages only feed windows. */
   lastTs?: number;
   windows: Record<string, Samples>;
+  /** Detector states by slot (`zscore("vibration",100)`): fixed-size number arrays. */
+  detectors?: Record<string, DetectorState>;
   /** The rule version (its updatedAt) this state belongs to. */
   rev?: number;
 }
 
 export type Edge = 'raise' | 'clear';
+
+/** The state of a detector call; a missing or mis-shaped one (another build's) reads as none and starts over. */
+export function detectorState(state: RuleState, use: DetectorUse): DetectorState | undefined {
+  const d = state.detectors && Object.hasOwn(state.detectors, use.slot) ? state.detectors[use.slot] : undefined;
+  // Contents were checked when the state was read (deserializeState); per message only the length.
+  return d?.length === detectorStateLength(use.fn) ? d : undefined;
+}
 
 export function initialState(): RuleState {
   return { active: false, windows: {} };
@@ -57,8 +67,17 @@ export function deserializeState(json: string): RuleState {
     for (const [key, s] of Object.entries(raw.windows ?? {})) {
       if (Array.isArray(s?.ts) && Array.isArray(s.v) && s.ts.length === s.v.length) Object.defineProperty(windows, key, { value: { ts: s.ts, v: s.v }, enumerable: true, writable: true, configurable: true });
     }
+    let detectors: Record<string, DetectorState> | undefined;
+    for (const [slot, d] of Object.entries(raw.detectors ?? {})) {
+      // The slot names its detector: `zscore("vibration",100)`.
+      const fn = slot.slice(0, slot.indexOf('('));
+      if (!isDetectorKind(fn) || !isDetectorState(fn, d)) continue;
+      detectors ??= {};
+      Object.defineProperty(detectors, slot, { value: d, enumerable: true, writable: true, configurable: true });
+    }
     return {
       active: raw.active,
+      ...(detectors ? { detectors } : {}),
       ...(typeof raw.trueSince === 'number' ? { trueSince: raw.trueSince } : {}),
       ...(typeof raw.lastTs === 'number' ? { lastTs: raw.lastTs } : {}),
       ...(typeof raw.rev === 'number' ? { rev: raw.rev } : {}),

@@ -15,6 +15,7 @@
  */
 import type { JsonValue } from '../../domain/telemetry.js';
 import { compileRule, type CompiledRule } from '../../domain/rules/compile.js';
+import { detectorDetails } from '../../domain/rules/explain.js';
 import { actionsFor, evaluateRule, feedWindows, renderActions, type RenderedAction } from '../../domain/rules/runtime.js';
 import { initialState, type RuleState } from '../../domain/rules/state.js';
 import { toDomainRule, type LocalRuleConfig } from '../config.js';
@@ -92,7 +93,7 @@ export class LocalRules {
         // Persisted before the actions run: a crash in between loses this firing instead of repeating it.
         this.store?.save(rule.stored, reading.device, state);
         if (!result.edge) continue;
-        actions = renderActions(actionsFor(rule.compiled, result.edge), result.scope);
+        actions = renderActions(actionsFor(rule.compiled, result.edge), result.scope, result.edge === 'raise' ? detectorDetails(rule.compiled, state) : undefined);
         this.counters.firings++;
         this.logger.info({ rule: rule.compiled.rule.name, device: reading.device, edge: result.edge, ts: reading.ts }, 'local rule fired');
       } catch (err) {

@@ -12,6 +12,7 @@ import type { Device } from '../../domain/device.js';
 import { PlatformError } from '../../domain/errors.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import { nextCronTime } from '../../domain/rules/cron.js';
+import { detectorDetails } from '../../domain/rules/explain.js';
 import { actionsFor, evaluateRule, feedWindows, renderActions, type Lookups, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
 import { initialState, type Edge } from '../../domain/rules/state.js';
 import type { AttributeScope } from '../../domain/device.js';
@@ -63,7 +64,7 @@ const SCOPES: readonly AttributeScope[] = ['server', 'shared', 'client'];
 /** Keys the replay must read: what the rule reads, or every key when it reads none by name. */
 async function keysFor(rule: CompiledRule, deviceId: string, store: BacktestDeps['store']): Promise<string[]> {
   const stored = await store.telemetryKeys(deviceId);
-  const wanted = new Set([...latestKeysOf(rule), ...rule.retention.keys()]);
+  const wanted = new Set([...latestKeysOf(rule), ...rule.retention.keys(), ...rule.analysis.detectors.map((d) => d.key)]);
   return wanted.size === 0 ? stored : stored.filter((k) => wanted.has(k));
 }
 
@@ -175,7 +176,7 @@ export async function backtestRule(rule: CompiledRule, deps: BacktestDeps, optio
           result.truncated = true;
           return;
         }
-        result.fired.push({ ts: message.ts, deviceId: device.id, deviceName: device.name, edge, actions: renderActions(actionsFor(rule, edge), ev.scope) });
+        result.fired.push({ ts: message.ts, deviceId: device.id, deviceName: device.name, edge, actions: renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state) : undefined) });
       } catch (err) {
         result.errorCount++;
         if (result.errors.length < MAX_ERRORS) result.errors.push({ ts: message.ts, deviceId: device.id, message: err instanceof Error ? err.message : String(err) });

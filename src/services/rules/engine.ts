@@ -17,7 +17,8 @@
 import type { Device } from '../../domain/device.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import type { Rule } from '../../domain/rules/model.js';
-import { actionsFor, evaluateRule, feedWindows, renderActions, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
+import { detectorDetails } from '../../domain/rules/explain.js';
+import { actionsFor, evaluateRule, feedWindows, keepsHistory, renderActions, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
 import type { Edge, RuleState } from '../../domain/rules/state.js';
 import { subjectFor } from '../../domain/subjects.js';
 import type { JsonValue, Point } from '../../domain/telemetry.js';
@@ -333,7 +334,7 @@ export class RuleEngine {
       for (let i = 0; i < rules.length; i++) {
         const rule = rules[i] as CompiledRule;
         const state = states ? (states[i] as RuleState) : (this.states.peek(rule.rule.id, device.id, rule.rule.updatedAt) as RuleState);
-        if (rule.retention.size > 0) {
+        if (keepsHistory(rule)) {
           feedWindows(rule, state, message);
           this.states.markDirty(rule.rule.id, device.id);
         }
@@ -395,7 +396,7 @@ export class RuleEngine {
       if (edges) this.states.markDirty(rule.rule.id, device.id);
       edge = edges ? ev.edge : ev.matched ? 'raise' : undefined;
       if (!edge) return;
-      rendered = renderActions(actionsFor(rule, edge), ev.scope);
+      rendered = renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state) : undefined);
     } catch (err) {
       this.ruleError(rule, device.id, edge ? 'action' : 'condition', err);
       return;
