@@ -44,6 +44,8 @@ export interface NatsBusOptions {
   readonly redeliveryDelayMs?: (attempt: number) => number;
   /** Told of every dead letter (after it is logged). */
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** A publish (or JetStream API request) not answered within this rejects (UNAVAILABLE). Default 5 s. */
+  readonly requestTimeoutMs?: number;
   /** Connection name shown by the server (`nats server report connections`). */
   readonly name?: string;
 }
@@ -74,7 +76,7 @@ export class NatsBus implements Bus {
     private readonly logger: Logger | undefined,
     resources: Resources,
   ) {
-    this.js = nc.jetstream();
+    this.js = nc.jetstream({ timeout: options.requestTimeoutMs ?? 5000 });
     this.resources = resources;
     this.partitions = options.partitions ?? 64;
     this.redeliveryDelayMs = options.redeliveryDelayMs ?? ((n) => Math.min(1000, 10 * 2 ** Math.max(0, n - 2)));
@@ -92,7 +94,7 @@ export class NatsBus implements Bus {
       throw new PlatformError('UNAVAILABLE', `bus: cannot connect to NATS at ${options.url}`, { cause: err });
     }
     try {
-      const jsm = await nc.jetstreamManager();
+      const jsm = await nc.jetstreamManager({ timeout: options.requestTimeoutMs ?? 5000 });
       const resources = new Resources(jsm, {
         prefix: options.prefix,
         replicas: options.replicas ?? 1,
