@@ -147,6 +147,24 @@ describe('NATS bus: two nodes in one work-queue group', () => {
   });
 });
 
+describe('NATS bus: broadcast', () => {
+  it('a broadcast subscriber on another node gets every message in publish order, across fetch batches (256)', async () => {
+    const prefix = `${RUN}_${n++}`;
+    const a = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 8 });
+    const b = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 8 });
+    try {
+      const got: number[] = [];
+      b.subscribe('telemetry', 'telemetry.>', (m) => void got.push(m.points[0]?.ts ?? -1));
+      await b.publish('telemetry', subject('warmup'), telemetry('warmup', -1)); // b's subscription is set up
+      for (let i = 0; i < 600; i++) await a.publish('telemetry', subject(`d${i % 7}`), telemetry(`d${i % 7}`, i));
+      await until(() => got.length === 601, 10_000, '601 messages');
+      assert.deepEqual(got, [-1, ...Array.from({ length: 600 }, (_, i) => i)]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('NATS bus: schema at the boundary', () => {
   it('refuses to publish a message that does not fit its schema, or a subject that is not <event>.…', async () => {
     const bus = await NatsBus.connect({ url: NATS_URL, prefix: `${RUN}_${n++}`, partitions: 2 });

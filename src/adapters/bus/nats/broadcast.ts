@@ -11,8 +11,8 @@
  * so within one node nothing published after subscribe() is missed; a message published on
  * another node at that moment may or may not be seen, as with any broadcast.
  */
-import type { ConsumerMessages, JetStreamClient } from 'nats';
-import type { BusDelivery, BusEvents, DeadLetter } from '../../../ports.js';
+import type { Consumer, ConsumerMessages, JetStreamClient } from 'nats';
+import type { BusDelivery, BusEvents, DeadLetter, Logger } from '../../../ports.js';
 import type { Resources } from './resources.js';
 import { busSubject, wireFilter } from './subjects.js';
 
@@ -27,13 +27,17 @@ export interface BroadcastOptions {
   readonly handler: Handler;
   readonly decode: (text: string) => unknown;
   readonly deadLetter: (letter: DeadLetter) => void;
+  readonly logger: Logger | undefined;
 }
 
-/** Messages the client buffers ahead of the handler. */
-const BUFFER = 256;
+/**
+ * Messages the client buffers ahead of the handler (one fetch); a fetch ends after 30 s without
+ * messages and the next one starts. A new object per call: the client writes its callback into it.
+ */
+const fetchOptions = (): { max_messages: number; expires: number } => ({ max_messages: 256, expires: 30_000 });
 
 export class BroadcastSubscription {
-  private messages: ConsumerMessages | undefined;
+  private batch: ConsumerMessages | undefined;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
 
@@ -48,34 +52,56 @@ export class BroadcastSubscription {
     const stream = await this.resources.stream(o.event);
     const from = (await this.resources.lastSequence(stream)) + 1;
     const consumer = await this.js.consumers.get(stream, { filterSubjects: wireFilter(o.prefix, o.event, o.pattern, '*'), opt_start_seq: from });
-    const messages = await consumer.consume({ max_messages: BUFFER });
+    // the first fetch creates the server's consumer: from here on nothing published is missed
+    const first = await consumer.fetch(fetchOptions());
     if (this.stopped) {
-      await messages.close();
+      await first.close();
       return;
     }
-    this.messages = messages;
-    this.loop = this.run(messages);
+    this.batch = first;
+    this.loop = this.run(consumer, first);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.messages?.close().catch(() => undefined);
+    await this.batch?.close().catch(() => undefined);
     await this.loop;
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      if (this.stopped) break;
-      const subject = busSubject(m.subject);
-      let message: unknown;
+  /**
+   * Fetches in batches (rather than `consume`, which pulls more as messages arrive, not as they
+   * are handled): what this process buffers ahead of a slow handler stays bounded by one batch.
+   */
+  private async run(consumer: Consumer, first: ConsumerMessages): Promise<void> {
+    let batch = first;
+    for (;;) {
+      for await (const m of batch) {
+        if (this.stopped) return;
+        const subject = busSubject(m.subject);
+        let message: unknown;
+        try {
+          message = this.o.decode(m.string());
+        } catch (err) {
+          this.o.deadLetter({ event: this.o.event, subject, group: undefined, attempts: 1, message: m.string(), error: err });
+          continue;
+        }
+        await this.deliver(subject, message, m.string());
+      }
+      if (this.stopped) return;
       try {
-        message = this.o.decode(m.string());
+        batch = await consumer.fetch(fetchOptions());
       } catch (err) {
-        this.o.deadLetter({ event: this.o.event, subject, group: undefined, attempts: 1, message: m.string(), error: err });
+        // the server is away: the client reconnects; try again after a pause
+        this.o.logger?.warn({ err, pattern: this.o.pattern }, 'bus: broadcast fetch failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
-      await this.deliver(subject, message, m.string());
+      if (this.stopped) {
+        await batch.close();
+        return;
+      }
+      this.batch = batch;
     }
   }
 

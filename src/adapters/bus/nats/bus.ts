@@ -135,6 +135,7 @@ export class NatsBus implements Bus {
       handler: handler as unknown as (message: unknown, subject: string, delivery: { subject: string; attempt: number }) => unknown,
       decode: (text: string) => decodeBusEvent(text, event),
       deadLetter: (letter: DeadLetter) => this.deadLetter(letter),
+      logger: this.logger,
     };
     let sub: Sub;
     const { group } = options;
@@ -154,7 +155,6 @@ export class NatsBus implements Bus {
         totalOrder: options.partition !== undefined,
         maxInFlight: options.maxInFlight ?? DEFAULT_GROUP_IN_FLIGHT,
         ackWaitMs: this.options.ackWaitMs ?? 30_000,
-        logger: this.logger,
       });
     }
     this.subs.add(sub);
