@@ -63,6 +63,8 @@ test('nats-server SIGKILLed and restarted: publishes refused while down, every a
       const ts = m.points[0]?.ts ?? -1;
       handled.set(m.deviceId, [...(handled.get(m.deviceId) ?? []), ts]);
     }, { group: 'rules' });
+    const broadcast: number[] = [];
+    bus.subscribe('telemetry', 'telemetry.>', (m) => void broadcast.push(m.points[0]?.ts ?? -1));
     const acked: { device: string; ts: number }[] = [];
     const publish = async (ts: number): Promise<boolean> => {
       const device = `d${ts % 5}`;
@@ -101,6 +103,11 @@ test('nats-server SIGKILLed and restarted: publishes refused while down, every a
     // A refused publish may still arrive (the client sends what it buffered when it reconnects):
     // at least once, as the outbox's republish is; not asserted either way.
     assert.ok(total() >= acked.length);
+    // the broadcast subscription's ordered consumer (memory storage) died with the server; it is
+    // recreated and gets what is published after the restart (at least once), in order
+    await until(() => acked.filter((a) => a.ts >= 60).every((a) => broadcast.includes(a.ts)), 20_000, 'broadcast after the restart');
+    const late = broadcast.filter((ts) => ts >= 60);
+    assert.deepEqual(late.filter((v, i) => late.indexOf(v) === i), Array.from({ length: 60 }, (_, i) => 60 + i));
   } finally {
     await bus.close();
   }

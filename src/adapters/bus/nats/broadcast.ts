@@ -76,17 +76,22 @@ export class BroadcastSubscription {
   private async run(consumer: Consumer, first: ConsumerMessages): Promise<void> {
     let batch = first;
     for (;;) {
-      for await (const m of batch) {
-        if (this.stopped) return;
-        const subject = busSubject(m.subject);
-        let message: unknown;
-        try {
-          message = this.o.decode(m.string());
-        } catch (err) {
-          this.o.deadLetter({ event: this.o.event, subject, group: undefined, attempts: 1, message: m.string(), error: err });
-          continue;
+      try {
+        for await (const m of batch) {
+          if (this.stopped) return;
+          const subject = busSubject(m.subject);
+          let message: unknown;
+          try {
+            message = this.o.decode(m.string());
+          } catch (err) {
+            this.o.deadLetter({ event: this.o.event, subject, group: undefined, attempts: 1, message: m.string(), error: err });
+            continue;
+          }
+          await this.deliver(subject, message, m.string());
         }
-        await this.deliver(subject, message, m.string());
+      } catch (err) {
+        // a fetch that ends in an error (heartbeats missed, server restarted): the next one recovers
+        if (!this.stopped) this.o.logger?.warn({ err, pattern: this.o.pattern }, 'bus: broadcast fetch ended with an error');
       }
       if (this.stopped) return;
       try {
