@@ -147,6 +147,29 @@ describe('NATS bus: two nodes in one work-queue group', () => {
   });
 });
 
+describe('NATS bus: long handlers', () => {
+  it('a handler running longer than ack_wait reports progress and is not redelivered meanwhile', async () => {
+    const prefix = `${RUN}_${n++}`;
+    const a = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 600 });
+    const b = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 600 });
+    try {
+      const calls: string[] = [];
+      const slow = (node: string) => async (_m: BusEvents['telemetry'], _s: string, d: { attempt: number }): Promise<void> => {
+        calls.push(`${node}#${d.attempt}`);
+        await sleep(2000);
+      };
+      a.subscribe('telemetry', 'telemetry.>', slow('A'), { group: 'rules' });
+      b.subscribe('telemetry', 'telemetry.>', slow('B'), { group: 'rules' });
+      await a.publish('telemetry', subject('d1'), telemetry('d1', 1));
+      await sleep(2600);
+      assert.equal(calls.length, 1, `one delivery in 2.6 s with ack_wait 0.6 s: ${calls.join(', ')}`);
+      assert.match(calls[0] ?? '', /#1$/);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('NATS bus: broadcast', () => {
   it('a broadcast subscriber on another node gets every message in publish order, across fetch batches (256)', async () => {
     const prefix = `${RUN}_${n++}`;
