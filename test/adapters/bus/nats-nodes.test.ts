@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import { NatsBus } from '../../../src/adapters/bus/nats/index.js';
 import { BusSchemaError } from '../../../src/domain/bus-events.js';
+import { isPlatformError } from '../../../src/domain/errors.js';
 import type { BusEvents, DeadLetter } from '../../../src/ports.js';
 import { until } from './contract.js';
 import { deleteStreams, NATS_URL } from './nats-support.js';
@@ -228,6 +229,22 @@ describe('NATS bus: schema at the boundary', () => {
       assert.equal(logged.length, 6, 'each dead letter logged');
     } finally {
       await raw.close();
+      await bus.close();
+    }
+  });
+});
+
+describe('NATS bus: streams', () => {
+  it('a stream deleted under a running bus is created again by the next publish after one refused', async () => {
+    const prefix = `${RUN}_${n++}`;
+    const bus = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, requestTimeoutMs: 1000 });
+    try {
+      await bus.publish('status', 'status.t1.d1', { tenantId: 't1', deviceId: 'd1', online: true });
+      await deleteStreams(prefix);
+      await assert.rejects(bus.publish('status', 'status.t1.d1', { tenantId: 't1', deviceId: 'd1', online: false }), (err) => isPlatformError(err, 'UNAVAILABLE'));
+      await bus.publish('status', 'status.t1.d1', { tenantId: 't1', deviceId: 'd1', online: true });
+      assert.deepEqual(await deleteStreams(prefix), [`${prefix}_status`]);
+    } finally {
       await bus.close();
     }
   });

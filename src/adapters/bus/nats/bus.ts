@@ -69,6 +69,9 @@ export class NatsBus implements Bus {
   /** Group name → the event and pattern its members consume (checked at subscribe). */
   private readonly groups = new Map<string, { event: keyof BusEvents; pattern: string }>();
   private closed = false;
+  /** Publishes waiting for a stream or a subscription setup, chained in call order. */
+  private queue: Promise<void> = Promise.resolve();
+  private waiting = 0;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -108,17 +111,50 @@ export class NatsBus implements Bus {
     }
   }
 
-  async publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void> {
-    if (this.closed) throw new PlatformError('UNAVAILABLE', 'bus closed');
-    const wire = wireSubject(this.options.prefix, event, subject, this.partitions);
-    const data = encodeBusEvent(event, message);
-    if (this.settingUp.size > 0) await Promise.allSettled([...this.settingUp]);
+  /**
+   * Publishes go out in call order (so one device's events are in the stream in the order they
+   * were published): on the usual path the request is written synchronously; while a stream is
+   * being created or a subscription set up, publishes queue in one chain and each is written as
+   * soon as its turn comes, before any later one.
+   */
+  publish<E extends keyof BusEvents>(event: E, subject: string, message: BusEvents[E]): Promise<void> {
     try {
-      await this.resources.stream(event);
-      await this.js.publish(wire, data);
+      if (this.closed) throw new PlatformError('UNAVAILABLE', 'bus closed');
+      const wire = wireSubject(this.options.prefix, event, subject, this.partitions);
+      const data = encodeBusEvent(event, message);
+      if (this.waiting === 0 && this.settingUp.size === 0 && this.resources.ready(event)) return this.send(event, wire, data, subject);
+      this.waiting++;
+      const turn = this.queue.then(async () => {
+        if (this.settingUp.size > 0) await Promise.allSettled([...this.settingUp]);
+        await this.resources.stream(event);
+      });
+      // registered before the chain moves on: this publish is written before the next one's turn
+      const sent = turn.then(
+        () => {
+          this.waiting--;
+          return this.send(event, wire, data, subject);
+        },
+        (err: unknown) => {
+          this.waiting--;
+          throw new PlatformError('UNAVAILABLE', `bus: JetStream did not take ${subject}`, { cause: err });
+        },
+      );
+      this.queue = turn.catch(() => undefined);
+      return sent;
     } catch (err) {
-      throw new PlatformError('UNAVAILABLE', `bus: JetStream did not take ${subject}`, { cause: err });
+      return Promise.reject(err as Error);
     }
+  }
+
+  private send(event: keyof BusEvents, wire: string, data: string, subject: string): Promise<void> {
+    return this.js.publish(wire, data).then(
+      () => undefined,
+      (err: unknown) => {
+        // the stream may be gone (deleted, a server that lost its store): the next publish checks it again
+        this.resources.forget(event);
+        throw new PlatformError('UNAVAILABLE', `bus: JetStream did not take ${subject}`, { cause: err });
+      },
+    );
   }
 
   subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: BusHandler<E>, options: BusSubscribeOptions = {}): () => void {

@@ -35,17 +35,32 @@ const STREAM_NOT_FOUND = 10059;
 
 export class Resources {
   private readonly streams = new Map<keyof BusEvents, Promise<string>>();
+  /** Events whose stream is known to exist (publishes need not wait for it). */
+  private readonly known = new Set<keyof BusEvents>();
 
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly limits: StreamLimits,
   ) {}
 
+  ready(event: keyof BusEvents): boolean {
+    return this.known.has(event);
+  }
+
+  /** Checks (or creates) the stream again on next use. */
+  forget(event: keyof BusEvents): void {
+    this.known.delete(event);
+    this.streams.delete(event);
+  }
+
   /** The event's stream name, once the stream exists (created or updated on first call). */
   stream(event: keyof BusEvents): Promise<string> {
     let p = this.streams.get(event);
     if (p === undefined) {
-      p = this.ensureStream(event);
+      p = this.ensureStream(event).then((name) => {
+        this.known.add(event);
+        return name;
+      });
       // a failure (server unreachable) is not remembered: the next call tries again
       p.catch(() => this.streams.delete(event));
       this.streams.set(event, p);
