@@ -151,19 +151,19 @@ describe('NATS bus: two nodes in one work-queue group', () => {
 describe('NATS bus: long handlers', () => {
   it('a handler running longer than ack_wait reports progress and is not redelivered meanwhile', async () => {
     const prefix = `${RUN}_${n++}`;
-    const a = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 600 });
-    const b = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 600 });
+    const a = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 1500 });
+    const b = await NatsBus.connect({ url: NATS_URL, prefix, partitions: 2, ackWaitMs: 1500 });
     try {
       const calls: string[] = [];
       const slow = (node: string) => async (_m: BusEvents['telemetry'], _s: string, d: { attempt: number }): Promise<void> => {
         calls.push(`${node}#${d.attempt}`);
-        await sleep(2000);
+        await sleep(4000);
       };
       a.subscribe('telemetry', 'telemetry.>', slow('A'), { group: 'rules' });
       b.subscribe('telemetry', 'telemetry.>', slow('B'), { group: 'rules' });
       await a.publish('telemetry', subject('d1'), telemetry('d1', 1));
-      await sleep(2600);
-      assert.equal(calls.length, 1, `one delivery in 2.6 s with ack_wait 0.6 s: ${calls.join(', ')}`);
+      await sleep(4600);
+      assert.equal(calls.length, 1, `one delivery in 4.6 s with ack_wait 1.5 s: ${calls.join(', ')}`);
       assert.match(calls[0] ?? '', /#1$/);
     } finally {
       await Promise.all([a.close(), b.close()]);
