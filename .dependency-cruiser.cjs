@@ -32,7 +32,7 @@
 const layer = (name) => `^src/${name}(/|\\.ts$)`;
 const NETWORK = '^(node:)?(net|dgram|tls|http|https|http2)$';
 /** Drivers and frameworks: only adapters, the API, the edge, the simulator and apps use them. */
-const DRIVERS = 'node_modules/(better-sqlite3|serialport|@serialport|modbus-serial|@bacnet-js|mqtt|coap|fastify|@fastify|ws|pino|prom-client|smpp)/';
+const DRIVERS = 'node_modules/(nats|better-sqlite3|serialport|@serialport|modbus-serial|@bacnet-js|mqtt|coap|fastify|@fastify|ws|pino|prom-client|smpp)/';
 const EVERY_LAYER = ['domain', 'protocols', 'ports', 'services', 'adapters', 'api', 'edge', 'simulator', 'scenarios', 'apps'];
 /** Every layer except `allowed` (each rule lists its own layer among them). */
 const others = (...allowed) => EVERY_LAYER.filter((l) => !allowed.includes(l)).map(layer);

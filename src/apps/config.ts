@@ -103,8 +103,31 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
-  /** 'memory': the in-process bus (one node). 'nats': NATS JetStream, for a cluster (issue 14; refused at start until then). */
-  bus: Type.Object({ kind: Type.Union([Type.Literal('memory'), Type.Literal('nats')]) }, { default: {} }),
+  /** 'memory': the in-process bus (one node). 'nats': NATS JetStream, for a cluster (adapters/bus/nats). */
+  bus: Type.Object(
+    {
+      kind: Type.Union([Type.Literal('memory'), Type.Literal('nats')]),
+      /** Used when kind is 'nats'. Every node of a cluster must use the same prefix and partitions. */
+      nats: Type.Object(
+        {
+          /** Server URL(s), comma-separated: nats://host:4222,nats://host2:4222. */
+          url: Type.String({ minLength: 1 }),
+          /** Names the streams (`<prefix>_<event>`) and subjects (`<prefix>.…`): one per cluster sharing a NATS server. */
+          prefix: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+          /** Partitions of every event; fixed for the life of the streams (a device's order holds within one). */
+          partitions: Type.Integer({ minimum: 1, maximum: 4096 }),
+          /** Stream replicas: 1 for one server, 3 for a three-server NATS cluster. */
+          replicas: Type.Integer({ minimum: 1, maximum: 5 }),
+          /** A work-queue delivery not settled within this (its node died) goes to another node. */
+          ackWaitMs: Type.Integer({ minimum: 1000 }),
+          /** How long the streams keep events (the horizon for a replay). */
+          maxAgeSeconds: Type.Integer({ minimum: 60 }),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
   limits: Type.Object(
     {
       maxPayloadBytes: Type.Integer({ minimum: 64 }),
@@ -261,7 +284,7 @@ export const DEFAULTS: Config = {
   },
   tls: { authByCa: false },
   store: { kind: 'sqlite', synchronous: 'NORMAL' },
-  bus: { kind: 'memory' },
+  bus: { kind: 'memory', nats: { url: 'nats://127.0.0.1:4222', prefix: 'continuum', partitions: 64, replicas: 1, ackWaitMs: 30_000, maxAgeSeconds: 24 * 60 * 60 } },
   limits: {
     maxPayloadBytes: 256 * 1024,
     maxKeyLength: 255,
@@ -302,6 +325,8 @@ export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }
   'tls-ca': { path: 'tls.ca', type: 'string' },
   'tls-crl': { path: 'tls.crl', type: 'string' },
   store: { path: 'store.kind', type: 'string' },
+  bus: { path: 'bus.kind', type: 'string' },
+  nats: { path: 'bus.nats.url', type: 'string' },
   'log-level': { path: 'log.level', type: 'string' },
   'max-payload-bytes': { path: 'limits.maxPayloadBytes', type: 'int' },
   'map-tile-url': { path: 'web.tileUrl', type: 'string' },

@@ -163,10 +163,16 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let tokens: TokenHasher;
   let bus: Bus;
   try {
-    bus = createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built refuses the start before the store opens
+    bus = await createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built (or reached) refuses the start before the store opens
+  } catch (err) {
+    dataDirLock.release();
+    throw err;
+  }
+  try {
     tokens = new TokenHasher(loadCredentialKey(config));
     ({ store, brokerState } = openStore(config, logger, tokens));
   } catch (err) {
+    await bus.close(); // a NATS connection left open would keep the process alive
     dataDirLock.release();
     throw err;
   }
@@ -177,6 +183,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.info({ nodeId }, 'node identity');
   } catch (err) {
     await store.close();
+    await bus.close();
     dataDirLock.release();
     throw err;
   }
@@ -190,6 +197,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await registry.init();
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
+    await bus.close();
     throw err;
   }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
@@ -206,6 +214,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
     await store.close();
+    await bus.close();
     dataDirLock.release();
     throw err;
   }

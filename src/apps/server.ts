@@ -22,6 +22,8 @@ Options (each also settable as CONTINUUM_<NAME> in the environment or in a confi
   --tls-key FILE
   --mqtt-profile NAME   default | conformance (conformance suites only: anonymous clients)
   --store KIND          sqlite (default) | memory
+  --bus KIND            memory (default) | nats (NATS JetStream: bus.nats.* in the config, docs/OPERATIONS.md)
+  --nats URL            NATS server(s) for --bus nats (default nats://127.0.0.1:4222)
   --log-level LEVEL     trace | debug | info | warn | error
   --map-tile-url URL    map tiles for the dashboard (https://…/{z}/{x}/{y}.png; default none, offline)
   --demo NAME           install scenario pack NAME (smart-farm, factory, fleet, patient-monitoring,

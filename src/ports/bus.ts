@@ -25,7 +25,7 @@ export type BusHandler<E extends keyof BusEvents> = (message: BusEvents[E], subj
  * How a subscription consumes. Without `group` it is broadcast: every broadcast subscription
  * whose pattern matches gets every message, from the moment it subscribes until it
  * unsubscribes (nothing is kept for it meanwhile). With `group` it is a member of a work queue
- * (a NATS JetStream durable consumer with that name): each message goes to exactly one member,
+ * (on NATS JetStream: durable consumers named after it): each message goes to exactly one member,
  * and messages are partitioned (default: by the subject's device token) so one partition has
  * one message in flight at a time, in publish order, across all members.
  */
@@ -36,7 +36,9 @@ export interface BusSubscribeOptions {
    * The partition of a message: one message of a partition in flight at a time, in publish
    * order. Default: for a work queue the subject's third token (`<event>.<tenant>.<device>`), so
    * each device's messages are handled in order by one member at a time; for a broadcast
-   * subscription a single partition (all its messages in publish order).
+   * subscription a single partition (all its messages in publish order). The NATS bus partitions
+   * by device when publishing, so a work queue with an explicit function gets a total order there
+   * (one message of the group in flight at a time), which satisfies any partition function.
    */
   readonly partition?: (subject: string) => string;
   /**

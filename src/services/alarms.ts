@@ -158,7 +158,7 @@ export class AlarmService implements AlarmApi {
       deviceId: alarm.deviceId,
       action: event.action,
       alarm,
-    });
+    }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing an alarm event failed (the alarm is stored)'));
     this.deps.logger.debug({ alarmId: alarm.id, deviceId: alarm.deviceId, type: alarm.type, action: event.action }, 'alarm changed');
     return alarm;
   }

@@ -445,6 +445,6 @@ export class CommandService implements CommandApi {
       tenantId: command.tenantId,
       deviceId: command.deviceId,
       command,
-    });
+    }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing a command event failed (the command is stored)'));
   }
 }

@@ -140,7 +140,7 @@ export class IngestService {
     if (outbox) outbox.relay(outboxId, events);
     else {
       // Nothing kept to publish again: a tool or test wiring without an outbox accepts the loss.
-      for (const e of events) void this.deps.bus.publish(e.event, e.subject, e.message as never);
+      for (const e of events) void this.deps.bus.publish(e.event, e.subject, e.message as never).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing a committed event failed (no outbox in this wiring: lost)'));
     }
   }
 

@@ -87,7 +87,7 @@ export class RpcService {
         expiresAt: this.deps.clock.now() + timeoutMs,
         nodeId: this.deps.nodeId,
         ...(toNode !== undefined ? { toNode } : {}),
-      });
+      }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing an RPC request failed (the call times out)'));
     if (req.oneway) {
       publish();
       return undefined;

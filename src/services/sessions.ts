@@ -272,7 +272,7 @@ export class SessionHub {
       deviceId: msg.deviceId,
       requestId: msg.requestId,
       nodeId: this.deps.nodeId,
-    });
+    }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing rpcDelivered failed (advisory; the reply or the timeout settles the command)'));
   }
 
   /** True when the handler ran without throwing. */

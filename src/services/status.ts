@@ -199,6 +199,6 @@ export class StatusService {
 
   private announce(deviceId: string, s: LiveStatus): void {
     // Fire and forget: the status change is kept in memory and flushed; the event feeds rules, commands and live views.
-    void this.deps.bus.publish('status', subjectFor('status', s.tenantId, deviceId), { ...this.view(deviceId, s), tenantId: s.tenantId });
+    void this.deps.bus.publish('status', subjectFor('status', s.tenantId, deviceId), { ...this.view(deviceId, s), tenantId: s.tenantId }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing a device status failed'));
   }
 }

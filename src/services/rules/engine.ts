@@ -441,7 +441,7 @@ export class RuleEngine {
       ...(action !== undefined ? { action } : {}),
       message,
       ts: this.deps.clock.now(),
-    });
+    }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing a rule error failed'));
   }
 
   /** A rule failing on every message must not flood the log: one line per rule per 10 s. */

@@ -1,8 +1,9 @@
 /**
- * The Bus contract: one suite every Bus implementation must pass (memory now, NATS JetStream in
- * issue 14). Each test gets a fresh bus from the factory, which must make redelivery back-off
- * short (a few ms) and report dead letters to `onDeadLetter`. Run it from a *.test.ts file:
- * `busContract('memory', factory)`. A consumer "dies" by unsubscribing with a delivery unsettled.
+ * The Bus contract: one suite every Bus implementation must pass, unchanged (memory.test.ts,
+ * nats.test.ts: no capability flags were needed). Each test gets a fresh bus from the factory,
+ * which must make redelivery back-off short (a few ms) and report dead letters to
+ * `onDeadLetter`. Run it from a *.test.ts file: `busContract('memory', factory)`. A consumer
+ * "dies" by unsubscribing with a delivery unsettled.
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -18,29 +18,7 @@ export function matches(pattern: readonly string[], subject: string): boolean {
   return start === subject.length + 1;
 }
 
-/**
- * The default work-queue partition: the subject's third token (`<event>.<tenant>.<device>`), ''
- * when there is none. The NATS adapter maps the same token with a subject transform
- * (`{{partition(n,3)}}`), so both buses keep a device's messages in one partition.
- */
-export function deviceToken(subject: string): string {
-  const a = subject.indexOf('.');
-  if (a === -1) return '';
-  const b = subject.indexOf('.', a + 1);
-  if (b === -1) return '';
-  const c = subject.indexOf('.', b + 1);
-  return c === -1 ? subject.slice(b + 1) : subject.slice(b + 1, c);
-}
-
-/** FNV-1a: spreads partitions over a group's members, the same member while membership holds. */
-export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { deviceToken, hashKey } from '../partition.js';
 
 /**
  * A telemetry message as one subscriber gets it: its own copy (points, and JSON values deep).
