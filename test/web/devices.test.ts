@@ -47,6 +47,10 @@ async function runPrinted(b: Browser, tool: string): Promise<string> {
   return command;
 }
 
+async function publish(token: string, payload: unknown): Promise<void> {
+  await sh('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', token, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify(payload)]);
+}
+
 async function latest(deviceId: string): Promise<Record<string, { value: unknown }>> {
   return (await tp.api.request<Record<string, { value: unknown }>>('GET', `/api/devices/${deviceId}/telemetry/latest`)).body;
 }
@@ -120,3 +124,68 @@ for (const { name, viewport } of WIDTHS) {
     });
   });
 }
+
+for (const { name, viewport } of WIDTHS) {
+  test(`${name} (${viewport.width} px): the device page renames a device, moves it to a profile (units appear) and deletes it after a confirmation`, async () => {
+    const profile = await tp.api.request<{ id: string }>('POST', '/api/profiles', { name: `thermometers-${name}`, telemetryKeys: [{ key: 'temperature', type: 'number', unit: '°C' }] });
+    assert.equal(profile.status, 201);
+    const device = await tp.api.createDevice(`manage-${name}`);
+    await publish(device.accessToken, { temperature: 20.5, humidity: 40 });
+    await withBrowser(viewport, async (b) => {
+      const { page } = b;
+      await page.goto(`${tp.baseUrl}/#/devices/${device.id}`);
+      await page.getByRole('heading', { name: `manage-${name}`, level: 1 }).waitFor();
+      await page.locator('.page.device[data-chart="ready"]').waitFor();
+      // A fresh device opens on its last hour of raw points, not a day of averages.
+      assert.equal(await page.getByLabel('Range').inputValue(), '1h');
+      assert.match(await page.locator('#chart-h ~ p.hint').innerText(), /^1 raw point over 1 hour/);
+      assert.equal(await page.locator('tr[data-key="temperature"] .unit').innerText(), '');
+
+      await page.getByLabel('Device name').fill(`manage-${name}-renamed`);
+      await page.getByRole('button', { name: 'Rename' }).click();
+      await page.getByRole('heading', { name: `manage-${name}-renamed`, level: 1 }).waitFor();
+      assert.equal((await tp.api.request<{ name: string }>('GET', `/api/devices/${device.id}`)).body.name, `manage-${name}-renamed`);
+
+      await page.getByLabel('Device profile').selectOption({ label: `thermometers-${name}` });
+      await page.getByRole('button', { name: 'Move to profile' }).click();
+      await page.getByText(`Moved to thermometers-${name}.`).waitFor();
+      // The new profile's unit is shown next to the value (and on the chart's legend).
+      await page.locator('tr[data-key="temperature"] .unit', { hasText: '°C' }).waitFor();
+      assert.equal(await page.locator('tr[data-key="humidity"] .unit').innerText(), '');
+      assert.equal((await tp.api.request<{ profileId: string }>('GET', `/api/devices/${device.id}`)).body.profileId, profile.body.id);
+      await b.shot(`70-devices-${name}-device-managed`);
+
+      // Delete asks first; Cancel keeps the device, the safe button has focus.
+      await page.getByRole('button', { name: 'Delete device' }).click();
+      const confirm = page.getByRole('alertdialog', { name: `Delete manage-${name}-renamed?` });
+      await confirm.waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+      await b.shot(`70-devices-${name}-delete-confirm`);
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'detached' });
+      assert.equal((await tp.api.request('GET', `/api/devices/${device.id}`)).status, 200);
+      await page.getByRole('button', { name: 'Delete device' }).click();
+      await confirm.getByRole('button', { name: `Delete manage-${name}-renamed` }).click();
+      await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
+      assert.equal((await tp.api.request('GET', `/api/devices/${device.id}`)).status, 404);
+      await page.locator('tbody tr').first().waitFor();
+      assert.equal(await page.locator('tr', { hasText: `manage-${name}-renamed` }).count(), 0);
+      // The deleted device's token is refused from then on.
+      await assert.rejects(publish(device.accessToken, { temperature: 1 }));
+    });
+  });
+}
+
+test('the device page opens on a range that holds the history: 3 days of data → 7 days of hourly averages', async () => {
+  const device = await tp.api.createDevice('three-days');
+  const now = Date.now();
+  await publish(device.accessToken, [3 * 86_400_000 - 60_000, 2 * 86_400_000, 86_400_000, 60_000].map((ago, i) => ({ ts: now - ago, values: { level: i } })));
+  await withBrowser(WIDTHS[0].viewport, async (b) => {
+    await b.page.goto(`${tp.baseUrl}/#/devices/${device.id}`);
+    await b.page.locator('.page.device[data-chart="ready"]').waitFor();
+    assert.equal(await b.page.getByLabel('Range').inputValue(), '7d');
+    // "N hourly averages", not "N averages per hour".
+    assert.match(await b.page.locator('#chart-h ~ p.hint').innerText(), /^4 hourly averages over 7 days/);
+    await b.shot('70-devices-wide-history-range');
+  });
+});
