@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.js';
-import { buildWeb, horizontalOverflow, openBrowser, signIn, type Browser } from './browser-support.js';
+import { axeSerious, buildWeb, horizontalOverflow, openBrowser, signIn, type Browser } from './browser-support.js';
 
 const sh = promisify(execFile);
 let tp: TestPlatform;
@@ -99,6 +99,7 @@ for (const { name, viewport } of WIDTHS) {
       assert.match(await connect.locator('.connect-line[data-tool="curl"] code').innerText(), new RegExp(`${tp.baseUrl.replace(/[.]/g, '\\.')}/api/v1/`));
       assert.equal((await horizontalOverflow(page)).scrollWidth <= viewport.width, true, 'no sideways scrolling');
       await b.shot(`70-devices-${name}-wizard-waiting`);
+      assert.deepEqual(await axeSerious(page), [], 'the wizard passes axe');
 
       await runPrinted(b, 'mosquitto_pub');
       await connect.getByText('Received: temperature = 21.5').waitFor({ timeout: 10_000 });
@@ -161,6 +162,7 @@ for (const { name, viewport } of WIDTHS) {
       await confirm.waitFor();
       assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
       await b.shot(`70-devices-${name}-delete-confirm`);
+      assert.deepEqual(await axeSerious(page), [], 'the confirmation passes axe');
       await confirm.getByRole('button', { name: 'Cancel' }).click();
       await confirm.waitFor({ state: 'detached' });
       assert.equal((await tp.api.request('GET', `/api/devices/${device.id}`)).status, 200);
@@ -187,5 +189,25 @@ test('the device page opens on a range that holds the history: 3 days of data â†
     // "N hourly averages", not "N averages per hour".
     assert.match(await b.page.locator('#chart-h ~ p.hint').innerText(), /^4 hourly averages over 7 days/);
     await b.shot('70-devices-wide-history-range');
+  });
+});
+
+test('a device name holding markup is shown as text in the wizard and on the device page', async () => {
+  const evil = '<img src=x onerror="window.__xss=1">';
+  await withBrowser(WIDTHS[0].viewport, async (b) => {
+    const { page } = b;
+    await page.getByRole('button', { name: 'Add device' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add device' });
+    await dialog.getByLabel('Name').fill(evil);
+    await dialog.getByRole('button', { name: 'Create device' }).click();
+    const connect = page.getByRole('dialog', { name: `Connect ${evil}` });
+    await connect.locator('.connect-line[data-tool="curl"] code').waitFor();
+    assert.equal(await connect.getByRole('heading').first().innerText(), `Connect ${evil}`);
+    await connect.getByRole('link', { name: 'Open device' }).click();
+    await page.getByRole('heading', { name: evil, level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Delete device' }).click();
+    await page.getByRole('alertdialog', { name: `Delete ${evil}?` }).waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
   });
 });
