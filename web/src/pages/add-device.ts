@@ -37,6 +37,10 @@ export function openAddDevice(onCreated: () => void): void {
   const transport = select(TRANSPORTS, 'mqtt', { id: uniqueId('add-transport') });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Create device');
+  name.addEventListener('input', () => {
+    name.removeAttribute('aria-invalid');
+    error.textContent = '';
+  });
   get<{ items: { id: string; name: string }[] }>('/api/profiles')
     .then(({ items }) => {
       const sorted = [...items].sort((a, b) => (a.name === 'default' ? -1 : b.name === 'default' ? 1 : a.name.localeCompare(b.name)));
