@@ -15,6 +15,7 @@ import { alarmRoutes } from './alarms.js';
 import { auditChanges } from './audit-hook.js';
 import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
+import { endpointRoutes } from './endpoints.js';
 import { edgeConfigRoutes } from './edge-config.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { commandRoutes } from './commands.js';
@@ -164,6 +165,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(telemetryRoutes, { deps });
       await secured.register(attributeRoutes, { deps });
       await secured.register(edgeConfigRoutes, { deps });
+      if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });
       if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
       if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
       if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });

@@ -8,6 +8,7 @@ import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
 import type { MetricsAccess } from './metrics-access.js';
+import type { ListeningAddress } from '../ports.js';
 import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
@@ -58,6 +59,8 @@ export interface ApiDeps {
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;
+  /** The listening addresses once bound (GET /api/endpoints, for the add-device wizard); absent: no route. */
+  readonly endpoints?: () => readonly ListeningAddress[];
   /** False while starting or stopping: /readyz answers 503. */
   ready(): boolean;
 }

@@ -320,7 +320,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
 
   let ready = false;
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
+  /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
+  const addresses: ListeningAddress[] = [];
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -352,7 +354,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const servers: { app: FastifyInstance; name: 'http' | 'https' }[] = [{ app: await buildServer(), name: 'http' }];
   if (tls) servers.push({ app: await buildServer(tls), name: 'https' });
 
-  const addresses: ListeningAddress[] = [];
   const started: Transport[] = [];
   const stopAll = async (): Promise<void> => {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));

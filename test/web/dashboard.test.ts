@@ -139,14 +139,15 @@ test('the chart switches range and aggregation over the REST interval/agg parame
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', pump.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify(points)]);
   await page.getByLabel('Key', { exact: true }).selectOption('temperature');
   await page.getByLabel('Range').selectOption('7d');
-  await page.getByText(/averages per hour over 7 days/).waitFor();
+  // "N hourly averages", not "N averages per hour" (that read as N averages in each hour).
+  await page.getByText(/\d hourly averages over 7 days/).waitFor();
   await page.getByLabel('Range').selectOption('1y');
-  await page.getByText(/averages per day over 1 year/).waitFor();
+  await page.getByText(/\d daily averages over 1 year/).waitFor();
   await page.getByLabel('Aggregation').selectOption('raw');
   await page.getByText(/raw points over 1 year/).waitFor();
   await page.getByLabel('Range').selectOption('24h');
   await page.getByLabel('Aggregation').selectOption('auto');
-  await page.getByText(/averages per minute over 24 hours/).waitFor();
+  await page.getByText(/\d one-minute averages over 24 hours/).waitFor();
 });
 
 test('a command sent from the device page reaches an MQTT.js device and its state becomes SUCCESSFUL live', async () => {

@@ -25,16 +25,27 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-const ASSET = /\/?assets\/[\w.-]+\.(?:js|css)/g;
+// .json: the offline base map's data (world-atlas), named by the map's chunk.
+const ASSET = /\/?assets\/[\w.-]+\.(?:json|js|css)\b/g;
 const named = (text) => new Set([...text.matchAll(ASSET)].map((m) => (m[0].startsWith('/') ? m[0] : `/${m[0]}`)));
 
 /** The assets index.html names, and those its bundles name; `fetchMissing` caches them too. */
 async function shellAssets(cache, html, fetchMissing = false) {
   const keep = named(html);
-  for (const path of [...keep]) {
+  // Followed to any depth: index → the map's lazy chunk → the base map chunk → its data.
+  const queue = [...keep];
+  while (queue.length > 0) {
+    const path = queue.shift();
     if (fetchMissing && !(await cache.match(path))) await cache.add(path);
     const hit = await cache.match(path);
-    if (hit && path.endsWith('.js')) for (const p of named(await hit.text())) keep.add(p);
+    if (hit && path.endsWith('.js')) {
+      for (const p of named(await hit.text())) {
+        if (!keep.has(p)) {
+          keep.add(p);
+          queue.push(p);
+        }
+      }
+    }
   }
   if (fetchMissing) for (const path of keep) if (!(await cache.match(path))) await cache.add(path);
   return keep;

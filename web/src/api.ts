@@ -362,6 +362,8 @@ export interface Dashboard {
 export interface Profile {
   id: string;
   name: string;
+  /** Declared keys; `unit` is shown next to latest values and on charts. */
+  telemetryKeys: { key: string; type: string; unit?: string }[];
   controls: (ControlSpec & { label: string })[];
 }
 

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 
 export const RANGES = [
   ['1h', '1 hour', 3_600_000],
+  ['6h', '6 hours', 6 * 3_600_000],
   ['24h', '24 hours', 86_400_000],
   ['7d', '7 days', 7 * 86_400_000],
   ['30d', '30 days', 30 * 86_400_000],
@@ -21,6 +22,24 @@ export const AGGREGATIONS = [
 /** Aggregated reads stay under this many buckets; raw reads take at most RAW_LIMIT points. */
 const MAX_BUCKETS = 1500;
 export const RAW_LIMIT = 10_000;
+
+/**
+ * The range a device page opens on: the shortest that holds all of the key's history, so a fresh
+ * device shows its last hour of raw points (not one dot at the right edge of a day of averages)
+ * and the view grows with the history, up to a year.
+ */
+export function fitRange(oldestTs: number | undefined, now = Date.now()): (typeof RANGES)[number] {
+  const span = oldestTs === undefined ? 0 : now - oldestTs;
+  return RANGES.find(([, , ms]) => span <= ms) ?? (RANGES[RANGES.length - 1] as (typeof RANGES)[number]);
+}
+
+/** "1,440 one-minute averages", "1 hourly average", "12 raw points": what a note under a chart says. */
+export function describePoints(n: number, interval: number | undefined): string {
+  const count = n.toLocaleString('en');
+  if (!interval) return `${count} raw ${n === 1 ? 'point' : 'points'}`;
+  const what = interval === 60_000 ? 'one-minute' : interval === 3_600_000 ? 'hourly' : interval === 86_400_000 ? 'daily' : `${Math.round(interval / 1000)} s`;
+  return `${count} ${what} ${n === 1 ? 'average' : 'averages'}`;
+}
 
 /** Raw up to 6 h, then the finest bucket (1 min, 1 h, 1 day) that keeps the answer small: a year is 365 points. */
 export function autoInterval(rangeMs: number): number | undefined {

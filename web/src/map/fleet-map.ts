@@ -1,11 +1,13 @@
 /**
  * The Leaflet part of the map page, loaded on demand (Leaflet and its CSS stay out of the main
- * bundle): circle markers by device, geofence polygons, one track, and the offline graticule.
+ * bundle): circle markers by device, geofence polygons, one track, over the base layer of
+ * base-map.ts (the offline vector map, or the configured tiles).
  */
 import * as L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
-import { graticule } from './graticule.js';
-import { attributionText, bindElementPopup, bindTextTooltip } from './leaflet-text.js';
+import type { UiConfig } from '../api.js';
+import { addBaseLayer } from './base-map.js';
+import { bindElementPopup, bindTextTooltip } from './leaflet-text.js';
 import type { Position } from './positions.js';
 
 export type Status = 'alarm' | 'online' | 'offline';
@@ -19,16 +21,11 @@ export class FleetMap {
   private track: L.Polyline | undefined;
   private readonly disposers: (() => void)[] = [];
 
-  constructor(canvas: HTMLElement, tiles: { url: string | null; attribution: string | null }) {
+  constructor(canvas: HTMLElement, config: UiConfig) {
     this.map = L.map(canvas, { worldCopyJump: true, zoomSnap: 0.5 }).setView([20, 0], 2);
     this.markers.addTo(this.map);
     this.fences.addTo(this.map);
-    if (tiles.url) {
-      L.tileLayer(tiles.url, { maxZoom: 19, ...(tiles.attribution ? { attribution: attributionText(tiles.attribution) } : {}) }).addTo(this.map);
-    } else {
-      canvas.classList.add('no-tiles');
-      this.disposers.push(graticule(this.map));
-    }
+    this.disposers.push(addBaseLayer(this.map, canvas, config));
     // Leaflet measures its container: tell it on every resize (also once it is in the document).
     const resize = new ResizeObserver(() => this.map.invalidateSize());
     resize.observe(canvas);

@@ -3,7 +3,7 @@
  * attributes (shared ones editable), commands with their state live, and the device's alarms.
  */
 import { ApiError, canOperate, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
-import { AGGREGATIONS, autoInterval, Chart, RANGES, RAW_LIMIT } from '../chart.js';
+import { AGGREGATIONS, autoInterval, Chart, describePoints, fitRange, RANGES, RAW_LIMIT } from '../chart.js';
 import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
@@ -11,6 +11,7 @@ import { alarmTable } from './alarms.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { credentialsSection } from './credentials.js';
+import { manageSection } from './device-manage.js';
 
 const FINAL = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
 
@@ -42,7 +43,13 @@ export function devicePage(deviceId: string): View {
 
   // ---- latest values
   const latestBody = h('tbody');
-  const latestCells = new Map<string, { value: HTMLElement; time: HTMLElement }>();
+  const latestCells = new Map<string, { value: HTMLElement; unit: HTMLElement; time: HTMLElement }>();
+  /** Units by key, from the device's profile (telemetryKeys[].unit). */
+  let units = new Map<string, string>();
+  const unitOf = (key: string): string => units.get(key) ?? '';
+  function showUnits(): void {
+    for (const [key, cell] of latestCells) cell.unit.textContent = unitOf(key);
+  }
   const latest = h(
     'section',
     { class: 'card', 'aria-labelledby': 'latest-h' },
@@ -53,11 +60,12 @@ export function devicePage(deviceId: string): View {
     let cell = latestCells.get(key);
     if (!cell) {
       const value = h('output', { class: 'value', 'data-key': key });
+      const unit = h('span', { class: 'unit' }, unitOf(key));
       const time = h('span');
-      cell = { value, time };
+      cell = { value, unit, time };
       latestCells.set(key, cell);
       const rowsSorted = [...latestCells.keys()].sort();
-      const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, key), h('td', null, value), h('td', null, time));
+      const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, key), h('td', null, value, unit), h('td', null, time));
       const after = rowsSorted.indexOf(key) + 1 < rowsSorted.length ? latestBody.querySelector(`tr[data-key="${CSS.escape(rowsSorted[rowsSorted.indexOf(key) + 1] as string)}"]`) : null;
       latestBody.insertBefore(tr, after);
       if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
@@ -74,7 +82,16 @@ export function devicePage(deviceId: string): View {
 
   // ---- chart
   const keySelect = h('select', { id: uniqueId('key') });
-  const rangeSelect = select(RANGES.map(([v, t]) => [v, t] as const), '24h', { id: uniqueId('range') });
+  // Fitted to the key's history before the first read (fitRange); 1 h while there is none.
+  const rangeSelect = select(RANGES.map(([v, t]) => [v, t] as const), '1h', { id: uniqueId('range') });
+  let rangeChosen = false;
+  rangeSelect.addEventListener('change', () => (rangeChosen = true));
+  /** The oldest point of the key decides the range the page opens on, until the user picks one. */
+  async function fitChartRange(key: string): Promise<void> {
+    if (rangeChosen) return;
+    const oldest = await get<Record<string, TsValue[]>>(`/api/devices/${id}/telemetry${query({ keys: key, order: 'asc', limit: 1 })}`).catch(() => ({}) as Record<string, TsValue[]>);
+    if (!rangeChosen) rangeSelect.value = fitRange((oldest as Record<string, TsValue[] | undefined>)[key]?.[0]?.ts)[0];
+  }
   const aggSelect = select(AGGREGATIONS, 'auto', { id: uniqueId('agg') });
   const chartBox = h('div', { class: 'chart' });
   const chartNote = h('p', { class: 'hint', 'aria-live': 'polite' });
@@ -91,7 +108,7 @@ export function devicePage(deviceId: string): View {
       return;
     }
     const seq = ++chartSeq;
-    const range = RANGES.find(([v]) => v === rangeSelect.value) ?? RANGES[1];
+    const range = RANGES.find(([v]) => v === rangeSelect.value) ?? RANGES[0];
     const to = Date.now();
     const choice = aggSelect.value;
     const interval = choice === 'auto' ? autoInterval(range[2]) : choice === 'raw' ? undefined : Number(choice);
@@ -108,20 +125,20 @@ export function devicePage(deviceId: string): View {
       if (seq !== chartSeq || disposed) return;
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
-      chart.set(key, points, from, to);
+      chart.set(unitOf(key) ? `${key} (${unitOf(key)})` : key, points, from, to);
       // The first-render benchmark (bench/dashboard-render.ts) waits for this mark.
       performance.mark('continuum:device-chart');
       el.dataset.chart = 'ready';
       chartMode = { key, raw: !interval, from };
       const n = points.length;
-      const how = interval ? `${n === 1 ? 'average' : 'averages'} per ${interval === 60_000 ? 'minute' : interval === 3_600_000 ? 'hour' : 'day'}` : `raw ${n === 1 ? 'point' : 'points'}`;
       const capped = !interval && n >= RAW_LIMIT ? ` (newest ${RAW_LIMIT.toLocaleString('en')})` : '';
-      chartNote.textContent = `${n.toLocaleString('en')} ${how}${capped} over ${range[1]} · ${Math.round(performance.now() - started)} ms`;
+      chartNote.textContent = `${describePoints(n, interval)}${capped} over ${range[1]} · ${Math.round(performance.now() - started)} ms`;
     } catch (err) {
       if (seq === chartSeq) chartNote.textContent = `Chart failed: ${errorText(err)}`;
     }
   }
-  for (const s of [keySelect, rangeSelect, aggSelect]) s.addEventListener('change', () => void loadChart());
+  for (const s of [rangeSelect, aggSelect]) s.addEventListener('change', () => void loadChart());
+  keySelect.addEventListener('change', () => void fitChartRange(keySelect.value).then(loadChart));
   const chartSection = h(
     'section',
     { class: 'card', 'aria-labelledby': 'chart-h' },
@@ -304,16 +321,25 @@ export function devicePage(deviceId: string): View {
   // ---- profile controls (pump ON/OFF…): declared on the device's profile, state shown live
   const controlsBox = h('div', { class: 'controls-list' });
   const controlsSection = h('section', { class: 'card', 'aria-labelledby': 'ctl-h', hidden: true }, h('h2', { id: 'ctl-h' }, 'Controls'), controlsBox);
-  async function loadControls(profileId: string): Promise<void> {
+  let controlDisposers: (() => void)[] = [];
+  disposers.push(() => controlDisposers.forEach((d) => d()));
+  /** The profile's units and controls; again after the device moves to another profile. */
+  async function loadProfile(profileId: string): Promise<void> {
     try {
       const profile = await getProfile(profileId);
-      if (disposed || profile.controls.length === 0) return;
+      if (disposed) return;
+      units = new Map(profile.telemetryKeys.flatMap((k) => (k.unit ? [[k.key, k.unit] as const] : [])));
+      showUnits();
+      if (chartMode && unitOf(chartMode.key)) void loadChart();
+      controlDisposers.forEach((d) => d());
+      controlDisposers = [];
+      controlsBox.textContent = '';
+      controlsSection.hidden = profile.controls.length === 0;
       for (const c of profile.controls) {
         const view = controlView(deviceId, c, c.label);
-        disposers.push(() => view.dispose());
+        controlDisposers.push(() => view.dispose());
         controlsBox.appendChild(view.el);
       }
-      controlsSection.hidden = false;
     } catch (err) {
       pageError.textContent = `Controls: ${errorText(err)}`;
     }
@@ -333,6 +359,19 @@ export function devicePage(deviceId: string): View {
   }
 
   let device: Device | undefined;
+  const manage = manageSection(
+    deviceId,
+    (d) => {
+      const movedProfile = d.profileId !== device?.profileId;
+      device = { ...device, ...d };
+      showDevice(device);
+      document.title = `${device.name} · Continuum`;
+      if (movedProfile) void loadProfile(d.profileId);
+    },
+    () => {
+      location.hash = '#/devices';
+    },
+  );
   const ready = (): void => readyMark();
   async function start(): Promise<void> {
     try {
@@ -345,7 +384,8 @@ export function devicePage(deviceId: string): View {
     if (disposed) return;
     showDevice(device);
     document.title = `${device.name} · Continuum`;
-    void loadControls(device.profileId);
+    manage.show(device);
+    void loadProfile(device.profileId);
     disposers.push(
       live.subscribe({ type: 'telemetry', deviceId }, (m) => {
         const data = m.data as Record<string, TsValue[]>;
@@ -363,7 +403,7 @@ export function devicePage(deviceId: string): View {
           device = { ...device, lastActivity: Math.max(device.lastActivity ?? 0, m.ts) };
           showDevice(device);
         }
-        if (!chartMode && keySelect.value) void loadChart();
+        if (!chartMode && keySelect.value && el.dataset.chart) void loadChart();
       }, ready),
       live.subscribe({ type: 'status', deviceId }, (m) => {
         const s = m.data as { online?: boolean; lastActivity?: number; transport?: string };
@@ -385,6 +425,9 @@ export function devicePage(deviceId: string): View {
     if (disposed) return;
     for (const key of [...keys].sort()) if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
+    // The range fits the history of the key shown first (one small read: the key's oldest point).
+    if (keySelect.value) await fitChartRange(keySelect.value);
+    if (disposed) return;
     if (!el.dataset.latest) performance.mark('continuum:device-latest');
     el.dataset.latest = 'ready';
     if (latestCells.size === 0) latestBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 3, class: 'empty' }, 'No telemetry yet.')));
@@ -415,6 +458,7 @@ export function devicePage(deviceId: string): View {
     chartSection,
     h('div', { class: 'grid' }, alarmSection, attrSection),
     credentialsSection(deviceId),
+    manage.el,
   );
   const readyMark = readiness(el, 4);
   void start();

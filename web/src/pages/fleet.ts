@@ -1,11 +1,24 @@
 /** Fleet: devices paged on the server (limit/offset), searched by name or label, status live. */
-import { get, query, type Device, type Page } from '../api.js';
+import { canWrite, get, query, type Device, type Page } from '../api.js';
+import { openAddDevice } from './add-device.js';
 import { badge, debounce, field, h, refreshTimes, replaceChildren, select, timeEl } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
-import { fleetCounts, importPanel } from './import.js';
+import { DEVICES_CHANGED, fleetCounts, importPanel } from './import.js';
 
 const PAGE_SIZES = [25, 50, 100] as const;
+
+/** The empty fleet says how to get a device in, not only that there is none. */
+function emptyHint(): HTMLElement {
+  return h(
+    'div',
+    { class: 'empty-hint' },
+    h('p', null, h('strong', null, 'No devices yet.')),
+    canWrite()
+      ? h('p', null, 'Press “Add device”: name it, and the wizard gives you a mosquitto_pub, coap-client or curl line with its token that sends a first message, and shows that message arrive. Many devices at once: “Import devices from CSV” below.')
+      : h('p', null, 'An admin adds devices (Fleet → Add device, or the CLI: continuum device create NAME); they appear here as soon as they exist.'),
+  );
+}
 
 export function fleetPage(): View {
   const params = new URLSearchParams(sessionStorage.getItem('continuum.fleet') ?? '');
@@ -70,7 +83,7 @@ export function fleetPage(): View {
       }
       total = page.total;
       rows = new Map(page.items.map((d) => [d.id, { device: d, tr: row(d) }]));
-      replaceChildren(tbody, rows.size ? [...rows.values()].map((r) => r.tr) : h('tr', null, h('td', { colspan: 5, class: 'empty' }, search ? 'No device matches.' : 'No devices yet.')));
+      replaceChildren(tbody, rows.size ? [...rows.values()].map((r) => r.tr) : h('tr', null, h('td', { colspan: 5, class: 'empty' }, search || profileId ? 'No device matches.' : emptyHint())));
       pageInfo.textContent = total ? `${offset + 1}–${offset + page.items.length} of ${total}` : '';
       prev.disabled = offset === 0;
       next.disabled = offset + limit >= total;
@@ -118,11 +131,17 @@ export function fleetPage(): View {
   }, () => ready());
   const clock = setInterval(() => refreshTimes(tbody), 15_000);
 
+  const addButton = canWrite() ? h('button', { type: 'button', class: 'primary', onclick: () => openAddDevice(() => void reload()) }, 'Add device') : null;
+  const reload = (): Promise<void> => {
+    window.dispatchEvent(new Event(DEVICES_CHANGED));
+    return load();
+  };
+
   const tenantCounts = fleetCounts();
   const el: HTMLElement = h(
     'section',
     { class: 'page fleet' },
-    h('h1', null, 'Devices'),
+    h('div', { class: 'page-head' }, h('h1', null, 'Devices'), addButton),
     tenantCounts.el,
     counts,
     h('form', { class: 'toolbar', role: 'search', onsubmit: (e: Event) => e.preventDefault() }, field('Search devices', searchInput), field('Profile', profileSelect), field('Per page', sizeSelect)),

@@ -10,7 +10,7 @@ import { live } from '../live.js';
 /** Rows per request: big files go in several requests so progress is real, not a spinner. */
 export const IMPORT_CHUNK_ROWS = 500;
 
-const DEVICES_CHANGED = 'continuum:devices-changed';
+export const DEVICES_CHANGED = 'continuum:devices-changed';
 
 export interface CsvRecord {
   readonly text: string;

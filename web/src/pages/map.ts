@@ -1,8 +1,8 @@
 /**
  * The fleet map: every device with a position as a circle coloured by status (alarm, online,
  * offline), moved live as positions arrive; a chosen device's track over 1 h/24 h/7 d; geofence
- * polygons from the `geofence` attribute. Tiles only when the server sets web.tileUrl, so the map
- * works offline over a graticule. The same devices are listed in a table for keyboard and screen
+ * polygons from the `geofence` attribute. Under them the offline vector base map, or tiles when
+ * the server sets web.tileUrl (map/base-map.ts decides for every map). The same devices are listed in a table for keyboard and screen
  * reader users.
  */
 import { get, query, uiConfig, type Alarm, type Device, type Page, type TsValue } from '../api.js';
@@ -130,7 +130,7 @@ export function mapPage(): View {
     // Leaflet is its own chunk: the rest of the dashboard does not wait for it.
     const [config, { FleetMap: MapClass }] = await Promise.all([uiConfig(), import('../map/fleet-map.js')]);
     if (disposed) return;
-    fleetMap = new MapClass(canvas, { url: config.tileUrl, attribution: config.tileAttribution });
+    fleetMap = new MapClass(canvas, config);
     disposers.push(() => fleetMap?.destroy());
     for (const pin of pins.values()) draw(pin);
     const page = await get<Page<Device>>(`/api/devices${query({ limit: MAP_MAX_DEVICES })}`);

@@ -1,14 +1,14 @@
 /**
  * Map widget: where one device (or the tenant's first devices) is, from the latest `latitude` and
  * `longitude` telemetry (or the two keys the widget names), moving live for a single device.
- * Leaflet is loaded only when a map is shown. Tiles come from the server's `web.tileUrl` (GET
- * /api/ui-config, the one tile host the Content-Security-Policy allows); without one the map is a
- * plain background with markers.
+ * Leaflet is loaded only when a map is shown. Under the markers the base layer of map/base-map.ts:
+ * the offline vector map, or tiles when the server sets `web.tileUrl` (the one tile host the
+ * Content-Security-Policy allows).
  */
 import type * as Leaflet from 'leaflet';
 import { get, query, uiConfig, type Device, type Page, type TsValue, type Widget } from '../api.js';
 import { formatValue, h } from '../dom.js';
-import { attributionText, bindTextTooltip } from '../map/leaflet-text.js';
+import { bindTextTooltip } from '../map/leaflet-text.js';
 import { errorText, latestFeed, numeric, type WidgetHandle } from './feed.js';
 
 const MAX_DEVICES = 50;
@@ -23,10 +23,13 @@ export function mapWidget(w: Widget): WidgetHandle {
   const offs: (() => void)[] = [];
 
   async function start(): Promise<void> {
-    const [L, config] = await Promise.all([import('leaflet'), uiConfig(), import('leaflet/dist/leaflet.css')]);
+    const [L, config, { addBaseLayer }] = await Promise.all([import('leaflet'), uiConfig(), import('../map/base-map.js'), import('leaflet/dist/leaflet.css')]);
     if (disposed) return;
     map = L.map(box, { attributionControl: Boolean(config.tileUrl && config.tileAttribution) }).setView([0, 0], 2);
-    if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 19, ...(config.tileAttribution ? { attribution: attributionText(config.tileAttribution) } : {}) }).addTo(map);
+    // The same base layer as the map page (one setting, web.tileUrl); no graticule in a small widget.
+    offs.push(addBaseLayer(map, box, config, { graticule: false }));
+    // The vector base map has no streets: a lone device is shown with its region, not a blank square.
+    const closeZoom = config.tileUrl ? 12 : 6;
     const m = map;
     const markers = new Map<string, Leaflet.CircleMarker>();
     const place = (id: string, name: string, lat: number, lon: number): void => {
@@ -37,8 +40,8 @@ export function mapWidget(w: Widget): WidgetHandle {
         markers.set(id, marker);
       } else marker.setLatLng([lat, lon]);
       const points = [...markers.values()].map((x) => x.getLatLng());
-      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), 12));
-      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: 14 });
+      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), closeZoom));
+      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: config.tileUrl ? 14 : 8 });
       el.dataset.markers = String(markers.size);
     };
     if (w.deviceId) {
