@@ -154,6 +154,32 @@ test('a child the gateway reports down is offline (device_disconnected) while th
   await offlineAfter(tp.api, ['plc-up', 'plc-dead', 'plc-new'], Date.now());
 });
 
+test('a second session of the gateway keeps its children online when the first ends; another gateway cannot disconnect them', async () => {
+  const gw = await tp.api.createDevice('gw-two-sessions', { gateway: true });
+  const other = await tp.api.createDevice('gw-intruder', { gateway: true });
+  const first = await gatewayClient(tp.ports.mqtt, gw.accessToken, ['ts-1', 'ts-2'], 'gw-two-1');
+  await allOnline(tp.api, ['ts-1', 'ts-2']);
+  // The edge reconnecting under a new client id before the broker noticed the old connection died.
+  const second = await gatewayClient(tp.ports.mqtt, gw.accessToken, [], 'gw-two-2');
+  await first.endAsync();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual((await childrenOf(tp.api, ['ts-1', 'ts-2'])).map((c) => c.online), [true, true], 'the gateway is still connected');
+
+  // Another gateway naming these children: refused, and they stay online.
+  const intruder = await connectMqtt(tp.ports.mqtt, { username: other.accessToken, clientId: 'gw-intruder', protocolVersion: 5 });
+  const reasonCode = await intruder.publishAsync('v1/gateway/disconnect', JSON.stringify({ device: 'ts-1' }), { qos: 1 }).then(
+    (p) => (p as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
+    (err: { code?: number }) => err.code ?? -1,
+  );
+  assert.equal(reasonCode, 0x87, 'FORBIDDEN (not authorized)');
+  await intruder.endAsync();
+  assert.deepEqual((await childrenOf(tp.api, ['ts-1', 'ts-2'])).map((c) => c.online), [true, true]);
+
+  const t0 = Date.now();
+  await second.endAsync();
+  await offlineAfter(tp.api, ['ts-1', 'ts-2'], t0);
+});
+
 test('a persistent command to a child waits QUEUED while its gateway is away and is delivered when it returns: SUCCESSFUL, no retry', async () => {
   const gw = await tp.api.createDevice('gw-outbox', { gateway: true });
   let client = await gatewayClient(tp.ports.mqtt, gw.accessToken, ['valve-1'], 'gw-outbox');

@@ -8,7 +8,7 @@
  * line carries one transaction at a time by nature (Modbus over serial line V1.02, 2.1), and
  * many TCP PLCs serve one transaction per connection at a time anyway.
  */
-import { configuredCommand, connectorStatus } from '../common.js';
+import { configuredCommand, connectorStatus, reportDeviceStatus } from '../common.js';
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU as Client } from 'modbus-serial/ModbusRTU.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
@@ -174,11 +174,7 @@ export abstract class ModbusConnectorBase implements Connector {
 
   /** Tells the sink when a device starts or stops answering (not on every poll). */
   private deviceStatus(rt: DeviceRuntime, online: boolean, reason?: string): void {
-    if (rt.online === online) return;
-    rt.online = online;
-    if (!online) this.logger.warn({ connector: this.name, device: rt.config.name, reason }, 'field device stopped answering');
-    else this.logger.info({ connector: this.name, device: rt.config.name }, 'field device answering');
-    this.sink?.deviceStatus?.(rt.config.name, online, reason);
+    reportDeviceStatus(rt, { connector: this.name, device: rt.config.name, sink: this.sink, logger: this.logger }, online, reason);
   }
 
   /** Runs one Modbus transaction after the previous one finished. */
