@@ -212,7 +212,7 @@ test('a persistent command to a child waits QUEUED while its gateway is away and
   }
 });
 
-test('the same across a platform restart: queued while the gateway is away, platform stopped and started on the same data dir, delivered when the gateway returns', async () => {
+test('the same across a platform restart: queued while the gateway is away, platform stopped (SIGTERM, then SIGKILL) and started on the same data dir, delivered when the gateway returns', async () => {
   const dataDir = tempDir();
   let server = await spawnServer(dataDir);
   let api = await apiClient(`http://127.0.0.1:${server.ports.http}`);
@@ -250,6 +250,34 @@ test('the same across a platform restart: queued while the gateway is away, plat
         });
         assert.deepEqual({ status: done.status, retries: done.retries }, { status: 'SUCCESSFUL', retries: 0 });
       }
+    } finally {
+      await client.endAsync();
+    }
+
+    // Once more with the platform killed (SIGKILL: no clean shutdown, no last status flush).
+    await offlineAfter(api, ['pump-1', 'pump-2'], Date.now());
+    const [pump1] = await childrenOf(api, ['pump-1']);
+    const queued = await api.request<CommandBody>('POST', `/api/devices/${pump1?.id}/commands`, { method: 'stop', persistent: true, timeoutMs: 2000 });
+    assert.equal(queued.body.status, 'QUEUED');
+    server.child.kill('SIGKILL');
+    await waitForExit(server.child);
+    rmSync(join(dataDir, 'ports.json'), { force: true });
+    server = await spawnServer(dataDir);
+    api = await apiClient(`http://127.0.0.1:${server.ports.http}`);
+    assert.deepEqual(
+      (await childrenOf(api, ['pump-1', 'pump-2'])).map((p) => [p.online, p.offlineReason]),
+      [
+        [false, 'gateway_offline'],
+        [false, 'gateway_offline'],
+      ],
+    );
+    client = await gatewayClient(server.ports.mqtt, gw.accessToken, ['pump-1', 'pump-2'], 'gw-restart');
+    try {
+      const done = await eventually(async () => {
+        const c = await api.request<CommandBody>('GET', `/api/commands/${queued.body.id}`);
+        return ['SUCCESSFUL', 'TIMEOUT', 'FAILED', 'EXPIRED'].includes(c.body.status) ? c.body : undefined;
+      });
+      assert.deepEqual({ status: done.status, retries: done.retries }, { status: 'SUCCESSFUL', retries: 0 });
     } finally {
       await client.endAsync();
     }
