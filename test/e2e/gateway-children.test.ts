@@ -13,6 +13,7 @@ import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import type mqtt from 'mqtt';
+import { runCli } from '../support/cli.js';
 import { apiClient, connectMqtt, eventually, spawnServer, startTestPlatform, tempDir, waitForExit, type ApiClient, type TestPlatform } from '../support/platform.js';
 
 let tp: TestPlatform;
@@ -125,6 +126,12 @@ test('children go offline within a second of their gateway disconnecting (clean,
   const [first] = await childrenOf(tp.api, names);
   const status = await tp.api.request<StatusBody>('GET', `/api/devices/${first?.id}/status`);
   assert.deepEqual({ online: status.body.online, offlineReason: status.body.offlineReason }, { online: false, offlineReason: 'gateway_offline' });
+
+  // And the CLI's device list.
+  const key = await tp.api.request<{ key: string }>('POST', '/api/auth/api-keys', { name: 'gw-children' });
+  const listed = await runCli(['device', 'list', '--search', 'plc-f1', '--url', tp.baseUrl, '--api-key', key.body.key]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /plc-f1.*offline \(gateway_offline\)/);
 });
 
 test('a child the gateway reports down is offline (device_disconnected) while the gateway stays up; its telemetry does not revive it, a connect does', async () => {
