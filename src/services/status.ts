@@ -167,8 +167,13 @@ export class StatusService {
     return (await this.deps.presence?.lookup(deviceId)) !== undefined;
   }
 
-  /** An offline child of an offline gateway: that is the reason, whatever ended its own session. */
+  /**
+   * An offline child of an offline gateway: that is the reason, whatever ended its own session.
+   * Only devices last seen through a gateway are looked up, so listing standalone devices costs
+   * no registry read.
+   */
   private async withGatewayReason(v: DeviceStatus): Promise<DeviceStatus> {
+    if (v.transport !== 'gateway') return v;
     const gatewayId = await this.deps.gatewayOf?.(v.deviceId);
     if (gatewayId === undefined || (await this.reachable(gatewayId))) return v;
     return { ...v, offlineReason: 'gateway_offline' };
