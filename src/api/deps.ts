@@ -22,8 +22,11 @@ export interface AttributeApi {
   /** Stores the values; shared ones are pushed to the device. */
   set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void>;
   remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void>;
-  /** Sets (or, null, removes) the edge's reserved configuration attributes; only the edge-config route calls it. */
-  pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>): Promise<void>;
+  /**
+   * Sets (or, null, removes) the edge's reserved configuration attributes, and stores the push
+   * history (server attribute edgeConfigHistory) when given; only the edge-config route calls it.
+   */
+  pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>, history?: JsonValue): Promise<void>;
 }
 
 export interface StatusApi {

@@ -46,6 +46,12 @@ export function splitList(value: string | undefined): string[] | undefined {
 }
 
 export const TransportSchema = Type.Union([Type.Literal('mqtt'), Type.Literal('coap'), Type.Literal('http'), Type.Literal('gateway')]);
+/** Why an offline device is offline, when known (domain OfflineReason); null while online. */
+const OfflineReasonSchema = nullable(
+  Type.Union([Type.Literal('disconnected'), Type.Literal('gateway_offline'), Type.Literal('device_disconnected')], {
+    description: 'disconnected: its session ended; gateway_offline: its gateway has no session; device_disconnected: its gateway reported the field device unreachable',
+  }),
+);
 
 export const DeviceView = Type.Object(
   {
@@ -59,6 +65,7 @@ export const DeviceView = Type.Object(
     online: Type.Boolean(),
     lastActivity: nullable(Type.Integer()),
     transport: nullable(TransportSchema),
+    offlineReason: OfflineReasonSchema,
   },
   { $id: 'Device', title: 'Device' },
 );
@@ -76,6 +83,7 @@ export function deviceView(device: Device, status: DeviceStatus | undefined): De
     online: status?.online ?? false,
     lastActivity: status?.lastActivity ?? null,
     transport: status?.transport ?? null,
+    offlineReason: status?.offlineReason ?? null,
   };
 }
 
@@ -184,6 +192,7 @@ export const StatusView = Type.Object(
     lastConnect: nullable(Type.Integer()),
     lastDisconnect: nullable(Type.Integer()),
     transport: nullable(TransportSchema),
+    offlineReason: OfflineReasonSchema,
   },
   { $id: 'DeviceStatus', title: 'DeviceStatus' },
 );
@@ -196,6 +205,7 @@ export function statusView(deviceId: string, s: DeviceStatus | undefined): Stati
     lastConnect: s?.lastConnect ?? null,
     lastDisconnect: s?.lastDisconnect ?? null,
     transport: s?.transport ?? null,
+    offlineReason: s?.offlineReason ?? null,
   };
 }
 

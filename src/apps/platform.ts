@@ -222,7 +222,16 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.warn({ passwordHashCost: config.auth.passwordHashCost, recommended: USER_SCRYPT_COST }, 'auth.passwordHashCost is below the recommended minimum for production');
   }
 
-  const status = new StatusService({ store, bus, clock, logger, inactivityTimeoutMs: 10 * 60_000, flushIntervalMs: 5_000, presence });
+  const status = new StatusService({
+    store,
+    bus,
+    clock,
+    logger,
+    inactivityTimeoutMs: 10 * 60_000,
+    flushIntervalMs: 5_000,
+    presence,
+    gatewayOf: async (id) => (await registry.locateChild(id))?.gatewayId,
+  });
   status.start();
   const attributes = new AttributeService({ store, bus, clock, limits: config.limits });
   const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });

@@ -115,6 +115,7 @@ const VALIDATORS: { readonly [E in BusEventName]: (x: unknown) => boolean } = {
     transport: opt(str),
     nodeId: opt(str),
     epoch: opt(num),
+    offlineReason: opt(str),
   }),
   rpcDelivered: shape({ deviceId: str, requestId: num, nodeId: opt(str) }),
   alarm: shape({ tenantId: str, deviceId: str, action: oneOf('raised', 'repeated', 'acknowledged', 'cleared'), alarm }),

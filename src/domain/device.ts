@@ -81,6 +81,14 @@ export interface AttributeEntry {
 
 export type TransportName = 'mqtt' | 'coap' | 'http' | 'gateway';
 
+/**
+ * Why a device is offline, when the platform knows: its own session ended (`disconnected`), the
+ * gateway it sits behind has no session (`gateway_offline`: a child is reachable only through its
+ * gateway), or its gateway reported that the field device stopped answering
+ * (`device_disconnected`, ThingsBoard's `v1/gateway/disconnect`).
+ */
+export type OfflineReason = 'disconnected' | 'gateway_offline' | 'device_disconnected';
+
 /** Connectivity as the platform last saw it. */
 export interface DeviceStatus {
   readonly deviceId: string;
@@ -93,6 +101,8 @@ export interface DeviceStatus {
   readonly nodeId?: string;
   /** The session epoch this status was written under (Presence); orders writes of several nodes. */
   readonly epoch?: number;
+  /** Set only while offline, when the reason is known. */
+  readonly offlineReason?: OfflineReason;
 }
 
 /** The identity a transport holds for an authenticated connection or request. */

@@ -19,7 +19,7 @@ import type { Connector, ConnectorStatus, EdgeLogger, Reading, ReadingSink } fro
 import { LocalRules } from './rules/local-rules.js';
 import { RuleStateStore } from './rules/state-store.js';
 import { ConnectorSet } from './config-push/connector-set.js';
-import { ConfigPush, PUSH_KEYS } from './config-push/remote-config.js';
+import { ConfigPush, PUSH_KEYS, type ApplyReport } from './config-push/remote-config.js';
 import { GatewayUplink, type UplinkStatus } from './uplink/mqtt-uplink.js';
 
 export const EDGE_HELP = `Usage: continuum edge --config FILE [--data-dir DIR] [--offline] [--log-level LEVEL]
@@ -122,17 +122,25 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       rules.onReading(reading);
     },
     command,
+    // The connector's view of a field device is the child's `online` on the platform.
+    deviceStatus(device, online) {
+      uplink?.deviceOnline(device, online);
+    },
   };
 
   // A push applied while running: changed connectors restart first, so new rules find their devices.
   let stopping = false;
-  const apply = async (next: EdgeConfig): Promise<void> => {
-    if (stopping) return;
+  // Devices that appeared are announced to the platform at once, those that went are disconnected;
+  // a changed connector was restarted, so its devices are polled again right away.
+  const apply = async (next: EdgeConfig): Promise<ApplyReport | undefined> => {
+    if (stopping) return undefined;
     const result = await connectorSet.replace(next.connectors, sink);
+    const devices = uplink?.setDevices(connectorSet.devices()) ?? { added: [], removed: [] };
     const previous = rules;
     rules = new LocalRules(next.rules as LocalRuleConfig[], { command, telemetry: persist }, logger, ruleState);
     await previous.idle();
-    logger.info({ ...result, rules: rules.stats().rules }, 'configuration replaced');
+    logger.info({ ...result, ...devices, rules: rules.stats().rules }, 'configuration replaced');
+    return { connectors: result, devices, rules: rules.stats().rules };
   };
 
   uplink?.start();

@@ -21,6 +21,13 @@ export interface ReadingSink {
    * switching a Modbus coil), locally, so it works offline. Optional: a lone connector has none.
    */
   command?(device: string, method: string, params: JsonValue): Promise<JsonValue>;
+  /**
+   * The connector's view of one field device changed: it answers (`online`) or stopped answering
+   * (the line is gone, every request timed out). The platform shows it through the gateway API
+   * (v1/gateway/connect / disconnect). Optional for connectors: a device never reported on
+   * counts as connected while its connector runs.
+   */
+  deviceStatus?(device: string, online: boolean, reason?: string): void;
 }
 
 export interface ConnectorStatus {

@@ -6,7 +6,7 @@
  * All methods throw PlatformError; adapters map `err.spec` to their protocol's answer.
  * Every promise that stores data resolves only after the data is committed.
  */
-import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import type { DeviceIdentity, OfflineReason, TransportName } from '../domain/device.js';
 import type { JsonValue } from '../domain/telemetry.js';
 
 export interface BasicCredentials {
@@ -79,7 +79,8 @@ export interface DeviceSession {
   setHandlers(handlers: DeviceEventHandlers): void;
   /** Marks activity without data (PINGREQ, CoAP ping). Cheap; call freely. */
   touch(): void;
-  close(): void;
+  /** Ends the session; `reason` is shown while the device stays offline (default `disconnected`). */
+  close(reason?: OfflineReason): void;
 }
 
 export interface OpenSessionOptions {

@@ -4,7 +4,7 @@
  * device push shared changes to it.
  */
 import type { AttributeEntry, AttributeScope } from '../domain/device.js';
-import { EDGE_CONFIG_KEYS, checkOrdinaryAttributeWrite, type EdgeConfigKey } from '../domain/edge-config.js';
+import { EDGE_CONFIG_HISTORY_KEY, EDGE_CONFIG_KEYS, checkOrdinaryAttributeWrite, type EdgeConfigKey } from '../domain/edge-config.js';
 import { PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
 import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, FORBIDDEN_KEY, type PayloadLimits } from '../domain/payload-limits.js';
@@ -55,7 +55,9 @@ export class AttributeService {
    * An edge configuration push (PUT /api/devices/{id}/edge-config, admin only): sets the
    * reserved shared attributes, or removes them (null: the edge's own file applies again).
    */
-  async pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>): Promise<void> {
+  async pushEdgeConfig(tenantId: string, deviceId: string, sections: Partial<Record<EdgeConfigKey, JsonValue | null>>, history?: JsonValue): Promise<void> {
+    // The history first: once the edge sees a push number, the platform can show that push.
+    if (history !== undefined) await this.write(tenantId, deviceId, 'server', { [EDGE_CONFIG_HISTORY_KEY]: history });
     const values: Record<string, JsonValue> = {};
     const removed: string[] = [];
     for (const key of EDGE_CONFIG_KEYS) {

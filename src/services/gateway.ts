@@ -7,6 +7,14 @@
  * existing device to a gateway is an admin's decision (PATCH /api/devices/{id} gatewayId).
  * A message naming several devices is checked as a whole before anything is stored.
  *
+ * Children's connectivity follows the gateway (docs/EDGE.md "Children follow their gateway"): a
+ * child is online exactly while its gateway's session holds one for it — opened by
+ * `v1/gateway/connect` or by its first telemetry, closed by `v1/gateway/disconnect` (the gateway
+ * says the field device stopped answering; telemetry does not bring it back, only a connect does,
+ * since a gateway draining its backlog sends old readings of a device that is still down) and,
+ * for all of them at once, when the gateway's last session ends (`gateway_offline`). Commands to
+ * an offline child therefore wait QUEUED in the outbox and go out when the gateway connects it.
+ *
  * A peer of the DeviceService, not part of it: it takes the registry, ingest, attributes and
  * sessions it works with, and reaches the device API only through its port (RPC replies), so
  * neither service imports the other. The composition root wires both.
@@ -58,8 +66,14 @@ function deviceNameOf(body: JsonObject): string {
 export class GatewayService implements GatewayApi {
   /** gatewayId → child name → identity (or the creation in flight). */
   private readonly childCache = new Map<string, Map<string, Promise<DeviceIdentity>>>();
-  /** Children marked connected through v1/gateway/connect, per gateway. */
+  /** Children with a session through their gateway (connect, or telemetry), per gateway: name → session. */
   private readonly connected = new Map<string, Map<string, DeviceSession>>();
+  /** Children the gateway reported down (v1/gateway/disconnect) while it stays connected, per gateway. */
+  private readonly down = new Map<string, Set<string>>();
+  /** Open gateway sessions per gateway (a takeover opens the new one before the old one closes). */
+  private readonly gatewaySessions = new Map<string, number>();
+  /** Bumped when a gateway's last session ends: a connect resolved across that opens nothing. */
+  private readonly generations = new Map<string, number>();
   /** child deviceId → where it sits in `childCache`, to drop it when the registry changes it. */
   private readonly cachedChildren = new Map<string, { gatewayId: string; name: string }>();
   private readonly quota: GatewayQuota;
@@ -71,18 +85,44 @@ export class GatewayService implements GatewayApi {
   }
 
   async gatewayConnect(gateway: DeviceIdentity, name: string, type?: string): Promise<DeviceIdentity> {
+    const generation = this.generation(gateway.deviceId);
     const [child] = await this.children(gateway, [name], type);
     if (!child) throw new PlatformError('INTERNAL', 'no child resolved');
-    let open = this.connected.get(gateway.deviceId);
-    if (!open) this.connected.set(gateway.deviceId, (open = new Map()));
-    if (!open.has(name)) open.set(name, this.deps.sessions.open(child, 'gateway', {}, true));
+    // The gateway's session ended while the child was being resolved: the child stays offline.
+    if (this.generation(gateway.deviceId) !== generation) return child;
+    this.down.get(gateway.deviceId)?.delete(name);
+    this.openChild(gateway, child, name);
     return child;
   }
 
   async gatewayDisconnect(gateway: DeviceIdentity, name: string): Promise<void> {
+    const generation = this.generation(gateway.deviceId);
+    // Only the gateway's own existing children: a name of anything else is refused, and the
+    // set of down children stays bounded by the gateway's child count.
+    try {
+      await this.child(gateway, name, undefined, true);
+    } catch (err) {
+      if (err instanceof PlatformError && err.code === 'DEVICE_NOT_FOUND') return;
+      throw err;
+    }
+    if (this.generation(gateway.deviceId) !== generation) return;
+    let down = this.down.get(gateway.deviceId);
+    if (!down) this.down.set(gateway.deviceId, (down = new Set()));
+    down.add(name);
     const open = this.connected.get(gateway.deviceId);
-    open?.get(name)?.close();
+    open?.get(name)?.close('device_disconnected');
     open?.delete(name);
+  }
+
+  private generation(gatewayId: string): number {
+    return this.generations.get(gatewayId) ?? 0;
+  }
+
+  /** The child's session through its gateway (one per child and gateway). */
+  private openChild(gateway: DeviceIdentity, child: DeviceIdentity, name: string): void {
+    let open = this.connected.get(gateway.deviceId);
+    if (!open) this.connected.set(gateway.deviceId, (open = new Map()));
+    if (!open.has(name)) open.set(name, this.deps.sessions.open(child, 'gateway', {}, true));
   }
 
   async gatewayTelemetry(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
@@ -98,6 +138,15 @@ export class GatewayService implements GatewayApi {
         return decoded;
       });
       const children = await this.children(gateway, entries.map(([name]) => name));
+      // A child that reports is connected (ThingsBoard's implicit connect), unless its gateway
+      // reported it down, or the gateway's session is gone (a message processed after it closed).
+      if ((this.gatewaySessions.get(gateway.deviceId) ?? 0) > 0) {
+        const down = this.down.get(gateway.deviceId);
+        children.forEach((child, i) => {
+          const name = entries[i]?.[0];
+          if (name !== undefined && !down?.has(name)) this.openChild(gateway, child, name);
+        });
+      }
       const writes = children.map((child, i) => this.deps.ingest.ingest(child, points[i] ?? [], 'gateway'));
       await Promise.all(writes);
       this.deps.metrics.messageIn('mqtt', 'gateway-telemetry');
@@ -145,14 +194,27 @@ export class GatewayService implements GatewayApi {
   }
 
   openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
+    const id = gateway.deviceId;
     const session = this.deps.sessions.openGateway(gateway, handlers);
+    this.gatewaySessions.set(id, (this.gatewaySessions.get(id) ?? 0) + 1);
     const close = session.close.bind(session);
-    // When the gateway goes, the children it had connected go offline with it.
+    let closed = false;
+    // When the gateway's last session goes, every child it had connected goes offline with it.
     return Object.assign(session, {
       close: () => {
         close();
-        for (const child of this.connected.get(gateway.deviceId)?.values() ?? []) child.close();
-        this.connected.delete(gateway.deviceId);
+        if (closed) return;
+        closed = true;
+        const left = (this.gatewaySessions.get(id) ?? 1) - 1;
+        if (left > 0) {
+          this.gatewaySessions.set(id, left);
+          return;
+        }
+        this.gatewaySessions.delete(id);
+        this.generations.set(id, this.generation(id) + 1);
+        this.down.delete(id);
+        for (const child of this.connected.get(id)?.values() ?? []) child.close('gateway_offline');
+        this.connected.delete(id);
       },
     });
   }

@@ -8,7 +8,7 @@
  * device is: an RPC for a device whose session another node holds is left to that node's hub
  * (not queued here), and the session's epoch goes with its status writes (StatusService).
  */
-import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import type { DeviceIdentity, OfflineReason, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
 import type { Bus, BusEvents, Clock, Logger, Presence } from '../ports.js';
 import type {
@@ -81,10 +81,10 @@ class Session implements DeviceSession {
     this.hub.touch(this);
   }
 
-  close(): void {
+  close(reason?: OfflineReason): void {
     if (this.closed) return;
     this.closed = true;
-    this.hub.remove(this);
+    this.hub.remove(this, reason);
   }
 }
 
@@ -125,11 +125,11 @@ export class SessionHub {
     this.deps.status.activity(session.identity.tenantId, session.identity.deviceId, session.transport);
   }
 
-  remove(session: Session): void {
+  remove(session: Session, reason?: OfflineReason): void {
     const id = session.identity.deviceId;
     if (this.byDevice.get(id)?.delete(session)) {
       if (this.byDevice.get(id)?.size === 0) this.byDevice.delete(id);
-      if (session.persistent) this.deps.status.disconnected(session.identity.tenantId, id);
+      if (session.persistent) this.deps.status.disconnected(session.identity.tenantId, id, reason);
       this.presenceClosed(id);
     }
     if (this.gateways.get(id)?.delete(session) && this.gateways.get(id)?.size === 0) this.gateways.delete(id);

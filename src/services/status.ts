@@ -2,13 +2,16 @@
  * Device connectivity: which devices have a live session, when each was last heard from.
  * Kept in memory (activity changes on every message) and written to the store in batches.
  * A device without a session still counts as online while its last activity is within the
- * inactivity timeout — HTTP and CoAP devices have no connection to watch.
+ * inactivity timeout — HTTP and CoAP devices have no connection to watch. MQTT devices and
+ * children behind a gateway do not: a child is online exactly while its gateway holds a session
+ * for it (GatewayService), so children go offline with their gateway, not minutes later.
+ * An offline device carries the reason when it is known (`offlineReason`).
  *
  * Writes carry the epoch of the device's newest session on this node (Presence, set by the
  * SessionHub), and the store keeps the session fields of the newest epoch (StatusStore), so a node
  * whose session is stale cannot mark a device offline that another node has since connected.
  */
-import type { DeviceStatus, TransportName } from '../domain/device.js';
+import type { DeviceStatus, OfflineReason, TransportName } from '../domain/device.js';
 import { subjectFor } from '../domain/subjects.js';
 import type { Bus, Clock, Logger, Presence, StatusStore } from '../ports.js';
 
@@ -22,6 +25,13 @@ interface LiveStatus {
   /** The newest session's epoch and node (SessionHub → sessionEpoch); 0 / absent before one. */
   epoch: number;
   nodeId?: string;
+  /** Why the last session ended; cleared by the next one. */
+  offlineReason?: OfflineReason;
+}
+
+/** Transports whose devices count as online by recent activity alone (no connection to watch). */
+function onlineByActivity(transport: TransportName | undefined): boolean {
+  return transport !== 'mqtt' && transport !== 'gateway';
 }
 
 export interface StatusDeps {
@@ -33,6 +43,8 @@ export interface StatusDeps {
   readonly flushIntervalMs: number;
   /** Sessions of every node: a device this node sees offline may be connected to another. */
   readonly presence?: Presence;
+  /** The gateway a device sits behind, if any: an offline child whose gateway is offline shows `gateway_offline`. */
+  readonly gatewayOf?: (deviceId: string) => Promise<string | undefined>;
 }
 
 export class StatusService {
@@ -69,16 +81,20 @@ export class StatusService {
     s.lastConnect = now;
     s.lastActivity = now;
     s.transport = transport;
+    s.offlineReason = undefined;
     this.dirty.add(deviceId);
     if (s.sessions === 1) this.announce(deviceId, s);
   }
 
-  disconnected(tenantId: string, deviceId: string): void {
+  disconnected(tenantId: string, deviceId: string, reason: OfflineReason = 'disconnected'): void {
     const s = this.entry(tenantId, deviceId);
     s.sessions = Math.max(0, s.sessions - 1);
     s.lastDisconnect = this.deps.clock.now();
     this.dirty.add(deviceId);
-    if (s.sessions === 0) this.announce(deviceId, s);
+    if (s.sessions === 0) {
+      s.offlineReason = reason;
+      this.announce(deviceId, s);
+    }
   }
 
   /** The epoch Presence gave the device's newest session here: later status writes carry it. */
@@ -96,7 +112,8 @@ export class StatusService {
     s.lastActivity = this.deps.clock.now();
     s.transport = transport;
     this.dirty.add(deviceId);
-    if (!wasOnline) this.announce(deviceId, s);
+    // Activity of a device that is online only through a session (MQTT, gateway child) changes nothing.
+    if (!wasOnline && this.isOnline(s)) this.announce(deviceId, s);
   }
 
   /**
@@ -123,17 +140,43 @@ export class StatusService {
       if (s) return this.view(id, s);
       // Persisted by an earlier run or by another node: its sessions count only through presence.
       const old = stored.get(id);
-      return old ? { ...old, online: this.recentlyActive(old.lastActivity) && old.transport !== 'mqtt' } : { deviceId: id, online: false };
+      return old ? { ...old, online: this.recentlyActive(old.lastActivity) && onlineByActivity(old.transport) } : { deviceId: id, online: false };
     });
     const presence = this.deps.presence;
-    if (!presence) return views;
+    const withPresence = !presence
+      ? views
+      : await Promise.all(
+          views.map(async (v) => {
+            if (v.online) return v;
+            const held = await presence.lookup(v.deviceId);
+            return held ? { ...v, online: true, nodeId: held.nodeId, transport: held.transport, offlineReason: undefined } : v;
+          }),
+        );
     return Promise.all(
-      views.map(async (v) => {
-        if (v.online) return v;
-        const held = await presence.lookup(v.deviceId);
-        return held ? { ...v, online: true, nodeId: held.nodeId, transport: held.transport } : v;
+      withPresence.map((v) => {
+        if (!v.online) return this.withGatewayReason(v);
+        const { offlineReason: _stale, ...online } = v;
+        return online;
       }),
     );
+  }
+
+  /** Whether a device has a session here or on any node, or (HTTP, CoAP) recent activity. */
+  private async reachable(deviceId: string): Promise<boolean> {
+    if (this.isDeviceOnline(deviceId)) return true;
+    return (await this.deps.presence?.lookup(deviceId)) !== undefined;
+  }
+
+  /**
+   * An offline child of an offline gateway: that is the reason, whatever ended its own session.
+   * Only devices last seen through a gateway are looked up, so listing standalone devices costs
+   * no registry read.
+   */
+  private async withGatewayReason(v: DeviceStatus): Promise<DeviceStatus> {
+    if (v.transport !== 'gateway') return v;
+    const gatewayId = await this.deps.gatewayOf?.(v.deviceId);
+    if (gatewayId === undefined || (await this.reachable(gatewayId))) return v;
+    return { ...v, offlineReason: 'gateway_offline' };
   }
 
   isDeviceOnline(deviceId: string): boolean {
@@ -181,7 +224,7 @@ export class StatusService {
   }
 
   private isOnline(s: LiveStatus): boolean {
-    return s.sessions > 0 || (s.transport !== 'mqtt' && this.recentlyActive(s.lastActivity));
+    return s.sessions > 0 || (onlineByActivity(s.transport) && this.recentlyActive(s.lastActivity));
   }
 
   private view(deviceId: string, s: LiveStatus): DeviceStatus {
@@ -194,6 +237,7 @@ export class StatusService {
       transport: s.transport,
       ...(s.nodeId !== undefined ? { nodeId: s.nodeId } : {}),
       ...(s.epoch > 0 ? { epoch: s.epoch } : {}),
+      ...(s.offlineReason !== undefined && !this.isOnline(s) ? { offlineReason: s.offlineReason } : {}),
     };
   }
 

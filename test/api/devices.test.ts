@@ -59,7 +59,7 @@ describe('management API: auth and devices', () => {
     assert.equal(got.body.accessToken, undefined);
 
     const status = await api.call('GET', `/api/devices/${d.id}/status`);
-    assert.deepEqual(status.body, { deviceId: d.id, online: true, lastActivity: 123, lastConnect: null, lastDisconnect: null, transport: 'mqtt' });
+    assert.deepEqual(status.body, { deviceId: d.id, online: true, lastActivity: 123, lastConnect: null, lastDisconnect: null, transport: 'mqtt', offlineReason: null });
 
     const patched = await api.call('PATCH', `/api/devices/${d.id}`, { name: 'boiler-2', label: null });
     assert.equal(patched.status, 200);
@@ -101,7 +101,7 @@ describe('management API: auth and devices', () => {
       ['meter-20', 'meter-21', 'meter-22', 'meter-23', 'meter-24'],
     );
     const item = page.body.items[0];
-    assert.deepEqual(Object.keys(item).sort(), ['createdAt', 'gateway', 'gatewayId', 'id', 'label', 'lastActivity', 'name', 'online', 'profileId', 'transport']);
+    assert.deepEqual(Object.keys(item).sort(), ['createdAt', 'gateway', 'gatewayId', 'id', 'label', 'lastActivity', 'name', 'offlineReason', 'online', 'profileId', 'transport']);
     const odd = await api.call('GET', '/api/devices?search=odd&limit=100');
     assert.equal(odd.body.total, 12);
     assert.equal((await api.call('GET', '/api/devices?limit=0')).status, 400);

@@ -157,6 +157,16 @@ test('a device that never answers who-is stays offline without holding up the ot
   assert.equal(status?.connected, false, 'ghost is not bound');
   assert.ok(!readings.some((r) => r.device === 'ghost'));
   assert.ok(readings.some((r) => r.device === 'ahu-1') && readings.some((r) => r.device === 'vav-2'));
+  // On the platform: the bound devices online, the ghost offline, reported so by the edge.
+  const devices = await tp.api.request<{ items: { name: string; online: boolean; offlineReason: string | null }[] }>('GET', '/api/devices?limit=100');
+  const view = (name: string) => devices.body.items.find((d) => d.name === name);
+  await eventually(async () => {
+    const list = (await tp.api.request<{ items: { name: string; online: boolean; offlineReason: string | null }[] }>('GET', '/api/devices?limit=100')).body.items;
+    const ghost = list.find((d) => d.name === 'ghost');
+    return ghost && !ghost.online && ghost.offlineReason === 'device_disconnected' ? true : undefined;
+  }, 10_000, 'ghost offline on the platform');
+  assert.equal(view('ahu-1')?.online, true);
+  assert.equal(view('vav-2')?.online, true);
 });
 
 test('bad BACnet sections are reported with their paths', () => {

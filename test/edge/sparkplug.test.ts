@@ -106,7 +106,13 @@ test('data the host cannot place gets a rebirth request; DDEATH and NDEATH are t
   await node.publishAsync(`spBv1.0/${GROUP}/NDEATH/line-1`, encodePayload({ metrics: [{ name: 'bdSeq', datatype: DataType.UInt64, value: 0 }] }), { qos: 1 });
   await eventually(async () => (status().nodes === 0 && status().devicesOnline === 0 ? true : undefined), 5000, 'node dead');
   const press = await childId('press-1');
-  // The edge answers {"error": …}, which the platform reads as a failed command.
-  const offline = await tp.api.request<{ response: { error?: string } }>('POST', `/api/devices/${press}/rpc`, { method: 'speed', params: 1, timeoutMs: 2000 });
-  assert.match(offline.body.response.error ?? '', /offline/);
+  // Death certificates are the devices' connectivity: the children go offline on the platform
+  // (device_disconnected), so an RPC fails there at once instead of travelling to the edge.
+  const child = await eventually(async () => {
+    const d = await tp.api.request<{ online: boolean; offlineReason: string | null }>('GET', `/api/devices/${press}`);
+    return d.body.online ? undefined : d.body;
+  }, 5000, 'press-1 offline on the platform');
+  assert.equal(child.offlineReason, 'device_disconnected');
+  const offline = await tp.api.request<{ error?: string }>('POST', `/api/devices/${press}/rpc`, { method: 'speed', params: 1, timeoutMs: 2000 });
+  assert.deepEqual({ status: offline.status, error: offline.body.error }, { status: 409, error: 'DEVICE_OFFLINE' });
 });

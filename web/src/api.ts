@@ -167,6 +167,8 @@ export interface Device {
   online: boolean;
   lastActivity: number | null;
   transport: string | null;
+  /** Why an offline device is offline, when known (gateway_offline, device_disconnected, disconnected). */
+  offlineReason?: string | null;
   createdAt: number;
 }
 

@@ -115,3 +115,18 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
 export function badge(text: string, kind: string): HTMLSpanElement {
   return h('span', { class: `badge badge-${kind}` }, text);
 }
+
+/** Why a child device is offline, in words; null when there is nothing to add to "offline". */
+export function offlineNote(reason: string | null | undefined): string | null {
+  if (reason === 'gateway_offline') return 'gateway offline';
+  if (reason === 'device_disconnected') return 'not answering its gateway';
+  return null;
+}
+
+/** The online/offline badge, with the reason beside it for children (gateway offline, field device not answering). */
+export function statusBadge(d: { readonly online: boolean; readonly offlineReason?: string | null }): HTMLElement {
+  const note = d.online ? null : offlineNote(d.offlineReason);
+  const b = badge(d.online ? 'online' : 'offline', d.online ? 'online' : 'offline');
+  if (!note) return b;
+  return h('span', null, b, ' ', h('small', { class: 'offline-reason' }, note));
+}

@@ -31,8 +31,15 @@ interface DeviceJson {
   label: string | null;
   gateway: boolean;
   online?: boolean;
+  /** gateway_offline / device_disconnected are shown: a child's state depends on its gateway. */
+  offlineReason?: string | null;
   lastActivity?: number | null;
   accessToken?: string | null;
+}
+
+function state(d: DeviceJson): string {
+  if (d.online) return 'online';
+  return d.offlineReason === 'gateway_offline' || d.offlineReason === 'device_disconnected' ? `offline (${d.offlineReason})` : 'offline';
 }
 
 async function create(argv: string[], io: Io): Promise<number> {
@@ -75,7 +82,7 @@ async function list(argv: string[], io: Io): Promise<number> {
     query: { search: str(v.search), limit: intFlag(v.limit, 'limit'), offset: intFlag(v.offset, 'offset') },
   });
   if (v.json) return writeJson(io, page), 0;
-  const rows = page.items.map((d) => [d.id, d.name, d.label ?? '', d.gateway ? 'gateway' : '', d.online ? 'online' : 'offline', isoTime(d.lastActivity)]);
+  const rows = page.items.map((d) => [d.id, d.name, d.label ?? '', d.gateway ? 'gateway' : '', state(d), isoTime(d.lastActivity)]);
   io.stdout.write(table([['ID', 'NAME', 'LABEL', 'TYPE', 'STATUS', 'LAST ACTIVITY'], ...rows]));
   io.stdout.write(`${page.items.length} of ${page.total} devices\n`);
   return 0;

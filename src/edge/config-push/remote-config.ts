@@ -10,6 +10,13 @@
  *
  * The platform's attribute response (asked for at every connect) is the whole truth: a key
  * missing from it was deleted while the edge was away, and the file's section applies again.
+ *
+ * Pushes are numbered by the platform (`edgeConfigPush.version`); the outcome of each is reported
+ * as the client attribute `edgeConfigResult`: applied (with the devices added and removed and the
+ * connectors kept, stopped and started) or refused with the reason. A push that passes the checks
+ * but fails to run (apply throws) is rolled back here: the previous configuration runs again
+ * and is kept, and the push is reported refused. Rolling back to an earlier push is the
+ * platform's (POST /api/devices/{id}/edge-config/rollback re-pushes it under a new number).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
@@ -130,20 +137,41 @@ export function mergePushed(file: EdgeConfig, pushed: PushedSections, env: Reado
   return { ...file, connectors: checked.connectors, rules: checked.rules };
 }
 
+/** What applying a configuration changed (app.ts). */
+export interface ApplyReport {
+  readonly connectors: { readonly kept: string[]; readonly stopped: string[]; readonly started: string[] };
+  readonly devices: { readonly added: string[]; readonly removed: string[] };
+  readonly rules: number;
+}
+
+/** The platform's number of a push, when it sent one. */
+function pushNumber(pushed: PushedSections): number | null {
+  const marker = pushed.edgeConfigPush;
+  if (marker === null || typeof marker !== 'object' || Array.isArray(marker)) return null;
+  const version = marker.version;
+  return typeof version === 'number' && Number.isSafeInteger(version) ? version : null;
+}
+
 export interface ConfigPushOptions {
   readonly file: EdgeConfig;
   /** '' keeps nothing on disk (tests). */
   readonly dataDir: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: EdgeLogger;
-  /** Runs a new configuration (connectors and rules); resolves when it runs. */
-  apply(config: EdgeConfig): Promise<void>;
+  /** Runs a new configuration (connectors and rules); resolves when it runs, with what changed. */
+  apply(config: EdgeConfig): Promise<ApplyReport | undefined>;
   /** Sends client attributes of the gateway device to the platform (kept until connected). */
   report(values: Record<string, JsonValue>): void;
 }
 
 export class ConfigPush {
   private pushed: PushedSections = {};
+  /**
+   * The sections as the platform holds them, merged from every message in arrival order. Updates
+   * merge onto this, not onto `pushed`: a push arrives as several messages (values, then deleted
+   * keys), and merging the second onto a push not yet applied would undo the first.
+   */
+  private received: PushedSections = {};
   private current: EdgeConfig;
   private chain: Promise<void> = Promise.resolve();
   /**
@@ -162,6 +190,7 @@ export class ConfigPush {
       try {
         this.current = mergePushed(options.file, saved, options.env);
         this.pushed = saved;
+        this.received = saved;
         options.logger.info({ keys: Object.keys(saved), version: configVersion(this.current, this.versionKey) }, 'running the configuration last pushed from the platform');
       } catch (err) {
         // E.g. an environment variable it names is no longer set: the file's sections run.
@@ -184,12 +213,13 @@ export class ConfigPush {
    * key that is set; otherwise an update holding the changed keys (and `deleted`).
    */
   onShared(values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[] = []): void {
-    const next: PushedSections = complete ? {} : { ...this.pushed };
+    const next: PushedSections = complete ? {} : { ...this.received };
     for (const key of PUSH_KEYS) {
       if (Object.hasOwn(values, key)) next[key] = values[key] as JsonValue;
       if (deleted.includes(key)) delete next[key];
     }
     if (!complete && !PUSH_KEYS.some((k) => Object.hasOwn(values, k) || deleted.includes(k))) return;
+    this.received = next;
     this.chain = this.chain
       .then(() => this.consider(next))
       .catch((err: unknown) => this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'pushed configuration not applied'));
@@ -216,23 +246,54 @@ export class ConfigPush {
       logger.warn({ problems, running: this.version }, 'pushed configuration refused; the previous one keeps running');
       const first = problems[0] as ConfigProblem;
       this.errorStanding = true;
-      this.options.report({ edgeConfigError: { path: first.path, message: first.message, problems: problems.map((p) => `${p.path}: ${p.message}`), refused: keyedFingerprint(next, this.versionKey), at: Date.now() }, edgeConfigVersion: this.version });
+      const at = Date.now();
+      this.options.report({
+        edgeConfigError: { path: first.path, message: first.message, problems: problems.map((p) => `${p.path}: ${p.message}`), refused: keyedFingerprint(next, this.versionKey), at },
+        edgeConfigVersion: this.version,
+        edgeConfigResult: { push: pushNumber(next), status: 'refused', reason: `${first.path}: ${first.message}`, running: this.version, at },
+      });
       return;
     }
+    const previous = { pushed: this.pushed, config: this.current };
     this.save(next);
     this.pushed = next;
     const changed = configVersion(config, this.versionKey) !== this.version;
     this.current = config;
+    let report: ApplyReport | undefined;
     if (changed) {
       try {
-        await this.options.apply(config);
+        report = await this.options.apply(config);
       } catch (err) {
-        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'applying the pushed configuration failed');
+        await this.rollBack(next, previous, err);
+        return;
       }
     }
     logger.info({ keys: Object.keys(next), version: this.version, changed }, 'pushed configuration applied');
-    this.options.report({ edgeConfigVersion: this.version, edgeConfigError: null });
+    const result: Record<string, JsonValue> = { push: pushNumber(next), status: 'applied', running: this.version, changed, at: Date.now() };
+    if (report) Object.assign(result, { devices: report.devices, connectors: report.connectors, rules: report.rules });
+    this.options.report({ edgeConfigVersion: this.version, edgeConfigError: null, edgeConfigResult: result });
     this.errorStanding = false;
+  }
+
+  /** A push that passed the checks but did not run: the previous configuration runs (and is kept) again. */
+  private async rollBack(refused: PushedSections, previous: { pushed: PushedSections; config: EdgeConfig }, err: unknown): Promise<void> {
+    const reason = `applying failed: ${err instanceof Error ? err.message : String(err)}`;
+    this.options.logger.error({ err: reason, push: pushNumber(refused) }, 'pushed configuration failed to run; rolling back');
+    this.save(previous.pushed);
+    this.pushed = previous.pushed;
+    this.current = previous.config;
+    try {
+      await this.options.apply(previous.config);
+    } catch (again) {
+      this.options.logger.error({ err: again instanceof Error ? again.message : String(again) }, 'rolling back the configuration failed too');
+    }
+    this.errorStanding = true;
+    const at = Date.now();
+    this.options.report({
+      edgeConfigError: { path: '(root)', message: reason, problems: [reason], refused: keyedFingerprint(refused, this.versionKey), at },
+      edgeConfigVersion: this.version,
+      edgeConfigResult: { push: pushNumber(refused), status: 'refused', reason, rolledBack: true, running: this.version, at },
+    });
   }
 
   private get file(): string | undefined {

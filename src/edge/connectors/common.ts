@@ -1,5 +1,5 @@
 /** Small pieces every polling connector shares: finding a configured command, reporting status. */
-import type { ConnectorStatus } from '../ports.js';
+import type { ConnectorStatus, EdgeLogger, ReadingSink } from '../ports.js';
 
 interface WithCommands {
   readonly config: { readonly commands: readonly { readonly method: string }[] };
@@ -25,4 +25,21 @@ export function connectorStatus(name: string, connected: boolean, counters: { re
     ...(lastError !== undefined ? { lastError } : {}),
     ...(lastPollMs !== undefined ? { lastPollMs } : {}),
   };
+}
+
+/**
+ * Tells the sink when a field device starts or stops answering, once per change (not on every
+ * poll); `state.online` is the connector's memory of the last report (undefined before the first).
+ */
+export function reportDeviceStatus(
+  state: { online?: boolean },
+  at: { readonly connector: string; readonly device: string; readonly sink: ReadingSink | undefined; readonly logger: EdgeLogger },
+  online: boolean,
+  reason?: string,
+): void {
+  if (state.online === online) return;
+  state.online = online;
+  if (online) at.logger.info({ connector: at.connector, device: at.device }, 'field device answering');
+  else at.logger.warn({ connector: at.connector, device: at.device, reason }, 'field device stopped answering');
+  at.sink?.deviceStatus?.(at.device, online, reason);
 }

@@ -14,6 +14,12 @@
  * MQTT.js's own reconnect is off: it would replay its in-memory outbox on reconnect, a second
  * source of retransmission beside the buffer. Each connection is a fresh client, numbered, and
  * callbacks of an older one are ignored.
+ *
+ * Children's connectivity (docs/EDGE.md): at each connect every child is announced with
+ * `v1/gateway/connect`, or `v1/gateway/disconnect` when its connector says it does not answer;
+ * afterwards each change goes out as it happens, and so do children added or removed by a
+ * configuration push (setDevices). The platform takes the gateway's session ending as all of its
+ * children going offline, so nothing needs to be sent for that.
  */
 import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
@@ -73,11 +79,43 @@ export class GatewayUplink {
   private uploaded = 0;
   private connects = 0;
   private attributeRequests = 0;
+  /** The children this edge answers for (replaced by a configuration push). */
+  private devices: string[];
+  /** Children whose connector reported them not answering. */
+  private readonly down = new Set<string>();
   /** Client attributes reported so far; all of them go out again at each connect. */
   private readonly clientAttributes: Record<string, JsonValue> = {};
 
   constructor(private readonly options: UplinkOptions) {
+    this.devices = [...options.devices];
     options.store.onAppend(() => this.pump());
+  }
+
+  /** The children after a configuration push: new ones are announced at once, removed ones disconnected. */
+  setDevices(devices: readonly string[]): { added: string[]; removed: string[] } {
+    const added = devices.filter((d) => !this.devices.includes(d));
+    const removed = this.devices.filter((d) => !devices.includes(d));
+    this.devices = [...devices];
+    for (const d of removed) {
+      this.down.delete(d);
+      this.announce(d, false);
+    }
+    for (const d of added) this.announce(d, !this.down.has(d));
+    return { added, removed };
+  }
+
+  /** A connector's view of a field device changed: the platform shows the child online or offline. */
+  deviceOnline(device: string, online: boolean): void {
+    if (online === !this.down.has(device)) return;
+    if (online) this.down.delete(device);
+    else this.down.add(device);
+    if (this.devices.includes(device)) this.announce(device, online);
+  }
+
+  /** QoS 1 on the live connection; nothing while down (each connect announces every child anyway). */
+  private announce(device: string, online: boolean): void {
+    const link = this.link;
+    if (link?.up) link.client.publish(online ? 'v1/gateway/connect' : 'v1/gateway/disconnect', JSON.stringify({ device }), { qos: 1 });
   }
 
   start(): void {
@@ -151,7 +189,7 @@ export class GatewayUplink {
 
   private connected(link: Link): void {
     if (this.link !== link) return;
-    const { logger, store, devices } = this.options;
+    const { logger, store } = this.options;
     link.up = true;
     this.attempt = 0;
     this.connects++;
@@ -163,7 +201,7 @@ export class GatewayUplink {
     const backlog = store.stats().depth;
     logger.info({ url: this.options.platform.url, backlog }, 'connected to the platform');
     link.client.subscribe('v1/gateway/rpc', { qos: 1 });
-    for (const device of devices) link.client.publish('v1/gateway/connect', JSON.stringify({ device }), { qos: 1 });
+    for (const device of this.devices) this.announce(device, !this.down.has(device));
     if (Object.keys(this.clientAttributes).length > 0) link.client.publish('v1/devices/me/attributes', JSON.stringify(this.clientAttributes), { qos: 1 });
     const shared = this.options.sharedAttributes;
     if (shared) {

@@ -4,7 +4,7 @@
  */
 import { ApiError, canOperate, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
 import { AGGREGATIONS, autoInterval, Chart, describePoints, fitRange, RANGES, RAW_LIMIT } from '../chart.js';
-import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
+import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, statusBadge, timeEl, uniqueId } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
 import { alarmTable } from './alarms.js';
@@ -351,7 +351,7 @@ export function devicePage(deviceId: string): View {
     heading.textContent = d.name;
     replaceChildren(
       meta,
-      badge(d.online ? 'online' : 'offline', d.online ? 'online' : 'offline'),
+      statusBadge(d),
       d.label ? h('span', null, d.label) : null,
       h('span', null, 'Transport: ', d.transport ?? '—'),
       h('span', null, 'Last activity: ', timeEl(d.lastActivity)),
@@ -406,9 +406,9 @@ export function devicePage(deviceId: string): View {
         if (!chartMode && keySelect.value && el.dataset.chart) void loadChart();
       }, ready),
       live.subscribe({ type: 'status', deviceId }, (m) => {
-        const s = m.data as { online?: boolean; lastActivity?: number; transport?: string };
+        const s = m.data as { online?: boolean; lastActivity?: number; transport?: string; offlineReason?: string };
         if (!device) return;
-        device = { ...device, online: s.online ?? device.online, lastActivity: s.lastActivity ?? device.lastActivity, transport: s.transport ?? device.transport };
+        device = { ...device, online: s.online ?? device.online, lastActivity: s.lastActivity ?? device.lastActivity, transport: s.transport ?? device.transport, offlineReason: s.offlineReason ?? null };
         showDevice(device);
       }, ready),
       live.subscribe({ type: 'commands', deviceId }, (m) => showCommand(m.data as Command), ready),

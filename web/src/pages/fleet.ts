@@ -1,7 +1,7 @@
 /** Fleet: devices paged on the server (limit/offset), searched by name or label, status live. */
 import { canWrite, get, query, type Device, type Page } from '../api.js';
 import { openAddDevice } from './add-device.js';
-import { badge, debounce, field, h, refreshTimes, replaceChildren, select, timeEl } from '../dom.js';
+import { badge, debounce, field, h, refreshTimes, replaceChildren, select, statusBadge, timeEl } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
 import { DEVICES_CHANGED, fleetCounts, importPanel } from './import.js';
@@ -55,7 +55,7 @@ export function fleetPage(): View {
       { 'data-device-id': d.id },
       h('td', { 'data-label': 'Name' }, h('a', { href: `#/devices/${encodeURIComponent(d.id)}`, class: 'device-name' }, d.name)),
       h('td', { 'data-label': 'Label' }, d.label ?? ''),
-      h('td', { 'data-label': 'Status', class: 'status-cell' }, badge(d.online ? 'online' : 'offline', d.online ? 'online' : 'offline')),
+      h('td', { 'data-label': 'Status', class: 'status-cell' }, statusBadge(d)),
       h('td', { 'data-label': 'Last activity', class: 'activity-cell' }, timeEl(d.lastActivity)),
       h('td', { 'data-label': 'Transport', class: 'transport-cell' }, d.transport ?? '—'),
     );
@@ -122,8 +122,8 @@ export function fleetPage(): View {
   const offStatus = live.subscribe({ type: 'status' }, (m) => {
     const r = rows.get(m.deviceId);
     if (!r) return;
-    const s = m.data as { online?: boolean; lastActivity?: number; transport?: string };
-    r.device = { ...r.device, online: s.online ?? r.device.online, lastActivity: s.lastActivity ?? r.device.lastActivity, transport: s.transport ?? r.device.transport };
+    const s = m.data as { online?: boolean; lastActivity?: number; transport?: string; offlineReason?: string };
+    r.device = { ...r.device, online: s.online ?? r.device.online, lastActivity: s.lastActivity ?? r.device.lastActivity, transport: s.transport ?? r.device.transport, offlineReason: s.offlineReason ?? null };
     const fresh = row(r.device);
     r.tr.replaceWith(fresh);
     r.tr = fresh;

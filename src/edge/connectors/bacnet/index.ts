@@ -11,7 +11,7 @@
  * - commands: WriteProperty (clause 15.9) with an optional priority (clause 19.2).
  * A device that stops answering three polls running is rediscovered (it may have a new address).
  */
-import { configuredCommand, connectorStatus } from '../common.js';
+import { configuredCommand, connectorStatus, reportDeviceStatus } from '../common.js';
 import { ApplicationTag, type BACNetAppData, type BACNetObjectID, type BACNetReadAccessSpecification } from '@bacnet-js/client';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Connector, ConnectorStatus, EdgeLogger, ReadingSink } from '../../ports.js';
@@ -39,6 +39,8 @@ interface DeviceRuntime {
   failedPolls: number;
   attempt: number;
   lastTs: number;
+  /** Whether the device answered its last poll; unknown before the first (reportDeviceStatus). */
+  online?: boolean;
   subscriptions: Subscription[];
   pollTimer?: NodeJS.Timeout;
   discoverTimer?: NodeJS.Timeout;
@@ -162,7 +164,10 @@ export class BacnetConnector implements Connector {
     if (rt.config.address) this.client.whoIs({ address: rt.config.address }, { lowLimit: id, highLimit: id });
     else this.client.whoIs({ lowLimit: id, highLimit: id });
     const delay = Math.min(this.config.rediscoverMaxMs, this.config.rediscoverMs * 2 ** rt.attempt);
-    if (rt.attempt === 1) this.logger.warn({ connector: this.name, device: rt.config.name, deviceId: id, address: rt.config.address ?? this.config.broadcastAddress }, 'bacnet device does not answer who-is');
+    if (rt.attempt === 1) {
+      this.logger.warn({ connector: this.name, device: rt.config.name, deviceId: id, address: rt.config.address ?? this.config.broadcastAddress }, 'bacnet device does not answer who-is');
+      this.report(rt, false, 'does not answer who-is');
+    }
     rt.attempt++;
     rt.discoverTimer = setTimeout(() => this.discover(rt), delay);
   }
@@ -178,6 +183,7 @@ export class BacnetConnector implements Connector {
       rt.attempt = 0;
       rt.failedPolls = 0;
       this.logger.info({ connector: this.name, device: rt.config.name, deviceId, address, moved }, 'bacnet device bound');
+      this.report(rt, true);
       clearTimeout(rt.pollTimer);
       clearTimeout(rt.covTimer);
       void this.subscribeAll(rt).finally(() => this.schedulePoll(rt, 0));
@@ -187,10 +193,16 @@ export class BacnetConnector implements Connector {
   private unbind(rt: DeviceRuntime, reason: string): void {
     this.logger.warn({ connector: this.name, device: rt.config.name, address: rt.address, reason }, 'bacnet device lost; rediscovering');
     rt.address = undefined;
+    this.report(rt, false, reason);
     for (const sub of rt.subscriptions) sub.active = false;
     clearTimeout(rt.pollTimer);
     clearTimeout(rt.covTimer);
     this.discover(rt);
+  }
+
+  /** The device answers (I-Am, a poll, a COV notification) or does not: the child's `online` on the platform. */
+  private report(rt: DeviceRuntime, online: boolean, reason?: string): void {
+    if (!this.stopped) reportDeviceStatus(rt, { connector: this.name, device: rt.config.name, sink: this.sink, logger: this.logger }, online, reason);
   }
 
   // --- COV -------------------------------------------------------------------------------
@@ -225,6 +237,7 @@ export class BacnetConnector implements Connector {
       return;
     }
     this.counters.covNotifications++;
+    this.report(entry.rt, true);
     const values: Record<string, JsonValue> = {};
     for (const o of entry.sub.objects) {
       const found = payload.values.find((v) => v.property.id === PROPERTIES[o.property]);
@@ -285,6 +298,8 @@ export class BacnetConnector implements Connector {
     this.counters.polls++;
     this.lastPollMs = this.now() - started;
     rt.failedPolls = answered ? 0 : rt.failedPolls + 1;
+    // An error response is an answer (the device is there); only silence takes it offline.
+    this.report(rt, answered, answered ? undefined : this.lastError);
     if (rt.failedPolls >= FAILED_POLLS_BEFORE_REDISCOVERY && !this.stopped) this.unbind(rt, `${rt.failedPolls} polls unanswered`);
     this.emit(rt, values);
   }

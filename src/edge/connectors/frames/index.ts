@@ -10,6 +10,7 @@ import { SerialPort } from 'serialport';
 import type { Duplex } from 'node:stream';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { Connector, ConnectorStatus, EdgeLogger, ReadingSink } from '../../ports.js';
+import { reportDeviceStatus } from '../common.js';
 import { checksumOk, decodeField, Framer, hexBytes, parseHexTemplate, renderTemplate, type TemplatePart } from './codec.js';
 import type { FrameDeviceConfig, FramesConfig } from './schema.js';
 
@@ -27,6 +28,8 @@ interface DeviceRuntime {
   readonly match: Buffer | undefined;
   readonly commands: Map<string, TemplatePart[]>;
   lastTs: number;
+  /** Offline when the line drops, online again with its next frame (reportDeviceStatus). */
+  online?: boolean;
 }
 
 /** A command's number: `params.value`, or params itself when it is a number. */
@@ -179,6 +182,8 @@ export class FramesConnector implements Connector {
     this.connected = false;
     this.line = undefined;
     if (this.stopped) return;
+    // No line, no device on it is reachable.
+    for (const rt of this.runtimes) reportDeviceStatus(rt, { connector: this.name, device: rt.config.name, sink: this.sink, logger: this.logger }, false, 'line closed');
     this.logger.warn({ connector: this.name, line: this.where() }, 'frames line closed; reconnecting');
     this.scheduleReconnect();
   }
@@ -223,6 +228,7 @@ export class FramesConnector implements Connector {
     }
     if (missing.length > 0) this.logger.warn({ connector: this.name, device: rt.config.name, missing, frame: hex() }, 'frame too short for some fields');
     this.counters.frames++;
+    if (!this.stopped) reportDeviceStatus(rt, { connector: this.name, device: rt.config.name, sink: this.sink, logger: this.logger }, true);
     if (Object.keys(values).length === 0) return;
     // Strictly increasing per device: two frames in one millisecond are still two readings.
     const ts = Math.max(this.now(), rt.lastTs + 1);

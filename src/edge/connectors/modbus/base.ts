@@ -8,7 +8,7 @@
  * line carries one transaction at a time by nature (Modbus over serial line V1.02, 2.1), and
  * many TCP PLCs serve one transaction per connection at a time anyway.
  */
-import { configuredCommand, connectorStatus } from '../common.js';
+import { configuredCommand, connectorStatus, reportDeviceStatus } from '../common.js';
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU as Client } from 'modbus-serial/ModbusRTU.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
@@ -27,6 +27,8 @@ interface DeviceRuntime {
   timer?: NodeJS.Timeout;
   nextDue: number;
   lastTs: number;
+  /** Whether the device answered its last poll (an exception response is an answer); unknown before the first. */
+  online?: boolean;
 }
 
 /** Modbus exception responses carry a code (spec 7): the slave answered, the link is fine. */
@@ -146,22 +148,33 @@ export abstract class ModbusConnectorBase implements Connector {
     const started = this.now();
     const ts = Math.max(started, rt.lastTs + 1);
     const values: Record<string, JsonValue> = {};
+    let answered = false;
+    let failure: string | undefined;
     for (const block of rt.blocks) {
       try {
         const data = await this.request(rt.config.unitId, (client) => readBlock(client, block));
+        answered = true;
         for (const item of block.items) {
           const at = item.address - block.address;
           values[item.key] = block.fc <= 2 ? Boolean(data[at]) : decodeRegisters((data as number[]).slice(at, at + registerCount(item.type, item.count)), item);
         }
       } catch (err) {
+        if (modbusCode(err) !== undefined) answered = true;
+        else failure = errorText(err);
         if (!this.stopped) this.noteError(err, rt.config.unitId, { device: rt.config.name, fc: block.fc, address: block.address });
       }
     }
     this.counters.polls++;
     this.lastPollMs = this.now() - started;
+    if (!this.stopped && rt.blocks.length > 0) this.deviceStatus(rt, answered, failure);
     if (Object.keys(values).length === 0 || this.stopped) return;
     rt.lastTs = ts;
     this.sink?.reading({ device: rt.config.name, ts, values });
+  }
+
+  /** Tells the sink when a device starts or stops answering (not on every poll). */
+  private deviceStatus(rt: DeviceRuntime, online: boolean, reason?: string): void {
+    reportDeviceStatus(rt, { connector: this.name, device: rt.config.name, sink: this.sink, logger: this.logger }, online, reason);
   }
 
   /** Runs one Modbus transaction after the previous one finished. */
@@ -214,6 +227,8 @@ export abstract class ModbusConnectorBase implements Connector {
     const wasConnected = this.connected;
     this.connected = false;
     this.closeClient();
+    // No line, no device answers: each is reported once, and again as soon as a poll gets an answer.
+    for (const rt of this.runtimes.values()) this.deviceStatus(rt, false, reason);
     if (this.reconnectTimer) return;
     // Exponential backoff with ±20 % jitter, so a fleet of gateways does not reconnect in step.
     const base = Math.min(this.config.reconnect.maxMs, this.config.reconnect.minMs * 2 ** this.attempt);

@@ -163,6 +163,7 @@ export class SparkplugConnector implements Connector {
         const fresh: NodeState = { aliases: new AliasTable(payload.metrics), online: true, bdSeq: typeof bdSeq === 'number' ? bdSeq : undefined, rebirthAsked: false, devices: new Map() };
         this.nodes.set(key, fresh);
         this.logger.info({ connector: this.name, group: t.group, node: t.node }, 'sparkplug edge node born');
+        this.linkState({ group: t.group, type: t.type, node: t.node }, true);
         return this.emit(t, fresh, payload);
       }
       case 'NDEATH': {
@@ -171,6 +172,9 @@ export class SparkplugConnector implements Connector {
         if (!node || (node.bdSeq !== undefined && bdSeq !== undefined && bdSeq !== node.bdSeq)) return;
         node.online = false;
         for (const d of node.devices.values()) d.online = false;
+        // The node's death is its devices' too (Sparkplug 3.0 ch. 5).
+        this.linkState({ group: t.group, type: t.type, node: t.node }, false);
+        for (const id of node.devices.keys()) this.linkState({ group: t.group, type: t.type, node: t.node, device: id }, false);
         this.logger.info({ connector: this.name, group: t.group, node: t.node }, 'sparkplug edge node died');
         return;
       }
@@ -181,16 +185,24 @@ export class SparkplugConnector implements Connector {
     if (t.type === 'DBIRTH') {
       const born: Born = { aliases: new AliasTable(payload.metrics), online: true };
       node.devices.set(device, born);
+      this.linkState(t, true);
       return this.emit(t, born, payload);
     }
     const born = node.devices.get(device);
     if (t.type === 'DDEATH') {
       if (born) born.online = false;
+      this.linkState(t, false);
       this.logger.info({ connector: this.name, group: t.group, node: t.node, device }, 'sparkplug device died');
       return;
     }
     if (!born?.online) return this.askRebirth(t, `DDATA before DBIRTH of ${device}`);
     this.emit(t, born, payload);
+  }
+
+  /** Birth and death are the field device's connectivity: the child's `online` on the platform (the uplink drops repeats). */
+  private linkState(t: SparkplugTopic, online: boolean): void {
+    const name = this.childName(t);
+    if (name !== undefined) this.sink?.deviceStatus?.(name, online, online ? undefined : 'death certificate');
   }
 
   /** The child a node or device reports as: its mapping's name, else its Sparkplug id when discovering. */
