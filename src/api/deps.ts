@@ -8,6 +8,7 @@ import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
 import type { MetricsAccess } from './metrics-access.js';
+import type { OtaApi } from './ota.js';
 import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
@@ -55,6 +56,8 @@ export interface ApiDeps {
   readonly commands?: Pick<CommandService, 'send' | 'get' | 'list'>;
   readonly twin?: Pick<TwinService, 'get'>;
   readonly live?: Pick<LiveService, 'subscribe'>;
+  /** OTA packages and assignments (issue 16); routes exist only when given. */
+  readonly ota?: OtaApi;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

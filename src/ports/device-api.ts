@@ -7,6 +7,7 @@
  * Every promise that stores data resolves only after the data is committed.
  */
 import type { DeviceIdentity, TransportName } from '../domain/device.js';
+import type { OtaType } from '../domain/ota.js';
 import type { JsonValue } from '../domain/telemetry.js';
 
 export interface BasicCredentials {
@@ -66,6 +67,22 @@ export interface ClientRpcRequest {
   readonly params?: JsonValue;
 }
 
+/**
+ * A chunk of the firmware or software assigned to the device (ThingsBoard's OTA device API:
+ * MQTT `v2/fw/request/{id}/chunk/{n}` with the chunk size as payload, HTTP and CoAP
+ * `.../firmware?title&version&size&chunk`).
+ */
+export interface OtaChunkRequest {
+  readonly type: OtaType;
+  /** When given, must be the assigned package's (HTTP and CoAP name them; MQTT does not). */
+  readonly title?: string;
+  readonly version?: string;
+  /** Bytes per chunk; 0 = the whole package. */
+  readonly chunkSize: number;
+  /** Chunk index from 0; a chunk past the end is empty. */
+  readonly chunk: number;
+}
+
 /** Callbacks a transport registers to receive what the platform pushes to a device. */
 export interface DeviceEventHandlers {
   onSharedAttributes?: (update: SharedAttributeUpdate) => void;
@@ -116,6 +133,8 @@ export interface DeviceApi {
   getAttributes(identity: DeviceIdentity, request: AttributeRequest): Promise<AttributeResponse>;
   rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void>;
   clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue>;
+  /** Bytes of the package assigned to the device; PACKAGE_NOT_FOUND when none (or not the one named). */
+  otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
   DeviceEventHandlers,
   DeviceSession,
   OpenSessionOptions,
+  OtaChunkRequest,
   PlatformMetrics,
   ProvisionRequest,
   ProvisionResponse,
@@ -45,6 +46,8 @@ export interface DeviceServiceDeps {
   readonly maxPayloadBytes: number;
   /** Structure of device JSON (depth, strings, values per message). */
   readonly limits: PayloadLimits;
+  /** Firmware chunks (services/ota-devices.ts); without it every OTA request is PACKAGE_NOT_FOUND. */
+  readonly ota?: { chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> };
 }
 
 /**
@@ -157,6 +160,11 @@ export class DeviceService implements DeviceApi {
       return Promise.reject(new PlatformError('BAD_REQUEST', 'client-side RPC needs a "method"'));
     }
     return this.deps.rpc.handleClientRpc(identity, request.method, request.params);
+  }
+
+  otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
+    return this.deps.ota.chunk(identity, request);
   }
 
   /** Any failure as a PlatformError, logged with the device (device-rejections.ts). */

@@ -1,0 +1,134 @@
+/**
+ * OTA for one device (issue 16): direct assignment (stored, and announced through the shared
+ * attributes `fw_*` / `sw_*` the attribute service pushes to subscribed sessions), the chunks a
+ * device downloads (only of the package assigned to it), and its update status, read from what
+ * the device reports as telemetry (`fw_state`, `fw_error`, `current_fw_version`, …): the state
+ * history is those stored points, so it survives restarts with nothing more to write.
+ */
+import type { Device, DeviceIdentity } from '../domain/device.js';
+import { PlatformError } from '../domain/errors.js';
+import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaType } from '../domain/ota.js';
+import type { JsonValue, TsValue } from '../domain/telemetry.js';
+import type { Clock, OtaStore, TelemetryStore } from '../ports.js';
+import type { OtaChunkRequest } from '../ports/device-api.js';
+import type { OtaPackageService } from './ota-packages.js';
+
+export interface OtaDeviceDeps {
+  readonly store: OtaStore & Pick<TelemetryStore, 'latest' | 'queryRaw'>;
+  readonly packages: OtaPackageService;
+  readonly requireDevice: (id: string, tenantId: string) => Promise<Device>;
+  /** Sets shared attributes and pushes them to the device's sessions (AttributeService.set). */
+  readonly setShared: (tenantId: string, deviceId: string, values: Record<string, JsonValue>) => Promise<void>;
+  readonly clock: Clock;
+  /** Largest chunk a device may ask for (config ota.maxChunkBytes). */
+  readonly maxChunkBytes: number;
+}
+
+export interface AssignedPackage {
+  readonly packageId: string;
+  readonly title: string;
+  readonly version: string;
+  readonly size: number;
+  readonly checksum: string;
+  readonly assignedAt: number;
+}
+
+export interface OtaStatus {
+  readonly assigned: AssignedPackage | null;
+  /** The last `fw_state` the device reported, with its time. */
+  readonly state: string | null;
+  readonly stateTs: number | null;
+  readonly error: string | null;
+  readonly currentTitle: string | null;
+  readonly currentVersion: string | null;
+  /** The device reports the assigned title and version as its current ones. */
+  readonly upToDate: boolean;
+  /** Reported states, newest first. */
+  readonly history: { ts: number; state: string; error?: string }[];
+}
+
+export type DeviceOtaStatus = { readonly deviceId: string } & Record<OtaType, OtaStatus>;
+
+/** States kept in the status answer; older ones stay queryable as telemetry. */
+export const HISTORY_LIMIT = 100;
+
+const text = (v: TsValue | undefined): string | null => (v === undefined || v.value === null ? null : typeof v.value === 'string' ? v.value : JSON.stringify(v.value));
+
+export class OtaDeviceService {
+  constructor(private readonly deps: OtaDeviceDeps) {}
+
+  /**
+   * Assigns the package to the device: stored first, then the shared attributes, so a device
+   * told of a package can always fetch it. A package made for a profile fits only its devices.
+   */
+  async assign(tenantId: string, deviceId: string, packageId: string): Promise<OtaAssignment> {
+    const device = await this.deps.requireDevice(deviceId, tenantId);
+    const pkg = await this.deps.packages.get(tenantId, packageId);
+    if (pkg.profileId !== undefined && pkg.profileId !== device.profileId) {
+      throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}, the device has ${device.profileId}`);
+    }
+    const assignment: OtaAssignment = { tenantId, deviceId, type: pkg.type, packageId: pkg.id, assignedAt: this.deps.clock.now() };
+    await this.deps.store.setOtaAssignment(assignment);
+    await this.deps.setShared(tenantId, deviceId, otaAttributes(pkg));
+    return assignment;
+  }
+
+  /** The package assigned to the device, of its own tenant; PACKAGE_NOT_FOUND when none. */
+  async assignedPackage(deviceId: string, tenantId: string, type: OtaType): Promise<OtaPackage> {
+    const assignment = await this.deps.store.getOtaAssignment(deviceId, type);
+    const pkg = assignment && (await this.deps.store.getOtaPackage(assignment.packageId));
+    if (!pkg || pkg.tenantId !== tenantId) throw new PlatformError('PACKAGE_NOT_FOUND', `no ${type} assigned to this device`);
+    return pkg;
+  }
+
+  /**
+   * One chunk, as ThingsBoard serves it: of the package assigned to the device (title and
+   * version, when the request names them, must be that package's, else PACKAGE_NOT_FOUND);
+   * empty past the end; chunk size 0 = the whole package (within maxChunkBytes).
+   */
+  async chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    const pkg = await this.assignedPackage(identity.deviceId, identity.tenantId, request.type);
+    if ((request.title !== undefined && request.title !== pkg.title) || (request.version !== undefined && request.version !== pkg.version)) {
+      throw new PlatformError('PACKAGE_NOT_FOUND', `${request.type} ${request.title ?? '*'} ${request.version ?? '*'} is not the one assigned`);
+    }
+    const { offset, length } = chunkRange(pkg.size, request.chunkSize, request.chunk, this.deps.maxChunkBytes);
+    return this.deps.packages.read(pkg, offset, length);
+  }
+
+  async status(tenantId: string, deviceId: string): Promise<DeviceOtaStatus> {
+    await this.deps.requireDevice(deviceId, tenantId);
+    const [firmware, software] = await Promise.all(OTA_TYPES.map((type) => this.statusOf(tenantId, deviceId, type)));
+    return { deviceId, firmware: firmware as OtaStatus, software: software as OtaStatus };
+  }
+
+  private async statusOf(tenantId: string, deviceId: string, type: OtaType): Promise<OtaStatus> {
+    const keys = otaTelemetryKeys(type);
+    const assignment = await this.deps.store.getOtaAssignment(deviceId, type);
+    const pkg = assignment && (await this.deps.store.getOtaPackage(assignment.packageId));
+    const assigned = assignment && pkg && pkg.tenantId === tenantId
+      ? { packageId: pkg.id, title: pkg.title, version: pkg.version, size: pkg.size, checksum: pkg.checksum, assignedAt: assignment.assignedAt }
+      : null;
+    const latest = await this.deps.store.latest(deviceId, [keys.state, keys.error, keys.currentTitle, keys.currentVersion]);
+    const raw = await this.deps.store.queryRaw({ deviceId, keys: [keys.state, keys.error], from: 0, to: this.deps.clock.now() + 86_400_000, limit: HISTORY_LIMIT, order: 'desc' });
+    const errors = new Map((raw[keys.error] ?? []).map((p) => [p.ts, text(p)]));
+    const history = (raw[keys.state] ?? []).map((p) => {
+      const error = errors.get(p.ts);
+      return { ts: p.ts, state: text(p) ?? '', ...(error ? { error } : {}) };
+    });
+    const currentTitle = text(latest[keys.currentTitle]);
+    const currentVersion = text(latest[keys.currentVersion]);
+    const stateTs = latest[keys.state]?.ts ?? null;
+    // The error goes with the state it was reported beside (a stale one from an earlier failure is not shown).
+    const error = stateTs !== null && latest[keys.error]?.ts === stateTs ? text(latest[keys.error]) : null;
+    return {
+      assigned,
+      state: text(latest[keys.state]),
+      stateTs,
+      error,
+      currentTitle,
+      currentVersion,
+      upToDate: assigned !== null && currentVersion === assigned.version && (currentTitle === null || currentTitle === assigned.title),
+      history,
+    };
+  }
+}

@@ -1,0 +1,24 @@
+/** The firmware the transport tests' fake DeviceApis serve: one package, assigned to every device. */
+import { PlatformError } from '../../../src/domain/errors.js';
+import { chunkRange } from '../../../src/domain/ota.js';
+import type { OtaChunkRequest } from '../../../src/ports/device-api.js';
+
+export const FAKE_FIRMWARE = {
+  title: 'fake-fw',
+  version: '2.0.0',
+  data: Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7 + 3) % 256)),
+  maxChunkBytes: 4096,
+};
+
+export function fakeOtaChunk(request: OtaChunkRequest): Promise<Buffer> {
+  try {
+    if (request.type !== 'firmware') throw new PlatformError('PACKAGE_NOT_FOUND', 'no software assigned');
+    if ((request.title !== undefined && request.title !== FAKE_FIRMWARE.title) || (request.version !== undefined && request.version !== FAKE_FIRMWARE.version)) {
+      throw new PlatformError('PACKAGE_NOT_FOUND', 'not the assigned firmware');
+    }
+    const { offset, length } = chunkRange(FAKE_FIRMWARE.data.length, request.chunkSize, request.chunk, FAKE_FIRMWARE.maxChunkBytes);
+    return Promise.resolve(Buffer.from(FAKE_FIRMWARE.data.subarray(offset, offset + length)));
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
