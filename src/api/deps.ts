@@ -8,11 +8,12 @@ import type { JsonValue } from '../domain/telemetry.js';
 import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
 import type { MetricsAccess } from './metrics-access.js';
-import type { OtaApi } from './ota.js';
 import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
 import type { TwinService } from '../services/twin.js';
+import type { OtaDeviceService } from '../services/ota-devices.js';
+import type { OtaPackageService } from '../services/ota-packages.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -33,6 +34,12 @@ export interface StatusApi {
 export interface RpcApi {
   /** Resolves with the device's answer (undefined for one-way); throws RPC_TIMEOUT / DEVICE_OFFLINE. */
   call(req: { tenantId: string; deviceId: string; method: string; params: JsonValue; timeoutMs?: number; oneway: boolean }): Promise<JsonValue | undefined>;
+}
+
+/** OTA packages and a device's firmware (services/ota-packages.ts, services/ota-devices.ts). */
+export interface OtaApi {
+  readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
+  readonly devices: Pick<OtaDeviceService, 'assign' | 'status'>;
 }
 
 export interface MetricsRenderer {

@@ -15,18 +15,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { PlatformError } from '../domain/errors.js';
 import { CHECKSUM_ALGORITHM, OTA_TYPES, type OtaPackage } from '../domain/ota.js';
-import type { OtaDeviceService } from '../services/ota-devices.js';
-import type { OtaPackageService } from '../services/ota-packages.js';
-import type { ApiDeps } from './deps.js';
+import type { ApiDeps, OtaApi } from './deps.js';
 import { boundaryOf, openMultipartFile } from './multipart.js';
 import { principalOf } from './principal.js';
 import { IdParams, errorResponses } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
-
-export interface OtaApi {
-  readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
-  readonly devices: Pick<OtaDeviceService, 'assign' | 'status'>;
-}
 
 const tags = ['ota'];
 const OtaTypeSchema = Type.Union(OTA_TYPES.map((t) => Type.Literal(t)));
