@@ -11,6 +11,7 @@
  * pass-through content parser in this plugin's scope), limited to ota.maxPackageBytes (413).
  * Writes are admin only (roles.ts); the audit hook records them, the upload with its own entry.
  */
+import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { PlatformError } from '../domain/errors.js';
@@ -188,7 +189,7 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
         .header('content-disposition', `attachment; filename="${encodeURIComponent(`${pkg.title}-${pkg.version}.bin`)}"`)
         .type('application/octet-stream');
       if (range) void reply.code(206).header('content-range', `bytes ${data.start}-${data.end}/${pkg.size}`);
-      return reply.send(data.body);
+      return reply.send(Readable.from(data.body));
     },
   );
 };
