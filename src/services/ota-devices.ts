@@ -109,7 +109,7 @@ export class OtaDeviceService {
       ? { packageId: pkg.id, title: pkg.title, version: pkg.version, size: pkg.size, checksum: pkg.checksum, assignedAt: assignment.assignedAt }
       : null;
     const latest = await this.deps.store.latest(deviceId, [keys.state, keys.error, keys.currentTitle, keys.currentVersion]);
-    const raw = await this.deps.store.queryRaw({ deviceId, keys: [keys.state, keys.error], from: 0, to: this.deps.clock.now() + 86_400_000, limit: HISTORY_LIMIT, order: 'desc' });
+    const raw = await this.deps.store.queryRaw({ deviceId, keys: [keys.state, keys.error], from: 0, to: Number.MAX_SAFE_INTEGER, limit: HISTORY_LIMIT, order: 'desc' });
     const errors = new Map((raw[keys.error] ?? []).map((p) => [p.ts, text(p)]));
     const history = (raw[keys.state] ?? []).map((p) => {
       const error = errors.get(p.ts);
