@@ -31,6 +31,7 @@ import {
   tokenPrefix,
 } from '../device-json.js';
 import { encodeBlockOption, parseBlockOption, type Block1Assembler, type BlockOption } from './block1.js';
+import type { ChunkCache } from './chunk-cache.js';
 import type { CoapExchange } from './exchange.js';
 import { CONTENT_FORMAT, encodeUint, mediaTypeOf, optionOf, uintOf, urlOf, type CoapOption, type CoapRequest } from './message.js';
 import { Observation, type ObservationRegistry, type ObservedResource } from './observe.js';
@@ -42,6 +43,8 @@ export interface CoapHandlerDeps {
   readonly maxPayloadBytes: number;
   readonly observations: ObservationRegistry;
   readonly block1: Block1Assembler;
+  /** OTA chunks just served, for the block requests that follow (chunk-cache.ts). */
+  readonly chunks: ChunkCache;
   /** True once the transport is stopping: new requests get 5.03. */
   readonly stopping: () => boolean;
 }
@@ -239,7 +242,12 @@ async function handleGet(deps: CoapHandlerDeps, ex: Exchange, route: Route, quer
   if (route.resource === 'firmware' || route.resource === 'software') {
     const request = otaChunkRequestFrom(route.resource, query);
     deps.metrics.messageIn('coap', `${route.resource}_chunk_request`);
-    const bytes = await deps.deviceApi.otaChunk(identity, request);
+    const key = `${identity.deviceId}\n${request.type}\n${request.title ?? ''}\n${request.version ?? ''}\n${request.chunkSize}\n${request.chunk}`;
+    let bytes = deps.chunks.get(key);
+    if (!bytes) {
+      bytes = await deps.deviceApi.otaChunk(identity, request);
+      deps.chunks.set(key, bytes);
+    }
     deps.metrics.messageOut('coap', `${route.resource}_chunk`);
     // Raw bytes (application/octet-stream); the exchange cuts a large chunk into Block2 blocks.
     ex.coap.reply({ code: '2.05', options: [...ex.options, OCTET_FORMAT], payload: bytes });

@@ -70,7 +70,11 @@ function notImplemented(): never {
 }
 
 export class FakeDeviceApi implements DeviceApi {
+  /** Chunk requests that reached the DeviceApi. */
+  otaChunkCalls = 0;
+
   otaChunk(_identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    this.otaChunkCalls++;
     return fakeOtaChunk(request);
   }
 
