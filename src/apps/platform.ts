@@ -283,7 +283,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     store,
     packages: otaPackages,
     requireDevice,
-    setShared: (tenantId, deviceId, values) => attributes.set(tenantId, deviceId, 'shared', values),
+    setShared: (tenantId, deviceId, values) => attributes.setOta(tenantId, deviceId, values),
     clock,
     maxChunkBytes: config.ota.maxChunkBytes,
   });

@@ -58,6 +58,25 @@ export function otaAttributes(pkg: OtaPackage): Record<string, JsonValue> {
   };
 }
 
+/** Every shared attribute an assignment writes: set only through it, never by an ordinary write. */
+export const OTA_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set(
+  (['fw', 'sw'] as const).flatMap((p) => ['title', 'version', 'size', 'checksum', 'checksum_algorithm'].map((k) => `${p}_${k}`)),
+);
+
+/**
+ * Throws FORBIDDEN when an ordinary shared-attribute write (REST, rules) names an OTA key: the
+ * device would be told of a package that is not assigned (it could not download it) or be given
+ * another checksum. Client attributes of those names are the device's own business.
+ */
+export function checkOrdinaryOtaWrite(scope: string, keys: Iterable<string>): void {
+  if (scope !== 'shared') return;
+  for (const key of keys) {
+    if (OTA_ATTRIBUTE_KEYS.has(key)) {
+      throw new PlatformError('FORBIDDEN', `attribute "${key}" is set by assigning a package (POST /api/devices/{id}/firmware)`);
+    }
+  }
+}
+
 /** The telemetry keys a device reports its progress and current version under. */
 export function otaTelemetryKeys(type: OtaType): { state: string; error: string; currentVersion: string; currentTitle: string } {
   const p = otaPrefix(type);

@@ -143,6 +143,13 @@ describe('assignment and roles', () => {
     const byKey = Object.fromEntries(Object.entries(attrs.body.shared).map(([k, a]) => [k, a.value]));
     assert.deepEqual(byKey, { fw_title: 'assign-fw', fw_version: '4.2', fw_size: 1000, fw_checksum: sha256(data), fw_checksum_algorithm: 'SHA256' });
 
+    // Only an assignment writes them: not the attribute route, for admins or operators.
+    const direct = await tp.api.request<{ error: string }>('POST', `/api/devices/${device.id}/attributes/shared`, { fw_version: '6.6.6' });
+    assert.equal(direct.status, 403);
+    assert.equal((await operator.request('POST', `/api/devices/${device.id}/attributes/shared`, { fw_checksum: 'x' })).status, 403);
+    assert.equal((await tp.api.request('DELETE', `/api/devices/${device.id}/attributes/shared?keys=fw_title`)).status, 403);
+    assert.equal((await tp.api.request('POST', `/api/devices/${device.id}/attributes/shared`, { setpoint: 21 })).status, 200, 'other shared attributes as before');
+
     const profile = await tp.api.request<{ id: string }>('POST', '/api/profiles', { name: 'ota-other-profile' });
     assert.equal(profile.status, 201, JSON.stringify(profile.body));
     const { body: other } = await upload(`title=other-fw&version=1&profileId=${profile.body.id}`, data);
