@@ -39,7 +39,7 @@ export interface RpcApi {
 /** OTA packages and a device's firmware (services/ota-packages.ts, services/ota-devices.ts). */
 export interface OtaApi {
   readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
-  readonly devices: Pick<OtaDeviceService, 'assign' | 'status'>;
+  readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;
 }
 
 export interface MetricsRenderer {

@@ -6,6 +6,7 @@
  *   GET    /api/ota/packages/{id}/data       the bytes, with HTTP Range (206 / 416)
  *   POST   /api/devices/{id}/firmware {packageId}   assigns (fw_* / sw_* shared attributes)
  *   GET    /api/devices/{id}/firmware        assignment, reported state, current version, history
+ *   POST   /api/profiles/{id}/firmware {packageId}  assigns to every device of the profile without its own
  *
  * Uploads are streamed to the blob store (the body is never parsed or buffered here: a
  * pass-through content parser in this plugin's scope), limited to ota.maxPackageBytes (413).
@@ -52,7 +53,15 @@ const UploadQuery = Type.Object(
 
 const StatusView = Type.Object({
   assigned: Type.Union([
-    Type.Object({ packageId: Type.String(), title: Type.String(), version: Type.String(), size: Type.Integer(), checksum: Type.String(), assignedAt: Type.Integer() }),
+    Type.Object({
+      via: Type.Union([Type.Literal('device'), Type.Literal('profile')]),
+      packageId: Type.String(),
+      title: Type.String(),
+      version: Type.String(),
+      size: Type.Integer(),
+      checksum: Type.String(),
+      assignedAt: Type.Integer(),
+    }),
     Type.Null(),
   ]),
   state: Type.Union([Type.String(), Type.Null()]),
@@ -213,6 +222,26 @@ export const deviceFirmwareRoutes: ApiPlugin<{ ota: OtaApi }> = async (app, { ot
     async (request) => {
       const a = await ota.devices.assign(principalOf(request).tenantId, request.params.id, request.body.packageId);
       return { deviceId: a.deviceId, packageId: a.packageId, type: a.type, assignedAt: a.assignedAt };
+    },
+  );
+
+  app.post(
+    '/profiles/:id/firmware',
+    {
+      schema: {
+        tags,
+        summary: 'Assign a package to a device profile: its devices without their own assignment download it and are told (fw_* attributes); admin',
+        params: IdParams,
+        body: Type.Object({ packageId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ profileId: Type.String(), packageId: Type.String(), type: OtaTypeSchema, assignedAt: Type.Integer(), devices: Type.Integer({ description: 'devices told' }) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const a = await ota.devices.assignProfile(principalOf(request).tenantId, request.params.id, request.body.packageId);
+      return { profileId: a.profileId, packageId: a.packageId, type: a.type, assignedAt: a.assignedAt, devices: a.devices };
     },
   );
 

@@ -37,6 +37,15 @@ export interface OtaAssignment {
   readonly assignedAt: number;
 }
 
+/** The package every device of a profile runs unless the device has its own assignment. */
+export interface OtaProfileAssignment {
+  readonly tenantId: string;
+  readonly profileId: string;
+  readonly type: OtaType;
+  readonly packageId: string;
+  readonly assignedAt: number;
+}
+
 /** What a device reports in `fw_state` / `sw_state` telemetry, in ThingsBoard's words. */
 export const OTA_STATES = ['DOWNLOADING', 'DOWNLOADED', 'VERIFIED', 'UPDATING', 'UPDATED', 'FAILED'] as const;
 export type OtaState = (typeof OTA_STATES)[number];

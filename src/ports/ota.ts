@@ -2,7 +2,7 @@
  * Firmware over the air: where package metadata and assignments live (part of the Store) and
  * where package bytes live (PackageBlobStore: content-addressed, streamed in, read by range).
  */
-import type { OtaAssignment, OtaPackage, OtaType } from '../domain/ota.js';
+import type { OtaAssignment, OtaPackage, OtaProfileAssignment, OtaType } from '../domain/ota.js';
 
 /** Package metadata and per-device assignments; the Store implements it. */
 export interface OtaStore {
@@ -11,13 +11,16 @@ export interface OtaStore {
   getOtaPackage(id: string): Promise<OtaPackage | undefined>;
   /** The tenant's packages, newest first. */
   listOtaPackages(tenantId: string, type?: OtaType): Promise<OtaPackage[]>;
-  /** Deletes the package; CONFLICT while a device is assigned it. false when there was none. */
+  /** Deletes the package; CONFLICT while a device or profile is assigned it. false when there was none. */
   deleteOtaPackage(id: string): Promise<boolean>;
   /** How many packages (of any tenant) hold these bytes: the blob is removed when none does. */
   countOtaPackagesByChecksum(checksum: string): Promise<number>;
   /** Sets the device's assignment of that type (replacing the previous one). Device and package must exist. */
   setOtaAssignment(assignment: OtaAssignment): Promise<void>;
   getOtaAssignment(deviceId: string, type: OtaType): Promise<OtaAssignment | undefined>;
+  /** Sets the profile's assignment of that type (replacing it). Profile and package must exist. */
+  setOtaProfileAssignment(assignment: OtaProfileAssignment): Promise<void>;
+  getOtaProfileAssignment(profileId: string, type: OtaType): Promise<OtaProfileAssignment | undefined>;
 }
 
 export interface BlobPutOptions {

@@ -7,14 +7,14 @@
  */
 import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
-import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaType } from '../domain/ota.js';
+import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
 import type { JsonValue, TsValue } from '../domain/telemetry.js';
-import type { Clock, OtaStore, TelemetryStore } from '../ports.js';
+import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
 import type { OtaChunkRequest } from '../ports/device-api.js';
 import type { OtaPackageService } from './ota-packages.js';
 
 export interface OtaDeviceDeps {
-  readonly store: OtaStore & Pick<TelemetryStore, 'latest' | 'queryRaw'>;
+  readonly store: OtaStore & Pick<TelemetryStore, 'latest' | 'queryRaw'> & Pick<RegistryStore, 'listDevices' | 'getProfile'>;
   readonly packages: OtaPackageService;
   readonly requireDevice: (id: string, tenantId: string) => Promise<Device>;
   /** Sets shared attributes and pushes them to the device's sessions (AttributeService.set). */
@@ -25,6 +25,8 @@ export interface OtaDeviceDeps {
 }
 
 export interface AssignedPackage {
+  /** Assigned to the device itself, or to its profile (which applies when the device has none of its own). */
+  readonly via: 'device' | 'profile';
   readonly packageId: string;
   readonly title: string;
   readonly version: string;
@@ -48,6 +50,9 @@ export interface OtaStatus {
 }
 
 export type DeviceOtaStatus = { readonly deviceId: string } & Record<OtaType, OtaStatus>;
+
+/** Devices read per page when a profile assignment is announced to them. */
+const PAGE = 500;
 
 /** States kept in the status answer; older ones stay queryable as telemetry. */
 export const HISTORY_LIMIT = 100;
@@ -73,12 +78,48 @@ export class OtaDeviceService {
     return assignment;
   }
 
-  /** The package assigned to the device, of its own tenant; PACKAGE_NOT_FOUND when none. */
-  async assignedPackage(deviceId: string, tenantId: string, type: OtaType): Promise<OtaPackage> {
-    const assignment = await this.deps.store.getOtaAssignment(deviceId, type);
+  /**
+   * Assigns the package to every device of the profile: stored for the profile (devices without
+   * an assignment of their own download it), then announced through the shared attributes of
+   * each such device. Devices that join the profile later can download it at once; they are told
+   * (attributes) at the profile's next assignment or by a direct one. Returns how many were told.
+   */
+  async assignProfile(tenantId: string, profileId: string, packageId: string): Promise<OtaProfileAssignment & { devices: number }> {
+    const profile = await this.deps.store.getProfile(profileId);
+    if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', profileId);
+    const pkg = await this.deps.packages.get(tenantId, packageId);
+    if (pkg.profileId !== undefined && pkg.profileId !== profileId) {
+      throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}`);
+    }
+    const assignment: OtaProfileAssignment = { tenantId, profileId, type: pkg.type, packageId: pkg.id, assignedAt: this.deps.clock.now() };
+    await this.deps.store.setOtaProfileAssignment(assignment);
+    let told = 0;
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.deps.store.listDevices({ tenantId, profileId, limit: PAGE, offset });
+      for (const device of page.items) {
+        if (await this.deps.store.getOtaAssignment(device.id, pkg.type)) continue; // its own assignment wins
+        await this.deps.setShared(tenantId, device.id, otaAttributes(pkg));
+        told++;
+      }
+      if (page.items.length < PAGE) break;
+    }
+    return { ...assignment, devices: told };
+  }
+
+  /** The device's own assignment, else its profile's; undefined when neither (or another tenant's). */
+  private async effective(deviceId: string, profileId: string, tenantId: string, type: OtaType): Promise<{ pkg: OtaPackage; via: 'device' | 'profile'; assignedAt: number } | undefined> {
+    const own = await this.deps.store.getOtaAssignment(deviceId, type);
+    const assignment = own ?? (await this.deps.store.getOtaProfileAssignment(profileId, type));
     const pkg = assignment && (await this.deps.store.getOtaPackage(assignment.packageId));
-    if (!pkg || pkg.tenantId !== tenantId) throw new PlatformError('PACKAGE_NOT_FOUND', `no ${type} assigned to this device`);
-    return pkg;
+    if (!assignment || !pkg || pkg.tenantId !== tenantId || assignment.tenantId !== tenantId) return undefined;
+    return { pkg, via: own ? 'device' : 'profile', assignedAt: assignment.assignedAt };
+  }
+
+  /** The package assigned to the device (or its profile), of its own tenant; PACKAGE_NOT_FOUND when none. */
+  async assignedPackage(deviceId: string, profileId: string, tenantId: string, type: OtaType): Promise<OtaPackage> {
+    const found = await this.effective(deviceId, profileId, tenantId, type);
+    if (!found) throw new PlatformError('PACKAGE_NOT_FOUND', `no ${type} assigned to this device`);
+    return found.pkg;
   }
 
   /**
@@ -87,7 +128,7 @@ export class OtaDeviceService {
    * empty past the end; chunk size 0 = the whole package (within maxChunkBytes).
    */
   async chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
-    const pkg = await this.assignedPackage(identity.deviceId, identity.tenantId, request.type);
+    const pkg = await this.assignedPackage(identity.deviceId, identity.profileId, identity.tenantId, request.type);
     if ((request.title !== undefined && request.title !== pkg.title) || (request.version !== undefined && request.version !== pkg.version)) {
       throw new PlatformError('PACKAGE_NOT_FOUND', `${request.type} ${request.title ?? '*'} ${request.version ?? '*'} is not the one assigned`);
     }
@@ -96,17 +137,17 @@ export class OtaDeviceService {
   }
 
   async status(tenantId: string, deviceId: string): Promise<DeviceOtaStatus> {
-    await this.deps.requireDevice(deviceId, tenantId);
-    const [firmware, software] = await Promise.all(OTA_TYPES.map((type) => this.statusOf(tenantId, deviceId, type)));
+    const device = await this.deps.requireDevice(deviceId, tenantId);
+    const [firmware, software] = await Promise.all(OTA_TYPES.map((type) => this.statusOf(tenantId, device, type)));
     return { deviceId, firmware: firmware as OtaStatus, software: software as OtaStatus };
   }
 
-  private async statusOf(tenantId: string, deviceId: string, type: OtaType): Promise<OtaStatus> {
+  private async statusOf(tenantId: string, device: Device, type: OtaType): Promise<OtaStatus> {
+    const deviceId = device.id;
     const keys = otaTelemetryKeys(type);
-    const assignment = await this.deps.store.getOtaAssignment(deviceId, type);
-    const pkg = assignment && (await this.deps.store.getOtaPackage(assignment.packageId));
-    const assigned = assignment && pkg && pkg.tenantId === tenantId
-      ? { packageId: pkg.id, title: pkg.title, version: pkg.version, size: pkg.size, checksum: pkg.checksum, assignedAt: assignment.assignedAt }
+    const found = await this.effective(deviceId, device.profileId, tenantId, type);
+    const assigned = found
+      ? { via: found.via, packageId: found.pkg.id, title: found.pkg.title, version: found.pkg.version, size: found.pkg.size, checksum: found.pkg.checksum, assignedAt: found.assignedAt }
       : null;
     const latest = await this.deps.store.latest(deviceId, [keys.state, keys.error, keys.currentTitle, keys.currentVersion]);
     const raw = await this.deps.store.queryRaw({ deviceId, keys: [keys.state, keys.error], from: 0, to: Number.MAX_SAFE_INTEGER, limit: HISTORY_LIMIT, order: 'desc' });

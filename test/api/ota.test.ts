@@ -163,6 +163,41 @@ describe('assignment and roles', () => {
     assert.equal((await tp.api.request('GET', `/api/ota/packages/${other.id}`)).status, 404);
   });
 
+  it("assigns to a profile: its devices without their own assignment are told and may download; a device's own assignment wins", async () => {
+    const profile = await tp.api.request<{ id: string }>('POST', '/api/profiles', { name: 'ota-meters' });
+    const inProfile = await tp.api.createDevice('ota-prof-a', { profileId: profile.body.id });
+    const ownAssigned = await tp.api.createDevice('ota-prof-b', { profileId: profile.body.id });
+    const elsewhere = await tp.api.createDevice('ota-prof-c');
+    const own = randomBytes(500);
+    const { body: ownPkg } = await upload('title=prof-fw&version=1', new Uint8Array(own));
+    assert.equal((await tp.api.request('POST', `/api/devices/${ownAssigned.id}/firmware`, { packageId: ownPkg.id })).status, 200);
+    const data = randomBytes(800);
+    const { body: pkg } = await upload(`title=prof-fw&version=2&profileId=${profile.body.id}`, new Uint8Array(data));
+
+    assert.equal((await operator.request('POST', `/api/profiles/${profile.body.id}/firmware`, { packageId: pkg.id })).status, 403);
+    const res = await tp.api.request<{ devices: number; type: string }>('POST', `/api/profiles/${profile.body.id}/firmware`, { packageId: pkg.id });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.devices, 1, 'the device with its own assignment is not told');
+    const version = async (id: string) =>
+      (await tp.api.request<{ shared?: Record<string, { value: unknown }> }>('GET', `/api/devices/${id}/attributes?scope=shared`)).body.shared?.fw_version?.value;
+    assert.equal(await version(inProfile.id), '2');
+    assert.equal(await version(ownAssigned.id), '1');
+    assert.equal(await version(elsewhere.id), undefined);
+
+    const fetchChunk = async (token: string, v: string) => fetch(`${tp.baseUrl}/api/v1/${token}/firmware?title=prof-fw&version=${v}&size=1000&chunk=0`);
+    assert.deepEqual(Buffer.from(await (await fetchChunk(inProfile.accessToken, '2')).arrayBuffer()), data);
+    assert.deepEqual(Buffer.from(await (await fetchChunk(ownAssigned.accessToken, '1')).arrayBuffer()), own);
+    assert.equal((await fetchChunk(ownAssigned.accessToken, '2')).status, 404, 'its own assignment wins');
+    assert.equal((await fetchChunk(elsewhere.accessToken, '2')).status, 404);
+    // A device that joins the profile afterwards may download at once.
+    const late = await tp.api.createDevice('ota-prof-late', { profileId: profile.body.id });
+    assert.equal((await fetchChunk(late.accessToken, '2')).status, 200);
+    const status = await tp.api.request<{ firmware: { assigned: { via: string; version: string } } }>('GET', `/api/devices/${late.id}/firmware`);
+    assert.deepEqual(status.body.firmware.assigned && [status.body.firmware.assigned.via, status.body.firmware.assigned.version], ['profile', '2']);
+    assert.equal((await tp.api.request('DELETE', `/api/ota/packages/${pkg.id}`)).status, 409);
+    assert.equal((await tp.api.request('POST', '/api/profiles/no-such-profile/firmware', { packageId: pkg.id })).status, 404);
+  });
+
   it('operators read packages and firmware status but may not upload, assign or delete; anonymous callers get 401', async () => {
     const device = await tp.api.createDevice('ota-roles-1');
     const { body: pkg } = await upload('title=roles-fw&version=1', new Uint8Array(100));

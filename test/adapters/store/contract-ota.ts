@@ -72,5 +72,19 @@ export function otaContract(current: () => Store): void {
       assert.equal(await store.getOtaAssignment(d.id, 'firmware'), undefined);
       assert.equal(await store.deleteOtaPackage('pkg-2'), true, 'the device is gone, so is its assignment');
     });
+
+    it('keeps one assignment per profile and type; an assigned package cannot be deleted', async () => {
+      const store = current();
+      await store.insertOtaPackage(pkg());
+      await store.insertOtaPackage(pkg({ id: 'pkg-2', version: '2.0.0' }));
+      await store.setOtaProfileAssignment({ tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'pkg-1', assignedAt: 10 });
+      await store.setOtaProfileAssignment({ tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
+      assert.deepEqual(await store.getOtaProfileAssignment(P1.id, 'firmware'), { tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
+      assert.equal(await store.getOtaProfileAssignment(P1.id, 'software'), undefined);
+      await rejectsWith(store.deleteOtaPackage('pkg-2'), 'CONFLICT');
+      assert.equal(await store.deleteOtaPackage('pkg-1'), true);
+      await rejectsWith(store.setOtaProfileAssignment({ tenantId: T1, profileId: 'no-profile', type: 'firmware', packageId: 'pkg-2', assignedAt: 30 }), 'PROFILE_NOT_FOUND');
+      await rejectsWith(store.setOtaProfileAssignment({ tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'nope', assignedAt: 30 }), 'PACKAGE_NOT_FOUND');
+    });
   });
 }

@@ -71,7 +71,12 @@ export function createMemoryStore(): Store {
   const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
   const dashboards = createMemoryDashboards((id) => tenants.has(id), tenantNotFound);
   const audit = createMemoryAudit();
-  const { deleteDevice: deleteOta, ...ota } = createMemoryOta({ tenantExists: (id) => tenants.has(id), tenantNotFound, deviceExists: (id) => devices.has(id) });
+  const { deleteDevice: deleteOta, ...ota } = createMemoryOta({
+    tenantExists: (id) => tenants.has(id),
+    tenantNotFound,
+    deviceExists: (id) => devices.has(id),
+    profileExists: (id) => profiles.has(id),
+  });
 
   function ownerOfName(tenantId: string, name: string): string | undefined {
     return deviceNames.get(tenantId)?.get(name);

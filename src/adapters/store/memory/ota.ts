@@ -1,6 +1,6 @@
 /** OTA packages and assignments in Maps, with the SQLite store's answers (sqlite/ota.ts). */
 import { PlatformError } from '../../../domain/errors.js';
-import type { OtaAssignment, OtaPackage, OtaType } from '../../../domain/ota.js';
+import type { OtaAssignment, OtaPackage, OtaProfileAssignment, OtaType } from '../../../domain/ota.js';
 import type { OtaStore } from '../../../ports.js';
 import { checkInt } from '../shared.js';
 
@@ -8,6 +8,7 @@ export interface MemoryOtaDeps {
   readonly tenantExists: (id: string) => boolean;
   readonly tenantNotFound: (id: string) => Error;
   readonly deviceExists: (id: string) => boolean;
+  readonly profileExists: (id: string) => boolean;
 }
 
 const newestFirst = (a: OtaPackage, b: OtaPackage): number => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -16,6 +17,8 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
   const packages = new Map<string, OtaPackage>();
   /** `${deviceId}\n${type}` → assignment. */
   const assignments = new Map<string, OtaAssignment>();
+  /** `${profileId}\n${type}` → assignment. */
+  const profileAssignments = new Map<string, OtaProfileAssignment>();
   const key = (deviceId: string, type: OtaType): string => `${deviceId}\n${type}`;
   return {
     async insertOtaPackage(p: OtaPackage): Promise<void> {
@@ -42,8 +45,8 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
         .map((p) => ({ ...p }));
     },
     async deleteOtaPackage(id: string): Promise<boolean> {
-      for (const a of assignments.values()) {
-        if (a.packageId === id) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices`);
+      for (const a of [...assignments.values(), ...profileAssignments.values()]) {
+        if (a.packageId === id) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices or profiles`);
       }
       return packages.delete(id);
     },
@@ -60,6 +63,16 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
     },
     async getOtaAssignment(deviceId: string, type: OtaType): Promise<OtaAssignment | undefined> {
       const a = assignments.get(key(deviceId, type));
+      return a && { ...a };
+    },
+    async setOtaProfileAssignment(a: OtaProfileAssignment): Promise<void> {
+      checkInt(a.assignedAt, 'assignedAt');
+      if (!deps.profileExists(a.profileId)) throw new PlatformError('PROFILE_NOT_FOUND', a.profileId);
+      if (!packages.has(a.packageId)) throw new PlatformError('PACKAGE_NOT_FOUND', a.packageId);
+      profileAssignments.set(key(a.profileId, a.type), { ...a });
+    },
+    async getOtaProfileAssignment(profileId: string, type: OtaType): Promise<OtaProfileAssignment | undefined> {
+      const a = profileAssignments.get(key(profileId, type));
       return a && { ...a };
     },
     deleteDevice(id: string): void {

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { PlatformError } from '../../../domain/errors.js';
-import type { OtaAssignment, OtaPackage, OtaType } from '../../../domain/ota.js';
+import type { OtaAssignment, OtaPackage, OtaProfileAssignment, OtaType } from '../../../domain/ota.js';
 import type { OtaStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
 import { isUniqueViolation, type Db } from './sql.js';
@@ -38,6 +38,16 @@ export const V15_OTA = `
     PRIMARY KEY (device_id, type)
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX ota_assignments_package ON ota_assignments (package_id);
+
+  CREATE TABLE ota_profile_assignments (
+    profile_id  TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    type        TEXT NOT NULL,
+    tenant_id   TEXT NOT NULL,
+    package_id  TEXT NOT NULL REFERENCES ota_packages (id),
+    assigned_at INTEGER NOT NULL,
+    PRIMARY KEY (profile_id, type)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX ota_profile_assignments_package ON ota_profile_assignments (package_id);
 `;
 
 interface PackageRow {
@@ -51,6 +61,14 @@ interface PackageRow {
   size: number;
   checksum: string;
   created_at: number;
+}
+
+interface ProfileAssignmentRow {
+  profile_id: string;
+  type: OtaType;
+  tenant_id: string;
+  package_id: string;
+  assigned_at: number;
 }
 
 interface AssignmentRow {
@@ -104,6 +122,14 @@ export function createSqliteOta(db: Db): OtaStore {
       `INSERT INTO ota_assignments (device_id, type, tenant_id, package_id, assigned_at) VALUES (@deviceId, @type, @tenantId, @packageId, @assignedAt)
        ON CONFLICT (device_id, type) DO UPDATE SET tenant_id = excluded.tenant_id, package_id = excluded.package_id, assigned_at = excluded.assigned_at`,
     ),
+    profileExists: db.prepare('SELECT 1 FROM profiles WHERE id = ?').pluck(),
+    assignProfile: db.prepare(
+      `INSERT INTO ota_profile_assignments (profile_id, type, tenant_id, package_id, assigned_at) VALUES (@profileId, @type, @tenantId, @packageId, @assignedAt)
+       ON CONFLICT (profile_id, type) DO UPDATE SET tenant_id = excluded.tenant_id, package_id = excluded.package_id, assigned_at = excluded.assigned_at`,
+    ),
+    getProfileAssignment: db.prepare<[string, string], ProfileAssignmentRow>(
+      'SELECT profile_id, type, tenant_id, package_id, assigned_at FROM ota_profile_assignments WHERE profile_id = ? AND type = ?',
+    ),
     getAssignment: db.prepare<[string, string], AssignmentRow>('SELECT device_id, type, tenant_id, package_id, assigned_at FROM ota_assignments WHERE device_id = ? AND type = ?'),
   };
   return {
@@ -132,7 +158,7 @@ export function createSqliteOta(db: Db): OtaStore {
       try {
         return s.delete.run(id).changes > 0;
       } catch (err) {
-        if (isForeignKeyViolation(err)) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices`, { cause: err });
+        if (isForeignKeyViolation(err)) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices or profiles`, { cause: err });
         throw err;
       }
     },
@@ -148,6 +174,16 @@ export function createSqliteOta(db: Db): OtaStore {
     async getOtaAssignment(deviceId: string, type: OtaType): Promise<OtaAssignment | undefined> {
       const r = s.getAssignment.get(deviceId, type);
       return r && toAssignment(r);
+    },
+    async setOtaProfileAssignment(a: OtaProfileAssignment): Promise<void> {
+      checkInt(a.assignedAt, 'assignedAt');
+      if (!s.profileExists.get(a.profileId)) throw new PlatformError('PROFILE_NOT_FOUND', a.profileId);
+      if (!s.get.get(a.packageId)) throw new PlatformError('PACKAGE_NOT_FOUND', a.packageId);
+      s.assignProfile.run({ ...a });
+    },
+    async getOtaProfileAssignment(profileId: string, type: OtaType): Promise<OtaProfileAssignment | undefined> {
+      const r = s.getProfileAssignment.get(profileId, type);
+      return r && { tenantId: r.tenant_id, profileId: r.profile_id, type: r.type, packageId: r.package_id, assignedAt: r.assigned_at };
     },
   };
 }
