@@ -115,6 +115,8 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
       schema: {
         tags,
         summary: 'Upload a firmware or software package (raw body or multipart/form-data with one file); admin',
+        description: 'The body is the package (any content type), or a multipart/form-data body whose first file part is. Streamed; 413 over ota.maxPackageBytes.',
+        consumes: ['application/octet-stream', 'multipart/form-data'],
         querystring: UploadQuery,
         response: { 201: PackageView, ...errorResponses },
       },
