@@ -293,6 +293,30 @@ describe('device side: only the assigned package', () => {
     }
   });
 
+  it('software packages: sw_* attributes, /software over HTTP and v2/sw over MQTT, beside the firmware', async () => {
+    const sw = randomBytes(2500);
+    const { body: pkg } = await upload('title=dev-app&version=7&type=software', new Uint8Array(sw));
+    assert.equal((await tp.api.request('POST', `/api/devices/${assignedDevice.id}/firmware`, { packageId: pkg.id })).status, 200);
+    const attrs = await tp.api.request<{ shared: Record<string, { value: unknown }> }>('GET', `/api/devices/${assignedDevice.id}/attributes?scope=shared`);
+    assert.equal(attrs.body.shared.sw_version?.value, '7');
+    assert.equal(attrs.body.shared.fw_version?.value, '5', 'the firmware assignment stays');
+    const http = await fetch(`${tp.baseUrl}/api/v1/${assignedDevice.accessToken}/software?title=dev-app&version=7&size=2000&chunk=1`);
+    assert.deepEqual(Buffer.from(await http.arrayBuffer()), sw.subarray(2000));
+    const client = await connectMqtt(tp.ports.mqtt, { username: assignedDevice.accessToken, protocolVersion: 4 });
+    try {
+      await client.subscribeAsync('v2/sw/response/+/chunk/+', { qos: 0 });
+      const got = new Promise<[string, Buffer]>((resolve) => client.once('message', (t, p) => resolve([t, p])));
+      await client.publishAsync('v2/sw/request/3/chunk/0', '', { qos: 1 });
+      const [topic, payload] = await got;
+      assert.equal(topic, 'v2/sw/response/3/chunk/0');
+      assert.deepEqual(payload, sw, 'an empty size: the whole package');
+    } finally {
+      await client.endAsync();
+    }
+    const status = await tp.api.request<{ software: { assigned: { version: string } | null } }>('GET', `/api/devices/${assignedDevice.id}/firmware`);
+    assert.equal(status.body.software.assigned?.version, '7');
+  });
+
   it('CoAP: coap-client downloads the assigned firmware (block-wise); the other device gets 4.04', async () => {
     const dir = tempDir();
     const out = join(dir, 'fw.bin');
