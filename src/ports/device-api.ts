@@ -83,6 +83,14 @@ export interface OtaChunkRequest {
   readonly chunk: number;
 }
 
+/** The whole assigned package, streamed (HTTP downloads without a chunk size). */
+export interface OtaDownload {
+  readonly size: number;
+  /** Hex SHA-256 of the bytes. */
+  readonly checksum: string;
+  readonly body: AsyncIterable<Buffer>;
+}
+
 /** Callbacks a transport registers to receive what the platform pushes to a device. */
 export interface DeviceEventHandlers {
   onSharedAttributes?: (update: SharedAttributeUpdate) => void;
@@ -135,6 +143,8 @@ export interface DeviceApi {
   clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue>;
   /** Bytes of the package assigned to the device; PACKAGE_NOT_FOUND when none (or not the one named). */
   otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
+  /** The whole package assigned to the device, streamed (never held in memory); checks as otaChunk. */
+  otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
 }
 
 /**

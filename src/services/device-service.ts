@@ -22,6 +22,7 @@ import type {
   DeviceSession,
   OpenSessionOptions,
   OtaChunkRequest,
+  OtaDownload,
   PlatformMetrics,
   ProvisionRequest,
   ProvisionResponse,
@@ -47,7 +48,10 @@ export interface DeviceServiceDeps {
   /** Structure of device JSON (depth, strings, values per message). */
   readonly limits: PayloadLimits;
   /** Firmware chunks (services/ota-devices.ts); without it every OTA request is PACKAGE_NOT_FOUND. */
-  readonly ota?: { chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> };
+  readonly ota?: {
+    chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
+    download(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
+  };
 }
 
 /**
@@ -165,6 +169,11 @@ export class DeviceService implements DeviceApi {
   otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
     if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
     return this.deps.ota.chunk(identity, request);
+  }
+
+  otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
+    return this.deps.ota.download(identity, request);
   }
 
   /** Any failure as a PlatformError, logged with the device (device-rejections.ts). */

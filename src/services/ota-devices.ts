@@ -10,7 +10,7 @@ import { PlatformError } from '../domain/errors.js';
 import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
 import type { JsonValue, TsValue } from '../domain/telemetry.js';
 import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
-import type { OtaChunkRequest } from '../ports/device-api.js';
+import type { OtaChunkRequest, OtaDownload } from '../ports/device-api.js';
 import type { OtaPackageService } from './ota-packages.js';
 
 export interface OtaDeviceDeps {
@@ -128,12 +128,25 @@ export class OtaDeviceService {
    * empty past the end; chunk size 0 = the whole package (within maxChunkBytes).
    */
   async chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    const pkg = await this.requested(identity, request);
+    const { offset, length } = chunkRange(pkg.size, request.chunkSize, request.chunk, this.deps.maxChunkBytes);
+    return this.deps.packages.read(pkg, offset, length);
+  }
+
+  /** The whole assigned package, streamed: no chunk-size bound applies (nothing is held in memory). */
+  async download(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    const pkg = await this.requested(identity, request);
+    const data = await this.deps.packages.data(identity.tenantId, pkg.id);
+    return { size: pkg.size, checksum: pkg.checksum, body: data.body };
+  }
+
+  /** The assigned package, when the request's title and version (if given) are its own. */
+  private async requested(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaPackage> {
     const pkg = await this.assignedPackage(identity.deviceId, identity.profileId, identity.tenantId, request.type);
     if ((request.title !== undefined && request.title !== pkg.title) || (request.version !== undefined && request.version !== pkg.version)) {
       throw new PlatformError('PACKAGE_NOT_FOUND', `${request.type} ${request.title ?? '*'} ${request.version ?? '*'} is not the one assigned`);
     }
-    const { offset, length } = chunkRange(pkg.size, request.chunkSize, request.chunk, this.deps.maxChunkBytes);
-    return this.deps.packages.read(pkg, offset, length);
+    return pkg;
   }
 
   async status(tenantId: string, deviceId: string): Promise<DeviceOtaStatus> {

@@ -260,6 +260,7 @@ describe('device side: only the assigned package', () => {
     assert.equal(await code(assignedDevice.accessToken, 'title=dev-fw&version=5&size=1000&chunk=0'), 200);
     const whole = await fetch(`${tp.baseUrl}/api/v1/${assignedDevice.accessToken}/firmware?title=dev-fw&version=5`);
     assert.deepEqual(Buffer.from(await whole.arrayBuffer()), data, 'no size: the whole package');
+    assert.equal(whole.headers.get('content-length'), String(data.length));
     const past = await fetch(`${tp.baseUrl}/api/v1/${assignedDevice.accessToken}/firmware?title=dev-fw&version=5&size=1000&chunk=3`);
     assert.equal(past.status, 200);
     assert.equal((await past.arrayBuffer()).byteLength, 0);
@@ -315,6 +316,18 @@ describe('device side: only the assigned package', () => {
     }
     const status = await tp.api.request<{ software: { assigned: { version: string } | null } }>('GET', `/api/devices/${assignedDevice.id}/firmware`);
     assert.equal(status.body.software.assigned?.version, '7');
+  });
+
+  it('HTTP without a size streams the whole package, even past ota.maxChunkBytes (curl -o, as the ThingsBoard docs show)', async () => {
+    const device = await tp.api.createDevice('ota-dev-whole');
+    const big = randomBytes(MAX_CHUNK * 2 + 123);
+    const { body: pkg } = await upload('title=whole-fw&version=1', new Uint8Array(big));
+    assert.equal((await tp.api.request('POST', `/api/devices/${device.id}/firmware`, { packageId: pkg.id })).status, 200);
+    const out = join(tempDir(), 'fw.bin');
+    await run('curl', ['-sS', '--fail', '-o', out, `${tp.baseUrl}/api/v1/${device.accessToken}/firmware?title=whole-fw&version=1`]);
+    assert.deepEqual(readFileSync(out), big);
+    const code = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${tp.baseUrl}/api/v1/${device.accessToken}/firmware?title=whole-fw&version=1&size=${MAX_CHUNK * 2}`]);
+    assert.equal(code.stdout, '413', 'a chunk size over the limit is still refused');
   });
 
   it('CoAP: coap-client downloads the assigned firmware (block-wise); the other device gets 4.04', async () => {

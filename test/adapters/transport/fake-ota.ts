@@ -1,7 +1,7 @@
 /** The firmware the transport tests' fake DeviceApis serve: one package, assigned to every device. */
 import { PlatformError } from '../../../src/domain/errors.js';
 import { chunkRange } from '../../../src/domain/ota.js';
-import type { OtaChunkRequest } from '../../../src/ports/device-api.js';
+import type { OtaChunkRequest, OtaDownload } from '../../../src/ports/device-api.js';
 
 export const FAKE_FIRMWARE = {
   title: 'fake-fw',
@@ -21,4 +21,16 @@ export function fakeOtaChunk(request: OtaChunkRequest): Promise<Buffer> {
   } catch (err) {
     return Promise.reject(err as Error);
   }
+}
+
+export async function fakeOtaDownload(request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+  await fakeOtaChunk({ ...request, chunkSize: 1, chunk: 0 }); // the same checks
+  const data = FAKE_FIRMWARE.data;
+  return {
+    size: data.length,
+    checksum: '',
+    body: (async function* () {
+      yield Buffer.from(data);
+    })(),
+  };
 }

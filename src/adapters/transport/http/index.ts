@@ -10,12 +10,14 @@
  *   POST /api/v1/{token}/rpc/{id}                        reply to a server-side RPC
  *   POST /api/v1/{token}/rpc                             client-side RPC, 200 with the result
  *   POST /api/v1/provision                               200 with the provision response
- *   GET  /api/v1/{token}/firmware?title&version&size&chunk  the bytes of the assigned firmware (OTA)
+ *   GET  /api/v1/{token}/firmware?title&version&size&chunk  the bytes of the assigned firmware (OTA;
+ *                                                        without size: the whole package, streamed)
  *   GET  /api/v1/{token}/software?title&version&size&chunk  the same for software
  *
  * Bodies reach DeviceApi as raw Buffers (a catch-all parser local to this plugin, limited to
  * `limits.maxPayloadBytes` → 413). Errors answer `{error, message}` from the catalogue.
  */
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError, codeForHttpStatus } from '../../../domain/errors.js';
@@ -256,6 +258,12 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
         const chunkRequest = otaChunkRequestFrom(type, query);
         const identity = await authenticate(request);
         metrics.messageIn('http', `${type}_chunk_request`);
+        if (chunkRequest.chunkSize === 0 && chunkRequest.chunk === 0) {
+          // No size: the whole package, streamed (ThingsBoard's `curl … /firmware?title&version -o fw.bin`).
+          const whole = await deviceApi.otaDownload(identity, chunkRequest);
+          metrics.messageOut('http', `${type}_download`);
+          return reply.code(200).type('application/octet-stream').header('content-length', String(whole.size)).send(Readable.from(whole.body));
+        }
         const bytes = await deviceApi.otaChunk(identity, chunkRequest);
         metrics.messageOut('http', `${type}_chunk`);
         return reply.code(200).type('application/octet-stream').send(bytes);
