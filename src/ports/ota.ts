@@ -11,7 +11,7 @@ export interface OtaStore {
   getOtaPackage(id: string): Promise<OtaPackage | undefined>;
   /** The tenant's packages, newest first. */
   listOtaPackages(tenantId: string, type?: OtaType): Promise<OtaPackage[]>;
-  /** Deletes the package; CONFLICT while a device or profile is assigned it. false when there was none. */
+  /** Deletes the package; PACKAGE_IN_USE while a device or profile is assigned it. false when there was none. */
   deleteOtaPackage(id: string): Promise<boolean>;
   /** How many packages (of any tenant) hold these bytes: the blob is removed when none does. */
   countOtaPackagesByChecksum(checksum: string): Promise<number>;

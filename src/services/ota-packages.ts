@@ -98,7 +98,7 @@ export class OtaPackageService {
     return pkg;
   }
 
-  /** CONFLICT while a device is assigned the package. */
+  /** PACKAGE_IN_USE while a device or profile is assigned the package. */
   async delete(tenantId: string, id: string): Promise<void> {
     const pkg = await this.get(tenantId, id);
     await this.deps.store.deleteOtaPackage(id);

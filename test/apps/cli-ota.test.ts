@@ -59,7 +59,7 @@ describe('continuum ota / device firmware', () => {
 
     const refused = await runCli(['ota', 'delete', pkg.id, ...conn]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /assigned to devices \(CONFLICT\)/);
+    assert.match(refused.stderr, /is assigned to devices or profiles \(PACKAGE_IN_USE\)/);
     const other = await runCli(['ota', 'upload', file, '--title', 'meter-fw', '--version', '2.2', '--json', ...conn]);
     const otherId = (JSON.parse(other.stdout) as { id: string }).id;
     assert.equal((await runCli(['ota', 'delete', otherId, ...conn])).stdout, `deleted package ${otherId}\n`);

@@ -64,7 +64,7 @@ export function otaContract(current: () => Store): void {
       await store.setOtaAssignment({ tenantId: T1, deviceId: d.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
       assert.deepEqual(await store.getOtaAssignment(d.id, 'firmware'), { tenantId: T1, deviceId: d.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
       assert.equal(await store.getOtaAssignment(d.id, 'software'), undefined);
-      await rejectsWith(store.deleteOtaPackage('pkg-2'), 'CONFLICT');
+      await rejectsWith(store.deleteOtaPackage('pkg-2'), 'PACKAGE_IN_USE');
       assert.equal(await store.deleteOtaPackage('pkg-1'), true, 'no longer assigned');
       await rejectsWith(store.setOtaAssignment({ tenantId: T1, deviceId: d.id, type: 'firmware', packageId: 'nope', assignedAt: 30 }), 'PACKAGE_NOT_FOUND');
       await rejectsWith(store.setOtaAssignment({ tenantId: T1, deviceId: 'no-device', type: 'firmware', packageId: 'pkg-2', assignedAt: 30 }), 'DEVICE_NOT_FOUND');
@@ -81,7 +81,7 @@ export function otaContract(current: () => Store): void {
       await store.setOtaProfileAssignment({ tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
       assert.deepEqual(await store.getOtaProfileAssignment(P1.id, 'firmware'), { tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 20 });
       assert.equal(await store.getOtaProfileAssignment(P1.id, 'software'), undefined);
-      await rejectsWith(store.deleteOtaPackage('pkg-2'), 'CONFLICT');
+      await rejectsWith(store.deleteOtaPackage('pkg-2'), 'PACKAGE_IN_USE');
       assert.equal(await store.deleteOtaPackage('pkg-1'), true);
       await rejectsWith(store.setOtaProfileAssignment({ tenantId: T1, profileId: 'no-profile', type: 'firmware', packageId: 'pkg-2', assignedAt: 30 }), 'PROFILE_NOT_FOUND');
       await rejectsWith(store.setOtaProfileAssignment({ tenantId: T1, profileId: P1.id, type: 'firmware', packageId: 'nope', assignedAt: 30 }), 'PACKAGE_NOT_FOUND');

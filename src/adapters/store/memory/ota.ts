@@ -46,7 +46,7 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
     },
     async deleteOtaPackage(id: string): Promise<boolean> {
       for (const a of [...assignments.values(), ...profileAssignments.values()]) {
-        if (a.packageId === id) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices or profiles`);
+        if (a.packageId === id) throw new PlatformError('PACKAGE_IN_USE', `package ${id} is assigned to devices or profiles`);
       }
       return packages.delete(id);
     },

@@ -11,7 +11,7 @@ import { isUniqueViolation, type Db } from './sql.js';
 
 /**
  * A device's assignment goes with the device (CASCADE); a package cannot be deleted while a
- * device is assigned it (no cascade: the delete fails and is answered CONFLICT).
+ * device or profile is assigned it (no cascade: the delete fails and is answered PACKAGE_IN_USE).
  */
 export const V15_OTA = `
   CREATE TABLE ota_packages (
@@ -158,7 +158,7 @@ export function createSqliteOta(db: Db): OtaStore {
       try {
         return s.delete.run(id).changes > 0;
       } catch (err) {
-        if (isForeignKeyViolation(err)) throw new PlatformError('CONFLICT', `package ${id} is assigned to devices or profiles`, { cause: err });
+        if (isForeignKeyViolation(err)) throw new PlatformError('PACKAGE_IN_USE', `package ${id} is assigned to devices or profiles`, { cause: err });
         throw err;
       }
     },
