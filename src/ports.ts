@@ -9,6 +9,7 @@ export * from './ports/bus.js';
 export * from './ports/device-api.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
+export * from './ports/ota.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
@@ -26,6 +27,7 @@ import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './d
 import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './domain/action-apis.js';
 import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
+import type { OtaStore } from './ports/ota.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -412,6 +414,7 @@ export interface Store
     IdStore,
     RuleStore,
     DashboardStore,
+    OtaStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

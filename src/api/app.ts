@@ -25,6 +25,7 @@ import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
+import { deviceFirmwareRoutes, otaRoutes } from './ota.js';
 import { enforceRoles } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
@@ -172,6 +173,10 @@ function managementApi(deps: ApiDeps) {
       if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
       if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
       if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
+      if (deps.ota) {
+        await secured.register(otaRoutes, { deps, ota: deps.ota });
+        await secured.register(deviceFirmwareRoutes, { ota: deps.ota });
+      }
     });
   };
 }

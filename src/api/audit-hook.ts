@@ -17,9 +17,10 @@ const AUDITED_READS = new Map([['GET /api/devices/:id/credentials', 'credentials
 
 /**
  * Routes whose body is not kept: the route records its own entry with a digest instead (an edge
- * configuration may name hosts and variables the audit reader need not see in full).
+ * configuration may name hosts and variables the audit reader need not see in full; an OTA
+ * upload's body is the package, streamed and never parsed).
  */
-const BODY_NOT_KEPT = new Set(['PUT /api/devices/:id/edge-config']);
+const BODY_NOT_KEPT = new Set(['PUT /api/devices/:id/edge-config', 'POST /api/ota/packages']);
 
 function outcomeOf(statusCode: number): 'success' | 'failure' | 'denied' {
   if (statusCode < 400) return 'success';

@@ -13,6 +13,8 @@ import type { AuthService } from '../services/auth.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
 import type { TwinService } from '../services/twin.js';
+import type { OtaDeviceService } from '../services/ota-devices.js';
+import type { OtaPackageService } from '../services/ota-packages.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -38,6 +40,12 @@ export interface RpcApi {
   call(req: { tenantId: string; deviceId: string; method: string; params: JsonValue; timeoutMs?: number; oneway: boolean }): Promise<JsonValue | undefined>;
 }
 
+/** OTA packages and a device's firmware (services/ota-packages.ts, services/ota-devices.ts). */
+export interface OtaApi {
+  readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
+  readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;
+}
+
 export interface MetricsRenderer {
   render(): Promise<string>;
   readonly contentType: string;
@@ -59,6 +67,8 @@ export interface ApiDeps {
   readonly commands?: Pick<CommandService, 'send' | 'get' | 'list'>;
   readonly twin?: Pick<TwinService, 'get'>;
   readonly live?: Pick<LiveService, 'subscribe'>;
+  /** OTA packages and assignments (issue 16); routes exist only when given. */
+  readonly ota?: OtaApi;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

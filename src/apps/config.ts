@@ -142,6 +142,16 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** Firmware and software over the air (docs/OTA.md). */
+  ota: Type.Object(
+    {
+      /** Largest package accepted by upload (413 past it); packages are streamed to `<dataDir>/ota`, never held whole. */
+      maxPackageBytes: Type.Integer({ minimum: 1 }),
+      /** Largest chunk one device request may ask for (MQTT, CoAP, HTTP); 0 = whole package counts as its size. */
+      maxChunkBytes: Type.Integer({ minimum: 64, maximum: 16 * 1024 * 1024 }),
+    },
+    { default: {} },
+  ),
   ingest: Type.Object(
     {
       /** Rows per group commit at most; a batch also closes when the event loop turns. */
@@ -293,6 +303,7 @@ export const DEFAULTS: Config = {
     maxStringLength: 64 * 1024,
     maxValuesPerMessage: 10_000,
   },
+  ota: { maxPackageBytes: 512 * 1024 * 1024, maxChunkBytes: 1024 * 1024 },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
   deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },

@@ -18,6 +18,8 @@ import { CodecRegistry } from '../services/codec-registry.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
+import { createFsBlobStore } from '../adapters/blobs/fs/fs-blobs.js';
+import { createMemoryBlobStore } from '../adapters/blobs/memory/memory-blobs.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
 import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
@@ -32,6 +34,8 @@ import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
+import { OtaDeviceService } from '../services/ota-devices.js';
+import { OtaPackageService } from '../services/ota-packages.js';
 import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { OutboxRelay } from '../services/outbox-relay.js';
@@ -290,7 +294,32 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  const devices = new DeviceService({ registry, ingest, attributes, rpc, sessions, codecs, bus, clock, logger, metrics, maxPayloadBytes: config.limits.maxPayloadBytes, limits: config.limits });
+  // OTA: package bytes beside the database (content-addressed files), or in memory with the memory store.
+  const blobs = config.store.kind === 'memory' ? createMemoryBlobStore() : createFsBlobStore(join(resolve(config.dataDir), 'ota'));
+  const otaPackages = new OtaPackageService({ store, blobs, clock, getProfile: (id) => registry.getProfile(id), maxPackageBytes: config.ota.maxPackageBytes });
+  const otaDevices = new OtaDeviceService({
+    store,
+    packages: otaPackages,
+    requireDevice,
+    setShared: (tenantId, deviceId, values) => attributes.setOta(tenantId, deviceId, values),
+    clock,
+    maxChunkBytes: config.ota.maxChunkBytes,
+  });
+  const devices = new DeviceService({
+    registry,
+    ingest,
+    attributes,
+    rpc,
+    sessions,
+    codecs,
+    bus,
+    clock,
+    logger,
+    metrics,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    limits: config.limits,
+    ota: otaDevices,
+  });
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
   const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits });
   const telemetry = new TelemetryQueryService({ store, registry });
@@ -331,7 +360,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let ready = false;
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const ota = { packages: otaPackages, devices: otaDevices };
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.

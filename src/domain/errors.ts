@@ -38,6 +38,13 @@ export const ERRORS = {
   ALARM_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'alarm not found' },
   COMMAND_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'command not found' },
   RULE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'rule not found' },
+  PACKAGE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'OTA package not found' },
+  /** A package a device or profile is assigned cannot be deleted. */
+  PACKAGE_IN_USE: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the package is assigned' },
+  /** The bytes do not hash to the checksum the uploader stated. */
+  CHECKSUM_MISMATCH: { http: 422, coap: '4.06', mqtt: 0x80, message: 'checksum does not match the content' },
+  /** An HTTP Range outside the package (RFC 9110 §15.5.17). */
+  RANGE_NOT_SATISFIABLE: { http: 416, coap: '4.02', mqtt: 0x80, message: 'range not satisfiable' },
   METHOD_NOT_ALLOWED: { http: 405, coap: '4.05', mqtt: 0x80, message: 'method not allowed' },
   CONFLICT: { http: 409, coap: '4.09', mqtt: 0x80, message: 'already exists' },
   DEVICE_NAME_TAKEN: { http: 409, coap: '4.09', mqtt: 0x80, message: 'a device with this name already exists' },

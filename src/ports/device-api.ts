@@ -7,6 +7,7 @@
  * Every promise that stores data resolves only after the data is committed.
  */
 import type { DeviceIdentity, OfflineReason, TransportName } from '../domain/device.js';
+import type { OtaType } from '../domain/ota.js';
 import type { JsonValue } from '../domain/telemetry.js';
 
 export interface BasicCredentials {
@@ -66,6 +67,30 @@ export interface ClientRpcRequest {
   readonly params?: JsonValue;
 }
 
+/**
+ * A chunk of the firmware or software assigned to the device (ThingsBoard's OTA device API:
+ * MQTT `v2/fw/request/{id}/chunk/{n}` with the chunk size as payload, HTTP and CoAP
+ * `.../firmware?title&version&size&chunk`).
+ */
+export interface OtaChunkRequest {
+  readonly type: OtaType;
+  /** When given, must be the assigned package's (HTTP and CoAP name them; MQTT does not). */
+  readonly title?: string;
+  readonly version?: string;
+  /** Bytes per chunk; 0 = the whole package. */
+  readonly chunkSize: number;
+  /** Chunk index from 0; a chunk past the end is empty. */
+  readonly chunk: number;
+}
+
+/** The whole assigned package, streamed (HTTP downloads without a chunk size). */
+export interface OtaDownload {
+  readonly size: number;
+  /** Hex SHA-256 of the bytes. */
+  readonly checksum: string;
+  readonly body: AsyncIterable<Buffer>;
+}
+
 /** Callbacks a transport registers to receive what the platform pushes to a device. */
 export interface DeviceEventHandlers {
   onSharedAttributes?: (update: SharedAttributeUpdate) => void;
@@ -117,6 +142,10 @@ export interface DeviceApi {
   getAttributes(identity: DeviceIdentity, request: AttributeRequest): Promise<AttributeResponse>;
   rpcResponse(identity: DeviceIdentity, requestId: number, payload: Buffer): Promise<void>;
   clientRpc(identity: DeviceIdentity, request: ClientRpcRequest): Promise<JsonValue>;
+  /** Bytes of the package assigned to the device; PACKAGE_NOT_FOUND when none (or not the one named). */
+  otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
+  /** The whole package assigned to the device, streamed (never held in memory); checks as otaChunk. */
+  otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
 }
 
 /**

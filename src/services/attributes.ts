@@ -6,6 +6,7 @@
 import type { AttributeEntry, AttributeScope } from '../domain/device.js';
 import { EDGE_CONFIG_HISTORY_KEY, EDGE_CONFIG_KEYS, checkOrdinaryAttributeWrite, type EdgeConfigKey } from '../domain/edge-config.js';
 import { PlatformError } from '../domain/errors.js';
+import { checkOrdinaryOtaWrite, OTA_ATTRIBUTE_KEYS } from '../domain/ota.js';
 import { subjectFor } from '../domain/subjects.js';
 import { checkJsonValue, checkText, DEFAULT_PAYLOAD_LIMITS, FORBIDDEN_KEY, type PayloadLimits } from '../domain/payload-limits.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
@@ -43,12 +44,21 @@ export class AttributeService {
   async set(tenantId: string, deviceId: string, scope: AttributeScope, values: Record<string, JsonValue>): Promise<void> {
     checkValues(values, this.deps.limits ?? DEFAULT_PAYLOAD_LIMITS);
     checkOrdinaryAttributeWrite(scope, Object.keys(values));
+    checkOrdinaryOtaWrite(scope, Object.keys(values));
     await this.write(tenantId, deviceId, scope, values);
   }
 
   async remove(tenantId: string, deviceId: string, scope: AttributeScope, keys: string[]): Promise<void> {
     checkOrdinaryAttributeWrite(scope, keys);
+    checkOrdinaryOtaWrite(scope, keys);
     await this.delete(tenantId, deviceId, scope, keys);
+  }
+
+  /** An OTA assignment (services/ota-devices.ts): the only writer of the shared `fw_*` / `sw_*` attributes. */
+  async setOta(tenantId: string, deviceId: string, values: Record<string, JsonValue>): Promise<void> {
+    const other = Object.keys(values).find((k) => !OTA_ATTRIBUTE_KEYS.has(k));
+    if (other !== undefined) throw new PlatformError('BAD_REQUEST', `"${other}" is not an OTA attribute`);
+    await this.write(tenantId, deviceId, 'shared', values);
   }
 
   /**

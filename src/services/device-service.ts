@@ -21,6 +21,8 @@ import type {
   DeviceEventHandlers,
   DeviceSession,
   OpenSessionOptions,
+  OtaChunkRequest,
+  OtaDownload,
   PlatformMetrics,
   ProvisionRequest,
   ProvisionResponse,
@@ -45,6 +47,11 @@ export interface DeviceServiceDeps {
   readonly maxPayloadBytes: number;
   /** Structure of device JSON (depth, strings, values per message). */
   readonly limits: PayloadLimits;
+  /** Firmware chunks (services/ota-devices.ts); without it every OTA request is PACKAGE_NOT_FOUND. */
+  readonly ota?: {
+    chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
+    download(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
+  };
 }
 
 /**
@@ -157,6 +164,16 @@ export class DeviceService implements DeviceApi {
       return Promise.reject(new PlatformError('BAD_REQUEST', 'client-side RPC needs a "method"'));
     }
     return this.deps.rpc.handleClientRpc(identity, request.method, request.params);
+  }
+
+  otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
+    return this.deps.ota.chunk(identity, request);
+  }
+
+  otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
+    return this.deps.ota.download(identity, request);
   }
 
   /** Any failure as a PlatformError, logged with the device (device-rejections.ts). */

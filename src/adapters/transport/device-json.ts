@@ -8,8 +8,10 @@
  */
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../domain/payload-limits.js';
 import { PlatformError } from '../../domain/errors.js';
+import type { OtaType } from '../../domain/ota.js';
 import type { JsonValue } from '../../domain/telemetry.js';
 import type {
+  OtaChunkRequest,
   AttributeRequest,
   AttributeResponse,
   ClientRpcRequest,
@@ -121,4 +123,24 @@ export function parseRpcId(raw: string): number {
 /** What logs may show of a token: enough to tell devices apart, not enough to use it. */
 export function tokenPrefix(token: string): string {
   return token.length <= 4 ? `${token.slice(0, 1)}…` : `${token.slice(0, 4)}…`;
+}
+
+const CHUNK_NUMBER = /^\d{1,10}$/;
+
+function chunkNumber(raw: string | null, what: string): number {
+  if (raw === null || raw === '') return 0;
+  if (!CHUNK_NUMBER.test(raw)) throw new PlatformError('BAD_REQUEST', `${what} must be a non-negative integer`);
+  return Number(raw);
+}
+
+/**
+ * `?title=…&version=…&size=…&chunk=…` of ThingsBoard's HTTP and CoAP firmware download:
+ * title and version are required (they must name the assigned package); size 0 or absent =
+ * the whole package, chunk absent = 0.
+ */
+export function otaChunkRequestFrom(type: OtaType, query: URLSearchParams): OtaChunkRequest {
+  const title = query.get('title');
+  const version = query.get('version');
+  if (!title || !version) throw new PlatformError('BAD_REQUEST', '"title" and "version" are required');
+  return { type, title, version, chunkSize: chunkNumber(query.get('size'), 'size'), chunk: chunkNumber(query.get('chunk'), 'chunk') };
 }

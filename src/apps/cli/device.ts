@@ -1,5 +1,6 @@
 /** `continuum device create | list | import`. */
 import { runImport, IMPORT_HELP } from './import.js';
+import { runDeviceFirmware } from './ota.js';
 import { CONNECTION_HELP, CliError, connect, intFlag, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
 
 export const DEVICE_HELP = `Usage: continuum device <command> [options]
@@ -10,6 +11,8 @@ Commands:
   list [--search S] [--limit N] [--offset N]
                         list devices with their connectivity
   import FILE.csv       create devices from CSV (see continuum device import --help)
+  firmware DEVICE [--package ID]
+                        assign a firmware/software package, or show the device's update status
 
 ${CONNECTION_HELP}`;
 
@@ -97,6 +100,8 @@ export async function runDevice(argv: string[], io: Io): Promise<number> {
       return list(rest, io);
     case 'import':
       return runImport(rest, io);
+    case 'firmware':
+      return runDeviceFirmware(rest, io);
     case undefined:
     case 'help':
     case '--help':
@@ -105,7 +110,7 @@ export async function runDevice(argv: string[], io: Io): Promise<number> {
       (command === undefined ? io.stderr : io.stdout).write(DEVICE_HELP + '\n');
       return command === undefined ? 1 : 0;
     default:
-      throw new CliError(`unknown device command "${command}" (create, list, import)`);
+      throw new CliError(`unknown device command "${command}" (create, list, import, firmware)`);
   }
 }
 

@@ -3,6 +3,7 @@ import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { CliError, type Io } from './common.js';
 import { DEVICE_HELP, runDevice } from './device.js';
+import { OTA_HELP, runOta } from './ota.js';
 import { RULE_HELP, runRule } from './rules.js';
 import { SCENARIO_HELP, runScenario } from './scenario.js';
 import { USER_HELP, runUser } from './user.js';
@@ -15,6 +16,8 @@ Commands:
   device create NAME    create a device and print its access token
   device list           list devices with their connectivity
   device import FILE    create devices from a CSV file, with a per-row error report
+  device firmware DEVICE --package ID  assign a firmware package (without --package: its status)
+  ota upload|list|delete  firmware and software packages (continuum ota --help)
   telemetry get DEVICE  read stored telemetry of a device (id or name)
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one
@@ -52,6 +55,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
+      case 'ota':
+        return await runOta(rest, io);
       case 'telemetry':
         return await runTelemetry(rest, io);
       case 'rule':
@@ -80,6 +85,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'scenario') return io.stdout.write(SCENARIO_HELP + '\n'), 0;
         if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
+        if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
         return io.stdout.write(HELP + '\n'), 0;
       case '--help':
       case '-h':

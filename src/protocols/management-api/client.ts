@@ -10,11 +10,35 @@ export class CliError extends Error {
   }
 }
 
+/** A body sent as it is read (a package upload), never held whole. */
+export interface StreamBody {
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly contentType: string;
+  /** Sent as Content-Length when known (a file). */
+  readonly length?: number;
+}
+
 export interface RequestOptions {
   readonly json?: unknown;
   readonly text?: string;
+  readonly stream?: StreamBody;
   readonly contentType?: string;
   readonly query?: Record<string, string | number | undefined>;
+}
+
+/** A web ReadableStream over an async iterable, pulled as fetch sends (back-pressure). */
+function readableOf(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await it.next();
+      if (next.done === true) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
 }
 
 export class ApiClient {
@@ -27,8 +51,12 @@ export class ApiClient {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
-    let body: string | undefined;
-    if (options.json !== undefined) {
+    let body: string | ReadableStream<Uint8Array> | undefined;
+    if (options.stream !== undefined) {
+      headers['content-type'] = options.stream.contentType;
+      if (options.stream.length !== undefined) headers['content-length'] = String(options.stream.length);
+      body = readableOf(options.stream.body);
+    } else if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     } else if (options.text !== undefined) {
@@ -37,7 +65,9 @@ export class ApiClient {
     }
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+      // A stream body needs `duplex: 'half'` (fetch sends it as it reads it).
+      const init: RequestInit & { duplex?: 'half' } = { method, headers, ...(body !== undefined ? { body } : {}), ...(options.stream ? { duplex: 'half' } : {}) };
+      res = await fetch(url, init);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new CliError(`cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);

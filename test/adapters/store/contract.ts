@@ -13,6 +13,7 @@ import type { Alarm } from '../../../src/domain/action-apis.js';
 import { alarmAndCommandContract } from './contract-actions.js';
 import { dashboardContract } from './contract-dashboards.js';
 import { identityContract } from './contract-identity.js';
+import { otaContract } from './contract-ota.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -818,6 +819,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
     alarmAndCommandContract(() => store);
     dashboardContract(() => store);
+    otaContract(() => store);
     identityContract(() => store);
 
     describe('close', () => {

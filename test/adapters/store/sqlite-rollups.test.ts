@@ -146,6 +146,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   12: 'ALTER TABLE device_status DROP COLUMN epoch; ALTER TABLE device_status DROP COLUMN node_id',
   13: 'DROP TABLE mqtt_sessions; DROP TABLE mqtt_outbound',
   14: 'DROP TABLE mqtt_retained',
+  15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
 };
 
 describe('SQLite hourly roll-ups', () => {

@@ -40,6 +40,7 @@ import { createMemoryCommands } from './commands.js';
 import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
+import { createMemoryOta } from './ota.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -70,6 +71,12 @@ export function createMemoryStore(): Store {
   const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
   const dashboards = createMemoryDashboards((id) => tenants.has(id), tenantNotFound);
   const audit = createMemoryAudit();
+  const { deleteDevice: deleteOta, ...ota } = createMemoryOta({
+    tenantExists: (id) => tenants.has(id),
+    tenantNotFound,
+    deviceExists: (id) => devices.has(id),
+    profileExists: (id) => profiles.has(id),
+  });
 
   function ownerOfName(tenantId: string, name: string): string | undefined {
     return deviceNames.get(tenantId)?.get(name);
@@ -207,6 +214,7 @@ export function createMemoryStore(): Store {
       deleteAlarms(id);
       deleteCommands(id);
       deleteRuleStates(id);
+      deleteOta(id);
       return device !== undefined;
     },
 
@@ -331,6 +339,8 @@ export function createMemoryStore(): Store {
     ...rules,
     // dashboards (memory/dashboards.ts)
     ...dashboards,
+    // OTA packages and assignments (memory/ota.ts)
+    ...ota,
     // audit log (memory/audit.ts)
     ...audit,
 

@@ -19,6 +19,7 @@ import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
+import { createSqliteOta } from './ota.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -123,6 +124,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteIds(db),
     ...rules,
     ...dashboards,
+    ...createSqliteOta(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

@@ -11,6 +11,7 @@ import { V13_MQTT_SESSIONS, V14_MQTT_RETAINED } from './broker-state.js';
 import type { Db } from './sql.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
 import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
+import { V15_OTA } from './ota.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -393,6 +394,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 14,
     description: 'MQTT broker: retained messages',
     up: (db) => db.exec(V14_MQTT_RETAINED),
+  },
+  {
+    version: 15,
+    description: 'OTA packages (metadata; bytes in the package blob store) and per-device assignments',
+    up: (db) => db.exec(V15_OTA),
   },
 ];
 

@@ -11,6 +11,8 @@
  *   POST /api/v1/{token}/rpc/{id}             reply to a server-side RPC, 2.04
  *   POST /api/v1/{token}/rpc                  client-side RPC, 2.05 with the result
  *   POST /api/v1/provision                    2.05 with the provision response
+ *   GET  /api/v1/{token}/firmware?title&version&size&chunk   2.05 the bytes (OTA; Block2 when large)
+ *   GET  /api/v1/{token}/software?title&version&size&chunk   the same for software
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
@@ -20,6 +22,7 @@ import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import {
   attributeRequestFrom,
   attributesBody,
+  otaChunkRequestFrom,
   parseClientRpc,
   parseProvisionRequest,
   parseRpcId,
@@ -28,6 +31,7 @@ import {
   tokenPrefix,
 } from '../device-json.js';
 import { encodeBlockOption, parseBlockOption, type Block1Assembler, type BlockOption } from './block1.js';
+import type { ChunkCache } from './chunk-cache.js';
 import type { CoapExchange } from './exchange.js';
 import { CONTENT_FORMAT, encodeUint, mediaTypeOf, optionOf, uintOf, urlOf, type CoapOption, type CoapRequest } from './message.js';
 import { Observation, type ObservationRegistry, type ObservedResource } from './observe.js';
@@ -39,11 +43,13 @@ export interface CoapHandlerDeps {
   readonly maxPayloadBytes: number;
   readonly observations: ObservationRegistry;
   readonly block1: Block1Assembler;
+  /** OTA chunks just served, for the block requests that follow (chunk-cache.ts). */
+  readonly chunks: ChunkCache;
   /** True once the transport is stopping: new requests get 5.03. */
   readonly stopping: () => boolean;
 }
 
-type Resource = 'provision' | 'telemetry' | 'attributes' | 'attributes-updates' | 'rpc' | 'rpc-reply';
+type Resource = 'provision' | 'telemetry' | 'attributes' | 'attributes-updates' | 'rpc' | 'rpc-reply' | 'firmware' | 'software';
 
 interface Route {
   readonly resource: Resource;
@@ -58,6 +64,8 @@ const METHODS: Record<Resource, readonly string[]> = {
   'attributes-updates': ['GET'],
   rpc: ['GET', 'POST'],
   'rpc-reply': ['POST'],
+  firmware: ['GET'],
+  software: ['GET'],
 };
 
 /** Request-Tag (RFC 9175): not in coap-packet's option table, so it arrives by number. */
@@ -74,6 +82,7 @@ export function routeOf(pathname: string): Route | undefined {
   if (second === 'attributes' && third === 'updates') return { resource: 'attributes-updates', token: first };
   if (second === 'rpc' && third === undefined) return { resource: 'rpc', token: first };
   if (second === 'rpc' && third !== undefined) return { resource: 'rpc-reply', token: first, rpcId: third };
+  if ((second === 'firmware' || second === 'software') && third === undefined) return { resource: second, token: first };
   return undefined;
 }
 
@@ -87,6 +96,8 @@ function contentTypeOf(req: CoapRequest): string | undefined {
 }
 
 const JSON_FORMAT: CoapOption = { name: 'Content-Format', value: encodeUint(CONTENT_FORMAT.json) };
+/** application/octet-stream (RFC 7252 §12.3). */
+const OCTET_FORMAT: CoapOption = { name: 'Content-Format', value: encodeUint(42) };
 
 interface Exchange {
   readonly req: CoapRequest;
@@ -228,6 +239,20 @@ async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedRe
 
 async function handleGet(deps: CoapHandlerDeps, ex: Exchange, route: Route, query: URLSearchParams): Promise<void> {
   const identity = ex.identity as DeviceIdentity;
+  if (route.resource === 'firmware' || route.resource === 'software') {
+    const request = otaChunkRequestFrom(route.resource, query);
+    deps.metrics.messageIn('coap', `${route.resource}_chunk_request`);
+    const key = `${identity.deviceId}\n${request.type}\n${request.title ?? ''}\n${request.version ?? ''}\n${request.chunkSize}\n${request.chunk}`;
+    let bytes = deps.chunks.get(key);
+    if (!bytes) {
+      bytes = await deps.deviceApi.otaChunk(identity, request);
+      deps.chunks.set(key, bytes);
+    }
+    deps.metrics.messageOut('coap', `${route.resource}_chunk`);
+    // Raw bytes (application/octet-stream); the exchange cuts a large chunk into Block2 blocks.
+    ex.coap.reply({ code: '2.05', options: [...ex.options, OCTET_FORMAT], payload: bytes });
+    return;
+  }
   const observeFlag = ex.coap.observe;
   if (observeFlag === 0) {
     const resource: ObservedResource = route.resource === 'rpc' ? 'rpc' : 'attributes';

@@ -19,6 +19,7 @@ import type { ListeningAddress, Logger, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { Block1Assembler } from './block1.js';
 import { handleCoapRequest, type CoapHandlerDeps } from './handlers.js';
+import { ChunkCache } from './chunk-cache.js';
 import { ObservationRegistry } from './observe.js';
 import type { DedupOptions } from './dedup.js';
 import type { RetransmitTiming } from './retransmit.js';
@@ -99,6 +100,8 @@ export function createCoapTransport(opts: CoapTransportOptions): Transport {
     maxPayloadBytes: config.limits.maxPayloadBytes,
     observations,
     block1,
+    // A block-wise firmware download asks for the same chunk once per 1 KiB block: read it once.
+    chunks: new ChunkCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 1024, ttlMs: 30_000 }),
     stopping: () => stopping,
   };
 

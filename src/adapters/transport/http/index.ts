@@ -10,10 +10,14 @@
  *   POST /api/v1/{token}/rpc/{id}                        reply to a server-side RPC
  *   POST /api/v1/{token}/rpc                             client-side RPC, 200 with the result
  *   POST /api/v1/provision                               200 with the provision response
+ *   GET  /api/v1/{token}/firmware?title&version&size&chunk  the bytes of the assigned firmware (OTA;
+ *                                                        without size: the whole package, streamed)
+ *   GET  /api/v1/{token}/software?title&version&size&chunk  the same for software
  *
  * Bodies reach DeviceApi as raw Buffers (a catch-all parser local to this plugin, limited to
  * `limits.maxPayloadBytes` → 413). Errors answer `{error, message}` from the catalogue.
  */
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, asPlatformError, codeForHttpStatus } from '../../../domain/errors.js';
@@ -23,6 +27,7 @@ import type { DeviceApi, RpcRequestToDevice, SharedAttributeUpdate, TransportMet
 import {
   attributeRequestFrom,
   attributesBody,
+  otaChunkRequestFrom,
   parseClientRpc,
   parseProvisionRequest,
   parseRpcId,
@@ -240,6 +245,30 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       metrics.messageIn('http', 'client_rpc');
       return json(reply, await deviceApi.clientRpc(identity, rpc));
     });
+
+    // OTA downloads: the bytes of the package assigned to the device, one chunk per request.
+    for (const type of ['firmware', 'software'] as const) {
+      allow(`/:token/${type}`, 'GET');
+      app.get<TokenParams & { Querystring: Record<string, string | undefined> }>(`/:token/${type}`, async (request, reply) => {
+        const query = new URLSearchParams();
+        for (const key of ['title', 'version', 'size', 'chunk']) {
+          const value = request.query[key];
+          if (typeof value === 'string') query.set(key, value);
+        }
+        const chunkRequest = otaChunkRequestFrom(type, query);
+        const identity = await authenticate(request);
+        metrics.messageIn('http', `${type}_chunk_request`);
+        if (chunkRequest.chunkSize === 0 && chunkRequest.chunk === 0) {
+          // No size: the whole package, streamed (ThingsBoard's `curl … /firmware?title&version -o fw.bin`).
+          const whole = await deviceApi.otaDownload(identity, chunkRequest);
+          metrics.messageOut('http', `${type}_download`);
+          return reply.code(200).type('application/octet-stream').header('content-length', String(whole.size)).send(Readable.from(whole.body));
+        }
+        const bytes = await deviceApi.otaChunk(identity, chunkRequest);
+        metrics.messageOut('http', `${type}_chunk`);
+        return reply.code(200).type('application/octet-stream').send(bytes);
+      });
+    }
 
     allow('/provision', 'POST');
     app.post('/provision', async (request, reply) => {

@@ -11,6 +11,8 @@
  * Topics (gateway): v1/gateway/{connect,disconnect,telemetry,attributes,attributes/request,
  *                   attributes/response,rpc}
  * Provisioning:     user name `provision`, /provision/request → /provision/response
+ * OTA (v2):         v2/fw/request/$id/chunk/$n → v2/fw/response/$id/chunk/$n, errors on v2/fw/error;
+ *                   `sw` for software (ota-topics.ts)
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
@@ -18,6 +20,7 @@ import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import { parseProvisionRequest } from '../device-json.js';
+import { OTA_PREFIX, otaFeedOf, parseOtaRequest } from './ota-topics.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
 
 export interface DeviceApiInterceptorOptions {
@@ -39,14 +42,26 @@ const PROVISION_RESPONSE = '/provision/response';
 
 /** The API's own topics: anything here is handled (or refused) by the bridge, never routed. */
 function isApiTopic(topic: string): boolean {
-  return topic.startsWith('v1/') || topic.startsWith('/provision');
+  return topic.startsWith('v1/') || topic.startsWith(OTA_PREFIX) || topic.startsWith('/provision');
 }
 
 const NO_HANDLERS: DeviceEventHandlers = Object.freeze({});
 const PERSISTENT = Object.freeze({ persistent: true });
 
 /** Subscriptions the API serves, by filter. ThingsBoard delivers at QoS 0 or 1. */
-type Feed = 'attributes' | 'attrResponse' | 'rpc' | 'rpcResponse' | 'gwAttributes' | 'gwAttrResponse' | 'gwRpc' | 'provision';
+type Feed =
+  | 'attributes'
+  | 'attrResponse'
+  | 'rpc'
+  | 'rpcResponse'
+  | 'gwAttributes'
+  | 'gwAttrResponse'
+  | 'gwRpc'
+  | 'provision'
+  | 'fwResponse'
+  | 'swResponse'
+  | 'fwError'
+  | 'swError';
 const DEVICE_FEEDS: Record<string, Feed> = {
   [ATTRIBUTES]: 'attributes',
   [`${ATTR_RESPONSE}+`]: 'attrResponse',
@@ -204,7 +219,7 @@ class DeviceBridge extends BaseBridge {
   }
 
   protected feedFor(filter: string): Feed | undefined {
-    return DEVICE_FEEDS[filter] ?? (this.identity.isGateway ? GATEWAY_FEEDS[filter] : undefined);
+    return DEVICE_FEEDS[filter] ?? otaFeedOf(filter) ?? (this.identity.isGateway ? GATEWAY_FEEDS[filter] : undefined);
   }
 
   /** The platform only pushes what the device subscribed to (DeviceSession.setHandlers). */
@@ -233,7 +248,30 @@ class DeviceBridge extends BaseBridge {
     }
     if (t.startsWith(RPC_REQUEST)) return this.clientRpc(requestId(t, RPC_REQUEST), p.payload);
     if (t.startsWith(GW) && this.identity.isGateway) return this.gatewayCall(t.slice(GW.length), p.payload);
+    if (t.startsWith(OTA_PREFIX)) return this.otaChunk(t, p.payload);
     return undefined;
+  }
+
+  /**
+   * A firmware/software chunk: the bytes go out raw on the response topic, at the subscribed QoS
+   * (0 when the device did not subscribe). A refusal is also sent as text on the error topic, as
+   * ThingsBoard does, besides the PUBACK's reason code; the connection stays open.
+   */
+  private otaChunk(topic: string, payload: Buffer): Promise<void> | undefined {
+    const parsed = parseOtaRequest(topic, payload);
+    if (!parsed) return undefined;
+    const fw = parsed.request.type === 'firmware';
+    this.count(fw ? 'fw_chunk_request' : 'sw_chunk_request');
+    return this.opts.deviceApi.otaChunk(this.identity, parsed.request).then(
+      (bytes) => {
+        this.link.send(parsed.responseTopic, bytes, this.feeds?.get(fw ? 'fwResponse' : 'swResponse') ?? 0);
+        this.opts.metrics.messageOut('mqtt', fw ? 'fw_chunk' : 'sw_chunk');
+      },
+      (err: unknown) => {
+        this.link.send(parsed.errorTopic, asPlatformError(err).message, this.feeds?.get(fw ? 'fwError' : 'swError') ?? 0);
+        throw err;
+      },
+    );
   }
 
   /** A method, not a closure per PUBLISH: tsx names every closure it creates (a defineProperty each), ~0.5% of the ingest rate. */

@@ -5,6 +5,7 @@
  * of open sessions. RPCs for a device with no listening session are queued and flushed,
  * synchronously, when one opens — as the platform's session hub does.
  */
+import type { OtaChunkRequest, OtaDownload } from '../../../../src/ports/device-api.js';
 import type { DeviceIdentity, TransportName } from '../../../../src/domain/device.js';
 import { PlatformError } from '../../../../src/domain/errors.js';
 import type { JsonValue } from '../../../../src/domain/telemetry.js';
@@ -23,6 +24,7 @@ import type {
   SharedAttributeUpdate,
   TransportMetrics,
 } from '../../../../src/ports/device-api.js';
+import { fakeOtaChunk, fakeOtaDownload } from '../fake-ota.js';
 
 export const GOOD_TOKEN = 'good';
 
@@ -68,6 +70,18 @@ function notImplemented(): never {
 }
 
 export class FakeDeviceApi implements DeviceApi {
+  otaDownload(_identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    return fakeOtaDownload(request);
+  }
+
+  /** Chunk requests that reached the DeviceApi. */
+  otaChunkCalls = 0;
+
+  otaChunk(_identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    this.otaChunkCalls++;
+    return fakeOtaChunk(request);
+  }
+
   commitDelayMs = 100;
   readonly published: Published[] = [];
   readonly sessions: FakeSession[] = [];

@@ -2,6 +2,7 @@
  * An in-memory DeviceApi (our own interface) for the MQTT bridge tests: records calls, lets a test
  * hold a telemetry commit open, and exposes the handlers the bridge registered so tests can push.
  */
+import type { OtaChunkRequest, OtaDownload } from '../../../../src/ports/device-api.js';
 import type { DeviceIdentity } from '../../../../src/domain/device.js';
 import { PlatformError } from '../../../../src/domain/errors.js';
 import type { JsonValue } from '../../../../src/domain/telemetry.js';
@@ -17,6 +18,7 @@ import type {
   ProvisionRequest,
   ProvisionResponse,
 } from '../../../../src/ports/device-api.js';
+import { fakeOtaChunk, fakeOtaDownload } from '../fake-ota.js';
 
 const identity = (deviceId: string, tenantId: string, name: string, isGateway = false): DeviceIdentity => ({
   deviceId,
@@ -52,6 +54,15 @@ export interface FakeSession {
 }
 
 export class FakeDeviceApi implements DeviceApi {
+  otaDownload(_identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    return fakeOtaDownload(request);
+  }
+
+  otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    this.record('otaChunk', identity, request);
+    return fakeOtaChunk(request);
+  }
+
   readonly calls: { method: string; args: unknown[] }[] = [];
   readonly sessions: FakeSession[] = [];
   readonly gatewaySessions: { identity: DeviceIdentity; handlers: GatewayEventHandlers; closed: boolean }[] = [];

@@ -1,0 +1,188 @@
+/**
+ * OTA for one device (issue 16): direct assignment (stored, and announced through the shared
+ * attributes `fw_*` / `sw_*` the attribute service pushes to subscribed sessions), the chunks a
+ * device downloads (only of the package assigned to it), and its update status, read from what
+ * the device reports as telemetry (`fw_state`, `fw_error`, `current_fw_version`, …): the state
+ * history is those stored points, so it survives restarts with nothing more to write.
+ */
+import type { Device, DeviceIdentity } from '../domain/device.js';
+import { PlatformError } from '../domain/errors.js';
+import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
+import type { JsonValue, TsValue } from '../domain/telemetry.js';
+import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
+import type { OtaChunkRequest, OtaDownload } from '../ports/device-api.js';
+import type { OtaPackageService } from './ota-packages.js';
+
+export interface OtaDeviceDeps {
+  readonly store: OtaStore & Pick<TelemetryStore, 'latest' | 'queryRaw'> & Pick<RegistryStore, 'listDevices' | 'getProfile'>;
+  readonly packages: OtaPackageService;
+  readonly requireDevice: (id: string, tenantId: string) => Promise<Device>;
+  /** Sets shared attributes and pushes them to the device's sessions (AttributeService.set). */
+  readonly setShared: (tenantId: string, deviceId: string, values: Record<string, JsonValue>) => Promise<void>;
+  readonly clock: Clock;
+  /** Largest chunk a device may ask for (config ota.maxChunkBytes). */
+  readonly maxChunkBytes: number;
+}
+
+export interface AssignedPackage {
+  /** Assigned to the device itself, or to its profile (which applies when the device has none of its own). */
+  readonly via: 'device' | 'profile';
+  readonly packageId: string;
+  readonly title: string;
+  readonly version: string;
+  readonly size: number;
+  readonly checksum: string;
+  readonly assignedAt: number;
+}
+
+export interface OtaStatus {
+  readonly assigned: AssignedPackage | null;
+  /** The last `fw_state` the device reported, with its time. */
+  readonly state: string | null;
+  readonly stateTs: number | null;
+  readonly error: string | null;
+  readonly currentTitle: string | null;
+  readonly currentVersion: string | null;
+  /** The device reports the assigned title and version as its current ones. */
+  readonly upToDate: boolean;
+  /** Reported states, newest first. */
+  readonly history: { ts: number; state: string; error?: string }[];
+}
+
+export type DeviceOtaStatus = { readonly deviceId: string } & Record<OtaType, OtaStatus>;
+
+/** Devices read per page when a profile assignment is announced to them. */
+const PAGE = 500;
+
+/** States kept in the status answer; older ones stay queryable as telemetry. */
+export const HISTORY_LIMIT = 100;
+
+const text = (v: TsValue | undefined): string | null => (v === undefined || v.value === null ? null : typeof v.value === 'string' ? v.value : JSON.stringify(v.value));
+
+export class OtaDeviceService {
+  constructor(private readonly deps: OtaDeviceDeps) {}
+
+  /**
+   * Assigns the package to the device: stored first, then the shared attributes, so a device
+   * told of a package can always fetch it. A package made for a profile fits only its devices.
+   */
+  async assign(tenantId: string, deviceId: string, packageId: string): Promise<OtaAssignment> {
+    const device = await this.deps.requireDevice(deviceId, tenantId);
+    const pkg = await this.deps.packages.get(tenantId, packageId);
+    if (pkg.profileId !== undefined && pkg.profileId !== device.profileId) {
+      throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}, the device has ${device.profileId}`);
+    }
+    const assignment: OtaAssignment = { tenantId, deviceId, type: pkg.type, packageId: pkg.id, assignedAt: this.deps.clock.now() };
+    await this.deps.store.setOtaAssignment(assignment);
+    await this.deps.setShared(tenantId, deviceId, otaAttributes(pkg));
+    return assignment;
+  }
+
+  /**
+   * Assigns the package to every device of the profile: stored for the profile (devices without
+   * an assignment of their own download it), then announced through the shared attributes of
+   * each such device. Devices that join the profile later can download it at once; they are told
+   * (attributes) at the profile's next assignment or by a direct one. Returns how many were told.
+   */
+  async assignProfile(tenantId: string, profileId: string, packageId: string): Promise<OtaProfileAssignment & { devices: number }> {
+    const profile = await this.deps.store.getProfile(profileId);
+    if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', profileId);
+    const pkg = await this.deps.packages.get(tenantId, packageId);
+    if (pkg.profileId !== undefined && pkg.profileId !== profileId) {
+      throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}`);
+    }
+    const assignment: OtaProfileAssignment = { tenantId, profileId, type: pkg.type, packageId: pkg.id, assignedAt: this.deps.clock.now() };
+    await this.deps.store.setOtaProfileAssignment(assignment);
+    let told = 0;
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.deps.store.listDevices({ tenantId, profileId, limit: PAGE, offset });
+      for (const device of page.items) {
+        if (await this.deps.store.getOtaAssignment(device.id, pkg.type)) continue; // its own assignment wins
+        await this.deps.setShared(tenantId, device.id, otaAttributes(pkg));
+        told++;
+      }
+      if (page.items.length < PAGE) break;
+    }
+    return { ...assignment, devices: told };
+  }
+
+  /** The device's own assignment, else its profile's; undefined when neither (or another tenant's). */
+  private async effective(deviceId: string, profileId: string, tenantId: string, type: OtaType): Promise<{ pkg: OtaPackage; via: 'device' | 'profile'; assignedAt: number } | undefined> {
+    const own = await this.deps.store.getOtaAssignment(deviceId, type);
+    const assignment = own ?? (await this.deps.store.getOtaProfileAssignment(profileId, type));
+    const pkg = assignment && (await this.deps.store.getOtaPackage(assignment.packageId));
+    if (!assignment || !pkg || pkg.tenantId !== tenantId || assignment.tenantId !== tenantId) return undefined;
+    return { pkg, via: own ? 'device' : 'profile', assignedAt: assignment.assignedAt };
+  }
+
+  /** The package assigned to the device (or its profile), of its own tenant; PACKAGE_NOT_FOUND when none. */
+  async assignedPackage(deviceId: string, profileId: string, tenantId: string, type: OtaType): Promise<OtaPackage> {
+    const found = await this.effective(deviceId, profileId, tenantId, type);
+    if (!found) throw new PlatformError('PACKAGE_NOT_FOUND', `no ${type} assigned to this device`);
+    return found.pkg;
+  }
+
+  /**
+   * One chunk, as ThingsBoard serves it: of the package assigned to the device (title and
+   * version, when the request names them, must be that package's, else PACKAGE_NOT_FOUND);
+   * empty past the end; chunk size 0 = the whole package (within maxChunkBytes).
+   */
+  async chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer> {
+    const pkg = await this.requested(identity, request);
+    const { offset, length } = chunkRange(pkg.size, request.chunkSize, request.chunk, this.deps.maxChunkBytes);
+    return this.deps.packages.read(pkg, offset, length);
+  }
+
+  /** The whole assigned package, streamed: no chunk-size bound applies (nothing is held in memory). */
+  async download(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
+    const pkg = await this.requested(identity, request);
+    const data = await this.deps.packages.data(identity.tenantId, pkg.id);
+    return { size: pkg.size, checksum: pkg.checksum, body: data.body };
+  }
+
+  /** The assigned package, when the request's title and version (if given) are its own. */
+  private async requested(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaPackage> {
+    const pkg = await this.assignedPackage(identity.deviceId, identity.profileId, identity.tenantId, request.type);
+    if ((request.title !== undefined && request.title !== pkg.title) || (request.version !== undefined && request.version !== pkg.version)) {
+      throw new PlatformError('PACKAGE_NOT_FOUND', `${request.type} ${request.title ?? '*'} ${request.version ?? '*'} is not the one assigned`);
+    }
+    return pkg;
+  }
+
+  async status(tenantId: string, deviceId: string): Promise<DeviceOtaStatus> {
+    const device = await this.deps.requireDevice(deviceId, tenantId);
+    const [firmware, software] = await Promise.all(OTA_TYPES.map((type) => this.statusOf(tenantId, device, type)));
+    return { deviceId, firmware: firmware as OtaStatus, software: software as OtaStatus };
+  }
+
+  private async statusOf(tenantId: string, device: Device, type: OtaType): Promise<OtaStatus> {
+    const deviceId = device.id;
+    const keys = otaTelemetryKeys(type);
+    const found = await this.effective(deviceId, device.profileId, tenantId, type);
+    const assigned = found
+      ? { via: found.via, packageId: found.pkg.id, title: found.pkg.title, version: found.pkg.version, size: found.pkg.size, checksum: found.pkg.checksum, assignedAt: found.assignedAt }
+      : null;
+    const latest = await this.deps.store.latest(deviceId, [keys.state, keys.error, keys.currentTitle, keys.currentVersion]);
+    const raw = await this.deps.store.queryRaw({ deviceId, keys: [keys.state, keys.error], from: 0, to: Number.MAX_SAFE_INTEGER, limit: HISTORY_LIMIT, order: 'desc' });
+    const errors = new Map((raw[keys.error] ?? []).map((p) => [p.ts, text(p)]));
+    const history = (raw[keys.state] ?? []).map((p) => {
+      const error = errors.get(p.ts);
+      return { ts: p.ts, state: text(p) ?? '', ...(error ? { error } : {}) };
+    });
+    const currentTitle = text(latest[keys.currentTitle]);
+    const currentVersion = text(latest[keys.currentVersion]);
+    const stateTs = latest[keys.state]?.ts ?? null;
+    // The error goes with the state it was reported beside (a stale one from an earlier failure is not shown).
+    const error = stateTs !== null && latest[keys.error]?.ts === stateTs ? text(latest[keys.error]) : null;
+    return {
+      assigned,
+      state: text(latest[keys.state]),
+      stateTs,
+      error,
+      currentTitle,
+      currentVersion,
+      upToDate: assigned !== null && currentVersion === assigned.version && (currentTitle === null || currentTitle === assigned.title),
+      history,
+    };
+  }
+}
