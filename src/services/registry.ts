@@ -131,6 +131,10 @@ export class RegistryService {
     return this.profiles.listProfiles(tenantId);
   }
 
+  deleteProfile(tenantId: string, id: string): Promise<void> {
+    return this.profiles.deleteProfile(tenantId, id);
+  }
+
   resolveProfile(tenantId: string, profileId: string | undefined): Promise<DeviceProfile> {
     return this.profiles.resolveProfile(tenantId, profileId);
   }

@@ -3,6 +3,7 @@ import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { CliError, type Io } from './common.js';
 import { DEVICE_HELP, runDevice } from './device.js';
+import { PROFILE_HELP, runProfile } from './profile.js';
 import { RULE_HELP, runRule } from './rules.js';
 import { SCENARIO_HELP, runScenario } from './scenario.js';
 import { USER_HELP, runUser } from './user.js';
@@ -13,7 +14,9 @@ export const HELP = `Usage: continuum <command> [options]
 Commands:
   start [flags]         run the platform (continuum start --help)
   device create NAME    create a device and print its access token
+  device get|update|rename|delete DEVICE  one device by id or name
   device list           list devices with their connectivity
+  profile list|get|create|update|delete  device profiles (codec, telemetry keys, units)
   device import FILE    create devices from a CSV file, with a per-row error report
   telemetry get DEVICE  read stored telemetry of a device (id or name)
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
@@ -52,6 +55,9 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
+      case 'profile':
+      case 'profiles':
+        return await runProfile(rest, io);
       case 'telemetry':
         return await runTelemetry(rest, io);
       case 'rule':
@@ -73,6 +79,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runAudit(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
+        if (rest[0] === 'profile') return io.stdout.write(PROFILE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
         if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;
         if (rest[0] === 'alarm') return io.stdout.write(ALARM_HELP + '\n'), 0;
