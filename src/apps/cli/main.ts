@@ -2,6 +2,7 @@
 import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { CliError, type Io } from './common.js';
+import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
 import { PROFILE_HELP, runProfile } from './profile.js';
 import { RULE_HELP, runRule } from './rules.js';
@@ -13,6 +14,7 @@ export const HELP = `Usage: continuum <command> [options]
 
 Commands:
   start [flags]         run the platform (continuum start --help)
+  config check FILE|print  check a config file; print the effective config with each value's source
   device create NAME    create a device and print its access token
   device get|update|rename|delete DEVICE  one device by id or name
   device list           list devices with their connectivity
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         const { runSimulate } = await import('./simulate.js');
         return await runSimulate(rest, io);
       }
+      case 'config':
+        return runConfig(rest, io);
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
@@ -79,6 +83,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runAudit(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
+        if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
         if (rest[0] === 'profile') return io.stdout.write(PROFILE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
         if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;
