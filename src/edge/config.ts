@@ -242,6 +242,26 @@ export function parseEdgeConfig(text: string, env: Readonly<Record<string, strin
   return config;
 }
 
+/** The edge's own name for the platform's MQTT address; CONTINUUM_URL is the CLI's http:// API address. */
+export const EDGE_URL_VAR = 'CONTINUUM_EDGE_URL';
+
+/**
+ * One meaning per variable name: the edge reads CONTINUUM_EDGE_URL. Before it had its own name
+ * the edge took CONTINUUM_URL=mqtt://…, which the CLI reads as http://; that still works (both
+ * names are filled), with a warning to move.
+ */
+export function edgeEnvironment(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void): Readonly<Record<string, string | undefined>> {
+  if (env[EDGE_URL_VAR] !== undefined) return env;
+  // CONTINUUM_MQTT_URL, used by two examples, sits among the platform's CONTINUUM_MQTT_* settings.
+  for (const name of ['CONTINUUM_URL', 'CONTINUUM_MQTT_URL']) {
+    const old = env[name];
+    if (old === undefined || !/^(mqtts?|wss?|tcp|tls):\/\//i.test(old)) continue;
+    warn(`${name}=${old.split('://')[0] ?? ''}://… for the edge is deprecated: set ${EDGE_URL_VAR} (CONTINUUM_URL is the CLI's http:// API address)`);
+    return { ...env, [EDGE_URL_VAR]: old };
+  }
+  return env;
+}
+
 export function loadEdgeConfig(file: string, env: Readonly<Record<string, string | undefined>>, options: { offline?: boolean } = {}): EdgeConfig {
   let text: string;
   try {
@@ -249,5 +269,5 @@ export function loadEdgeConfig(file: string, env: Readonly<Record<string, string
   } catch (err) {
     throw new EdgeConfigError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  return parseEdgeConfig(text, env, { ...options, source: file });
+  return parseEdgeConfig(text, edgeEnvironment(env, () => undefined), { ...options, source: file });
 }
