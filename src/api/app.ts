@@ -23,6 +23,7 @@ import { dashboardRoutes } from './dashboards.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { endpointRoutes } from './endpoints.js';
 import { healthRoutes } from './health.js';
 import { enforceRoles } from './roles.js';
 import { requireAuth } from './principal.js';
@@ -170,6 +171,7 @@ function managementApi(deps: ApiDeps) {
       if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
       if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
       if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
+      if (deps.ports) await secured.register(endpointRoutes, { ports: deps.ports });
     });
   };
 }

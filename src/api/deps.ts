@@ -60,4 +60,6 @@ export interface ApiDeps {
   readonly metricsAccess?: MetricsAccess;
   /** False while starting or stopping: /readyz answers 503. */
   ready(): boolean;
+  /** The listeners' ports once they listen (GET /api/endpoints); absent: no such route. */
+  readonly ports?: () => Readonly<Record<string, number>> | undefined;
 }

@@ -311,7 +311,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
 
   let ready = false;
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready };
+  // Set once everything listens (GET /api/endpoints answers {} before that).
+  const listening: { ports?: Record<string, number> } = {};
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, metrics, metricsAccess: config.metrics, ready: () => ready, ports: () => listening.ports };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -409,6 +411,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     throw err;
   }
   const ports = portsOf(addresses);
+  listening.ports = ports;
   writePortsFile(resolve(config.dataDir), ports);
   ready = true;
 
