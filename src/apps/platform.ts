@@ -7,7 +7,7 @@ import { PlatformError } from '../domain/errors.js';
 import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
+import { createRootLogger, logFormat } from './log-output.js';
 import type { Config } from './config.js';
 import { openDataDir, secureDataDir } from './data-dir.js';
 import { flagFor } from './config.js';
@@ -151,7 +151,7 @@ function writePortsFile(dataDir: string, ports: Record<string, number>): void {
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
-  const pinoLogger = pino({ level: config.log.level, base: { app: 'continuum' } });
+  const pinoLogger = createRootLogger(config.log.level, logFormat(process.env, process.stdout.isTTY === true));
   const logger: Logger = options.logger ?? pinoLogger;
   // Before anything touches the data dir: a second server on it is refused here, with one line.
   const dataDirLock = lockDataDir(resolve(config.dataDir));
