@@ -26,6 +26,7 @@ import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
@@ -264,6 +265,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     nodeId,
     defaultTimeoutMs: config.rpc.defaultTimeoutMs,
   });
+  // Info lines an operator reads: connects, alarms, commands (services/event-log.ts).
+  const eventLog = new EventLog({ bus, clock, logger });
   const live = new LiveService({
     bus,
     clock,
@@ -358,6 +361,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
     await commands.stop();
+    eventLog.stop();
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
@@ -371,6 +375,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   try {
     // Before any device can connect: the outbox of an earlier run is taken back first.
     await commands.start();
+    eventLog.start();
     audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
