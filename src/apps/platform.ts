@@ -26,6 +26,7 @@ import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -230,6 +231,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // The ingest → rules handoff goes through the store's outbox (services/outbox-relay.ts).
   const outbox = new OutboxRelay({ store, bus, logger: logger.child({ component: 'outbox' }) });
+  registerGauges(metrics, { store, status, outbox, nodeId });
   const ingest = new IngestService({
     store,
     bus,
@@ -337,7 +339,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       https,
       ui: config.web,
       limits: config.http,
-      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'connection_limit'),
+      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'CONNECTION_LIMIT'),
     });
     await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
     // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt

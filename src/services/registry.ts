@@ -53,7 +53,7 @@ export interface RegistryDeps {
   readonly tokens?: TokenHasher;
   /** Brute-force limits on device authentication and provisioning (device-auth-guard.ts). */
   readonly deviceAuthLimits?: DeviceAuthLimits;
-  /** Counts lockouts (metrics.reject(transport, 'auth_lockout')). */
+  /** Counts lockouts (metrics.reject(transport, 'RATE_LIMITED')). */
   readonly metrics?: TransportMetrics;
 }
 

@@ -10,6 +10,10 @@ export interface PrometheusMetrics extends PlatformMetrics {
   readonly contentType: string;
   /** The exposition text served at /metrics. */
   render(): Promise<string>;
+  /** A gauge read when /metrics is scraped (device counts, active alarms, outbox depth). */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void;
+  /** `continuum_build_info{…} 1`: which build runs where, for dashboards and alerts on mixed versions. */
+  buildInfo(labels: Readonly<Record<string, string>>): void;
 }
 
 /**
@@ -95,6 +99,19 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     storeCommit: (rows, seconds) => {
       commitSeconds.observe(seconds);
       storeRows.inc(rows);
+    },
+    gauge(name, help, read) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(await read());
+        },
+      });
+    },
+    buildInfo(labels) {
+      new Gauge({ name: 'continuum_build_info', help: 'Always 1; the labels name the build and the node', labelNames: Object.keys(labels), registers }).set(labels, 1);
     },
   };
 }
