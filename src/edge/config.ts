@@ -229,7 +229,8 @@ export function parseEdgeConfig(text: string, env: Readonly<Record<string, strin
   // `${…}` inside rules is the rule template language (`${deviceName}`), rendered per firing;
   // environment substitution there would be ambiguous, so rules are left as written.
   const { rules, ...rest } = raw as Record<string, unknown>;
-  const tree = { ...(substituteEnv(rest, env, '', missing) as object), ...(rules !== undefined ? { rules } : {}) };
+  // The old names of the edge's URL still fill CONTINUUM_EDGE_URL (runEdgeFromCli warns about them).
+  const tree = { ...(substituteEnv(rest, edgeEnvironment(env, () => undefined), '', missing) as object), ...(rules !== undefined ? { rules } : {}) };
   if (missing.length > 0) throw new EdgeConfigError(`${source}: invalid configuration:\n  ${missing.join('\n  ')}`);
   // Environment values are strings; Convert turns "1502" into a port where the schema wants a number.
   const connectorErrors = fillConnectors(tree);
@@ -269,5 +270,5 @@ export function loadEdgeConfig(file: string, env: Readonly<Record<string, string
   } catch (err) {
     throw new EdgeConfigError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  return parseEdgeConfig(text, edgeEnvironment(env, () => undefined), { ...options, source: file });
+  return parseEdgeConfig(text, env, { ...options, source: file });
 }

@@ -47,6 +47,10 @@ test('every reject reason is a code of the error catalogue', async () => {
   const reasons = [...text.matchAll(/^continuum_rejects_total\{transport="(\w+)",reason="([^"]+)"\} \d+/gm)].map((m) => [m[1], m[2]]);
   assert.ok(reasons.some(([t]) => t === 'mqtt') && reasons.some(([t]) => t === 'http'), JSON.stringify(reasons));
   for (const [, reason] of reasons) assert.ok(reason !== undefined && reason in ERRORS, `reason "${reason}" is not a catalogue code`);
+  // HTTP latency by route pattern: the device's token never becomes a label value.
+  assert.match(text, /^continuum_http_request_duration_seconds_count\{method="POST",route="\/api\/devices",status="201"\} 2$/m);
+  assert.match(text, /^continuum_http_request_duration_seconds_bucket\{le="0\.1",method="POST",route="\/api\/v1\/:token\/telemetry",status="401"\} 1$/m);
+  assert.doesNotMatch(text, /no-such-token/);
   const mqtt = reasons.find(([t]) => t === 'mqtt')?.[1];
   const http = reasons.find(([t]) => t === 'http')?.[1];
   assert.equal(mqtt, http, 'the same failure has the same label on MQTT and HTTP');

@@ -238,7 +238,8 @@ async function runScenario(argv: string[], io: Io): Promise<number> {
         idOf: new Map(prepared.map((d) => [d.name, d.id])),
         before,
         target,
-        ackTimeoutMs: 30_000,
+        // Each device's first reading comes at a random phase within its interval.
+        ackTimeoutMs: 30_000 + Math.min(...devices.map((d) => (rate !== undefined ? 1000 / rate : ((d.intervalS ?? 1) * 1000) / speed))),
         landTimeoutMs: 10_000,
         stopped: () => stoppedBy !== undefined,
       });
