@@ -30,9 +30,13 @@ test('devices, online devices, active alarms, outbox depth and build info', asyn
   assert.equal(gauge(before, 'continuum_outbox_pending'), 0);
   assert.match(before, /^continuum_build_info\{version="\d+\.\d+\.\d+",node="[^"]+",node_version="v\d+[^"]*"\} 1$/m);
 
+  const rule = await tp.api.request('POST', '/api/rules', { name: 'hot', deviceId: created.body.id, trigger: 'telemetry', condition: 't > 30', actions: [{ type: 'alarm', alarmType: 'Hot' }] });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
   const client = await connectMqtt(tp.ports.mqtt, { username: created.body.accessToken });
   try {
     await eventually(async () => (gauge(await metricsText(tp.baseUrl), 'continuum_devices_online') === 1 ? true : undefined), 5_000, 'one device online');
+    await client.publishAsync('v1/devices/me/telemetry', JSON.stringify({ t: 35 }), { qos: 1 });
+    await eventually(async () => (gauge(await metricsText(tp.baseUrl), 'continuum_alarms_active') === 1 ? true : undefined), 5_000, 'one active alarm');
   } finally {
     await client.endAsync();
   }
