@@ -448,8 +448,7 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
   /** A protocol violation or limit: counted, then disconnected. */
   protocolError(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
-    // Counted by catalogue code; the MQTT reason code itself is in the disconnect's log line.
-    this.broker.metrics.reject('mqtt', reasonCode === 0x81 ? 'MALFORMED_PACKET' : reasonCode === 0x95 ? 'PAYLOAD_TOO_LARGE' : reasonCode === 0x88 ? 'UNAVAILABLE' : 'PROTOCOL_ERROR');
+    this.broker.metrics.reject('mqtt', reasonCode === 0x81 ? 'MALFORMED_PACKET' : reasonCode === 0x95 ? 'PAYLOAD_TOO_LARGE' : reasonCode === 0x88 ? 'UNAVAILABLE' : 'PROTOCOL_ERROR'); // catalogue code; the reason code is logged
     this.disconnect(reasonCode, why);
   }
 
