@@ -53,6 +53,8 @@ export interface RegistryStore {
   getProfile(id: string): Promise<DeviceProfile | undefined>;
   findProfile(by: { tenantId: string; name: string } | { provisionKey: string }): Promise<DeviceProfile | undefined>;
   listProfiles(tenantId: string): Promise<DeviceProfile[]>;
+  /** Removes a profile no device uses; false when it did not exist. The caller checks usage first. */
+  deleteProfile(id: string): Promise<boolean>;
   /** Inserts the device with its credentials atomically; throws DEVICE_NAME_TAKEN on a duplicate name. */
   insertDevice(device: Device, credentials: readonly DeviceCredential[]): Promise<void>;
   /** Many devices in one transaction; returns per-row errors by index (bulk import). */

@@ -97,6 +97,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    deps.metrics.httpRequest?.(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     if (VERBOSE_LEVELS.has(request.log.level)) {
       request.log.debug(
         { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },

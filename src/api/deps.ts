@@ -49,6 +49,8 @@ export interface OtaApi {
 export interface MetricsRenderer {
   render(): Promise<string>;
   readonly contentType: string;
+  /** One answered HTTP request (route pattern, never the URL: bounded label values). */
+  httpRequest?(method: string, route: string, status: number, seconds: number): void;
 }
 
 export interface ApiDeps {

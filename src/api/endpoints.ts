@@ -1,8 +1,9 @@
 /**
- * Where devices connect: the listening addresses as bound (a configured port 0 shows the real
- * port), so the dashboard's "Add device" wizard prints commands that reach this platform and not
- * a default port another broker may hold. Host names are left to the client: the one the browser
- * used to reach the dashboard is the best guess of what a device can reach.
+ * GET /api/endpoints: where devices connect — the listening addresses as bound (a configured port
+ * 0 shows the real port), the same ports as <data-dir>/ports.json. The dashboard's "Add device"
+ * wizard prints commands from them and `continuum simulate` connects to them, instead of assuming
+ * 1883/5683, which on a shared host may be another broker. Host names are left to the client: the
+ * one it used to reach the API is the best guess of what a device can reach.
  */
 import { Type } from '@sinclair/typebox';
 import type { ListeningAddress } from '../ports.js';
@@ -15,6 +16,11 @@ const EndpointView = Type.Object({
   port: Type.Integer(),
 });
 
+const EndpointsView = Type.Object({
+  items: Type.Array(EndpointView),
+  ports: Type.Record(Type.String(), Type.Integer(), { description: 'listener name → port (the first of a name), as in ports.json; empty while starting' }),
+});
+
 export const endpointRoutes: ApiPlugin<{ endpoints: () => readonly ListeningAddress[] }> = async (app, { endpoints }) => {
   app.get(
     '/endpoints',
@@ -22,9 +28,14 @@ export const endpointRoutes: ApiPlugin<{ endpoints: () => readonly ListeningAddr
       schema: {
         tags: ['platform'],
         summary: "The platform's listening ports for devices (MQTT, CoAP, HTTP), as bound",
-        response: { 200: Type.Object({ items: Type.Array(EndpointView) }), ...errorResponses },
+        response: { 200: EndpointsView, ...errorResponses },
       },
     },
-    async () => ({ items: endpoints().map((a) => ({ name: a.name, protocol: a.protocol, port: a.port })) }),
+    async () => {
+      const items = endpoints().map((a) => ({ name: a.name, protocol: a.protocol, port: a.port }));
+      const ports: Record<string, number> = {};
+      for (const a of items) if (!(a.name in ports)) ports[a.name] = a.port;
+      return { items, ports };
+    },
   );
 };

@@ -101,4 +101,20 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
       return profileView(profile, principal.role === 'admin');
     },
   );
+
+  app.delete(
+    '/profiles/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a device profile no device uses (not the default profile)',
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await registry.deleteProfile(principalOf(request).tenantId, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 };

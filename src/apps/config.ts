@@ -3,11 +3,12 @@
  * YAML), CONTINUUM_* environment variables, command-line flags. The schema is compiled once;
  * an invalid config stops startup with every problem listed.
  */
-import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseAllowList } from '../domain/outbound/allow-list.js';
+import { ConfigFileError, allowedValues, didYouMean, originOf, readConfigFile, recordLeaves, schemaPaths, unknownKeys, type ConfigFile, type SettingOrigin } from './config-file.js';
+
+export type { SettingOrigin };
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 /** A node id (apps/node-id.ts): safe in bus subjects, file names and logs. */
@@ -408,39 +409,100 @@ export interface ConfigSources {
 
 const OPTIONAL_ENV_PATHS = ['node.id', 'auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
+export interface LoadedConfig {
+  readonly config: Config;
+  /** By dotted path of every leaf set by a source; a path absent here has no value. */
+  readonly origins: ReadonlyMap<string, SettingOrigin>;
+}
+
+const KNOWN_PATHS = schemaPaths(ConfigSchema);
+
+/** One schema error as a line naming the setting, where its value came from and what is allowed. */
+function describeError(e: ValueError, tree: Tree, origins: ReadonlyMap<string, SettingOrigin>): string {
+  const path = e.path.replace(/^\//, '').replace(/\//g, '.');
+  const origin = originOf(origins, path);
+  const allowed = allowedValues(e.schema);
+  const got = path.split('.').reduce<unknown>((n, p) => (n as Tree | undefined)?.[p], tree);
+  let message = typeof got === 'object' && got !== null ? e.message : `${e.message}; got ${JSON.stringify(got)}`;
+  if (allowed) {
+    const near = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
+    message = `must be one of ${allowed.join(', ')}; got ${JSON.stringify(got)}${near ? ` (did you mean ${near}?)` : ''}`;
+  }
+  const flag = flagFor(path);
+  const from =
+    origin?.source === 'file'
+      ? ''
+      : origin?.source === 'env' ? ` (from environment variable ${origin.where ?? ''})` : origin?.source === 'flag' ? ` (from flag ${origin.where ?? ''})` : flag ? ` (flag ${flag}, env ${envNameFor(path)})` : '';
+  const prefix = origin?.source === 'file' && origin.where ? `${origin.where}: ` : '';
+  return `  ${prefix}${path || '(root)'}: ${message}${from}`;
+}
+
+function readFile(file: string): ConfigFile {
+  try {
+    return readConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+}
+
 export function loadConfig(sources: ConfigSources = {}): Config {
+  return loadConfigWithOrigins(sources).config;
+}
+
+/** The config with the source of every setting; unknown keys in the file are errors, with a did-you-mean. */
+export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig {
   let tree: Tree = structuredClone(DEFAULTS) as unknown as Tree;
+  const origins = new Map<string, SettingOrigin>();
+  recordLeaves(origins, tree, () => ({ source: 'default' }));
+  const problems: string[] = [];
   if (sources.file) {
-    const text = readFileSync(sources.file, 'utf8');
-    const parsed: unknown = sources.file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-    if (typeof parsed !== 'object' || parsed === null) throw new ConfigError(`${sources.file}: not a mapping`);
-    tree = deepMerge(tree, parsed as Tree);
+    const file = readFile(sources.file);
+    const unknown = unknownKeys(file.tree, ConfigSchema);
+    for (const path of unknown) {
+      const line = file.line(path);
+      const near = didYouMean(path, KNOWN_PATHS);
+      problems.push(`  ${sources.file}${line !== undefined ? `:${line}` : ''}: unknown setting "${path}"${near ? ` (did you mean "${near}"?)` : ''}`);
+    }
+    tree = deepMerge(tree, file.tree);
+    recordLeaves(origins, file.tree, (path) => {
+      const line = file.line(path);
+      return { source: 'file', where: `${file.file}${line !== undefined ? `:${line}` : ''}` };
+    });
   }
   const env = sources.env ?? {};
   const defaultsTree = DEFAULTS as unknown as Tree;
   for (const path of [...leafPaths(defaultsTree), ...OPTIONAL_ENV_PATHS]) {
-    const raw = env[envNameFor(path)];
+    const name = envNameFor(path);
+    const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const sample = path.split('.').reduce<unknown>((n, p) => (n as Tree | undefined)?.[p], defaultsTree);
     setPath(tree, path, coerce(raw, sample));
+    origins.set(path, { source: 'env', where: name });
   }
   // ThingsBoard-style short names for the first admin, as documented in the README.
-  if (env.CONTINUUM_ADMIN_EMAIL) setPath(tree, 'auth.adminEmail', env.CONTINUUM_ADMIN_EMAIL);
-  if (env.CONTINUUM_ADMIN_PASSWORD) setPath(tree, 'auth.adminPassword', env.CONTINUUM_ADMIN_PASSWORD);
+  if (env.CONTINUUM_ADMIN_EMAIL) {
+    setPath(tree, 'auth.adminEmail', env.CONTINUUM_ADMIN_EMAIL);
+    origins.set('auth.adminEmail', { source: 'env', where: 'CONTINUUM_ADMIN_EMAIL' });
+  }
+  if (env.CONTINUUM_ADMIN_PASSWORD) {
+    setPath(tree, 'auth.adminPassword', env.CONTINUUM_ADMIN_PASSWORD);
+    origins.set('auth.adminPassword', { source: 'env', where: 'CONTINUUM_ADMIN_PASSWORD' });
+  }
   for (const [flag, raw] of Object.entries(sources.flags ?? {})) {
     const spec = FLAG_PATHS[flag];
     if (!spec || raw === undefined) continue;
     setPath(tree, spec.path, spec.type === 'int' ? Number(raw) : raw);
+    origins.set(spec.path, { source: 'flag', where: `--${flag}` });
   }
-  if (sources.overrides) tree = deepMerge(tree, sources.overrides as Tree);
-  const errors = [...Value.Errors(ConfigSchema, tree)];
-  if (errors.length > 0) {
-    const lines = errors.slice(0, 10).map((e) => {
-      const path = e.path.replace(/^\//, '').replace(/\//g, '.');
-      const flag = flagFor(path);
-      return `  ${path || '(root)'}: ${e.message}${flag ? ` (flag ${flag}, env ${envNameFor(path)})` : ''}`;
-    });
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  if (sources.overrides) {
+    tree = deepMerge(tree, sources.overrides as Tree);
+    recordLeaves(origins, sources.overrides as Tree, () => ({ source: 'override' }));
+  }
+  problems.push(...[...Value.Errors(ConfigSchema, tree)].map((e) => describeError(e, tree, origins)));
+  if (problems.length > 0) {
+    const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
+    throw new ConfigError(`invalid configuration:\n${problems.slice(0, 20).join('\n')}${more}`);
   }
   const config = tree as unknown as Config;
   try {
@@ -451,5 +513,5 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   // A CRL or CA authentication without a CA to verify against would silently check nothing.
   if (config.tls.crl && !config.tls.ca) throw new ConfigError('invalid configuration:\n  tls.crl: needs tls.ca (flag --tls-ca)');
   if (config.tls.authByCa && !config.tls.ca) throw new ConfigError('invalid configuration:\n  tls.authByCa: needs tls.ca (flag --tls-ca)');
-  return config;
+  return { config, origins };
 }

@@ -7,7 +7,7 @@ import { PlatformError } from '../domain/errors.js';
 import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
+import { createRootLogger, logFormat } from './log-output.js';
 import type { Config } from './config.js';
 import { openDataDir, secureDataDir } from './data-dir.js';
 import { flagFor } from './config.js';
@@ -28,6 +28,8 @@ import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { registerGauges } from './platform-gauges.js';
+import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
@@ -155,7 +157,7 @@ function writePortsFile(dataDir: string, ports: Record<string, number>): void {
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
-  const pinoLogger = pino({ level: config.log.level, base: { app: 'continuum' } });
+  const pinoLogger = createRootLogger(config.log.level, logFormat(process.env, process.stdout.isTTY === true));
   const logger: Logger = options.logger ?? pinoLogger;
   // Before anything touches the data dir: a second server on it is refused here, with one line.
   const dataDirLock = lockDataDir(resolve(config.dataDir));
@@ -251,6 +253,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // The ingest → rules handoff goes through the store's outbox (services/outbox-relay.ts).
   const outbox = new OutboxRelay({ store, bus, logger: logger.child({ component: 'outbox' }) });
+  registerGauges(metrics, { store, status, outbox, nodeId });
   const ingest = new IngestService({
     store,
     bus,
@@ -286,6 +289,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     nodeId,
     defaultTimeoutMs: config.rpc.defaultTimeoutMs,
   });
+  // Info lines an operator reads: connects, alarms, commands (services/event-log.ts).
+  const eventLog = new EventLog({ bus, clock, logger });
   const live = new LiveService({
     bus,
     clock,
@@ -382,7 +387,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       https,
       ui: config.web,
       limits: config.http,
-      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'connection_limit'),
+      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'CONNECTION_LIMIT'),
     });
     await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
     // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt
@@ -405,6 +410,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
     await commands.stop();
+    eventLog.stop();
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
@@ -418,6 +424,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   try {
     // Before any device can connect: the outbox of an earlier run is taken back first.
     await commands.start();
+    eventLog.start();
     audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();

@@ -79,7 +79,9 @@ function printBanner(platform: Platform): void {
     lines.push(`  admin    ${platform.adminEmail}`);
   }
   lines.push('');
-  process.stdout.write(lines.join('\n') + '\n');
+  // stderr, like the logs' human side: stdout may be a log file or a pipe, and the one-time
+  // password must not land in a log shipper.
+  process.stderr.write(lines.join('\n') + '\n');
 }
 
 /** Starts the demo pack beside the platform; a failure is reported and the platform keeps running. */
@@ -137,7 +139,10 @@ export async function runServerFromCli(argv: string[]): Promise<void> {
     (demo ? demo.stop().catch(() => undefined) : Promise.resolve())
       .then(() => platform.stop())
       .then(
-      () => process.exit(0),
+      () => {
+        platform.logger.info({ signal }, 'shutdown complete');
+        process.exit(0);
+      },
       (err: unknown) => {
         platform.logger.error({ err }, 'shutdown failed');
         process.exit(1);

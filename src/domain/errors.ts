@@ -59,6 +59,18 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { http: 408, coap: '4.08', mqtt: 0x80, message: 'the request did not arrive in time' },
   HEADERS_TOO_LARGE: { http: 431, coap: '4.13', mqtt: 0x95, message: 'request headers over the size limit' },
   UNAVAILABLE: { http: 503, coap: '5.03', mqtt: 0x88, message: 'service unavailable' },
+  // Limits and conditions of the transports themselves, so that every refusal, counted in
+  // continuum_rejects_total{reason}, is named by a code of this catalogue (one label vocabulary).
+  CONNECTION_LIMIT: { http: 503, coap: '5.03', mqtt: 0x97, message: 'connection limit reached' },
+  SESSION_LIMIT: { http: 503, coap: '5.03', mqtt: 0x97, message: 'MQTT session limit reached' },
+  QUEUE_FULL: { http: 503, coap: '5.03', mqtt: 0x97, message: 'offline session queue full: oldest message dropped' },
+  MESSAGE_EXPIRED: { http: 410, coap: '4.04', mqtt: 0x80, message: 'queued message expired before delivery' },
+  SLOW_CONSUMER: { http: 503, coap: '5.03', mqtt: 0x89, message: 'client reads too slowly: QoS 0 message dropped' },
+  PROTOCOL_ERROR: { http: 400, coap: '4.00', mqtt: 0x82, message: 'protocol error' },
+  MALFORMED_PACKET: { http: 400, coap: '4.00', mqtt: 0x81, message: 'malformed packet' },
+  TLS_HANDSHAKE_FAILED: { http: 400, coap: '4.00', mqtt: 0x80, message: 'TLS handshake failed' },
+  SEQUENCE_GAP: { http: 400, coap: '4.00', mqtt: 0x80, message: 'Sparkplug sequence number out of order' },
+  BIRTH_MISSING: { http: 400, coap: '4.00', mqtt: 0x80, message: 'Sparkplug data without a birth: rebirth requested' },
   INTERNAL: { http: 500, coap: '5.00', mqtt: 0x83, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

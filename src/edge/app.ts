@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { JsonValue } from '../domain/telemetry.js';
 import { ReadingBuffer, type BufferStats } from './buffer/sqlite-buffer.js';
-import { EdgeConfigError, loadEdgeConfig, type EdgeConfig, type LocalRuleConfig } from './config.js';
+import { EdgeConfigError, edgeEnvironment, loadEdgeConfig, type EdgeConfig, type LocalRuleConfig } from './config.js';
 import { BacnetConnector } from './connectors/bacnet/index.js';
 import { ModbusRtuConnector, ModbusTcpConnector } from './connectors/modbus/index.js';
 import { SmsConnector } from './connectors/sms/index.js';
@@ -221,7 +221,8 @@ export async function runEdgeFromCli(argv: string[], io: { stdout: NodeJS.Writab
   const offline = values.offline ?? false;
   let edge: Edge;
   try {
-    const config = loadEdgeConfig(values.config, io.env, { offline });
+    const env = edgeEnvironment(io.env, (message) => io.stderr.write(`continuum edge: warning: ${message}\n`));
+    const config = loadEdgeConfig(values.config, env, { offline });
     if (values['log-level']) config.log.level = values['log-level'];
     edge = await startEdge({ config, dataDir: values['data-dir'] ?? './edge-data', offline });
   } catch (err) {

@@ -229,7 +229,8 @@ export function parseEdgeConfig(text: string, env: Readonly<Record<string, strin
   // `${…}` inside rules is the rule template language (`${deviceName}`), rendered per firing;
   // environment substitution there would be ambiguous, so rules are left as written.
   const { rules, ...rest } = raw as Record<string, unknown>;
-  const tree = { ...(substituteEnv(rest, env, '', missing) as object), ...(rules !== undefined ? { rules } : {}) };
+  // The old names of the edge's URL still fill CONTINUUM_EDGE_URL (runEdgeFromCli warns about them).
+  const tree = { ...(substituteEnv(rest, edgeEnvironment(env, () => undefined), '', missing) as object), ...(rules !== undefined ? { rules } : {}) };
   if (missing.length > 0) throw new EdgeConfigError(`${source}: invalid configuration:\n  ${missing.join('\n  ')}`);
   // Environment values are strings; Convert turns "1502" into a port where the schema wants a number.
   const connectorErrors = fillConnectors(tree);
@@ -240,6 +241,26 @@ export function parseEdgeConfig(text: string, env: Readonly<Record<string, strin
   const problems = checkSemantics(config, options.offline ?? false);
   if (problems.length > 0) throw new EdgeConfigError(`${source}: invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;
+}
+
+/** The edge's own name for the platform's MQTT address; CONTINUUM_URL is the CLI's http:// API address. */
+export const EDGE_URL_VAR = 'CONTINUUM_EDGE_URL';
+
+/**
+ * One meaning per variable name: the edge reads CONTINUUM_EDGE_URL. Before it had its own name
+ * the edge took CONTINUUM_URL=mqtt://…, which the CLI reads as http://; that still works (both
+ * names are filled), with a warning to move.
+ */
+export function edgeEnvironment(env: Readonly<Record<string, string | undefined>>, warn: (message: string) => void): Readonly<Record<string, string | undefined>> {
+  if (env[EDGE_URL_VAR] !== undefined) return env;
+  // CONTINUUM_MQTT_URL, used by two examples, sits among the platform's CONTINUUM_MQTT_* settings.
+  for (const name of ['CONTINUUM_URL', 'CONTINUUM_MQTT_URL']) {
+    const old = env[name];
+    if (old === undefined || !/^(mqtts?|wss?|tcp|tls):\/\//i.test(old)) continue;
+    warn(`${name}=${old.split('://')[0] ?? ''}://… for the edge is deprecated: set ${EDGE_URL_VAR} (CONTINUUM_URL is the CLI's http:// API address)`);
+    return { ...env, [EDGE_URL_VAR]: old };
+  }
+  return env;
 }
 
 export function loadEdgeConfig(file: string, env: Readonly<Record<string, string | undefined>>, options: { offline?: boolean } = {}): EdgeConfig {

@@ -9,6 +9,7 @@
 import type { DeviceIdentity, OfflineReason, TransportName } from '../domain/device.js';
 import type { OtaType } from '../domain/ota.js';
 import type { JsonValue } from '../domain/telemetry.js';
+import type { ErrorCode } from '../domain/errors.js';
 
 export interface BasicCredentials {
   readonly clientId?: string;
@@ -176,7 +177,8 @@ export interface GatewayEventHandlers {
 export interface TransportMetrics {
   messageIn(transport: TransportName | string, kind: string): void;
   messageOut(transport: TransportName | string, kind: string): void;
-  reject(transport: TransportName | string, reason: string): void;
+  /** `reason` is a code of the error catalogue: one label vocabulary across transports. */
+  reject(transport: TransportName | string, reason: ErrorCode): void;
   connections(transport: TransportName | string, delta: number): void;
 }
 

@@ -10,7 +10,7 @@
  *   key): many sources guessing one device's password or one profile's provision secret.
  * A locked key answers RATE_LIMITED with the seconds to wait (HTTP 429 + Retry-After, CoAP 4.29
  * + Max-Age, MQTT 5 CONNACK 0x9F / 3.1.1 return code 3). Each lockout is logged once (warn) and
- * counted once (metrics.reject(transport, 'auth_lockout')).
+ * counted once (metrics.reject(transport, 'RATE_LIMITED'), beside the refusals answered RATE_LIMITED).
  */
 import type { Clock, Logger } from '../ports.js';
 import type { DeviceClient, TransportMetrics } from '../ports/device-api.js';
@@ -76,7 +76,7 @@ export class DeviceAuthGuard {
     const byCredential = this.credentials.failure([credentialKey]);
     if (!byAddress && !byCredential) return;
     const transport = client?.transport ?? 'unknown';
-    this.metrics?.reject(transport, 'auth_lockout');
+    this.metrics?.reject(transport, 'RATE_LIMITED');
     this.logger.warn(
       {
         transport,

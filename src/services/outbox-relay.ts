@@ -36,6 +36,11 @@ export class OutboxRelay {
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
+  /** Outbox records being published and not yet acknowledged: the outbox depth gauge. */
+  depth(): number {
+    return this.inFlight.size;
+  }
+
   /** The record of one commit's events (outbox-record.ts). */
   encode(events: readonly OutboxEvent[]): string {
     return encodeRecord(events);

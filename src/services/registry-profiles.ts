@@ -151,6 +151,22 @@ export class ProfileRegistry {
     return this.deps.store.listProfiles(tenantId);
   }
 
+  /**
+   * Deletes a profile no device uses. The tenant's default profile stays: devices created
+   * without a profile, and provisioning, fall back to it.
+   */
+  async deleteProfile(tenantId: string, id: string): Promise<void> {
+    const current = await this.deps.store.getProfile(id);
+    if (!current || current.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', id);
+    if ((await this.defaultProfile(tenantId)).id === id) throw new PlatformError('CONFLICT', 'the default profile cannot be deleted');
+    const users = await this.deps.store.listDevices({ tenantId, profileId: id, limit: 1, offset: 0 });
+    if (users.total > 0) {
+      throw new PlatformError('CONFLICT', `profile "${current.name}" is used by ${users.total} device(s); move them to another profile first`);
+    }
+    await this.deps.store.deleteProfile(id);
+    this.profileCache.delete(id);
+  }
+
   private remember(profile: DeviceProfile): DeviceProfile {
     this.profileCache.set(profile.id, profile);
     return profile;

@@ -53,7 +53,7 @@ export interface RegistryDeps {
   readonly tokens?: TokenHasher;
   /** Brute-force limits on device authentication and provisioning (device-auth-guard.ts). */
   readonly deviceAuthLimits?: DeviceAuthLimits;
-  /** Counts lockouts (metrics.reject(transport, 'auth_lockout')). */
+  /** Counts lockouts (metrics.reject(transport, 'RATE_LIMITED')). */
   readonly metrics?: TransportMetrics;
 }
 
@@ -129,6 +129,10 @@ export class RegistryService {
 
   listProfiles(tenantId: string): Promise<DeviceProfile[]> {
     return this.profiles.listProfiles(tenantId);
+  }
+
+  deleteProfile(tenantId: string, id: string): Promise<void> {
+    return this.profiles.deleteProfile(tenantId, id);
   }
 
   resolveProfile(tenantId: string, profileId: string | undefined): Promise<DeviceProfile> {

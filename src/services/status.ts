@@ -223,6 +223,13 @@ export class StatusService {
     return lastActivity !== undefined && this.deps.clock.now() - lastActivity < this.deps.inactivityTimeoutMs;
   }
 
+  /** Devices this node counts online (a session here or recent activity): the online gauge. */
+  onlineCount(): number {
+    let n = 0;
+    for (const s of this.live.values()) if (this.isOnline(s)) n += 1;
+    return n;
+  }
+
   private isOnline(s: LiveStatus): boolean {
     return s.sessions > 0 || (onlineByActivity(s.transport) && this.recentlyActive(s.lastActivity));
   }

@@ -55,6 +55,8 @@ export interface SimStats {
 
 export interface Simulation {
   stats(): SimStats;
+  /** The device whose telemetry was acknowledged first, once one was. */
+  firstAcked(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -209,7 +211,11 @@ export function startSimulation(opts: SimOptions): Simulation {
   }
   let stopped = false;
   return {
-    stats: () => ({ devices: devices.length, ...counters, msgPerS: meter.rate(counters.acked) }),
+    stats: () => {
+      const { firstAcked: _first, ...counts } = counters;
+      return { devices: devices.length, ...counts, msgPerS: meter.rate(counters.acked) };
+    },
+    firstAcked: () => counters.firstAcked,
     async stop() {
       if (stopped) return;
       stopped = true;

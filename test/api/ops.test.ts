@@ -61,7 +61,7 @@ describe('management API: operations and documentation', () => {
   it('serves Prometheus metrics', async () => {
     api.metrics.messageIn('mqtt', 'telemetry');
     api.metrics.messageIn('mqtt', 'telemetry');
-    api.metrics.reject('coap', 'unauthorized');
+    api.metrics.reject('coap', 'UNAUTHORIZED');
     api.metrics.connections('mqtt', 3);
     api.metrics.storeCommit(500, 0.004);
     const res = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -69,7 +69,7 @@ describe('management API: operations and documentation', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();
     assert.match(text, /continuum_messages_in_total\{transport="mqtt",kind="telemetry"\} 2/);
-    assert.match(text, /continuum_rejects_total\{transport="coap",reason="unauthorized"\} 1/);
+    assert.match(text, /continuum_rejects_total\{transport="coap",reason="UNAUTHORIZED"\} 1/);
     assert.match(text, /continuum_connections\{transport="mqtt"\} 3/);
     assert.match(text, /continuum_store_rows_total 500/);
     assert.match(text, /continuum_store_commit_seconds_count 1/);

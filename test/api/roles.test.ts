@@ -46,6 +46,7 @@ test('an operator changes no configuration: 403 FORBIDDEN with the reason', asyn
     ['PUT', `/api/devices/${device.id}/credentials`, { type: 'ACCESS_TOKEN', token: 'stolen-token-123' }],
     ['POST', `/api/devices/${device.id}/attributes/server`, { rainForecast: true }],
     ['POST', '/api/profiles', { name: 'p' }],
+    ['DELETE', '/api/profiles/00000000-0000-4000-8000-00000000dead', undefined],
     ['POST', '/api/rules', { name: 'r', trigger: 'telemetry', condition: 'x > 1', actions: [{ type: 'alarm', alarmType: 'X' }] }],
     ['POST', '/api/dashboards', { name: 'd', widgets: [] }],
     ['POST', '/api/devices/import', { csv: 'name\nx' }],

@@ -114,7 +114,7 @@ describe('continuum CLI', () => {
       [['device', 'list', ...conn.slice(0, 2), '--api-key', 'wrong'], /UNAUTHORIZED/],
       [['device', 'create', ...conn], /needs a NAME/],
       [['device', 'list', '--bogus', ...conn], /bogus/],
-      [['telemetry', 'get', 'no-such-device', ...conn], /no device with id or name/],
+      
       [['device', 'import', join(dir, 'missing.csv'), ...conn], /cannot read/],
     ];
     for (const [args, pattern] of cases) {

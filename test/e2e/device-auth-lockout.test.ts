@@ -74,7 +74,7 @@ test('device-auth lockout over MQTT: wrong tokens get "not authorised", then the
   assert.equal(await mosquittoPub(p.ports.mqtt, known.accessToken), 'ok');
   assert.equal(await connackCode(p.ports.mqtt, { protocolVersion: 5, username: unseen.accessToken }), 0x9f);
   const lockouts = await metricsText(p.baseUrl);
-  assert.match(lockouts, /auth_lockout/);
+  assert.match(lockouts, /continuum_rejects_total\{transport="mqtt",reason="RATE_LIMITED"\} [1-9]/);
 });
 
 test('device-auth lockout over CoAP: 4.01 for a wrong token, then 4.29 Too Many Requests with Max-Age (RFC 8516)', async () => {

@@ -49,7 +49,7 @@ before(async () => {
   });
   const gateway = await tp.api.createDevice('edge-bacnet', { gateway: true });
   const config = loadEdgeConfig('examples/edge/bacnet.yaml', {
-    CONTINUUM_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
+    CONTINUUM_EDGE_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
     CONTINUUM_GATEWAY_TOKEN: gateway.accessToken,
     BACNET_PORT: '0',
     BACNET_DEVICE_ADDRESS: ahu.address,

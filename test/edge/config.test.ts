@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadEdgeConfig, parseEdgeConfig, substituteEnv, EdgeConfigError } from '../../src/edge/config.js';
 
-const ENV = { CONTINUUM_URL: 'mqtt://127.0.0.1:1883', CONTINUUM_GATEWAY_TOKEN: 'tok', MODBUS_HOST: '127.0.0.1', MODBUS_PORT: '15020' };
+const ENV = { CONTINUUM_EDGE_URL: 'mqtt://127.0.0.1:1883', CONTINUUM_GATEWAY_TOKEN: 'tok', MODBUS_HOST: '127.0.0.1', MODBUS_PORT: '15020' };
 
 test('the shipped example: env substituted, port converted, the contract keys present', () => {
   const c = loadEdgeConfig('examples/edge/modbus-plc.yaml', ENV);

@@ -22,7 +22,7 @@ before(async () => {
   plc = await startPlc();
   const gateway = await tp.api.createDevice('edge-gw', { gateway: true });
   const config = loadEdgeConfig('examples/edge/modbus-plc.yaml', {
-    CONTINUUM_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
+    CONTINUUM_EDGE_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
     CONTINUUM_GATEWAY_TOKEN: gateway.accessToken,
     MODBUS_HOST: '127.0.0.1',
     MODBUS_PORT: String(plc.port),

@@ -43,7 +43,7 @@ before(async () => {
   pump = gsmPumpController(smsc, '+491700000002');
   const gateway = await tp.api.createDevice('edge-sms', { gateway: true });
   const config = loadEdgeConfig('examples/edge/sms-pump.yaml', {
-    CONTINUUM_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
+    CONTINUUM_EDGE_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
     CONTINUUM_GATEWAY_TOKEN: gateway.accessToken,
     MODBUS_HOST: '127.0.0.1',
     MODBUS_PORT: String(plc.port),

@@ -49,7 +49,7 @@ before(async () => {
   brokerPort = Number(new URL(address?.url ?? '').port);
   const gateway = await tp.api.createDevice('sp-edge-gw', { gateway: true });
   const edgeConfig = loadEdgeConfig('examples/edge/sparkplug.yaml', {
-    CONTINUUM_MQTT_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
+    CONTINUUM_EDGE_URL: `mqtt://127.0.0.1:${tp.ports.mqtt}`,
     GATEWAY_TOKEN: gateway.accessToken,
     SPARKPLUG_BROKER_URL: `mqtt://127.0.0.1:${brokerPort}`,
     SPARKPLUG_GROUP: GROUP,

@@ -43,7 +43,7 @@ describe('device authentication guard', () => {
     const lines = lockoutLines(logger);
     assert.equal(lines.length, 1);
     assert.deepEqual({ ...lines[0]?.obj, retryAfterSeconds: undefined }, { transport: 'mqtt', address: '10.0.0.2', credential: 'basic pump/', lockedOut: 'credential', retryAfterSeconds: undefined });
-    assert.deepEqual(metrics.rejects, ['mqtt:auth_lockout']);
+    assert.deepEqual(metrics.rejects, ['mqtt:RATE_LIMITED']);
     assert.doesNotMatch(JSON.stringify(logger.records), /guess-|right-password/);
     // Another device is not affected.
     await registry.createDevice({ tenantId: T, name: 'valve', basic: { username: 'valve', password: 'valve-password' } });

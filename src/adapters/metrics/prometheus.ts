@@ -10,6 +10,12 @@ export interface PrometheusMetrics extends PlatformMetrics {
   readonly contentType: string;
   /** The exposition text served at /metrics. */
   render(): Promise<string>;
+  /** One answered HTTP request: continuum_http_request_duration_seconds{method,route,status}. */
+  httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A gauge read when /metrics is scraped (device counts, active alarms, outbox depth). */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void;
+  /** `continuum_build_info{…} 1`: which build runs where, for dashboards and alerts on mixed versions. */
+  buildInfo(labels: Readonly<Record<string, string>>): void;
 }
 
 /**
@@ -78,6 +84,16 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   });
+  const httpSeconds = new Histogram({
+    name: 'continuum_http_request_duration_seconds',
+    help: 'HTTP requests (API, device API, dashboard) by route pattern, from arrival to the last byte of the answer',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  // One child per (method, route, status), looked up by a string key: labels() hashes the label
+  // object, which device HTTP traffic would pay on every request.
+  const httpChildren = new Map<string, { observe(v: number): void }>();
   const storeRows = new Counter({
     name: 'continuum_store_rows_total',
     help: 'Telemetry rows committed to the store',
@@ -95,6 +111,25 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     storeCommit: (rows, seconds) => {
       commitSeconds.observe(seconds);
       storeRows.inc(rows);
+    },
+    httpRequest(method, route, status, seconds) {
+      const key = `${method} ${status} ${route}`;
+      let child = httpChildren.get(key);
+      if (child === undefined) httpChildren.set(key, (child = httpSeconds.labels({ method, route, status: String(status) })));
+      child.observe(seconds);
+    },
+    gauge(name, help, read) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(await read());
+        },
+      });
+    },
+    buildInfo(labels) {
+      new Gauge({ name: 'continuum_build_info', help: 'Always 1; the labels name the build and the node', labelNames: Object.keys(labels), registers }).set(labels, 1);
     },
   };
 }

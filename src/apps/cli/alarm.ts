@@ -1,6 +1,6 @@
 /** `continuum alarm list|ack|clear` and `continuum command send|get|list`. */
 import { CONNECTION_HELP, CliError, connect, intFlag, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
-import { resolveDevice } from './telemetry.js';
+import { resolveDevice } from './resolve.js';
 
 export const ALARM_HELP = `Usage: continuum alarm list [--device DEVICE] [--status active,acknowledged,cleared]
                           [--severity critical,major,…] [--type T] [--limit N] [--json]

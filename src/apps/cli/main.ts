@@ -2,8 +2,10 @@
 import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { CliError, type Io } from './common.js';
+import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
 import { OTA_HELP, runOta } from './ota.js';
+import { PROFILE_HELP, runProfile } from './profile.js';
 import { RULE_HELP, runRule } from './rules.js';
 import { SCENARIO_HELP, runScenario } from './scenario.js';
 import { USER_HELP, runUser } from './user.js';
@@ -13,8 +15,11 @@ export const HELP = `Usage: continuum <command> [options]
 
 Commands:
   start [flags]         run the platform (continuum start --help)
+  config check FILE|print  check a config file; print the effective config with each value's source
   device create NAME    create a device and print its access token
+  device get|update|rename|delete DEVICE  one device by id or name
   device list           list devices with their connectivity
+  profile list|get|create|update|delete  device profiles (codec, telemetry keys, units)
   device import FILE    create devices from a CSV file, with a per-row error report
   device firmware DEVICE --package ID  assign a firmware package (without --package: its status)
   ota upload|list|delete  firmware and software packages (continuum ota --help)
@@ -52,11 +57,16 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         const { runSimulate } = await import('./simulate.js');
         return await runSimulate(rest, io);
       }
+      case 'config':
+        return runConfig(rest, io);
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
       case 'ota':
         return await runOta(rest, io);
+      case 'profile':
+      case 'profiles':
+        return await runProfile(rest, io);
       case 'telemetry':
         return await runTelemetry(rest, io);
       case 'rule':
@@ -78,6 +88,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runAudit(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
+        if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
+        if (rest[0] === 'profile') return io.stdout.write(PROFILE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
         if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;
         if (rest[0] === 'alarm') return io.stdout.write(ALARM_HELP + '\n'), 0;

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
 import { ProgressBar } from './progress.js';
-import { resolveDevice } from './telemetry.js';
+import { resolveDevice } from './resolve.js';
 
 export const OTA_HELP = `Usage: continuum ota <command> [options]
 

@@ -1,7 +1,7 @@
 /** `continuum rule list | get | create | update | delete | validate | backtest`. */
 import { readFileSync } from 'node:fs';
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, timeFlag, writeJson, type Io, type Parsed } from './common.js';
-import { resolveDevice } from './telemetry.js';
+import { resolveDevice } from './resolve.js';
 
 export const RULE_HELP = `Usage: continuum rule <command> [options]
 

@@ -16,6 +16,7 @@ import { simDevicesOf } from '../../scenarios/run.js';
 import type { ScenarioPack } from '../../scenarios/types.js';
 import type { ApiClient } from '../../protocols/management-api/client.js';
 import { CONNECTION_HELP, CliError, connect, intFlag, parseCommand, str, writeJson, type Io } from './common.js';
+import { activityOf, endpointFrom, platformPorts, verifyFirstMessage } from './simulate-platform.js';
 
 export const SIMULATE_HELP = `Usage: continuum simulate --scenario NAME [options]
        continuum simulate plc --port P --map FILE [--unit 1]
@@ -33,8 +34,11 @@ Options:
   --protocol P          mqtt | coap | http for every device (default: each group's)
   --speed X             simulated clock speed (default: the pack's demo speed, else 1)
   --duration D          stop after D (30s, 5m, 1h) and print a summary; default: until Ctrl-C
-  --mqtt-url URL        mqtt://host:port (default: the --url host, port 1883)
-  --coap-url URL        coap://host:port (default: the --url host, port 5683)
+  --mqtt-url URL        mqtt://host:port (default: the --url host and the platform's own MQTT
+                        port, read from GET /api/endpoints or DIR/ports.json)
+  --coap-url URL        coap://host:port (default: likewise, the platform's CoAP port)
+  --data-dir DIR        the platform's data dir, for ports.json when the API does not say (default ./data)
+  --no-verify           do not check that the first acknowledged message reached the platform
   --no-install          only create the devices, not the pack's rules and dashboard
   --connect-concurrency N  MQTT handshakes in progress at once (default 100)
   --progress-every S    seconds between progress lines when stderr is not a terminal (default 5)
@@ -99,17 +103,6 @@ async function resolvePack(name: string): Promise<ScenarioPack> {
   return pack;
 }
 
-function endpoint(url: string | undefined, fallbackHost: string, defaultPort: number, scheme: string): { host: string; port: number } {
-  if (url === undefined) return { host: fallbackHost, port: defaultPort };
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new CliError(`--${scheme}-url must be a URL like ${scheme}://host:port, got "${url}"`);
-  }
-  return { host: u.hostname, port: u.port ? Number(u.port) : defaultPort };
-}
-
 function numberFlag(value: string | boolean | undefined, name: string): number | undefined {
   const text = str(value);
   if (text === undefined) return undefined;
@@ -135,20 +128,28 @@ async function prepareDevices(client: ApiClient, pack: ScenarioPack, perGroup: n
   });
 }
 
-/** Resolves on SIGINT/SIGTERM or after `durationMs`. */
-function untilStopped(durationMs: number | undefined): Promise<string> {
-  return new Promise((done) => {
+/** Resolves on SIGINT/SIGTERM, after `durationMs`, or when `stop` is called (a failed check). */
+function stopSignal(durationMs: number | undefined): { readonly done: Promise<string>; stop(why: string): void } {
+  let stop: (why: string) => void = () => undefined;
+  const done = new Promise<string>((resolveDone) => {
     const timer = durationMs !== undefined ? setTimeout(() => finish('duration'), durationMs) : undefined;
     const onSignal = (sig: NodeJS.Signals): void => finish(sig);
     function finish(why: string): void {
       clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      done(why);
+      resolveDone(why);
     }
+    stop = finish;
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  return { done, stop: (why) => stop(why) };
+}
+
+/** Resolves on SIGINT/SIGTERM or after `durationMs`. */
+function untilStopped(durationMs: number | undefined): Promise<string> {
+  return stopSignal(durationMs).done;
 }
 
 async function runScenario(argv: string[], io: Io): Promise<number> {
@@ -162,6 +163,8 @@ async function runScenario(argv: string[], io: Io): Promise<number> {
     'mqtt-url': { type: 'string' },
     'coap-url': { type: 'string' },
     'no-install': { type: 'boolean' },
+    'no-verify': { type: 'boolean' },
+    'data-dir': { type: 'string' },
     'connect-concurrency': { type: 'string' },
     'progress-every': { type: 'string' },
   });
@@ -192,28 +195,65 @@ async function runScenario(argv: string[], io: Io): Promise<number> {
     throw new CliError((err as Error).message);
   }
   const host = new URL(client.baseUrl).hostname;
+  const used = new Set(devices.map((d) => d.protocol));
+  const mqttUrl = str(v['mqtt-url']);
+  const coapUrl = str(v['coap-url']);
+  // Never an assumed 1883/5683: on this host that may be another broker (Mosquitto) that
+  // acknowledges every message and hands none to the platform.
+  const needsPorts = (used.has('mqtt') && mqttUrl === undefined) || (used.has('coap') && coapUrl === undefined);
+  const known = needsPorts ? await platformPorts(client, str(v['data-dir']) ?? io.env.CONTINUUM_DATA_DIR ?? './data') : undefined;
+  const mqtt = endpointFrom(mqttUrl, host, known?.ports.mqtt, 'mqtt');
+  const coap = endpointFrom(coapUrl, host, known?.ports.coap, 'coap');
+  if (used.has('mqtt') && !mqtt) throw new CliError(`the platform reports no MQTT listener (${known?.from ?? ''}); pass --mqtt-url`);
+  if (used.has('coap') && !coap) throw new CliError(`the platform reports no CoAP listener (${known?.from ?? ''}); pass --coap-url`);
+  const target = [...used].map((p) => (p === 'mqtt' ? `mqtt://${mqtt?.host ?? ''}:${mqtt?.port ?? ''}` : p === 'coap' ? `coap://${coap?.host ?? ''}:${coap?.port ?? ''}` : client.baseUrl)).join(', ');
+  const verify = v['no-verify'] !== true;
+  const before = verify ? await activityOf(client, new Set(prepared.map((d) => d.id))) : new Map<string, number | null>();
   const log = stderrLog(io);
   const started = performance.now();
   const sim = startSimulation({
     devices,
-    endpoints: {
-      mqtt: endpoint(str(v['mqtt-url']), host, 1883, 'mqtt'),
-      coap: endpoint(str(v['coap-url']), host, 5683, 'coap'),
-      http: client.baseUrl,
-    },
+    endpoints: { ...(mqtt ? { mqtt } : {}), ...(coap ? { coap } : {}), http: client.baseUrl },
     ...(rate !== undefined ? { rate } : {}),
     speed,
     log,
     ...(concurrency !== undefined ? { connectConcurrency: concurrency } : {}),
   });
-  io.stderr.write(`simulating ${devices.length} ${pack.name} devices at speed ${speed}${durationMs ? ` for ${durationText}` : ' (Ctrl-C stops)'}\n`);
+  io.stderr.write(`simulating ${devices.length} ${pack.name} devices at speed ${speed} to ${target}${durationMs ? ` for ${durationText}` : ' (Ctrl-C stops)'}\n`);
   const tty = io.stderr.isTTY === true;
   const ticker = setInterval(() => {
     const line = progressLine(sim.stats());
     io.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
   }, tty ? PROGRESS_TTY_MS : progressMs);
   const logWindow = setInterval(() => log.flush(), PROGRESS_LINE_MS);
-  const why = await untilStopped(durationMs);
+  const stopping = stopSignal(durationMs);
+  let stoppedBy: string | undefined;
+  void stopping.done.then((reason) => (stoppedBy = reason));
+  if (verify) {
+    try {
+      const landed = await verifyFirstMessage({
+        client,
+        firstAcked: () => sim.firstAcked(),
+        errors: () => sim.stats().errors,
+        idOf: new Map(prepared.map((d) => [d.name, d.id])),
+        before,
+        target,
+        // Each device's first reading comes at a random phase within its interval.
+        ackTimeoutMs: 30_000 + Math.min(...devices.map((d) => (rate !== undefined ? 1000 / rate : ((d.intervalS ?? 1) * 1000) / speed))),
+        landTimeoutMs: 10_000,
+        stopped: () => stoppedBy !== undefined,
+      });
+      if (landed !== undefined) io.stderr.write(`${tty ? '\r\x1b[K' : ''}verified: the first message (from ${landed}) reached the platform\n`);
+    } catch (err) {
+      stopping.stop('verification failed');
+      clearInterval(ticker);
+      clearInterval(logWindow);
+      if (tty) io.stderr.write('\n');
+      await sim.stop();
+      throw err;
+    }
+  }
+  const why = await stopping.done;
   clearInterval(ticker);
   clearInterval(logWindow);
   if (tty) io.stderr.write('\n');

@@ -1,6 +1,6 @@
 /** `continuum telemetry get DEVICE --keys a,b [--from --to --limit --interval --agg]`. */
 import { CONNECTION_HELP, CliError, connect, intFlag, isoTime, parseCommand, str, table, timeFlag, writeJson, type Io } from './common.js';
-import type { ApiClient } from '../../protocols/management-api/client.js';
+import { resolveDevice } from './resolve.js';
 
 export const TELEMETRY_HELP = `Usage: continuum telemetry get DEVICE [--keys a,b] [--from T] [--to T] [--limit N]
                               [--order asc|desc] [--interval MS --agg avg|min|max|sum|count] [--json]
@@ -11,28 +11,6 @@ Reads stored telemetry of DEVICE (its id or its name). Without --keys: every key
   --interval MS   aggregate into buckets of MS milliseconds with --agg (default avg)
 
 ${CONNECTION_HELP}`;
-
-interface DeviceRef {
-  id: string;
-  name: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A device given by id or by exact name. */
-export async function resolveDevice(client: ApiClient, ref: string): Promise<DeviceRef> {
-  if (UUID.test(ref)) {
-    try {
-      return await client.request<DeviceRef>('GET', `/api/devices/${encodeURIComponent(ref)}`);
-    } catch {
-      // not an id after all: try it as a name
-    }
-  }
-  const page = await client.request<{ items: DeviceRef[] }>('GET', '/api/devices', { query: { search: ref, limit: 1000 } });
-  const found = page.items.find((d) => d.name === ref);
-  if (!found) throw new CliError(`no device with id or name "${ref}"`);
-  return found;
-}
 
 async function get(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(argv, {

@@ -10,6 +10,19 @@ export class CliError extends Error {
   }
 }
 
+/** The API answered with an error: its status and catalogue code (`{error, message}`), for callers that branch on them. */
+export class ApiError extends CliError {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
+    // 404 gets its own exit code (3) so scripts can tell "no such thing" from other failures.
+    super(message, status === 404 ? 3 : 1);
+  }
+}
+
 /** A body sent as it is read (a package upload), never held whole. */
 export interface StreamBody {
   readonly body: AsyncIterable<Uint8Array>;
@@ -82,7 +95,7 @@ export class ApiClient {
     if (!res.ok) {
       const e = parsed as { error?: string; message?: string } | undefined;
       const detail = typeof e === 'object' && e?.message ? e.message : `HTTP ${res.status}`;
-      throw new CliError(`${method} ${path}: ${detail}${e?.error ? ` (${e.error})` : ''}`);
+      throw new ApiError(`${method} ${path}: ${detail}${e?.error ? ` (${e.error})` : ''}`, res.status, typeof e === 'object' ? e?.error : undefined);
     }
     return parsed as T;
   }

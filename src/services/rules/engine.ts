@@ -14,6 +14,7 @@
  * A rule that throws (a type error in its condition, a failing action) publishes a `ruleError`
  * event, is logged (throttled) and counted; the other rules and ingest go on.
  */
+import { LogBudget } from '../event-log.js';
 import type { Device } from '../../domain/device.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import type { Rule } from '../../domain/rules/model.js';
@@ -105,6 +106,8 @@ export class RuleEngine {
   readonly contexts: DeviceContexts;
   private readonly states: RuleStateCache;
   private readonly metrics: RuleMetrics;
+  /** Info lines for rules firing and clearing, bounded per window. */
+  private readonly logBudget: LogBudget;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly actionChains = new Map<string, Promise<void>>();
   private pending = 0;
@@ -125,6 +128,7 @@ export class RuleEngine {
     this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock });
     this.states = new RuleStateCache(deps.store, deps.clock, deps.logger);
     this.metrics = deps.metrics ?? noopRuleMetrics;
+    this.logBudget = new LogBudget(deps.clock, deps.logger);
   }
 
   async start(): Promise<void> {
@@ -402,7 +406,10 @@ export class RuleEngine {
       return;
     }
     this.metrics.fired(edge);
-    this.deps.logger.debug({ ruleId: rule.rule.id, deviceId: device.id, edge, ts: message.ts }, 'rule fired');
+    // Info for people reading the log (bounded per window: a rule matching every message must not flood it).
+    if (this.logBudget.take(edge === 'clear' ? 'rule cleared' : 'rule fired')) {
+      this.deps.logger.info({ ruleId: rule.rule.id, rule: rule.rule.name, deviceId: device.id, device: device.name, ts: message.ts }, edge === 'clear' ? 'rule cleared' : 'rule fired');
+    } else this.deps.logger.debug({ ruleId: rule.rule.id, deviceId: device.id, edge, ts: message.ts }, 'rule fired');
     this.dispatch(rule, device, edge, message.ts, rendered);
   }
 

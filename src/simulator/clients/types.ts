@@ -14,6 +14,8 @@ export interface Counters {
   commands: number;
   /** Readings not sent because the device already had MAX_IN_FLIGHT messages unacknowledged (the platform is not keeping up). */
   skipped: number;
+  /** The device whose telemetry was acknowledged first: `continuum simulate` reads it back through the API. */
+  firstAcked?: string;
 }
 
 /** Unacknowledged telemetry messages one device keeps at most, like firmware with a small send window. */

@@ -85,6 +85,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await rejectsWith(store.saveProfile({ ...P1, id: 'pk2', name: 'b', provisionKey: 'key', provisionSecret: 's' }), 'CONFLICT');
         await rejectsWith(store.saveProfile({ ...P1, id: 'px', name: 'x', tenantId: 'no-such-tenant' }), 'NOT_FOUND');
       });
+
+      it('deletes a profile by id; deleting again reports false', async () => {
+        await store.saveProfile({ ...P1, id: 'p-gone', name: 'gone' });
+        assert.equal(await store.deleteProfile('p-gone'), true);
+        assert.equal(await store.getProfile('p-gone'), undefined);
+        assert.equal(await store.findProfile({ tenantId: T1, name: 'gone' }), undefined);
+        assert.equal(await store.deleteProfile('p-gone'), false);
+        assert.deepEqual(await store.getProfile(P1.id), P1);
+      });
     });
 
     describe('devices', () => {

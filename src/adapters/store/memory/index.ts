@@ -167,6 +167,10 @@ export function createMemoryStore(): Store {
         .map(copyProfile);
     },
 
+    async deleteProfile(id: string): Promise<boolean> {
+      return profiles.delete(id);
+    },
+
     async insertDevice(device: Device, creds: readonly DeviceCredential[]): Promise<void> {
       doInsert(device, creds, checkInsert(device, creds));
     },

@@ -79,6 +79,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     profileByName: db.prepare<[string, string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE tenant_id = ? AND name = ?`),
     profileByKey: db.prepare<[string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE provision_key = ?`),
     listProfiles: db.prepare<[string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE tenant_id = ? ORDER BY name`),
+    deleteProfile: db.prepare('DELETE FROM profiles WHERE id = ?'),
     insertDevice: db.prepare(
       `INSERT INTO devices (id, tenant_id, name, name_fold, label, label_fold, profile_id, is_gateway, gateway_id, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -226,6 +227,11 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
 
     async listProfiles(tenantId: string): Promise<DeviceProfile[]> {
       return s.listProfiles.all(tenantId).map(toProfile);
+    },
+
+    async deleteProfile(id: string): Promise<boolean> {
+      // devices.profile_id REFERENCES profiles: a profile still in use fails here, not silently.
+      return s.deleteProfile.run(id).changes > 0;
     },
 
     async insertDevice(device: Device, creds: readonly DeviceCredential[]): Promise<void> {

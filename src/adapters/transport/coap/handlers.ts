@@ -177,7 +177,7 @@ function assemble(deps: CoapHandlerDeps, ex: Exchange, raw: Buffer | undefined):
       ex.options.push({ name: 'Size1', value: encodeUint(deps.maxPayloadBytes) });
       throw new PlatformError('PAYLOAD_TOO_LARGE', `body over ${deps.maxPayloadBytes} bytes`);
     case 'incomplete':
-      deps.metrics.reject('coap', 'BLOCK1_INCOMPLETE');
+      deps.metrics.reject('coap', 'REQUEST_INCOMPLETE');
       deps.logger.warn({ remote: ex.remote, block: block.num }, 'coap Block1 block without its predecessors');
       send(ex, '4.08'); // RFC 7959 §2.9.2 Request Entity Incomplete: a block-layer answer.
       return undefined;
@@ -216,7 +216,7 @@ async function observe(deps: CoapHandlerDeps, ex: Exchange, resource: ObservedRe
   const outKind = resource === 'rpc' ? 'rpc_request' : 'attributes_update';
   const notify = (body: JsonValue): void => {
     if (obs.notify(body)) deps.metrics.messageOut('coap', outKind);
-    else deps.metrics.reject('coap', obs.isClosed ? 'OBSERVATION_CLOSED' : 'NOTIFICATION_TOO_LARGE');
+    else deps.metrics.reject('coap', obs.isClosed ? 'DEVICE_OFFLINE' : 'PAYLOAD_TOO_LARGE');
   };
   const session = deps.deviceApi.openSession(
     identity,

@@ -118,7 +118,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     this.logger = options.logger;
     this.retainedQuota = new RetainedQuota(this.options.retained);
     this.refusals = new RefusalLog(options.logger, { listener: 'mqtt', maxConnections: this.options.maxConnections }, () =>
-      this.metrics.reject('mqtt', 'connection_limit'),
+      this.metrics.reject('mqtt', 'CONNECTION_LIMIT'),
     );
     const metrics = this.metrics;
     this.persistence = options.state && new BrokerPersistence(options.state, this, options.logger, metrics);
@@ -127,7 +127,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     this.sessionEnv = {
       maxQueued: this.options.maxQueuedMessages,
       dropped: (reason) => {
-        metrics.reject('mqtt', `queue_${reason}`);
+        metrics.reject('mqtt', reason === 'queue_full' ? 'QUEUE_FULL' : 'MESSAGE_EXPIRED');
         if (reason === 'queue_full') dropLog.note({ maxQueuedMessages: this.options.maxQueuedMessages });
       },
       ...(this.persistence ? { journal: this.persistence } : {}),
@@ -215,7 +215,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     if (!session && this.sessions.size >= this.options.maxSessions) {
       // Persistent sessions outlive their connections (and restarts): without a cap, clients
       // inventing client ids could fill memory and the state store.
-      this.metrics.reject('mqtt', 'session_limit');
+      this.metrics.reject('mqtt', 'SESSION_LIMIT');
       this.sessionCap.note({ sessions: this.sessions.size, maxSessions: this.options.maxSessions });
       return undefined;
     }
@@ -336,7 +336,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
   }
 
   private retainRefused(topic: string, owner: string): void {
-    this.metrics.reject('mqtt', 'retained_quota');
+    this.metrics.reject('mqtt', 'QUOTA_EXCEEDED');
     this.logger.warn(
       { owner, topic, retained: this.retainedQuota.totalCount, retainedBytes: this.retainedQuota.totalBytes },
       'retained message over quota: not retained',

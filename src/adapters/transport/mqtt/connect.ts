@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket, IPublishPacket } from 'mqtt-packet';
-import { isPlatformError } from '../../../domain/errors.js';
+import { asPlatformError, isPlatformError } from '../../../domain/errors.js';
 import { authFailureCode, type Principal } from './auth.js';
 import { DEFAULT_LIMITS, NEVER_EXPIRES, type ClientConnection, type ClientLimits, type WillSpec } from './context.js';
 import type { ForwardedProps, QoS } from './session.js';
@@ -54,7 +54,8 @@ export async function handleConnect(conn: ClientConnection, p: IConnectPacket): 
     });
   } catch (err) {
     const certificate = isPlatformError(err, 'CERTIFICATE_REFUSED') ? conn.certificate : undefined;
-    conn.broker.metrics.reject('mqtt', certificate ? 'client_certificate' : 'auth');
+    // The refusal's own code, as HTTP and CoAP count theirs (BAD_CREDENTIALS, RATE_LIMITED, …).
+    conn.broker.metrics.reject('mqtt', asPlatformError(err).code);
     const fields = { clientId: p.clientId, remote: conn.remoteAddress, err: (err as Error).message };
     if (certificate) conn.broker.logger.warn({ ...fields, certificate: { fingerprint: certificate.fingerprint, names: certificate.names } }, 'mqtt client certificate refused');
     else conn.broker.logger.info(fields, 'mqtt connect refused');
@@ -116,7 +117,7 @@ function willFrom(conn: ClientConnection, p: IConnectPacket): WillSpec | undefin
       conn.broker.logger.debug({ clientId: conn.clientId, topic: w.topic }, 'sparkplug NDEATH will handled as connection loss');
       return undefined;
     }
-    conn.broker.metrics.reject('mqtt', 'will_not_allowed');
+    conn.broker.metrics.reject('mqtt', 'TOPIC_NOT_ALLOWED');
     conn.broker.logger.warn({ clientId: conn.clientId, topic: w.topic }, 'mqtt will topic not allowed; will dropped');
     return undefined;
   }

@@ -291,7 +291,7 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
       return;
     }
     if (!opts.policy.authorize(this.principal, 'publish', topic)) {
-      this.broker.metrics.reject('mqtt', 'publish_not_allowed');
+      this.broker.metrics.reject('mqtt', 'TOPIC_NOT_ALLOWED');
       // 3.1.1 cannot say no: acknowledge and drop [MQTT-3.3.5-2]. MQTT 5 answers 0x87.
       const code = v5 ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : 0;
       if (qos === 2 && code !== 0) session.deleteIncomingQos2(id);
@@ -388,7 +388,7 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
   writePublish(d: Delivery | undefined, msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, dup: boolean): boolean {
     if (this.state !== 'open') return true;
     if (qos === 0 && this.stream.writableLength > QOS0_DROP_BYTES) {
-      this.broker.metrics.reject('mqtt', 'slow_consumer');
+      this.broker.metrics.reject('mqtt', 'SLOW_CONSUMER');
       return true;
     }
     let extras: PublishExtras | undefined;
@@ -405,7 +405,7 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
     // Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
     if (!buf || buf.length > this.limits.maximumPacketSize) {
       if (newAlias) this.aliases?.unassign(msg.topic);
-      this.broker.metrics.reject('mqtt', 'too_large_for_client');
+      this.broker.metrics.reject('mqtt', 'PAYLOAD_TOO_LARGE');
       return false;
     }
     this.write(buf);
@@ -448,13 +448,13 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
   /** A protocol violation or limit: counted, then disconnected. */
   protocolError(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
-    this.broker.metrics.reject('mqtt', `disconnect_0x${reasonCode.toString(16)}`);
+    this.broker.metrics.reject('mqtt', reasonCode === 0x81 ? 'MALFORMED_PACKET' : reasonCode === 0x95 ? 'PAYLOAD_TOO_LARGE' : reasonCode === 0x88 ? 'UNAVAILABLE' : 'PROTOCOL_ERROR'); // catalogue code; the reason code is logged
     this.disconnect(reasonCode, why);
   }
 
   private internalError(err: unknown): void {
     this.broker.logger.error({ err, clientId: this.clientId, remote: this.remoteAddress }, 'mqtt connection failed');
-    this.broker.metrics.reject('mqtt', 'internal');
+    this.broker.metrics.reject('mqtt', 'INTERNAL');
     this.disconnect(0x83, 'internal error');
   }
 

@@ -74,7 +74,7 @@ export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener
     // TLS handshake failures (timeouts included) belong to that socket only.
     // node reports them here but leaves the socket open (a timed-out handshake too): close it.
     tlsServer.on('tlsClientError', (_err, socket) => {
-      broker.metrics.reject('mqtt', 'tls_handshake');
+      broker.metrics.reject('mqtt', 'TLS_HANDSHAKE_FAILED');
       socket.destroy();
     });
     tlsServer.on('secureConnection', (socket) => {
@@ -85,7 +85,7 @@ export function listen(broker: MqttBroker, req: ListenRequest): Promise<Listener
   } else {
     server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket, socket.remoteAddress));
   }
-  if (req.maxConnections !== undefined) capConnections(server, req.maxConnections, broker.logger, { listener: req.name }, () => broker.metrics.reject('mqtt', 'connection_limit'));
+  if (req.maxConnections !== undefined) capConnections(server, req.maxConnections, broker.logger, { listener: req.name }, () => broker.metrics.reject('mqtt', 'CONNECTION_LIMIT'));
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, req));
     server.once('error', onError);

@@ -216,7 +216,7 @@ export class BrokerPersistence implements SessionJournal {
         () => waiter?.resolve(0),
         (err: unknown) => {
           // The batch is lost: the in-memory state is intact, but a restart would miss it.
-          this.metrics.reject('mqtt', 'state_write_failed');
+          this.metrics.reject('mqtt', 'UNAVAILABLE');
           this.logger.error({ err, changes: changes.length }, 'mqtt broker state could not be written; the publishers are told (0x88)');
           waiter?.resolve(SERVER_UNAVAILABLE);
         },
@@ -352,7 +352,7 @@ export class BrokerPersistence implements SessionJournal {
         if (o.packetId === 0 && excess > 0) {
           excess--;
           counts.dropped++;
-          this.metrics.reject('mqtt', 'queue_queue_full');
+          this.metrics.reject('mqtt', 'QUEUE_FULL');
           cleanup.push({ op: 'deleteOutbound', sessionKey: key, seq: o.seq });
           continue;
         }

@@ -32,7 +32,7 @@ function subscribeOne(conn: ClientConnection, session: Session, req: ISubscripti
   const filter = shared ? shared.filter : req.topic;
   const policy = conn.broker.options.policy;
   if (!policy.authorize(conn.principal, 'subscribe', filter)) {
-    conn.broker.metrics.reject('mqtt', 'subscribe_not_allowed');
+    conn.broker.metrics.reject('mqtt', 'TOPIC_NOT_ALLOWED');
     return v5 ? policy.refusedSubscribeCode : UNSPECIFIED;
   }
   const sub: Subscription = {

@@ -282,7 +282,7 @@ class SparkplugNode implements ClientInterceptor {
     const seq = payload.seq;
     if (seq === undefined) return;
     if (seq !== s.seq) {
-      this.opts.metrics.reject('mqtt', 'sparkplug_seq');
+      this.opts.metrics.reject('mqtt', 'SEQUENCE_GAP');
       this.opts.logger.warn({ ...this.who(), node: s.node, expected: s.seq, got: seq }, 'sparkplug seq out of order');
     }
     s.seq = (seq + 1) % 256;
@@ -292,7 +292,7 @@ class SparkplugNode implements ClientInterceptor {
 
   /** Asks the node to publish its births again (NCMD "Node Control/Rebirth", Sparkplug 3.0 ch. 6 "Payloads"), once per birth. */
   private askRebirth(t: SparkplugTopic, why: string): void {
-    this.opts.metrics.reject('mqtt', 'sparkplug_rebirth');
+    this.opts.metrics.reject('mqtt', 'BIRTH_MISSING');
     this.opts.logger.warn({ ...this.who(), topic: topicFor(t), reason: why }, 'sparkplug data without birth; asking for rebirth');
     if (this.state?.rebirthAsked) return;
     if (this.state) this.state.rebirthAsked = true;

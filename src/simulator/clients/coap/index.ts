@@ -153,8 +153,10 @@ export class CoapLink implements DeviceLink {
     this.pending++;
     this.post('telemetry', json, (ok) => {
       this.pending--;
-      if (ok) this.ctx.counters.acked++;
-      else this.ctx.counters.errors++;
+      if (ok) {
+        this.ctx.counters.acked++;
+        this.ctx.counters.firstAcked ??= this.ctx.name;
+      } else this.ctx.counters.errors++;
     });
   }
 

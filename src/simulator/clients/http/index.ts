@@ -96,8 +96,10 @@ export class HttpLink implements DeviceLink {
     this.pending++;
     void this.post('telemetry', json).then((ok) => {
       this.pending--;
-      if (ok) this.ctx.counters.acked++;
-      else if (!this.stopped) this.ctx.counters.errors++;
+      if (ok) {
+        this.ctx.counters.acked++;
+        this.ctx.counters.firstAcked ??= this.ctx.name;
+      } else if (!this.stopped) this.ctx.counters.errors++;
     });
   }
 

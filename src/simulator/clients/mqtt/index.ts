@@ -197,6 +197,7 @@ export class MqttLink implements DeviceLink, FrameHandler {
     this.inflight.delete(messageId);
     if (kind !== 'telemetry') return;
     this.ctx.counters.acked++;
+    this.ctx.counters.firstAcked ??= this.ctx.name;
     this.pending--;
   }
 

@@ -82,7 +82,7 @@ describe('CoAP transport: observe and message layer', () => {
       assert.ok(optionValue(first, 'Observe'));
       const session = h.api.openSessions().at(-1);
       h.api.emitShared({ values: { huge: 'h'.repeat(2000) } });
-      assert.ok(h.metrics.rejects.includes('coap:NOTIFICATION_TOO_LARGE'));
+      assert.ok(h.metrics.rejects.includes('coap:PAYLOAD_TOO_LARGE'));
       h.api.emitShared({ values: { x: 1 } });
       const note = await raw.next((p) => p.token.equals(token));
       assert.equal(note.payload.toString(), '{"x":1}');

@@ -52,7 +52,7 @@ test('regression: a packet of any size was buffered before CONNECT; over the CON
   // CONNECT fixed header announcing 100,000 bytes (remaining length as a variable byte integer).
   socket.write(Buffer.from([0x10, 0xa0, 0x8d, 0x06, 0x00, 0x04]));
   await closed;
-  assert.equal(tb.metrics.get('reject:mqtt:disconnect_0x95'), 1);
+  assert.equal(tb.metrics.get('reject:mqtt:PAYLOAD_TOO_LARGE'), 1);
   // A normal CONNECT still fits.
   const ok = await client(tb.url, { clientId: 'small-connect' });
   await ok.endAsync();
@@ -65,7 +65,7 @@ test('regression: MQTT connections were unlimited; with a per-listener cap of 5 
     const url = `mqtt://127.0.0.1:${capped.address.port}`;
     const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => client(url, { clientId: `capped-${i}` })));
     await assert.rejects(client(url, { clientId: 'capped-6', connectTimeout: 3000 }));
-    assert.ok(tb.metrics.get('reject:mqtt:connection_limit') >= 1);
+    assert.ok(tb.metrics.get('reject:mqtt:CONNECTION_LIMIT') >= 1);
     // The broker's other listener is not affected.
     const other = await client(tb.url, { clientId: 'uncapped' });
     await other.endAsync();
@@ -81,7 +81,7 @@ test('regression: the broker took any number of connections; over its total cap 
   const { received, closed } = await rawSocket(tb.port);
   await closed;
   assert.equal(received().length, 0);
-  assert.equal(tb.metrics.get('reject:mqtt:connection_limit'), 1);
+  assert.equal(tb.metrics.get('reject:mqtt:CONNECTION_LIMIT'), 1);
   await clients[0]?.endAsync();
   // Room again once one has gone (its close is seen by the broker asynchronously).
   let admitted = false;

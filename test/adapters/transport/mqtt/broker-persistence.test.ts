@@ -297,7 +297,7 @@ for (const [name, make] of [
           await pub.endAsync();
         },
         async (tb) => {
-          assert.equal(tb.metrics.get('reject:mqtt:queue_queue_full'), 3);
+          assert.equal(tb.metrics.get('reject:mqtt:QUEUE_FULL'), 3);
           const { client: dev, inbox } = await clientWithInbox(tb.url, opts);
           assert.deepEqual([(await inbox.next()).payload, (await inbox.next()).payload], ['3', '4']);
           await dev.endAsync();
@@ -322,7 +322,7 @@ describe('the session cap (mqtt.maxSessions)', () => {
         assert.equal(refusedV5.connack.reasonCode, 0x97);
         const refused311 = await RawClient.connect(tb.port, { clientId: 'third', protocolVersion: 4, clean: true });
         assert.equal(refused311.connack.returnCode, 3);
-        assert.equal(tb.metrics.get('reject:mqtt:session_limit'), 2);
+        assert.equal(tb.metrics.get('reject:mqtt:SESSION_LIMIT'), 2);
         const { client: again, sessionPresent } = await clientWithInbox(tb.url, keep('kept-1'));
         assert.equal(sessionPresent, true);
         await again.endAsync();
@@ -381,7 +381,7 @@ describe('acknowledgements wait for the state to be durable', () => {
         (err: { code?: number }) => err.code,
       );
       assert.equal(code, 0x80); // 0x88 is mapped to 0x80, which PUBACK allows (MQTT 5.0 §3.4.2.1)
-      assert.equal(tb.metrics.get('reject:mqtt:state_write_failed'), 1);
+      assert.equal(tb.metrics.get('reject:mqtt:UNAVAILABLE'), 1);
       // Routing to nobody persistent writes nothing and is acknowledged at once.
       const before = g.batches.length;
       await pub.publishAsync('nobody/listens', 'z', { qos: 1 });

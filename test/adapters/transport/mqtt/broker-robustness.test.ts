@@ -82,7 +82,7 @@ test('conformance profile: SUBSCRIBE to test/nosubscribe is refused with 0x80 on
     assert.deepEqual(await subackCodes(c, ['test/nosubscribe', 'test/fine']), [0x80, 1], `v${protocolVersion}`);
     await c.endAsync();
   }
-  assert.ok(tb.metrics.get('reject:mqtt:subscribe_not_allowed') >= 2);
+  assert.ok(tb.metrics.get('reject:mqtt:TOPIC_NOT_ALLOWED') >= 2);
 });
 
 test('a client vanishing while authentication is pending leaves no session behind', async () => {

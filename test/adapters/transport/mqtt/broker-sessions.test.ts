@@ -39,7 +39,7 @@ test('the offline queue keeps the newest maxQueuedMessages messages and counts t
   await first.endAsync();
   const pub = await client(tb.url);
   for (let i = 0; i < 8; i++) await pub.publishAsync('cap', String(i), { qos: 1 });
-  const before = tb.metrics.get('reject:mqtt:queue_queue_full');
+  const before = tb.metrics.get('reject:mqtt:QUEUE_FULL');
   const { client: again, inbox } = await clientWithInbox(tb.url, opts);
   const got = [];
   for (let i = 0; i < 5; i++) got.push((await inbox.next()).payload);

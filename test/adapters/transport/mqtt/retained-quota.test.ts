@@ -45,7 +45,7 @@ test('regression: one client can retain an unlimited number of messages (MQTT 5:
     const codes = [];
     for (let i = 0; i < 5; i++) codes.push(await pubackCode(c, `r/${i}`, `v${i}`));
     assert.deepEqual(codes, [0, 0, 0, 0x97, 0x97]);
-    assert.equal(tb.metrics.get('reject:mqtt:retained_quota'), 2, 'each refusal is counted');
+    assert.equal(tb.metrics.get('reject:mqtt:QUOTA_EXCEEDED'), 2, 'each refusal is counted');
     assert.deepEqual(await retainedTopics(tb, 'r/#'), ['r/0', 'r/1', 'r/2']);
     // Replacing one of its own topics and deleting one always work; the freed slot can be reused.
     assert.equal(await pubackCode(c, 'r/1', 'v1b'), 0);
@@ -86,7 +86,7 @@ test('MQTT 3.1.1 (mosquitto_pub): a retained message over quota is delivered, no
       await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tb.port), '-V', 'mqttv311', '-i', 'old-device', '-q', '1', '-r', '-t', `o/${i}`, '-m', `v${i}`]);
     }
     assert.deepEqual(await retainedTopics(tb, 'o/#'), ['o/0', 'o/1', 'o/2']);
-    assert.equal(tb.metrics.get('reject:mqtt:retained_quota'), 1);
+    assert.equal(tb.metrics.get('reject:mqtt:QUOTA_EXCEEDED'), 1);
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tb.port), '-V', 'mqttv311', '-i', 'old-device', '-q', '1', '-r', '-n', '-t', 'o/0']);
     assert.deepEqual(await retainedTopics(tb, 'o/#'), ['o/1', 'o/2'], 'an empty retained message deletes');
   } finally {
