@@ -4,15 +4,15 @@
  * adapters.
  */
 import { PlatformError } from '../domain/errors.js';
-import { mkdirSync, writeFileSync, renameSync, rmSync, readFileSync } from 'node:fs';
+import { rmSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { createRootLogger, logFormat } from './log-output.js';
 import type { Config } from './config.js';
 import { openDataDir, secureDataDir } from './data-dir.js';
-import { flagFor } from './config.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { createBus } from './bus.js';
+import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
 import { systemClock, type BrokerStateStore, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
@@ -114,45 +114,6 @@ function deviceAuthLimits(config: Config): DeviceAuthLimits {
     lockoutMs: d.lockoutSeconds * 1000,
     maxLockoutMs: d.maxLockoutSeconds * 1000,
   };
-}
-
-/** Grace period for in-flight HTTP requests at shutdown; then their connections are cut. */
-const HTTP_CLOSE_GRACE_MS = 3_000;
-
-/**
- * Closes an HTTP server without letting a client that keeps a request open (a device's
- * long-running download, a proxy holding a poll) delay shutdown: after the grace period every
- * remaining connection is closed. Regression: the platform took 70 s to stop while a simulator
- * with HTTP devices had just disconnected.
- */
-async function closeServer(app: FastifyInstance, name: string, logger: Logger): Promise<void> {
-  const timer = setTimeout(() => {
-    logger.warn({ server: name, graceMs: HTTP_CLOSE_GRACE_MS }, 'HTTP requests still open at shutdown; closing their connections');
-    app.server.closeAllConnections();
-  }, HTTP_CLOSE_GRACE_MS);
-  try {
-    await app.close();
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A taken port becomes one line that says which flag to change. */
-function explainListenError(err: unknown, what: string, configPath: string): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') {
-    const flag = flagFor(configPath) ?? configPath;
-    return new Error(`${what} port is ${code === 'EADDRINUSE' ? 'already in use' : 'not permitted'}: choose another with ${flag} (0 picks a free port)`);
-  }
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function writePortsFile(dataDir: string, ports: Record<string, number>): void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, 'ports.json');
-  // Written atomically: a watcher sees either no file or the whole file.
-  writeFileSync(`${file}.tmp`, JSON.stringify(ports) + '\n');
-  renameSync(`${file}.tmp`, file);
 }
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
@@ -496,10 +457,4 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       await stopAll();
     },
   };
-}
-
-function portsOf(addresses: readonly ListeningAddress[]): Platform['ports'] {
-  const ports: Record<string, number> = {};
-  for (const a of addresses) if (!(a.name in ports)) ports[a.name] = a.port;
-  return { http: ports.http ?? 0, mqtt: ports.mqtt ?? 0, coap: ports.coap ?? 0, ...ports };
 }
