@@ -29,7 +29,7 @@ describe('continuum alarm / command', () => {
     const clear = await run(['alarm', 'clear', alarm.id, ...conn]);
     assert.equal(clear.stdout, `alarm ${alarm.id} (Overheat) is cleared\n`);
     const missing = await run(['alarm', 'ack', 'nope', ...conn]);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3); // not found: its own exit code
     assert.match(missing.stderr, /ALARM_NOT_FOUND/);
   });
 
