@@ -4,7 +4,7 @@
  * Why: each better-sqlite3 `run()` pays a native call, five bindings, a reset and a result object;
  * for this narrow table that is about half the cost of a row. A statement of LOG_CHUNK rows pays
  * it once per chunk: 1.9× the per-row rate in a loop of 5,000-row transactions on this machine
- * (docs/BENCHMARKS.md, "Multi-row log appends"). The rows left over after the last full chunk
+ * (docs/BENCHMARKS.md, "What the cluster-ready seams cost"). The rows left over after the last full chunk
  * go one by one.
  *
  * Rowids: ts_log is a rowid table without AUTOINCREMENT, written only inside the append
