@@ -1,6 +1,7 @@
 /** The `continuum` command dispatcher, separate from cli.ts so tests can call it in-process. */
 import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
+import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
@@ -30,6 +31,8 @@ Commands:
   user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
+  backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
+  restore FILE          a backup into a data dir, with the server stopped (continuum restore --help)
   edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)
   simulate --scenario NAME  play a scenario's devices over MQTT/CoAP/HTTP (continuum simulate --help)
 
@@ -86,6 +89,10 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runScenario(rest, io);
       case 'audit':
         return await runAudit(rest, io);
+      case 'backup':
+        return await runBackup(rest, io);
+      case 'restore':
+        return runRestore(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
@@ -98,6 +105,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
         if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
+        if (rest[0] === 'backup') return io.stdout.write(BACKUP_HELP + '\n'), 0;
+        if (rest[0] === 'restore') return io.stdout.write(RESTORE_HELP + '\n'), 0;
         return io.stdout.write(HELP + '\n'), 0;
       case '--help':
       case '-h':
