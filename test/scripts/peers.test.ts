@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/tmp.js';
 
@@ -61,4 +61,24 @@ test('a PATH that hides socat and coap-client: both packages in one command', ()
   const res = run(['--check'], pathWithout('socat', 'coap-client-notls'));
   assert.equal(res.code, 1);
   assert.match(res.stderr, /install -y --no-install-recommends libcoap3-bin socat\n/);
+});
+
+test('without --check: as root it runs apt-get for exactly the missing packages and checks again; otherwise it prints sudo', () => {
+  const dir = pathWithout('mosquitto_pub', 'mosquitto_sub');
+  const log = join(dir, '..', 'apt.log');
+  // A stand-in apt-get: records its arguments and "installs" by putting the missing commands on PATH.
+  writeFileSync(
+    join(dir, 'apt-get'),
+    `#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >> '${log}'\ncase "$1" in install) for c in mosquitto_pub mosquitto_sub; do printf '#!/bin/sh\\n' > '${dir}'/$c; /bin/chmod +x '${dir}'/$c; done;; esac\n`,
+    { mode: 0o755 },
+  );
+  const res = run([], dir);
+  if (process.getuid?.() === 0) {
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /installing the missing test peers: mosquitto-clients\n/);
+    assert.equal(readFileSync(log, 'utf8'), 'noninteractive update -qq\nnoninteractive install -y -qq --no-install-recommends mosquitto-clients\n');
+  } else {
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /sudo apt-get update && sudo apt-get install -y --no-install-recommends mosquitto-clients\n/);
+  }
 });
