@@ -8,7 +8,8 @@
 # Steps, as in the Dockerfile: the committed tree (minus .dockerignore's entries, which git
 # archive leaves out anyway: node_modules, web/dist, data) → npm ci → node web/build.mjs →
 # npm prune --omit=dev → rm test bench web/src → start as ENTRYPOINT does with CONTINUUM_DATA_DIR
-# → the HEALTHCHECK command answers 0 → SIGTERM → exit 0.
+# → the HEALTHCHECK command answers 0 → `continuum backup` while it runs → SIGTERM → exit 0 →
+# `continuum restore` into a fresh data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMMIT=${1:-HEAD}
@@ -48,7 +49,12 @@ step "HEALTHCHECK"
 node -e "$HEALTH" && echo "healthy: $(cat "$DATA/ports.json")"
 PORT=$(node -p "JSON.parse(require('fs').readFileSync('$DATA/ports.json','utf8')).http")
 curl -fsS "http://127.0.0.1:$PORT/" | grep -qi '<html' && echo "dashboard served"
+step "continuum backup (as in the container: docker compose exec continuum node bin/continuum.mjs backup ...)"
+node bin/continuum.mjs backup "$WORK/backup.tar"
+tar tf "$WORK/backup.tar"
 step "STOPSIGNAL SIGTERM"
 kill -TERM "$PID"
 wait "$PID" && echo "server exited 0"
+step "continuum restore into a fresh data dir"
+node bin/continuum.mjs restore "$WORK/backup.tar" --data-dir "$WORK/restored"
 step "done"
