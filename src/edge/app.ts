@@ -35,7 +35,7 @@ attributes edgeRules/edgeConnectors override the file's. Config values may use \
 See docs/EDGE.md.
 
   --config FILE      YAML or JSON edge configuration (required)
-  --data-dir DIR     buffer, rule state, last pushed config (default ./edge-data)
+  --data-dir DIR     buffer, rule state, alarms, cached attributes, last pushed config (default ./edge-data)
   --offline          no platform at all: connectors and local rules only (closed system)
   --log-level LEVEL  debug, info (default), warn, error, silent`;
 
