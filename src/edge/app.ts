@@ -159,6 +159,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     const previous = rules;
     previous.stop();
     rules = new LocalRules(next.rules as LocalRuleConfig[], effects, logger, ruleState);
+    rules.inheritConnectivity(previous);
     await previous.idle();
     logger.info({ ...result, ...devices, rules: rules.stats().rules }, 'configuration replaced');
     return { connectors: result, devices, rules: rules.stats().rules };
@@ -182,6 +183,8 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       connectorErrors: s.connectors.reduce((n, c) => n + c.errors, 0),
       connectorsConnected: s.connectors.filter((c) => c.connected).length,
       pollLatencyMs: Math.max(0, ...s.connectors.map((c) => c.lastPollMs ?? 0)),
+      alarmsOpen: s.alarms.open,
+      alarmsPending: s.alarms.pending,
     });
   }, options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
   health.unref();

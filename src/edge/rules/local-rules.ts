@@ -97,6 +97,11 @@ export class LocalRules {
     });
   }
 
+  /** A rule set replacing `previous` (a push) keeps its view of which devices are not answering, so a connectivity rule sees changes only. */
+  inheritConnectivity(previous: LocalRules): void {
+    for (const d of previous.offline) this.offline.add(d);
+  }
+
   /** Stops the schedule timers (a replaced rule set, shutdown); queued actions still run (idle()). */
   stop(): void {
     for (const stop of this.timers.splice(0)) stop();
