@@ -287,7 +287,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     ota: otaDevices,
   });
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
-  const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits });
+  const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits, alarms });
   const telemetry = new TelemetryQueryService({ store, registry });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;

@@ -36,6 +36,22 @@ export interface RaiseAlarm {
   readonly details?: JsonValue;
 }
 
+/**
+ * An alarm's lifecycle as an edge gateway recorded it, possibly while the platform was away:
+ * `id` is the edge's own identifier (the platform derives its alarm id from it and the gateway,
+ * so the same lifecycle sent twice is stored once), with the edge's timestamps.
+ */
+export interface SyncedAlarm {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly id: string;
+  readonly type: string;
+  readonly severity: AlarmSeverity;
+  readonly details?: JsonValue;
+  readonly raisedAt: number;
+  readonly clearedAt?: number;
+}
+
 export interface AlarmApi {
   /** Creates the open alarm of (device, type), or counts a repeat on it (severity/details updated). */
   raise(input: RaiseAlarm): Promise<Alarm>;

@@ -21,6 +21,9 @@ import { RuleStateStore } from './rules/state-store.js';
 import { ConnectorSet } from './config-push/connector-set.js';
 import { ConfigPush, PUSH_KEYS, type ApplyReport } from './config-push/remote-config.js';
 import { GatewayUplink, type UplinkStatus } from './uplink/mqtt-uplink.js';
+import { EdgeAlarmStore } from './alarms/alarm-store.js';
+import { AlarmSync } from './alarms/alarm-sync.js';
+import { AttributeCache } from './attributes/attribute-cache.js';
 
 export const EDGE_HELP = `Usage: continuum edge --config FILE [--data-dir DIR] [--offline] [--log-level LEVEL]
        continuum edge scan modbus|bacnet …   (prints what answers as a config snippet; scan --help)
@@ -32,7 +35,7 @@ attributes edgeRules/edgeConnectors override the file's. Config values may use \
 See docs/EDGE.md.
 
   --config FILE      YAML or JSON edge configuration (required)
-  --data-dir DIR     buffer, rule state, last pushed config (default ./edge-data)
+  --data-dir DIR     buffer, rule state, alarms, cached attributes, last pushed config (default ./edge-data)
   --offline          no platform at all: connectors and local rules only (closed system)
   --log-level LEVEL  debug, info (default), warn, error, silent`;
 
@@ -54,11 +57,14 @@ export interface EdgeStatus {
   readonly buffer?: BufferStats;
   readonly uplink?: UplinkStatus;
   readonly rules: ReturnType<LocalRules['stats']>;
+  readonly alarms: ReturnType<EdgeAlarmStore['stats']>;
 }
 
 export interface Edge {
   readonly connectors: readonly Connector[];
   readonly rules: LocalRules;
+  /** Alarms raised and cleared by local rules (kept until the platform acknowledged them). */
+  readonly alarms: EdgeAlarmStore;
   status(): EdgeStatus;
   /** Fingerprint of the running connectors and rules (the `edgeConfigVersion` attribute). */
   configVersion(): string;
@@ -99,15 +105,27 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     return connector.handleCommand(device, method, params);
   };
 
+  const sms = (device: string, text: string): Promise<JsonValue> => {
+    const connector = connectorSet.owner(device);
+    if (!connector?.sendText) return Promise.reject(new Error(`"${device}" is not a device of an SMS connector`));
+    return connector.sendText(device, text);
+  };
+
   let buffer: ReadingBuffer | undefined;
   let uplink: GatewayUplink | undefined;
   // dataDir '' (tests): nothing is kept on disk.
   if (options.dataDir !== '') mkdirSync(options.dataDir, { recursive: true });
+  const onDisk = (name: string): string => (options.dataDir === '' ? '' : join(options.dataDir, name));
+  const alarms = new EdgeAlarmStore(onDisk('edge-alarms.db'));
+  const attributes = new AttributeCache(onDisk('edge-attributes.db'));
   if (!offline) {
     if (!config.platform) throw new EdgeConfigError('platform: required unless --offline');
     buffer = new ReadingBuffer({ file: join(options.dataDir, 'edge-buffer.db'), maxRows: config.buffer.maxRows, logger });
     const sharedAttributes = { keys: PUSH_KEYS, onUpdate: push.onShared.bind(push) };
-    uplink = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes });
+    // A child's shared attributes: cached (attr() offline), then seen by `attributes` rules.
+    const childAttributes = { onUpdate: (device: string, values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]) => rules.onAttributes(device, attributes.apply(device, values, complete, deleted)) };
+    uplink = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes, childAttributes });
+    new AlarmSync(alarms, uplink, logger);
   }
   const persist = (reading: Reading): void => {
     // Persisted (committed) before anything else sees it: a crash after this line loses nothing.
@@ -115,7 +133,8 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     options.onReading?.(reading);
   };
   const ruleState = options.dataDir !== '' ? new RuleStateStore(join(options.dataDir, 'edge-rules.db'), logger) : undefined;
-  let rules = new LocalRules(config.rules as LocalRuleConfig[], { command, telemetry: persist }, logger, ruleState);
+  const effects = { command, telemetry: persist, alarms, sms, attr: (device: string, key: string) => attributes.get(device, key), devices: () => connectorSet.devices() };
+  let rules = new LocalRules(config.rules as LocalRuleConfig[], effects, logger, ruleState);
   const sink: ReadingSink = {
     reading(reading) {
       persist(reading);
@@ -125,6 +144,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     // The connector's view of a field device is the child's `online` on the platform.
     deviceStatus(device, online) {
       uplink?.deviceOnline(device, online);
+      rules.onConnectivity(device, online);
     },
   };
 
@@ -137,7 +157,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     const result = await connectorSet.replace(next.connectors, sink);
     const devices = uplink?.setDevices(connectorSet.devices()) ?? { added: [], removed: [] };
     const previous = rules;
-    rules = new LocalRules(next.rules as LocalRuleConfig[], { command, telemetry: persist }, logger, ruleState);
+    previous.stop();
+    rules = new LocalRules(next.rules as LocalRuleConfig[], effects, logger, ruleState);
+    rules.inheritConnectivity(previous);
     await previous.idle();
     logger.info({ ...result, ...devices, rules: rules.stats().rules }, 'configuration replaced');
     return { connectors: result, devices, rules: rules.stats().rules };
@@ -150,6 +172,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     ...(buffer ? { buffer: buffer.stats() } : {}),
     ...(uplink ? { uplink: uplink.status() } : {}),
     rules: rules.stats(),
+    alarms: alarms.stats(),
   });
   // The gateway's own telemetry: buffer depth, drops, connector errors and poll latency.
   const health = setInterval(() => {
@@ -160,6 +183,8 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       connectorErrors: s.connectors.reduce((n, c) => n + c.errors, 0),
       connectorsConnected: s.connectors.filter((c) => c.connected).length,
       pollLatencyMs: Math.max(0, ...s.connectors.map((c) => c.lastPollMs ?? 0)),
+      alarmsOpen: s.alarms.open,
+      alarmsPending: s.alarms.pending,
     });
   }, options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
   health.unref();
@@ -173,17 +198,21 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     get rules() {
       return rules;
     },
+    alarms,
     status,
     configVersion: () => push.version,
     async stop() {
       clearInterval(health);
       stopping = true;
       await push.idle();
+      rules.stop();
       await connectorSet.stop();
       await rules.idle();
       await uplink?.stop();
       buffer?.close();
       ruleState?.close();
+      alarms.close();
+      attributes.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import { smsProblems, smsTargetProblems, SmsConnectorSchema } from './connectors
 import { framesProblems, FramesSchema } from './connectors/frames/schema.js';
 import { sparkplugProblems, SparkplugSchema } from './connectors/sparkplug/schema.js';
 import { allowHostsProblems } from './config-push/allow-hosts.js';
+import { edgeActionProblems, scheduleProblems } from './rules/rule-checks.js';
 
 // The Modbus schemas live with their connector; these names stay importable from here.
 export { ModbusCommandSchema, ModbusDeviceSchema, ModbusRegisterSchema, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';
@@ -28,8 +29,15 @@ export const LocalRuleSchema = Type.Object(
     name: Type.String({ minLength: 1 }),
     /** Child device name; omitted = every device of the edge. */
     device: Type.Optional(Type.String()),
-    trigger: Type.Literal('telemetry', { default: 'telemetry' }),
+    /** telemetry (each reading), attributes (a cached shared attribute changed), connectivity (a field device stopped/started answering), schedule. */
+    trigger: Type.Union([Type.Literal('telemetry'), Type.Literal('attributes'), Type.Literal('connectivity'), Type.Literal('schedule')], { default: 'telemetry' }),
+    /** For `trigger: schedule`: `cron` (five fields, optional `timeZone`) or `every` ("30s", "5m"). */
+    schedule: Type.Optional(
+      Type.Object({ cron: Type.Optional(Type.String({ minLength: 1 })), timeZone: Type.Optional(Type.String()), every: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+    ),
     condition: Type.String({ default: 'true' }),
+    /** Clear the alarms the rule raised when its condition stops holding (as on the platform). */
+    autoClear: Type.Boolean({ default: true }),
     for: Type.Optional(Type.String()),
     enabled: Type.Boolean({ default: true }),
     actions: Type.Array(ActionSchema, { minItems: 1 }),
@@ -150,14 +158,13 @@ function checkSemantics(config: EdgeConfig, offline: boolean): string[] {
     });
     problems.push(...connectorProblems(c, `connectors[${ci}]`));
   });
+  const smsDevices = new Set(config.connectors.flatMap((c) => (c.type === 'sms' ? c.devices.map((d) => d.name) : [])));
   // SMS patterns may command any connector's device, so they are checked once all are known.
   config.connectors.forEach((c, ci) => c.type === 'sms' && problems.push(...smsTargetProblems(c, `connectors[${ci}]`, devices)));
   config.rules.forEach((r, i) => {
     if (r.device !== undefined && !devices.has(r.device)) problems.push(`rules[${i}].device: no device "${r.device}" in connectors`);
-    r.actions.concat(r.clearActions).forEach((a, ai) => {
-      if (a.type !== 'command' && a.type !== 'telemetry' && a.type !== 'log') problems.push(`rules[${i}].actions[${ai}].type: "${String(a.type)}" does not run on the edge (command, telemetry, log)`);
-      if (a.type === 'command' && typeof a.device === 'string' && !devices.has(a.device)) problems.push(`rules[${i}].actions[${ai}].device: no device "${a.device}"`);
-    });
+    problems.push(...scheduleProblems(r, `rules[${i}]`));
+    r.actions.concat(r.clearActions).forEach((a, ai) => problems.push(...edgeActionProblems(a, `rules[${i}].actions[${ai}]`, devices, smsDevices)));
     try {
       compileRule(toDomainRule(r as LocalRuleConfig, i));
     } catch (err) {
@@ -175,12 +182,14 @@ export function toDomainRule(r: LocalRuleConfig, index: number) {
     tenantId: 'edge',
     name: r.name,
     enabled: r.enabled,
-    trigger: 'telemetry' as const,
+    trigger: r.trigger,
+    // An interval schedule is timed by the edge (rules/schedule.ts); the compiler only needs a valid cron.
+    ...(r.trigger === 'schedule' ? { schedule: { cron: r.schedule?.cron ?? '* * * * *', ...(r.schedule?.timeZone !== undefined ? { timeZone: r.schedule.timeZone } : {}) } } : {}),
     condition: r.condition,
     ...(r.for !== undefined ? { for: r.for } : {}),
     actions: r.actions,
     clearActions: r.clearActions,
-    autoClear: false,
+    autoClear: r.autoClear,
     createdAt: 0,
     updatedAt: 0,
   };

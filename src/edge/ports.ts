@@ -51,6 +51,8 @@ export interface Connector {
    * Rejects with a message meant for the operator (unknown method, bad value, device error).
    */
   handleCommand(device: string, method: string, params: JsonValue): Promise<JsonValue>;
+  /** A free text to one of its devices (SMS connectors: the rule action `sms`); absent elsewhere. */
+  sendText?(device: string, text: string): Promise<JsonValue>;
   status(): ConnectorStatus;
 }
 

@@ -162,6 +162,8 @@ export interface GatewayApi {
   gatewayAttributes(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
   /** `{"id":1,"device":"Device A","client":true,"key":"a"}` or `"keys":[…]` → response body. */
   gatewayAttributeRequest(gateway: DeviceIdentity, payload: Buffer): Promise<JsonValue>;
+  /** An edge alarm's lifecycle for one of the gateway's children (services/gateway-alarm.ts). */
+  gatewayAlarm(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
   /** `{"device":"Device A","id":1,"data":{…}}` — a child's answer to a server-side RPC. */
   gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
   /** Shared-attribute updates and RPC requests for the gateway's children, with the child's name. */

@@ -19,7 +19,8 @@ import { subjectFor } from '../domain/subjects.js';
 import { MAX_KEY_LENGTH, type JsonValue } from '../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Bus, Clock, Logger, Page } from '../ports.js';
 import { casWrite, retryOnConflict } from './cas.js';
-import { ALARM_SEVERITIES, type Alarm, type AlarmApi, type AlarmSeverity, type AlarmStatus, type RaiseAlarm } from '../domain/action-apis.js';
+import { applySyncedAlarm, edgeAlarmId } from './alarm-sync.js';
+import { ALARM_SEVERITIES, type Alarm, type AlarmApi, type AlarmSeverity, type AlarmStatus, type RaiseAlarm, type SyncedAlarm } from '../domain/action-apis.js';
 
 export interface AlarmServiceDeps {
   readonly store: AlarmStore;
@@ -87,6 +88,16 @@ export class AlarmService implements AlarmApi {
       const open = await this.deps.store.findOpenAlarm(input.deviceId, input.type);
       return open ? this.clearOpen(open, by, input.details) : undefined;
     });
+  }
+
+  /** An edge gateway's alarm lifecycle (services/alarm-sync.ts); idempotent per (gateway, edge id). */
+  async sync(gatewayId: string, input: SyncedAlarm): Promise<Alarm> {
+    checkType(input.type);
+    if (!ALARM_SEVERITIES.includes(input.severity)) throw new PlatformError('BAD_REQUEST', `unknown alarm severity ${String(input.severity)}`);
+    await this.deps.requireDevice(input.deviceId, input.tenantId);
+    const id = edgeAlarmId(gatewayId, input.id);
+    const deps = { store: this.deps.store, clock: this.deps.clock, save: this.save.bind(this), event: this.event.bind(this) };
+    return this.serial(input.deviceId, input.type, () => applySyncedAlarm(deps, input, id, `gateway:${gatewayId}`));
   }
 
   async get(tenantId: string, id: string): Promise<Alarm> {

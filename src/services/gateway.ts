@@ -26,6 +26,8 @@ import type { JsonValue } from '../domain/telemetry.js';
 import { parseJson, telemetryFromJson } from '../protocols/json/telemetry.js';
 import type { Clock, Logger } from '../ports.js';
 import type { AttributeService } from './attributes.js';
+import type { AlarmService } from './alarms.js';
+import { parseGatewayAlarm } from './gateway-alarm.js';
 import type { DeviceApi, DeviceSession, GatewayApi, GatewayEventHandlers, PlatformMetrics } from '../ports/device-api.js';
 import { rejectedDeviceMessage } from './device-rejections.js';
 import { DEFAULT_GATEWAY_LIMITS, GatewayQuota, type GatewayLimits } from './gateway-quota.js';
@@ -48,6 +50,8 @@ export interface GatewayDeps {
   readonly gatewayLimits?: GatewayLimits;
   /** Bounds for the envelope parts no later check covers (RPC replies). */
   readonly limits: PayloadLimits;
+  /** Edge alarms (v1/gateway/alarm); absent: the topic is refused. */
+  readonly alarms?: Pick<AlarmService, 'sync'>;
 }
 
 function asObject(value: JsonValue | undefined, what: string): JsonObject {
@@ -181,6 +185,23 @@ export class GatewayService implements GatewayApi {
     }
     const keys = Array.isArray(body.keys) ? body.keys.filter((k): k is string => typeof k === 'string') : undefined;
     return { id, device: name, values: await this.deps.attributes.values(child.deviceId, scope, keys) };
+  }
+
+  /**
+   * An edge alarm's lifecycle (`v1/gateway/alarm`, services/gateway-alarm.ts): only for the
+   * gateway's own existing children (never itself, never another device; FORBIDDEN otherwise).
+   */
+  async gatewayAlarm(gateway: DeviceIdentity, payload: Buffer): Promise<void> {
+    const alarms = this.deps.alarms;
+    if (!alarms) throw new PlatformError('BAD_REQUEST', 'edge alarms are not enabled on this platform');
+    try {
+      const body = parseGatewayAlarm(parseJson(payload, this.deps.limits));
+      const child = await this.child(gateway, body.device, undefined, true);
+      const { device: _device, ...alarm } = body;
+      await alarms.sync(gateway.deviceId, { ...alarm, tenantId: child.tenantId, deviceId: child.deviceId });
+    } catch (err) {
+      throw rejectedDeviceMessage(this.deps.logger, gateway, 'gateway', 'alarm', err);
+    }
   }
 
   /** `{"device":"A","id":1,"data":{…}}` */

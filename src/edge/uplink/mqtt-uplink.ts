@@ -46,6 +46,13 @@ export interface UplinkOptions {
     readonly keys: readonly string[];
     onUpdate(values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]): void;
   };
+  /**
+   * Shared attributes of the children (v1/gateway/attributes): every child's are requested at
+   * each connect (`complete`), then updates arrive per child with the changed keys and `deleted`.
+   */
+  readonly childAttributes?: {
+    onUpdate(device: string, values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]): void;
+  };
 }
 
 export interface UplinkStatus {
@@ -85,6 +92,7 @@ export class GatewayUplink {
   private readonly down = new Set<string>();
   /** Client attributes reported so far; all of them go out again at each connect. */
   private readonly clientAttributes: Record<string, JsonValue> = {};
+  private readonly connectListeners: (() => void)[] = [];
 
   constructor(private readonly options: UplinkOptions) {
     this.devices = [...options.devices];
@@ -101,7 +109,27 @@ export class GatewayUplink {
       this.announce(d, false);
     }
     for (const d of added) this.announce(d, !this.down.has(d));
+    if (this.link?.up) for (const d of added) this.requestChildAttributes(this.link, d);
     return { added, removed };
+  }
+
+  /** Runs after each connect, once the link is up (alarm sync). */
+  onConnected(listener: () => void): void {
+    this.connectListeners.push(listener);
+  }
+
+  /** QoS 1 on the live connection; resolves on the PUBACK, rejects when down or when the connection breaks first. */
+  publishAcked(topic: string, body: JsonValue): Promise<void> {
+    const link = this.link;
+    if (!link?.up) return Promise.reject(new Error('platform not connected'));
+    return new Promise((resolve, reject) => {
+      link.client.publish(topic, JSON.stringify(body), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private requestChildAttributes(link: Link, device: string): void {
+    // No keys: every shared attribute of the child (services/gateway.ts gatewayAttributeRequest).
+    link.client.publish('v1/gateway/attributes/request', JSON.stringify({ id: ++this.attributeRequests, device }), { qos: 1 });
   }
 
   /** A connector's view of a field device changed: the platform shows the child online or offline. */
@@ -209,6 +237,11 @@ export class GatewayUplink {
       link.client.subscribe(['v1/devices/me/attributes', 'v1/devices/me/attributes/response/+'], { qos: 1 });
       link.client.publish(`v1/devices/me/attributes/request/${++this.attributeRequests}`, JSON.stringify({ sharedKeys: shared.keys.join(',') }), { qos: 1 });
     }
+    if (this.options.childAttributes) {
+      link.client.subscribe(['v1/gateway/attributes', 'v1/gateway/attributes/response'], { qos: 1 });
+      for (const device of this.devices) this.requestChildAttributes(link, device);
+    }
+    for (const listener of this.connectListeners) listener();
     this.pump();
   }
 
@@ -282,6 +315,7 @@ export class GatewayUplink {
 
   private message(link: Link, topic: string, payload: Buffer): void {
     if (topic.startsWith('v1/devices/me/attributes')) return this.sharedMessage(topic, payload);
+    if (topic.startsWith('v1/gateway/attributes')) return this.childAttributeMessage(topic, payload);
     if (topic !== 'v1/gateway/rpc') return;
     let request: { device?: unknown; data?: { id?: unknown; method?: unknown; params?: unknown } };
     try {
@@ -306,6 +340,29 @@ export class GatewayUplink {
       // {"error": …} is the convention the platform reads as FAILED.
       reply({ error });
     });
+  }
+
+  /** `{"device", "data": {…} | {"deleted": […]}}` (update) or `{"id", "device", "values": {…}}` (answer to a request). */
+  private childAttributeMessage(topic: string, payload: Buffer): void {
+    const target = this.options.childAttributes;
+    if (!target) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString());
+    } catch {
+      this.options.logger.warn({ topic }, 'unreadable child attributes');
+      return;
+    }
+    const isObject = (v: unknown): v is Record<string, JsonValue> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isObject(body) || typeof body.device !== 'string' || !this.devices.includes(body.device)) return;
+    if (topic === 'v1/gateway/attributes/response') {
+      if (isObject(body.values)) target.onUpdate(body.device, body.values, true, []);
+      return;
+    }
+    if (!isObject(body.data)) return;
+    const deleted = Array.isArray(body.data.deleted) ? body.data.deleted.filter((k): k is string => typeof k === 'string') : [];
+    const { deleted: _deleted, ...values } = body.data;
+    target.onUpdate(body.device, values, false, deleted);
   }
 
   private sharedMessage(topic: string, payload: Buffer): void {

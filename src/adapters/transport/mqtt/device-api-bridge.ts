@@ -9,7 +9,7 @@
  * Topics (device):  v1/devices/me/telemetry, v1/devices/me/attributes[/request/$id, /response/+],
  *                   v1/devices/me/rpc/request/$id (both directions), v1/devices/me/rpc/response/$id
  * Topics (gateway): v1/gateway/{connect,disconnect,telemetry,attributes,attributes/request,
- *                   attributes/response,rpc}
+ *                   attributes/response,rpc,alarm}
  * Provisioning:     user name `provision`, /provision/request → /provision/response
  * OTA (v2):         v2/fw/request/$id/chunk/$n → v2/fw/response/$id/chunk/$n, errors on v2/fw/error;
  *                   `sw` for software (ota-topics.ts)
@@ -315,6 +315,9 @@ class DeviceBridge extends BaseBridge {
       case 'attributes/request':
         this.count('gateway_attributes_request');
         return api.gatewayAttributeRequest(gw, payload).then((res) => this.reply('gwAttrResponse', `${GW}attributes/response`, res));
+      case 'alarm':
+        this.count('gateway_alarm');
+        return api.gatewayAlarm(gw, payload);
       case 'rpc':
         this.count('gateway_rpc_response');
         return api.gatewayRpcResponse(gw, payload);

@@ -122,6 +122,22 @@ export class SmsConnector implements Connector {
     return { ok: true, text, messageId, delivered: true, state: report.state };
   }
 
+  /** A local rule's notification (`sms` action): the text as given, to the device's number; no delivery report awaited. */
+  async sendText(device: string, text: string): Promise<JsonValue> {
+    const target = this.config.devices.find((d) => d.name === device);
+    if (!target) throw new Error(`unknown device "${device}"`);
+    let messageId: string;
+    try {
+      ({ messageId } = await this.transport.send(target.number, text, false));
+    } catch (err) {
+      this.noteError(err, { device, method: 'sms' });
+      throw new Error(`SMS to ${device} not sent: ${(err as Error).message}`);
+    }
+    this.counters.sent++;
+    this.logger.info({ connector: this.name, device, to: target.number, text, messageId }, 'SMS notification sent');
+    return { ok: true, text, messageId };
+  }
+
   private awaitReport(messageId: string): Promise<DeliveryReport> {
     const early = this.early.get(messageId);
     this.early.delete(messageId);

@@ -168,6 +168,10 @@ export class FakeDeviceApi implements DeviceApi {
     return { id: 1, device: 'A', value: 42 };
   }
 
+  async gatewayAlarm(gw: DeviceIdentity, payload: Buffer): Promise<void> {
+    this.record('gatewayAlarm', gw.deviceId, payload.toString());
+  }
+
   async gatewayRpcResponse(gw: DeviceIdentity, payload: Buffer): Promise<void> {
     this.record('gatewayRpcResponse', gw.deviceId, payload.toString());
   }
