@@ -16,6 +16,7 @@ import { countStates, inWindow, reportOutcome, shouldAbort, TERMINAL, type Deplo
 import { otaTelemetryKeys } from '../domain/ota.js';
 import type { Point } from '../domain/telemetry.js';
 import type { Bus, Clock, Logger, OtaDeploymentStore, RegistryStore } from '../ports.js';
+import type { AuditService } from './audit.js';
 import type { OtaPackageService } from './ota-packages.js';
 import { newDeployment, planOf, targetDevices, type DeploymentRequest } from './ota-rollout-plan.js';
 
@@ -31,6 +32,8 @@ export interface OtaRolloutDeps {
   /** Scheduler period (ms); default 1 s. */
   readonly tickMs?: number;
   readonly random?: () => number;
+  /** The scheduler's own decisions (a wave started, completed, aborted) are audited as `system`; users' actions by the API's hook. */
+  readonly audit?: Pick<AuditService, 'record'>;
 }
 
 export interface DeploymentView extends Deployment {
@@ -160,6 +163,7 @@ export class OtaRolloutService {
     await this.deps.store.updateOtaDeployment(next);
     this.track(next, rows);
     this.deps.logger.info({ deployment: d.id, status, reason }, 'ota deployment finished');
+    if (status !== 'canceled') this.system(d, `ota.deployment_${status}`, { ...countStates(rows), ...(reason !== undefined ? { reason } : {}) });
   }
 
   /** One scheduler turn over every active deployment. */
@@ -197,10 +201,15 @@ export class OtaRolloutService {
       const byId = new Map(scheduled.map((r) => [r.deviceId, r]));
       rows = rows.map((r) => byId.get(r.deviceId) ?? r);
       this.deps.logger.info({ deployment: d.id, wave }, 'ota deployment: next wave');
+      this.system(d, 'ota.deployment_wave', { wave, devices: scheduled.length });
     }
     if (!inWindow(d.plan, now)) return;
     const due = rows.filter((r) => r.state === 'queued' && r.wave <= wave && r.startAfter > 0 && r.startAfter <= now);
     for (const r of due) await this.notify(d, r, now);
+  }
+
+  private system(d: Deployment, action: string, details: Record<string, string | number>): void {
+    this.deps.audit?.record({ tenantId: d.tenantId, actor: 'system', action, targetType: 'ota', targetId: d.id, details });
   }
 
   /** A failure: re-queued (told again after jitter) while retries remain, else final. */
