@@ -68,7 +68,7 @@ test('a rollout with 30% failures aborts itself after the first wave', async () 
     assert.equal(done.status, 'aborted', JSON.stringify(done));
     assert.match(done.reason ?? '', /failed/);
     assert.equal(done.wave, 0, 'the second wave never started');
-    assert.equal(done.perWave[0]?.updated + (done.perWave[0]?.failed ?? 0), 20);
+    assert.equal((done.perWave[0]?.updated ?? 0) + (done.perWave[0]?.failed ?? 0), 20);
     assert.equal(done.perWave[1]?.canceled, 40, 'devices of later waves were never told');
     assert.equal(done.perWave[2]?.canceled, 40);
     assert.equal(sim.stats().ota?.started, 20, 'only the first wave tried');
