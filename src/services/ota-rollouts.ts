@@ -256,7 +256,6 @@ export class OtaRolloutService {
         const p = ordered[i] as Point;
         if (p.key === keys.state || p.key === keys.error || p.key === keys.currentVersion) at[p.key] = String(p.value);
       }
-      if (r.state === 'notified' && ts < r.stateSince) continue; // reported before it was told (an earlier attempt)
       const outcome = reportOutcome(r, d.version, at[keys.state], at[keys.error], at[keys.currentVersion]);
       if (!outcome) continue;
       const now = this.deps.clock.now();
