@@ -25,8 +25,17 @@ const CreateBody = Type.Object(
   {
     packageId: Id,
     target: Type.Object(
-      { deviceIds: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 100_000 })), profileId: Type.Optional(Id) },
-      { additionalProperties: false, description: 'deviceIds or profileId (one of them)' },
+      {
+        deviceIds: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 100_000 })),
+        profileId: Type.Optional(Id),
+        attributes: Type.Optional(
+          Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]), {
+            maxProperties: 10,
+            description: 'only devices whose server (else client) attributes have these values',
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'deviceIds or profileId (one of them), optionally narrowed by attributes' },
     ),
     waves: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 100 }), { minItems: 1, maxItems: 100, description: 'cumulative percentages, ascending; 100 is added when missing' })),
     rate: Type.Optional(Type.Object({ base: Type.Integer({ minimum: 1, maximum: 100_000 }), factor: Type.Number({ minimum: 1, maximum: 10 }) }, { additionalProperties: false, description: 'exponential waves instead of percentages (AWS IoT Jobs style)' })),
@@ -56,7 +65,7 @@ const DeploymentViewSchema = Type.Object({
   packageId: Type.String(),
   type: Type.String(),
   version: Type.String(),
-  target: Type.Object({ deviceIds: Type.Optional(Type.Array(Type.String())), profileId: Type.Optional(Type.String()) }),
+  target: Type.Object({ deviceIds: Type.Optional(Type.Array(Type.String())), profileId: Type.Optional(Type.String()), attributes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))) }),
   plan: Type.Unknown(),
   status: Type.Union(DEPLOYMENT_STATUSES.map((s) => Type.Literal(s))),
   reason: Type.Optional(Type.String()),
@@ -81,7 +90,8 @@ const DeviceRowSchema = Type.Object({
 
 const view = (d: DeploymentView): Static<typeof DeploymentViewSchema> => {
   const { tenantId: _t, target, ...rest } = d;
-  return { ...rest, target: target.profileId !== undefined ? { profileId: target.profileId } : { deviceIds: [...(target.deviceIds ?? [])] } };
+  const base = target.profileId !== undefined ? { profileId: target.profileId } : { deviceIds: [...(target.deviceIds ?? [])] };
+  return { ...rest, target: { ...base, ...(target.attributes !== undefined ? { attributes: { ...target.attributes } } : {}) } };
 };
 const deviceRow = (r: DeploymentDevice): Static<typeof DeviceRowSchema> => ({
   deviceId: r.deviceId,

@@ -23,6 +23,8 @@ export const TERMINAL: ReadonlySet<RolloutState> = new Set(['updated', 'failed',
 export interface DeploymentTarget {
   readonly deviceIds?: readonly string[];
   readonly profileId?: string;
+  /** Narrows the devices above to those whose server (else client) attributes have these values. */
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface DeploymentPlan {

@@ -8,7 +8,7 @@ import { PlatformError } from '../domain/errors.js';
 import { waveSizes, type Deployment, type DeploymentDevice, type DeploymentPlan, type DeploymentTarget } from '../domain/ota-deployment.js';
 import type { OtaPackage } from '../domain/ota.js';
 import type { Device } from '../domain/device.js';
-import type { RegistryStore } from '../ports.js';
+import type { AttributeStore, RegistryStore } from '../ports.js';
 
 export interface DeploymentRequest {
   readonly packageId: string;
@@ -51,7 +51,7 @@ export function planOf(r: DeploymentRequest): DeploymentPlan {
 
 /** The target's devices (of the tenant; a package made for a profile fits only its devices), unique, in a stable order. */
 export async function targetDevices(
-  store: Pick<RegistryStore, 'listDevices' | 'getProfile'>,
+  store: Pick<RegistryStore, 'listDevices' | 'getProfile'> & Pick<AttributeStore, 'getAttributes'>,
   requireDevice: (id: string, tenantId: string) => Promise<Device>,
   tenantId: string,
   target: DeploymentTarget,
@@ -71,11 +71,30 @@ export async function targetDevices(
   } else {
     for (const id of new Set(target.deviceIds)) devices.push(await requireDevice(id, tenantId));
   }
+  const filter = Object.entries(target.attributes ?? {});
+  const matching = filter.length === 0 ? devices : await filterByAttributes(store, devices, filter);
+  devices.splice(0, devices.length, ...matching);
   if (devices.length === 0) throw new PlatformError('BAD_REQUEST', 'the target has no devices');
   if (devices.length > MAX_TARGET) throw new PlatformError('BAD_REQUEST', `at most ${MAX_TARGET} devices per deployment`);
   const misfit = devices.find((d) => pkg.profileId !== undefined && d.profileId !== pkg.profileId);
   if (misfit) throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}, device ${misfit.name} has ${misfit.profileId}`);
   return devices;
+}
+
+/** Devices whose server attribute (else client attribute) of each key has the value; read once, at creation. */
+async function filterByAttributes(store: Pick<AttributeStore, 'getAttributes'>, devices: readonly Device[], filter: readonly [string, string | number | boolean][]): Promise<Device[]> {
+  const keys = filter.map(([k]) => k);
+  const out: Device[] = [];
+  for (const device of devices) {
+    const [server, client] = await Promise.all([store.getAttributes(device.id, 'server', keys), store.getAttributes(device.id, 'client', keys)]);
+    const value = (key: string) => (server.find((e) => e.key === key) ?? client.find((e) => e.key === key))?.value;
+    // Compared as text: the API's schema coercion may turn 2 into "2" (and attributes hold either).
+    if (filter.every(([k, v]) => {
+      const have = value(k);
+      return have !== undefined && have !== null && typeof have !== 'object' && String(have) === String(v);
+    })) out.push(device);
+  }
+  return out;
 }
 
 /** The deployment and its device rows: waves in target order (canaries are the first devices), wave 0 scheduled now. */
@@ -105,7 +124,10 @@ export function newDeployment(
     packageId: pkg.id,
     type: pkg.type,
     version: pkg.version,
-    target: target.profileId !== undefined ? { profileId: target.profileId } : { deviceIds: devices.map((d) => d.id) },
+    target: {
+      ...(target.profileId !== undefined ? { profileId: target.profileId } : { deviceIds: devices.map((d) => d.id) }),
+      ...(target.attributes !== undefined ? { attributes: { ...target.attributes } } : {}),
+    },
     plan,
     status: 'running',
     wave: 0,

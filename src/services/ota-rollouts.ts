@@ -15,13 +15,13 @@ import type { Device } from '../domain/device.js';
 import { countStates, inWindow, reportOutcome, shouldAbort, TERMINAL, type Deployment, type DeploymentCounts, type DeploymentDevice } from '../domain/ota-deployment.js';
 import { otaTelemetryKeys } from '../domain/ota.js';
 import type { Point } from '../domain/telemetry.js';
-import type { Bus, Clock, Logger, OtaDeploymentStore, RegistryStore } from '../ports.js';
+import type { AttributeStore, Bus, Clock, Logger, OtaDeploymentStore, RegistryStore } from '../ports.js';
 import type { AuditService } from './audit.js';
 import type { OtaPackageService } from './ota-packages.js';
 import { newDeployment, planOf, targetDevices, type DeploymentRequest } from './ota-rollout-plan.js';
 
 export interface OtaRolloutDeps {
-  readonly store: OtaDeploymentStore & Pick<RegistryStore, 'listDevices' | 'getProfile'>;
+  readonly store: OtaDeploymentStore & Pick<RegistryStore, 'listDevices' | 'getProfile'> & Pick<AttributeStore, 'getAttributes'>;
   readonly packages: Pick<OtaPackageService, 'get'>;
   /** Assigns the package to the device (OtaDeviceService.assign: stored, then the fw_* attributes). */
   readonly assign: (tenantId: string, deviceId: string, packageId: string) => Promise<unknown>;

@@ -69,6 +69,21 @@ describe('creating', () => {
     await tp.api.request('POST', `/api/ota/deployments/${res.body.id}/cancel`);
   });
 
+  it('narrows the target by attributes (server, else client)', async () => {
+    const profile = await tp.api.request<{ id: string }>('POST', '/api/profiles', { name: 'dep-attr-profile' });
+    const ds = [];
+    for (let i = 0; i < 4; i++) ds.push(await tp.api.createDevice(`dep-attr-${i}`, { profileId: profile.body.id }));
+    for (const d of ds.slice(0, 2)) assert.equal((await tp.api.request('POST', `/api/devices/${d.id}/attributes/server`, { region: 'north', rev: 2 })).status, 200);
+    assert.equal((await tp.api.request('POST', `/api/devices/${ds[2]?.id}/attributes/server`, { region: 'south', rev: 2 })).status, 200);
+    const res = await tp.api.request<{ id: string }>('POST', '/api/ota/deployments', { packageId: await pkg(), target: { profileId: profile.body.id, attributes: { region: 'north', rev: 2 } } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const rows = (await tp.api.request<{ deviceId: string }[]>('GET', `/api/ota/deployments/${res.body.id}/devices`)).body;
+    assert.deepEqual(rows.map((r) => r.deviceId).sort(), ds.slice(0, 2).map((d) => d.id).sort());
+    const none = await tp.api.request('POST', '/api/ota/deployments', { packageId: await pkg(), target: { profileId: profile.body.id, attributes: { region: 'east' } } });
+    assert.equal(none.status, 400, 'no device matches');
+    await tp.api.request('POST', `/api/ota/deployments/${res.body.id}/cancel`);
+  });
+
   it('refuses bad requests: both or no target, waves not ascending, unknown package (404), a device already in a running deployment (409)', async () => {
     const [a] = await devices('dep-bad', 1);
     const packageId = await pkg();
