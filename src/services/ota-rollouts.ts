@@ -6,9 +6,9 @@
  * re-queues them while retries remain), aborts when failures exceed the plan's threshold, and
  * starts the next wave once every device of the current one finished.
  *
- * Devices' reports arrive as bus telemetry events. The ingest path pays nothing for them: this
- * service keeps the ids of devices in an active deployment in memory and ignores every other
- * device's telemetry before reading anything.
+ * Devices' reports arrive as bus telemetry events, subscribed only while a deployment is active.
+ * The ingest path pays nothing for them: this service keeps the ids of devices in an active
+ * deployment in memory and ignores every other device's telemetry before reading anything.
  */
 import { PlatformError } from '../domain/errors.js';
 import type { Device } from '../domain/device.js';
@@ -53,24 +53,26 @@ export class OtaRolloutService {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private stopped = false;
   private readonly random: () => number;
 
   constructor(private readonly deps: OtaRolloutDeps) {
     this.random = deps.random ?? Math.random;
   }
 
-  /** Reads the active deployments back (after a restart), listens for reports, starts the scheduler. */
+  /** Reads the active deployments back (after a restart; listening for reports if any), starts the scheduler. */
   async start(): Promise<void> {
     for (const d of await this.deps.store.listActiveOtaDeployments()) this.track(d, await this.deps.store.listOtaDeploymentDevices(d.id));
-    this.unsubscribe = this.deps.bus.subscribe('telemetry', 'telemetry.>', (msg) => this.onTelemetry(msg.deviceId, msg.points), { group: 'ota-rollouts' });
     const period = this.deps.tickMs ?? 1000;
     this.timer = setInterval(() => void this.serial(() => this.tick()).catch((err: unknown) => this.deps.logger.error({ err }, 'ota rollout turn failed')), period);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.chain.catch(() => undefined);
   }
 
@@ -87,6 +89,22 @@ export class OtaRolloutService {
       } else {
         this.active.set(r.deviceId, d.id);
       }
+    }
+    this.listen();
+  }
+
+  /**
+   * Subscribed to telemetry only while some device is in an active deployment: the bus copies
+   * each telemetry message per subscriber, a cost not worth paying when no rollout runs. A
+   * broadcast subscription (no work-queue group) keeps no backlog while unsubscribed, so a later
+   * deployment never sees stale reports; the outbox's replay at start comes after start() listens.
+   */
+  private listen(): void {
+    if (this.active.size > 0 && !this.unsubscribe && !this.stopped) {
+      this.unsubscribe = this.deps.bus.subscribe('telemetry', 'telemetry.>', (msg) => this.onTelemetry(msg.deviceId, msg.points));
+    } else if (this.active.size === 0 && this.unsubscribe) {
+      this.unsubscribe();
+      this.unsubscribe = undefined;
     }
   }
 
