@@ -10,6 +10,7 @@ export * from './ports/device-api.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
+export * from './ports/ota-deployments.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
@@ -28,6 +29,7 @@ import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from '
 import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
+import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -417,6 +419,7 @@ export interface Store
     RuleStore,
     DashboardStore,
     OtaStore,
+    OtaDeploymentStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -26,6 +26,7 @@ import { deviceRoutes } from './devices.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { healthRoutes } from './health.js';
 import { deviceFirmwareRoutes, otaRoutes } from './ota.js';
+import { otaDeploymentRoutes } from './ota-deployments.js';
 import { enforceRoles } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
@@ -177,6 +178,7 @@ function managementApi(deps: ApiDeps) {
       if (deps.ota) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });
+        if (deps.ota.rollouts) await secured.register(otaDeploymentRoutes, { rollouts: deps.ota.rollouts });
       }
     });
   };

@@ -15,6 +15,7 @@ import type { LiveService } from '../services/live.js';
 import type { TwinService } from '../services/twin.js';
 import type { OtaDeviceService } from '../services/ota-devices.js';
 import type { OtaPackageService } from '../services/ota-packages.js';
+import type { RolloutApi } from './ota-deployments.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -44,6 +45,8 @@ export interface RpcApi {
 export interface OtaApi {
   readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
   readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;
+  /** Deployments (rollouts); their routes exist only when given. */
+  readonly rollouts?: RolloutApi;
 }
 
 export interface MetricsRenderer {

@@ -150,6 +150,8 @@ export const ConfigSchema = Type.Object({
       maxPackageBytes: Type.Integer({ minimum: 1 }),
       /** Largest chunk one device request may ask for (MQTT, CoAP, HTTP); 0 = whole package counts as its size. */
       maxChunkBytes: Type.Integer({ minimum: 64, maximum: 16 * 1024 * 1024 }),
+      /** How often the rollout scheduler moves deployments forward (timeouts, waves, notifications). */
+      rolloutTickMs: Type.Integer({ minimum: 50, maximum: 60_000 }),
     },
     { default: {} },
   ),
@@ -304,7 +306,7 @@ export const DEFAULTS: Config = {
     maxStringLength: 64 * 1024,
     maxValuesPerMessage: 10_000,
   },
-  ota: { maxPackageBytes: 512 * 1024 * 1024, maxChunkBytes: 1024 * 1024 },
+  ota: { maxPackageBytes: 512 * 1024 * 1024, maxChunkBytes: 1024 * 1024, rolloutTickMs: 1000 },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
   deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },

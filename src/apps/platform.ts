@@ -38,6 +38,7 @@ import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { OtaDeviceService } from '../services/ota-devices.js';
 import { OtaPackageService } from '../services/ota-packages.js';
+import { OtaRolloutService } from '../services/ota-rollouts.js';
 import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { OutboxRelay } from '../services/outbox-relay.js';
@@ -326,7 +327,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let ready = false;
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
-  const ota = { packages: otaPackages, devices: otaDevices };
+  // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
+  const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
+  const ota = { packages: otaPackages, devices: otaDevices, rollouts };
   const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
@@ -367,6 +370,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
+    await rollouts.stop();
     await smpp?.close();
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
     await status.stop();
@@ -389,6 +393,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
+    await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
     // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.
     const recovered = await outbox.recover();
     if (recovered > 0) logger.info({ records: recovered }, 'outbox: events of an earlier run published');

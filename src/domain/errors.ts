@@ -41,6 +41,9 @@ export const ERRORS = {
   PACKAGE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'OTA package not found' },
   /** A package a device or profile is assigned cannot be deleted. */
   PACKAGE_IN_USE: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the package is assigned' },
+  DEPLOYMENT_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'OTA deployment not found' },
+  /** Pause, resume or cancel of a deployment whose status does not allow it (e.g. resuming a completed one). */
+  DEPLOYMENT_STATE: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the deployment is not in a state that allows this' },
   /** The bytes do not hash to the checksum the uploader stated. */
   CHECKSUM_MISMATCH: { http: 422, coap: '4.06', mqtt: 0x80, message: 'checksum does not match the content' },
   /** An HTTP Range outside the package (RFC 9110 §15.5.17). */

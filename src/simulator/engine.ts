@@ -11,6 +11,7 @@ import { ConnectGate, MqttLink, type MqttEndpoint } from './clients/mqtt/index.j
 import { MAX_IN_FLIGHT, type Counters, type DeviceLink, type LinkContext, type LinkHandlers, type LinkLog } from './clients/types.js';
 import { CommandRejected, type DeviceModel, type SimContext, type Values } from './model.js';
 import { seededRandom } from './signals.js';
+import { OtaDevice, type OtaDeviceOptions, type OtaTally } from './ota-device.js';
 
 export type Protocol = 'mqtt' | 'coap' | 'http';
 
@@ -38,6 +39,8 @@ export interface SimOptions {
   readonly log: LinkLog;
   /** Handshakes in progress at once (MQTT), default 100. */
   readonly connectConcurrency?: number;
+  /** MQTT devices also play the OTA device side (ota-device.ts), starting from this title and version. */
+  readonly ota?: Omit<OtaDeviceOptions, 'random'>;
 }
 
 export interface SimStats {
@@ -51,6 +54,8 @@ export interface SimStats {
   readonly skipped: number;
   /** Acknowledged messages per second over the last few seconds. */
   readonly msgPerS: number;
+  /** With `ota`: update attempts started, devices updated, attempts failed on purpose. */
+  readonly ota?: Readonly<OtaTally>;
 }
 
 export interface Simulation {
@@ -69,6 +74,7 @@ class Device {
   private pending: { ts: number; values: Values }[] = [];
   timer: NodeJS.Timeout | undefined;
   link!: DeviceLink;
+  ota: OtaDevice | undefined;
 
   constructor(
     readonly spec: SimDevice,
@@ -83,8 +89,15 @@ class Device {
   handlers(): LinkHandlers {
     return {
       command: (method, params) => this.command(method, params),
-      shared: (values) => this.shared(values),
-      connected: () => this.sendAttributes(),
+      shared: (values) => {
+        this.shared(values);
+        this.ota?.shared(values);
+      },
+      connected: () => {
+        this.sendAttributes();
+        this.ota?.connected();
+      },
+      ...(this.ota ? { firmwareChunk: (requestId: string, n: number, data: Buffer) => this.ota?.firmwareChunk(requestId, n, data) } : {}),
     };
   }
 
@@ -186,9 +199,11 @@ export function startSimulation(opts: SimOptions): Simulation {
   const gate = new ConnectGate(opts.connectConcurrency ?? 100);
   const agents = new AgentPool();
   const meter = new RateMeter();
+  const otaTally: OtaTally = { started: 0, updated: 0, failedOnPurpose: 0 };
   const devices = opts.devices.map((spec, i) => {
     const ctx: SimContext = { index: spec.index ?? i, name: spec.name, random: seededRandom(spec.name), speed };
     const device = new Device(spec, ctx, clock, opts.log, counters);
+    if (opts.ota && spec.protocol === 'mqtt') device.ota = new OtaDevice(() => device.link, { ...opts.ota, random: ctx.random }, otaTally);
     const linkCtx: LinkContext = { name: spec.name, token: spec.token, counters, handlers: device.handlers(), log: opts.log };
     device.link =
       spec.protocol === 'mqtt'
@@ -213,7 +228,7 @@ export function startSimulation(opts: SimOptions): Simulation {
   return {
     stats: () => {
       const { firstAcked: _first, ...counts } = counters;
-      return { devices: devices.length, ...counts, msgPerS: meter.rate(counters.acked) };
+      return { devices: devices.length, ...counts, msgPerS: meter.rate(counters.acked), ...(opts.ota ? { ota: { ...otaTally } } : {}) };
     },
     firstAcked: () => counters.firstAcked,
     async stop() {
@@ -222,6 +237,7 @@ export function startSimulation(opts: SimOptions): Simulation {
       for (const d of devices) {
         clearTimeout(d.timer);
         clearInterval(d.timer);
+        d.ota?.stop();
       }
       await Promise.all(devices.map((d) => d.link.stop()));
       agents.close();

@@ -66,6 +66,26 @@ test('a second run finds the devices and gives them new tokens', async () => {
   assert.ok(summary.acked > 0);
 });
 
+test('--ota: the devices update themselves in a deployment created before they connect', async () => {
+  const login = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const { token } = (await login.json()) as { token: string };
+  const upload = await fetch(`${baseUrl}/api/ota/packages?title=sim-fw&version=9.9`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(40_000) });
+  const pkg = (await upload.json()) as { id: string };
+  const list = await api.request<{ items: { id: string; name: string }[] }>('GET', '/api/devices?search=meter-&limit=100');
+  // --devices 3 plays the first three meters of the pack (names sort with their index).
+  const meters = list.body.items.filter((d) => /^meter-\d+$/.test(d.name)).sort((a, b) => Number(a.name.slice(6)) - Number(b.name.slice(6)));
+  const ids = meters.slice(0, 3).map((d) => d.id);
+  const created = await api.request<{ id: string }>('POST', '/api/ota/deployments', { packageId: pkg.id, target: { deviceIds: ids } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { stdout, stderr } = await simulate(['--scenario', 'src/simulator/load-pack.ts', '--devices', '3', '--no-install', '--ota', '--ota-fail-rate', '0', '--duration', '5s', '--json']);
+  const summary = JSON.parse(stdout) as Summary & { ota: { started: number; updated: number; failedOnPurpose: number } };
+  assert.deepEqual(summary.ota, { started: 3, updated: 3, failedOnPurpose: 0 }, stderr);
+  const d = await api.request<{ status: string; counts: { updated: number } }>('GET', `/api/ota/deployments/${created.body.id}`);
+  assert.equal(d.body.status, 'completed');
+  assert.equal(d.body.counts.updated, 3);
+  await assert.rejects(simulate(['--scenario', 'src/simulator/load-pack.ts', '--ota', '--ota-fail-rate', '2', '--duration', '1s']), /--ota-fail-rate must be between 0 and 1/);
+});
+
 test('a real pack is installed and played over CoAP', async () => {
   const { stdout, stderr } = await simulate(['--scenario', 'smart-farm', '--devices', '3', '--protocol', 'coap', '--duration', '3s']);
   assert.match(stdout, /simulated 3 devices for [\d.]+ s: sent \d+, acked \d+ .*errors 0/, stderr);

@@ -23,7 +23,8 @@ Commands:
   profile list|get|create|update|delete  device profiles (codec, telemetry keys, units)
   device import FILE    create devices from a CSV file, with a per-row error report
   device firmware DEVICE --package ID  assign a firmware package (without --package: its status)
-  ota upload|list|delete  firmware and software packages (continuum ota --help)
+  ota upload|list|delete|deploy|deployments|deployment
+                        firmware and software packages, rollouts (continuum ota --help)
   telemetry get DEVICE  read stored telemetry of a device (id or name)
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one

@@ -2,6 +2,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
+import { otaDeployCommands, OTA_DEPLOY_HELP } from './ota-deploy.js';
 import { ProgressBar } from './progress.js';
 import { resolveDevice } from './resolve.js';
 
@@ -13,6 +14,7 @@ Commands:
   list [--type firmware|software]
                         the packages, newest first
   delete ID             delete a package (refused while a device is assigned it)
+${OTA_DEPLOY_HELP}
 
 Assign one to a device with: continuum device firmware DEVICE --package ID
 
@@ -157,6 +159,11 @@ export async function runOta(argv: string[], io: Io): Promise<number> {
       return list(rest, io);
     case 'delete':
       return remove(rest, io);
+    case 'deploy':
+    case 'deployments':
+    case 'deployment':
+      if (rest.includes('--help') || rest.includes('-h')) return io.stdout.write(OTA_HELP + '\n'), 0;
+      return (otaDeployCommands[command] as (argv: string[], io: Io) => Promise<number>)(rest, io);
     case undefined:
     case 'help':
     case '--help':
@@ -164,6 +171,6 @@ export async function runOta(argv: string[], io: Io): Promise<number> {
       (command === undefined ? io.stderr : io.stdout).write(OTA_HELP + '\n');
       return command === undefined ? 1 : 0;
     default:
-      throw new CliError(`unknown ota command "${command}" (upload, list, delete)`);
+      throw new CliError(`unknown ota command "${command}" (upload, list, delete, deploy, deployments, deployment)`);
   }
 }

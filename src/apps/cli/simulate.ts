@@ -42,6 +42,12 @@ Options:
   --no-install          only create the devices, not the pack's rules and dashboard
   --connect-concurrency N  MQTT handshakes in progress at once (default 100)
   --progress-every S    seconds between progress lines when stderr is not a terminal (default 5)
+  --ota                 MQTT devices also play the OTA device side: report current_fw_version, take
+                        fw_* attributes, download chunks, verify SHA-256, reboot into the new version
+  --ota-fail-rate P     with --ota: probability (0–1) an update attempt fails on purpose (bad
+                        checksum, reboot into the old version, or a timeout); default 0
+  --ota-version V       with --ota: the version the devices start on (default 1.0.0; title sim-fw,
+                        or --ota-title)
 
 ${CONNECTION_HELP}`;
 
@@ -76,7 +82,8 @@ function stderrLog(io: Io): LinkLog & { flush(): void } {
 
 export function progressLine(s: SimStats): string {
   const skipped = s.skipped > 0 ? ` · skipped ${s.skipped}` : '';
-  return `devices ${s.connected}/${s.devices} connected · ${s.msgPerS} msg/s · acked ${s.acked} · errors ${s.errors} · commands ${s.commands}${skipped}`;
+  const ota = s.ota ? ` · ota: ${s.ota.started} started, ${s.ota.updated} updated, ${s.ota.failedOnPurpose} failed on purpose` : '';
+  return `devices ${s.connected}/${s.devices} connected · ${s.msgPerS} msg/s · acked ${s.acked} · errors ${s.errors} · commands ${s.commands}${skipped}${ota}`;
 }
 
 function isPack(v: unknown): v is ScenarioPack {
@@ -167,9 +174,16 @@ async function runScenario(argv: string[], io: Io): Promise<number> {
     'data-dir': { type: 'string' },
     'connect-concurrency': { type: 'string' },
     'progress-every': { type: 'string' },
+    ota: { type: 'boolean' },
+    'ota-fail-rate': { type: 'string' },
+    'ota-version': { type: 'string' },
+    'ota-title': { type: 'string' },
   });
   const v = parsed.values;
   if (v.help) return io.stdout.write(SIMULATE_HELP + '\n'), 0;
+  const failRate = v['ota-fail-rate'] === undefined ? 0 : Number(str(v['ota-fail-rate']));
+  if (!(failRate >= 0 && failRate <= 1)) throw new CliError(`--ota-fail-rate must be between 0 and 1, got "${str(v['ota-fail-rate']) ?? ''}"`);
+  const ota = v.ota === true ? { title: str(v['ota-title']) ?? 'sim-fw', version: str(v['ota-version']) ?? '1.0.0', failRate } : undefined;
   if (parsed.positionals.length > 0) throw new CliError(`unexpected argument "${parsed.positionals[0]}" (see continuum simulate --help)`);
   const scenario = str(v.scenario);
   if (!scenario) throw new CliError('simulate needs --scenario NAME (see continuum simulate --help)');
@@ -218,6 +232,7 @@ async function runScenario(argv: string[], io: Io): Promise<number> {
     speed,
     log,
     ...(concurrency !== undefined ? { connectConcurrency: concurrency } : {}),
+    ...(ota ? { ota } : {}),
   });
   io.stderr.write(`simulating ${devices.length} ${pack.name} devices at speed ${speed} to ${target}${durationMs ? ` for ${durationText}` : ' (Ctrl-C stops)'}\n`);
   const tty = io.stderr.isTTY === true;

@@ -33,6 +33,8 @@ export interface LinkHandlers {
   shared(values: Record<string, JsonValue>): void;
   /** Called on every (re)connection; the engine publishes client attributes from here. */
   connected(): void;
+  /** A firmware chunk answered on `v2/fw/response/{requestId}/chunk/{n}` (MQTT links, `--ota`). */
+  firmwareChunk?(requestId: string, chunk: number, data: Buffer): void;
 }
 
 export interface DeviceLink {
@@ -44,6 +46,8 @@ export interface DeviceLink {
   telemetry(json: string): void;
   /** Sends client attributes (JSON text), acknowledged like telemetry but not counted as a message. */
   attributes(json: string): void;
+  /** Asks for firmware chunk `chunk` of `size` bytes (MQTT: `v2/fw/request/{requestId}/chunk/{n}`); absent where the protocol has no such request here. */
+  requestFirmwareChunk?(requestId: string, chunk: number, size: number): void;
   stop(): Promise<void>;
 }
 

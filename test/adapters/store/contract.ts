@@ -14,6 +14,7 @@ import { alarmAndCommandContract } from './contract-actions.js';
 import { dashboardContract } from './contract-dashboards.js';
 import { identityContract } from './contract-identity.js';
 import { otaContract } from './contract-ota.js';
+import { otaDeploymentContract } from './contract-ota-deployments.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -829,6 +830,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     alarmAndCommandContract(() => store);
     dashboardContract(() => store);
     otaContract(() => store);
+    otaDeploymentContract(() => store);
     identityContract(() => store);
 
     describe('close', () => {

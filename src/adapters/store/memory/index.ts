@@ -41,6 +41,7 @@ import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
+import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -345,6 +346,8 @@ export function createMemoryStore(): Store {
     ...dashboards,
     // OTA packages and assignments (memory/ota.ts)
     ...ota,
+    // OTA deployments and their devices (memory/ota-deployments.ts)
+    ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),
     // audit log (memory/audit.ts)
     ...audit,
 

@@ -15,6 +15,7 @@ const ATTRIBUTES = 'v1/devices/me/attributes';
 const RPC_REQUEST = 'v1/devices/me/rpc/request/';
 const RPC_RESPONSE = 'v1/devices/me/rpc/response/';
 const ATTR_RESPONSE = 'v1/devices/me/attributes/response/';
+const FW_RESPONSE = 'v2/fw/response/';
 const CONNACK_TIMEOUT_MS = 30_000;
 
 export interface MqttEndpoint {
@@ -131,6 +132,8 @@ export class MqttLink implements DeviceLink, FrameHandler {
     this.attempts = 0;
     this.ctx.counters.connected++;
     this.write(subscribePacket([`${RPC_REQUEST}+`, ATTRIBUTES, `${ATTR_RESPONSE}+`], this.id()));
+    // Firmware chunks only for devices that update (`--ota`); the socket has TCP_NODELAY, so the PUBACK per chunk costs no Nagle delay.
+    if (this.ctx.handlers.firmwareChunk) this.write(subscribePacket(`${FW_RESPONSE}+/chunk/+`, this.id()));
     // Current shared attributes, so a device starts from its set points rather than defaults.
     this.write(publishPacket(`v1/devices/me/attributes/request/1`, '{}', 0));
     const keepaliveMs = (this.opts.keepaliveS ?? 60) * 1000;
@@ -209,6 +212,14 @@ export class MqttLink implements DeviceLink, FrameHandler {
       return;
     }
     if (topic.startsWith(RPC_REQUEST)) return this.rpc(topic.slice(RPC_REQUEST.length), payload);
+    if (topic.startsWith(FW_RESPONSE)) {
+      const [requestId, , n] = topic.slice(FW_RESPONSE.length).split('/');
+      if (requestId !== undefined && n !== undefined) this.ctx.handlers.firmwareChunk?.(requestId, Number(n), payload);
+    }
+  }
+
+  requestFirmwareChunk(requestId: string, chunk: number, size: number): void {
+    this.publishOut(`v2/fw/request/${requestId}/chunk/${chunk}`, String(size), 'other');
   }
 
   /** A PUBLISH from the server (FrameHandler). */
