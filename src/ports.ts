@@ -7,6 +7,7 @@
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
 export * from './ports/device-api.js';
+export * from './ports/integrations.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
@@ -28,6 +29,7 @@ import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from '
 import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
+import type { IntegrationStore } from './ports/integrations.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -417,6 +419,7 @@ export interface Store
     RuleStore,
     DashboardStore,
     OtaStore,
+    IntegrationStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

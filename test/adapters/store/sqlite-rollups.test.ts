@@ -147,6 +147,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   13: 'DROP TABLE mqtt_sessions; DROP TABLE mqtt_outbound',
   14: 'DROP TABLE mqtt_retained',
   15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
+  17: 'DROP TABLE integration_exports; DROP TABLE integrations',
 };
 
 describe('SQLite hourly roll-ups', () => {

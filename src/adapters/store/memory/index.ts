@@ -41,6 +41,7 @@ import { createMemoryAudit } from './audit.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
+import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -345,6 +346,7 @@ export function createMemoryStore(): Store {
     ...dashboards,
     // OTA packages and assignments (memory/ota.ts)
     ...ota,
+    ...createMemoryIntegrations(),
     // audit log (memory/audit.ts)
     ...audit,
 

@@ -20,6 +20,7 @@ import { createSqliteCredentials } from './credentials.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
+import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -125,6 +126,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...rules,
     ...dashboards,
     ...createSqliteOta(db),
+    ...createSqliteIntegrations(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

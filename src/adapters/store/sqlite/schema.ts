@@ -12,6 +12,7 @@ import type { Db } from './sql.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
 import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 import { V15_OTA } from './ota.js';
+import { V17_INTEGRATIONS } from './integrations.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -399,6 +400,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 15,
     description: 'OTA packages (metadata; bytes in the package blob store) and per-device assignments',
     up: (db) => db.exec(V15_OTA),
+  },
+  {
+    version: 17,
+    description: 'integrations (issue 18) and their durable export buffers',
+    up: (db) => db.exec(V17_INTEGRATIONS),
   },
 ];
 
