@@ -62,6 +62,7 @@ import { createOutboundMetrics } from '../adapters/metrics/outbound.js';
 import { createNodeOutboundNetwork } from '../adapters/outbound/node/index.js';
 import { OutboundPolicy } from '../domain/outbound/policy.js';
 import { OutboundService } from '../services/outbound.js';
+import { createIntegrations } from './integrations.js';
 
 export interface Platform {
   readonly config: Config;
@@ -289,6 +290,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
   const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits });
   const telemetry = new TelemetryQueryService({ store, registry });
+  // Bridges and streams (issue 18): committed events out, remote telemetry in through the device API.
+  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
   // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
@@ -327,7 +330,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const ota = { packages: otaPackages, devices: otaDevices };
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -365,6 +368,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
     await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
+    await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await smpp?.close();
@@ -389,6 +393,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     audit.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
+    await integrations.start(); // likewise: their bus groups exist before the outbox republishes
     // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.
     const recovered = await outbox.recover();
     if (recovered > 0) logger.info({ records: recovered }, 'outbox: events of an earlier run published');
