@@ -106,4 +106,50 @@ describe('MQTT bridge (mqtt-bridge integration)', () => {
       await p.api.request('DELETE', `/api/integrations/${created.body.id}`);
     }
   });
+
+  it('remote away: committed telemetry waits in the durable buffer, survives a restart, and is all delivered once the remote is up', async () => {
+    const own = await startTestPlatform();
+    let restarted: TestPlatform | undefined;
+    let broker: Mosquitto | undefined;
+    const port = await freePort();
+    const prefix = `cb-${randomUUID().slice(0, 8)}`;
+    try {
+      const device = await own.api.createDevice(`d-${prefix}`);
+      const created = await own.api.request<{ id: string }>('POST', '/api/integrations', {
+        type: 'mqtt-bridge',
+        name: 'buffered',
+        config: { url: `mqtt://127.0.0.1:${port}`, topic: `${prefix}/{deviceName}/{event}`, reconnectMs: 1500 },
+        filter: { events: ['telemetry'] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      for (let i = 0; i < 20; i++) await postTelemetry(own, device.accessToken, { ts: 1_700_000_000_000 + i, values: { n: i } });
+      const waiting = await eventually(async () => {
+        const s = (await own.api.request<{ status: { backlog: number; state: string; lagMs: number } }>('GET', `/api/integrations/${created.body.id}`)).body.status;
+        return s.backlog === 20 ? s : undefined;
+      }, 10_000, 'backlog of 20');
+      assert.notEqual(waiting.state, 'connected');
+      assert.match(await metricsText(own.baseUrl), new RegExp(`continuum_integration_backlog\\{integration="${created.body.id}",type="mqtt-bridge"\\} 20`));
+      // A restart in between: the buffer (the cursor) is on disk.
+      await own.stop();
+      restarted = await startTestPlatform({ dataDir: own.dataDir });
+      broker = await startMosquitto(port);
+      const remote = await remoteClient(`mqtt://127.0.0.1:${port}`);
+      try {
+        const got = await collect(remote, `${prefix}/#`);
+        await eventually(async () => (got.length >= 20 ? true : undefined), 15_000, 'all 20 delivered');
+        const values = got.map((m) => (m.body.values as { n: number }).n);
+        assert.deepEqual([...new Set(values)].sort((a, b) => a - b), [...Array(20).keys()]);
+        assert.ok(got.every((m) => m.topic === `${prefix}/d-${prefix}/telemetry`));
+        const after = (await restarted.api.request<{ status: { backlog: number; state: string } }>('GET', `/api/integrations/${created.body.id}`)).body.status;
+        assert.equal(after.backlog, 0);
+        assert.equal(after.state, 'connected');
+      } finally {
+        await remote.endAsync();
+      }
+    } finally {
+      await restarted?.stop();
+      if (!restarted) await own.stop().catch(() => undefined);
+      await broker?.stop();
+    }
+  });
 });
