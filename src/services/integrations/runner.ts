@@ -1,6 +1,6 @@
 /**
  * One running integration. Out: a work-queue member on the bus for each exported event of its
- * tenant (group `integration-<id>`: in a cluster one node takes each event; a delivery is
+ * tenant (group `integration-<id>-<event>`: in a cluster one node takes each event; a delivery is
  * acknowledged only once its records are in the integration's durable buffer), and a drain loop
  * that hands the buffer's oldest records to the link and acknowledges them in the buffer once
  * the remote acknowledged them (the persisted cursor). While the remote is away the buffer
@@ -108,7 +108,6 @@ export class IntegrationRunner {
 
   private subscribeAll(): void {
     const i = this.integration;
-    const group = `integration-${i.id}`;
     const sub = <E extends ExportEvent>(event: E, toRecords: (m: BusEvents[E], who: { tenantId: string; deviceId: string; deviceName: string; now: number }) => NewExportRecord[]) => {
       if (i.filter.events && !i.filter.events.includes(event)) return;
       this.unsubscribe.push(
@@ -122,7 +121,7 @@ export class IntegrationRunner {
             if (!device || !passesFilter(i.filter, event, m.deviceId, device.profileId)) return;
             await this.enqueue(toRecords(message, { tenantId: m.tenantId, deviceId: m.deviceId, deviceName: device.name, now: this.deps.clock.now() }));
           },
-          { group },
+          { group: `integration-${i.id}-${event}` },
         ),
       );
     };
