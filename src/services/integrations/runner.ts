@@ -70,7 +70,18 @@ export class IntegrationRunner {
     const directions = this.deps.connector.directions(i.config);
     this.state = 'connecting';
     if (directions.out) this.subscribeAll();
-    this.link = this.deps.connector.open(i, {
+    try {
+      this.link = this.open(i, directions.in);
+    } catch (err) {
+      // A link that cannot even be built (e.g. TLS material that stopped being readable) leaves
+      // the integration visible with its error; events still wait in the buffer.
+      this.state = 'disconnected';
+      this.noteError(err);
+    }
+  }
+
+  private open(i: Integration, inbound: boolean): IntegrationLink {
+    return this.deps.connector.open(i, {
       onConnected: () => {
         this.connected = true;
         this.state = 'connected';
@@ -82,7 +93,7 @@ export class IntegrationRunner {
         if (this.state !== 'stopped') this.state = 'disconnected';
         if (error !== undefined) this.noteError(error);
       },
-      ...(directions.in ? { onInbound: (deviceName: string, payload: Buffer) => this.onInbound(deviceName, payload) } : {}),
+      ...(inbound ? { onInbound: (deviceName: string, payload: Buffer) => this.onInbound(deviceName, payload) } : {}),
     });
   }
 

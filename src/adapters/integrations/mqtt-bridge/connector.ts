@@ -6,6 +6,7 @@
  * telemetry before the remote gets its PUBACK (a persistent session, clean: false, keeps what
  * arrives while we are away). MQTT.js reconnects by itself; the runner sends what waited.
  */
+import { createSecureContext } from 'node:tls';
 import mqtt from 'mqtt';
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../../domain/errors.js';
@@ -67,6 +68,14 @@ export const mqttBridgeConnector: IntegrationConnector = {
       if (/[+#]/.test(topic)) throw new PlatformError('BAD_REQUEST', 'mqtt-bridge config: topic must not contain wildcards');
       if (topic.replace(/\$?\{[a-zA-Z]+\}/g, '').includes('{') || templateVariables(topic).length !== (topic.match(/\{/g) ?? []).length) {
         throw new PlatformError('BAD_REQUEST', 'mqtt-bridge config: topic variables are {tenantId}, {deviceId}, {deviceName}, {event}');
+      }
+    }
+    if (config.tls) {
+      // PEM that node:tls cannot read is refused here, not at the first connection attempt.
+      try {
+        createSecureContext({ ...(config.tls.ca ? { ca: config.tls.ca } : {}), ...(config.tls.cert ? { cert: config.tls.cert } : {}), ...(config.tls.privateKey ? { key: config.tls.privateKey } : {}) });
+      } catch (err) {
+        throw new PlatformError('BAD_REQUEST', `mqtt-bridge config: tls: ${(err as Error).message}`);
       }
     }
     return config as unknown as JsonObject;
