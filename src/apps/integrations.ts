@@ -14,9 +14,10 @@ import { IntegrationService } from '../services/integrations/service.js';
 import type { RegistryService } from '../services/registry.js';
 
 export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock; logger: Logger; metrics: PrometheusMetrics; registry: RegistryService; deviceApi: DeviceApi }): IntegrationService {
-  let service: IntegrationService | undefined;
-  const metrics = createIntegrationMetrics(deps.metrics.registry, () => service);
-  service = new IntegrationService({
+  // The gauges read the service, which is built with the counters: bound once both exist.
+  const late: { service?: IntegrationService } = {};
+  const metrics = createIntegrationMetrics(deps.metrics.registry, () => late.service);
+  const service = new IntegrationService({
     store: deps.store,
     bus: deps.bus,
     clock: deps.clock,
@@ -30,5 +31,6 @@ export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock;
       await deps.deviceApi.publishTelemetry(await deps.registry.identityFor(device), payload, 'mqtt');
     },
   });
+  late.service = service;
   return service;
 }
