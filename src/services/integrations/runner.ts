@@ -45,6 +45,7 @@ const RETRY_MAX_MS = 10_000;
 export class IntegrationRunner {
   private link: IntegrationLink | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly groups: string[] = [];
   private state: RunnerStatus['state'] = 'stopped';
   private lastError: string | undefined;
   private lastErrorAt: number | undefined;
@@ -97,9 +98,11 @@ export class IntegrationRunner {
     });
   }
 
-  async stop(): Promise<void> {
+  async stop(options: { deleted?: boolean } = {}): Promise<void> {
     this.state = 'stopped';
     for (const u of this.unsubscribe.splice(0)) u();
+    // Deleted: its groups would otherwise keep queueing every event for a member that never comes.
+    if (options.deleted) for (const event of this.groups) await this.deps.bus.removeGroup?.(event);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.flushing;
     await this.link?.close().catch((err: unknown) => this.deps.logger.warn({ err, integration: this.integration.id }, 'closing an integration failed'));
@@ -121,6 +124,8 @@ export class IntegrationRunner {
     const i = this.integration;
     const sub = <E extends ExportEvent>(event: E, toRecords: (m: BusEvents[E], who: { tenantId: string; deviceId: string; deviceName: string; now: number }) => NewExportRecord[]) => {
       if (i.filter.events && !i.filter.events.includes(event)) return;
+      const group = `integration-${i.id}-${event}`;
+      this.groups.push(group);
       this.unsubscribe.push(
         this.deps.bus.subscribe(
           event,
@@ -132,7 +137,7 @@ export class IntegrationRunner {
             if (!device || !passesFilter(i.filter, event, m.deviceId, device.profileId)) return;
             await this.enqueue(toRecords(message, { tenantId: m.tenantId, deviceId: m.deviceId, deviceName: device.name, now: this.deps.clock.now() }));
           },
-          { group: `integration-${i.id}-${event}` },
+          { group },
         ),
       );
     };

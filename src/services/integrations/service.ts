@@ -110,7 +110,7 @@ export class IntegrationService {
     await this.require(tenantId, id);
     const runner = this.runners.get(id);
     this.runners.delete(id);
-    await runner?.stop();
+    await runner?.stop({ deleted: true });
     await this.deps.store.deleteIntegration(id);
     this.deps.logger.info({ integration: id }, 'integration deleted');
   }
