@@ -54,6 +54,28 @@ describe('IntegrationService', () => {
     await service.stop();
   });
 
+  it('exports attributes, alarms and status changes as events, filtered by event type', async () => {
+    const remote = createMemoryRemote();
+    const { bus, service } = setup(remote);
+    await service.start();
+    await service.create(T1, { type: 'mqtt-bridge', name: 'events', config: {}, filter: { events: ['attributes', 'alarm', 'status'] } });
+    const alarm = { id: 'a1', tenantId: T1, deviceId: 'd1', type: 'High', severity: 'major' as const, status: 'active' as const, count: 1, details: null, createdAt: 5, updatedAt: 5, version: 1 };
+    await bus.publish('attributes', `attributes.${T1}.d1`, { tenantId: T1, deviceId: 'd1', scope: 'client', values: { fw: '1.2' } });
+    await bus.publish('alarm', `alarm.${T1}.d1`, { tenantId: T1, deviceId: 'd1', action: 'raised', alarm });
+    await bus.publish('status', `status.${T1}.d1`, { tenantId: T1, deviceId: 'd1', online: true });
+    await bus.publish('telemetry', `telemetry.${T1}.d1`, { tenantId: T1, deviceId: 'd1', points: [{ key: 'v', ts: 1, value: 1 }] }); // not in the filter
+    await until(() => remote.received.length >= 3, 'three events');
+    await new Promise((r) => setTimeout(r, 50));
+    const bodies = remote.received.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+    assert.deepEqual(bodies.map((b) => b.event).sort(), ['alarm', 'attributes', 'status']);
+    const byEvent = new Map(bodies.map((b) => [b.event, b]));
+    assert.deepEqual(byEvent.get('attributes')?.values, { fw: '1.2' });
+    assert.equal(byEvent.get('alarm')?.action, 'raised');
+    assert.deepEqual((byEvent.get('alarm')?.alarm as { type: string }).type, 'High');
+    assert.deepEqual(byEvent.get('status')?.status, { online: true });
+    await service.stop();
+  });
+
   it('remote away: records wait in order; back: all delivered; a lost acknowledgement resends (at least once), then the backlog is empty', async () => {
     const remote = createMemoryRemote({ up: false });
     const { service, telemetry } = setup(remote);
