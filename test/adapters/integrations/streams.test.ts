@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import amqp from 'amqplib';
 import { DEFAULT_TENANT_ID } from '../../../src/domain/device.js';
+import { spawn } from 'node:child_process';
+import { tempDir } from '../../support/tmp.js';
+import { freePort } from './mosquitto.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.js';
 
 async function postTelemetry(p: TestPlatform, token: string, body: unknown): Promise<void> {
@@ -104,6 +107,42 @@ describe('streams out', () => {
       await ch.deleteQueue(queue).catch(() => undefined);
       await ch.deleteExchange(exchange).catch(() => undefined);
       await conn.close();
+    }
+  });
+
+  it('NATS away, then a restart: the persisted cursor resumes and every record reaches the stream once it is up (a nats-server of our own on a free port)', async () => {
+    const own = await startTestPlatform();
+    let restarted: TestPlatform | undefined;
+    const port = await freePort();
+    const stream = `CT_AWAY_${randomUUID().slice(0, 8)}`;
+    let server: ReturnType<typeof spawn> | undefined;
+    try {
+      const device = await own.api.createDevice('away');
+      const created = await own.api.request<{ id: string }>('POST', '/api/integrations', {
+        type: 'nats',
+        name: 'away',
+        config: { servers: [`nats://127.0.0.1:${port}`], stream, subjectPrefix: stream.toLowerCase() },
+        filter: { events: ['telemetry'] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      for (let i = 0; i < 8; i++) await postTelemetry(own, device.accessToken, { i });
+      await eventually(async () => ((await state(own, created.body.id)).backlog === 8 ? true : undefined), 10_000, 'backlog 8');
+      await own.stop();
+      restarted = await startTestPlatform({ dataDir: own.dataDir });
+      server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', tempDir()], { stdio: 'ignore' });
+      const p2 = restarted;
+      await eventually(async () => ((await state(p2, created.body.id)).backlog === 0 ? true : undefined), 20_000, 'drained into NATS');
+      const nc = await connect({ servers: `127.0.0.1:${port}` });
+      try {
+        const info = await (await nc.jetstreamManager()).streams.info(stream);
+        assert.equal(info.state.messages, 8);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await restarted?.stop();
+      if (!restarted) await own.stop().catch(() => undefined);
+      server?.kill('SIGTERM');
     }
   });
 });
