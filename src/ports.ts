@@ -7,6 +7,7 @@
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
 export * from './ports/device-api.js';
+export * from './ports/integrations.js';
 export * from './ports/metrics.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
@@ -30,6 +31,7 @@ import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
+import type { IntegrationStore } from './ports/integrations.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -420,6 +422,7 @@ export interface Store
     DashboardStore,
     OtaStore,
     OtaDeploymentStore,
+    IntegrationStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

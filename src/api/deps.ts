@@ -19,6 +19,7 @@ import type { RolloutApi } from './ota-deployments.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
+import type { IntegrationService } from '../services/integrations/service.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -74,6 +75,8 @@ export interface ApiDeps {
   readonly live?: Pick<LiveService, 'subscribe'>;
   /** OTA packages and assignments (issue 16); routes exist only when given. */
   readonly ota?: OtaApi;
+  /** Bridges and streams (issue 18); routes exist only when given. */
+  readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

@@ -63,6 +63,7 @@ import { createOutboundMetrics } from '../adapters/metrics/outbound.js';
 import { createNodeOutboundNetwork } from '../adapters/outbound/node/index.js';
 import { OutboundPolicy } from '../domain/outbound/policy.js';
 import { OutboundService } from '../services/outbound.js';
+import { createIntegrations } from './integrations.js';
 
 export interface Platform {
   readonly config: Config;
@@ -290,6 +291,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
   const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits, alarms });
   const telemetry = new TelemetryQueryService({ store, registry });
+  // Bridges and streams (issue 18): committed events out, remote telemetry in through the device API.
+  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
   // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
@@ -330,7 +333,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -368,6 +371,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
     await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
+    await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await rollouts.stop();
@@ -394,6 +398,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // Before devices connect, so no committed message is missed.
     await rules.start();
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
+    await integrations.start(); // likewise: their bus groups exist before the outbox republishes
     // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.
     const recovered = await outbox.recover();
     if (recovered > 0) logger.info({ records: recovered }, 'outbox: events of an earlier run published');

@@ -81,6 +81,12 @@ export interface Bus {
    * (or to the next one to join), as when a consumer dies.
    */
   subscribe<E extends keyof BusEvents>(event: E, pattern: string, handler: BusHandler<E>, options?: BusSubscribeOptions): () => void;
+  /**
+   * Drops a work-queue group that will never have members again (a deleted integration's), with
+   * what it queued; a group otherwise outlives its members. Optional: the NATS bus does not
+   * implement it yet (its durable consumers stay until removed on the server).
+   */
+  removeGroup?(group: string): Promise<void>;
   /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
   close(): Promise<void>;
 }

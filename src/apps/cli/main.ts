@@ -2,6 +2,7 @@
 import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
+import { INTEGRATION_HELP, runIntegration } from './integration.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
@@ -30,6 +31,7 @@ Commands:
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
   user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
+  integration list|create|status|delete  MQTT bridges and streams out (continuum integration --help)
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
@@ -94,6 +96,9 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runBackup(rest, io);
       case 'restore':
         return runRestore(rest, io);
+      case 'integration':
+      case 'integrations':
+        return await runIntegration(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
@@ -105,6 +110,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'scenario') return io.stdout.write(SCENARIO_HELP + '\n'), 0;
         if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
+        if (rest[0] === 'integration') return io.stdout.write(INTEGRATION_HELP + '\n'), 0;
         if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
         if (rest[0] === 'backup') return io.stdout.write(BACKUP_HELP + '\n'), 0;
         if (rest[0] === 'restore') return io.stdout.write(RESTORE_HELP + '\n'), 0;

@@ -32,6 +32,20 @@ describe('MemoryBus', () => {
     }
   });
 
+  it('a removed group queues nothing more: a member joining later under its name sees only what follows', async () => {
+    const bus = new MemoryBus();
+    const unsubscribe = bus.subscribe('status', 'status.>', () => undefined, { group: 'gone' });
+    unsubscribe();
+    void bus.publish('status', 'status.t.d1', status('d1')); // a memberless group keeps this
+    await bus.removeGroup('gone');
+    void bus.publish('status', 'status.t.d2', status('d2')); // nobody keeps this
+    const seen: string[] = [];
+    bus.subscribe('status', 'status.>', (m) => void seen.push(m.deviceId), { group: 'gone' });
+    void bus.publish('status', 'status.t.d3', status('d3'));
+    await bus.idle();
+    assert.deepEqual(seen, ['d3']);
+  });
+
   it('delivers synchronously inside publish when the partition is idle (the hot path)', () => {
     const bus = new MemoryBus();
     const seen: string[] = [];

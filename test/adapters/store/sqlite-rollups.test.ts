@@ -148,6 +148,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   14: 'DROP TABLE mqtt_retained',
   15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
+  17: 'DROP TABLE integration_exports; DROP TABLE integrations',
 };
 
 describe('SQLite hourly roll-ups', () => {

@@ -115,6 +115,14 @@ export class MemoryBus implements Bus {
     while (!this.closed && !consumers().every((c) => c.idle())) await new Promise((resolve) => setTimeout(resolve, 1));
   }
 
+  async removeGroup(group: string): Promise<void> {
+    const c = this.groups.get(group);
+    if (!c) return;
+    this.groups.delete(group);
+    c.close();
+    this.remove(c);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const c of [...this.wildcard, ...[...this.exact.values()].flat()]) c.close();

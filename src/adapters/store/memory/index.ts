@@ -42,6 +42,7 @@ import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
 import { createMemoryOtaDeployments } from './ota-deployments.js';
+import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -348,6 +349,7 @@ export function createMemoryStore(): Store {
     ...ota,
     // OTA deployments and their devices (memory/ota-deployments.ts)
     ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),
+    ...createMemoryIntegrations(),
     // audit log (memory/audit.ts)
     ...audit,
 

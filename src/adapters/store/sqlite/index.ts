@@ -21,6 +21,7 @@ import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
 import { createSqliteOtaDeployments } from './ota-deployments.js';
+import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -127,6 +128,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...dashboards,
     ...createSqliteOta(db),
     ...createSqliteOtaDeployments(db),
+    ...createSqliteIntegrations(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

@@ -13,6 +13,7 @@ import { BUSY_TIMEOUT_MS } from './busy.js';
 import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 import { V15_OTA } from './ota.js';
 import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
+import { V17_INTEGRATIONS } from './integrations.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -405,6 +406,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 16,
     description: 'OTA deployments (rollouts) and each targeted device\'s rollout state',
     up: (db) => db.exec(V16_OTA_DEPLOYMENTS),
+  },
+  {
+    version: 17,
+    description: 'integrations (issue 18) and their durable export buffers',
+    up: (db) => db.exec(V17_INTEGRATIONS),
   },
 ];
 

@@ -1,0 +1,1 @@
+export { amqpConnector } from './connector.js';

@@ -1,0 +1,1 @@
+export { createMemoryRemote, type MemoryRemote } from './connector.js';

@@ -1,0 +1,1 @@
+export { mqttBridgeConnector } from './connector.js';

@@ -1,0 +1,1 @@
+export { natsConnector } from './connector.js';

@@ -1,0 +1,36 @@
+/**
+ * Wires the integrations (issue 18): the connectors this build runs, their metrics, and the
+ * service that runs them over the bus. Inbound data enters through the device API, as if the
+ * device had published it (codec, limits, ingest, acknowledgement after commit).
+ */
+import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
+import { createIntegrationMetrics } from '../adapters/metrics/integrations.js';
+import { mqttBridgeConnector } from '../adapters/integrations/mqtt-bridge/index.js';
+import { natsConnector } from '../adapters/integrations/nats/index.js';
+import { amqpConnector } from '../adapters/integrations/amqp/index.js';
+import { PlatformError } from '../domain/errors.js';
+import type { Bus, Clock, DeviceApi, Logger, Store } from '../ports.js';
+import { IntegrationService } from '../services/integrations/service.js';
+import type { RegistryService } from '../services/registry.js';
+
+export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock; logger: Logger; metrics: PrometheusMetrics; registry: RegistryService; deviceApi: DeviceApi }): IntegrationService {
+  // The gauges read the service, which is built with the counters: bound once both exist.
+  const late: { service?: IntegrationService } = {};
+  const metrics = createIntegrationMetrics(deps.metrics.registry, () => late.service);
+  const service = new IntegrationService({
+    store: deps.store,
+    bus: deps.bus,
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'integrations' }),
+    metrics,
+    connectors: [mqttBridgeConnector, natsConnector, amqpConnector],
+    getDevice: (id) => deps.registry.getDevice(id),
+    inbound: async (tenantId, deviceName, payload) => {
+      const device = await deps.registry.findDeviceByName(tenantId, deviceName);
+      if (!device) throw new PlatformError('DEVICE_NOT_FOUND', deviceName);
+      await deps.deviceApi.publishTelemetry(await deps.registry.identityFor(device), payload, 'mqtt');
+    },
+  });
+  late.service = service;
+  return service;
+}

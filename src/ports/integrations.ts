@@ -1,0 +1,68 @@
+/**
+ * Integrations (issue 18): where their definitions and durable buffers are kept (part of the
+ * Store), and the small port each connector implements (adapters/integrations/<type>/).
+ */
+import type { ExportRecord, Integration, IntegrationType, JsonObject, NewExportRecord } from '../domain/integrations.js';
+
+/** Definitions and per-integration durable buffers; the Store implements it (sqlite: migration 17). */
+export interface IntegrationStore {
+  listIntegrations(tenantId?: string): Promise<Integration[]>;
+  getIntegration(id: string): Promise<Integration | undefined>;
+  insertIntegration(integration: Integration): Promise<void>;
+  /** Removes the definition and its buffer; false when there was none. */
+  deleteIntegration(id: string): Promise<boolean>;
+  /**
+   * Appends records to the buffer in one transaction, keeping at most `maxRecords` (the oldest
+   * go first); returns how many old records were dropped to make room.
+   */
+  enqueueExports(integrationId: string, records: readonly NewExportRecord[], maxRecords: number): Promise<number>;
+  /** The oldest unacknowledged records, in order. */
+  readExports(integrationId: string, limit: number): Promise<ExportRecord[]>;
+  /** The remote has everything up to `seq`: those records leave the buffer (the persisted cursor). */
+  ackExports(integrationId: string, uptoSeq: number): Promise<void>;
+  /** Records waiting, and when the oldest of them entered (undefined: none). */
+  exportBacklog(integrationId: string): Promise<{ count: number; oldestEnqueuedAt: number | undefined }>;
+}
+
+/** What a running connection tells the service about itself. */
+export interface IntegrationLinkEvents {
+  /** Connected to the remote (the service sends what waits), or lost it (with the reason). */
+  onConnected(): void;
+  onDisconnected(error?: unknown): void;
+  /**
+   * Inbound data (MQTT bridge, direction in): a device's telemetry as the device would send it
+   * (ThingsBoard JSON). Resolves once committed, so the connector acknowledges the remote only then.
+   */
+  onInbound?(deviceName: string, payload: Buffer): Promise<void>;
+}
+
+/** One live connection of one integration to its remote. */
+export interface IntegrationLink {
+  /**
+   * Hands the records to the remote; resolves once the remote acknowledged every one (MQTT QoS
+   * ≥ 1 PUBACK, JetStream PubAck, AMQP publisher confirm). Rejects (e.g. UNAVAILABLE) while the
+   * remote is away: the records stay buffered and are sent again.
+   */
+  send(records: readonly ExportRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A kind of integration: checks its config and opens links. */
+export interface IntegrationConnector {
+  readonly type: IntegrationType;
+  /** Config fields never shown back (passwords, private keys): the API answers them as set/not set. */
+  readonly secretFields: readonly string[];
+  /** Checks and normalizes a config (throws PlatformError BAD_REQUEST with the reason). */
+  validate(config: unknown): JsonObject;
+  /** Whether this config exports (out) and/or imports (in). */
+  directions(config: JsonObject): { out: boolean; in: boolean };
+  open(integration: Integration, events: IntegrationLinkEvents): IntegrationLink;
+}
+
+/** Counters per integration; backlog and lag are gauges read from the service when scraped. */
+export interface IntegrationMetrics {
+  sent(integrationId: string, count: number): void;
+  failed(integrationId: string): void;
+  dropped(integrationId: string, count: number): void;
+  received(integrationId: string, outcome: 'stored' | 'rejected'): void;
+}

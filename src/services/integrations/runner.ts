@@ -1,0 +1,232 @@
+/**
+ * One running integration. Out: a work-queue member on the bus for each exported event of its
+ * tenant (group `integration-<id>-<event>`: in a cluster one node takes each event; a delivery is
+ * acknowledged only once its records are in the integration's durable buffer), and a drain loop
+ * that hands the buffer's oldest records to the link and acknowledges them in the buffer once
+ * the remote acknowledged them (the persisted cursor). While the remote is away the buffer
+ * grows (bounded: past `maxBuffer` the oldest are dropped and counted); when the link reports
+ * it is connected again the loop sends what waited, in order. In: the link hands remote
+ * messages to `inbound`, which commits them before the link acknowledges the remote.
+ */
+import type { BusEvents } from '../../domain/bus-event-map.js';
+import { passesFilter, type ExportEvent, type Integration, type NewExportRecord } from '../../domain/integrations.js';
+import type { Bus, Clock, IntegrationConnector, IntegrationLink, IntegrationMetrics, IntegrationStore, Logger } from '../../ports.js';
+import { alarmRecords, attributeRecords, commandRecords, statusRecords, telemetryRecords } from './records.js';
+
+export interface RunnerDeps {
+  readonly store: IntegrationStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: IntegrationMetrics;
+  readonly connector: IntegrationConnector;
+  /** Name and profile of a device (cached by the service). */
+  readonly device: (id: string) => Promise<{ name: string; profileId: string } | undefined>;
+  /** Commits a device's telemetry that came in from the remote (MQTT bridge, direction in). */
+  readonly inbound: (tenantId: string, deviceName: string, payload: Buffer) => Promise<void>;
+  readonly maxBuffer: number;
+  /** Records handed to the link at once. */
+  readonly batchSize: number;
+}
+
+export interface RunnerStatus {
+  readonly state: 'connecting' | 'connected' | 'disconnected' | 'stopped';
+  readonly lastError?: string;
+  readonly lastErrorAt?: number;
+  readonly sent: number;
+  readonly dropped: number;
+  readonly received: number;
+  readonly rejected: number;
+}
+
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 10_000;
+
+export class IntegrationRunner {
+  private link: IntegrationLink | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly groups: string[] = [];
+  private state: RunnerStatus['state'] = 'stopped';
+  private lastError: string | undefined;
+  private lastErrorAt: number | undefined;
+  private sent = 0;
+  private dropped = 0;
+  private received = 0;
+  private rejected = 0;
+  private pending: NewExportRecord[] = [];
+  private flushing: Promise<void> | undefined;
+  private draining = false;
+  private drainAgain = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private connected = false;
+
+  constructor(
+    readonly integration: Integration,
+    private readonly deps: RunnerDeps,
+  ) {}
+
+  start(): void {
+    const i = this.integration;
+    const directions = this.deps.connector.directions(i.config);
+    this.state = 'connecting';
+    if (directions.out) this.subscribeAll();
+    try {
+      this.link = this.open(i, directions.in);
+    } catch (err) {
+      // A link that cannot even be built (e.g. TLS material that stopped being readable) leaves
+      // the integration visible with its error; events still wait in the buffer.
+      this.state = 'disconnected';
+      this.noteError(err);
+    }
+  }
+
+  private open(i: Integration, inbound: boolean): IntegrationLink {
+    return this.deps.connector.open(i, {
+      onConnected: () => {
+        this.connected = true;
+        this.state = 'connected';
+        this.retryMs = RETRY_MIN_MS;
+        this.kick();
+      },
+      onDisconnected: (error) => {
+        this.connected = false;
+        if (this.state !== 'stopped') this.state = 'disconnected';
+        if (error !== undefined) this.noteError(error);
+      },
+      ...(inbound ? { onInbound: (deviceName: string, payload: Buffer) => this.onInbound(deviceName, payload) } : {}),
+    });
+  }
+
+  async stop(options: { deleted?: boolean } = {}): Promise<void> {
+    this.state = 'stopped';
+    for (const u of this.unsubscribe.splice(0)) u();
+    // Deleted: its groups would otherwise keep queueing every event for a member that never comes.
+    if (options.deleted) for (const event of this.groups) await this.deps.bus.removeGroup?.(event);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.flushing;
+    await this.link?.close().catch((err: unknown) => this.deps.logger.warn({ err, integration: this.integration.id }, 'closing an integration failed'));
+    this.link = undefined;
+  }
+
+  status(): RunnerStatus {
+    return {
+      state: this.state,
+      ...(this.lastError !== undefined ? { lastError: this.lastError, lastErrorAt: this.lastErrorAt } : {}),
+      sent: this.sent,
+      dropped: this.dropped,
+      received: this.received,
+      rejected: this.rejected,
+    };
+  }
+
+  private subscribeAll(): void {
+    const i = this.integration;
+    const sub = <E extends ExportEvent>(event: E, toRecords: (m: BusEvents[E], who: { tenantId: string; deviceId: string; deviceName: string; now: number }) => NewExportRecord[]) => {
+      if (i.filter.events && !i.filter.events.includes(event)) return;
+      const group = `integration-${i.id}-${event}`;
+      this.groups.push(group);
+      this.unsubscribe.push(
+        this.deps.bus.subscribe(
+          event,
+          `${event}.${i.tenantId}.*`,
+          async (message) => {
+            const m = message as BusEvents[E] & { tenantId: string; deviceId: string };
+            if (m.tenantId !== i.tenantId) return;
+            const device = await this.deps.device(m.deviceId);
+            if (!device || !passesFilter(i.filter, event, m.deviceId, device.profileId)) return;
+            await this.enqueue(toRecords(message, { tenantId: m.tenantId, deviceId: m.deviceId, deviceName: device.name, now: this.deps.clock.now() }));
+          },
+          { group },
+        ),
+      );
+    };
+    sub('telemetry', telemetryRecords);
+    sub('attributes', attributeRecords);
+    sub('alarm', alarmRecords);
+    sub('status', statusRecords);
+    sub('command', commandRecords);
+  }
+
+  /** Records of the deliveries of one event-loop turn go to the buffer in one transaction. */
+  private enqueue(records: NewExportRecord[]): Promise<void> {
+    for (const r of records) this.pending.push(r);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const batch = this.pending;
+      this.pending = [];
+      this.flushing = undefined;
+      const dropped = await this.deps.store.enqueueExports(this.integration.id, batch, this.deps.maxBuffer);
+      if (dropped > 0) {
+        this.dropped += dropped;
+        this.deps.metrics.dropped(this.integration.id, dropped);
+        this.deps.logger.warn({ integration: this.integration.id, dropped }, 'integration buffer full: oldest records dropped');
+      }
+      this.kick();
+    });
+    return this.flushing;
+  }
+
+  private kick(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    if (!this.connected || !this.link || this.state === 'stopped') return;
+    this.draining = true;
+    this.drainAgain = false;
+    this.drain()
+      .catch((err: unknown) => {
+        this.noteError(err);
+        this.deps.metrics.failed(this.integration.id);
+        this.scheduleRetry();
+      })
+      .finally(() => {
+        this.draining = false;
+        if (this.drainAgain) this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const id = this.integration.id;
+    for (;;) {
+      const link = this.link;
+      if (!link || !this.connected || this.state === 'stopped') return;
+      const batch = await this.deps.store.readExports(id, this.deps.batchSize);
+      const last = batch[batch.length - 1];
+      if (!last) return;
+      await link.send(batch);
+      await this.deps.store.ackExports(id, last.seq);
+      this.sent += batch.length;
+      this.deps.metrics.sent(id, batch.length);
+      this.retryMs = RETRY_MIN_MS;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.state === 'stopped') return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private async onInbound(deviceName: string, payload: Buffer): Promise<void> {
+    try {
+      await this.deps.inbound(this.integration.tenantId, deviceName, payload);
+      this.received++;
+      this.deps.metrics.received(this.integration.id, 'stored');
+    } catch (err) {
+      this.rejected++;
+      this.deps.metrics.received(this.integration.id, 'rejected');
+      this.noteError(err);
+      throw err;
+    }
+  }
+
+  private noteError(err: unknown): void {
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.lastErrorAt = this.deps.clock.now();
+  }
+}
