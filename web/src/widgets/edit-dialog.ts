@@ -19,7 +19,9 @@ export function editWidgetDialog(widget: Widget, onApply: (w: Widget) => void, r
       dialog.close();
     },
   });
-  dialog.append(h('h2', { id: titleId }, `Edit ${widget.title}`), form, h('div', { class: 'button-row' }, cancel));
+  dialog.append(h('h2', { id: titleId }, `Edit ${widget.title}`), form);
+  // Cancel beside Apply, not on a row of its own.
+  form.querySelector('button[type="submit"]')?.after(' ', cancel);
   cancel.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
     dialog.remove();
