@@ -11,6 +11,7 @@ import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
 import { fleetPage } from './pages/fleet.js';
 import { mapPage } from './pages/map.js';
+import { rulesHelpPage } from './pages/help-rules.js';
 import { rulesPage } from './pages/rules.js';
 import { registerServiceWorker } from './pwa/register.js';
 import { signInPage } from './pages/sign-in.js';
@@ -179,6 +180,9 @@ function render(): void {
     section = 'dashboards';
   } else if (path === '/rules') {
     view = rulesPage();
+    section = 'rules';
+  } else if (path === '/help/rules') {
+    view = rulesHelpPage();
     section = 'rules';
   } else if (path === '/users') {
     view = usersPage();
