@@ -183,3 +183,56 @@ for (const { name, viewport } of WIDTHS) {
     assert.deepEqual([edited.x, edited.y, edited.w, edited.h], [0, 0, 3, 2], 'same place');
   });
 }
+
+test('table, bars and a state timeline render from real data; a bar widget is added through the form', async () => {
+  const now = Date.now();
+  const states = [
+    { ts: now - 3 * 3_600_000, values: { pump: 'on', level: 40 } },
+    { ts: now - 2 * 3_600_000, values: { pump: 'off', level: 75 } },
+    { ts: now - 3_600_000, values: { pump: 'on', level: 130 } },
+  ];
+  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', pump.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify(states)]);
+  const res = await tp.api.request<{ id: string }>('POST', '/api/dashboards', {
+    name: 'More widgets',
+    widgets: [
+      { type: 'table', title: 'Everything', deviceId: pump.id, x: 0, y: 0, w: 4, h: 3 },
+      { type: 'timeline', title: 'Pump state', deviceId: pump.id, keys: ['pump'], range: '6h', x: 4, y: 0, w: 8, h: 2 },
+    ],
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  await withBrowser({ width: 1280, height: 900 }, async (b) => {
+    const { page } = b;
+    await page.goto(`${tp.baseUrl}/#/dashboards/${res.body.id}`);
+    const table = page.locator('.widget[data-widget-type="table"]');
+    await table.locator('tr[data-key="level"] output', { hasText: '130' }).waitFor();
+    await table.locator('tr[data-key="flow"] output', { hasText: '3.5' }).waitFor();
+    const timeline = page.locator('.widget[data-widget-type="timeline"] .widget-body[data-ready="true"]');
+    await timeline.waitFor();
+    assert.equal(await timeline.getAttribute('data-segments'), '3');
+    assert.equal(await timeline.locator('output.timeline-now').innerText(), 'on');
+    assert.match((await timeline.locator('.timeline-track').getAttribute('aria-label')) ?? '', /^pump: on \d+%, off 1[67]% of the range$/);
+    // A new state arrives live.
+    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', pump.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify({ pump: 'service' })]);
+    await timeline.locator('output.timeline-now', { hasText: 'service' }).waitFor();
+
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Add widget' });
+    await form.getByLabel('Type').selectOption('bar');
+    await form.getByLabel('Title').fill('Levels');
+    await form.getByLabel('Device').fill('pump-grid');
+    await form.getByLabel('Keys (comma-separated)').fill('level, flow');
+    await form.getByLabel('Max').fill('100');
+    await form.getByRole('button', { name: 'Add widget' }).click();
+    const bars = page.locator('.widget[data-widget-type="bar"]');
+    await bars.locator('output[data-key="level"]', { hasText: '130' }).waitFor();
+    // Past the maximum the bar is full; the number stays the real one.
+    assert.equal(await bars.getByRole('meter', { name: 'level' }).evaluate((m) => (m as HTMLMeterElement).value), 100);
+    assert.equal(await bars.getByRole('meter', { name: 'flow' }).evaluate((m) => (m as HTMLMeterElement).value), 3.5);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.deepEqual(await axeSerious(page), []);
+    await b.shot('72-composer-more-widgets');
+  });
+  const after = await saved(res.body.id);
+  assert.deepEqual(after.Levels && [after.Levels.x, after.Levels.w], [0, 4]);
+});

@@ -69,6 +69,8 @@ export function dashGrid(announce: (text: string) => void, hintId: string): Dash
     if (!g) throw new Error('gridstack did not start');
     g.on('change', () => listeners.forEach((cb) => cb()));
     g.on('dragstop resizestop', (_e: Event, item: GridItemHTMLElement) => announcePlace(item));
+    // Leaflet and uPlot follow window resizes: a widget resized by hand is one for them too.
+    g.on('resizestop', () => window.dispatchEvent(new Event('resize')));
     grid = g;
     return g;
   }

@@ -9,7 +9,7 @@ import { debounce, field, h, select, uniqueId } from '../dom.js';
 import { errorText } from './feed.js';
 import { WIDGET_LABELS } from './index.js';
 
-const SIZES: Record<WidgetType, [number, number]> = { value: [3, 2], gauge: [3, 3], chart: [6, 4], map: [6, 4], alarms: [6, 3], control: [3, 2] };
+const SIZES: Record<WidgetType, [number, number]> = { value: [3, 2], gauge: [3, 3], chart: [6, 4], map: [6, 4], alarms: [6, 3], control: [3, 2], table: [4, 3], bar: [4, 3], timeline: [6, 2] };
 const RANGE_CHOICES = [['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days'], ['365d', '1 year']] as const;
 
 function num(input: HTMLInputElement): number | undefined {
@@ -54,8 +54,8 @@ export function widgetForm({ onSubmit, nextY, initial }: WidgetFormOptions): HTM
   const control = h('div', { class: 'toolbar' }, field('Control', kind), field('Method', method), field('State key', stateKey), field('Params (JSON, button)', params), field('Step (slider)', step));
   function showFor(resize = true): void {
     const t = type.value as WidgetType;
-    bounds.hidden = !['value', 'gauge', 'chart', 'control'].includes(t);
-    chartOnly.hidden = t !== 'chart';
+    bounds.hidden = !['value', 'gauge', 'chart', 'control', 'table', 'bar'].includes(t);
+    chartOnly.hidden = t !== 'chart' && t !== 'timeline';
     control.hidden = t !== 'control';
     if (!resize) return;
     const [w, hh] = SIZES[t];
@@ -109,7 +109,7 @@ export function widgetForm({ onSubmit, nextY, initial }: WidgetFormOptions): HTM
       ...(t !== 'control' && unit.value.trim() ? { unit: unit.value.trim() } : {}),
       ...(t !== 'control' && num(min) !== undefined ? { min: num(min) } : {}),
       ...(t !== 'control' && num(max) !== undefined ? { max: num(max) } : {}),
-      ...(t === 'chart' ? { range: range.value } : {}),
+      ...(t === 'chart' || t === 'timeline' ? { range: range.value } : {}),
       ...(spec ? { control: spec } : {}),
       ...(initial?.id !== undefined ? { id: initial.id } : {}),
       x: initial ? Math.min(initial.x, 12 - Number(width.value)) : 0,

@@ -28,11 +28,6 @@ export function mapWidget(w: Widget): WidgetHandle {
     map = L.map(box, { attributionControl: Boolean(config.tileUrl && config.tileAttribution) }).setView([0, 0], 2);
     // The same base layer as the map page (one setting, web.tileUrl); no graticule in a small widget.
     offs.push(addBaseLayer(map, box, config, { graticule: false }));
-    // The grid sizes the widget after Leaflet measured it, and the user resizes it by dragging.
-    const mapRef = map;
-    const resize = new ResizeObserver(() => mapRef.invalidateSize());
-    resize.observe(box);
-    offs.push(() => resize.disconnect());
     // The vector base map has no streets: a lone device is shown with its region, not a blank square.
     const closeZoom = config.tileUrl ? 12 : 6;
     const m = map;
