@@ -3,6 +3,7 @@
  * and a control, edit it (another key with a unit), see the unit next to the value on the page of
  * a device of that profile, delete a profile with a confirmation (and the API's refusal shown for a
  * profile devices still use). axe clean with the editor open; no sideways scroll on a phone.
+ * Display hints: a key's label replaces its name and its decimals format the number there.
  * Screenshots: test-output/screenshots/73-profiles-*.png.
  */
 import { after, before, test } from 'node:test';
@@ -21,7 +22,7 @@ interface ProfileRow {
   id: string;
   name: string;
   codec: string;
-  telemetryKeys: { key: string; type: string; unit?: string }[];
+  telemetryKeys: { key: string; type: string; unit?: string; label?: string; decimals?: number }[];
   controls: { label: string; kind: string; method: string }[];
 }
 
@@ -65,6 +66,8 @@ for (const { name, viewport } of WIDTHS) {
       await editor.getByRole('button', { name: 'Add key' }).click();
       await editor.getByLabel('Key 1', { exact: true }).fill('temperature');
       await editor.getByLabel('Unit of key 1').fill('°C');
+      await editor.getByLabel('Label of key 1').fill('Air temperature');
+      await editor.getByLabel('Decimals of key 1').selectOption('2');
       await editor.getByRole('button', { name: 'Add control' }).click();
       await editor.getByLabel('Control 1 label').fill('Vent');
       await editor.getByLabel('Control 1 kind').selectOption('toggle');
@@ -73,7 +76,7 @@ for (const { name, viewport } of WIDTHS) {
       await page.getByRole('heading', { name: `Edit ${profileName}` }).waitFor();
       let saved = (await profiles()).find((p) => p.name === profileName);
       assert.ok(saved);
-      assert.deepEqual(saved.telemetryKeys, [{ key: 'temperature', type: 'number', unit: '°C' }]);
+      assert.deepEqual(saved.telemetryKeys, [{ key: 'temperature', type: 'number', unit: '°C', label: 'Air temperature', decimals: 2 }]);
       assert.deepEqual(saved.controls.map((c) => [c.label, c.kind, c.method]), [['Vent', 'toggle', 'setVent']]);
 
       // Edit: another key with its unit.
@@ -85,7 +88,7 @@ for (const { name, viewport } of WIDTHS) {
       await editor.getByRole('button', { name: 'Save profile' }).click();
       await page.getByText(`${profileName} saved.`).waitFor();
       saved = (await profiles()).find((p) => p.name === profileName);
-      assert.deepEqual(saved?.telemetryKeys, [{ key: 'temperature', type: 'number', unit: '°C' }, { key: 'humidity', type: 'number', unit: '%' }]);
+      assert.deepEqual(saved?.telemetryKeys, [{ key: 'temperature', type: 'number', unit: '°C', label: 'Air temperature', decimals: 2 }, { key: 'humidity', type: 'number', unit: '%' }]);
       await page.locator(`tr[data-profile-id="${saved?.id}"]`, { hasText: 'humidity (%)' }).waitFor();
       if (name === 'phone') assert.ok((await horizontalOverflow(page)).scrollWidth <= viewport.width, 'no sideways scroll');
 
@@ -95,6 +98,10 @@ for (const { name, viewport } of WIDTHS) {
       await page.goto(`${tp.baseUrl}/#/devices/${device.id}`);
       await page.locator('tr[data-key="humidity"] .unit', { hasText: '%' }).waitFor();
       await page.locator('tr[data-key="temperature"] .unit', { hasText: '°C' }).waitFor();
+      // The display hints: the label instead of the key, the number with two decimals.
+      await page.locator('tr[data-key="temperature"] th', { hasText: 'Air temperature' }).waitFor();
+      await page.locator('tr[data-key="temperature"] output', { hasText: '24.50' }).waitFor();
+      assert.equal(await page.locator('tr[data-key="humidity"] output').innerText(), '61');
       await b.shot(`73-profiles-${name}-device-units`);
 
       // Delete: the profile in use is refused with the API's message; the spare one goes.

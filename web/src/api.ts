@@ -365,7 +365,7 @@ export interface Profile {
   id: string;
   name: string;
   /** Declared keys; `unit` is shown next to latest values and on charts. */
-  telemetryKeys: { key: string; type: string; unit?: string }[];
+  telemetryKeys: { key: string; type: string; unit?: string; label?: string; decimals?: number }[];
   controls: (ControlSpec & { label: string })[];
 }
 

@@ -15,6 +15,8 @@ interface KeySpec {
   key: string;
   type: string;
   unit?: string;
+  label?: string;
+  decimals?: number;
 }
 
 interface FullProfile {
@@ -62,9 +64,20 @@ function keyRow(k: KeySpec | undefined, n: number): { el: HTMLElement; read(): K
   const key = h('input', { name: 'key', autocomplete: 'off', maxlength: 255, value: k?.key ?? '' });
   const type = select(KEY_TYPES, k?.type ?? 'number', { name: 'type' });
   const unit = h('input', { name: 'unit', autocomplete: 'off', maxlength: 64, value: k?.unit ?? '', placeholder: 'e.g. °C' });
+  const label = h('input', { name: 'label', autocomplete: 'off', maxlength: 64, value: k?.label ?? '', placeholder: 'e.g. Air temperature' });
+  const decimals = select([['', 'as sent'], ...[0, 1, 2, 3, 4, 5, 6].map((d) => [String(d), String(d)] as const)], k?.decimals === undefined ? '' : String(k.decimals), { name: 'decimals' });
   return {
-    el: h('div', { class: 'toolbar' }, field(`Key ${n}`, key), field(`Type of key ${n}`, type), field(`Unit of key ${n}`, unit)),
-    read: () => (key.value.trim() ? { key: key.value.trim(), type: type.value, ...(unit.value.trim() ? { unit: unit.value.trim() } : {}) } : undefined),
+    el: h('div', { class: 'toolbar' }, field(`Key ${n}`, key), field(`Type of key ${n}`, type), field(`Unit of key ${n}`, unit), field(`Label of key ${n}`, label), field(`Decimals of key ${n}`, decimals)),
+    read: () =>
+      key.value.trim()
+        ? {
+            key: key.value.trim(),
+            type: type.value,
+            ...(unit.value.trim() ? { unit: unit.value.trim() } : {}),
+            ...(label.value.trim() ? { label: label.value.trim() } : {}),
+            ...(decimals.value !== '' ? { decimals: Number(decimals.value) } : {}),
+          }
+        : undefined,
   };
 }
 
@@ -121,6 +134,8 @@ export function profilesPage(): View {
     async function save(e: Event): Promise<void> {
       e.preventDefault();
       formError.textContent = '';
+      // A new "saved." only once this save has landed (not the previous one's).
+      status.textContent = 'Saving…';
       try {
         const body: Record<string, unknown> = { name: name.value.trim(), telemetryKeys: keys.read(), controls: clean(controls.read()) };
         if (!existing) {
@@ -147,7 +162,7 @@ export function profilesPage(): View {
           { novalidate: true, onsubmit: (e: Event) => void save(e) },
           h('div', { class: 'toolbar' }, field('Name', name), field('Payload codec', codec, existing ? 'Fixed when the profile is created.' : 'How devices of this profile encode telemetry.')),
           keys.el,
-          h('p', { class: 'hint' }, 'A key’s unit is shown next to its value on every device page of the profile, and on its charts.'),
+          h('p', { class: 'hint' }, 'A key’s unit is shown next to its value on every device page of the profile, and on its charts; its label replaces the key’s name there, and numbers are shown with the chosen decimals.'),
           controls.el,
           h(
             'fieldset',
