@@ -26,10 +26,11 @@ export function rulesHelpPage(): View {
   get<{ items: ActionType[] }>('/api/rules/actions')
     .then(({ items }) => {
       status.textContent = '';
+      el.dataset.loaded = 'true';
       actions.replaceChildren(...items.flatMap((a) => [h('dt', null, h('code', null, a.type), ` — ${a.title}`), h('dd', null, a.description ?? '')]));
     })
     .catch((err: unknown) => (status.textContent = errorText(err)));
-  const el = h(
+  const el: HTMLElement = h(
     'section',
     { class: 'page help' },
     h('p', { class: 'crumbs' }, h('a', { href: '#/rules' }, '← Rules')),

@@ -247,6 +247,8 @@ export function profilesPage(): View {
     ),
     editorBox,
   );
-  load().catch((err: unknown) => (listError.textContent = errorText(err)));
+  load()
+    .then(() => (el.dataset.loaded = 'true'))
+    .catch((err: unknown) => (listError.textContent = errorText(err)));
   return { title: 'Device profiles', el };
 }
