@@ -214,6 +214,13 @@ test('table, bars and a state timeline render from real data; a bar widget is ad
     // A new state arrives live.
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', pump.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify({ pump: 'service' })]);
     await timeline.locator('output.timeline-now', { hasText: 'service' }).waitFor();
+    // Device-sent states are text, in the track, the legend, the table and the titles alike.
+    const markup = '<img src="/xss-state" onerror="window.xssState = 1">';
+    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tp.ports.mqtt), '-u', pump.accessToken, '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', JSON.stringify({ pump: markup })]);
+    await timeline.locator('output.timeline-now', { hasText: markup }).waitFor();
+    await table.locator('tr[data-key="pump"] output', { hasText: markup }).waitFor();
+    assert.equal(await page.locator('.dash-grid img').count(), 0, 'no element made from device text');
+    assert.equal(await page.evaluate(() => (window as unknown as { xssState?: number }).xssState), undefined);
 
     await page.getByRole('button', { name: 'Edit', exact: true }).click();
     const form = page.getByRole('form', { name: 'Add widget' });

@@ -8,9 +8,10 @@ export function tableWidget(w: Widget): WidgetHandle {
   const tbody = h('tbody');
   const captionId = uniqueId('wt');
   const note = h('p', { class: 'hint', role: 'status' });
+  // A long table scrolls inside the widget: focusable, so the keyboard can scroll it too.
   const el = h(
     'div',
-    { class: 'widget-body' },
+    { class: 'widget-body', tabindex: '0', role: 'group', 'aria-labelledby': captionId },
     h('table', { class: 'data widget-table' }, h('caption', { id: captionId, class: 'visually-hidden' }, `${w.title}: latest values`), h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'When'))), tbody),
     note,
   );
