@@ -146,7 +146,7 @@ for (const { name, viewport } of WIDTHS) {
     });
   });
 
-  test(`${name}: a widget is edited after it was added (title, unit), keeping its id and place`, async () => {
+  test(`${name}: a widget is edited after it was added (title, unit, height), keeping its id and place`, async () => {
     const id = await createDashboard(`Edit ${name}`);
     const before = await saved(id);
     await withBrowser(viewport, async (b) => {
@@ -164,6 +164,7 @@ for (const { name, viewport } of WIDTHS) {
       await b.shot(`72-composer-${name}-edit-dialog`);
       await form.getByLabel('Title').fill('Flow rate');
       await form.getByLabel('Unit').fill('l/min');
+      await form.getByLabel('Height').selectOption('3');
       await form.getByRole('button', { name: 'Apply' }).click();
       await dialog.waitFor({ state: 'detached' });
       const card = page.locator('.widget[aria-label="Value card: Flow rate"]');
@@ -180,7 +181,7 @@ for (const { name, viewport } of WIDTHS) {
     assert.ok(edited, JSON.stringify(after));
     assert.equal(edited.unit, 'l/min');
     assert.equal(edited.id, before.Flow?.id, 'same widget id');
-    assert.deepEqual([edited.x, edited.y, edited.w, edited.h], [0, 0, 3, 2], 'same place');
+    assert.deepEqual([edited.x, edited.y, edited.w, edited.h], [0, 0, 3, 3], 'same place, the height chosen in the dialog');
   });
 }
 

@@ -31,6 +31,8 @@ export interface DashGrid {
   remove(key: string): void;
   /** Puts new content in the item (after an edit), keeping its place. */
   replace(key: string, content: HTMLElement): void;
+  /** Resizes an item (the Edit dialog's width and height); the grid may move it to fit. */
+  resize(key: string, w: number, h: number): void;
   clear(): void;
   setEditable(on: boolean): void;
   /** The 12-column layout of every widget, by key. */
@@ -133,6 +135,12 @@ export function dashGrid(announce: (text: string) => void, hintId: string): Dash
       content.classList.add('grid-stack-item-content');
       item.querySelector('.grid-stack-item-content')?.replaceWith(content);
       wire(item);
+    },
+    resize(key, w, hh) {
+      const item = items.get(key);
+      if (!item || !grid) return;
+      const x = Math.min(item.gridstackNode?.x ?? 0, COLUMNS - w);
+      grid.update(item, { x, w, h: hh });
     },
     clear() {
       grid?.removeAll(true, false);

@@ -91,6 +91,7 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
         p.widget = w;
         p.handle = renderWidget(w);
         grid.replace(key, card(key, w, p.handle));
+        grid.resize(key, w.w, w.h);
         markDirty();
       },
       () => grid.el.querySelector<HTMLElement>(`[data-key="${key}"] .widget-tools .tool`),
