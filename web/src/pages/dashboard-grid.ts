@@ -8,9 +8,16 @@
  * one column and maps one-column moves back onto it (`save()` without a column answers the
  * largest layout), so arranging a dashboard on a phone does not flatten the desktop layout.
  */
-import { GridStack, type GridItemHTMLElement, type GridStackNode } from 'gridstack';
-import 'gridstack/dist/gridstack.min.css';
+import type { GridItemHTMLElement, GridStack, GridStackNode } from 'gridstack';
 import { h } from '../dom.js';
+
+/** gridstack (~80 kB) is a chunk of its own, loaded when a dashboard is first opened. */
+let gridstack: typeof GridStack | undefined;
+export async function loadGridstack(): Promise<void> {
+  if (gridstack) return;
+  const [m] = await Promise.all([import('gridstack'), import('gridstack/dist/gridstack.min.css')]);
+  gridstack = m.GridStack;
+}
 
 export const COLUMNS = 12;
 const MAX_ROWS = 100;
@@ -53,7 +60,8 @@ export function dashGrid(announce: (text: string) => void, hintId: string): Dash
   // gridstack measures the element: create it once it is in the document (first add).
   function ensure(): GridStack {
     if (grid) return grid;
-    const g = GridStack.init(
+    if (!gridstack) throw new Error('gridstack is not loaded yet');
+    const g = gridstack.init(
       {
         column: COLUMNS,
         cellHeight: '5.5rem',

@@ -11,7 +11,7 @@ import type { View } from '../main.js';
 import { editWidgetDialog } from '../widgets/edit-dialog.js';
 import { widgetForm } from '../widgets/editor.js';
 import { renderWidget, WIDGET_LABELS, type WidgetHandle } from '../widgets/index.js';
-import { dashGrid } from './dashboard-grid.js';
+import { dashGrid, loadGridstack } from './dashboard-grid.js';
 
 interface Placed {
   widget: Widget;
@@ -30,7 +30,8 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     'Drag a widget by its ⠿ handle to move it, and by its right or bottom edge to resize it. From the keyboard: focus the ⠿ handle, then arrow keys move it and Shift + arrow keys resize it.',
   );
   const grid = dashGrid((text) => (status.textContent = text), hintId);
-  const editButton = h('button', { type: 'button', hidden: !canWrite() }, 'Edit');
+  // Shown once the dashboard is loaded: editing before that would be undone by the load.
+  const editButton = h('button', { type: 'button', hidden: true }, 'Edit');
   const saveButton = h('button', { type: 'button', class: 'primary', hidden: true }, 'Save');
   const cancelButton = h('button', { type: 'button', hidden: true }, 'Cancel');
   const deleteButton = h('button', { type: 'button', hidden: true }, 'Delete dashboard');
@@ -193,8 +194,8 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     grid.el,
   );
 
-  getDashboard(dashboardId)
-    .then((d) => {
+  Promise.all([getDashboard(dashboardId), loadGridstack()])
+    .then(([d]) => {
       show(d);
       setEditing(startEditing);
       el.dataset.loaded = 'true';
