@@ -85,15 +85,16 @@ function meanOf(y: ArrayLike<number>, from: number, to: number): number {
 }
 
 /**
- * Initial state from the first week (or day): the level is its mean; the daily season is the mean
- * deviation per hour of day; the weekly season what is left per hour of week. The trend starts at
- * the mean change from each hour of the first period to the same hour of the second.
+ * Initial state from the first week (or day): the trend is the mean change from each hour of the
+ * first period to the same hour of the second; the level is the first period's line; the daily
+ * season is the mean deviation from that line per hour of day; the weekly season what is left
+ * per hour of week.
  */
 function initialState(y: ArrayLike<number>, weekly: boolean): { level: number; trend: number; daily: Float64Array; weekly: Float64Array } {
   const period = weekly ? WEEK : DAY;
-  let level = meanOf(y, 0, period);
-  if (!Number.isFinite(level)) level = meanOf(y, 0, y.length);
-  if (!Number.isFinite(level)) level = 0;
+  let mean = meanOf(y, 0, period);
+  if (!Number.isFinite(mean)) mean = meanOf(y, 0, y.length);
+  if (!Number.isFinite(mean)) mean = 0;
   // Mean change over one period, from the pairs of hours both present (a gap must not read as a trend).
   let change = 0;
   let pairs = 0;
@@ -106,12 +107,15 @@ function initialState(y: ArrayLike<number>, weekly: boolean): { level: number; t
     }
   }
   const trend = pairs > 0 ? change / pairs / period : 0;
+  // The first period's line: its mean sits at its middle hour. Seasons are deviations from the
+  // line (not from the mean), or a trend would be counted twice, once in the season.
+  const lineAt = (i: number): number => mean + trend * (i - (period - 1) / 2);
   const daily = new Float64Array(DAY);
   const counts = new Float64Array(DAY);
   for (let i = 0; i < period; i++) {
     const v = y[i] as number;
     if (!Number.isFinite(v)) continue;
-    daily[i % DAY] = (daily[i % DAY] as number) + v - level;
+    daily[i % DAY] = (daily[i % DAY] as number) + v - lineAt(i);
     counts[i % DAY] = (counts[i % DAY] as number) + 1;
   }
   for (let i = 0; i < DAY; i++) daily[i] = (counts[i] as number) > 0 ? (daily[i] as number) / (counts[i] as number) : 0;
@@ -119,10 +123,11 @@ function initialState(y: ArrayLike<number>, weekly: boolean): { level: number; t
   if (weekly) {
     for (let i = 0; i < WEEK; i++) {
       const v = y[i] as number;
-      w[i] = Number.isFinite(v) ? v - level - (daily[i % DAY] as number) : 0;
+      w[i] = Number.isFinite(v) ? v - lineAt(i) - (daily[i % DAY] as number) : 0;
     }
   }
-  return { level, trend, daily, weekly: w };
+  // The state before step 0: level + trend is the line at step 0.
+  return { level: lineAt(-1), trend, daily, weekly: w };
 }
 
 /**
