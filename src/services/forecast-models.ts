@@ -7,6 +7,7 @@
 import { fitHoltWinters, canFit, forecastHoltWinters, type ForecastPoint, type HwFit } from '../domain/forecast/holt-winters.js';
 import type { KeyModel } from '../domain/forecast/key-model.js';
 import { HOUR_MS, learnBaseline, MIN_SLOT_SAMPLES, type SeasonalBaseline } from '../domain/forecast/seasonal-baseline.js';
+import { PlatformError } from '../domain/errors.js';
 import type { TelemetryStore } from '../ports.js';
 
 /** History the models learn from: eight weeks of hours (1,344 roll-up rows per key). */
@@ -80,5 +81,36 @@ export function keyModelOf(s: HourlySeries | undefined, need: { baseline: boolea
           },
         }
       : {}),
+  };
+}
+
+/** The API's horizon limit: two weeks of hours. */
+export const MAX_FORECAST_HOURS = 336;
+
+/** What GET /api/devices/{id}/forecast answers. */
+export interface KeyForecast {
+  readonly key: string;
+  /** Hourly points from the current (unfinished) hour on; empty until there are two days of history. */
+  readonly points: { ts: number; value: number; lower: number; upper: number }[];
+  /** The fitted model (null without enough history): parameters chosen by backtest, one-step error. */
+  readonly model: { alpha: number; beta: number; gamma: number; delta: number; weekly: boolean; sigma: number; mae: number; historyHours: number; interval: number } | null;
+}
+
+/** Forecasts `key` of a device for `horizonMs` (rounded up to whole hours) from now. */
+export async function forecastKey(store: Pick<TelemetryStore, 'queryAggregated'>, deviceId: string, key: string, horizonMs: number, now: number, historyHours = DEFAULT_HISTORY_HOURS): Promise<KeyForecast> {
+  const hours = Math.ceil(horizonMs / HOUR_MS);
+  if (!Number.isFinite(hours) || hours < 1 || hours > MAX_FORECAST_HOURS) {
+    throw new PlatformError('BAD_REQUEST', `horizon must be from 1h to ${MAX_FORECAST_HOURS}h`);
+  }
+  if (key.length === 0 || key.length > 255) throw new PlatformError('BAD_REQUEST', 'key must be 1 to 255 characters');
+  const series = await hourlySeries(store, deviceId, key, now, historyHours);
+  // The series runs up to the current hour (silent hours at its end are NaN and take the forecast), so the first point is the current hour.
+  const f = series ? forecastOf(series, hours) : undefined;
+  if (!f || !series) return { key, points: [], model: null };
+  const { alpha, beta, gamma, delta } = f.fit.params;
+  return {
+    key,
+    points: f.points.map((p) => ({ ts: f.from + (p.h - 1) * HOUR_MS, value: p.value, lower: p.lower, upper: p.upper })),
+    model: { alpha, beta, gamma, delta, weekly: f.fit.weekly, sigma: f.fit.sigma, mae: f.fit.mae, historyHours: series.y.length, interval: 0.95 },
   };
 }

@@ -6,6 +6,7 @@ import { PlatformError } from '../domain/errors.js';
 import { AGGREGATIONS, type Aggregation, type TsValue } from '../domain/telemetry.js';
 import type { Device } from '../domain/device.js';
 import { systemClock, type Clock, type TelemetryStore } from '../ports.js';
+import { forecastKey, type KeyForecast } from './forecast-models.js';
 
 export const DEFAULT_RAW_LIMIT = 100;
 export const MAX_RAW_LIMIT = 100_000;
@@ -75,6 +76,12 @@ export class TelemetryQueryService {
   async keys(tenantId: string, deviceId: string): Promise<string[]> {
     await this.requireDevice(tenantId, deviceId);
     return (await this.deps.store.telemetryKeys(deviceId)).sort();
+  }
+
+  /** Holt–Winters forecast of a key from its hourly roll-ups, `horizonMs` ahead (whole hours, at most MAX_FORECAST_HOURS). */
+  async forecast(tenantId: string, deviceId: string, key: string, horizonMs: number): Promise<KeyForecast> {
+    await this.requireDevice(tenantId, deviceId);
+    return forecastKey(this.deps.store, deviceId, key, horizonMs, this.clock.now());
   }
 
   private async requireDevice(tenantId: string, deviceId: string): Promise<void> {
