@@ -2,7 +2,7 @@
  * The rule engine's detectors on the Numenta Anomaly Benchmark (github.com/numenta/NAB).
  *
  *   npm run bench -- nab --nab-dir DIR [--json out.json] [--detector "surprise(value)"]
- *                        [--category realKnownCause] [--per-file] [--validate numenta]
+ *                        [--category realKnownCause] [--file nyc_taxi] [--per-file] [--validate numenta]
  *
  * DIR is a checkout of NAB (data/, labels/combined_windows.json); neither its data nor its code
  * is part of this repository. Each series is replayed through the rule engine's own code path —
@@ -20,6 +20,8 @@ import { evaluate } from '../src/domain/expression/index.js';
 import { compileRule } from '../src/domain/rules/compile.js';
 import { feedWindows, makeScope, type Lookups } from '../src/domain/rules/runtime.js';
 import { initialState } from '../src/domain/rules/state.js';
+import type { KeyModel } from '../src/domain/forecast/key-model.js';
+import { learnBaseline, type HourlyPoint } from '../src/domain/forecast/seasonal-baseline.js';
 import { normalize, parseNabTime, prepareFile, PROFILES, scoreFile, type ProfileName, type ScoredFile } from './nab/score.js';
 
 interface Series {
@@ -53,6 +55,46 @@ function loadCorpus(dir: string, category: string | undefined): Series[] {
 }
 
 const NO_LOOKUPS: Lookups = { latest: () => undefined, attr: () => undefined };
+const HOUR_MS = 3_600_000;
+const ROLLUP_HOURS = 8 * 168;
+
+/**
+ * What the engine's model cache does for expected()/deviation(), replayed: hourly averages of the
+ * series build up as the rows arrive, and at each new hour the baseline is relearned from the
+ * completed hours of the last 8 weeks (the engine refreshes once an hour from ts_hourly).
+ */
+class ReplayedRollups implements Lookups {
+  private readonly hours = new Map<number, [number, number]>();
+  private current: number | undefined;
+  private keyModel: KeyModel | undefined;
+  latest(): undefined {
+    return undefined;
+  }
+  attr(): undefined {
+    return undefined;
+  }
+  model(): KeyModel | undefined {
+    return this.keyModel;
+  }
+  /** Before a row is evaluated: a new hour relearns the baseline from the completed ones. */
+  advance(ts: number): void {
+    const h = Math.floor(ts / HOUR_MS);
+    if (h !== this.current) {
+      this.current = h;
+      const points: HourlyPoint[] = [];
+      for (const [hour, [sum, n]] of this.hours) if (hour >= h - ROLLUP_HOURS) points.push({ ts: hour * HOUR_MS, value: sum / n });
+      const baseline = learnBaseline(points);
+      this.keyModel = { baseline };
+    }
+  }
+  add(ts: number, x: number): void {
+    const h = Math.floor(ts / HOUR_MS);
+    const acc = this.hours.get(h) ?? [0, 0];
+    acc[0] += x;
+    acc[1]++;
+    this.hours.set(h, acc);
+  }
+}
 
 /** The detector expression's value at every row, computed the way the rule engine does. */
 function runDetector(expression: string, series: Series): Float64Array {
@@ -60,10 +102,13 @@ function runDetector(expression: string, series: Series): Float64Array {
   const state = initialState();
   const device = { id: series.name, name: series.name };
   const out = new Float64Array(series.ts.length);
+  const rollups = compiled.analysis.models.length > 0 ? new ReplayedRollups() : undefined;
   for (let i = 0; i < series.ts.length; i++) {
     const message = { ts: series.ts[i] as number, values: { value: series.values[i] as number } };
     feedWindows(compiled, state, message);
-    const v = evaluate(compiled.condition, makeScope(compiled, state, device, message, NO_LOOKUPS));
+    rollups?.advance(message.ts);
+    const v = evaluate(compiled.condition, makeScope(compiled, state, device, message, rollups ?? NO_LOOKUPS));
+    rollups?.add(message.ts, series.values[i] as number);
     out[i] = typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : -Infinity;
   }
   return out;
@@ -156,6 +201,7 @@ export function main(argv: readonly string[]): number {
       json: { type: 'string' },
       detector: { type: 'string', default: 'surprise(value)' },
       category: { type: 'string' },
+      file: { type: 'string' },
       'per-file': { type: 'boolean', default: false },
       validate: { type: 'string' },
     },
@@ -165,7 +211,7 @@ export function main(argv: readonly string[]): number {
     console.error('usage: npm run bench -- nab --nab-dir DIR [--json FILE] [--detector EXPR] [--category NAME] [--per-file] [--validate DETECTOR]');
     return 2;
   }
-  const series = loadCorpus(dir, values.category);
+  const series = loadCorpus(dir, values.category).filter((s) => !values.file || s.name.includes(values.file));
   const points = series.reduce((n, s) => n + s.ts.length, 0);
   const windows = series.reduce((n, s) => n + s.file.windows, 0);
   console.log(`NAB: ${series.length} series, ${points} points, ${windows} labelled windows${values.category ? ` (${values.category})` : ''}`);

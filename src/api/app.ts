@@ -36,6 +36,7 @@ import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { telemetryRoutes } from './telemetry.js';
+import { forecastRoutes } from './forecast.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
 import { webRoutes } from './web.js';
@@ -167,6 +168,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(profileRoutes, { deps });
       await secured.register(dashboardRoutes, { deps });
       await secured.register(telemetryRoutes, { deps });
+      await secured.register(forecastRoutes, { deps });
       await secured.register(attributeRoutes, { deps });
       await secured.register(edgeConfigRoutes, { deps });
       if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });

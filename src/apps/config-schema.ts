@@ -193,6 +193,8 @@ export const ConfigSchema = Type.Object({
   gateway: Type.Object({ maxChildren: Type.Integer({ minimum: 0 }), maxProfiles: Type.Integer({ minimum: 0 }) }, { default: {} }),
   /** The audit log (GET /api/audit): entries older than retentionDays are removed; 0 keeps them for ever. */
   audit: Type.Object({ retentionDays: Type.Integer({ minimum: 0 }) }, { default: {} }),
+  /** The forecast job: writes forecast.<key> series (docs/RULES.md) for these keys of the default tenant's devices; no keys = off. */
+  forecast: Type.Object({ keys: Type.Array(Type.String({ minLength: 1, maxLength: 255 })), horizonHours: Type.Integer({ minimum: 1, maximum: 336 }), everyMinutes: Type.Integer({ minimum: 5 }) }, { default: {} }),
   /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set, SMS until notify.smpp.enabled. */
   notify: Type.Object(
     {
@@ -307,6 +309,7 @@ export const DEFAULTS: Config = {
   rpc: { defaultTimeoutMs: 10_000 },
   gateway: { maxChildren: 1000, maxProfiles: 20 },
   audit: { retentionDays: 365 },
+  forecast: { keys: [], horizonHours: 24, everyMinutes: 60 },
   notify: {
     smtp: { port: 587, tls: 'starttls' },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },

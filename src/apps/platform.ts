@@ -31,6 +31,7 @@ import { AttributeService } from '../services/attributes.js';
 import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
+import { ForecastJob } from '../services/forecast-job.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
@@ -170,6 +171,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     throw err;
   }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
+  const forecastJob = new ForecastJob({ store, clock, logger: logger.child({ component: 'forecast' }), tenantIds: () => [DEFAULT_TENANT_ID], config: config.forecast });
   const auth = new AuthService({
     store,
     clock,
@@ -386,6 +388,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     rpc.close();
     await bus.close();
     await audit.stop();
+    await forecastJob.stop();
     await store.close();
     dataDirLock.release();
   };
@@ -395,6 +398,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await commands.start();
     eventLog.start();
     audit.start();
+    forecastJob.start();
     // Before devices connect, so no committed message is missed.
     await rules.start();
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays

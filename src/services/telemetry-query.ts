@@ -6,6 +6,7 @@ import { PlatformError } from '../domain/errors.js';
 import { AGGREGATIONS, type Aggregation, type TsValue } from '../domain/telemetry.js';
 import type { Device } from '../domain/device.js';
 import { systemClock, type Clock, type TelemetryStore } from '../ports.js';
+import { forecastKey, type KeyForecast } from './forecast-models.js';
 
 export const DEFAULT_RAW_LIMIT = 100;
 export const MAX_RAW_LIMIT = 100_000;
@@ -37,8 +38,12 @@ export interface AggregateOptions extends TimeRange {
   readonly agg: Aggregation;
 }
 
+/** Forecast answers kept (oldest dropped first). */
+const MAX_CACHED_FORECASTS = 1000;
+
 export class TelemetryQueryService {
   private readonly clock: Clock;
+  private readonly forecasts = new Map<string, { hour: number; answer: KeyForecast }>();
 
   constructor(private readonly deps: TelemetryQueryDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -75,6 +80,25 @@ export class TelemetryQueryService {
   async keys(tenantId: string, deviceId: string): Promise<string[]> {
     await this.requireDevice(tenantId, deviceId);
     return (await this.deps.store.telemetryKeys(deviceId)).sort();
+  }
+
+  /**
+   * Holt–Winters forecast of a key from its hourly roll-ups, `horizonMs` ahead (whole hours, at
+   * most MAX_FORECAST_HOURS). A fit costs ~10–20 ms of CPU and the roll-ups change once an hour,
+   * so answers are kept until the hour is over (a dashboard polling a chart does not refit).
+   */
+  async forecast(tenantId: string, deviceId: string, key: string, horizonMs: number): Promise<KeyForecast> {
+    await this.requireDevice(tenantId, deviceId);
+    const now = this.clock.now();
+    const hour = Math.floor(now / 3_600_000);
+    const id = `${deviceId}\u0000${key}\u0000${horizonMs}`;
+    const hit = this.forecasts.get(id);
+    if (hit && hit.hour === hour) return hit.answer;
+    const answer = await forecastKey(this.deps.store, deviceId, key, horizonMs, now);
+    this.forecasts.delete(id);
+    if (this.forecasts.size >= MAX_CACHED_FORECASTS) this.forecasts.delete(this.forecasts.keys().next().value as string);
+    this.forecasts.set(id, { hour, answer });
+    return answer;
   }
 
   private async requireDevice(tenantId: string, deviceId: string): Promise<void> {

@@ -86,10 +86,10 @@ export interface TestApi {
 /** The scraper's token in API tests (config metrics.token). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 
-export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number; metricsAccess?: MetricsAccess } = {}): Promise<TestApi> {
+export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number; metricsAccess?: MetricsAccess; store?: Store } = {}): Promise<TestApi> {
   let now = Date.UTC(2024, 0, 1);
   const clock = { now: () => now, set: (ms: number) => (now = ms) };
-  const store = createMemoryStore();
+  const store = options.store ?? createMemoryStore();
   const registry = new RegistryService({ store, clock, logger: silentLogger, codecNames: ['json', 'senml'] });
   await registry.init();
   const auth = new AuthService({ store, clock, logger: silentLogger, passwords: { cost: 1024 } });

@@ -100,6 +100,7 @@ describe('management API: operations and documentation', () => {
       'GET /api/devices/{id}/telemetry',
       'GET /api/devices/{id}/telemetry/latest',
       'GET /api/devices/{id}/telemetry/keys',
+      'GET /api/devices/{id}/forecast',
       'GET /api/devices/{id}/attributes',
       'POST /api/devices/{id}/attributes/{scope}',
       'DELETE /api/devices/{id}/attributes/{scope}',

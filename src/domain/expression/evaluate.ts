@@ -9,6 +9,7 @@ import type { JsonValue } from '../telemetry.js';
 import { ExpressionError, type Position } from './errors.js';
 import type { DetectorUse } from '../detectors/detectors.js';
 import { detectorUse, isDetectorFunction } from './detector-calls.js';
+import { isModelFunction, modelUse, type ModelUse } from './model-calls.js';
 import { attributeOfIdentifier, isWindowFunction, windowUse, type WindowAgg, type WindowSpec } from './functions.js';
 import { areasOf, distanceMetres, insidePolygon } from './geo.js';
 import type { Node } from './parser.js';
@@ -22,6 +23,8 @@ export interface Scope {
   latest(key: string): JsonValue | undefined;
   /** The current answer of a detector call (null before its minimum history). */
   detector(use: DetectorUse): JsonValue;
+  /** The answer of a model call (expected, deviation, forecastMin/Max): null while the model is not learned (or no models are available, as in a bare scope). */
+  model?(use: ModelUse): JsonValue;
 }
 
 /** null, false, 0, NaN and "" are false; everything else (including [] and {}) is true. */
@@ -112,6 +115,7 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): JsonValue {
     return scope.window(use.agg, use.key, use.spec);
   }
   if (isDetectorFunction(node.name)) return scope.detector(detectorUse(node));
+  if (isModelFunction(node.name)) return scope.model?.(modelUse(node)) ?? null;
   const literal = (i: number): string => {
     const arg = node.args[i];
     if (arg?.kind === 'literal' && typeof arg.value === 'string') return arg.value;

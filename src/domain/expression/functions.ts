@@ -9,6 +9,7 @@ import type { AttributeScope } from '../device.js';
 import type { DetectorUse } from '../detectors/detectors.js';
 import { DETECTOR_FUNCTIONS, detectorUse, isDetectorFunction } from './detector-calls.js';
 import { ExpressionError } from './errors.js';
+import { MODEL_FUNCTIONS, isModelFunction, modelUse, type ModelRef, type ModelUse } from './model-calls.js';
 import type { Node } from './parser.js';
 
 export type WindowAgg = 'avg' | 'min' | 'max' | 'sum' | 'count' | 'rate';
@@ -37,6 +38,8 @@ export interface Analysis {
   readonly latestKeys: readonly string[];
   /** Detector calls, one per state slot; `threshold` when the expression compares the call with a number. */
   readonly detectors: readonly DetectorRef[];
+  /** Calls reading a model learned from the hourly roll-ups (expected, deviation, forecastMin/Max), one per slot. */
+  readonly models: readonly ModelRef[];
 }
 
 export interface DetectorRef extends DetectorUse {
@@ -62,6 +65,7 @@ export const FUNCTIONS: Record<string, string> = {
   distance: 'distance(lat1, lon1, lat2, lon2): great-circle distance in metres',
   inside: 'inside(lat, lon, area): whether the point lies in a polygon of [lat, lon] pairs, or in any of a list of polygons, e.g. attr("geofence")',
   ...DETECTOR_FUNCTIONS,
+  ...MODEL_FUNCTIONS,
 };
 
 /** Fixed arity (min, max) of the plain functions. */
@@ -135,6 +139,7 @@ export function analyze(root: Node): Analysis {
   const attributes: AttributeRef[] = [];
   const latestKeys = new Set<string>();
   const detectors = new Map<string, DetectorRef>();
+  const models = new Map<string, ModelRef>();
 
   const visit = (node: Node): void => {
     switch (node.kind) {
@@ -151,6 +156,7 @@ export function analyze(root: Node): Analysis {
       case 'binary':
         visit(node.left);
         visit(node.right);
+        noteModelThreshold(node, models);
         return noteThreshold(node, detectors);
       case 'list':
         return node.items.forEach(visit);
@@ -165,6 +171,11 @@ export function analyze(root: Node): Analysis {
     if (isDetectorFunction(fn)) {
       const use = detectorUse(node);
       if (!detectors.has(use.slot)) detectors.set(use.slot, use);
+      return;
+    }
+    if (isModelFunction(fn)) {
+      const use = modelUse(node);
+      if (!models.has(use.slot)) models.set(use.slot, use);
       return;
     }
     if (fn === 'attr') {
@@ -185,7 +196,7 @@ export function analyze(root: Node): Analysis {
     node.args.forEach(visit);
   };
   visit(root);
-  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys], detectors: [...detectors.values()] };
+  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys], detectors: [...detectors.values()], models: [...models.values()] };
 }
 
 const COMPARISONS = new Set(['<', '<=', '>', '>=']);
@@ -216,5 +227,26 @@ function noteThreshold(node: Extract<Node, { kind: 'binary' }>, detectors: Map<s
     const threshold = numberSide(b);
     const ref = use ? detectors.get(use.slot) : undefined;
     if (ref && threshold !== undefined && ref.threshold === undefined) detectors.set(ref.slot, { ...ref, threshold });
+  }
+}
+
+function modelSide(node: Node): ModelUse | undefined {
+  if (node.kind === 'unary' && node.op === '-') return modelSide(node.operand);
+  if (node.kind !== 'call') return undefined;
+  if (node.name === 'abs' && node.args.length === 1) return modelSide(node.args[0] as Node);
+  return isModelFunction(node.name) ? modelUse(node) : undefined;
+}
+
+/** `deviation(load) > 4`, `forecastMin(level, 6) < 5`: the number an alarm reports as the threshold. */
+function noteModelThreshold(node: Extract<Node, { kind: 'binary' }>, models: Map<string, ModelRef>): void {
+  if (!COMPARISONS.has(node.op)) return;
+  for (const [a, b] of [
+    [node.left, node.right],
+    [node.right, node.left],
+  ] as const) {
+    const use = modelSide(a);
+    const threshold = numberSide(b);
+    const ref = use ? models.get(use.slot) : undefined;
+    if (ref && threshold !== undefined && ref.threshold === undefined) models.set(ref.slot, { ...ref, threshold });
   }
 }

@@ -81,6 +81,7 @@ export function mergeAnalyses(list: readonly Analysis[]): Analysis {
     latestKeys: [...new Set(list.flatMap((a) => a.latestKeys))],
     // One state per slot: the condition's call (with its threshold) wins over a template's.
     detectors: [...new Map(list.flatMap((a) => a.detectors).reverse().map((d) => [d.slot, d])).values()].reverse(),
+    models: [...new Map(list.flatMap((a) => a.models).reverse().map((d) => [d.slot, d])).values()].reverse(),
   };
 }
 

@@ -4,7 +4,8 @@
  * of the alarms such a rule raises (the details a user wrote keep their own keys).
  */
 import { detectorLastTs, detectorReading } from '../detectors/detectors.js';
-import type { DetectorRef } from '../expression/index.js';
+import type { DetectorRef, ModelRef } from '../expression/index.js';
+import type { ModelReading } from '../forecast/key-model.js';
 import type { JsonValue } from '../telemetry.js';
 import type { CompiledRule } from './compile.js';
 import type { ActionConfig } from './model.js';
@@ -31,11 +32,30 @@ function explainOne(d: DetectorRef, state: RuleState): Record<string, JsonValue>
   };
 }
 
-/** undefined for a rule without detectors; else the first detector's fields, plus all of them under `detectors` when there are several. */
-export function detectorDetails(compiled: CompiledRule, state: RuleState): Record<string, JsonValue> | undefined {
+function describeModel(m: ModelRef): string {
+  return `${m.fn}(${m.key}${m.hours !== undefined ? `, ${m.hours}` : ''})`;
+}
+
+function explainModel(m: ModelRef, read: ModelReading | null): Record<string, JsonValue> {
+  return {
+    detector: describeModel(m),
+    score: read ? tidy(read.score) : null,
+    baseline: read ? tidy(read.baseline) : null,
+    threshold: m.threshold ?? null,
+    ...(read?.at !== undefined ? { forecastTs: read.at } : {}),
+    ...(read?.lower !== undefined && read.upper !== undefined ? { lower: tidy(read.lower), upper: tidy(read.upper) } : {}),
+  };
+}
+
+/**
+ * undefined for a rule without detectors or model calls; else the first one's fields, plus all of
+ * them under `detectors` when there are several. `readModel` answers what a model call read.
+ */
+export function detectorDetails(compiled: CompiledRule, state: RuleState, readModel?: (use: ModelRef) => ModelReading | null): Record<string, JsonValue> | undefined {
   const all = compiled.analysis.detectors;
-  if (all.length === 0) return undefined;
-  const parts = all.map((d) => explainOne(d, state));
+  const models = compiled.analysis.models;
+  if (all.length === 0 && models.length === 0) return undefined;
+  const parts = [...all.map((d) => explainOne(d, state)), ...models.map((m) => explainModel(m, readModel?.(m) ?? null))];
   return { rule: compiled.rule.name, ...(parts[0] as Record<string, JsonValue>), ...(parts.length > 1 ? { detectors: parts } : {}) };
 }
 

@@ -7,7 +7,8 @@
 import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
 import { detectorValue, initialDetectorState, stepDetector, type DetectorUse } from '../detectors/detectors.js';
-import { evaluate, renderTemplate, truthy, type Scope, type WindowAgg, type WindowSpec } from '../expression/index.js';
+import { evaluate, renderTemplate, truthy, type ModelUse, type Scope, type WindowAgg, type WindowSpec } from '../expression/index.js';
+import { modelReading, modelValue, type KeyModel, type ModelReading } from '../forecast/key-model.js';
 import type { CompiledAction, CompiledRule } from './compile.js';
 import type { ActionConfig } from './model.js';
 import { mergeDetails } from './explain.js';
@@ -23,6 +24,8 @@ export interface DeviceRef {
 export interface Lookups {
   latest(key: string): JsonValue | undefined;
   attr(name: string, scope?: AttributeScope): JsonValue | undefined;
+  /** The roll-up model of a key (baseline, forecast), loaded before the step; absent = none. */
+  model?(key: string): KeyModel | undefined;
 }
 
 export interface RuleMessage {
@@ -150,6 +153,25 @@ class MessageScope implements Scope {
   detector(use: DetectorUse): JsonValue {
     return detectorValue(use, detectorState(this.state, use));
   }
+
+  private numberOf(key: string): number | undefined {
+    const v = this.plain(key);
+    return typeof v === 'number' ? v : undefined;
+  }
+
+  model(use: ModelUse): JsonValue {
+    return modelValue(use, this.lookups.model?.(use.key), this.message.ts, this.numberOf(use.key));
+  }
+
+  /** For the alarm explanation: what the call read. */
+  modelReading(use: ModelUse): ModelReading | null {
+    return modelReading(use, this.lookups.model?.(use.key), this.message.ts, this.numberOf(use.key));
+  }
+}
+
+/** What a model call read in this scope (null for a scope not built here, or before the model has history). */
+export function readModel(scope: Scope, use: ModelUse): ModelReading | null {
+  return scope instanceof MessageScope ? scope.modelReading(use) : null;
 }
 
 export function makeScope(compiled: CompiledRule, state: RuleState, device: DeviceRef, message: RuleMessage, lookups: Lookups): Scope {

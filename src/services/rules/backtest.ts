@@ -12,8 +12,11 @@ import type { Device } from '../../domain/device.js';
 import { PlatformError } from '../../domain/errors.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import { nextCronTime } from '../../domain/rules/cron.js';
+import type { KeyModel } from '../../domain/forecast/key-model.js';
+import { hourlySeries, keyModelOf } from '../forecast-models.js';
+import { modelNeedsOf } from './models.js';
 import { detectorDetails } from '../../domain/rules/explain.js';
-import { actionsFor, evaluateRule, feedWindows, renderActions, type Lookups, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
+import { actionsFor, evaluateRule, feedWindows, readModel, renderActions, type Lookups, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
 import { initialState, type Edge } from '../../domain/rules/state.js';
 import type { AttributeScope } from '../../domain/device.js';
 import type { JsonValue, TsValue } from '../../domain/telemetry.js';
@@ -53,7 +56,7 @@ export interface BacktestOptions {
 }
 
 export interface BacktestDeps {
-  readonly store: Pick<TelemetryStore, 'queryRaw' | 'telemetryKeys'> & Pick<AttributeStore, 'getAttributes'>;
+  readonly store: Pick<TelemetryStore, 'queryRaw' | 'telemetryKeys' | 'queryAggregated'> & Pick<AttributeStore, 'getAttributes'>;
   readonly registry: TargetLookup;
 }
 
@@ -149,8 +152,12 @@ export async function backtestRule(rule: CompiledRule, deps: BacktestDeps, optio
     const keys = await keysFor(rule, device.id, deps.store);
     const latest = await latestBefore(deps, device.id, keys, options.from);
     const attrs = rule.analysis.attributes.length > 0 ? await attributesOf(deps, device.id) : new Map<AttributeScope, Map<string, JsonValue>>();
+    // Roll-up models as they could have been learned at `from` (no look-ahead into the replayed range).
+    const models = new Map<string, KeyModel>();
+    for (const [key, need] of modelNeedsOf(rule)) models.set(key, keyModelOf(await hourlySeries(deps.store, device.id, key, options.from), need));
     const lookups: Lookups = {
       latest: (key) => latest.get(key),
+      model: (key) => models.get(key),
       attr: (name, scope) => {
         for (const s of scope ? [scope] : SCOPES) {
           const v = attrs.get(s)?.get(name);
@@ -176,7 +183,7 @@ export async function backtestRule(rule: CompiledRule, deps: BacktestDeps, optio
           result.truncated = true;
           return;
         }
-        result.fired.push({ ts: message.ts, deviceId: device.id, deviceName: device.name, edge, actions: renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state) : undefined) });
+        result.fired.push({ ts: message.ts, deviceId: device.id, deviceName: device.name, edge, actions: renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state, (m) => readModel(ev.scope, m)) : undefined) });
       } catch (err) {
         result.errorCount++;
         if (result.errors.length < MAX_ERRORS) result.errors.push({ ts: message.ts, deviceId: device.id, message: err instanceof Error ? err.message : String(err) });

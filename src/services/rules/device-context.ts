@@ -7,7 +7,9 @@ import type { AttributeScope, Device } from '../../domain/device.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import type { Lookups } from '../../domain/rules/runtime.js';
 import type { JsonValue } from '../../domain/telemetry.js';
+import type { KeyModel } from '../../domain/forecast/key-model.js';
 import type { AttributeStore, BusEvents, Clock, TelemetryStore } from '../../ports.js';
+import type { ModelCache } from './models.js';
 
 /** A renamed or re-profiled device is picked up within this time. */
 const DEVICE_TTL_MS = 30_000;
@@ -44,6 +46,8 @@ export function latestKeysOf(rule: CompiledRule): readonly string[] {
 interface RuleSetNeeds {
   readonly keys: readonly string[];
   readonly attributes: boolean;
+  /** Some rule calls expected/deviation/forecastMin/forecastMax (roll-up models). */
+  readonly models: boolean;
 }
 
 /** What a set of rules (an array from RuleIndex.forDevice, shared per device) reads: computed once per array. */
@@ -54,7 +58,7 @@ function needsOf(rules: readonly CompiledRule[]): RuleSetNeeds {
   if (!needs) {
     const keys = new Set<string>();
     for (const r of rules) for (const k of latestKeysOf(r)) keys.add(k);
-    needs = { keys: [...keys], attributes: rules.some((r) => r.analysis.attributes.length > 0) };
+    needs = { keys: [...keys], attributes: rules.some((r) => r.analysis.attributes.length > 0), models: rules.some((r) => r.analysis.models.length > 0) };
     needsMemo.set(rules, needs);
   }
   return needs;
@@ -74,6 +78,10 @@ class DeviceLookups implements Lookups {
   attr(name: string, scope?: AttributeScope): JsonValue | undefined {
     return this.contexts.attributeValue(this.deviceId, name, scope);
   }
+
+  model(key: string): KeyModel | undefined {
+    return this.contexts.models?.get(this.deviceId, key);
+  }
 }
 
 export class DeviceContexts {
@@ -86,6 +94,8 @@ export class DeviceContexts {
 
   constructor(
     private readonly deps: { store: Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>; registry: DeviceLookup; clock: Clock },
+    /** Roll-up models for expected/deviation/forecast calls; absent = those calls answer null. */
+    readonly models?: ModelCache,
   ) {}
 
   /** The cached device when it is fresh, without waiting; undefined means: ask `device()`. */
@@ -109,6 +119,7 @@ export class DeviceContexts {
     this.latest.delete(deviceId);
     this.attributes.delete(deviceId);
     this.lookupsOf.delete(deviceId);
+    this.models?.forget(deviceId);
   }
 
   /** Whether `prepare(deviceId, rules)` has nothing left to load (the engine then evaluates without waiting). */
@@ -117,6 +128,7 @@ export class DeviceContexts {
     if (!latest) return false;
     const needs = needsOf(rules);
     for (const k of needs.keys) if (!latest.known.has(k)) return false;
+    if (needs.models && this.models && !this.models.isLoaded(deviceId, rules)) return false;
     return !needs.attributes || this.attributes.has(deviceId);
   }
 
@@ -135,6 +147,7 @@ export class DeviceContexts {
       }
     }
     if (!this.attributes.has(deviceId) && needsOf(rules).attributes) await this.loadAttributes(deviceId);
+    if (needsOf(rules).models && this.models) await this.models.load(deviceId, rules);
   }
 
   /** Reads all scopes; a change announced while reading means the read may be stale: read again. */

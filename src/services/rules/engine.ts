@@ -19,13 +19,14 @@ import type { Device } from '../../domain/device.js';
 import type { CompiledRule } from '../../domain/rules/compile.js';
 import type { Rule } from '../../domain/rules/model.js';
 import { detectorDetails } from '../../domain/rules/explain.js';
-import { actionsFor, evaluateRule, feedWindows, keepsHistory, renderActions, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
+import { actionsFor, evaluateRule, feedWindows, keepsHistory, readModel, renderActions, type RenderedAction, type RuleMessage } from '../../domain/rules/runtime.js';
 import type { Edge, RuleState } from '../../domain/rules/state.js';
 import { subjectFor } from '../../domain/subjects.js';
 import type { JsonValue, Point } from '../../domain/telemetry.js';
 import type { AttributeStore, Bus, BusEvents, Clock, Logger, RuleStore, TelemetryStore } from '../../ports.js';
 import type { ActionCatalog, ActionDeps } from './actions/index.js';
 import { DeviceContexts, type DeviceLookup } from './device-context.js';
+import { ModelCache } from './models.js';
 import { RuleIndex } from './rule-index.js';
 import { RuleStateCache } from './state-cache.js';
 import type { RuleMetrics } from '../../ports/metrics.js';
@@ -35,7 +36,7 @@ export type { RuleMetrics };
 export const noopRuleMetrics: RuleMetrics = { evaluated: () => undefined, fired: () => undefined, error: () => undefined, dropped: () => undefined };
 
 export interface RuleEngineDeps {
-  readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>;
+  readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'> & Partial<Pick<TelemetryStore, 'queryAggregated'>>;
   readonly registry: DeviceLookup;
   readonly bus: Bus;
   readonly clock: Clock;
@@ -125,7 +126,9 @@ export class RuleEngine {
   onActivity: ((device: Device, rules: readonly CompiledRule[], online?: boolean) => void) | undefined;
 
   constructor(private readonly deps: RuleEngineDeps) {
-    this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock });
+    const rollups = deps.store.queryAggregated ? { queryAggregated: deps.store.queryAggregated.bind(deps.store) } : undefined;
+    const models = rollups ? new ModelCache({ store: rollups, clock: deps.clock, logger: deps.logger }) : undefined;
+    this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock }, models);
     this.states = new RuleStateCache(deps.store, deps.clock, deps.logger);
     this.metrics = deps.metrics ?? noopRuleMetrics;
     this.logBudget = new LogBudget(deps.clock, deps.logger);
@@ -400,7 +403,7 @@ export class RuleEngine {
       if (edges) this.states.markDirty(rule.rule.id, device.id);
       edge = edges ? ev.edge : ev.matched ? 'raise' : undefined;
       if (!edge) return;
-      rendered = renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state) : undefined);
+      rendered = renderActions(actionsFor(rule, edge), ev.scope, edge === 'raise' ? detectorDetails(rule, state, (m) => readModel(ev.scope, m)) : undefined);
     } catch (err) {
       this.ruleError(rule, device.id, edge ? 'action' : 'condition', err);
       return;

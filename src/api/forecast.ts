@@ -1,0 +1,52 @@
+/** Forecasts of a device's telemetry from its hourly roll-ups (Holt–Winters, docs/RULES.md "Forecasts"). */
+import { Type } from '@sinclair/typebox';
+import { parseDuration } from '../domain/duration.js';
+import { PlatformError } from '../domain/errors.js';
+import type { ApiDeps } from './deps.js';
+import { principalOf } from './principal.js';
+import { IdParams, errorResponses } from './schemas.js';
+import type { ApiPlugin } from './type-provider.js';
+
+const ForecastPoint = Type.Object({
+  ts: Type.Integer({ description: 'start of the hour (ms since epoch)' }),
+  value: Type.Number(),
+  lower: Type.Number({ description: 'lower bound of the 95 % prediction interval' }),
+  upper: Type.Number({ description: 'upper bound of the 95 % prediction interval' }),
+});
+
+const ForecastModel = Type.Object({
+  alpha: Type.Number(),
+  beta: Type.Number(),
+  gamma: Type.Number(),
+  delta: Type.Number({ description: '0 when the history is shorter than two weeks (daily season only)' }),
+  weekly: Type.Boolean(),
+  sigma: Type.Number({ description: 'one-step-ahead error σ on the backtest part of the history' }),
+  mae: Type.Number(),
+  historyHours: Type.Integer(),
+  interval: Type.Number(),
+});
+
+export const forecastRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
+  app.get(
+    '/devices/:id/forecast',
+    {
+      schema: {
+        tags: ['telemetry'],
+        summary: 'Hourly forecast of a key with 95 % prediction intervals (additive Holt–Winters, daily and weekly seasons, fitted on the hourly roll-ups)',
+        params: IdParams,
+        querystring: Type.Object({
+          key: Type.String({ minLength: 1, maxLength: 255 }),
+          horizon: Type.Optional(Type.String({ maxLength: 32, description: 'how far ahead: a duration such as "24h" or "7d" (default 24h, at most 14d)' })),
+        }),
+        response: { 200: Type.Object({ key: Type.String(), points: Type.Array(ForecastPoint), model: Type.Union([ForecastModel, Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { tenantId } = principalOf(request);
+      const text = request.query.horizon ?? '24h';
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) throw new PlatformError('BAD_REQUEST', `horizon "${text}" is not a duration (e.g. "24h", "7d")`);
+      return deps.telemetry.forecast(tenantId, request.params.id, request.query.key, ms);
+    },
+  );
+};

@@ -1,0 +1,116 @@
+/**
+ * Models of one (device, key) learned from the stored hourly roll-ups: the hour-of-week baseline
+ * and the Holt–Winters forecast. One aggregate read (hourly averages, which the SQLite store answers
+ * from ts_hourly, one row per hour) and one fit; shared by the rule engine's model cache, the
+ * forecast API and the scheduled forecast job.
+ */
+import { fitHoltWinters, canFit, forecastHoltWinters, type ForecastPoint, type HwFit } from '../domain/forecast/holt-winters.js';
+import type { KeyModel } from '../domain/forecast/key-model.js';
+import { HOUR_MS, learnBaseline, MIN_SLOT_SAMPLES, type SeasonalBaseline } from '../domain/forecast/seasonal-baseline.js';
+import { PlatformError } from '../domain/errors.js';
+import type { TelemetryStore } from '../ports.js';
+
+/** History the models learn from: eight weeks of hours (1,344 roll-up rows per key). */
+export const DEFAULT_HISTORY_HOURS = 8 * 168;
+
+/** Hourly averages as an array indexed by hour, NaN for hours without data. */
+export interface HourlySeries {
+  /** Start of the hour of y[0]. */
+  readonly start: number;
+  readonly y: Float64Array;
+}
+
+export function hourStart(ts: number): number {
+  return Math.floor(ts / HOUR_MS) * HOUR_MS;
+}
+
+/**
+ * The hourly averages of whole hours before `now` (the current hour is still filling), starting at
+ * the first hour with data in the last `hours` hours; undefined when there is none.
+ */
+export async function hourlySeries(store: Pick<TelemetryStore, 'queryAggregated'>, deviceId: string, key: string, now: number, hours = DEFAULT_HISTORY_HOURS): Promise<HourlySeries | undefined> {
+  const end = hourStart(now);
+  const from = end - hours * HOUR_MS;
+  const got = await store.queryAggregated({ deviceId, keys: [key], from, to: end - 1, interval: HOUR_MS, agg: 'avg' });
+  const points = (Object.hasOwn(got, key) ? got[key] : undefined) ?? [];
+  const numeric = points.filter((p): p is { ts: number; value: number } => typeof p.value === 'number' && Number.isFinite(p.value));
+  const first = numeric[0];
+  if (!first) return undefined;
+  const start = first.ts;
+  const y = new Float64Array((end - start) / HOUR_MS).fill(NaN);
+  for (const p of numeric) y[(p.ts - start) / HOUR_MS] = p.value;
+  return { start, y };
+}
+
+export function baselineOf(s: HourlySeries): SeasonalBaseline | undefined {
+  const points: { ts: number; value: number }[] = [];
+  s.y.forEach((value, i) => {
+    if (Number.isFinite(value)) points.push({ ts: s.start + i * HOUR_MS, value });
+  });
+  const b = learnBaseline(points);
+  return b.count.some((c) => c >= MIN_SLOT_SAMPLES) ? b : undefined;
+}
+
+export interface TimedForecast {
+  readonly fit: HwFit;
+  /** Start of the hour of points[0]. */
+  readonly from: number;
+  readonly points: readonly ForecastPoint[];
+}
+
+export function forecastOf(s: HourlySeries, horizonHours: number): TimedForecast | undefined {
+  if (!canFit(s.y)) return undefined;
+  const fit = fitHoltWinters(s.y);
+  return { fit, from: s.start + s.y.length * HOUR_MS, points: forecastHoltWinters(fit, horizonHours) };
+}
+
+/** A rule engine model: the baseline and/or a forecast `horizonHours` ahead, as asked. */
+export function keyModelOf(s: HourlySeries | undefined, need: { baseline: boolean; forecastHours: number }): KeyModel {
+  if (!s) return {};
+  const baseline = need.baseline ? baselineOf(s) : undefined;
+  const f = need.forecastHours > 0 ? forecastOf(s, need.forecastHours) : undefined;
+  return {
+    ...(baseline ? { baseline } : {}),
+    ...(f
+      ? {
+          forecast: {
+            from: f.from,
+            value: Float64Array.from(f.points, (p) => p.value),
+            lower: Float64Array.from(f.points, (p) => p.lower),
+            upper: Float64Array.from(f.points, (p) => p.upper),
+          },
+        }
+      : {}),
+  };
+}
+
+/** The API's horizon limit: two weeks of hours. */
+export const MAX_FORECAST_HOURS = 336;
+
+/** What GET /api/devices/{id}/forecast answers. */
+export interface KeyForecast {
+  readonly key: string;
+  /** Hourly points from the current (unfinished) hour on; empty until there are two days of history. */
+  readonly points: { ts: number; value: number; lower: number; upper: number }[];
+  /** The fitted model (null without enough history): parameters chosen by backtest, one-step error. */
+  readonly model: { alpha: number; beta: number; gamma: number; delta: number; weekly: boolean; sigma: number; mae: number; historyHours: number; interval: number } | null;
+}
+
+/** Forecasts `key` of a device for `horizonMs` (rounded up to whole hours) from now. */
+export async function forecastKey(store: Pick<TelemetryStore, 'queryAggregated'>, deviceId: string, key: string, horizonMs: number, now: number, historyHours = DEFAULT_HISTORY_HOURS): Promise<KeyForecast> {
+  const hours = Math.ceil(horizonMs / HOUR_MS);
+  if (!Number.isFinite(hours) || hours < 1 || hours > MAX_FORECAST_HOURS) {
+    throw new PlatformError('BAD_REQUEST', `horizon must be from 1h to ${MAX_FORECAST_HOURS}h`);
+  }
+  if (key.length === 0 || key.length > 255) throw new PlatformError('BAD_REQUEST', 'key must be 1 to 255 characters');
+  const series = await hourlySeries(store, deviceId, key, now, historyHours);
+  // The series runs up to the current hour (silent hours at its end are NaN and take the forecast), so the first point is the current hour.
+  const f = series ? forecastOf(series, hours) : undefined;
+  if (!f || !series) return { key, points: [], model: null };
+  const { alpha, beta, gamma, delta } = f.fit.params;
+  return {
+    key,
+    points: f.points.map((p) => ({ ts: f.from + (p.h - 1) * HOUR_MS, value: p.value, lower: p.lower, upper: p.upper })),
+    model: { alpha, beta, gamma, delta, weekly: f.fit.weekly, sigma: f.fit.sigma, mae: f.fit.mae, historyHours: series.y.length, interval: 0.95 },
+  };
+}
