@@ -25,7 +25,9 @@ export function mapWidget(w: Widget): WidgetHandle {
   async function start(): Promise<void> {
     const [L, config, { addBaseLayer }] = await Promise.all([import('leaflet'), uiConfig(), import('../map/base-map.js'), import('leaflet/dist/leaflet.css')]);
     if (disposed) return;
-    map = L.map(box, { attributionControl: Boolean(config.tileUrl && config.tileAttribution) }).setView([0, 0], 2);
+    // No zoom/fade animations in a widget: a dashboard left mid-animation removed the map under a pending
+    // animation frame (TypeError reading '_leaflet_pos' in the console).
+    map = L.map(box, { attributionControl: Boolean(config.tileUrl && config.tileAttribution), zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false }).setView([0, 0], 2);
     // The same base layer as the map page (one setting, web.tileUrl); no graticule in a small widget.
     offs.push(addBaseLayer(map, box, config, { graticule: false }));
     // The vector base map has no streets: a lone device is shown with its region, not a blank square.
@@ -40,8 +42,8 @@ export function mapWidget(w: Widget): WidgetHandle {
         markers.set(id, marker);
       } else marker.setLatLng([lat, lon]);
       const points = [...markers.values()].map((x) => x.getLatLng());
-      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), closeZoom));
-      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: config.tileUrl ? 14 : 8 });
+      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), closeZoom), { animate: false });
+      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: config.tileUrl ? 14 : 8, animate: false });
       el.dataset.markers = String(markers.size);
     };
     if (w.deviceId) {
@@ -75,6 +77,7 @@ export function mapWidget(w: Widget): WidgetHandle {
     dispose: () => {
       disposed = true;
       for (const off of offs) off();
+      map?.stop();
       map?.remove();
     },
   };
