@@ -20,6 +20,8 @@ const CreateBody = Type.Object(
             key: Type.String({ minLength: 1, maxLength: 255 }),
             type: Type.Union([Type.Literal('number'), Type.Literal('boolean'), Type.Literal('string'), Type.Literal('json')]),
             unit: Type.Optional(Type.String({ maxLength: 64 })),
+            label: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'display name shown instead of the key' })),
+            decimals: Type.Optional(Type.Integer({ minimum: 0, maximum: 6, description: 'decimals a number is shown with' })),
           },
           { additionalProperties: false },
         ),

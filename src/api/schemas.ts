@@ -160,7 +160,7 @@ export const ProfileView = Type.Object(
     name: Type.String(),
     codec: Type.String(),
     telemetryKeys: Type.Array(
-      Type.Object({ key: Type.String(), type: Type.String(), unit: Type.Optional(Type.String()) }),
+      Type.Object({ key: Type.String(), type: Type.String(), unit: Type.Optional(Type.String()), label: Type.Optional(Type.String()), decimals: Type.Optional(Type.Integer()) }),
     ),
     provisionKey: nullable(Type.String()),
     provisionSecret: Type.Optional(nullable(Type.String({ description: 'shown to admins only' }))),
@@ -176,7 +176,13 @@ export function profileView(p: DeviceProfile, showSecret: boolean): ProfileView 
     id: p.id,
     name: p.name,
     codec: p.codec,
-    telemetryKeys: p.telemetryKeys.map((k) => ({ key: k.key, type: k.type, ...(k.unit !== undefined ? { unit: k.unit } : {}) })),
+    telemetryKeys: p.telemetryKeys.map((k) => ({
+      key: k.key,
+      type: k.type,
+      ...(k.unit !== undefined ? { unit: k.unit } : {}),
+      ...(k.label !== undefined ? { label: k.label } : {}),
+      ...(k.decimals !== undefined ? { decimals: k.decimals } : {}),
+    })),
     provisionKey: p.provisionKey ?? null,
     ...(showSecret ? { provisionSecret: p.provisionSecret ?? null } : {}),
     controls: (p.controls ?? []).map((c) => ({ ...c })),

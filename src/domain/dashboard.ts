@@ -6,8 +6,10 @@
 import { PlatformError } from './errors.js';
 import type { JsonValue } from './telemetry.js';
 
-export type WidgetType = 'chart' | 'gauge' | 'value' | 'map' | 'alarms' | 'control';
-export const WIDGET_TYPES: readonly WidgetType[] = ['chart', 'gauge', 'value', 'map', 'alarms', 'control'];
+export type WidgetType = 'chart' | 'gauge' | 'value' | 'map' | 'alarms' | 'control' | 'table' | 'bar' | 'timeline';
+export const WIDGET_TYPES: readonly WidgetType[] = ['chart', 'gauge', 'value', 'map', 'alarms', 'control', 'table', 'bar', 'timeline'];
+/** Widgets that read one device's telemetry: they need a deviceId. */
+export const DEVICE_WIDGETS: readonly WidgetType[] = ['chart', 'gauge', 'value', 'table', 'bar', 'timeline'];
 
 /** How a control widget looks: a button sends once, a toggle sends on/off, a slider sends a number. */
 export type ControlKind = 'button' | 'toggle' | 'slider';

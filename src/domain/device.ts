@@ -14,6 +14,9 @@ export interface TelemetryKeySpec {
   readonly key: string;
   readonly type: TelemetryKeyType;
   readonly unit?: string;
+  /** Display hints for people (the dashboard): a name to show instead of the key, and how many decimals. */
+  readonly label?: string;
+  readonly decimals?: number;
 }
 
 /** Names a codec registered with the platform (json, senml, …). */

@@ -8,6 +8,7 @@ import {
   GRID_COLUMNS,
   MAX_WIDGET_ROWS,
   WIDGET_TYPES,
+  DEVICE_WIDGETS,
   checkControl,
   type Dashboard,
   type Widget,
@@ -115,7 +116,7 @@ export class DashboardService {
       if (w.deviceId === undefined) throw new PlatformError('BAD_REQUEST', `${path}.deviceId is required for a control widget`);
     }
     if (w.control) checkControl(w.control, `${path}.control`);
-    if ((w.type === 'chart' || w.type === 'gauge' || w.type === 'value') && w.deviceId === undefined) {
+    if (DEVICE_WIDGETS.includes(w.type) && w.deviceId === undefined) {
       throw new PlatformError('BAD_REQUEST', `${path}.deviceId is required for a ${w.type} widget`);
     }
     return { ...w, id: w.id ?? randomUUID() };

@@ -74,6 +74,24 @@ describe('management API: dashboards', () => {
     assert.equal((await api.call('GET', '/api/dashboards')).body.items.length, 0, 'nothing was saved');
   });
 
+  it('accepts the table, bar and state timeline widgets, each bound to a device (400 without one)', async () => {
+    const more = [
+      { type: 'table', title: 'All values', deviceId: pumpId, x: 0, y: 0, w: 4, h: 3 },
+      { type: 'bar', title: 'Levels', deviceId: pumpId, keys: ['flow', 'pressure'], min: 0, max: 50, unit: 'bar', x: 4, y: 0, w: 4, h: 3 },
+      { type: 'timeline', title: 'Pump state', deviceId: pumpId, keys: ['pump'], range: '24h', x: 8, y: 0, w: 4, h: 2 },
+    ];
+    const created = await api.call('POST', '/api/dashboards', { name: 'More widgets', widgets: more });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.widgets.map((w: { type: string }) => w.type), ['table', 'bar', 'timeline']);
+    for (const w of more) {
+      const { deviceId: _omit, ...noDevice } = w;
+      const res = await api.call('POST', '/api/dashboards', { name: 'No device', widgets: [noDevice] });
+      assert.equal(res.status, 400, `${w.type} without a device: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.message, /deviceId is required/);
+    }
+    assert.equal((await api.call('DELETE', `/api/dashboards/${created.body.id}`)).status, 204);
+  });
+
   it("answers DEVICE_NOT_FOUND for another tenant's device or a missing one", async () => {
     for (const deviceId of [foreignId, 'no-such-device']) {
       const res = await api.call('POST', '/api/dashboards', { name: 'Sneaky', widgets: [{ ...widgets()[0], deviceId }] });

@@ -27,7 +27,9 @@ function pages(): [string, string, (page: Page) => Promise<unknown>][] {
       await p.locator('tr[data-action="POST /api/rules"] summary').first().click();
     }],
     ['#/account', 'account', (p) => p.locator('.account-page .card[data-loaded="true"]').waitFor()],
-    // Last: the tests go on to the rule editor from here.
+    ['#/help/rules', 'rules-help', (p) => p.locator('.help[data-loaded="true"]').waitFor()],
+    ['#/profiles', 'profiles', (p) => p.locator('.profiles-page[data-loaded="true"]').waitFor()],
+    // Last: the test goes on in the rule editor.
     ['#/rules', 'rules', (p) => p.locator('.rules-page[data-loaded="true"]').waitFor()],
   ];
 }

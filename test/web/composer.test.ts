@@ -100,10 +100,14 @@ test('composes a dashboard with a value card and a control, saves it, and after 
   await form.getByLabel('State key').fill('pump');
   await form.getByRole('button', { name: 'Add widget' }).click();
   await page.locator('.widget[data-widget-type="control"]').waitFor();
-  // Layout by buttons: the control moves right of the value card, on the first row.
-  await page.getByRole('button', { name: 'Move up: Main pump' }).click();
-  await page.getByRole('button', { name: 'Move up: Main pump' }).click();
-  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Move right: Main pump' }).click();
+  // Layout from the keyboard (the drag handle takes arrow keys): the control moves right of the
+  // value card, then up onto the first row.
+  const handle = page.getByRole('button', { name: 'Move or resize Main pump' });
+  await handle.focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await page.getByText('Main pump: column 4, row 1, 3 wide, 2 high.').waitFor();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Saved.').waitFor();
 

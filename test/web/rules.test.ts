@@ -16,6 +16,7 @@ let b: Browser;
 let tank: { id: string; accessToken: string };
 
 interface RuleRow {
+  actions?: unknown[];
   id: string;
   name: string;
   enabled: boolean;
@@ -65,14 +66,28 @@ test('creating a rule shows the API validation error at the field and at the pos
   // Focus and selection sit at the error.
   assert.equal(await page.evaluate(() => (document.activeElement as HTMLTextAreaElement).selectionStart), 'level >\n  '.length);
   await page.screenshot({ path: 'test-output/screenshots/30-rule-error.png', fullPage: true });
-  // An action parameter error lands at the actions field.
+  // Actions are forms per type (from the action's parameter schema), not JSON; the condition's
+  // help links to the dashboard's own help page.
+  assert.equal(await page.getByRole('link', { name: 'Expression help' }).getAttribute('href'), '#/help/rules');
   await condition.fill('level > 80');
-  await page.getByLabel('Actions (JSON)').fill('[{"type": "alarm", "alarmType": "TankHigh", "severity": "catastrophic"}]');
+  const alarm = page.getByRole('group', { name: 'Actions' }).locator('fieldset[data-action-type="alarm"]');
+  assert.equal(await alarm.getByLabel('severity').inputValue(), 'warning');
+  // An action parameter error lands at that parameter's field.
+  await alarm.getByLabel('alarmType').fill('');
   await page.getByRole('button', { name: 'Create rule' }).click();
-  await eventually(async () => ((await page.getByLabel('Actions (JSON)').getAttribute('aria-invalid')) === 'true' ? true : undefined), 10_000, 'actions marked invalid');
+  await eventually(async () => ((await alarm.getByLabel('alarmType').getAttribute('aria-invalid')) === 'true' ? true : undefined), 10_000, 'alarmType marked invalid');
   assert.equal(await condition.getAttribute('aria-invalid'), null);
   assert.deepEqual(await rules(), []);
-  await page.getByLabel('Actions (JSON)').fill('[{"type": "alarm", "alarmType": "TankHigh", "severity": "major"}]');
+  await alarm.getByLabel('alarmType').fill('TankHigh');
+  await alarm.getByLabel('severity').selectOption('major');
+  await alarm.getByLabel('details (optional) (JSON or text)').fill('{"note": "tank ${deviceName}"}');
+  // A second action, added by type: a command with its own fields.
+  await page.getByLabel('Action type').selectOption('command');
+  await page.getByRole('button', { name: 'Add action' }).click();
+  const command = page.locator('fieldset[data-action-type="command"]');
+  await command.getByLabel('method', { exact: true }).fill('closeValve');
+  await command.getByLabel('params (optional) (JSON or text)').fill('{"valve": 2}');
+  await page.screenshot({ path: 'test-output/screenshots/30-rule-actions-form.png', fullPage: true });
   await page.getByRole('button', { name: 'Create rule' }).click();
   await page.getByRole('heading', { name: 'Edit tank high' }).waitFor();
   // Chromium logs the expected 400 answers above as console errors; only later ones count.
@@ -81,6 +96,10 @@ test('creating a rule shows the API validation error at the field and at the pos
   assert.equal(saved.length, 1);
   assert.equal(saved[0]?.enabled, false, 'new rules start disabled, to be backtested first');
   assert.equal(saved[0]?.deviceId, tank.id);
+  assert.deepEqual(saved[0]?.actions, [
+    { type: 'alarm', alarmType: 'TankHigh', severity: 'major', details: { note: 'tank ${deviceName}' } },
+    { type: 'command', method: 'closeValve', params: { valve: 2 }, persistent: true, oneway: false },
+  ]);
 });
 
 test('a backtest draws the key with markers where the rule would have fired, then enables the rule', async () => {

@@ -323,7 +323,7 @@ export interface BacktestResult {
 export const put = <T>(path: string, body: unknown): Promise<T> => api<T>('PUT', path, body);
 export const del = (path: string): Promise<void> => api<void>('DELETE', path);
 
-export type WidgetType = 'chart' | 'gauge' | 'value' | 'map' | 'alarms' | 'control';
+export type WidgetType = 'chart' | 'gauge' | 'value' | 'map' | 'alarms' | 'control' | 'table' | 'bar' | 'timeline';
 
 export interface ControlSpec {
   kind: 'button' | 'toggle' | 'slider';
@@ -365,7 +365,7 @@ export interface Profile {
   id: string;
   name: string;
   /** Declared keys; `unit` is shown next to latest values and on charts. */
-  telemetryKeys: { key: string; type: string; unit?: string }[];
+  telemetryKeys: { key: string; type: string; unit?: string; label?: string; decimals?: number }[];
   controls: (ControlSpec & { label: string })[];
 }
 

@@ -11,6 +11,8 @@ import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
 import { fleetPage } from './pages/fleet.js';
 import { mapPage } from './pages/map.js';
+import { profilesPage } from './pages/profiles.js';
+import { rulesHelpPage } from './pages/help-rules.js';
 import { rulesPage } from './pages/rules.js';
 import { registerServiceWorker } from './pwa/register.js';
 import { signInPage } from './pages/sign-in.js';
@@ -46,6 +48,7 @@ function buildShell(email: string): NonNullable<typeof shell> {
     h('a', { href: '#/dashboards', 'data-nav': 'dashboards' }, 'Dashboards'),
     h('a', { href: '#/map', 'data-nav': 'map' }, 'Map'),
     h('a', { href: '#/rules', 'data-nav': 'rules' }, 'Rules'),
+    h('a', { href: '#/profiles', 'data-nav': 'profiles' }, 'Profiles'),
     // Admin tooling: not offered to other roles (the API answers them 403 anyway).
     isAdmin() ? h('a', { href: '#/users', 'data-nav': 'users' }, 'Users') : null,
     isAdmin() ? h('a', { href: '#/audit', 'data-nav': 'audit' }, 'Audit') : null,
@@ -179,6 +182,12 @@ function render(): void {
     section = 'dashboards';
   } else if (path === '/rules') {
     view = rulesPage();
+    section = 'rules';
+  } else if (path === '/profiles') {
+    view = profilesPage();
+    section = 'profiles';
+  } else if (path === '/help/rules') {
+    view = rulesHelpPage();
     section = 'rules';
   } else if (path === '/users') {
     view = usersPage();

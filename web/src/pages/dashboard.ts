@@ -1,25 +1,21 @@
 /**
  * #/dashboards/<id>: a dashboard's widgets on a 12-column grid, live. "Edit" adds widgets (form in
- * widgets/editor.ts), moves and resizes them with buttons (keyboard-friendly, no drag needed) and
- * removes them; "Save" writes the whole dashboard back (PUT), "Cancel" returns to the saved one.
+ * widgets/editor.ts), moves and resizes them by dragging or from the keyboard (dashboard-grid.ts,
+ * gridstack), edits a widget's settings in a dialog (widgets/edit-dialog.ts) and removes widgets;
+ * "Save" writes the whole dashboard back (PUT) with the grid's 12-column layout, "Cancel" returns
+ * to the saved one.
  */
 import { ApiError, canWrite, deleteDashboard, getDashboard, saveDashboard, type Dashboard, type Widget } from '../api.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, uniqueId } from '../dom.js';
 import type { View } from '../main.js';
+import { editWidgetDialog } from '../widgets/edit-dialog.js';
 import { widgetForm } from '../widgets/editor.js';
 import { renderWidget, WIDGET_LABELS, type WidgetHandle } from '../widgets/index.js';
-
-const COLUMNS = 12;
+import { dashGrid, loadGridstack } from './dashboard-grid.js';
 
 interface Placed {
   widget: Widget;
-  readonly section: HTMLElement;
-  readonly handle: WidgetHandle;
-}
-
-function place(section: HTMLElement, w: Widget): void {
-  section.style.gridColumn = `${w.x + 1} / span ${w.w}`;
-  section.style.gridRow = `${w.y + 1} / span ${w.h}`;
+  handle: WidgetHandle;
 }
 
 export function dashboardPage(dashboardId: string, startEditing: boolean): View {
@@ -27,86 +23,101 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
   const description = h('p', { class: 'meta' });
   const status = h('p', { class: 'hint', role: 'status' });
   const error = h('p', { class: 'form-error', role: 'alert' });
-  const grid = h('div', { class: 'dash-grid' });
-  const editButton = h('button', { type: 'button', hidden: !canWrite() }, 'Edit');
+  const hintId = uniqueId('grid-hint');
+  const layoutHint = h(
+    'p',
+    { id: hintId, class: 'hint', hidden: true },
+    'Drag a widget by its ⠿ handle to move it, and by its right or bottom edge to resize it. From the keyboard: focus the ⠿ handle, then arrow keys move it and Shift + arrow keys resize it.',
+  );
+  const grid = dashGrid((text) => (status.textContent = text), hintId);
+  // Shown once the dashboard is loaded: editing before that would be undone by the load.
+  const editButton = h('button', { type: 'button', hidden: true }, 'Edit');
   const saveButton = h('button', { type: 'button', class: 'primary', hidden: true }, 'Save');
   const cancelButton = h('button', { type: 'button', hidden: true }, 'Cancel');
   const deleteButton = h('button', { type: 'button', hidden: true }, 'Delete dashboard');
   const editorBox = h('section', { class: 'card composer', 'aria-labelledby': 'add-h', hidden: true }, h('h2', { id: 'add-h' }, 'Add widget'));
-  const placed = new Map<number, Placed>();
+  const placed = new Map<string, Placed>();
   let nextKey = 1;
   let saved: Dashboard | undefined;
   let editing = false;
 
-  const nextY = (): number => Math.max(0, ...[...placed.values()].map((p) => p.widget.y + p.widget.h));
-
-  function update(key: number, change: Partial<Widget>): void {
-    const p = placed.get(key);
-    if (!p) return;
-    const w = { ...p.widget, ...change };
-    w.w = Math.min(COLUMNS, Math.max(1, w.w));
-    w.x = Math.min(COLUMNS - w.w, Math.max(0, w.x));
-    w.y = Math.max(0, w.y);
-    w.h = Math.min(20, Math.max(1, w.h));
-    p.widget = w;
-    place(p.section, w);
-    markDirty();
-  }
+  const nextY = (): number => Math.max(0, ...[...grid.layouts().values()].map((l) => l.y + l.h));
 
   function markDirty(): void {
-    grid.dataset.dirty = 'true';
+    grid.el.dataset.dirty = 'true';
     status.textContent = 'Unsaved changes.';
   }
+  // Only a person's drag or key marks changes (gridstack also reports its own relayouts).
+  grid.onChange(() => {
+    if (editing) markDirty();
+  });
 
-  function editTools(key: number, w: Widget): HTMLElement {
-    const b = (label: string, text: string, change: () => Partial<Widget>): HTMLButtonElement =>
-      h('button', { type: 'button', class: 'tool', 'aria-label': `${label}: ${w.title}`, title: label, onclick: () => update(key, change()) }, text);
-    const cur = (): Widget => placed.get(key)?.widget ?? w;
-    return h(
+  /** The widget's card: title bar (drag handle, title, Edit, Remove in edit mode) and its body. */
+  function card(key: string, w: Widget, handle: WidgetHandle): HTMLElement {
+    const tools = h(
       'div',
       { class: 'widget-tools', role: 'group', 'aria-label': `Layout of ${w.title}` },
-      b('Move left', '←', () => ({ x: cur().x - 1 })),
-      b('Move right', '→', () => ({ x: cur().x + 1 })),
-      b('Move up', '↑', () => ({ y: cur().y - 1 })),
-      b('Move down', '↓', () => ({ y: cur().y + 1 })),
-      b('Narrower', '−W', () => ({ w: cur().w - 1 })),
-      b('Wider', '+W', () => ({ w: cur().w + 1 })),
-      b('Shorter', '−H', () => ({ h: cur().h - 1 })),
-      b('Taller', '+H', () => ({ h: cur().h + 1 })),
+      h('button', { type: 'button', class: 'tool', 'aria-label': `Edit ${w.title}`, onclick: () => edit(key) }, 'Edit'),
       h('button', { type: 'button', class: 'tool tool-remove', 'aria-label': `Remove ${w.title}`, onclick: () => remove(key) }, 'Remove'),
+    );
+    return h(
+      'section',
+      { class: `widget card wtype-${w.type}`, 'data-widget-type': w.type, 'data-widget-id': w.id ?? '', 'aria-label': `${WIDGET_LABELS[w.type]}: ${w.title}` },
+      h(
+        'div',
+        { class: 'widget-head' },
+        h('button', { type: 'button', class: 'widget-move edit-only', 'aria-label': `Move or resize ${w.title}`, title: 'Drag to move; arrow keys move, Shift + arrow keys resize' }, '⠿'),
+        h('h2', { class: 'widget-title' }, w.title),
+        tools,
+      ),
+      handle.el,
     );
   }
 
   function add(w: Widget): void {
-    const key = nextKey++;
+    const key = String(nextKey++);
     const handle = renderWidget(w);
-    const tools = editTools(key, w);
-    tools.hidden = !editing;
-    const section = h(
-      'section',
-      { class: `widget card wtype-${w.type}`, 'data-widget-type': w.type, 'data-widget-id': w.id ?? '', 'aria-label': `${WIDGET_LABELS[w.type]}: ${w.title}` },
-      h('h2', { class: 'widget-title' }, w.title),
-      tools,
-      handle.el,
-    );
-    place(section, w);
-    placed.set(key, { widget: w, section, handle });
-    grid.appendChild(section);
+    placed.set(key, { widget: w, handle });
+    grid.add(key, card(key, w, handle), w);
   }
 
-  function remove(key: number): void {
+  function edit(key: string): void {
+    const p = placed.get(key);
+    if (!p) return;
+    const at = grid.layouts().get(key) ?? p.widget;
+    editWidgetDialog(
+      { ...p.widget, x: at.x, y: at.y, w: at.w, h: at.h },
+      (w) => {
+        p.handle.dispose();
+        p.widget = w;
+        p.handle = renderWidget(w);
+        grid.replace(key, card(key, w, p.handle));
+        grid.resize(key, w.w, w.h);
+        markDirty();
+      },
+      () => grid.el.querySelector<HTMLElement>(`[data-key="${key}"] .widget-tools .tool`),
+    );
+  }
+
+  function remove(key: string): void {
     const p = placed.get(key);
     if (!p) return;
     p.handle.dispose();
-    p.section.remove();
+    grid.remove(key);
     placed.delete(key);
     markDirty();
+  }
+
+  /** The widgets as they are now: settings from the last add/edit, place and size from the grid. */
+  function current(): Widget[] {
+    const layouts = grid.layouts();
+    return [...placed.entries()].map(([key, p]) => ({ ...p.widget, ...(layouts.get(key) ?? {}) }));
   }
 
   function clear(): void {
     for (const p of placed.values()) p.handle.dispose();
     placed.clear();
-    replaceChildren(grid);
+    grid.clear();
   }
 
   function show(d: Dashboard): void {
@@ -116,7 +127,7 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     document.title = `${d.name} · Continuum`;
     clear();
     for (const w of [...d.widgets].sort((a, b) => a.y - b.y || a.x - b.x)) add(w);
-    delete grid.dataset.dirty;
+    delete grid.el.dataset.dirty;
     status.textContent = d.widgets.length === 0 ? 'This dashboard is empty: choose Edit to add widgets.' : '';
   }
 
@@ -131,10 +142,8 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     cancelButton.hidden = !on;
     deleteButton.hidden = !on;
     editorBox.hidden = !on;
-    for (const p of placed.values()) {
-      const tools = p.section.querySelector<HTMLElement>('.widget-tools');
-      if (tools) tools.hidden = !on;
-    }
+    layoutHint.hidden = !on;
+    grid.setEditable(on);
   }
 
   editButton.addEventListener('click', () => setEditing(true));
@@ -146,7 +155,7 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     if (!saved) return;
     error.textContent = '';
     saveButton.disabled = true;
-    const widgets = [...placed.values()].map((p) => p.widget);
+    const widgets = current();
     saveDashboard(saved.id, { name: saved.name, ...(saved.description !== undefined ? { description: saved.description } : {}), widgets })
       .then((d) => {
         show(d);
@@ -163,10 +172,13 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
       .catch((err: unknown) => (error.textContent = err instanceof Error ? err.message : String(err)));
   });
   editorBox.appendChild(
-    widgetForm((w) => {
-      add(w);
-      markDirty();
-    }, nextY),
+    widgetForm({
+      onSubmit: (w) => {
+        add(w);
+        markDirty();
+      },
+      nextY,
+    }),
   );
 
   const el = h(
@@ -178,11 +190,12 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
     status,
     error,
     editorBox,
-    grid,
+    layoutHint,
+    grid.el,
   );
 
-  getDashboard(dashboardId)
-    .then((d) => {
+  Promise.all([getDashboard(dashboardId), loadGridstack()])
+    .then(([d]) => {
       show(d);
       setEditing(startEditing);
       el.dataset.loaded = 'true';
@@ -193,5 +206,12 @@ export function dashboardPage(dashboardId: string, startEditing: boolean): View 
       editButton.hidden = true;
     });
 
-  return { title: 'Dashboard', el, dispose: clear };
+  return {
+    title: 'Dashboard',
+    el,
+    dispose: () => {
+      clear();
+      grid.destroy();
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, st
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
 import { alarmTable } from './alarms.js';
+import { formatHinted, type KeyHint } from './key-hints.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { credentialsSection } from './credentials.js';
@@ -43,12 +44,18 @@ export function devicePage(deviceId: string): View {
 
   // ---- latest values
   const latestBody = h('tbody');
-  const latestCells = new Map<string, { value: HTMLElement; unit: HTMLElement; time: HTMLElement }>();
+  const latestCells = new Map<string, { value: HTMLElement; unit: HTMLElement; time: HTMLElement; label: HTMLElement }>();
   /** Units by key, from the device's profile (telemetryKeys[].unit). */
   let units = new Map<string, string>();
   const unitOf = (key: string): string => units.get(key) ?? '';
+  /** Display hints by key (label, decimals), from the same profile. */
+  let hints = new Map<string, KeyHint>();
   function showUnits(): void {
-    for (const [key, cell] of latestCells) cell.unit.textContent = unitOf(key);
+    for (const [key, cell] of latestCells) {
+      cell.unit.textContent = unitOf(key);
+      cell.label.textContent = hints.get(key)?.label ?? key;
+      if (cell.value.dataset.raw !== undefined) cell.value.textContent = formatHinted(JSON.parse(cell.value.dataset.raw) as unknown, hints.get(key));
+    }
   }
   const latest = h(
     'section',
@@ -62,10 +69,11 @@ export function devicePage(deviceId: string): View {
       const value = h('output', { class: 'value', 'data-key': key });
       const unit = h('span', { class: 'unit' }, unitOf(key));
       const time = h('span');
-      cell = { value, unit, time };
+      const label = h('th', { scope: 'row' }, hints.get(key)?.label ?? key);
+      cell = { value, unit, time, label };
       latestCells.set(key, cell);
       const rowsSorted = [...latestCells.keys()].sort();
-      const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, key), h('td', null, value, unit), h('td', null, time));
+      const tr = h('tr', { 'data-key': key }, label, h('td', null, value, unit), h('td', null, time));
       const after = rowsSorted.indexOf(key) + 1 < rowsSorted.length ? latestBody.querySelector(`tr[data-key="${CSS.escape(rowsSorted[rowsSorted.indexOf(key) + 1] as string)}"]`) : null;
       latestBody.insertBefore(tr, after);
       if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
@@ -73,7 +81,8 @@ export function devicePage(deviceId: string): View {
     const prevTs = Number(cell.value.dataset.ts ?? 0);
     if (point.ts < prevTs) return;
     cell.value.dataset.ts = String(point.ts);
-    cell.value.textContent = formatValue(point.value);
+    cell.value.dataset.raw = JSON.stringify(point.value ?? null);
+    cell.value.textContent = formatHinted(point.value, hints.get(key));
     cell.value.classList.remove('flash');
     void cell.value.offsetWidth;
     cell.value.classList.add('flash');
@@ -329,6 +338,7 @@ export function devicePage(deviceId: string): View {
       const profile = await getProfile(profileId);
       if (disposed) return;
       units = new Map(profile.telemetryKeys.flatMap((k) => (k.unit ? [[k.key, k.unit] as const] : [])));
+      hints = new Map(profile.telemetryKeys.map((k) => [k.key, k] as const));
       showUnits();
       if (chartMode && unitOf(chartMode.key)) void loadChart();
       controlDisposers.forEach((d) => d());

@@ -7,6 +7,7 @@
 import { ApiError, canWrite, del, get, post, put, type Device, type Page, type Rule, type RuleErrorBody } from '../api.js';
 import { badge, field, h, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
 import type { View } from '../main.js';
+import { actionsEditor, type ActionType } from './rule-actions.js';
 import { backtestPanel } from './rules-backtest.js';
 
 const TRIGGERS = ['telemetry', 'attributes', 'connectivity', 'schedule'] as const;
@@ -31,7 +32,7 @@ export function rulesPage(): View {
   const writable = canWrite();
   let devices: Named[] = [];
   let profiles: Named[] = [];
-  let actionTypes: { type: string; title: string; defaults: unknown }[] = [];
+  let actionTypes: ActionType[] = [];
   let cleanup: (() => void) | undefined;
 
   const tbody = h('tbody');
@@ -128,9 +129,7 @@ export function rulesPage(): View {
     const forInput = h('input', { id: uniqueId('r-for'), value: existing?.for ?? '', placeholder: 'e.g. 10m', autocomplete: 'off' });
     const cron = h('input', { id: uniqueId('r-cron'), value: existing?.schedule?.cron ?? '', placeholder: '*/5 * * * *', autocomplete: 'off' });
     const inactive = h('input', { id: uniqueId('r-inact'), type: 'number', min: 1, value: existing?.connectivity?.inactiveMinutes ?? '' });
-    const actions = h('textarea', { id: uniqueId('r-act'), rows: 6, spellcheck: 'false', class: 'code' });
-    actions.value = JSON.stringify(existing?.actions ?? [{ type: 'alarm', alarmType: 'Threshold', severity: 'warning' }], null, 2);
-    const addType = select(actionTypes.map((a) => [a.type, a.title] as const), actionTypes[0]?.type ?? '', { id: uniqueId('r-addact') });
+    const actions = actionsEditor(actionTypes, existing?.actions ?? [{ type: 'alarm', alarmType: 'Threshold', severity: 'warning' }]);
     const enabled = h('input', { type: 'checkbox', id: uniqueId('r-en'), checked: existing?.enabled ?? false });
     const formError = h('p', { class: 'form-error', role: 'alert' });
     const caret = h('pre', { class: 'caret', 'aria-hidden': 'true', hidden: true });
@@ -143,19 +142,20 @@ export function rulesPage(): View {
       wrap.appendChild(msg);
       return wrap;
     };
-    const controls: Record<string, HTMLElement> = { name, deviceId: deviceSel, profileId: profileSel, trigger, condition, for: forInput, schedule: cron, connectivity: inactive, actions };
+    const controls: Record<string, HTMLElement> = { name, deviceId: deviceSel, profileId: profileSel, trigger, condition, for: forInput, schedule: cron, connectivity: inactive };
     const fieldWraps = {
       name: withError('name', field('Name', name), name),
       target: field('Applies to', targetKind),
       deviceId: withError('deviceId', field('Device', deviceSel), deviceSel),
       profileId: withError('profileId', field('Profile', profileSel), profileSel),
       trigger: withError('trigger', field('Trigger', trigger), trigger),
-      condition: withError('condition', field('Condition', condition, 'An expression, e.g. temperature > 30 (see docs/RULES.md).'), condition),
+      condition: withError('condition', field('Condition', condition, 'An expression, e.g. temperature > 30.'), condition),
       for: withError('for', field('For', forInput, 'How long the condition must hold before acting (optional).'), forInput),
       schedule: withError('schedule', field('Schedule (cron)', cron), cron),
       connectivity: withError('connectivity', field('Inactive minutes', inactive), inactive),
-      actions: withError('actions', field('Actions (JSON)', actions), actions),
     };
+    // The hint's link goes to the dashboard's own help page, not to a file of the repository.
+    fieldWraps.condition.querySelector('.hint')?.append(' ', h('a', { href: '#/help/rules' }, 'Expression help'));
     fieldWraps.condition.insertBefore(caret, errs.get('condition') ?? null);
     const sync = (): void => {
       fieldWraps.deviceId.hidden = targetKind.value !== 'device';
@@ -169,6 +169,7 @@ export function rulesPage(): View {
 
     function clearErrors(): void {
       formError.textContent = '';
+      actions.clearErrors();
       caret.hidden = true;
       for (const [key, msg] of errs) {
         msg.textContent = '';
@@ -179,6 +180,7 @@ export function rulesPage(): View {
     /** `path` is a field (`condition`) or inside one (`actions[1].severity`, `schedule.cron`). */
     function showError(body: RuleErrorBody): void {
       const key = (body.path ?? '').split(/[.[]/)[0] ?? '';
+      if (key === 'actions' && actions.markError(body.path ?? '', body.message)) return;
       const msg = errs.get(key);
       const control = controls[key];
       if (!msg || !control) {
@@ -202,9 +204,9 @@ export function rulesPage(): View {
       clearErrors();
       let parsedActions: unknown;
       try {
-        parsedActions = JSON.parse(actions.value);
+        parsedActions = actions.value();
       } catch (err) {
-        showError({ error: 'BAD_JSON', message: `Actions are not JSON: ${errorText(err)}`, path: 'actions' });
+        showError({ error: 'BAD_JSON', message: errorText(err), path: 'actions' });
         return;
       }
       const body: Record<string, unknown> = { name: name.value.trim(), trigger: trigger.value, condition: condition.value, actions: parsedActions, enabled: enabled.checked };
@@ -225,21 +227,6 @@ export function rulesPage(): View {
       }
     }
 
-    const addAction = (): void => {
-      const def = actionTypes.find((a) => a.type === addType.value);
-      if (!def) return;
-      let list: unknown[] = [];
-      try {
-        const parsed: unknown = JSON.parse(actions.value || '[]');
-        if (Array.isArray(parsed)) list = parsed;
-      } catch {
-        // Keep what the user typed: the new action is appended to an empty list only when it was empty.
-        if (actions.value.trim()) return;
-      }
-      list.push({ type: def.type, ...(def.defaults && typeof def.defaults === 'object' ? def.defaults : {}) });
-      actions.value = JSON.stringify(list, null, 2);
-    };
-
     const bt = existing ? backtestPanel(existing, () => void setEnabled(existing, true).then(() => openEditor({ ...existing, enabled: true }))) : undefined;
     cleanup = bt?.destroy;
     const heading = h('h2', { tabindex: '-1' }, existing ? `Edit ${existing.name}` : 'New rule');
@@ -256,8 +243,7 @@ export function rulesPage(): View {
           h('div', { class: 'toolbar' }, fieldWraps.target, fieldWraps.deviceId, fieldWraps.profileId, fieldWraps.trigger),
           fieldWraps.condition,
           h('div', { class: 'toolbar' }, fieldWraps.for, fieldWraps.schedule, fieldWraps.connectivity),
-          fieldWraps.actions,
-          actionTypes.length ? h('div', { class: 'toolbar' }, field('Action type', addType), h('button', { type: 'button', onclick: addAction }, 'Add action')) : null,
+          actions.el,
           h('div', { class: 'check' }, enabled, h('label', { for: enabled.id }, 'Enabled')),
           formError,
           h('div', { class: 'button-row' }, h('button', { type: 'submit', class: 'primary' }, existing ? 'Save rule' : 'Create rule'), ' ', h('button', { type: 'button', onclick: closeEditor }, 'Close')),
@@ -292,7 +278,7 @@ export function rulesPage(): View {
   void Promise.all([
     get<Page<Device>>('/api/devices?limit=1000').then((p) => (devices = p.items.map((d) => ({ id: d.id, name: d.name })).sort((a, b) => a.name.localeCompare(b.name)))),
     get<{ items: Named[] }>('/api/profiles').then((p) => (profiles = p.items)),
-    writable ? get<{ items: { type: string; title: string; defaults: unknown }[] }>('/api/rules/actions').then((p) => (actionTypes = p.items)) : Promise.resolve(),
+    writable ? get<{ items: ActionType[] }>('/api/rules/actions').then((p) => (actionTypes = p.items)) : Promise.resolve(),
   ])
     .catch((err: unknown) => (listError.textContent = errorText(err)))
     .finally(() => void load());

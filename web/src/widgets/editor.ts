@@ -1,14 +1,15 @@
 /**
- * The composer's "Add widget" form: type, title, device (searched by name), keys, size, and what
- * the type needs (gauge bounds, chart range, the command of a control). Emits a Widget placed at
- * the left edge below everything else; the dashboard page moves and resizes it afterwards.
+ * The composer's widget form: type, title, device (searched by name), keys, size, and what the
+ * type needs (gauge bounds, chart range, the command of a control). "Add widget" emits a Widget
+ * placed at the left edge below everything else; the same form, filled from a widget, edits it
+ * (widgets/edit-dialog.ts) and keeps its id and place.
  */
 import { get, query, type ControlSpec, type Device, type Page, type Widget, type WidgetType } from '../api.js';
-import { debounce, field, h, select } from '../dom.js';
+import { debounce, field, h, select, uniqueId } from '../dom.js';
 import { errorText } from './feed.js';
 import { WIDGET_LABELS } from './index.js';
 
-const SIZES: Record<WidgetType, [number, number]> = { value: [3, 2], gauge: [3, 3], chart: [6, 4], map: [6, 4], alarms: [6, 3], control: [3, 2] };
+const SIZES: Record<WidgetType, [number, number]> = { value: [3, 2], gauge: [3, 3], chart: [6, 4], map: [6, 4], alarms: [6, 3], control: [3, 2], table: [4, 3], bar: [4, 3], timeline: [6, 2] };
 const RANGE_CHOICES = [['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days'], ['365d', '1 year']] as const;
 
 function num(input: HTMLInputElement): number | undefined {
@@ -20,12 +21,20 @@ async function findDevice(name: string): Promise<Device | undefined> {
   return page.items.find((d) => d.name === name) ?? (page.items.length === 1 ? page.items[0] : undefined);
 }
 
-export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTMLFormElement {
+export interface WidgetFormOptions {
+  onSubmit(w: Widget): void;
+  nextY(): number;
+  /** The widget being edited: fields start from it, and its id and place are kept. */
+  initial?: Widget;
+}
+
+export function widgetForm({ onSubmit, nextY, initial }: WidgetFormOptions): HTMLFormElement {
+  const label = initial ? 'Edit widget' : 'Add widget';
   const type = select(Object.entries(WIDGET_LABELS) as [string, string][], 'value', { name: 'type' });
   const title = h('input', { name: 'title', maxlength: 255, autocomplete: 'off' });
-  const devices = h('datalist', { id: 'composer-devices' });
+  const devices = h('datalist', { id: uniqueId('composer-devices') });
   const device = h('input', { name: 'device', list: devices.id, autocomplete: 'off', placeholder: 'search by name' });
-  const keyList = h('datalist', { id: 'composer-keys' });
+  const keyList = h('datalist', { id: uniqueId('composer-keys') });
   const keys = h('input', { name: 'keys', list: keyList.id, autocomplete: 'off', placeholder: 'temperature, humidity' });
   const width = select(Array.from({ length: 12 }, (_, i) => [String(i + 1), String(i + 1)] as const), '3', { name: 'w' });
   const height = select(Array.from({ length: 8 }, (_, i) => [String(i + 1), String(i + 1)] as const), '2', { name: 'h' });
@@ -43,16 +52,17 @@ export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTM
   const bounds = h('div', { class: 'toolbar' }, field('Unit', unit), field('Min', min), field('Max', max));
   const chartOnly = h('div', { class: 'toolbar' }, field('Range', range));
   const control = h('div', { class: 'toolbar' }, field('Control', kind), field('Method', method), field('State key', stateKey), field('Params (JSON, button)', params), field('Step (slider)', step));
-  function showFor(): void {
+  function showFor(resize = true): void {
     const t = type.value as WidgetType;
-    bounds.hidden = !['value', 'gauge', 'chart', 'control'].includes(t);
-    chartOnly.hidden = t !== 'chart';
+    bounds.hidden = !['value', 'gauge', 'chart', 'control', 'table', 'bar'].includes(t);
+    chartOnly.hidden = t !== 'chart' && t !== 'timeline';
     control.hidden = t !== 'control';
+    if (!resize) return;
     const [w, hh] = SIZES[t];
     width.value = String(w);
     height.value = String(hh);
   }
-  type.addEventListener('change', showFor);
+  type.addEventListener('change', () => showFor());
 
   const fillDevices = debounce(() => {
     get<Page<Device>>(`/api/devices${query({ search: device.value.trim(), limit: 20 })}`)
@@ -66,6 +76,10 @@ export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTM
       .then((ks) => keyList.replaceChildren(...ks.map((k) => h('option', { value: k }))))
       .catch(() => undefined);
   });
+
+  // The edited widget's device until its name has been read (or the field was changed by hand).
+  let pendingDeviceId = initial?.deviceId;
+  device.addEventListener('input', () => (pendingDeviceId = undefined));
 
   async function build(): Promise<Widget> {
     const t = type.value as WidgetType;
@@ -90,15 +104,16 @@ export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTM
     return {
       type: t,
       title: title.value.trim() || (spec?.method ?? keyList.join(', ')) || WIDGET_LABELS[t],
-      ...(found ? { deviceId: found.id } : {}),
+      ...(found ? { deviceId: found.id } : pendingDeviceId ? { deviceId: pendingDeviceId } : {}),
       ...(keyList.length ? { keys: keyList } : {}),
       ...(t !== 'control' && unit.value.trim() ? { unit: unit.value.trim() } : {}),
       ...(t !== 'control' && num(min) !== undefined ? { min: num(min) } : {}),
       ...(t !== 'control' && num(max) !== undefined ? { max: num(max) } : {}),
-      ...(t === 'chart' ? { range: range.value } : {}),
+      ...(t === 'chart' || t === 'timeline' ? { range: range.value } : {}),
       ...(spec ? { control: spec } : {}),
-      x: 0,
-      y: nextY(),
+      ...(initial?.id !== undefined ? { id: initial.id } : {}),
+      x: initial ? Math.min(initial.x, 12 - Number(width.value)) : 0,
+      y: initial ? initial.y : nextY(),
       w: Number(width.value),
       h: Number(height.value),
     };
@@ -108,14 +123,14 @@ export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTM
     'form',
     {
       class: 'widget-form',
-      'aria-label': 'Add widget',
+      'aria-label': label,
       onsubmit: (e: Event) => {
         e.preventDefault();
         error.textContent = '';
         build()
           .then((w) => {
-            onAdd(w);
-            title.value = '';
+            onSubmit(w);
+            if (!initial) title.value = '';
           })
           .catch((err: unknown) => (error.textContent = errorText(err)));
       },
@@ -126,10 +141,44 @@ export function widgetForm(onAdd: (w: Widget) => void, nextY: () => number): HTM
     bounds,
     chartOnly,
     control,
-    h('button', { type: 'submit', class: 'primary' }, 'Add widget'),
+    h('button', { type: 'submit', class: 'primary' }, initial ? 'Apply' : 'Add widget'),
     error,
   );
-  showFor();
+  if (initial) {
+    fill(initial);
+    showFor(false);
+  } else showFor();
   fillDevices();
   return form;
+
+  function fill(w: Widget): void {
+    type.value = w.type;
+    title.value = w.title;
+    keys.value = (w.keys ?? []).join(', ');
+    width.value = String(w.w);
+    // Heights above the list's 8 (set by dragging) stay choosable.
+    if (w.h > 8) height.appendChild(h('option', { value: String(w.h) }, String(w.h)));
+    height.value = String(w.h);
+    unit.value = w.unit ?? '';
+    const c = w.control;
+    min.value = String(w.min ?? c?.min ?? '');
+    max.value = String(w.max ?? c?.max ?? '');
+    if (w.range) range.value = w.range;
+    if (c) {
+      kind.value = c.kind;
+      method.value = c.method;
+      stateKey.value = c.stateKey ?? '';
+      params.value = c.params === undefined ? '' : JSON.stringify(c.params);
+      step.value = String(c.step ?? '');
+    }
+    if (w.deviceId) {
+      get<Device>(`/api/devices/${encodeURIComponent(w.deviceId)}`)
+        .then((d) => {
+          if (!device.value) device.value = d.name;
+          pendingDeviceId = undefined;
+          device.dispatchEvent(new Event('change'));
+        })
+        .catch(() => undefined);
+    }
+  }
 }

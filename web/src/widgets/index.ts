@@ -1,11 +1,14 @@
 /** One widget of a dashboard, by type. */
 import type { Widget } from '../api.js';
 import { alarmsWidget } from './alarms.js';
+import { barWidget } from './bar.js';
 import { chartWidget } from './chart.js';
 import { controlWidget } from './control.js';
 import type { WidgetHandle } from './feed.js';
 import { gaugeWidget } from './gauge.js';
 import { mapWidget } from './map.js';
+import { tableWidget } from './table.js';
+import { timelineWidget } from './timeline.js';
 import { valueWidget } from './value.js';
 
 export type { WidgetHandle } from './feed.js';
@@ -17,6 +20,9 @@ export const WIDGET_LABELS: Record<Widget['type'], string> = {
   map: 'Map',
   alarms: 'Alarm list',
   control: 'Control',
+  table: 'Table',
+  bar: 'Bars',
+  timeline: 'State timeline',
 };
 
 export function renderWidget(w: Widget): WidgetHandle {
@@ -33,5 +39,11 @@ export function renderWidget(w: Widget): WidgetHandle {
       return alarmsWidget(w);
     case 'control':
       return controlWidget(w);
+    case 'table':
+      return tableWidget(w);
+    case 'bar':
+      return barWidget(w);
+    case 'timeline':
+      return timelineWidget(w);
   }
 }
