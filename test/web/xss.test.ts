@@ -166,6 +166,14 @@ test('regression: a gateway child named <img onerror> runs script in the admin\'
   await visit(page, `#/dashboards/${encodeURIComponent(dashboardId)}`);
   await page.getByText(WIDGET, { exact: true }).first().waitFor();
   await page.locator('.widget-body[data-markers="1"]').waitFor();
+  // The grid sizes the map widget: its marker must sit inside the map's box (Leaflet measured the
+  // box after gridstack placed it), or hovering it would open nothing.
+  await eventually(async () => {
+    const [box, marker] = await Promise.all([page.locator('.widget-map').boundingBox(), page.locator('.widget-map path.leaflet-interactive').first().boundingBox()]);
+    if (!box || !marker) return undefined;
+    const [cx, cy] = [marker.x + marker.width / 2, marker.y + marker.height / 2];
+    return cx > box.x && cx < box.x + box.width && cy > box.y && cy < box.y + box.height ? true : undefined;
+  }, 10_000, 'the map widget marker lies inside the grid-sized map');
   const widgetText = await hoverTooltip(page, '.widget-map path.leaflet-interactive');
   await assertNothingRan(page, 'dashboard');
   assert.equal(widgetText, CHILD);

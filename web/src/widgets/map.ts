@@ -20,6 +20,8 @@ export function mapWidget(w: Widget): WidgetHandle {
   const el = h('div', { class: 'widget-body' }, box, note);
   let disposed = false;
   let map: Leaflet.Map | undefined;
+  let sizer: ResizeObserver | undefined;
+  let frame = 0;
   const offs: (() => void)[] = [];
 
   async function start(): Promise<void> {
@@ -34,6 +36,25 @@ export function mapWidget(w: Widget): WidgetHandle {
     const closeZoom = config.tileUrl ? 12 : 6;
     const m = map;
     const markers = new Map<string, Leaflet.CircleMarker>();
+    const fit = (): void => {
+      const points = [...markers.values()].map((x) => x.getLatLng());
+      if (points.length === 0) return;
+      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), closeZoom), { animate: false });
+      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: config.tileUrl ? 14 : 8, animate: false });
+    };
+    // The grid sizes the widget (gridstack places the item after the map may have measured its box,
+    // and again on every drag/resize or column change): Leaflet must measure again, or its markers'
+    // hit areas stay where the old size put them. Measured on the next frame, not inside the
+    // observer (a resize from its own callback is a ResizeObserver loop).
+    sizer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        if (disposed || box.clientWidth === 0 || box.clientHeight === 0) return;
+        m.invalidateSize({ animate: false, pan: false });
+        fit();
+      });
+    });
+    sizer.observe(box);
     const place = (id: string, name: string, lat: number, lon: number): void => {
       let marker = markers.get(id);
       if (!marker) {
@@ -41,9 +62,9 @@ export function mapWidget(w: Widget): WidgetHandle {
         marker = bindTextTooltip(L.circleMarker([lat, lon], { radius: 7, color: '#0b57d0', fillOpacity: 0.8 }), name).addTo(m);
         markers.set(id, marker);
       } else marker.setLatLng([lat, lon]);
-      const points = [...markers.values()].map((x) => x.getLatLng());
-      if (points.length === 1 && points[0]) m.setView(points[0], Math.max(m.getZoom(), closeZoom), { animate: false });
-      else m.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: config.tileUrl ? 14 : 8, animate: false });
+      // Measure now too: the observer's frame may not have run yet when the first position arrives.
+      m.invalidateSize({ animate: false, pan: false });
+      fit();
       el.dataset.markers = String(markers.size);
     };
     if (w.deviceId) {
@@ -77,6 +98,8 @@ export function mapWidget(w: Widget): WidgetHandle {
     dispose: () => {
       disposed = true;
       for (const off of offs) off();
+      sizer?.disconnect();
+      cancelAnimationFrame(frame);
       map?.stop();
       map?.remove();
     },
