@@ -58,7 +58,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
     {
       schema: {
         tags,
-        summary: 'Alarms of the tenant, newest first',
+        operationId: 'listAlarms', summary: 'Alarms of the tenant, newest first',
         querystring: Type.Object({
           deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           status: Type.Optional(Type.String({ pattern: listOf(STATUS), description: 'comma-separated: active, acknowledged, cleared' })),
@@ -92,7 +92,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
 
   app.get(
     '/alarms/:id',
-    { schema: { tags, summary: 'One alarm', params: IdParams, response: { 200: AlarmView, ...errorResponses } } },
+    { schema: { tags, operationId: 'getAlarm', summary: 'One alarm', params: IdParams, response: { 200: AlarmView, ...errorResponses } } },
     async (request) => alarmView(await alarms.get(principalOf(request).tenantId, request.params.id)),
   );
 
@@ -101,7 +101,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
     {
       schema: {
         tags,
-        summary: 'Every change of the alarm, oldest first',
+        operationId: 'getAlarmHistory', summary: 'Every change of the alarm, oldest first',
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(HistoryEntry) }), ...errorResponses },
       },
@@ -117,7 +117,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
     {
       schema: {
         tags,
-        summary: 'Acknowledge an active alarm (409 if it is cleared; acknowledging twice is fine)',
+        operationId: 'acknowledgeAlarm', summary: 'Acknowledge an active alarm (409 if it is cleared; acknowledging twice is fine)',
         params: IdParams,
         response: { 200: AlarmView, ...errorResponses },
       },
@@ -130,7 +130,7 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
 
   app.post(
     '/alarms/:id/clear',
-    { schema: { tags, summary: 'Clear an alarm (clearing twice is fine)', params: IdParams, response: { 200: AlarmView, ...errorResponses } } },
+    { schema: { tags, operationId: 'clearAlarm', summary: 'Clear an alarm (clearing twice is fine)', params: IdParams, response: { 200: AlarmView, ...errorResponses } } },
     async (request) => {
       const principal = principalOf(request);
       return alarmView(await alarms.clearById(principal.tenantId, request.params.id, by(principal.userId)));

@@ -26,7 +26,7 @@ export const attributeRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Attributes by scope',
+        operationId: 'getDeviceAttributes', summary: 'Attributes by scope',
         params: Type.Object({ id: Type.String({ minLength: 1 }) }),
         querystring: Type.Object({
           scope: Type.Optional(AnyScope),
@@ -58,7 +58,7 @@ export const attributeRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Set attributes; shared ones are pushed to the device',
+        operationId: 'setDeviceAttributes', summary: 'Set attributes; shared ones are pushed to the device',
         params: Type.Object({ id: Type.String({ minLength: 1 }), scope: WritableScope }),
         body: Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.Unknown(), { minProperties: 1 }),
         response: { 200: Type.Object({}), ...errorResponses },
@@ -77,7 +77,7 @@ export const attributeRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Delete attribute keys',
+        operationId: 'deleteDeviceAttributes', summary: 'Delete attribute keys',
         params: Type.Object({ id: Type.String({ minLength: 1 }), scope: WritableScope }),
         querystring: Type.Object({ keys: Type.String({ minLength: 1, description: 'comma-separated keys' }) }),
         response: { 200: Type.Object({}), ...errorResponses },

@@ -26,7 +26,7 @@ export const auditRoutes: ApiPlugin<{ audit: Pick<AuditService, 'list'> }> = asy
     {
       schema: {
         tags,
-        summary: 'Audit log of the tenant, newest first (admin only)',
+        operationId: 'listAuditEntries', summary: 'Audit log of the tenant, newest first (admin only)',
         querystring: Type.Object({
           action: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'exact action, or a prefix ending in "." or " " (auth., POST )' })),
           actor: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),

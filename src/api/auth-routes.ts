@@ -28,7 +28,7 @@ export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =
     {
       schema: {
         tags,
-        summary: 'Exchange email and password for a JWT',
+        operationId: 'login', summary: 'Exchange email and password for a JWT',
         security: [],
         body: Type.Object(
           { email: Type.String({ minLength: 1, maxLength: 255 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
@@ -61,7 +61,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: 'The calling user',
+        operationId: 'getCurrentUser', summary: 'The calling user',
         response: {
           200: Type.Object({ id: Type.String(), email: Type.String(), role: Type.String(), tenantId: Type.String() }),
           ...errorResponses,
@@ -81,7 +81,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "Sign out everywhere: every token issued to the caller so far answers 401 (API keys are revoked one by one)",
+        operationId: 'logout', summary: "Sign out everywhere: every token issued to the caller so far answers 401 (API keys are revoked one by one)",
         response: { 204: Type.Null(), ...errorResponses },
       },
     },
@@ -96,7 +96,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "Change the caller's password (needs the current one); other sessions end, the answer carries a new token",
+        operationId: 'changePassword', summary: "Change the caller's password (needs the current one); other sessions end, the answer carries a new token",
         body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }, { additionalProperties: false }),
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer() }), ...errorResponses },
       },
@@ -113,7 +113,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "The caller's API keys (never the keys themselves)",
+        operationId: 'listApiKeys', summary: "The caller's API keys (never the keys themselves)",
         response: { 200: Type.Array(ApiKeySchema), ...errorResponses },
       },
     },
@@ -125,7 +125,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: 'Create an API key for the calling user (the key is shown only in this answer); expiresAt (epoch ms) is optional',
+        operationId: 'createApiKey', summary: 'Create an API key for the calling user (the key is shown only in this answer); expiresAt (epoch ms) is optional',
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), expiresAt: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
         response: { 201: Type.Object({ id: Type.String(), key: Type.String(), expiresAt: Type.Optional(Type.Integer()) }), ...errorResponses },
       },
@@ -141,7 +141,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "Revoke one of the caller's API keys; the next request with it answers 401",
+        operationId: 'revokeApiKey', summary: "Revoke one of the caller's API keys; the next request with it answers 401",
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

@@ -62,7 +62,7 @@ export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<Api
     {
       schema: {
         tags,
-        summary: 'Send a command; two-way non-persistent ones wait for the reply (up to timeoutMs)',
+        operationId: 'sendCommand', summary: 'Send a command; two-way non-persistent ones wait for the reply (up to timeoutMs)',
         params: IdParams,
         body: Type.Object(
           {
@@ -98,7 +98,7 @@ export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<Api
 
   app.get(
     '/commands/:id',
-    { schema: { tags, summary: 'One command and its state', params: IdParams, response: { 200: CommandView, ...errorResponses } } },
+    { schema: { tags, operationId: 'getCommand', summary: 'One command and its state', params: IdParams, response: { 200: CommandView, ...errorResponses } } },
     async (request) => commandView(await commands.get(principalOf(request).tenantId, request.params.id)),
   );
 
@@ -107,7 +107,7 @@ export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<Api
     {
       schema: {
         tags,
-        summary: 'Commands of the tenant, newest first',
+        operationId: 'listCommands', summary: 'Commands of the tenant, newest first',
         querystring: Type.Object({
           deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           status: Type.Optional(Type.String({ pattern: `^${STATUS}(,${STATUS})*$`, description: 'comma-separated states' })),

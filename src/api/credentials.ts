@@ -49,7 +49,7 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['devices'],
-        summary: "A device's credentials (admins only; access tokens as a hint, password hashes never)",
+        operationId: 'getDeviceCredentials', summary: "A device's credentials (admins only; access tokens as a hint, password hashes never)",
         params: IdParams,
         response: { 200: Type.Array(ref(CredentialView)), ...errorResponses },
       },
@@ -65,7 +65,7 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['devices'],
-        summary: 'Set the credential of one type (ACCESS_TOKEN without token generates one)',
+        operationId: 'setDeviceCredentials', summary: 'Set the credential of one type (ACCESS_TOKEN without token generates one)',
         description:
           'Rotates the credential of that type: the old one stops working at once. For ACCESS_TOKEN the answer carries the new ' +
           'token in full (`token`); this is the only time it is shown, GET answers its hint only.',
@@ -91,7 +91,7 @@ export const credentialRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
       bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
         tags: ['devices'],
-        summary: 'Create devices from CSV (text/csv body, or JSON {"csv": "..."})',
+        operationId: 'importDevices', summary: 'Create devices from CSV (text/csv body, or JSON {"csv": "..."})',
         description:
           'Header row required. Columns: name (required), label, profile (profile name), type (gateway: true/false), ' +
           'accessToken, clientId, username, password, certificateFingerprint. Valid rows are created; every other row is ' +

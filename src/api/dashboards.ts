@@ -65,27 +65,27 @@ const toBody = (b: Static<typeof DashboardBodySchema>): DashboardBody => b as Da
 export const dashboardRoutes: ApiPlugin<{ deps: ApiDeps; dashboards?: DashboardService }> = async (app, opts) => {
   const dashboards = opts.dashboards ?? new DashboardService({ store: opts.deps.registry.store, clock: { now: () => Date.now() } });
 
-  app.get('/dashboards', { schema: { tags, summary: "The tenant's dashboards, by name", response: { 200: Type.Object({ items: Type.Array(DashboardView) }), ...errorResponses } } }, async (request) => ({
+  app.get('/dashboards', { schema: { tags, operationId: 'listDashboards', summary: "The tenant's dashboards, by name", response: { 200: Type.Object({ items: Type.Array(DashboardView) }), ...errorResponses } } }, async (request) => ({
     items: (await dashboards.list(principalOf(request).tenantId)).map(view),
   }));
 
   app.post(
     '/dashboards',
-    { schema: { tags, summary: 'Create a dashboard (widget ids are assigned when absent)', body: DashboardBodySchema, response: { 201: DashboardView, ...errorResponses } } },
+    { schema: { tags, operationId: 'createDashboard', summary: 'Create a dashboard (widget ids are assigned when absent)', body: DashboardBodySchema, response: { 201: DashboardView, ...errorResponses } } },
     async (request, reply) => reply.code(201).send(view(await dashboards.create(principalOf(request).tenantId, toBody(request.body)))),
   );
 
-  app.get('/dashboards/:id', { schema: { tags, summary: 'One dashboard', params: IdParams, response: { 200: DashboardView, ...errorResponses } } }, async (request) =>
+  app.get('/dashboards/:id', { schema: { tags, operationId: 'getDashboard', summary: 'One dashboard', params: IdParams, response: { 200: DashboardView, ...errorResponses } } }, async (request) =>
     view(await dashboards.get(principalOf(request).tenantId, request.params.id)),
   );
 
   app.put(
     '/dashboards/:id',
-    { schema: { tags, summary: 'Replace a dashboard', params: IdParams, body: DashboardBodySchema, response: { 200: DashboardView, ...errorResponses } } },
+    { schema: { tags, operationId: 'replaceDashboard', summary: 'Replace a dashboard', params: IdParams, body: DashboardBodySchema, response: { 200: DashboardView, ...errorResponses } } },
     async (request) => view(await dashboards.update(principalOf(request).tenantId, request.params.id, toBody(request.body))),
   );
 
-  app.delete('/dashboards/:id', { schema: { tags, summary: 'Delete a dashboard', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/dashboards/:id', { schema: { tags, operationId: 'deleteDashboard', summary: 'Delete a dashboard', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await dashboards.remove(principalOf(request).tenantId, request.params.id);
     return reply.code(204).send(null);
   });

@@ -102,7 +102,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Create a device; without credentials an access token is generated',
+        operationId: 'createDevice', summary: 'Create a device; without credentials an access token is generated',
         body: CreateBody,
         response: { 201: CreatedDevice, ...errorResponses },
       },
@@ -132,7 +132,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Search and page through devices, with their connectivity',
+        operationId: 'listDevices', summary: 'Search and page through devices, with their connectivity',
         querystring: ListQuery,
         response: { 200: Type.Object({ items: Type.Array(ref(DeviceView)), total: Type.Integer() }), ...errorResponses },
       },
@@ -158,7 +158,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: "The tenant's devices counted by connectivity",
+        operationId: 'countDevices', summary: "The tenant's devices counted by connectivity",
         response: { 200: DeviceCounts, ...errorResponses },
       },
     },
@@ -181,7 +181,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
 
   app.get(
     '/devices/:id',
-    { schema: { tags, summary: 'One device', params: IdParams, response: { 200: ref(DeviceView), ...errorResponses } } },
+    { schema: { tags, operationId: 'getDevice', summary: 'One device', params: IdParams, response: { 200: ref(DeviceView), ...errorResponses } } },
     async (request) => {
       const device = await registry.requireDevice(request.params.id, principalOf(request).tenantId);
       const statuses = await statusesOf(deps, [device.id]);
@@ -194,7 +194,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Rename, relabel, move a device to another profile, or attach it to a gateway (admin)',
+        operationId: 'updateDevice', summary: 'Rename, relabel, move a device to another profile, or attach it to a gateway (admin)',
         params: IdParams,
         body: PatchBody,
         response: { 200: ref(DeviceView), ...errorResponses },
@@ -219,7 +219,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Delete a device with its credentials and data',
+        operationId: 'deleteDevice', summary: 'Delete a device with its credentials and data',
         params: IdParams,
         response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses },
       },
@@ -233,7 +233,7 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
 
   app.get(
     '/devices/:id/status',
-    { schema: { tags, summary: 'Connectivity of one device', params: IdParams, response: { 200: ref(StatusView), ...errorResponses } } },
+    { schema: { tags, operationId: 'getDeviceStatus', summary: 'Connectivity of one device', params: IdParams, response: { 200: ref(StatusView), ...errorResponses } } },
     async (request) => {
       const device = await registry.requireDevice(request.params.id, principalOf(request).tenantId);
       const statuses = await statusesOf(deps, [device.id]);

@@ -100,7 +100,7 @@ export const edgeConfigRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['attributes'],
-        summary: 'Push connectors and rules to an edge gateway (admin); the edge checks them against its own allow-lists',
+        operationId: 'pushEdgeConfig', summary: 'Push connectors and rules to an edge gateway (admin); the edge checks them against its own allow-lists',
         params: IdParams,
         body: PushBody,
         response: { 200: Type.Object({ digest: Type.String(), version: Type.Integer({ description: 'the number of this push' }) }), ...errorResponses },
@@ -130,7 +130,7 @@ export const edgeConfigRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['attributes'],
-        summary: "An edge gateway's configuration pushes and the edge's report on the last one (admin)",
+        operationId: 'getEdgeConfig', summary: "An edge gateway's configuration pushes and the edge's report on the last one (admin)",
         params: IdParams,
         response: { 200: EdgeConfigView, ...errorResponses },
       },
@@ -154,7 +154,7 @@ export const edgeConfigRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps
     {
       schema: {
         tags: ['attributes'],
-        summary: 'Push an earlier push of an edge gateway again, under a new number (admin)',
+        operationId: 'rollbackEdgeConfig', summary: 'Push an earlier push of an edge gateway again, under a new number (admin)',
         params: IdParams,
         body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ digest: Type.String(), version: Type.Integer(), rollbackOf: Type.Integer() }), ...errorResponses },

@@ -27,7 +27,7 @@ export const endpointRoutes: ApiPlugin<{ endpoints: () => readonly ListeningAddr
     {
       schema: {
         tags: ['platform'],
-        summary: "The platform's listening ports for devices (MQTT, CoAP, HTTP), as bound",
+        operationId: 'listEndpoints', summary: "The platform's listening ports for devices (MQTT, CoAP, HTTP), as bound",
         response: { 200: EndpointsView, ...errorResponses },
       },
     },

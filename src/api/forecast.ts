@@ -32,7 +32,7 @@ export const forecastRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }
     {
       schema: {
         tags: ['telemetry'],
-        summary: 'Hourly forecast of a key with 95 % prediction intervals (additive Holt–Winters, daily and weekly seasons, fitted on the hourly roll-ups)',
+        operationId: 'getForecast', summary: 'Hourly forecast of a key with 95 % prediction intervals (additive Holt–Winters, daily and weekly seasons, fitted on the hourly roll-ups)',
         params: IdParams,
         querystring: Type.Object({
           key: Type.String({ minLength: 1, maxLength: 255 }),

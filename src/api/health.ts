@@ -9,7 +9,7 @@ const tags = ['operations'];
 export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
-    { schema: { tags, summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { schema: { tags, operationId: 'getHealth', summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -18,7 +18,7 @@ export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Readiness: 503 while starting or shutting down',
+        operationId: 'getReadiness', summary: 'Readiness: 503 while starting or shutting down',
         security: [],
         response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) },
       },
@@ -31,7 +31,7 @@ export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     {
       schema: {
         tags,
-        summary: 'Prometheus metrics (text exposition format): Bearer metrics.token, an admin JWT or API key, or anyone when metrics.public',
+        operationId: 'getMetrics', summary: 'Prometheus metrics (text exposition format): Bearer metrics.token, an admin JWT or API key, or anyone when metrics.public',
         produces: ['text/plain'],
       },
     },

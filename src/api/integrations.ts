@@ -67,21 +67,21 @@ function view(v: IntegrationView): Static<typeof IntegrationViewSchema> {
 export const integrationRoutes: ApiPlugin<{ integrations: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'> }> = async (app, opts) => {
   const integrations = opts.integrations;
 
-  app.get('/integrations', { schema: { tags, summary: "The tenant's integrations with their status", response: { 200: Type.Object({ items: Type.Array(IntegrationViewSchema) }), ...errorResponses } } }, async (request) => ({
+  app.get('/integrations', { schema: { tags, operationId: 'listIntegrations', summary: "The tenant's integrations with their status", response: { 200: Type.Object({ items: Type.Array(IntegrationViewSchema) }), ...errorResponses } } }, async (request) => ({
     items: (await integrations.list(principalOf(request).tenantId)).map(view),
   }));
 
   app.post(
     '/integrations',
-    { schema: { tags, summary: 'Create an integration (admin); it starts at once when enabled', body: IntegrationBodySchema, response: { 201: IntegrationViewSchema, ...errorResponses } } },
+    { schema: { tags, operationId: 'createIntegration', summary: 'Create an integration (admin); it starts at once when enabled', body: IntegrationBodySchema, response: { 201: IntegrationViewSchema, ...errorResponses } } },
     async (request, reply) => reply.code(201).send(view(await integrations.create(principalOf(request).tenantId, request.body))),
   );
 
-  app.get('/integrations/:id', { schema: { tags, summary: 'One integration: status, backlog, lag and last error', params: IdParams, response: { 200: IntegrationViewSchema, ...errorResponses } } }, async (request) =>
+  app.get('/integrations/:id', { schema: { tags, operationId: 'getIntegration', summary: 'One integration: status, backlog, lag and last error', params: IdParams, response: { 200: IntegrationViewSchema, ...errorResponses } } }, async (request) =>
     view(await integrations.get(principalOf(request).tenantId, request.params.id)),
   );
 
-  app.delete('/integrations/:id', { schema: { tags, summary: 'Stop and delete an integration and its buffer (admin)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/integrations/:id', { schema: { tags, operationId: 'deleteIntegration', summary: 'Stop and delete an integration and its buffer (admin)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await integrations.remove(principalOf(request).tenantId, request.params.id);
     return reply.code(204).send(null);
   });

@@ -108,7 +108,7 @@ export type RolloutApi = Pick<OtaRolloutService, 'create' | 'get' | 'list' | 'de
 export const otaDeploymentRoutes: ApiPlugin<{ rollouts: RolloutApi }> = async (app, { rollouts }) => {
   app.post(
     '/ota/deployments',
-    { schema: { tags, summary: 'Start a deployment (rollout in waves, with automatic abort); admin', body: CreateBody, response: { 201: Type.Object({ id: Type.String() }), ...errorResponses } } },
+    { schema: { tags, operationId: 'createDeployment', summary: 'Start a deployment (rollout in waves, with automatic abort); admin', body: CreateBody, response: { 201: Type.Object({ id: Type.String() }), ...errorResponses } } },
     async (request, reply) => {
       const d = await rollouts.create(principalOf(request).tenantId, request.body);
       return reply.code(201).send({ id: d.id });
@@ -117,26 +117,26 @@ export const otaDeploymentRoutes: ApiPlugin<{ rollouts: RolloutApi }> = async (a
 
   app.get(
     '/ota/deployments',
-    { schema: { tags, summary: "The tenant's deployments, newest first", response: { 200: Type.Array(DeploymentViewSchema), ...errorResponses } } },
+    { schema: { tags, operationId: 'listDeployments', summary: "The tenant's deployments, newest first", response: { 200: Type.Array(DeploymentViewSchema), ...errorResponses } } },
     async (request) => (await rollouts.list(principalOf(request).tenantId)).map(view),
   );
 
   app.get(
     '/ota/deployments/:id',
-    { schema: { tags, summary: 'One deployment: status, current wave, counts (in all and per wave), failure reasons', params: IdParams, response: { 200: DeploymentViewSchema, ...errorResponses } } },
+    { schema: { tags, operationId: 'getDeployment', summary: 'One deployment: status, current wave, counts (in all and per wave), failure reasons', params: IdParams, response: { 200: DeploymentViewSchema, ...errorResponses } } },
     async (request) => view(await rollouts.get(principalOf(request).tenantId, request.params.id)),
   );
 
   app.get(
     '/ota/deployments/:id/devices',
-    { schema: { tags, summary: "Each targeted device's rollout state", params: IdParams, response: { 200: Type.Array(DeviceRowSchema), ...errorResponses } } },
+    { schema: { tags, operationId: 'listDeploymentDevices', summary: "Each targeted device's rollout state", params: IdParams, response: { 200: Type.Array(DeviceRowSchema), ...errorResponses } } },
     async (request) => (await rollouts.devices(principalOf(request).tenantId, request.params.id)).map(deviceRow),
   );
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/ota/deployments/:id/${action}`,
-      { schema: { tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} the deployment; admin (409 DEPLOYMENT_STATE when its status does not allow it)`, params: IdParams, response: { 200: DeploymentViewSchema, ...errorResponses } } },
+      { schema: { tags, operationId: `${action}Deployment`, summary: `${action[0]?.toUpperCase()}${action.slice(1)} the deployment; admin (409 DEPLOYMENT_STATE when its status does not allow it)`, params: IdParams, response: { 200: DeploymentViewSchema, ...errorResponses } } },
       async (request) => view(await rollouts.act(principalOf(request).tenantId, request.params.id, action)),
     );
   }

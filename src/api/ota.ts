@@ -114,7 +114,7 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
     {
       schema: {
         tags,
-        summary: 'Upload a firmware or software package (raw body or multipart/form-data with one file); admin',
+        operationId: 'uploadPackage', summary: 'Upload a firmware or software package (raw body or multipart/form-data with one file); admin',
         description: 'The body is the package (any content type), or a multipart/form-data body whose first file part is. Streamed; 413 over ota.maxPackageBytes.',
         consumes: ['application/octet-stream', 'multipart/form-data'],
         querystring: UploadQuery,
@@ -156,7 +156,7 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
     {
       schema: {
         tags,
-        summary: "The tenant's packages, newest first",
+        operationId: 'listPackages', summary: "The tenant's packages, newest first",
         querystring: Type.Object({ type: Type.Optional(OtaTypeSchema) }, { additionalProperties: false }),
         response: { 200: Type.Array(PackageView), ...errorResponses },
       },
@@ -166,13 +166,13 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
 
   app.get(
     '/ota/packages/:id',
-    { schema: { tags, summary: 'One package', params: IdParams, response: { 200: PackageView, ...errorResponses } } },
+    { schema: { tags, operationId: 'getPackage', summary: 'One package', params: IdParams, response: { 200: PackageView, ...errorResponses } } },
     async (request) => packageView(await ota.packages.get(principalOf(request).tenantId, request.params.id)),
   );
 
   app.delete(
     '/ota/packages/:id',
-    { schema: { tags, summary: 'Delete a package (409 while a device is assigned it); admin', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags, operationId: 'deletePackage', summary: 'Delete a package (409 while a device is assigned it); admin', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await ota.packages.delete(principalOf(request).tenantId, request.params.id);
       return reply.code(204).send(null);
@@ -181,7 +181,7 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
 
   app.get(
     '/ota/packages/:id/data',
-    { schema: { tags, summary: 'The package bytes; supports Range (206, 416)', params: IdParams } },
+    { schema: { tags, operationId: 'downloadPackage', summary: 'The package bytes; supports Range (206, 416)', params: IdParams } },
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       const pkg = await ota.packages.get(tenantId, request.params.id);
@@ -212,7 +212,7 @@ export const deviceFirmwareRoutes: ApiPlugin<{ ota: OtaApi }> = async (app, { ot
     {
       schema: {
         tags,
-        summary: 'Assign a package to the device: sets the fw_* (or sw_*) shared attributes it is notified of; admin',
+        operationId: 'assignDeviceFirmware', summary: 'Assign a package to the device: sets the fw_* (or sw_*) shared attributes it is notified of; admin',
         params: IdParams,
         body: Type.Object({ packageId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
         response: {
@@ -232,7 +232,7 @@ export const deviceFirmwareRoutes: ApiPlugin<{ ota: OtaApi }> = async (app, { ot
     {
       schema: {
         tags,
-        summary: 'Assign a package to a device profile: its devices without their own assignment download it and are told (fw_* attributes); admin',
+        operationId: 'assignProfileFirmware', summary: 'Assign a package to a device profile: its devices without their own assignment download it and are told (fw_* attributes); admin',
         params: IdParams,
         body: Type.Object({ packageId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
         response: {
@@ -252,7 +252,7 @@ export const deviceFirmwareRoutes: ApiPlugin<{ ota: OtaApi }> = async (app, { ot
     {
       schema: {
         tags,
-        summary: "The device's firmware and software: assigned package, reported state and version, state history",
+        operationId: 'getDeviceFirmware', summary: "The device's firmware and software: assigned package, reported state and version, state history",
         params: IdParams,
         response: { 200: Type.Object({ deviceId: Type.String(), firmware: StatusView, software: StatusView }), ...errorResponses },
       },

@@ -49,7 +49,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
 
   app.post(
     '/profiles',
-    { schema: { tags, summary: 'Create a device profile', body: CreateBody, response: { 201: ref(ProfileView), ...errorResponses } } },
+    { schema: { tags, operationId: 'createProfile', summary: 'Create a device profile', body: CreateBody, response: { 201: ref(ProfileView), ...errorResponses } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const b = request.body;
@@ -69,7 +69,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
   app.get(
     '/profiles',
     {
-      schema: { tags, summary: "The tenant's device profiles", response: { 200: Type.Object({ items: Type.Array(ref(ProfileView)) }), ...errorResponses } },
+      schema: { tags, operationId: 'listProfiles', summary: "The tenant's device profiles", response: { 200: Type.Object({ items: Type.Array(ref(ProfileView)) }), ...errorResponses } },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -80,7 +80,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
 
   app.get(
     '/profiles/:id',
-    { schema: { tags, summary: 'One device profile', params: IdParams, response: { 200: ref(ProfileView), ...errorResponses } } },
+    { schema: { tags, operationId: 'getProfile', summary: 'One device profile', params: IdParams, response: { 200: ref(ProfileView), ...errorResponses } } },
     async (request) => {
       const principal = principalOf(request);
       const profile = await registry.getProfile(request.params.id);
@@ -91,7 +91,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
 
   app.put(
     '/profiles/:id',
-    { schema: { tags, summary: 'Rename a profile or replace its telemetry keys or command controls', params: IdParams, body: UpdateBody, response: { 200: ref(ProfileView), ...errorResponses } } },
+    { schema: { tags, operationId: 'replaceProfile', summary: 'Rename a profile or replace its telemetry keys or command controls', params: IdParams, body: UpdateBody, response: { 200: ref(ProfileView), ...errorResponses } } },
     async (request) => {
       const principal = principalOf(request);
       const b = request.body;
@@ -109,7 +109,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
     {
       schema: {
         tags,
-        summary: 'Delete a device profile no device uses (not the default profile)',
+        operationId: 'deleteProfile', summary: 'Delete a device profile no device uses (not the default profile)',
         params: IdParams,
         response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses },
       },

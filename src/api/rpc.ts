@@ -12,7 +12,7 @@ export const rpcRoutes: ApiPlugin<{ deps: ApiDeps; rpc: RpcApi }> = async (app, 
     {
       schema: {
         tags: ['rpc'],
-        summary: 'Call a method on the device; 408 if it does not answer in time, 409 if it is offline',
+        operationId: 'callDeviceRpc', summary: 'Call a method on the device; 408 if it does not answer in time, 409 if it is offline',
         params: IdParams,
         body: Type.Object(
           {

@@ -108,22 +108,22 @@ const view = (rule: Rule): Static<typeof RuleView> => rule as Static<typeof Rule
 export const ruleRoutes: ApiPlugin<{ rules: RuleService }> = async (app, { rules }) => {
   const invalid = { 400: RuleErrorBody, ...errorResponses };
 
-  app.get('/rules/actions', { schema: { tags, summary: 'Action types a rule can use, with their parameter schemas and defaults', response: { 200: Type.Object({ items: Type.Array(Type.Object({ type: Type.String(), title: Type.String(), description: Type.String(), configSchema: Type.Unknown(), defaults: Type.Unknown() })) }), ...errorResponses } } }, async () => ({
+  app.get('/rules/actions', { schema: { tags, operationId: 'listRuleActions', summary: 'Action types a rule can use, with their parameter schemas and defaults', response: { 200: Type.Object({ items: Type.Array(Type.Object({ type: Type.String(), title: Type.String(), description: Type.String(), configSchema: Type.Unknown(), defaults: Type.Unknown() })) }), ...errorResponses } } }, async () => ({
     items: rules.catalog.list().map((d) => ({ type: d.type, title: d.title, description: d.description, configSchema: d.configSchema, defaults: d.defaults })),
   }));
 
-  app.get('/rules', { schema: { tags, summary: "The tenant's rules", response: { 200: Type.Object({ items: Type.Array(RuleView), total: Type.Integer() }), ...errorResponses } } }, async (request) => {
+  app.get('/rules', { schema: { tags, operationId: 'listRules', summary: "The tenant's rules", response: { 200: Type.Object({ items: Type.Array(RuleView), total: Type.Integer() }), ...errorResponses } } }, async (request) => {
     const items = await rules.list(principalOf(request).tenantId);
     return { items: items.map(view), total: items.length };
   });
 
-  app.post('/rules', { schema: { tags, summary: 'Create a rule (validated: expression errors answer 400 with a position)', body: RuleBody, response: { 201: RuleView, ...invalid } } }, async (request, reply) =>
+  app.post('/rules', { schema: { tags, operationId: 'createRule', summary: 'Create a rule (validated: expression errors answer 400 with a position)', body: RuleBody, response: { 201: RuleView, ...invalid } } }, async (request, reply) =>
     answer(reply, async () => reply.code(201).send(view(await rules.create(principalOf(request).tenantId, toInput(request.body))))),
   );
 
   app.post(
     '/rules/validate',
-    { schema: { tags, summary: 'Check a rule without saving it', body: RuleBody, response: { 200: Type.Object({ valid: Type.Boolean(), reads: Type.Unknown({ description: 'keys, windows and attributes the rule reads' }) }), ...invalid } } },
+    { schema: { tags, operationId: 'validateRule', summary: 'Check a rule without saving it', body: RuleBody, response: { 200: Type.Object({ valid: Type.Boolean(), reads: Type.Unknown({ description: 'keys, windows and attributes the rule reads' }) }), ...invalid } } },
     async (request, reply) =>
       answer(reply, async () => {
         const compiled = await rules.validate(principalOf(request).tenantId, toInput(request.body));
@@ -131,22 +131,22 @@ export const ruleRoutes: ApiPlugin<{ rules: RuleService }> = async (app, { rules
       }),
   );
 
-  app.get('/rules/:id', { schema: { tags, summary: 'One rule', params: IdParams, response: { 200: RuleView, ...errorResponses } } }, async (request) =>
+  app.get('/rules/:id', { schema: { tags, operationId: 'getRule', summary: 'One rule', params: IdParams, response: { 200: RuleView, ...errorResponses } } }, async (request) =>
     view(await rules.get(principalOf(request).tenantId, request.params.id)),
   );
 
-  app.put('/rules/:id', { schema: { tags, summary: 'Replace a rule; its per-device state starts over', params: IdParams, body: RuleBody, response: { 200: RuleView, ...invalid } } }, async (request, reply) =>
+  app.put('/rules/:id', { schema: { tags, operationId: 'replaceRule', summary: 'Replace a rule; its per-device state starts over', params: IdParams, body: RuleBody, response: { 200: RuleView, ...invalid } } }, async (request, reply) =>
     answer(reply, async () => view(await rules.update(principalOf(request).tenantId, request.params.id, toInput(request.body)))),
   );
 
-  app.delete('/rules/:id', { schema: { tags, summary: 'Delete a rule and its state', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/rules/:id', { schema: { tags, operationId: 'deleteRule', summary: 'Delete a rule and its state', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await rules.remove(principalOf(request).tenantId, request.params.id);
     return reply.code(204).send(null);
   });
 
   app.post(
     '/rules/:id/backtest',
-    { schema: { tags, summary: 'Replay stored telemetry through the rule without side effects', params: IdParams, body: BacktestBody, response: { 200: BacktestView, ...invalid } } },
+    { schema: { tags, operationId: 'backtestRule', summary: 'Replay stored telemetry through the rule without side effects', params: IdParams, body: BacktestBody, response: { 200: BacktestView, ...invalid } } },
     async (request, reply) =>
       answer(reply, async () => {
         const b = request.body;

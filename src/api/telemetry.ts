@@ -37,7 +37,7 @@ export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Points in a time range, raw or aggregated in buckets of `interval` ms',
+        operationId: 'getTelemetry', summary: 'Points in a time range, raw or aggregated in buckets of `interval` ms',
         params: IdParams,
         querystring: RangeQuery,
         response: { 200: Type.Record(Type.String(), Type.Array(TsValue)), ...errorResponses },
@@ -69,7 +69,7 @@ export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'The newest point of each key',
+        operationId: 'getLatestTelemetry', summary: 'The newest point of each key',
         params: IdParams,
         querystring: Type.Object({ keys: KeysQuery }),
         response: { 200: Type.Record(Type.String(), TsValue), ...errorResponses },
@@ -83,7 +83,7 @@ export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Every key the device has reported',
+        operationId: 'listTelemetryKeys', summary: 'Every key the device has reported',
         params: IdParams,
         response: { 200: Type.Array(Type.String()), ...errorResponses },
       },

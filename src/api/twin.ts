@@ -13,7 +13,7 @@ export const twinRoutes: ApiPlugin<{ deps: ApiDeps; twin: NonNullable<ApiDeps['t
     {
       schema: {
         tags: ['attributes'],
-        summary: 'Desired vs reported state; delta lists desired keys the device reports differently or not at all',
+        operationId: 'getDeviceTwin', summary: 'Desired vs reported state; delta lists desired keys the device reports differently or not at all',
         params: IdParams,
         response: {
           200: Type.Object({

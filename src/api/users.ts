@@ -31,7 +31,7 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "The caller's tenant's users, oldest first (admin only)",
+        operationId: 'listUsers', summary: "The caller's tenant's users, oldest first (admin only)",
         response: { 200: Type.Array(UserSchema), ...errorResponses },
       },
     },
@@ -43,7 +43,7 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary:
+        operationId: 'createUser', summary:
           "Create a user in the caller's tenant (admin only): role admin, or user (an operator: reads, commands, alarms, set points). " +
           'The password needs at least 12 characters, not one repeated character, not the e-mail address.',
         body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 255 }), password: PasswordField, role: Type.Optional(RoleSchema) }, { additionalProperties: false }),
@@ -63,7 +63,7 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary:
+        operationId: 'updateUser', summary:
           'Change a user (admin only): role, disabled, password. Any change ends the sessions the user had (their tokens answer 401). ' +
           "The tenant's last enabled admin cannot be demoted or disabled (409).",
         params: IdParams,
@@ -83,7 +83,7 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        summary: "Delete a user and its API keys (admin only); its tokens answer 401 from the next request. The tenant's last enabled admin cannot be deleted (409).",
+        operationId: 'deleteUser', summary: "Delete a user and its API keys (admin only); its tokens answer 401 from the next request. The tenant's last enabled admin cannot be deleted (409).",
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

@@ -121,7 +121,7 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, opts) => {
 
   // Public (the sign-in page may already show the map's settings); it holds no secret, only a URL template.
   const uiConfig = { tileUrl: opts.ui?.tileUrl || null, tileAttribution: opts.ui?.tileAttribution || null };
-  app.get('/api/ui-config', { schema: { tags: ['ui'], summary: 'Dashboard settings (map tile server; null: none, the map works offline)', security: [], response: { 200: UiConfigView } } }, async (_request, reply) => {
+  app.get('/api/ui-config', { schema: { tags: ['ui'], operationId: 'getUiConfig', summary: 'Dashboard settings (map tile server; null: none, the map works offline)', security: [], response: { 200: UiConfigView } } }, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');
     return uiConfig;
   });

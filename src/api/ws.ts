@@ -240,7 +240,7 @@ export const liveRoutes: ApiPlugin<{ deps: ApiDeps; live: NonNullable<ApiDeps['l
       websocket: true,
       schema: {
         tags: ['live'],
-        summary: 'WebSocket: live telemetry, alarms, device status and command states',
+        operationId: 'openLiveUpdates', summary: 'WebSocket: live telemetry, alarms, device status and command states',
         description: `Authenticate with subprotocols ["${LIVE_SUBPROTOCOL}", "bearer.<JWT or API key>"] or a first message {"token"} / {"apiKey"}. A token in the URL is refused (close ${CLOSE_BAD_REQUEST}).`,
         querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'refused: tokens in URLs end up in logs' })) }),
       },

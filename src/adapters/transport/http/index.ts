@@ -151,6 +151,9 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       return reply;
     };
 
+    /** OpenAPI only (no validation: the handlers parse the raw bytes themselves, at device rates). */
+    const doc = (operationId: string, summary: string): { schema: { tags: string[]; operationId: string; summary: string; security: [] } } => ({ schema: { tags: ['device-api'], operationId, summary, security: [] } });
+
     /** Registers the route, and 405 for the other methods on its path. */
     const paths = new Map<string, HTTPMethods[]>();
     const allow = (url: string, method: HTTPMethods): void => {
@@ -158,7 +161,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     };
 
     allow('/:token/telemetry', 'POST');
-    app.post<TokenParams>('/:token/telemetry', async (request, reply) => {
+    app.post<TokenParams>('/:token/telemetry', doc('postDeviceTelemetry', 'Publish telemetry (JSON, SenML JSON, or the profile\'s codec); 200 once stored'), async (request, reply) => {
       const identity = await authenticate(request);
       serviceAccounted.add(request);
       await deviceApi.publishTelemetry(identity, bodyOf(request), 'http', contentTypeOf(request));
@@ -167,7 +170,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/attributes', 'POST');
-    app.post<TokenParams>('/:token/attributes', async (request, reply) => {
+    app.post<TokenParams>('/:token/attributes', doc('postDeviceAttributes', 'Publish client attributes; 200 once stored'), async (request, reply) => {
       const identity = await authenticate(request);
       serviceAccounted.add(request);
       await deviceApi.publishAttributes(identity, bodyOf(request), 'http', contentTypeOf(request));
@@ -176,7 +179,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/attributes', 'GET');
-    app.get<TokenParams & { Querystring: Record<string, string | undefined> }>('/:token/attributes', async (request, reply) => {
+    app.get<TokenParams & { Querystring: Record<string, string | undefined> }>('/:token/attributes', doc('getDeviceAttributesAsDevice', 'Read client and shared attributes (clientKeys, sharedKeys: comma-separated)'), async (request, reply) => {
       const identity = await authenticate(request);
       metrics.messageIn('http', 'attributes_request');
       const query = new URLSearchParams();
@@ -188,7 +191,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/attributes/updates', 'GET');
-    app.get<PollRoute>('/:token/attributes/updates', async (request, reply) => {
+    app.get<PollRoute>('/:token/attributes/updates', doc('pollSharedAttributes', 'Long poll: the next shared attribute update, or 408 after timeout ms'), async (request, reply) => {
       const timeoutMs = pollTimeout(request.query.timeout);
       const identity = await authenticate(request);
       return poll<SharedAttributeUpdate>(reply, 'attributes_poll', {
@@ -205,7 +208,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/rpc', 'GET');
-    app.get<PollRoute>('/:token/rpc', async (request, reply) => {
+    app.get<PollRoute>('/:token/rpc', doc('pollDeviceRpc', 'Long poll: the next server-side RPC request {id, method, params}, or 408 after timeout ms'), async (request, reply) => {
       const timeoutMs = pollTimeout(request.query.timeout);
       const identity = await authenticate(request);
       const waiting = backlog.take(identity.deviceId);
@@ -230,7 +233,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/rpc/:id', 'POST');
-    app.post<{ Params: { token: string; id: string } }>('/:token/rpc/:id', async (request, reply) => {
+    app.post<{ Params: { token: string; id: string } }>('/:token/rpc/:id', doc('replyDeviceRpc', 'Reply to the server-side RPC request with this id'), async (request, reply) => {
       const id = parseRpcId(request.params.id);
       const identity = await authenticate(request);
       metrics.messageIn('http', 'rpc_response');
@@ -239,7 +242,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     });
 
     allow('/:token/rpc', 'POST');
-    app.post<TokenParams>('/:token/rpc', async (request, reply) => {
+    app.post<TokenParams>('/:token/rpc', doc('callServerRpc', 'Client-side RPC: {method, params}, answered with the result'), async (request, reply) => {
       const identity = await authenticate(request);
       const rpc = parseClientRpc(bodyOf(request));
       metrics.messageIn('http', 'client_rpc');
@@ -249,7 +252,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     // OTA downloads: the bytes of the package assigned to the device, one chunk per request.
     for (const type of ['firmware', 'software'] as const) {
       allow(`/:token/${type}`, 'GET');
-      app.get<TokenParams & { Querystring: Record<string, string | undefined> }>(`/:token/${type}`, async (request, reply) => {
+      app.get<TokenParams & { Querystring: Record<string, string | undefined> }>(`/:token/${type}`, doc(`download${type === 'firmware' ? 'Firmware' : 'Software'}`, `The assigned ${type} package: one chunk (size, chunk) or, without size, the whole package`), async (request, reply) => {
         const query = new URLSearchParams();
         for (const key of ['title', 'version', 'size', 'chunk']) {
           const value = request.query[key];
@@ -271,7 +274,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
     }
 
     allow('/provision', 'POST');
-    app.post('/provision', async (request, reply) => {
+    app.post('/provision', doc('provisionDevice', 'Provision a device with a profile\'s provision key and secret; answers its credentials'), async (request, reply) => {
       const req = parseProvisionRequest(bodyOf(request));
       metrics.messageIn('http', 'provision');
       return json(reply, (await deviceApi.provision(req, { transport: 'http', address: request.ip })) as unknown as JsonValue);
@@ -282,6 +285,8 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       app.route({
         method: others,
         url,
+        // Not an operation: the OpenAPI document lists only the methods a path really has.
+        schema: { hide: true },
         handler: async (request, reply) => {
           void reply.header('allow', allowed.join(', '));
           throw new PlatformError('METHOD_NOT_ALLOWED', `${request.method} not allowed here; use ${allowed.join(' or ')}`);
