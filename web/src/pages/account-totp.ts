@@ -85,7 +85,8 @@ export function totpCard(): HTMLElement {
         };
         replaceChildren(body, h('p', { class: 'hint' }, 'Two-step sign-in is off: your password alone signs in.'), start);
       }
-      card.dataset.loaded = 'true';
+      // Not data-loaded: pages wait for the API keys card by that name.
+      card.dataset.totp = 'loaded';
     } catch (err) {
       error.textContent = errorText(err);
     }
