@@ -12,6 +12,8 @@ export * from './ports/metrics.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
 export * from './ports/ota-deployments.js';
+export * from './ports/oidc.js';
+export * from './ports/signin.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
@@ -32,6 +34,7 @@ import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
+import type { SigninStore } from './ports/signin.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -175,7 +178,11 @@ export interface StatusStore {
   getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
 }
 
-export type Role = 'admin' | 'user';
+/**
+ * Built-in roles (issue 15). 'admin' and 'user' are the legacy names of 'tenant-admin' and
+ * 'operator', still accepted on every input and found in older databases.
+ */
+export type Role = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user' | 'admin' | 'user';
 
 export interface User {
   readonly id: string;
@@ -207,6 +214,8 @@ export interface ApiKey {
   readonly createdAt: number;
   /** Epoch ms after which the key is refused; absent: no expiry. */
   readonly expiresAt?: number;
+  /** The role requests with this key get (never above the owner's, checked on every use); absent: the owner's. */
+  readonly role?: Role;
 }
 
 export interface UserStore {
@@ -415,6 +424,7 @@ export interface Store
     AttributeStore,
     StatusStore,
     UserStore,
+    SigninStore,
     AlarmStore,
     CommandStore,
     IdStore,

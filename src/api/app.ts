@@ -18,6 +18,8 @@ import { attributeRoutes } from './attributes.js';
 import { endpointRoutes } from './endpoints.js';
 import { edgeConfigRoutes } from './edge-config.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
+import { oidcRoutes } from './oidc-routes.js';
+import { totpRoutes } from './totp-routes.js';
 import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
 import { dashboardRoutes } from './dashboards.js';
@@ -155,6 +157,7 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
 function managementApi(deps: ApiDeps) {
   return async (api: FastifyInstance): Promise<void> => {
     await api.register(loginRoutes, { deps });
+    await api.register(oidcRoutes, { deps, oidc: deps.oidc });
     // Authenticates itself (subprotocol or first message): browsers cannot send headers on a WebSocket.
     if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
     await api.register(async (secured) => {
@@ -162,6 +165,7 @@ function managementApi(deps: ApiDeps) {
       enforceRoles(secured);
       if (deps.audit) auditChanges(secured, deps.audit);
       await secured.register(authRoutes, { deps });
+      await secured.register(totpRoutes, { deps });
       await secured.register(userRoutes, { deps });
       await secured.register(deviceRoutes, { deps });
       await secured.register(credentialRoutes, { deps });

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { normalizeEmail } from '../services/auth.js';
+import { canonicalRole, parseRole, ROLE_NAMES } from '../services/auth-role-ceiling.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
 import { errorResponses, IdParams } from './schemas.js';
@@ -20,7 +21,12 @@ const ApiKeySchema = Type.Object({
   name: Type.String(),
   createdAt: Type.Integer(),
   expiresAt: Type.Optional(Type.Integer()),
+  /** The role requests with the key get; absent: the owner's role at the time of each request. */
+  role: Type.Optional(Type.String()),
 });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const RoleName = Type.Union(ROLE_NAMES.map((r) => Type.Literal(r)));
 
 export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.post(
@@ -31,7 +37,12 @@ export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =
         operationId: 'login', summary: 'Exchange email and password for a JWT',
         security: [],
         body: Type.Object(
-          { email: Type.String({ minLength: 1, maxLength: 255 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          {
+            email: Type.String({ minLength: 1, maxLength: 255 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            /** The authenticator code (or a recovery code) when the account has a second factor. */
+            totp: Type.Optional(Type.String({ maxLength: 64 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.Integer() }), ...errorResponses },
@@ -40,11 +51,20 @@ export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =
     async (request) => {
       const email = request.body.email;
       try {
-        const session = await deps.auth.login(email, request.body.password, request.ip);
+        const session = await deps.auth.login(email, request.body.password, request.ip, request.body.totp);
         const principal = await deps.auth.verifyToken(session.token);
-        deps.audit?.record({ tenantId: principal.tenantId, actor: principal.userId, actorName: normalizeEmail(email), action: 'auth.login', address: request.ip });
+        deps.audit?.record({
+          tenantId: principal.tenantId,
+          actor: principal.userId,
+          actorName: normalizeEmail(email),
+          action: 'auth.login',
+          address: request.ip,
+          details: { method: request.body.totp ? 'password+totp' : 'password' },
+        });
         return session;
       } catch (err) {
+        // A right password without the code yet is the first half of a sign-in, not a failure to record.
+        if (isPlatformError(err, 'SECOND_FACTOR_REQUIRED') && !request.body.totp) throw err;
         // The email is kept as typed (bounded by the schema): it is what an investigation searches for.
         const refused = isPlatformError(err, 'RATE_LIMITED') || isPlatformError(err, 'UNAVAILABLE');
         deps.audit?.record({ tenantId: DEFAULT_TENANT_ID, actor: 'anonymous', actorName: normalizeEmail(email), action: 'auth.login_failed', outcome: refused ? 'denied' : 'failure', address: request.ip });
@@ -125,13 +145,28 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
     {
       schema: {
         tags,
-        operationId: 'createApiKey', summary: 'Create an API key for the calling user (the key is shown only in this answer); expiresAt (epoch ms) is optional',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), expiresAt: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ id: Type.String(), key: Type.String(), expiresAt: Type.Optional(Type.Integer()) }), ...errorResponses },
+        operationId: 'createApiKey',
+        summary:
+          'Create an API key for the calling user (the key is shown only in this answer). role: not above yours (403), default yours; expiry: expiresInDays or expiresAt (epoch ms), default none',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 255 }),
+            role: Type.Optional(RoleName),
+            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+            expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ id: Type.String(), key: Type.String(), expiresAt: Type.Optional(Type.Integer()), role: Type.Optional(Type.String()) }), ...errorResponses },
       },
     },
     async (request, reply) => {
-      const created = await deps.auth.createApiKey(principalOf(request).userId, request.body.name, request.body.expiresAt);
+      const { name, role, expiresInDays, expiresAt } = request.body;
+      if (expiresInDays !== undefined && expiresAt !== undefined) throw new PlatformError('BAD_REQUEST', 'give expiresInDays or expiresAt, not both');
+      const expiry = expiresInDays !== undefined ? Date.now() + expiresInDays * DAY_MS : expiresAt;
+      // Stored by its current name: the legacy 'admin'/'user' become 'tenant-admin'/'operator'.
+      const parsed = role === undefined ? undefined : parseRole(role);
+      const created = await deps.auth.createApiKey(principalOf(request).userId, name, expiry, parsed && canonicalRole(parsed));
       return reply.code(201).send(created);
     },
   );

@@ -10,6 +10,7 @@ import type { AuditService } from '../services/audit.js';
 import type { MetricsAccess } from './metrics-access.js';
 import type { ListeningAddress } from '../ports.js';
 import type { AuthService } from '../services/auth.js';
+import type { OidcSignin } from '../services/auth-oidc.js';
 import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
 import type { TwinService } from '../services/twin.js';
@@ -60,6 +61,8 @@ export interface MetricsRenderer {
 export interface ApiDeps {
   readonly registry: RegistryService;
   readonly auth: AuthService;
+  /** OpenID Connect sign-in (auth.oidc); absent: GET /api/auth/oidc/config answers enabled: false. */
+  readonly oidc?: OidcSignin | undefined;
   /** The audit log: changes through the API and sign-ins are recorded; GET /api/audit reads it. */
   readonly audit?: Pick<AuditService, 'record' | 'list'>;
   readonly telemetry: TelemetryQueryService;

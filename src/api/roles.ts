@@ -22,7 +22,13 @@ const OPERATOR_WRITES = new Set([
   'DELETE /api/auth/api-keys/:id',
   'POST /api/auth/logout',
   'POST /api/auth/password',
+  'POST /api/auth/totp/enroll',
+  'POST /api/auth/totp/confirm',
+  'DELETE /api/auth/totp',
 ]);
+
+/** Writes on the caller's own account: every role, viewers included. */
+const SELF_WRITES = new Set([...OPERATOR_WRITES].filter((r) => r.includes(' /api/auth/')));
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -30,8 +36,10 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users', 'GET /api/devices/:id/edge-config']);
 
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
-  if (role === 'admin') return true;
+  // The issue-15 names next to the legacy ones until the permission table replaces this hook.
+  if (role === 'admin' || role === 'tenant-admin' || role === 'sysadmin') return true;
   if (READS.has(method)) return !ADMIN_READS.has(`${method} ${route}`);
+  if (role === 'viewer') return SELF_WRITES.has(`${method} ${route}`);
   if (OPERATOR_WRITES.has(`${method} ${route}`)) return true;
   // Shared attributes are the device's desired state (set points): operating, not configuring.
   return route === '/api/devices/:id/attributes/:scope' && params.scope === 'shared';

@@ -174,6 +174,38 @@ export const ConfigSchema = Type.Object({
        * credential.key in the data dir, created on first start. Never stored in the database.
        */
       credentialKey: Type.Optional(Type.String({ minLength: 43 })),
+      /** Single sign-on with an OpenID Connect provider (docs/OPERATIONS.md); absent: off. */
+      oidc: Type.Optional(
+        Type.Object(
+          {
+            /** The provider's issuer URL (discovery at <issuer>/.well-known/openid-configuration). */
+            issuer: Type.String({ minLength: 1 }),
+            clientId: Type.String({ minLength: 1 }),
+            /** Absent: a public client (PKCE only). */
+            clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+            /** Registered at the provider; absent: http(s)://<host the browser used>/api/auth/oidc/callback. */
+            redirectUri: Type.Optional(Type.String({ minLength: 1 })),
+            /** Default 'openid email profile'. */
+            scopes: Type.Optional(Type.String({ minLength: 1 })),
+            /** Claim (dotted path, e.g. realm_access.roles) whose value(s) give the role; absent: everyone gets defaultRole. */
+            roleClaim: Type.Optional(Type.String({ minLength: 1 })),
+            /** Claim naming the tenant id; absent: the default tenant. An unknown tenant is refused. */
+            tenantClaim: Type.Optional(Type.String({ minLength: 1 })),
+            customerClaim: Type.Optional(Type.String({ minLength: 1 })),
+            /** Role of accounts whose claims map to none; default 'viewer'. */
+            defaultRole: Type.Optional(Type.String({ minLength: 1 })),
+            /** Claim value → role; without it a claim value that is a role name is taken (never sysadmin). */
+            roleMap: Type.Optional(Type.Record(Type.String(), Type.String())),
+            /** Create an account on first sign-in; default true. */
+            autoCreate: Type.Optional(Type.Boolean()),
+            /** Text of the sign-in button; default 'Sign in with SSO'. */
+            label: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+            /** Plain http to the provider (tests, loopback development only); default false. */
+            allowInsecureHttp: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      ),
     },
     { default: {} },
   ),

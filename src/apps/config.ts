@@ -97,7 +97,7 @@ export interface ConfigSources {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
-const OPTIONAL_ENV_PATHS = ['node.id', 'auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
+const OPTIONAL_ENV_PATHS = ['node.id', 'auth.adminEmail', 'auth.adminPassword', 'auth.credentialKey', 'auth.oidc.issuer', 'auth.oidc.clientId', 'auth.oidc.clientSecret', 'auth.oidc.redirectUri', 'tls.cert', 'tls.key', 'tls.ca', 'tls.crl', 'notify.smtp.host', 'notify.smtp.ca', 'notify.smtp.from', 'notify.smtp.username', 'notify.smtp.password', 'web.tileUrl', 'web.tileAttribution', 'metrics.token'];
 
 export interface LoadedConfig {
   readonly config: Config;

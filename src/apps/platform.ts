@@ -47,6 +47,7 @@ import { LiveService } from '../services/live.js';
 import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
 import { loadCredentialKey } from './credential-key.js';
+import { createOidcSignin } from './oidc.js';
 import { RpcService } from '../services/rpc.js';
 import { IdAllocator, RPC_ID_SEQUENCE } from '../services/ids.js';
 import { Reachability } from '../services/reachability.js';
@@ -131,6 +132,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let store: Store;
   let brokerState: BrokerStateStore;
   let tokens: TokenHasher;
+  let credentialKey: Buffer | undefined;
   let bus: Bus;
   try {
     bus = await createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built (or reached) refuses the start before the store opens
@@ -139,7 +141,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     throw err;
   }
   try {
-    tokens = new TokenHasher(loadCredentialKey(config));
+    credentialKey = loadCredentialKey(config);
+    tokens = new TokenHasher(credentialKey);
     ({ store, brokerState } = openStore(config, logger, tokens));
   } catch (err) {
     await bus.close(); // a NATS connection left open would keep the process alive
@@ -180,7 +183,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     passwords: { cost: config.auth.passwordHashCost, concurrency: config.auth.passwordHashConcurrency },
     loginThrottle: { account: { maxFailures: config.auth.loginMaxFailures }, address: { maxFailures: config.auth.loginMaxFailuresPerAddress } },
     audit,
+    ...(credentialKey ? { credentialKey } : {}),
   });
+  const oidc = createOidcSignin(config, { store, auth, clock, logger: logger.child({ component: 'oidc' }) });
   try {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
@@ -335,7 +340,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.

@@ -27,6 +27,8 @@ export const ERRORS = {
   TIMESTAMP_IN_FUTURE: { http: 400, coap: '4.00', mqtt: 0x99, message: 'timestamp more than a day in the future' },
   PAYLOAD_TOO_LARGE: { http: 413, coap: '4.13', mqtt: 0x95, message: 'payload over the configured limit' },
   UNAUTHORIZED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'not authorized' },
+  /** The password was right but the account has a second factor: ask for the TOTP (or a recovery) code and send it as `totp`. */
+  SECOND_FACTOR_REQUIRED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'a second factor (TOTP code) is needed' },
   BAD_CREDENTIALS: { http: 401, coap: '4.01', mqtt: 0x86, message: 'bad user name or password' },
   CERTIFICATE_REFUSED: { http: 401, coap: '4.01', mqtt: 0x87, message: 'client certificate expired, revoked or not issued by the device CA' },
   FORBIDDEN: { http: 403, coap: '4.03', mqtt: 0x87, message: 'forbidden' },

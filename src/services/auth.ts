@@ -16,6 +16,8 @@ import type { AuditService } from './audit.js';
 import { UserCache } from './auth-cache.js';
 import { checkPasswordPolicy, PasswordHasher, type PasswordHasherOptions } from './auth-passwords.js';
 import { generatePassword, randomBase62, safeEqual, sha256Hex } from './auth-secrets.js';
+import { roleCovers } from './auth-role-ceiling.js';
+import { TotpService } from './auth-totp.js';
 import { normalizeEmail, UserAdmin } from './auth-users.js';
 import { FailureThrottle, type ThrottleOptions } from './throttle.js';
 
@@ -33,6 +35,8 @@ export interface AuthDeps {
   readonly loginThrottle?: { readonly account?: Partial<ThrottleOptions>; readonly address?: Partial<ThrottleOptions> };
   /** Lockouts are recorded here. */
   readonly audit?: Pick<AuditService, 'record'>;
+  /** The credential key: TOTP secrets are sealed under a key derived from it (auth-totp.ts). */
+  readonly credentialKey?: Buffer;
 }
 
 export interface Principal {
@@ -84,6 +88,8 @@ export class AuthService {
   /** User administration (routes under /api/users, own password, logout, CLI reset). */
   readonly users: UserAdmin;
   readonly passwords: PasswordHasher;
+  /** The TOTP second factor of local accounts. */
+  readonly totp: TotpService;
   private readonly cache: UserCache;
   private readonly accountThrottle: FailureThrottle;
   private readonly addressThrottle: FailureThrottle;
@@ -97,6 +103,7 @@ export class AuthService {
     this.passwords = new PasswordHasher(deps.passwords);
     this.cache = new UserCache(deps.store, deps.clock);
     this.users = new UserAdmin({ store: deps.store, clock: deps.clock, logger: deps.logger, passwords: this.passwords, cache: this.cache });
+    this.totp = new TotpService({ store: deps.store, clock: deps.clock, ...(deps.credentialKey ? { key: deps.credentialKey } : {}) });
     this.accountThrottle = new FailureThrottle({ ...LOGIN_THROTTLE.account, ...deps.loginThrottle?.account }, deps.clock);
     this.addressThrottle = new FailureThrottle({ ...LOGIN_THROTTLE.address, ...deps.loginThrottle?.address }, deps.clock);
   }
@@ -142,9 +149,10 @@ export class AuthService {
   /**
    * Email and password → a JWT. Refused with RATE_LIMITED (429 + Retry-After) while the account
    * or the address is locked out, before any hashing; UNAVAILABLE (503) when too many password
-   * checks are already running.
+   * checks are already running. With an active second factor, SECOND_FACTOR_REQUIRED (401) until
+   * `totp` carries a good code; a wrong code counts as a failed sign-in, like a wrong password.
    */
-  async login(email: string, password: string, address?: string): Promise<{ token: string; expiresAt: number }> {
+  async login(email: string, password: string, address?: string, totp?: string): Promise<{ token: string; expiresAt: number }> {
     const normalized = normalizeEmail(email);
     const accountKey = [`account:${normalized}`];
     const addressKey = address ? [`address:${address}`] : [];
@@ -157,6 +165,13 @@ export class AuthService {
       throw unauthorized('invalid email or password');
     }
     if (user.disabled) throw unauthorized('this account is disabled');
+    if (await this.totp.isActive(user.id)) {
+      if (totp === undefined || totp.trim() === '') throw new PlatformError('SECOND_FACTOR_REQUIRED', 'enter the code from your authenticator app (or a recovery code) as totp');
+      if (!(await this.totp.verify(user.id, user.email, totp))) {
+        this.countFailure(normalized, user, accountKey, addressKey, address);
+        throw new PlatformError('SECOND_FACTOR_REQUIRED', 'the authenticator code is not valid (or was used already)');
+      }
+    }
     this.accountThrottle.success(accountKey[0] as string);
     if (this.passwords.isOutdated(user.passwordHash)) {
       // After the answer is decided; a failure only means the old hash stays until next time.
@@ -215,17 +230,24 @@ export class AuthService {
     return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
   }
 
-  async createApiKey(userId: string, name: string, expiresAt?: number): Promise<{ id: string; key: string; expiresAt?: number }> {
+  /**
+   * A key for the user; `role` (default: whatever the owner's role is when the key is used) may
+   * not be above the owner's role (FORBIDDEN), and is checked again on every use.
+   */
+  async createApiKey(userId: string, name: string, expiresAt?: number, role?: Role): Promise<{ id: string; key: string; expiresAt?: number; role?: Role }> {
     if (name.trim().length === 0 || name.length > 255) throw new PlatformError('BAD_REQUEST', 'API key name must be 1..255 characters');
     if (expiresAt !== undefined && (!Number.isSafeInteger(expiresAt) || expiresAt <= this.deps.clock.now())) {
       throw new PlatformError('BAD_REQUEST', 'expiresAt must be a time in the future (epoch milliseconds)');
     }
-    if (!(await this.deps.store.getUser(userId))) throw new PlatformError('NOT_FOUND', 'user');
+    const owner = await this.deps.store.getUser(userId);
+    if (!owner) throw new PlatformError('NOT_FOUND', 'user');
+    if (role !== undefined && !roleCovers(owner.role, role)) throw new PlatformError('FORBIDDEN', `an API key may not have a role above yours (${owner.role}): ${role}`);
     const key = API_KEY_PREFIX + randomBase62(40);
     const id = randomUUID();
-    const record: ApiKey = { id, userId, name, keyHash: sha256Hex(key), createdAt: this.deps.clock.now(), ...(expiresAt !== undefined ? { expiresAt } : {}) };
+    const optional = { ...(expiresAt !== undefined ? { expiresAt } : {}), ...(role !== undefined ? { role } : {}) };
+    const record: ApiKey = { id, userId, name, keyHash: sha256Hex(key), createdAt: this.deps.clock.now(), ...optional };
     await this.deps.store.insertApiKey(record);
-    return { id, key, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+    return { id, key, ...optional };
   }
 
   /** The user's keys without their hashes. */
@@ -244,7 +266,29 @@ export class AuthService {
     if (!record) throw unauthorized('unknown API key');
     if (record.expiresAt !== undefined && record.expiresAt <= this.deps.clock.now()) throw unauthorized('API key expired');
     const user = await this.activeUser(record.userId);
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    // The owner may have been demoted since: a key never outranks its owner.
+    if (record.role !== undefined && !roleCovers(user.role, record.role)) throw unauthorized("API key role is above its owner's current role");
+    return { userId: user.id, tenantId: user.tenantId, role: record.role ?? user.role, email: user.email };
+  }
+
+  /**
+   * Removes the caller's second factor after proving it again: a current code (or recovery code)
+   * or the password. A wrong proof counts as a failed sign-in (throttled) and answers FORBIDDEN.
+   */
+  async removeTotp(userId: string, proof: { code?: string; password?: string }, address?: string): Promise<void> {
+    const user = await this.deps.store.getUser(userId);
+    if (!user) throw unauthorized('user no longer exists');
+    const accountKey = [`account:${user.email}`];
+    const addressKey = address ? [`address:${address}`] : [];
+    this.accountThrottle.check(accountKey, 'attempts for this account');
+    this.addressThrottle.check(addressKey, 'attempts from this address');
+    const ok =
+      proof.code !== undefined ? await this.totp.verify(user.id, user.email, proof.code) : proof.password !== undefined && (await this.passwords.verify(proof.password, user.passwordHash));
+    if (!ok) {
+      this.countFailure(user.email, user, accountKey, addressKey, address);
+      throw new PlatformError('FORBIDDEN', 'the code or password is not correct');
+    }
+    if (!(await this.totp.remove(user.id))) throw new PlatformError('NOT_FOUND', 'no second factor to remove');
   }
 
   /** `Authorization: Bearer <jwt>` (or `ApiKey <key>`) or an `X-API-Key` header. */

@@ -43,6 +43,7 @@ export interface ApiKey {
   name: string;
   createdAt: number;
   expiresAt?: number;
+  role?: string;
 }
 
 const userPath = (id: string): string => `/api/users/${encodeURIComponent(id)}`;
@@ -55,7 +56,7 @@ export const deleteUser = (id: string): Promise<void> => del(userPath(id));
 export const listAudit = (filter: AuditFilter): Promise<Page<AuditEntry>> => get(`/api/audit${query({ ...filter })}`);
 
 export const listApiKeys = (): Promise<ApiKey[]> => get('/api/auth/api-keys');
-export const createApiKey = (body: { name: string; expiresAt?: number }): Promise<{ id: string; key: string; expiresAt?: number }> => post('/api/auth/api-keys', body);
+export const createApiKey = (body: { name: string; expiresAt?: number; role?: string }): Promise<{ id: string; key: string; expiresAt?: number; role?: string }> => post('/api/auth/api-keys', body);
 export const deleteApiKey = (id: string): Promise<void> => del(`/api/auth/api-keys/${encodeURIComponent(id)}`);
 
 /** The server ends every other session and answers a new token, which replaces this tab's. */

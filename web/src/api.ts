@@ -47,12 +47,37 @@ export function signOut(reason?: string): void {
   if (had) for (const l of listeners) l(reason);
 }
 
-function postLogin(email: string, password: string): Promise<Response> {
+function postLogin(email: string, password: string, totp?: string): Promise<Response> {
   return fetch('/api/auth/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
+    body: JSON.stringify({ email, password, ...(totp ? { totp } : {}) }),
   });
+}
+
+/** Single sign-on, when the server has it: the label of its button. */
+export async function oidcConfig(): Promise<{ enabled: boolean; label?: string }> {
+  try {
+    const res = await fetch('/api/auth/oidc/config');
+    return res.ok ? ((await res.json()) as { enabled: boolean; label?: string }) : { enabled: false };
+  } catch {
+    return { enabled: false };
+  }
+}
+
+/**
+ * The end of a single sign-on: the one-time code from the URL fragment becomes our session (the
+ * token itself never was in a URL).
+ */
+export async function finishOidcSignIn(code: string): Promise<Session> {
+  const res = await fetch('/api/auth/oidc/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  const body = (await res.json().catch(() => ({}))) as { token?: string; expiresAt?: number; message?: string; error?: string };
+  if (!res.ok || !body.token || !body.expiresAt) throw new ApiError(res.status, body.error ?? 'ERROR', body.message ?? `Sign-in failed (${res.status}).`);
+  const me = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${body.token}` } });
+  const { email } = (await me.json().catch(() => ({}))) as { email?: string };
+  const session: Session = { token: body.token, expiresAt: body.expiresAt, email: email ?? '' };
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+  return session;
 }
 
 /** Retry-After in whole seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -66,16 +91,19 @@ export function retryAfterSeconds(header: string | null, now = Date.now()): numb
  * A 503 means the platform is busy hashing other passwords: one retry after a second usually
  * gets through. A 429 (the account or the address is locked out) is shown with the wait.
  */
-export async function signIn(email: string, password: string): Promise<Session> {
-  let res = await postLogin(email, password);
+export async function signIn(email: string, password: string, totp?: string): Promise<Session> {
+  let res = await postLogin(email, password, totp);
   if (res.status === 503) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    res = await postLogin(email, password);
+    res = await postLogin(email, password, totp);
   }
   const body = (await res.json().catch(() => ({}))) as { token?: string; expiresAt?: number; message?: string; error?: string };
   if (res.status === 429) {
     const wait = retryAfterSeconds(res.headers.get('retry-after'));
     throw new ApiError(429, body.error ?? 'RATE_LIMITED', wait === undefined ? 'Too many attempts — try again later.' : `Too many attempts — try again in ${wait} s.`);
+  }
+  if (body.error === 'SECOND_FACTOR_REQUIRED') {
+    throw new ApiError(401, body.error, totp ? 'That code is not valid (or was used already).' : 'Enter the 6-digit code from your authenticator app.');
   }
   if (!res.ok || !body.token || !body.expiresAt) {
     const message = res.status === 401 ? 'Wrong email or password.' : res.status === 503 ? 'The platform is busy — try again in a moment.' : (body.message ?? `Sign-in failed (${res.status}).`);
@@ -248,12 +276,13 @@ export async function loadRole(): Promise<string> {
 
 /** Users, the audit log and device credentials are for admins only. */
 export function isAdmin(): boolean {
-  return currentRole() === 'admin';
+  const role = currentRole();
+  return role === 'admin' || role === 'tenant-admin' || role === 'sysadmin';
 }
 
 /** Only admins see create/edit/delete controls of the configuration (devices, rules, dashboards, credentials). */
 export function canWrite(): boolean {
-  return currentRole() === 'admin';
+  return isAdmin();
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The dashboard: sign-in, fleet, device and alarm pages over hash routes (#/devices/<id>). */
 import './style.css';
-import { currentRole, currentSession, get, isAdmin, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
+import { currentRole, currentSession, finishOidcSignIn, get, isAdmin, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
 import { debounce, h, replaceChildren } from './dom.js';
 import { live } from './live.js';
 import { accountPage } from './pages/account.js';
@@ -135,6 +135,20 @@ function render(): void {
     shell?.dispose();
     shell = undefined;
     live.stop();
+    // Back from single sign-on: a one-time code in the fragment, redeemed (and removed from the address bar) at once.
+    const oidcCode = /^#\/oidc\?code=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
+    if (oidcCode) {
+      history.replaceState(null, '', '#/devices');
+      finishOidcSignIn(oidcCode)
+        .then(() => render())
+        .catch((err: unknown) => {
+          signOutReason = undefined;
+          render();
+          const alert = root.querySelector('.form-error');
+          if (alert) alert.textContent = err instanceof Error ? err.message : String(err);
+        });
+      return;
+    }
     const view = signInPage(signOutReason, () => {
       signOutReason = undefined;
       navigate('#/devices');

@@ -244,6 +244,7 @@ export function makeApiKey(k: ApiKey): ApiKey {
     keyHash: k.keyHash,
     createdAt: checkInt(k.createdAt, 'createdAt'),
     ...(k.expiresAt !== undefined && k.expiresAt !== null ? { expiresAt: checkInt(k.expiresAt, 'expiresAt') } : {}),
+    ...(k.role !== undefined && k.role !== null ? { role: k.role } : {}),
   };
 }
 

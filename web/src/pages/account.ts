@@ -7,6 +7,7 @@ import { currentRole, currentSession } from '../api.js';
 import { changeOwnPassword, createApiKey, deleteApiKey, listApiKeys, type ApiKey } from '../admin-api.js';
 import { field, h, replaceChildren, select, timeEl } from '../dom.js';
 import type { View } from '../main.js';
+import { totpCard } from './account-totp.js';
 import { errorText, PASSWORD_RULES } from './users.js';
 
 const DAY = 86_400_000;
@@ -16,6 +17,14 @@ const EXPIRIES = [
   [String(30 * DAY), 'In 30 days'],
   [String(90 * DAY), 'In 90 days'],
   [String(365 * DAY), 'In 1 year'],
+] as const;
+
+/** Roles a key may have, highest first; the server refuses one above the caller's (403). */
+const KEY_ROLES = [
+  ['', 'My role'],
+  ['tenant-admin', 'Tenant admin'],
+  ['operator', 'Operator'],
+  ['viewer', 'Viewer (read only)'],
 ] as const;
 
 function passwordCard(): HTMLElement {
@@ -69,7 +78,7 @@ function apiKeysCard(): HTMLElement {
   async function load(): Promise<void> {
     try {
       const keys = await listApiKeys();
-      replaceChildren(tbody, keys.length ? keys.map(row) : h('tr', null, h('td', { class: 'empty', colspan: 4 }, 'No API keys.')));
+      replaceChildren(tbody, keys.length ? keys.map(row) : h('tr', null, h('td', { class: 'empty', colspan: 5 }, 'No API keys.')));
       card.dataset.loaded = 'true';
     } catch (err) {
       error.textContent = errorText(err);
@@ -98,6 +107,7 @@ function apiKeysCard(): HTMLElement {
       { 'data-key-id': k.id },
       h('td', { 'data-label': 'Name', class: 'wrap' }, k.name),
       h('td', { 'data-label': 'Created' }, timeEl(k.createdAt)),
+      h('td', { 'data-label': 'Role' }, k.role ?? 'mine'),
       h('td', { 'data-label': 'Expires' }, k.expiresAt === undefined ? 'never' : new Date(k.expiresAt).toLocaleString()),
       h('td', { 'data-label': 'Actions' }, box),
     );
@@ -145,6 +155,7 @@ function apiKeysCard(): HTMLElement {
 
   const name = h('input', { type: 'text', required: true, maxlength: 255, autocomplete: 'off' });
   const expiry = select(EXPIRIES, '');
+  const keyRole = select(KEY_ROLES, '', { id: 'key-role' });
   const create = h('button', { type: 'submit', class: 'primary' }, 'Create API key');
   const form = h(
     'form',
@@ -156,7 +167,7 @@ function apiKeysCard(): HTMLElement {
         status.textContent = '';
         create.disabled = true;
         const label = name.value.trim();
-        createApiKey({ name: label, ...(expiry.value ? { expiresAt: Date.now() + Number(expiry.value) } : {}) })
+        createApiKey({ name: label, ...(expiry.value ? { expiresAt: Date.now() + Number(expiry.value) } : {}), ...(keyRole.value ? { role: keyRole.value } : {}) })
           .then(async (made) => {
             name.value = '';
             showOnce(label, made.key);
@@ -168,13 +179,14 @@ function apiKeysCard(): HTMLElement {
     },
     field('Key name', name),
     field('Expires', expiry),
+    field('Role', keyRole),
     create,
   );
 
   replaceChildren(
     card,
     h('h2', { id: 'keys-h' }, 'API keys'),
-    h('p', { class: 'hint' }, 'For scripts and integrations: send it in the X-API-Key header. A key acts with your role, until it expires or is deleted.'),
+    h('p', { class: 'hint' }, 'For scripts and integrations: send it in the X-API-Key header. A key acts with the role chosen (never above yours; by default yours), until it expires or is deleted.'),
     form,
     shown,
     error,
@@ -186,7 +198,7 @@ function apiKeysCard(): HTMLElement {
         'table',
         { class: 'data responsive api-keys' },
         h('caption', { class: 'visually-hidden' }, 'Your API keys'),
-        h('thead', null, h('tr', null, ['Name', 'Created', 'Expires', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', null, h('tr', null, ['Name', 'Created', 'Role', 'Expires', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         tbody,
       ),
     ),
@@ -202,7 +214,7 @@ export function accountPage(): View {
     { class: 'page account-page' },
     h('h1', null, 'My account'),
     h('p', { class: 'meta' }, h('span', null, currentSession()?.email ?? ''), h('span', null, `role: ${role === 'admin' ? 'admin' : role === 'user' ? 'operator (user)' : (role ?? 'unknown')}`)),
-    h('div', { class: 'grid' }, passwordCard(), apiKeysCard()),
+    h('div', { class: 'grid' }, passwordCard(), totpCard(), apiKeysCard()),
   );
   return { title: 'My account', el };
 }

@@ -45,6 +45,7 @@ import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
+import { createMemorySignin } from './signin.js';
 import { createMemoryUsers } from './users.js';
 
 const copyDevice = (d: Device): Device => makeDevice(d);
@@ -67,6 +68,7 @@ export function createMemoryStore(): Store {
   const attributes = new Map<string, Map<AttributeScope, Map<string, { json: string; ts: number }>>>();
   const statuses = new Map<string, DeviceStatus>();
   const users = createMemoryUsers((id) => tenants.has(id), tenantNotFound);
+  const { forgetUser, ...signin } = createMemorySignin(async (id) => (await users.getUser(id)) !== undefined);
   const telemetry = createMemoryTelemetry();
   const { deleteDevice: deleteAlarms, ...alarms } = createMemoryAlarms();
   const { deleteDevice: deleteCommands, ...commands } = createMemoryCommands();
@@ -355,6 +357,11 @@ export function createMemoryStore(): Store {
 
     // users, API keys and settings (memory/users.ts)
     ...users,
+    ...signin,
+    async deleteUser(id: string): Promise<boolean> {
+      forgetUser(id);
+      return users.deleteUser(id);
+    },
 
     async close(): Promise<void> {
       closed = true;

@@ -28,6 +28,7 @@ import { createSqliteRules } from './rules.js';
 import { openDatabase, type TokenDigest } from './schema.js';
 import type { Db } from './sql.js';
 import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
+import { createSqliteSignin } from './signin.js';
 import { createSqliteUsers } from './users.js';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -121,6 +122,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...outbox,
     ...attributes,
     ...users,
+    ...createSqliteSignin(db),
     ...alarms,
     ...commands,
     ...createSqliteIds(db),

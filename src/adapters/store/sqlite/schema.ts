@@ -325,6 +325,29 @@ const V10_BUS_OUTBOX = `
   ) STRICT;
 `;
 
+/**
+ * Sign-in (issue 15, item 4): provider accounts linked to users, TOTP enrolments (the secret
+ * sealed by the service, recovery codes as sha256 in a JSON array), and a role per API key.
+ */
+const V20_SIGNIN = `
+  CREATE TABLE user_identities (
+    issuer     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (issuer, subject)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX user_identities_user ON user_identities (user_id);
+  CREATE TABLE user_totp (
+    user_id         TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret          TEXT NOT NULL,
+    confirmed_at    INTEGER,
+    last_step       INTEGER NOT NULL DEFAULT 0,
+    recovery_hashes TEXT NOT NULL DEFAULT '[]'
+  ) STRICT;
+  ALTER TABLE api_keys ADD COLUMN role TEXT;
+`;
+
 /** In order; each runs in its own transaction together with the user_version bump. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -411,6 +434,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 17,
     description: 'integrations (issue 18) and their durable export buffers',
     up: (db) => db.exec(V17_INTEGRATIONS),
+  },
+  {
+    version: 20,
+    description: 'sign-in: OIDC identities, TOTP enrolments, a role per API key',
+    up: (db) => db.exec(V20_SIGNIN),
   },
 ];
 

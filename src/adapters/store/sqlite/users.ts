@@ -22,10 +22,11 @@ interface ApiKeyRow {
   key_hash: string;
   created_at: number;
   expires_at: number | null;
+  role: string | null;
 }
 
 const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version';
-const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at';
+const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at, role';
 
 const toUser = (r: UserRow): User =>
   makeUser({
@@ -40,7 +41,7 @@ const toUser = (r: UserRow): User =>
   });
 
 const toApiKey = (r: ApiKeyRow): ApiKey =>
-  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) });
+  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}), ...(r.role !== null ? { role: r.role as Role } : {}) });
 
 export function createSqliteUsers(db: Db): UserStore {
   const s = {
@@ -55,11 +56,13 @@ export function createSqliteUsers(db: Db): UserStore {
     updateUser: db.prepare('UPDATE users SET role = ?, disabled = ?, password_hash = ?, token_version = ? WHERE id = ?'),
     deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
     userExists: db.prepare('SELECT 1 FROM users WHERE id = ?').pluck(),
-    insertKey: db.prepare('INSERT INTO api_keys (id, user_id, name, key_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertKey: db.prepare('INSERT INTO api_keys (id, user_id, name, key_hash, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     keyByHash: db.prepare<[string], ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`),
     keysOfUser: db.prepare<[string], ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at, id`),
     deleteKey: db.prepare('DELETE FROM api_keys WHERE id = ? AND user_id = ?'),
     deleteKeysOfUser: db.prepare('DELETE FROM api_keys WHERE user_id = ?'),
+    deleteIdentitiesOfUser: db.prepare('DELETE FROM user_identities WHERE user_id = ?'),
+    deleteTotpOfUser: db.prepare('DELETE FROM user_totp WHERE user_id = ?'),
     getSetting: db.prepare<[string], string>('SELECT value FROM settings WHERE name = ?').pluck(),
     putSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
   };
@@ -67,6 +70,8 @@ export function createSqliteUsers(db: Db): UserStore {
   // The keys go explicitly (the foreign key cascades too, but only while foreign_keys is on).
   const deleteUserTx = db.transaction((id: string): boolean => {
     s.deleteKeysOfUser.run(id);
+    s.deleteIdentitiesOfUser.run(id);
+    s.deleteTotpOfUser.run(id);
     return s.deleteUser.run(id).changes > 0;
   });
 
@@ -117,7 +122,7 @@ export function createSqliteUsers(db: Db): UserStore {
       const k = makeApiKey(key);
       if (!s.userExists.get(k.userId)) throw userNotFound(k.userId);
       try {
-        s.insertKey.run(k.id, k.userId, k.name, k.keyHash, k.createdAt, k.expiresAt ?? null);
+        s.insertKey.run(k.id, k.userId, k.name, k.keyHash, k.createdAt, k.expiresAt ?? null, k.role ?? null);
       } catch (err) {
         if (isUniqueViolation(err)) throw new PlatformError('CONFLICT', `api key ${k.id}`, { cause: err });
         throw err;
