@@ -15,7 +15,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const port = await freePort();
 let broker = await startMosquitto(port);
-const p = await startTestPlatform();
+// The remote broker runs on this host: the outbound policy refuses loopback unless allowed.
+const p = await startTestPlatform({ config: { outbound: { allow: ['127.0.0.1'] } } });
 const device = await p.api.createDevice(`outage-${randomUUID().slice(0, 6)}`);
 const prefix = `outage-${randomUUID().slice(0, 8)}`;
 const created = await p.api.request<{ id: string }>('POST', '/api/integrations', {

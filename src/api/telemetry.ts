@@ -1,5 +1,7 @@
 /** Time-series reads: raw or aggregated ranges, latest values, key lists. */
+import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { CSV_HEADER, csvRows } from '../domain/csv.js';
 import { PlatformError } from '../domain/errors.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
@@ -61,6 +63,54 @@ export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
         ...(q.order !== undefined ? { order: q.order } : {}),
       });
+    },
+  );
+
+  app.get(
+    '/devices/:id/telemetry/export',
+    {
+      schema: {
+        tags,
+        summary: 'Every raw point of a range as CSV (`ts,key,value`; ts ISO 8601 UTC), streamed, no cap',
+        description:
+          'Rows key by key (sorted), oldest first. Text values that a spreadsheet would evaluate (starting with = + - @) are prefixed with a single quote. ' +
+          'Read from the store page by page as the client takes the rows; a client that disconnects stops the read.',
+        params: IdParams,
+        querystring: Type.Object({
+          keys: KeysQuery,
+          from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch, inclusive (default 0)' })),
+          to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since epoch, inclusive (default now)' })),
+          format: Type.Union([Type.Literal('csv')], { default: 'csv' }),
+        }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv: header `ts,key,value`, CRLF line ends' }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId } = principalOf(request);
+      const q = request.query;
+      // Checks tenant, device and range before the first byte: a refusal is a JSON error, not a cut stream.
+      const pages = await telemetry.export(tenantId, request.params.id, {
+        ...(q.keys !== undefined ? { keys: splitList(q.keys) } : {}),
+        ...(q.from !== undefined ? { from: q.from } : {}),
+        ...(q.to !== undefined ? { to: q.to } : {}),
+      });
+      async function* csv(): AsyncGenerator<string> {
+        yield CSV_HEADER;
+        for await (const page of pages) yield csvRows(page.key, page.points);
+      }
+      // Readable.from pulls one page per read: the socket's backpressure paces the store reads.
+      const body = Readable.from(csv(), { objectMode: false, highWaterMark: 64 * 1024 });
+      // A client gone mid-export: stop reading the store (destroying the stream ends the generator).
+      request.raw.once('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
+      void reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="telemetry-${request.params.id.replace(/[^A-Za-z0-9_-]/g, '_')}.csv"`)
+        .header('cache-control', 'no-store');
+      // A stream is written as is (Fastify skips serialization for it); the 200 schema documents the CSV.
+      return reply.send(body as unknown as string);
     },
   );
 

@@ -11,9 +11,10 @@ import { amqpConnector } from '../adapters/integrations/amqp/index.js';
 import { PlatformError } from '../domain/errors.js';
 import type { Bus, Clock, DeviceApi, Logger, Store } from '../ports.js';
 import { IntegrationService } from '../services/integrations/service.js';
+import type { OutboundTargets } from '../services/outbound.js';
 import type { RegistryService } from '../services/registry.js';
 
-export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock; logger: Logger; metrics: PrometheusMetrics; registry: RegistryService; deviceApi: DeviceApi }): IntegrationService {
+export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock; logger: Logger; metrics: PrometheusMetrics; registry: RegistryService; deviceApi: DeviceApi; outbound: OutboundTargets }): IntegrationService {
   // The gauges read the service, which is built with the counters: bound once both exist.
   const late: { service?: IntegrationService } = {};
   const metrics = createIntegrationMetrics(deps.metrics.registry, () => late.service);
@@ -24,6 +25,7 @@ export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock;
     logger: deps.logger.child({ component: 'integrations' }),
     metrics,
     connectors: [mqttBridgeConnector, natsConnector, amqpConnector],
+    outbound: deps.outbound,
     getDevice: (id) => deps.registry.getDevice(id),
     inbound: async (tenantId, deviceName, payload) => {
       const device = await deps.registry.findDeviceByName(tenantId, deviceName);

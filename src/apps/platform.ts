@@ -298,8 +298,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
   const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits, alarms });
   const telemetry = new TelemetryQueryService({ store, registry });
-  // Bridges and streams (issue 18): committed events out, remote telemetry in through the device API.
-  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices });
   // Rules consume the bus after commit (ingest never waits for them) and act through the services above.
   const smtp = config.notify.smtp;
   // Binds to the SMSC now, so a wrong password shows in the log at startup rather than at the first SMS.
@@ -312,6 +310,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger: logger.child({ component: 'outbound' }),
     metrics: createOutboundMetrics(metrics.registry),
   });
+  // Bridges and streams (issue 18): committed events out, remote telemetry in through the device
+  // API; every host they connect to passes the outbound policy the webhooks pass.
+  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices, outbound });
   const rules = createRules({
     store,
     registry,

@@ -47,6 +47,13 @@ export interface IntegrationLink {
   close(): Promise<void>;
 }
 
+/**
+ * The addresses the outbound policy allowed for a link's hosts, by normalized host name
+ * (domain/outbound/allow-list normalHostname): the link connects to these addresses and never
+ * resolves the names again, so DNS cannot answer differently between the check and the connect.
+ */
+export type PinnedHosts = ReadonlyMap<string, string>;
+
 /** A kind of integration: checks its config and opens links. */
 export interface IntegrationConnector {
   readonly type: IntegrationType;
@@ -56,7 +63,9 @@ export interface IntegrationConnector {
   validate(config: unknown): JsonObject;
   /** Whether this config exports (out) and/or imports (in). */
   directions(config: JsonObject): { out: boolean; in: boolean };
-  open(integration: Integration, events: IntegrationLinkEvents): IntegrationLink;
+  /** Every URL a link of this config connects to: the outbound policy checks each at save and before connecting. */
+  targets(config: JsonObject): URL[];
+  open(integration: Integration, events: IntegrationLinkEvents, pinned: PinnedHosts): IntegrationLink;
 }
 
 /** Counters per integration; backlog and lag are gauges read from the service when scraped. */

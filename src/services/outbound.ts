@@ -31,6 +31,17 @@ export interface OutboundHttp {
   request(request: OutboundRequest): Promise<PinnedHttpResponse>;
 }
 
+/**
+ * What integrations see: the same checks for connections that are not HTTP (MQTT, NATS, AMQP).
+ * The caller connects to the returned addresses only, never to the name again.
+ */
+export interface OutboundTargets {
+  /** Save-time check of a literal address or localhost name: throws OUTBOUND_REFUSED. */
+  checkUrl(url: URL): void;
+  /** The URL's addresses the policy allows (resolved now); throws OUTBOUND_REFUSED when none is, logged with `context`. */
+  resolveTarget(url: URL, context: Readonly<Record<string, string | undefined>>): Promise<string[]>;
+}
+
 export type { OutboundMetrics };
 
 export interface OutboundServiceDeps {
@@ -41,10 +52,14 @@ export interface OutboundServiceDeps {
 }
 
 function refusal(url: URL, decision: Extract<OutboundDecision, { allowed: false }>): PlatformError {
-  return new PlatformError('OUTBOUND_REFUSED', `${url.origin}: ${decision.message}; allow it with an outbound.allow entry in the config`);
+  // url.origin is "null" for schemes node does not know (mqtt:, nats:, amqp:): name the host instead.
+  const where = url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+  const host = normalHostname(url.hostname);
+  const entry = `${host.includes(':') ? `[${host}]` : host}:${effectivePort(url)}`;
+  return new PlatformError('OUTBOUND_REFUSED', `${where}: ${decision.message}; allow it with an outbound.allow entry in the config (e.g. "${entry}")`);
 }
 
-export class OutboundService implements OutboundHttp {
+export class OutboundService implements OutboundHttp, OutboundTargets {
   constructor(private readonly deps: OutboundServiceDeps) {}
 
   checkUrl(url: URL): void {
@@ -53,7 +68,12 @@ export class OutboundService implements OutboundHttp {
   }
 
   async request(request: OutboundRequest): Promise<PinnedHttpResponse> {
+    const addresses = await this.resolveTarget(request.url, request.context);
     const { url } = request;
+    return this.deps.network.send({ url, addresses, method: request.method, headers: request.headers, body: request.body, timeoutMs: request.timeoutMs });
+  }
+
+  async resolveTarget(url: URL, context: Readonly<Record<string, string | undefined>>): Promise<string[]> {
     const hostname = normalHostname(url.hostname);
     const port = effectivePort(url);
     // A literal (however spelled) is judged as is; a name by every address it resolves to.
@@ -63,10 +83,10 @@ export class OutboundService implements OutboundHttp {
     const refused = decisions.find((d) => !d.decision.allowed)?.decision;
     if (addresses.length === 0 && refused && !refused.allowed) {
       this.deps.metrics?.refused(refused.reason);
-      this.deps.logger.warn({ ...request.context, host: url.host, addresses: candidates, reason: refused.reason }, `outbound connection refused: ${refused.message}`);
+      this.deps.logger.warn({ ...context, host: url.host, addresses: candidates, reason: refused.reason }, `outbound connection refused: ${refused.message}`);
       throw refusal(url, refused);
     }
-    return this.deps.network.send({ url, addresses, method: request.method, headers: request.headers, body: request.body, timeoutMs: request.timeoutMs });
+    return addresses;
   }
 
   private async resolve(url: URL, hostname: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import { AGGREGATIONS, type Aggregation, type TsValue } from '../domain/telemetr
 import type { Device } from '../domain/device.js';
 import { systemClock, type Clock, type TelemetryStore } from '../ports.js';
 import { forecastKey, type KeyForecast } from './forecast-models.js';
+import { exportPages, type ExportPage } from './telemetry-export.js';
 
 export const DEFAULT_RAW_LIMIT = 100;
 export const MAX_RAW_LIMIT = 100_000;
@@ -70,6 +71,16 @@ export class TelemetryQueryService {
     }
     if (keys.length === 0) return {};
     return this.deps.store.queryAggregated({ deviceId, keys, from, to, interval, agg });
+  }
+
+  /**
+   * Every raw point of the range (no cap), key by key and oldest first, in pages read as the
+   * caller consumes them. The tenant check and the range are done before this resolves, so a
+   * refusal is an error answer rather than a broken stream.
+   */
+  async export(tenantId: string, deviceId: string, range: TimeRange = {}): Promise<AsyncGenerator<ExportPage>> {
+    const { keys, from, to } = await this.prepare(tenantId, deviceId, range);
+    return exportPages(this.deps.store, { deviceId, keys: [...keys].sort(), from, to });
   }
 
   async latest(tenantId: string, deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>> {

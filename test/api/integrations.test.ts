@@ -9,6 +9,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ADMIN, apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
 import { runCli } from '../support/cli.js';
 
+// The remotes run on this host: the outbound policy refuses loopback unless allowed.
+const LOCAL_PEERS = { outbound: { allow: ['127.0.0.1'] } };
+
 const SECRET = 'remote-password-9f3e';
 const KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const OPERATOR = { email: 'operator@test.local', password: 'operator-password-1' };
@@ -17,7 +20,7 @@ describe('/api/integrations', () => {
   let p: TestPlatform;
   let operator: ApiClient;
   before(async () => {
-    p = await startTestPlatform();
+    p = await startTestPlatform({ config: LOCAL_PEERS });
     assert.equal((await p.api.request('POST', '/api/users', { ...OPERATOR, role: 'user' })).status, 201);
     operator = await apiClient(p.baseUrl, OPERATOR);
   });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyAddress } from '../../src/domain/outbound/address.js';
 import { parseAllowEntry } from '../../src/domain/outbound/allow-list.js';
-import { OutboundPolicy } from '../../src/domain/outbound/policy.js';
+import { effectivePort, OutboundPolicy } from '../../src/domain/outbound/policy.js';
 
 describe('address classifier', () => {
   it('refuses every non-public IPv4 range and allows public ones', () => {
@@ -136,5 +136,15 @@ describe('outbound policy', () => {
     assert.equal(policy.decideLiteral(new URL('http://localhost:9000/'))?.allowed, true);
     assert.equal(policy.decideLiteral(new URL('http://app.localhost/'))?.allowed, false);
     assert.equal(policy.decideLiteral(new URL('https://hooks.example.com/')), undefined);
+  });
+});
+
+describe('effective port of integration schemes', () => {
+  it('uses each protocol\'s default port, so an entry with a port matches a URL without one', () => {
+    const cases: [string, number][] = [['mqtt://h', 1883], ['mqtts://h', 8883], ['ws://h/mqtt', 80], ['wss://h', 443], ['nats://h', 4222], ['tls://h', 4222], ['amqp://h/v', 5672], ['amqps://h', 5671], ['https://h', 443], ['mqtt://h:1999', 1999]];
+    for (const [url, port] of cases) assert.equal(effectivePort(new URL(url)), port, url);
+    const policy = new OutboundPolicy({ allow: ['127.0.0.1:1883'] });
+    assert.equal(policy.decideLiteral(new URL('mqtt://127.0.0.1'))?.allowed, true);
+    assert.equal(policy.decideLiteral(new URL('nats://127.0.0.1'))?.allowed, false);
   });
 });

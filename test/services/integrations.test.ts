@@ -21,11 +21,13 @@ const devices = new Map([
 ]);
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const noMetrics: IntegrationMetrics = { sent() {}, failed() {}, dropped() {}, received() {} };
+// The memory remote has no host to check (its targets are empty); the policy has its own tests.
+const noOutbound = { checkUrl() {}, resolveTarget: async () => [] };
 
 function setup(remote: MemoryRemote, inbound: (tenantId: string, name: string, payload: Buffer) => Promise<void> = async () => undefined) {
   const bus = new MemoryBus();
   const store = createMemoryStore();
-  const service = new IntegrationService({ store, bus, clock: systemClock, logger: quiet, metrics: noMetrics, connectors: [remote.connector], getDevice: async (id) => devices.get(id), inbound });
+  const service = new IntegrationService({ store, bus, clock: systemClock, logger: quiet, metrics: noMetrics, connectors: [remote.connector], outbound: noOutbound, getDevice: async (id) => devices.get(id), inbound });
   const telemetry = (tenantId: string, deviceId: string, value: number) => bus.publish('telemetry', `telemetry.${tenantId}.${deviceId}`, { tenantId, deviceId, points: [{ key: 'v', ts: value, value }] });
   return { bus, store, service, telemetry };
 }

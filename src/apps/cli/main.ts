@@ -27,6 +27,7 @@ Commands:
   ota upload|list|delete|deploy|deployments|deployment
                         firmware and software packages, rollouts (continuum ota --help)
   telemetry get DEVICE  read stored telemetry of a device (id or name)
+  telemetry export DEVICE  every raw point of a range as CSV on stdout (streamed)
   rule list|create|backtest  manage rules; replay stored history through one (continuum rule --help)
   alarm list|ack|clear  list alarms, acknowledge or clear one
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)

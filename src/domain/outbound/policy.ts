@@ -29,10 +29,24 @@ function isLocalhostName(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost');
 }
 
+/** Default ports of the schemes outbound connections use (webhooks and integrations). */
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  'http:': 80,
+  'https:': 443,
+  'ws:': 80,
+  'wss:': 443,
+  'mqtt:': 1883,
+  'mqtts:': 8883,
+  'nats:': 4222,
+  'tls:': 4222,
+  'amqp:': 5672,
+  'amqps:': 5671,
+};
+
 /** The port a URL connects to: explicit, or the scheme's default. */
 export function effectivePort(url: URL): number {
   if (url.port) return Number(url.port);
-  return url.protocol === 'https:' ? 443 : 80;
+  return DEFAULT_PORTS[url.protocol] ?? 80;
 }
 
 export class OutboundPolicy {

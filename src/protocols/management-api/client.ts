@@ -86,17 +86,37 @@ export class ApiClient {
       throw new CliError(`cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
     const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = text;
-    }
-    if (!res.ok) {
-      const e = parsed as { error?: string; message?: string } | undefined;
-      const detail = typeof e === 'object' && e?.message ? e.message : `HTTP ${res.status}`;
-      throw new ApiError(`${method} ${path}: ${detail}${e?.error ? ` (${e.error})` : ''}`, res.status, typeof e === 'object' ? e?.error : undefined);
-    }
+    const parsed = parseBody(text);
+    if (!res.ok) throw apiError(method, path, res.status, parsed);
     return parsed as T;
   }
+
+  /** A GET whose answer is read as it arrives (a CSV export), never held whole. */
+  async download(path: string, query: Record<string, string | number | undefined> = {}): Promise<AsyncIterable<Uint8Array>> {
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: this.headers });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (!res.ok) throw apiError('GET', path, res.status, parseBody(await res.text()));
+    return res.body ?? (async function* () {})();
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
+function apiError(method: string, path: string, status: number, parsed: unknown): ApiError {
+  const e = parsed as { error?: string; message?: string } | undefined;
+  const detail = typeof e === 'object' && e?.message ? e.message : `HTTP ${status}`;
+  return new ApiError(`${method} ${path}: ${detail}${e?.error ? ` (${e.error})` : ''}`, status, typeof e === 'object' ? e?.error : undefined);
 }

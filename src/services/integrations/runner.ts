@@ -10,7 +10,10 @@
  */
 import type { BusEvents } from '../../domain/bus-event-map.js';
 import { passesFilter, type ExportEvent, type Integration, type NewExportRecord } from '../../domain/integrations.js';
+import { isPlatformError } from '../../domain/errors.js';
+import { normalHostname } from '../../domain/outbound/allow-list.js';
 import type { Bus, Clock, IntegrationConnector, IntegrationLink, IntegrationMetrics, IntegrationStore, Logger } from '../../ports.js';
+import type { OutboundTargets } from '../outbound.js';
 import { alarmRecords, attributeRecords, commandRecords, statusRecords, telemetryRecords } from './records.js';
 
 export interface RunnerDeps {
@@ -20,6 +23,8 @@ export interface RunnerDeps {
   readonly logger: Logger;
   readonly metrics: IntegrationMetrics;
   readonly connector: IntegrationConnector;
+  /** The outbound policy: every host the link would reach is resolved and checked before it connects. */
+  readonly outbound: OutboundTargets;
   /** Name and profile of a device (cached by the service). */
   readonly device: (id: string) => Promise<{ name: string; profileId: string } | undefined>;
   /** Commits a device's telemetry that came in from the remote (MQTT bridge, direction in). */
@@ -30,7 +35,8 @@ export interface RunnerDeps {
 }
 
 export interface RunnerStatus {
-  readonly state: 'connecting' | 'connected' | 'disconnected' | 'stopped';
+  /** `refused`: a host of its config is refused by the outbound policy (lastError says which); it does not connect. */
+  readonly state: 'connecting' | 'connected' | 'disconnected' | 'refused' | 'stopped';
   readonly lastError?: string;
   readonly lastErrorAt?: number;
   readonly sent: number;
@@ -60,6 +66,8 @@ export class IntegrationRunner {
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private connected = false;
+  private connecting: Promise<void> | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly integration: Integration,
@@ -71,17 +79,47 @@ export class IntegrationRunner {
     const directions = this.deps.connector.directions(i.config);
     this.state = 'connecting';
     if (directions.out) this.subscribeAll();
+    this.connecting = this.connect(directions.in);
+  }
+
+  /**
+   * Resolves every host of the config and asks the outbound policy (at each start, so a policy
+   * changed since the integration was saved, or a name that now resolves to a refused address,
+   * is caught), then opens the link pinned to the allowed addresses. A refusal leaves it
+   * `refused` (events still wait in the buffer); a name that does not resolve is tried again.
+   */
+  private async connect(inbound: boolean): Promise<void> {
+    const i = this.integration;
     try {
-      this.link = this.open(i, directions.in);
+      const pinned = new Map<string, string>();
+      for (const url of this.deps.connector.targets(i.config)) {
+        const [address] = await this.deps.outbound.resolveTarget(url, { integration: i.id, tenant: i.tenantId, type: i.type });
+        if (address !== undefined) pinned.set(normalHostname(url.hostname), address);
+      }
+      if (this.state === 'stopped') return;
+      this.link = this.open(i, inbound, pinned);
     } catch (err) {
-      // A link that cannot even be built (e.g. TLS material that stopped being readable) leaves
-      // the integration visible with its error; events still wait in the buffer.
+      if (this.state === 'stopped') return;
+      if (isPlatformError(err, 'OUTBOUND_REFUSED')) {
+        this.state = 'refused';
+        this.noteError(`refused by outbound policy: ${err.detail ?? err.message}`);
+        this.deps.logger.warn({ integration: i.id, tenant: i.tenantId, type: i.type, reason: err.detail ?? err.message }, 'integration refused by outbound policy: not connecting');
+        return;
+      }
+      // A link that cannot even be built (a name that does not resolve, TLS material that stopped
+      // being readable) leaves the integration visible with its error; events wait in the buffer.
       this.state = 'disconnected';
       this.noteError(err);
+      this.connectTimer = setTimeout(() => {
+        this.connectTimer = undefined;
+        if (this.state !== 'stopped') this.connecting = this.connect(inbound);
+      }, this.retryMs);
+      this.connectTimer.unref();
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     }
   }
 
-  private open(i: Integration, inbound: boolean): IntegrationLink {
+  private open(i: Integration, inbound: boolean, pinned: ReadonlyMap<string, string>): IntegrationLink {
     return this.deps.connector.open(i, {
       onConnected: () => {
         this.connected = true;
@@ -95,7 +133,7 @@ export class IntegrationRunner {
         if (error !== undefined) this.noteError(error);
       },
       ...(inbound ? { onInbound: (deviceName: string, payload: Buffer) => this.onInbound(deviceName, payload) } : {}),
-    });
+    }, pinned);
   }
 
   async stop(options: { deleted?: boolean } = {}): Promise<void> {
@@ -104,6 +142,8 @@ export class IntegrationRunner {
     // Deleted: its groups would otherwise keep queueing every event for a member that never comes.
     if (options.deleted) for (const event of this.groups) await this.deps.bus.removeGroup?.(event);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    await this.connecting;
     await this.flushing;
     await this.link?.close().catch((err: unknown) => this.deps.logger.warn({ err, integration: this.integration.id }, 'closing an integration failed'));
     this.link = undefined;

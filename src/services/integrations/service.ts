@@ -6,9 +6,10 @@
  * which are set.
  */
 import { randomUUID } from 'node:crypto';
-import { PlatformError } from '../../domain/errors.js';
+import { isPlatformError, PlatformError } from '../../domain/errors.js';
 import { EXPORT_EVENTS, INTEGRATION_TYPES, type ExportFilter, type Integration, type IntegrationType, type JsonObject } from '../../domain/integrations.js';
 import type { Bus, Clock, IntegrationConnector, IntegrationMetrics, IntegrationStore, Logger } from '../../ports.js';
+import type { OutboundTargets } from '../outbound.js';
 import { IntegrationRunner, type RunnerStatus } from './runner.js';
 
 export interface IntegrationServiceDeps {
@@ -18,6 +19,8 @@ export interface IntegrationServiceDeps {
   readonly logger: Logger;
   readonly metrics: IntegrationMetrics;
   readonly connectors: readonly IntegrationConnector[];
+  /** The outbound policy every host an integration connects to must pass (webhooks pass the same). */
+  readonly outbound: OutboundTargets;
   readonly getDevice: (id: string) => Promise<{ name: string; profileId: string; tenantId: string } | undefined>;
   readonly inbound: (tenantId: string, deviceName: string, payload: Buffer) => Promise<void>;
   /** Records an integration keeps while its remote is away (default 100,000). */
@@ -96,6 +99,7 @@ export class IntegrationService {
     }
     const connector = this.connector(body.type as IntegrationType);
     const config = connector.validate(body.config);
+    this.checkTargets(connector, config);
     const filter = body.filter ?? {};
     for (const e of filter.events ?? []) if (!(EXPORT_EVENTS as readonly string[]).includes(e)) throw new PlatformError('BAD_REQUEST', `unknown event ${e}`);
     const now = this.deps.clock.now();
@@ -132,6 +136,22 @@ export class IntegrationService {
     return i;
   }
 
+  /**
+   * Save-time: a literal address or localhost name the outbound policy refuses is a bad config
+   * (400 naming the host and the outbound.allow entry that would allow it). Names are judged by
+   * what they resolve to when the integration connects (runner.ts).
+   */
+  private checkTargets(connector: IntegrationConnector, config: JsonObject): void {
+    for (const url of connector.targets(config)) {
+      try {
+        this.deps.outbound.checkUrl(url);
+      } catch (err) {
+        if (!isPlatformError(err, 'OUTBOUND_REFUSED')) throw err;
+        throw new PlatformError('BAD_REQUEST', `${connector.type} config: ${url.protocol}//${url.host} is refused by the outbound policy: ${err.detail ?? err.message}`);
+      }
+    }
+  }
+
   private connector(type: IntegrationType): IntegrationConnector {
     const c = this.connectors.get(type);
     if (!c) throw new PlatformError('BAD_REQUEST', `integration type ${type} is not available on this server`);
@@ -151,6 +171,7 @@ export class IntegrationService {
       logger: this.deps.logger,
       metrics: this.deps.metrics,
       connector,
+      outbound: this.deps.outbound,
       device: (id) => this.device(id),
       inbound: this.deps.inbound,
       maxBuffer: this.deps.maxBuffer ?? 100_000,

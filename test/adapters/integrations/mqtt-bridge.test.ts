@@ -10,6 +10,9 @@ import mqtt from 'mqtt';
 import { eventually, metricsText, startTestPlatform, type TestPlatform } from '../../support/platform.js';
 import { freePort, startMosquitto, type Mosquitto } from './mosquitto.js';
 
+// The remotes run on this host: the outbound policy refuses loopback unless allowed.
+const LOCAL_PEERS = { outbound: { allow: ['127.0.0.1'] } };
+
 const REMOTE = 'mqtt://127.0.0.1:1883';
 
 async function remoteClient(url: string): Promise<mqtt.MqttClient> {
@@ -36,7 +39,7 @@ async function postTelemetry(p: TestPlatform, token: string, body: unknown): Pro
 describe('MQTT bridge (mqtt-bridge integration)', () => {
   let p: TestPlatform;
   before(async () => {
-    p = await startTestPlatform();
+    p = await startTestPlatform({ config: LOCAL_PEERS });
   });
   after(async () => {
     await p.stop();
@@ -108,7 +111,7 @@ describe('MQTT bridge (mqtt-bridge integration)', () => {
   });
 
   it('remote away: committed telemetry waits in the durable buffer, survives a restart, and is all delivered once the remote is up', async () => {
-    const own = await startTestPlatform();
+    const own = await startTestPlatform({ config: LOCAL_PEERS });
     let restarted: TestPlatform | undefined;
     let broker: Mosquitto | undefined;
     const port = await freePort();
@@ -131,7 +134,7 @@ describe('MQTT bridge (mqtt-bridge integration)', () => {
       assert.match(await metricsText(own.baseUrl), new RegExp(`continuum_integration_backlog\\{integration="${created.body.id}",type="mqtt-bridge"\\} 20`));
       // A restart in between: the buffer (the cursor) is on disk.
       await own.stop();
-      restarted = await startTestPlatform({ dataDir: own.dataDir });
+      restarted = await startTestPlatform({ dataDir: own.dataDir, config: LOCAL_PEERS });
       broker = await startMosquitto(port);
       const remote = await remoteClient(`mqtt://127.0.0.1:${port}`);
       try {

@@ -13,6 +13,9 @@ import { tempDir } from '../../support/tmp.js';
 import { freePort } from './mosquitto.js';
 import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.js';
 
+// The remotes run on this host: the outbound policy refuses loopback unless allowed.
+const LOCAL_PEERS = { outbound: { allow: ['127.0.0.1'] } };
+
 async function postTelemetry(p: TestPlatform, token: string, body: unknown): Promise<void> {
   const res = await fetch(`${p.baseUrl}/api/v1/${token}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   assert.equal(res.status, 200, await res.text());
@@ -25,7 +28,7 @@ async function state(p: TestPlatform, id: string): Promise<{ state: string; back
 describe('streams out', () => {
   let p: TestPlatform;
   before(async () => {
-    p = await startTestPlatform();
+    p = await startTestPlatform({ config: LOCAL_PEERS });
   });
   after(async () => {
     await p.stop();
@@ -111,7 +114,7 @@ describe('streams out', () => {
   });
 
   it('NATS away, then a restart: the persisted cursor resumes and every record reaches the stream once it is up (a nats-server of our own on a free port)', async () => {
-    const own = await startTestPlatform();
+    const own = await startTestPlatform({ config: LOCAL_PEERS });
     let restarted: TestPlatform | undefined;
     const port = await freePort();
     const stream = `CT_AWAY_${randomUUID().slice(0, 8)}`;
@@ -128,7 +131,7 @@ describe('streams out', () => {
       for (let i = 0; i < 8; i++) await postTelemetry(own, device.accessToken, { i });
       await eventually(async () => ((await state(own, created.body.id)).backlog === 8 ? true : undefined), 10_000, 'backlog 8');
       await own.stop();
-      restarted = await startTestPlatform({ dataDir: own.dataDir });
+      restarted = await startTestPlatform({ dataDir: own.dataDir, config: LOCAL_PEERS });
       server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', tempDir()], { stdio: 'ignore' });
       const p2 = restarted;
       await eventually(async () => ((await state(p2, created.body.id)).backlog === 0 ? true : undefined), 20_000, 'drained into NATS');

@@ -10,8 +10,8 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../../domain/errors.js';
 import { renderTemplate, type Integration, type JsonObject } from '../../../domain/integrations.js';
-import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents } from '../../../ports.js';
-import { checkConfig, withTimeout } from '../config.js';
+import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents, PinnedHosts } from '../../../ports.js';
+import { checkConfig, pinnedUrl, withTimeout } from '../config.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.:-]+$' });
 
@@ -36,11 +36,14 @@ export const amqpConnector: IntegrationConnector = {
   secretFields: ['password'],
   validate: (raw) => checkConfig(AmqpConfig, raw, 'amqp') as unknown as JsonObject,
   directions: () => ({ out: true, in: false }),
-  open: (integration, events) => openLink(integration, events),
+  targets: (config) => [new URL((config as { url: string }).url)],
+  open: (integration, events, pinned) => openLink(integration, events, pinned),
 };
 
-function openLink(integration: Integration, events: IntegrationLinkEvents): IntegrationLink {
+function openLink(integration: Integration, events: IntegrationLinkEvents, pinned: PinnedHosts): IntegrationLink {
   const c = integration.config as unknown as Config;
+  // The address the outbound policy allowed, never the name again (TLS still checks the name).
+  const target = pinnedUrl(c.url, pinned);
   let conn: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
   let closed = false;
@@ -58,7 +61,7 @@ function openLink(integration: Integration, events: IntegrationLinkEvents): Inte
   };
   const open = async (): Promise<void> => {
     try {
-      const connection = await amqp.connect(c.url, { credentials: amqp.credentials.plain(c.username, c.password ?? '') });
+      const connection = await amqp.connect(target.url, { credentials: amqp.credentials.plain(c.username, c.password ?? ''), ...(target.servername ? { servername: target.servername } : {}) });
       if (closed) return void (await connection.close());
       conn = connection;
       connection.on('error', () => undefined); // 'close' follows and reconnects

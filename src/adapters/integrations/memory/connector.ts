@@ -35,6 +35,8 @@ export function createMemoryRemote(options: { up?: boolean; inbound?: boolean } 
         return config as JsonObject;
       },
       directions: () => ({ out: true, in: options.inbound ?? false }),
+      // In this process: nothing to connect to, nothing for the outbound policy to check.
+      targets: () => [],
       open(_integration, events) {
         links.add(events);
         if (up) queueMicrotask(() => events.onConnected());

@@ -11,8 +11,8 @@ import mqtt from 'mqtt';
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../../domain/errors.js';
 import { inboundTopic, renderTemplate, templateVariables, type Integration, type JsonObject } from '../../../domain/integrations.js';
-import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents } from '../../../ports.js';
-import { checkConfig, withTimeout } from '../config.js';
+import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents, PinnedHosts } from '../../../ports.js';
+import { checkConfig, pinnedUrl, withTimeout } from '../config.js';
 
 const Template = Type.String({ minLength: 1, maxLength: 1024 });
 
@@ -84,17 +84,20 @@ export const mqttBridgeConnector: IntegrationConnector = {
     const d = (config as { direction?: string }).direction ?? 'out';
     return { out: d !== 'in', in: d !== 'out' };
   },
-  open(integration, events) {
-    return openLink(integration, events);
+  targets: (config) => [new URL((config as { url: string }).url)],
+  open(integration, events, pinned) {
+    return openLink(integration, events, pinned);
   },
 };
 
 type Config = typeof MqttBridgeConfig.static;
 
-function openLink(integration: Integration, events: IntegrationLinkEvents): IntegrationLink {
+function openLink(integration: Integration, events: IntegrationLinkEvents, pinned: PinnedHosts): IntegrationLink {
   const c = integration.config as unknown as Config;
+  // Connects (and reconnects) to the address the outbound policy allowed, never to the name again.
+  const target = pinnedUrl(c.url, pinned);
   const inbound = c.direction !== 'out' && c.inTopic && events.onInbound ? { ...inboundTopic(c.inTopic), handle: events.onInbound } : undefined;
-  const client = mqtt.connect(c.url, {
+  const client = mqtt.connect(target.url, {
     clientId: c.clientId ?? `continuum-${integration.id}`,
     // A persistent session when taking data in: the remote keeps QoS ≥ 1 messages while we are away.
     clean: inbound === undefined,
@@ -109,9 +112,11 @@ function openLink(integration: Integration, events: IntegrationLinkEvents): Inte
           ...(c.tls.cert ? { cert: c.tls.cert } : {}),
           ...(c.tls.privateKey ? { key: c.tls.privateKey } : {}),
           rejectUnauthorized: c.tls.rejectUnauthorized,
-          ...(c.tls.servername ? { servername: c.tls.servername } : {}),
+          ...(c.tls.servername ?? target.servername ? { servername: c.tls.servername ?? target.servername } : {}),
         }
-      : {}),
+      : target.servername
+        ? { servername: target.servername }
+        : {}),
   });
   if (inbound) {
     // Called before the PUBACK: the remote is acknowledged once the telemetry is committed. A

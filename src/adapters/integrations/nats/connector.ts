@@ -10,8 +10,8 @@ import { connect, headers, type JetStreamClient, type NatsConnection } from 'nat
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../../domain/errors.js';
 import { renderTemplate, type Integration, type JsonObject } from '../../../domain/integrations.js';
-import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents } from '../../../ports.js';
-import { checkConfig, withTimeout } from '../config.js';
+import type { IntegrationConnector, IntegrationLink, IntegrationLinkEvents, PinnedHosts } from '../../../ports.js';
+import { checkConfig, pinnedUrl, withTimeout } from '../config.js';
 
 const Token = '^[A-Za-z0-9_-]+$';
 
@@ -43,18 +43,23 @@ export const natsConnector: IntegrationConnector = {
     return config as unknown as JsonObject;
   },
   directions: () => ({ out: true, in: false }),
-  open: (integration, events) => openLink(integration, events),
+  targets: (config) => (config as { servers: string[] }).servers.map((s) => new URL(s)),
+  open: (integration, events, pinned) => openLink(integration, events, pinned),
 };
 
-function openLink(integration: Integration, events: IntegrationLinkEvents): IntegrationLink {
+function openLink(integration: Integration, events: IntegrationLinkEvents, pinned: PinnedHosts): IntegrationLink {
   const c = integration.config as unknown as Config;
+  // The addresses the outbound policy allowed, never the names again.
+  const servers = c.servers.map((s) => pinnedUrl(s, pinned).url);
   let nc: NatsConnection | undefined;
   let js: JetStreamClient | undefined;
   let closed = false;
   void (async () => {
     const conn = await connect({
-      servers: c.servers,
+      servers,
       name: `continuum-integration-${integration.id}`,
+      // Servers a cluster advertises (INFO connect_urls) would bypass the outbound policy.
+      ignoreClusterUpdates: true,
       reconnect: true,
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
