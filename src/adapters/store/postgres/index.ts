@@ -6,7 +6,9 @@
 import type { Clock, Logger, Store } from '../../../ports.js';
 import { systemClock } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
+import { createPgAlarms, deleteDeviceAlarms } from './alarms.js';
 import { createPgAttributes } from './attributes.js';
+import { createPgCommands, deleteDeviceCommands } from './commands.js';
 import { createPgCredentials } from './credentials.js';
 import { createPool, inTx, quoteIdent, type PgOptions } from './db.js';
 import { migrate } from './migrate.js';
@@ -14,6 +16,7 @@ import { createPgIds, createPgOutbox } from './outbox.js';
 import { openPartitions } from './partitions.js';
 import { notYetImplemented } from './pending.js';
 import { createPgRegistry } from './registry.js';
+import { createPgDashboards, createPgRules, deleteDeviceRuleState } from './rules.js';
 import { createPgTelemetry, deleteDeviceTelemetry } from './telemetry.js';
 import { createPgUsers } from './users.js';
 
@@ -31,10 +34,6 @@ export interface PostgresStore extends Store {
 }
 
 const PENDING = [
-  'insertAlarm', 'updateAlarm', 'getAlarm', 'findOpenAlarm', 'listAlarms', 'alarmHistory',
-  'insertCommand', 'updateCommand', 'getCommand', 'listCommands', 'pendingCommands',
-  'saveRule', 'getRule', 'listRules', 'deleteRule', 'saveRuleState', 'loadRuleState', 'deleteRuleState',
-  'saveDashboard', 'getDashboard', 'listDashboards', 'deleteDashboard',
   'appendAudit', 'listAudit', 'pruneAudit',
   'insertOtaPackage', 'getOtaPackage', 'listOtaPackages', 'deleteOtaPackage', 'countOtaPackagesByChecksum',
   'setOtaAssignment', 'getOtaAssignment', 'setOtaProfileAssignment', 'getOtaProfileAssignment',
@@ -73,6 +72,10 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgAttributes(pool),
     ...createPgUsers(pool),
     ...createPgIds(pool),
+    ...createPgAlarms(pool),
+    ...createPgCommands(pool),
+    ...createPgRules(pool),
+    ...createPgDashboards(pool),
     async deleteDevice(id: string): Promise<boolean> {
       return inTx(pool, async (c) => {
         // Credentials go by ON DELETE CASCADE, children of a gateway are unlinked by ON DELETE SET NULL.
@@ -80,6 +83,9 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
         await c.query('DELETE FROM attributes WHERE device_id = $1', [id]);
         await c.query('DELETE FROM device_status WHERE device_id = $1', [id]);
         await deleteDeviceTelemetry(c, id);
+        await deleteDeviceAlarms(c, id);
+        await deleteDeviceCommands(c, id);
+        await deleteDeviceRuleState(c, id);
         return existed;
       });
     },
