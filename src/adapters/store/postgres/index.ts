@@ -8,6 +8,7 @@ import { systemClock } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createPgAlarms, deleteDeviceAlarms } from './alarms.js';
 import { createPgAttributes } from './attributes.js';
+import { createPgAudit } from './audit.js';
 import { createPgCommands, deleteDeviceCommands } from './commands.js';
 import { createPgCredentials } from './credentials.js';
 import { createPool, inTx, quoteIdent, type PgOptions } from './db.js';
@@ -34,7 +35,6 @@ export interface PostgresStore extends Store {
 }
 
 const PENDING = [
-  'appendAudit', 'listAudit', 'pruneAudit',
   'insertOtaPackage', 'getOtaPackage', 'listOtaPackages', 'deleteOtaPackage', 'countOtaPackagesByChecksum',
   'setOtaAssignment', 'getOtaAssignment', 'setOtaProfileAssignment', 'getOtaProfileAssignment',
   'insertOtaDeployment', 'getOtaDeployment', 'listOtaDeployments', 'listActiveOtaDeployments', 'updateOtaDeployment',
@@ -76,6 +76,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgCommands(pool),
     ...createPgRules(pool),
     ...createPgDashboards(pool),
+    ...createPgAudit(pool),
     async deleteDevice(id: string): Promise<boolean> {
       return inTx(pool, async (c) => {
         // Credentials go by ON DELETE CASCADE, children of a gateway are unlinked by ON DELETE SET NULL.
