@@ -16,6 +16,7 @@ import { migrate } from './migrate.js';
 import { createPgIds, createPgOutbox } from './outbox.js';
 import { openPartitions } from './partitions.js';
 import { notYetImplemented } from './pending.js';
+import { createPgOta, createPgOtaDeployments } from './ota.js';
 import { createPgRegistry } from './registry.js';
 import { createPgDashboards, createPgRules, deleteDeviceRuleState } from './rules.js';
 import { createPgTelemetry, deleteDeviceTelemetry } from './telemetry.js';
@@ -35,10 +36,6 @@ export interface PostgresStore extends Store {
 }
 
 const PENDING = [
-  'insertOtaPackage', 'getOtaPackage', 'listOtaPackages', 'deleteOtaPackage', 'countOtaPackagesByChecksum',
-  'setOtaAssignment', 'getOtaAssignment', 'setOtaProfileAssignment', 'getOtaProfileAssignment',
-  'insertOtaDeployment', 'getOtaDeployment', 'listOtaDeployments', 'listActiveOtaDeployments', 'updateOtaDeployment',
-  'listOtaDeploymentDevices', 'getOtaDeploymentDevice', 'updateOtaDeploymentDevices',
   'listIntegrations', 'getIntegration', 'insertIntegration', 'deleteIntegration', 'enqueueExports', 'readExports', 'ackExports', 'exportBacklog',
 ];
 
@@ -77,6 +74,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgRules(pool),
     ...createPgDashboards(pool),
     ...createPgAudit(pool),
+    ...createPgOta(pool),
+    ...createPgOtaDeployments(pool),
     async deleteDevice(id: string): Promise<boolean> {
       return inTx(pool, async (c) => {
         // Credentials go by ON DELETE CASCADE, children of a gateway are unlinked by ON DELETE SET NULL.
