@@ -92,9 +92,21 @@ export const ConfigSchema = Type.Object({
   ),
   store: Type.Object(
     {
-      kind: Type.Union([Type.Literal('sqlite'), Type.Literal('memory')]),
+      kind: Type.Union([Type.Literal('sqlite'), Type.Literal('memory'), Type.Literal('postgres')]),
       /** SQLite synchronous mode: NORMAL survives a process kill; FULL also survives power loss. */
       synchronous: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')]),
+      /** Used when kind is 'postgres' (adapters/store/postgres); env CONTINUUM_POSTGRES_URL sets the URL. */
+      postgres: Type.Object(
+        {
+          /** postgres://user[:password]@host:port/database; the tables go in its `public` schema. */
+          url: Type.String({ minLength: 1 }),
+          /** Connections in the pool of this node. */
+          poolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+          /** Every statement is cancelled after this long (0 = never), set per connection. */
+          statementTimeoutMs: Type.Integer({ minimum: 0 }),
+        },
+        { default: {} },
+      ),
     },
     { default: {} },
   ),
@@ -324,7 +336,7 @@ export const DEFAULTS: Config = {
     maxObservations: 50_000,
   },
   tls: { authByCa: false },
-  store: { kind: 'sqlite', synchronous: 'NORMAL' },
+  store: { kind: 'sqlite', synchronous: 'NORMAL', postgres: { url: 'postgres://postgres@127.0.0.1:5432/continuum', poolSize: 10, statementTimeoutMs: 30_000 } },
   bus: { kind: 'memory', nats: { url: 'nats://127.0.0.1:4222', prefix: 'continuum', partitions: 64, replicas: 1, ackWaitMs: 30_000, maxAgeSeconds: 24 * 60 * 60 } },
   limits: {
     maxPayloadBytes: 256 * 1024,

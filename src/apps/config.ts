@@ -27,6 +27,7 @@ export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }
   'tls-ca': { path: 'tls.ca', type: 'string' },
   'tls-crl': { path: 'tls.crl', type: 'string' },
   store: { path: 'store.kind', type: 'string' },
+  postgres: { path: 'store.postgres.url', type: 'string' },
   bus: { path: 'bus.kind', type: 'string' },
   nats: { path: 'bus.nats.url', type: 'string' },
   'log-level': { path: 'log.level', type: 'string' },
@@ -169,6 +170,11 @@ export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig
     const sample = path.split('.').reduce<unknown>((n, p) => (n as Tree | undefined)?.[p], defaultsTree);
     setPath(tree, path, coerce(raw, sample));
     origins.set(path, { source: 'env', where: name });
+  }
+  // The short name the cluster docs use for the PostgreSQL URL (CONTINUUM_STORE_POSTGRES_URL works too).
+  if (env.CONTINUUM_POSTGRES_URL && !env.CONTINUUM_STORE_POSTGRES_URL) {
+    setPath(tree, 'store.postgres.url', env.CONTINUUM_POSTGRES_URL);
+    origins.set('store.postgres.url', { source: 'env', where: 'CONTINUUM_POSTGRES_URL' });
   }
   // ThingsBoard-style short names for the first admin, as documented in the README.
   if (env.CONTINUUM_ADMIN_EMAIL) {

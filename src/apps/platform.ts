@@ -18,6 +18,7 @@ import { CodecRegistry } from '../services/codec-registry.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
+import { createPostgresStore } from '../adapters/store/postgres/index.js';
 import { createFsBlobStore } from '../adapters/blobs/fs/fs-blobs.js';
 import { createMemoryBlobStore } from '../adapters/blobs/memory/memory-blobs.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
@@ -99,7 +100,13 @@ export interface PlatformOptions {
 }
 
 /** The Store, and where the MQTT broker keeps its sessions and retained messages (the same backend). */
-function openStore(config: Config, logger: Logger, tokens: TokenHasher): { store: Store; brokerState: BrokerStateStore } {
+async function openStore(config: Config, logger: Logger, tokens: TokenHasher): Promise<{ store: Store; brokerState: BrokerStateStore }> {
+  if (config.store.kind === 'postgres') {
+    secureDataDir(config.dataDir, logger); // ports.json, the credential key and OTA blobs still go there
+    const store = await createPostgresStore({ ...config.store.postgres, logger: logger.child({ component: 'store' }) });
+    // The broker's sessions and retained messages are not kept in PostgreSQL yet: in memory, per node.
+    return { store, brokerState: createMemoryBrokerState() };
+  }
   if (config.store.kind === 'memory') {
     secureDataDir(config.dataDir, logger); // ports.json still goes there
     return { store: createMemoryStore(), brokerState: createMemoryBrokerState() };
@@ -143,7 +150,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   try {
     credentialKey = loadCredentialKey(config);
     tokens = new TokenHasher(credentialKey);
-    ({ store, brokerState } = openStore(config, logger, tokens));
+    ({ store, brokerState } = await openStore(config, logger, tokens));
   } catch (err) {
     await bus.close(); // a NATS connection left open would keep the process alive
     dataDirLock.release();

@@ -26,12 +26,12 @@ test('config check: valid, or every problem with file and line and exit 1', asyn
   assert.equal(ok.stdout, `${good}: valid (2 settings from the file)\n`);
 
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'store:\n  kind: postgres\nmqtt:\n  maxKeepalive: 10\n');
+  writeFileSync(bad, 'store:\n  kind: oracle\nmqtt:\n  maxKeepalive: 10\n');
   const res = await runCli(['config', 'check', bad]);
   assert.equal(res.code, 1);
   assert.equal(
     res.stderr,
-    `continuum: invalid configuration:\n  ${bad}:4: unknown setting "mqtt.maxKeepalive" (did you mean "mqtt.maxKeepAlive"?)\n  ${bad}:2: store.kind: must be one of sqlite, memory; got "postgres"\n`,
+    `continuum: invalid configuration:\n  ${bad}:4: unknown setting "mqtt.maxKeepalive" (did you mean "mqtt.maxKeepAlive"?)\n  ${bad}:2: store.kind: must be one of sqlite, memory, postgres; got "oracle"\n`,
   );
   assert.equal((await runCli(['config', 'check'])).code, 1);
 });

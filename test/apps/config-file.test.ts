@@ -32,7 +32,7 @@ test('unknown settings are errors with file, line and the nearest known setting;
     `${file}:3: unknown setting "mqtt.prot" (did you mean "mqtt.port"?)`,
     `${file}:9: unknown setting "webb" (did you mean "web"?)`,
     `${file}:4: mqtt.profile: must be one of default, conformance; got "defualt" (did you mean default?)`,
-    `${file}:6: store.kind: must be one of sqlite, memory; got "sqllite" (did you mean sqlite?)`,
+    `${file}:6: store.kind: must be one of sqlite, memory, postgres; got "sqllite" (did you mean sqlite?)`,
     `${file}:8: log.level: must be one of trace, debug, info, warn, error, fatal, silent; got "verbose"`,
   ]);
 });
@@ -50,8 +50,8 @@ test('JSON files: a syntax error names the file and line; a wrong type names the
 });
 
 test('environment and flag errors name the variable or the flag', () => {
-  assert.deepEqual(problems(() => loadConfig({ env: { CONTINUUM_STORE_KIND: 'postgres' } })), [
-    'store.kind: must be one of sqlite, memory; got "postgres" (from environment variable CONTINUUM_STORE_KIND)',
+  assert.deepEqual(problems(() => loadConfig({ env: { CONTINUUM_STORE_KIND: 'oracle' } })), [
+    'store.kind: must be one of sqlite, memory, postgres; got "oracle" (from environment variable CONTINUUM_STORE_KIND)',
   ]);
   assert.deepEqual(problems(() => loadConfig({ flags: { 'http-port': '-1' } })), ['http.port: Expected integer to be greater or equal to 0; got -1 (from flag --http-port)']);
 });
