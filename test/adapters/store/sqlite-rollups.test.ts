@@ -149,6 +149,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
+  21: 'DROP TABLE mqtt_grants',
 };
 
 describe('SQLite hourly roll-ups', () => {
