@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
+import { runCli } from '../support/cli.js';
+import { ADMIN, apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
 
 let tp: TestPlatform;
 let operator: ApiClient;
@@ -72,5 +73,19 @@ describe('issue 15: grants API', () => {
     assert.ok(!list.body.items.some((g) => g.id === foreign.id));
     const res = await tp.api.request('POST', '/api/grants', { subject: { deviceId: foreignDevice.device.id }, actions: ['subscribe'], topic: 'z/#' });
     assert.equal(res.status, 404);
+  });
+
+  it('the CLI adds, lists and deletes grants (continuum grant)', async () => {
+    const conn = ['--url', tp.baseUrl, '--email', ADMIN.email, '--password', ADMIN.password];
+    const added = await runCli(['grant', 'add', '--device', 'light-1', '--actions', 'subscribe,publish', '--topic', 'devices/switch-9/#', ...conn]);
+    assert.equal(added.code, 0, added.stderr);
+    const id = /created grant (\S+)/.exec(added.stdout)?.[1] as string;
+    const listed = await runCli(['grant', 'list', ...conn]);
+    assert.match(listed.stdout, new RegExp(`${id}\\s+device ${deviceId}\\s+subscribe,publish\\s+devices/switch-9/#`));
+    const refused = await runCli(['grant', 'add', '--all', '--actions', 'subscribe', '--topic', 'a/${device.bogus}', ...conn]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /unknown variable.*position 2/);
+    assert.equal((await runCli(['grant', 'delete', id, ...conn])).code, 0);
+    assert.doesNotMatch((await runCli(['grant', 'list', ...conn])).stdout, new RegExp(id));
   });
 });
