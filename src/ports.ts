@@ -7,8 +7,10 @@
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
 export * from './ports/device-api.js';
+export * from './ports/device-groups.js';
 export * from './ports/integrations.js';
 export * from './ports/metrics.js';
+export * from './ports/mqtt-grants.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
 export * from './ports/ota-deployments.js';
@@ -35,6 +37,7 @@ import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
 import type { SigninStore } from './ports/signin.js';
+import type { MqttGrantStore } from './ports/mqtt-grants.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -433,6 +436,7 @@ export interface Store
     OtaStore,
     OtaDeploymentStore,
     IntegrationStore,
+    MqttGrantStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -21,6 +21,7 @@ import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
+import type { MqttGrantService } from '../services/mqtt-grants.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -80,6 +81,8 @@ export interface ApiDeps {
   readonly ota?: OtaApi;
   /** Bridges and streams (issue 18); routes exist only when given. */
   readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
+  /** Device-to-device MQTT grants (issue 15); routes exist only when given. */
+  readonly mqttGrants?: Pick<MqttGrantService, 'list' | 'get' | 'create' | 'remove'>;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

@@ -33,7 +33,15 @@ const SELF_WRITES = new Set([...OPERATOR_WRITES].filter((r) => r.includes(' /api
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Reads that hand out secrets or other users' actions: admins only. */
-const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users', 'GET /api/devices/:id/edge-config']);
+const ADMIN_READS = new Set([
+  'GET /api/devices/:id/credentials',
+  'GET /api/audit',
+  'GET /api/users',
+  'GET /api/devices/:id/edge-config',
+  // Which device can reach which: the tenant's MQTT access map (issue 15).
+  'GET /api/grants',
+  'GET /api/grants/:id',
+]);
 
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
   // The issue-15 names next to the legacy ones until the permission table replaces this hook.

@@ -13,7 +13,7 @@ import { openDataDir, secureDataDir } from './data-dir.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { createBus } from './bus.js';
 import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
-import { systemClock, type BrokerStateStore, type Bus, type Clock, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
+import { systemClock, type BrokerStateStore, type Bus, type Clock, type DeviceGroupLookup, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
@@ -67,6 +67,8 @@ import { createNodeOutboundNetwork } from '../adapters/outbound/node/index.js';
 import { OutboundPolicy } from '../domain/outbound/policy.js';
 import { OutboundService } from '../services/outbound.js';
 import { createIntegrations } from './integrations.js';
+import { createMqttAccess } from './mqtt-access.js';
+import type { MqttGrantService } from '../services/mqtt-grants.js';
 
 export interface Platform {
   readonly config: Config;
@@ -88,6 +90,8 @@ export interface Platform {
   readonly alarms: AlarmService;
   readonly commands: CommandService;
   readonly rules: Rules;
+  /** Device-to-device MQTT grants (issue 15). */
+  readonly mqttGrants: MqttGrantService;
   readonly logger: Logger;
   /** A new API key of the first admin, for in-process clients of the REST API (the demo's pack installer). */
   createAdminApiKey(name: string): Promise<string>;
@@ -97,6 +101,8 @@ export interface Platform {
 export interface PlatformOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Device group membership for MQTT grants; the groups store supplies it (default: every group empty). */
+  readonly deviceGroups?: DeviceGroupLookup;
 }
 
 /** The Store, and where the MQTT broker keeps its sessions and retained messages (the same backend). */
@@ -348,7 +354,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const apiDeps = { registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const mqttAccess = createMqttAccess({ store, clock, logger, auth, ...(options.deviceGroups ? { groups: options.deviceGroups } : {}) });
+  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -356,7 +363,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sparkplugInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics, logger: mqttLogger }),
     deviceApiInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics }),
   ];
-  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState });
+  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState, ...mqttAccess.transportOptions });
+  mqttAccess.bind(mqtt);
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
@@ -473,6 +481,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     alarms,
     commands,
     rules,
+    mqttGrants: mqttAccess.grants,
     logger,
     async createAdminApiKey(name) {
       const user = await store.findUserByEmail(admin.email);

@@ -3,6 +3,7 @@ import { ALARM_HELP, COMMAND_HELP, runAlarm, runCommand } from './alarm.js';
 import { AUDIT_HELP, runAudit } from './audit.js';
 import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
 import { INTEGRATION_HELP, runIntegration } from './integration.js';
+import { GRANT_HELP, runGrant } from './grant.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
@@ -33,6 +34,7 @@ Commands:
   command send DEVICE METHOD  send a command (RPC), now or through the outbox (--persistent)
   user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
   integration list|create|status|delete  MQTT bridges and streams out (continuum integration --help)
+  grant list|add|delete  device-to-device MQTT grants (admins; continuum grant --help)
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
@@ -100,6 +102,9 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'integration':
       case 'integrations':
         return await runIntegration(rest, io);
+      case 'grant':
+      case 'grants':
+        return await runGrant(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
@@ -112,6 +117,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'user') return io.stdout.write(USER_HELP + '\n'), 0;
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
         if (rest[0] === 'integration') return io.stdout.write(INTEGRATION_HELP + '\n'), 0;
+        if (rest[0] === 'grant') return io.stdout.write(GRANT_HELP + '\n'), 0;
         if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
         if (rest[0] === 'backup') return io.stdout.write(BACKUP_HELP + '\n'), 0;
         if (rest[0] === 'restore') return io.stdout.write(RESTORE_HELP + '\n'), 0;

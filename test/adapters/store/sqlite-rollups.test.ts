@@ -150,6 +150,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
   20: 'DROP TABLE user_totp; DROP TABLE user_identities; ALTER TABLE api_keys DROP COLUMN role',
+  21: 'DROP TABLE mqtt_grants',
 };
 
 describe('SQLite hourly roll-ups', () => {

@@ -43,6 +43,7 @@ import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
 import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
+import { createMemoryMqttGrants } from './mqtt-grants.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemorySignin } from './signin.js';
@@ -352,6 +353,8 @@ export function createMemoryStore(): Store {
     // OTA deployments and their devices (memory/ota-deployments.ts)
     ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),
     ...createMemoryIntegrations(),
+    // device-to-device MQTT grants (memory/mqtt-grants.ts)
+    ...createMemoryMqttGrants(),
     // audit log (memory/audit.ts)
     ...audit,
 

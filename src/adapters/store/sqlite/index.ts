@@ -22,6 +22,7 @@ import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
 import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
+import { createSqliteMqttGrants } from './mqtt-grants.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -131,6 +132,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteOta(db),
     ...createSqliteOtaDeployments(db),
     ...createSqliteIntegrations(db),
+    ...createSqliteMqttGrants(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

@@ -14,6 +14,7 @@ import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 import { V15_OTA } from './ota.js';
 import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
+import { V21_MQTT_GRANTS } from './mqtt-grants.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -439,6 +440,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 20,
     description: 'sign-in: OIDC identities, TOTP enrolments, a role per API key',
     up: (db) => db.exec(V20_SIGNIN),
+  },
+  {
+    version: 21,
+    description: 'device-to-device MQTT grants (issue 15)',
+    up: (db) => db.exec(V21_MQTT_GRANTS),
   },
 ];
 

@@ -8,8 +8,10 @@
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { PlatformError, isPlatformError } from '../../../domain/errors.js';
+import type { GrantedFilters } from '../../../domain/mqtt-grants.js';
 import type { DeviceApi, DeviceClient } from '../../../ports/device-api.js';
 import type { ClientCertificate } from './client-cert.js';
+import { grantsAllow } from './grants-acl.js';
 import { filterWithin } from './topics.js';
 
 export type Action = 'publish' | 'subscribe';
@@ -20,9 +22,30 @@ export interface Principal {
    * Devices get their tenant's id, so tenants are isolated; the conformance profile uses ''.
    */
   readonly space: string;
-  readonly kind: 'anonymous' | 'device' | 'provision';
+  readonly kind: 'anonymous' | 'device' | 'provision' | 'application';
   readonly identity?: DeviceIdentity;
+  /**
+   * A device's grants beyond its own namespace, compiled at CONNECT. A holder, so a change of the
+   * tenant's grants swaps the filters of a live connection in place (MqttBroker.reauthorize).
+   */
+  readonly acl?: { granted: GrantedFilters };
+  /** An application connected with an API key: its owner, and whether its role may operate devices. */
+  readonly app?: AppIdentity;
 }
+
+/** What an API key proves about the application that holds it. */
+export interface AppIdentity {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** Operators and admins publish into device namespaces; viewers only subscribe. */
+  readonly mayPublish: boolean;
+}
+
+/** User name an application gives with its API key (`ck_…`) as the password. */
+export const APIKEY_USERNAME = 'apikey';
+
+/** Where applications may read (and, when allowed, write): every device namespace of their tenant. */
+const DEVICES_PREFIX = 'devices/';
 
 /** A connection's principal until it is authenticated; one shared object. */
 export const ANONYMOUS: Principal = Object.freeze({ space: '', kind: 'anonymous' });
@@ -45,6 +68,8 @@ export interface AuthPolicy {
   authorize(principal: Principal, action: Action, topic: string): boolean;
   /** SUBACK code for a refused filter on MQTT 5 (3.1.1 always uses 0x80). */
   readonly refusedSubscribeCode: number;
+  /** Recompiles what a connected principal may do (its grants changed); absent: nothing to recompile. */
+  refresh?(principal: Principal): Promise<void>;
 }
 
 /** Topic of the subscription the conformance suites expect to be refused [Paho client_test]. */
@@ -82,10 +107,26 @@ export function ownNamespaceOnly(principal: Principal, _action: Action, topic: s
   return filterWithin(topic, deviceNamespace(principal.identity.name));
 }
 
+/** The platform's ACL: a device's own namespace, plus what its grants allow. */
+export function ownNamespaceOrGranted(principal: Principal, action: Action, topic: string): boolean {
+  if (ownNamespaceOnly(principal, action, topic)) return true;
+  return principal.acl !== undefined && grantsAllow(principal.acl.granted, action, topic);
+}
+
+/** An application: its tenant's device namespaces, subscribe always, publish when its role operates. */
+function applicationMay(app: AppIdentity, action: Action, topic: string): boolean {
+  if (action === 'publish' && !app.mayPublish) return false;
+  return filterWithin(topic, DEVICES_PREFIX) && topic !== DEVICES_PREFIX.slice(0, -1);
+}
+
 export interface PlatformPolicyOptions {
   readonly deviceApi?: DeviceApi;
-  /** Device-to-device grants; replaces the default own-namespace rule. */
+  /** Replaces the default ACL for devices (own namespace + grants); tests and special profiles. */
   readonly authorize?: (principal: Principal, action: Action, topic: string) => boolean;
+  /** A device's grants, compiled once per CONNECT (and again when its tenant's grants change). */
+  readonly grants?: (identity: DeviceIdentity) => Promise<GrantedFilters>;
+  /** Checks an application's API key (user name `apikey`, the key as password); rejects with UNAUTHORIZED. */
+  readonly authenticateApp?: (key: string) => Promise<AppIdentity>;
   /** A certificate that chains to the device CA may name its device (CN or SAN) without a registered fingerprint. */
   readonly authByCa?: boolean;
 }
@@ -99,6 +140,11 @@ function isCredentialFailure(err: unknown): boolean {
 
 function devicePrincipal(identity: DeviceIdentity): Principal {
   return { space: identity.tenantId, kind: 'device', identity };
+}
+
+async function withGrants(principal: Principal, grants: PlatformPolicyOptions['grants']): Promise<Principal> {
+  if (!grants || !principal.identity) return principal;
+  return { ...principal, acl: { granted: await grants(principal.identity) } };
 }
 
 /**
@@ -162,18 +208,34 @@ async function authenticateDevice(api: DeviceApi, c: ConnectInfo, authByCa: bool
   throw new PlatformError('BAD_CREDENTIALS', 'no user name');
 }
 
+/** An API key as password under the user name `apikey`: an application principal in its owner's tenant. */
+function isAppConnect(c: ConnectInfo): boolean {
+  return c.username === APIKEY_USERNAME && c.password !== undefined && c.password.subarray(0, 3).toString('latin1') === 'ck_';
+}
+
 /** The platform's default profile. */
 export function platformPolicy(options: PlatformPolicyOptions): AuthPolicy {
-  const authorizeDevice = options.authorize ?? ownNamespaceOnly;
+  const authorizeDevice = options.authorize ?? ownNamespaceOrGranted;
   const provisionPrincipal: Principal = { space: '\u0000provision', kind: 'provision' };
   return {
     authenticate: async (c) => {
       const api = options.deviceApi;
       if (!api) throw new PlatformError('UNAVAILABLE', 'device API not configured');
       if (c.username === PROVISION_USERNAME) return provisionPrincipal;
-      return authenticateDevice(api, c, options.authByCa === true);
+      if (options.authenticateApp && isAppConnect(c)) {
+        const app = await options.authenticateApp((c.password as Buffer).toString('utf8'));
+        return { space: app.tenantId, kind: 'application', app };
+      }
+      return withGrants(await authenticateDevice(api, c, options.authByCa === true), options.grants);
     },
-    authorize: (principal, action, topic) => principal.kind === 'device' && authorizeDevice(principal, action, topic),
+    authorize: (principal, action, topic) => {
+      if (principal.kind === 'device') return authorizeDevice(principal, action, topic);
+      return principal.kind === 'application' && principal.app !== undefined && applicationMay(principal.app, action, topic);
+    },
+    refresh: async (principal) => {
+      if (principal.kind !== 'device' || !principal.identity || !principal.acl || !options.grants) return;
+      principal.acl.granted = await options.grants(principal.identity);
+    },
     refusedSubscribeCode: 0x87,
   };
 }

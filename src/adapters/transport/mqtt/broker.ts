@@ -199,7 +199,8 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
   attach(link: SessionLink, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
     // The device id is part of the key: another device reusing a client id neither takes over this
     // connection nor inherits subscriptions that were authorized for someone else.
-    const key = `${principal.space}\u0000${principal.identity?.deviceId ?? ''}\u0000${clientId}`;
+    const owner = principal.identity?.deviceId ?? (principal.app ? `app:${principal.app.userId}` : '');
+    const key = `${principal.space}\u0000${owner}\u0000${clientId}`;
     let session = this.sessions.get(key);
     if (session?.link instanceof Connection) session.link.takeover();
     session = this.sessions.get(key);
@@ -264,6 +265,11 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     session.clearHookSubs();
     if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
     this.persistence?.sessionEnded(session);
+  }
+
+  /** The sessions (connected or kept offline) of one topic space; reauthorize.ts walks them. */
+  *sessionsIn(spaceKey: string): IterableIterator<Session> {
+    for (const s of this.sessions.values()) if (s.spaceKey === spaceKey) yield s;
   }
 
   // ------------------------------------------------------------------ subscriptions

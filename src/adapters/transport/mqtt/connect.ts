@@ -8,6 +8,7 @@ import { asPlatformError, isPlatformError } from '../../../domain/errors.js';
 import { authFailureCode, type Principal } from './auth.js';
 import { DEFAULT_LIMITS, NEVER_EXPIRES, type ClientConnection, type ClientLimits, type WillSpec } from './context.js';
 import type { ForwardedProps, QoS } from './session.js';
+import { pruneSubscriptions } from './reauthorize.js';
 import { isValidTopicName } from './topics.js';
 
 /** The PUBLISH properties a broker forwards (MQTT 5.0 §3.3.2.3), as received. */
@@ -81,6 +82,8 @@ function accept(conn: ClientConnection, p: IConnectPacket, principal: Principal,
   const attached = conn.broker.attach(conn, principal, conn.clientId, p.clean ?? true, expiry);
   if (!attached) return conn.refuse(0x97, 'session limit reached'); // Quota exceeded; 3.1.1: server unavailable
   const { session, present } = attached;
+  // A resumed session keeps only the subscriptions this principal may still make (grants change).
+  if (present) pruneSubscriptions(conn.broker, session);
   const connack: IConnackPacket = v5
     ? {
         cmd: 'connack',

@@ -96,6 +96,8 @@ export interface BrokerContext {
   forget(conn: ClientConnection): void;
   subscribe(session: Session, sub: Subscription): boolean;
   unsubscribe(session: Session, key: string): boolean;
+  /** The sessions of one topic space (reauthorize.ts). */
+  sessionsIn(spaceKey: string): Iterable<Session>;
   sendRetained(session: Session, sub: Subscription): void;
   refusesRetained(spaceKey: string, topic: string, payloadBytes: number, owner: string): boolean;
   route(spaceKey: string, msg: Message, owner?: string): void;

@@ -12,13 +12,14 @@ import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
 import type { Interceptor } from './interceptor.js';
+import { reauthorizeSpace } from './reauthorize.js';
 import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
 
 export { MqttBroker } from './broker.js';
 export type { BrokerOptions } from './broker.js';
 export { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor } from './interceptor.js';
 export { deviceApiInterceptor, type DeviceApiInterceptorOptions } from './device-api-bridge.js';
-export { conformancePolicy, platformPolicy, deviceNamespace, type AuthPolicy, type Principal } from './auth.js';
+export { APIKEY_USERNAME, conformancePolicy, platformPolicy, deviceNamespace, type AppIdentity, type AuthPolicy, type Principal } from './auth.js';
 export { selectMqttSubprotocol } from './listeners.js';
 
 /** The conformance suites expect this Server Keep Alive (Paho test_server_keep_alive). */
@@ -65,8 +66,12 @@ export interface MqttTransportOptions {
   readonly interceptors?: readonly Interceptor[];
   readonly metrics?: TransportMetrics;
   readonly logger: Logger;
-  /** ACL hook for device-to-device grants (default: a device's own namespace only). */
+  /** Replaces the device ACL (default: a device's own namespace plus its grants). */
   readonly authorize?: PlatformPolicyOptions['authorize'];
+  /** A device's device-to-device grants, compiled at CONNECT (services/mqtt-grants.ts). */
+  readonly grants?: PlatformPolicyOptions['grants'];
+  /** Applications connecting with an API key (user name `apikey`). */
+  readonly authenticateApp?: PlatformPolicyOptions['authenticateApp'];
   /** Where persistent sessions and retained messages survive a restart; none: memory only. */
   readonly state?: BrokerStateStore;
   /** Broker settings that have no config key (standalone runs, tests). */
@@ -76,6 +81,8 @@ export interface MqttTransportOptions {
 export type MqttTransport = Transport & {
   readonly broker: MqttBroker;
   acceptWebSocket(ws: WebSocket): void;
+  /** A tenant's grants changed: recompile its connections' grants and drop subscriptions no longer allowed (how many). */
+  reauthorize(tenantId: string): Promise<number>;
 };
 
 export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
@@ -85,7 +92,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
   const broker = new MqttBroker({
     logger,
     metrics,
-    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize, authByCa: config.tls.authByCa }),
+    policy: conformance ? conformancePolicy() : platformPolicy({ deviceApi, authorize: opts.authorize, grants: opts.grants, authenticateApp: opts.authenticateApp, authByCa: config.tls.authByCa }),
     interceptors: conformance ? [] : (opts.interceptors ?? []),
     maxKeepAlive: conformance && config.mqtt.maxKeepAlive === 0 ? CONFORMANCE_KEEP_ALIVE : config.mqtt.maxKeepAlive,
     maxQueuedMessages: config.mqtt.maxQueuedMessages,
@@ -141,6 +148,10 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
 
     acceptWebSocket(ws: WebSocket): void {
       acceptWebSocket(broker, ws);
+    },
+
+    reauthorize(tenantId: string): Promise<number> {
+      return reauthorizeSpace(broker, tenantId);
     },
   };
 }
