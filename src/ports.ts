@@ -14,6 +14,7 @@ export * from './ports/ota.js';
 export * from './ports/ota-deployments.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
+export * from './ports/quotas.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
 import type { AlarmAction } from './domain/bus-event-map.js';
 import type {
@@ -32,6 +33,7 @@ import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
+import type { QuotaStore } from './ports/quotas.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -423,6 +425,7 @@ export interface Store
     OtaStore,
     OtaDeploymentStore,
     IntegrationStore,
+    QuotaStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

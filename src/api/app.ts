@@ -22,6 +22,7 @@ import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
 import { dashboardRoutes } from './dashboards.js';
 import { integrationRoutes } from './integrations.js';
+import { quotaRoutes } from './quotas.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
@@ -179,6 +180,7 @@ function managementApi(deps: ApiDeps) {
       if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
       if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
       if (deps.integrations) await secured.register(integrationRoutes, { integrations: deps.integrations });
+      if (deps.quotas) await secured.register(quotaRoutes, { quotas: deps.quotas });
       if (deps.ota) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });

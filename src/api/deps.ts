@@ -20,6 +20,7 @@ import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
+import type { QuotaService } from '../services/quotas.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -77,6 +78,8 @@ export interface ApiDeps {
   readonly ota?: OtaApi;
   /** Bridges and streams (issue 18); routes exist only when given. */
   readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
+  /** Tenant quotas (issue 15): GET /api/quotas, GET/PUT /api/tenants/:id/quotas; routes exist only when given. */
+  readonly quotas?: Pick<QuotaService, 'view' | 'set'>;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

@@ -27,7 +27,7 @@ const OPERATOR_WRITES = new Set([
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Reads that hand out secrets or other users' actions: admins only. */
-const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users', 'GET /api/devices/:id/edge-config']);
+const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users', 'GET /api/devices/:id/edge-config', 'GET /api/tenants/:id/quotas']);
 
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
   if (role === 'admin') return true;

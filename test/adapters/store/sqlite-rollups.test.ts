@@ -149,6 +149,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
+  22: 'DROP TABLE tenant_usage_daily; DROP TABLE tenant_quotas',
 };
 
 describe('SQLite hourly roll-ups', () => {

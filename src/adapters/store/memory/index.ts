@@ -43,6 +43,7 @@ import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
 import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
+import { createMemoryQuotas } from './quotas.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemoryUsers } from './users.js';
@@ -350,6 +351,7 @@ export function createMemoryStore(): Store {
     // OTA deployments and their devices (memory/ota-deployments.ts)
     ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),
     ...createMemoryIntegrations(),
+    ...createMemoryQuotas((id) => tenants.has(id), tenantNotFound),
     // audit log (memory/audit.ts)
     ...audit,
 

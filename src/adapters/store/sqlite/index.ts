@@ -22,6 +22,7 @@ import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
 import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
+import { createSqliteQuotas } from './quotas.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -129,6 +130,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteOta(db),
     ...createSqliteOtaDeployments(db),
     ...createSqliteIntegrations(db),
+    ...createSqliteQuotas(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after
