@@ -15,7 +15,10 @@ import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['quotas'];
 
-const Limit = (description: string) => Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description: `${description}; null = unlimited` });
+// One type list, not a union: the API's validator coerces types, and in a union it would turn a
+// null into 0 (integer branch) or a 0 into null (null branch); with a list it coerces neither.
+const Limit = (description: string) =>
+  Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: `${description}; null = unlimited` });
 
 const LimitsSchema = Type.Object(
   {
