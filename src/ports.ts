@@ -18,6 +18,7 @@ export * from './ports/oidc.js';
 export * from './ports/signin.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
+export * from './ports/quotas.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
 import type { AlarmAction } from './domain/bus-event-map.js';
 import type {
@@ -38,6 +39,7 @@ import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
 import type { SigninStore } from './ports/signin.js';
 import type { MqttGrantStore } from './ports/mqtt-grants.js';
+import type { QuotaStore } from './ports/quotas.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -437,6 +439,7 @@ export interface Store
     OtaDeploymentStore,
     IntegrationStore,
     MqttGrantStore,
+    QuotaStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -25,6 +25,7 @@ import { credentialRoutes } from './credentials.js';
 import { dashboardRoutes } from './dashboards.js';
 import { integrationRoutes } from './integrations.js';
 import { grantRoutes } from './grants.js';
+import { quotaRoutes } from './quotas.js';
 import type { ApiDeps } from './deps.js';
 import { deviceRoutes } from './devices.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
@@ -185,6 +186,7 @@ function managementApi(deps: ApiDeps) {
       if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
       if (deps.integrations) await secured.register(integrationRoutes, { integrations: deps.integrations });
       if (deps.mqttGrants) await secured.register(grantRoutes, { grants: deps.mqttGrants });
+      if (deps.quotas) await secured.register(quotaRoutes, { quotas: deps.quotas });
       if (deps.ota) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });

@@ -22,6 +22,7 @@ import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
 import type { MqttGrantService } from '../services/mqtt-grants.js';
+import type { QuotaService } from '../services/quotas.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -83,6 +84,8 @@ export interface ApiDeps {
   readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
   /** Device-to-device MQTT grants (issue 15); routes exist only when given. */
   readonly mqttGrants?: Pick<MqttGrantService, 'list' | 'get' | 'create' | 'remove'>;
+  /** Tenant quotas (issue 15): GET /api/quotas, GET/PUT /api/tenants/:id/quotas; routes exist only when given. */
+  readonly quotas?: Pick<QuotaService, 'view' | 'set'>;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

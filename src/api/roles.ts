@@ -41,6 +41,7 @@ const ADMIN_READS = new Set([
   // Which device can reach which: the tenant's MQTT access map (issue 15).
   'GET /api/grants',
   'GET /api/grants/:id',
+  'GET /api/tenants/:id/quotas',
 ]);
 
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {

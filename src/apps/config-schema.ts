@@ -235,6 +235,24 @@ export const ConfigSchema = Type.Object({
   rpc: Type.Object({ defaultTimeoutMs: Type.Integer({ minimum: 100 }) }, { default: {} }),
   /** Gateway API: how many child devices, and how many device types among them, one gateway may create. */
   gateway: Type.Object({ maxChildren: Type.Integer({ minimum: 0 }), maxProfiles: Type.Integer({ minimum: 0 }) }, { default: {} }),
+  /**
+   * Tenants: the quotas of a tenant without its own (PUT /api/tenants/{id}/quotas); unset = unlimited,
+   * so a single-tenant install is unchanged (docs/DEVICE-API.md, "Tenant quotas").
+   */
+  tenants: Type.Object(
+    {
+      defaultQuotas: Type.Object(
+        {
+          maxDevices: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxMessagesPerSecond: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxPointsPerDay: Type.Optional(Type.Integer({ minimum: 0 })),
+          maxRules: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false, default: {} },
+      ),
+    },
+    { default: {} },
+  ),
   /** The audit log (GET /api/audit): entries older than retentionDays are removed; 0 keeps them for ever. */
   audit: Type.Object({ retentionDays: Type.Integer({ minimum: 0 }) }, { default: {} }),
   /** The forecast job: writes forecast.<key> series (docs/RULES.md) for these keys of the default tenant's devices; no keys = off. */
@@ -352,6 +370,7 @@ export const DEFAULTS: Config = {
   deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },
   rpc: { defaultTimeoutMs: 10_000 },
   gateway: { maxChildren: 1000, maxProfiles: 20 },
+  tenants: { defaultQuotas: {} },
   audit: { retentionDays: 365 },
   forecast: { keys: [], horizonHours: 24, everyMinutes: 60 },
   notify: {

@@ -69,6 +69,8 @@ import { OutboundService } from '../services/outbound.js';
 import { createIntegrations } from './integrations.js';
 import { createMqttAccess } from './mqtt-access.js';
 import type { MqttGrantService } from '../services/mqtt-grants.js';
+import { QuotaService } from '../services/quotas.js';
+import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
 
 export interface Platform {
   readonly config: Config;
@@ -178,7 +180,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
 
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
+  // Tenant quotas (issue 15): limits cached in memory, checked at ingest and at device/rule creation.
+  const quotas = new QuotaService({ store, clock, logger: logger.child({ component: 'quotas' }), metrics: createQuotaMetrics(metrics.registry), defaults: config.tenants.defaultQuotas });
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas });
   try {
     await registry.init();
   } catch (err) {
@@ -246,6 +250,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     metrics,
     limits: config.limits,
     maxBatchRows: config.ingest.maxBatchRows,
+    quotas,
     onCommitted: (identity, transport) => status.activity(identity.tenantId, identity.deviceId, transport),
   });
   const twin = new TwinService({ attributes, lastDisconnect: (id) => status.lastDisconnect(id) });
@@ -334,6 +339,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger,
     statuses: status,
     metrics: createRuleMetrics(metrics.registry),
+    quota: quotas,
     actionDeps: {
       alarms,
       commands,
@@ -355,7 +361,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, ...(options.deviceGroups ? { groups: options.deviceGroups } : {}) });
-  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -393,6 +399,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     for (const t of started.reverse()) await t.stop().catch((err: unknown) => logger.warn({ err, transport: t.name }, 'stop failed'));
     for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
+    await quotas.stop(); // the last commits' points reach the daily counter
     await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
     await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
@@ -420,6 +427,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     eventLog.start();
     audit.start();
     forecastJob.start();
+    await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
     await rules.start();
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays

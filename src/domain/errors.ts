@@ -59,6 +59,14 @@ export const ERRORS = {
   RPC_TIMEOUT: { http: 408, coap: '5.04', mqtt: 0x80, message: 'device did not answer in time' },
   DEVICE_OFFLINE: { http: 409, coap: '5.03', mqtt: 0x80, message: 'device is not connected' },
   QUOTA_EXCEEDED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'quota exceeded' },
+  /**
+   * The tenant's device messages per second (tenant quota) are used up: try again after Retry-After.
+   * MQTT 5 answers PUBACK 0x97: 0x96 (message rate too high) is a DISCONNECT reason only, a
+   * PUBACK may not carry it (MQTT 5.0 §3.4.2.1).
+   */
+  TENANT_RATE_LIMITED: { http: 429, coap: '4.29', mqtt: 0x97, message: 'tenant message rate quota exceeded' },
+  /** A tenant quota (devices, rules, stored points a day) is used up; an admin raises it, or the next UTC day resets points. */
+  TENANT_QUOTA_EXCEEDED: { http: 403, coap: '4.03', mqtt: 0x97, message: 'tenant quota exceeded' },
   /** Too many failed attempts (sign-in, device authentication, provisioning): try again after Retry-After. MQTT 5 0x9F: connection rate exceeded. */
   RATE_LIMITED: { http: 429, coap: '4.29', mqtt: 0x9f, message: 'too many attempts' },
   REQUEST_TIMEOUT: { http: 408, coap: '4.08', mqtt: 0x80, message: 'the request did not arrive in time' },

@@ -141,6 +141,8 @@ export class GatewayService implements GatewayApi {
         this.deps.ingest.check(decoded);
         return decoded;
       });
+      // The tenant's quotas admit the gateway's message as one (nothing created or queued if not).
+      if (entries.length > 0) this.deps.ingest.admit(gateway.tenantId);
       const children = await this.children(gateway, entries.map(([name]) => name));
       // A child that reports is connected (ThingsBoard's implicit connect), unless its gateway
       // reported it down, or the gateway's session is gone (a message processed after it closed).

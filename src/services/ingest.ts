@@ -23,6 +23,7 @@ import { validatePoints, type Point, type PointLimits } from '../domain/telemetr
 import type { Bus, Clock, Logger, TelemetryRow, TelemetryStore } from '../ports.js';
 import type { PlatformMetrics } from '../ports/device-api.js';
 import type { OutboxEvent, OutboxRelay } from './outbox-relay.js';
+import type { QuotaService } from './quotas.js';
 
 interface PendingMessage {
   readonly identity: DeviceIdentity;
@@ -50,6 +51,11 @@ export interface IngestDeps {
   readonly outbox?: OutboxRelay;
   /** Called for every committed message a device sent (activity tracking). */
   readonly onCommitted?: (identity: DeviceIdentity, transport: TransportName) => void;
+  /**
+   * Tenant quotas (services/quotas.ts): each message is admitted before it joins a batch (no
+   * store read), and the points of each commit are counted after it.
+   */
+  readonly quotas?: Pick<QuotaService, 'admit' | 'committed'>;
 }
 
 export class IngestService {
@@ -68,6 +74,8 @@ export class IngestService {
   ingest(identity: DeviceIdentity, points: readonly Point[], transport?: TransportName): Promise<void> {
     this.check(points);
     if (points.length === 0) return Promise.resolve();
+    // A gateway's message was admitted once, as a whole, before its children (admit below).
+    if (transport !== 'gateway') this.deps.quotas?.admit(identity.tenantId, transport !== undefined);
     const rows = toRows(identity.deviceId, points);
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ identity, points, rows, transport, resolve, reject });
@@ -80,6 +88,15 @@ export class IngestService {
   /** Throws what ingest() would for these points (callers that ingest several messages at once check all first). */
   check(points: readonly Point[]): void {
     validatePoints(points, this.deps.clock.now(), this.deps.limits);
+  }
+
+  /**
+   * Admits one device message of the tenant against its quotas, or throws (TENANT_RATE_LIMITED,
+   * TENANT_QUOTA_EXCEEDED). The gateway API calls it once per gateway message, before it creates
+   * or queues anything for the children; ingest() admits every other message itself.
+   */
+  admit(tenantId: string): void {
+    this.deps.quotas?.admit(tenantId, true);
   }
 
   /** Commits whatever is queued; used at shutdown. */
@@ -146,6 +163,7 @@ export class IngestService {
 
   private committed(batch: readonly PendingMessage[], rowCount: number, started: number): void {
     this.deps.metrics.storeCommit(rowCount, (performance.now() - started) / 1000);
+    if (this.deps.quotas) countPoints(this.deps.quotas, batch);
     for (const message of batch) {
       message.resolve();
       if (message.transport) this.deps.onCommitted?.(message.identity, message.transport);
@@ -159,6 +177,21 @@ export class IngestService {
       message.reject(err instanceof PlatformError ? err : new PlatformError('UNAVAILABLE', 'storage commit failed', { cause: err }));
     }
   }
+}
+
+/** The points a commit stored, by tenant (most batches hold one tenant: one call). */
+function countPoints(quotas: Pick<QuotaService, 'committed'>, batch: readonly PendingMessage[]): void {
+  let tenant = '';
+  let points = 0;
+  for (const m of batch) {
+    if (m.identity.tenantId !== tenant) {
+      if (points > 0) quotas.committed(tenant, points);
+      tenant = m.identity.tenantId;
+      points = 0;
+    }
+    points += m.rows.length;
+  }
+  if (points > 0) quotas.committed(tenant, points);
 }
 
 /** The bus events of a batch: one `telemetry` event per message, in arrival order. */

@@ -5,7 +5,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import type { DeviceProfile } from '../domain/device.js';
-import { PlatformError } from '../domain/errors.js';
+import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { CreateDeviceInput, CreatedDevice, ImportingRegistry } from './registry-types.js';
 
 export interface ImportError {
@@ -199,7 +199,14 @@ export async function importDevicesCsv(
       }),
     );
     const ok = prepared.filter((p): p is { row: Row; value: CreatedDevice } => p !== undefined);
-    const failed = ok.length > 0 ? await registry.store.insertDevices(ok.map((p) => p.value)) : new Map<number, Error>();
+    let failed: Map<number, Error>;
+    try {
+      failed = ok.length > 0 ? await registry.withDeviceRoom(tenantId, ok.length, () => registry.store.insertDevices(ok.map((p) => p.value))) : new Map<number, Error>();
+    } catch (err) {
+      // The tenant's device quota refused the chunk: each of its rows reports why.
+      if (!isPlatformError(err, 'TENANT_QUOTA_EXCEEDED')) throw err;
+      failed = new Map(ok.map((_, i) => [i, err]));
+    }
     ok.forEach((p, i) => {
       const err = failed.get(i);
       if (err) errors.push({ row: p.row.line, ...(p.row.name !== undefined ? { name: p.row.name } : {}), message: message(err) });

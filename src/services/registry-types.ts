@@ -33,9 +33,16 @@ export interface ProvisioningRegistry {
   createDevice(input: CreateDeviceInput): Promise<CreatedDevice>;
 }
 
+/** The tenant's device quota (services/quotas.ts): runs a creation of `count` devices only if it fits. */
+export interface DeviceQuotaGate {
+  withDevices<T>(tenantId: string, count: number, create: () => Promise<T>): Promise<T>;
+}
+
 /** What the CSV import (registry-import.ts) uses of the registry. */
 export interface ImportingRegistry {
   readonly store: Pick<Store, 'insertDevices'>;
+  /** Runs an insert of `count` devices within the tenant's device quota. */
+  withDeviceRoom<T>(tenantId: string, count: number, create: () => Promise<T>): Promise<T>;
   defaultProfile(tenantId: string): Promise<DeviceProfile>;
   findProfileByName(tenantId: string, name: string): Promise<DeviceProfile | undefined>;
   prepareDevice(input: CreateDeviceInput, profile?: DeviceProfile): Promise<CreatedDevice>;

@@ -33,7 +33,7 @@ import {
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
 import { MAX_NAME_LENGTH, ProfileRegistry, validateName, type CreateProfileInput, type UpdateProfileInput } from './registry-profiles.js';
 import { provisionDevice } from './registry-provision.js';
-import type { CreateDeviceInput, CreatedDevice } from './registry-types.js';
+import type { CreateDeviceInput, CreatedDevice, DeviceQuotaGate } from './registry-types.js';
 
 export { TokenHasher, fingerprintOfCertificate, normalizeFingerprint, tokenHint, validateToken, type AuthLookup } from './registry-credentials.js';
 export type { ImportError, ImportResult, ImportedDevice } from './registry-import.js';
@@ -55,6 +55,8 @@ export interface RegistryDeps {
   readonly deviceAuthLimits?: DeviceAuthLimits;
   /** Counts lockouts (metrics.reject(transport, 'RATE_LIMITED')). */
   readonly metrics?: TransportMetrics;
+  /** The tenants' device quotas: every creation (REST, CSV import, provisioning, gateway children) passes it. */
+  readonly deviceQuota?: DeviceQuotaGate;
 }
 
 export type { CreateDeviceInput, CreatedDevice };
@@ -147,8 +149,13 @@ export class RegistryService {
       const gateway = await this.deps.store.getDevice(device.gatewayId);
       if (!gateway || gateway.tenantId !== device.tenantId) throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${device.gatewayId}`);
     }
-    await this.deps.store.insertDevice(device, credentials);
+    await this.withDeviceRoom(device.tenantId, 1, () => this.deps.store.insertDevice(device, credentials));
     return { device, credentials, ...(accessToken !== undefined ? { accessToken } : {}) };
+  }
+
+  /** Runs an insert of `count` devices if the tenant's device quota has room (TENANT_QUOTA_EXCEEDED otherwise). */
+  withDeviceRoom<T>(tenantId: string, count: number, create: () => Promise<T>): Promise<T> {
+    return this.deps.deviceQuota ? this.deps.deviceQuota.withDevices(tenantId, count, create) : create();
   }
 
   /** Validates input and builds the device and its credentials without storing them (import reuses it). */

@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import { loadConfig } from '../../src/apps/config.js';
 import { startPlatform, type Platform } from '../../src/apps/platform.js';
 import { tempDir } from './tmp.js';
-import type { Logger } from '../../src/ports.js';
+import type { Clock, Logger } from '../../src/ports.js';
 
 export const ADMIN = { email: 'admin@test.local', password: 'test-password-1' };
 
@@ -66,7 +66,7 @@ export async function apiClient(baseUrl: string, credentials = ADMIN): Promise<A
   };
 }
 
-export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; dataDir?: string; config?: Record<string, unknown>; logger?: Logger } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; dataDir?: string; config?: Record<string, unknown>; logger?: Logger; clock?: Clock } = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: {},
@@ -85,7 +85,7 @@ export async function startTestPlatform(options: { store?: 'sqlite' | 'memory'; 
       ...options.config,
     },
   });
-  const platform = await startPlatform(config, options.logger ? { logger: options.logger } : {});
+  const platform = await startPlatform(config, { ...(options.logger ? { logger: options.logger } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const baseUrl = `http://127.0.0.1:${platform.ports.http}`;
   return { platform, dataDir, ports: platform.ports, baseUrl, api: await apiClient(baseUrl), stop: () => platform.stop() };
 }

@@ -7,7 +7,7 @@ import type { Rule } from '../../domain/rules/model.js';
 import type { Bus, Clock, Logger, Store } from '../../ports.js';
 import { ActionCatalog, type ActionDeps } from './actions/index.js';
 import { RuleEngine, type RuleMetrics } from './engine.js';
-import { RuleService } from './service.js';
+import { RuleService, type RuleServiceDeps } from './service.js';
 import { RuleTimers, type RuleTimersDeps, type TargetLookup } from './timers.js';
 
 export { ActionCatalog, type ActionDeps } from './actions/index.js';
@@ -25,6 +25,8 @@ export interface RulesDeps {
   readonly actionDeps: Omit<ActionDeps, 'logger'>;
   readonly catalog?: ActionCatalog;
   readonly metrics?: RuleMetrics;
+  /** The tenants' rule quotas (RuleServiceDeps.quota). */
+  readonly quota?: RuleServiceDeps['quota'];
   readonly statuses?: RuleTimersDeps['statuses'];
   /** Tests drive schedules and inactivity by hand (runSchedules, checkInactivity). */
   readonly timers?: boolean;
@@ -63,7 +65,7 @@ export function createRules(deps: RulesDeps): Rules {
     },
     ruleRemoved: (id: string) => engine.ruleRemoved(id),
   };
-  const service = new RuleService({ store: deps.store, registry: deps.registry, catalog, clock: deps.clock, listeners: [listener] });
+  const service = new RuleService({ store: deps.store, registry: deps.registry, catalog, clock: deps.clock, listeners: [listener], ...(deps.quota ? { quota: deps.quota } : {}) });
   return {
     service,
     engine,

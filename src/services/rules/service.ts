@@ -36,6 +36,8 @@ export interface RuleServiceDeps {
   readonly catalog: ActionCatalog;
   readonly clock: Clock;
   readonly listeners?: readonly RuleListener[];
+  /** The tenant's rule quota (services/quotas.ts): a new rule is saved only if it has room. */
+  readonly quota?: { withRule<T>(tenantId: string, create: () => Promise<T>): Promise<T> };
 }
 
 export class RuleService {
@@ -64,7 +66,8 @@ export class RuleService {
 
   async create(tenantId: string, input: RuleInput): Promise<Rule> {
     const compiled = await this.validate(tenantId, input, randomUUID());
-    await this.deps.store.saveRule(compiled.rule);
+    const save = (): Promise<void> => this.deps.store.saveRule(compiled.rule);
+    await (this.deps.quota ? this.deps.quota.withRule(tenantId, save) : save());
     for (const l of this.deps.listeners ?? []) l.ruleChanged(compiled.rule);
     return compiled.rule;
   }

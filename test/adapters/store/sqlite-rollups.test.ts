@@ -151,6 +151,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
   20: 'DROP TABLE user_totp; DROP TABLE user_identities; ALTER TABLE api_keys DROP COLUMN role',
   21: 'DROP TABLE mqtt_grants',
+  22: 'DROP TABLE tenant_usage_daily; DROP TABLE tenant_quotas',
 };
 
 describe('SQLite hourly roll-ups', () => {

@@ -44,6 +44,7 @@ import { createMemoryOta } from './ota.js';
 import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryMqttGrants } from './mqtt-grants.js';
+import { createMemoryQuotas } from './quotas.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemorySignin } from './signin.js';
@@ -355,6 +356,7 @@ export function createMemoryStore(): Store {
     ...createMemoryIntegrations(),
     // device-to-device MQTT grants (memory/mqtt-grants.ts)
     ...createMemoryMqttGrants(),
+    ...createMemoryQuotas((id) => tenants.has(id), tenantNotFound),
     // audit log (memory/audit.ts)
     ...audit,
 

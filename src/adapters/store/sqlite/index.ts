@@ -23,6 +23,7 @@ import { createSqliteOta } from './ota.js';
 import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteMqttGrants } from './mqtt-grants.js';
+import { createSqliteQuotas } from './quotas.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -133,6 +134,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteOtaDeployments(db),
     ...createSqliteIntegrations(db),
     ...createSqliteMqttGrants(db),
+    ...createSqliteQuotas(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

@@ -15,6 +15,7 @@ import { V15_OTA } from './ota.js';
 import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
 import { V21_MQTT_GRANTS } from './mqtt-grants.js';
+import { V22_TENANT_QUOTAS } from './quotas.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -445,6 +446,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 21,
     description: 'device-to-device MQTT grants (issue 15)',
     up: (db) => db.exec(V21_MQTT_GRANTS),
+  },
+  {
+    version: 22,
+    description: 'per-tenant quotas and the daily count of stored points (issue 15)',
+    up: (db) => db.exec(V22_TENANT_QUOTAS),
   },
 ];
 

@@ -51,8 +51,16 @@ function refused(env: PipelineEnv, link: ClientLink, stage: ClientInterceptor, t
   env.metrics.reject('mqtt', e.code);
   const deviceId = link.principal.identity?.deviceId;
   env.logger.info({ interceptor: stage.name, clientId: link.clientId, ...(deviceId ? { deviceId } : {}), topic, error: e.code, reason: e.message }, 'mqtt publish refused');
+  // MQTT 3.1.1 has no negative PUBACK and a positive one would claim the message stored: a
+  // message a tenant quota refused is answered as one the server could not store (connection
+  // closed unacknowledged, the client sends it again after reconnecting), never acknowledged.
+  if (link.protocolVersion !== 5 && TENANT_QUOTA_CODES.has(e.code)) return SERVER_UNAVAILABLE;
   return e.spec.mqtt;
 }
+
+const TENANT_QUOTA_CODES: ReadonlySet<string> = new Set(['TENANT_RATE_LIMITED', 'TENANT_QUOTA_EXCEEDED']);
+/** The code InboundAcks turns into "closed unacknowledged" for MQTT 3.1.1 (inbound-acks.ts). */
+const SERVER_UNAVAILABLE = 0x88;
 
 /** undefined: no stage took the filter. Otherwise the SUBACK code (granted QoS, or a refusal's reason code). */
 export function interceptSubscribe(stages: readonly ClientInterceptor[], filter: string, qos: QoS): number | undefined {
