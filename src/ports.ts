@@ -14,6 +14,7 @@ export * from './ports/ota.js';
 export * from './ports/ota-deployments.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
+export * from './ports/tenancy.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
 import type { AlarmAction } from './domain/bus-event-map.js';
 import type {
@@ -32,6 +33,8 @@ import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
+import type { Role } from './domain/permissions.js';
+import type { TenancyStore } from './ports/tenancy.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -175,7 +178,7 @@ export interface StatusStore {
   getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
 }
 
-export type Role = 'admin' | 'user';
+export type { Role } from './domain/permissions.js';
 
 export interface User {
   readonly id: string;
@@ -183,6 +186,8 @@ export interface User {
   readonly email: string;
   readonly passwordHash: string;
   readonly role: Role;
+  /** Set for customer users: the customer whose assigned devices they see. */
+  readonly customerId?: string;
   readonly createdAt: number;
   /** A disabled user can neither sign in nor use tokens or API keys issued earlier. */
   readonly disabled: boolean;
@@ -423,6 +428,7 @@ export interface Store
     OtaStore,
     OtaDeploymentStore,
     IntegrationStore,
+    TenancyStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

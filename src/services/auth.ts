@@ -18,6 +18,8 @@ import { checkPasswordPolicy, PasswordHasher, type PasswordHasherOptions } from 
 import { generatePassword, randomBase62, safeEqual, sha256Hex } from './auth-secrets.js';
 import { normalizeEmail, UserAdmin } from './auth-users.js';
 import { FailureThrottle, type ThrottleOptions } from './throttle.js';
+import { RoleCatalog } from './roles.js';
+import { TenantStatusCache } from './tenant-status.js';
 
 export { normalizeEmail };
 
@@ -33,6 +35,8 @@ export interface AuthDeps {
   readonly loginThrottle?: { readonly account?: Partial<ThrottleOptions>; readonly address?: Partial<ThrottleOptions> };
   /** Lockouts are recorded here. */
   readonly audit?: Pick<AuditService, 'record'>;
+  /** Suspended tenants (shared with device authentication); default: one of its own over the store. */
+  readonly tenantStatus?: TenantStatusCache;
 }
 
 export interface Principal {
@@ -41,6 +45,12 @@ export interface Principal {
   readonly role: Role;
   /** As stored when the request was authenticated (audit entries keep it: users may be deleted). */
   readonly email?: string;
+  /** Set for customer users: the customer whose assigned devices they see. */
+  readonly customerId?: string;
+}
+
+function principalOf(user: User): Principal {
+  return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email, ...(user.customerId !== undefined ? { customerId: user.customerId } : {}) };
 }
 
 export interface EnsureAdminResult {
@@ -84,6 +94,9 @@ export class AuthService {
   /** User administration (routes under /api/users, own password, logout, CLI reset). */
   readonly users: UserAdmin;
   readonly passwords: PasswordHasher;
+  /** What each role grants (built-in and the tenants' custom roles). */
+  readonly roles: RoleCatalog;
+  readonly tenantStatus: TenantStatusCache;
   private readonly cache: UserCache;
   private readonly accountThrottle: FailureThrottle;
   private readonly addressThrottle: FailureThrottle;
@@ -96,6 +109,8 @@ export class AuthService {
     this.ttl = deps.jwtTtlSeconds ?? 24 * 60 * 60;
     this.passwords = new PasswordHasher(deps.passwords);
     this.cache = new UserCache(deps.store, deps.clock);
+    this.roles = new RoleCatalog(deps.store, deps.clock);
+    this.tenantStatus = deps.tenantStatus ?? new TenantStatusCache(deps.store);
     this.users = new UserAdmin({ store: deps.store, clock: deps.clock, logger: deps.logger, passwords: this.passwords, cache: this.cache });
     this.accountThrottle = new FailureThrottle({ ...LOGIN_THROTTLE.account, ...deps.loginThrottle?.account }, deps.clock);
     this.addressThrottle = new FailureThrottle({ ...LOGIN_THROTTLE.address, ...deps.loginThrottle?.address }, deps.clock);
@@ -126,7 +141,7 @@ export class AuthService {
     const tenantId = input.tenantId ?? DEFAULT_TENANT_ID;
     if (tenantId === DEFAULT_TENANT_ID) await this.deps.store.ensureTenant({ id: tenantId, name: 'Default' });
     try {
-      await this.users.create({ email, password, role: 'admin', tenantId });
+      await this.users.create({ email, password, role: 'sysadmin', tenantId });
     } catch (err) {
       if (!isPlatformError(err, 'BAD_REQUEST')) throw err;
       throw new PlatformError('BAD_REQUEST', `the first admin (auth.adminEmail / CONTINUUM_ADMIN_EMAIL, auth.adminPassword / CONTINUUM_ADMIN_PASSWORD): ${err.message}`);
@@ -135,7 +150,7 @@ export class AuthService {
     return { created: true, email, ...(input.password ? {} : { generatedPassword: password }) };
   }
 
-  createUser(input: { email: string; password: string; role?: Role; tenantId?: string }): Promise<User> {
+  createUser(input: { email: string; password: string; role?: Role | string; tenantId?: string }): Promise<User> {
     return this.users.create(input);
   }
 
@@ -157,6 +172,7 @@ export class AuthService {
       throw unauthorized('invalid email or password');
     }
     if (user.disabled) throw unauthorized('this account is disabled');
+    this.tenantStatus.check(user.tenantId, 'user');
     this.accountThrottle.success(accountKey[0] as string);
     if (this.passwords.isOutdated(user.passwordHash)) {
       // After the answer is decided; a failure only means the old hash stays until next time.
@@ -212,7 +228,7 @@ export class AuthService {
     const user = await this.activeUser(claims.sub);
     // Tokens issued before token versions existed carry none: they count as version 0.
     if (user.tenantId !== claims.tid || (claims.ver ?? 0) !== user.tokenVersion) throw unauthorized('token revoked: sign in again');
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    return principalOf(user);
   }
 
   async createApiKey(userId: string, name: string, expiresAt?: number): Promise<{ id: string; key: string; expiresAt?: number }> {
@@ -244,7 +260,7 @@ export class AuthService {
     if (!record) throw unauthorized('unknown API key');
     if (record.expiresAt !== undefined && record.expiresAt <= this.deps.clock.now()) throw unauthorized('API key expired');
     const user = await this.activeUser(record.userId);
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    return principalOf(user);
   }
 
   /** `Authorization: Bearer <jwt>` (or `ApiKey <key>`) or an `X-API-Key` header. */
@@ -269,6 +285,7 @@ export class AuthService {
     const user = await this.cache.get(id);
     if (!user) throw unauthorized('user no longer exists');
     if (user.disabled) throw unauthorized('this account is disabled');
+    this.tenantStatus.check(user.tenantId, 'user');
     return user;
   }
 

@@ -25,6 +25,7 @@ import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
+import { createSqliteTenancy } from './tenancy.js';
 import { openDatabase, type TokenDigest } from './schema.js';
 import type { Db } from './sql.js';
 import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
@@ -129,6 +130,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteOta(db),
     ...createSqliteOtaDeployments(db),
     ...createSqliteIntegrations(db),
+    ...createSqliteTenancy(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

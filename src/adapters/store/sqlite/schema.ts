@@ -14,6 +14,7 @@ import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 import { V15_OTA } from './ota.js';
 import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
+import { V18_TENANCY } from './tenancy.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -411,6 +412,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 17,
     description: 'integrations (issue 18) and their durable export buffers',
     up: (db) => db.exec(V17_INTEGRATIONS),
+  },
+  {
+    version: 18,
+    description: 'tenants: status and creation time; built-in roles (admin → sysadmin/tenant-admin, user → operator); custom roles',
+    up: (db) => db.exec(V18_TENANCY),
   },
 ];
 
