@@ -39,6 +39,8 @@ import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
+import { tenantRoutes } from './tenants.js';
+import { customRoleRoutes } from './custom-roles.js';
 import { webRoutes } from './web.js';
 import { liveRoutes, selectSubprotocol } from './ws.js';
 import { capConnections, closeSilentConnections, fastifyTimeouts, nodeServerTimeouts, type HttpLimits } from './server-limits.js';
@@ -165,6 +167,8 @@ function managementApi(deps: ApiDeps) {
       if (deps.audit) auditChanges(secured, deps.audit);
       await secured.register(authRoutes, { deps });
       await secured.register(userRoutes, { deps });
+      await secured.register(customRoleRoutes, { roles: deps.auth.roles });
+      if (deps.tenants) await secured.register(tenantRoutes, { tenants: deps.tenants });
       await secured.register(deviceRoutes, { deps });
       await secured.register(credentialRoutes, { deps });
       await secured.register(profileRoutes, { deps });

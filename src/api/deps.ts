@@ -16,6 +16,7 @@ import type { TwinService } from '../services/twin.js';
 import type { OtaDeviceService } from '../services/ota-devices.js';
 import type { OtaPackageService } from '../services/ota-packages.js';
 import type { RolloutApi } from './ota-deployments.js';
+import type { TenantService } from '../services/tenants.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -77,6 +78,8 @@ export interface ApiDeps {
   readonly ota?: OtaApi;
   /** Bridges and streams (issue 18); routes exist only when given. */
   readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
+  /** Tenants administration (issue 15, sysadmin); routes exist only when given. */
+  readonly tenants?: TenantService;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

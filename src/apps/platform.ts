@@ -26,6 +26,8 @@ import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
 import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
+import { TenantStatusCache } from '../services/tenant-status.js';
+import { TenantService } from '../services/tenants.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
 import { registerGauges } from './platform-gauges.js';
@@ -162,9 +164,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
 
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config) });
+  // Suspended tenants, in memory: device authentication asks it on every connect and HTTP request.
+  const tenantStatus = new TenantStatusCache(store);
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), tenantStatus });
   try {
     await registry.init();
+    await tenantStatus.load();
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
     await bus.close();
@@ -180,7 +185,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     passwords: { cost: config.auth.passwordHashCost, concurrency: config.auth.passwordHashConcurrency },
     loginThrottle: { account: { maxFailures: config.auth.loginMaxFailures }, address: { maxFailures: config.auth.loginMaxFailuresPerAddress } },
     audit,
+    tenantStatus,
   });
+  const tenants = new TenantService({ store, clock, logger: logger.child({ component: 'tenants' }), status: tenantStatus, users: auth.users });
   try {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
@@ -335,7 +342,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { registry, auth, tenants, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
