@@ -19,6 +19,7 @@ export * from './ports/signin.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
 export * from './ports/quotas.js';
+export * from './ports/tenancy.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
 import type { AlarmAction } from './domain/bus-event-map.js';
 import type {
@@ -40,6 +41,8 @@ import type { IntegrationStore } from './ports/integrations.js';
 import type { SigninStore } from './ports/signin.js';
 import type { MqttGrantStore } from './ports/mqtt-grants.js';
 import type { QuotaStore } from './ports/quotas.js';
+import type { Role } from './domain/permissions.js';
+import type { TenancyStore } from './ports/tenancy.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -183,11 +186,7 @@ export interface StatusStore {
   getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
 }
 
-/**
- * Built-in roles (issue 15). 'admin' and 'user' are the legacy names of 'tenant-admin' and
- * 'operator', still accepted on every input and found in older databases.
- */
-export type Role = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user' | 'admin' | 'user';
+export type { Role } from './domain/permissions.js';
 
 export interface User {
   readonly id: string;
@@ -195,6 +194,8 @@ export interface User {
   readonly email: string;
   readonly passwordHash: string;
   readonly role: Role;
+  /** Set for customer users: the customer whose assigned devices they see. */
+  readonly customerId?: string;
   readonly createdAt: number;
   /** A disabled user can neither sign in nor use tokens or API keys issued earlier. */
   readonly disabled: boolean;
@@ -440,6 +441,7 @@ export interface Store
     IntegrationStore,
     MqttGrantStore,
     QuotaStore,
+    TenancyStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -32,7 +32,7 @@ import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from 
 import { healthRoutes } from './health.js';
 import { deviceFirmwareRoutes, otaRoutes } from './ota.js';
 import { otaDeploymentRoutes } from './ota-deployments.js';
-import { enforceRoles } from './roles.js';
+import { enforceRoles, requireRouteRules } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
@@ -43,6 +43,8 @@ import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
+import { tenantRoutes } from './tenants.js';
+import { customRoleRoutes } from './custom-roles.js';
 import { webRoutes } from './web.js';
 import { liveRoutes, selectSubprotocol } from './ws.js';
 import { capConnections, closeSilentConnections, fastifyTimeouts, nodeServerTimeouts, type HttpLimits } from './server-limits.js';
@@ -158,17 +160,21 @@ export async function buildHttpApp(deps: ApiDeps, opts: HttpAppOptions): Promise
 /** The management API under /api: login and live updates, then everything that needs a user. */
 function managementApi(deps: ApiDeps) {
   return async (api: FastifyInstance): Promise<void> => {
+    // First: a route registered below without an entry in the permission table stops startup.
+    requireRouteRules(api);
     await api.register(loginRoutes, { deps });
     await api.register(oidcRoutes, { deps, oidc: deps.oidc });
     // Authenticates itself (subprotocol or first message): browsers cannot send headers on a WebSocket.
     if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
-      enforceRoles(secured);
+      enforceRoles(secured, (principal) => deps.auth.roles.permissionsOf(principal));
       if (deps.audit) auditChanges(secured, deps.audit);
       await secured.register(authRoutes, { deps });
       await secured.register(totpRoutes, { deps });
       await secured.register(userRoutes, { deps });
+      await secured.register(customRoleRoutes, { roles: deps.auth.roles });
+      if (deps.tenants) await secured.register(tenantRoutes, { tenants: deps.tenants });
       await secured.register(deviceRoutes, { deps });
       await secured.register(credentialRoutes, { deps });
       await secured.register(profileRoutes, { deps });

@@ -26,7 +26,7 @@ const ApiKeySchema = Type.Object({
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const RoleName = Type.Union(ROLE_NAMES.map((r) => Type.Literal(r)));
+const RoleName = Type.Union([...ROLE_NAMES.map((r) => Type.Literal(r)), Type.String({ pattern: '^custom:.{1,64}$' })]);
 
 export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.post(

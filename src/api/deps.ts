@@ -17,6 +17,7 @@ import type { TwinService } from '../services/twin.js';
 import type { OtaDeviceService } from '../services/ota-devices.js';
 import type { OtaPackageService } from '../services/ota-packages.js';
 import type { RolloutApi } from './ota-deployments.js';
+import type { TenantService } from '../services/tenants.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
@@ -86,6 +87,8 @@ export interface ApiDeps {
   readonly mqttGrants?: Pick<MqttGrantService, 'list' | 'get' | 'create' | 'remove'>;
   /** Tenant quotas (issue 15): GET /api/quotas, GET/PUT /api/tenants/:id/quotas; routes exist only when given. */
   readonly quotas?: Pick<QuotaService, 'view' | 'set'>;
+  /** Tenants administration (issue 15, sysadmin); routes exist only when given. */
+  readonly tenants?: TenantService;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformError } from '../domain/errors.js';
+import { allows } from '../domain/permissions.js';
 import type { AuthService } from '../services/auth.js';
 
 export interface MetricsAccess {
@@ -39,7 +40,7 @@ export async function authorizeScrape(request: FastifyRequest, reply: FastifyRep
   if (access.token && presented !== undefined && sameSecret(presented, access.token)) return;
   try {
     const principal = await auth.authenticateRequest({ authorization: header(request, 'authorization'), apiKey: header(request, 'x-api-key') });
-    if (principal.role !== 'admin') throw new PlatformError('FORBIDDEN', 'metrics are readable by admins and the metrics token only');
+    if (!allows(await auth.roles.permissionsOf(principal), 'metrics:read')) throw new PlatformError('FORBIDDEN', 'metrics are readable with the metrics:read permission (admins) and the metrics token only');
   } catch (err) {
     // RFC 6750 §3: a 401 names the scheme the client should use.
     reply.header('www-authenticate', 'Bearer realm="metrics"');

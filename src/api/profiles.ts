@@ -1,8 +1,10 @@
 /** Device profiles: codec, telemetry key specs, provisioning key/secret. */
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../domain/errors.js';
+import { allows } from '../domain/permissions.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { permissionsOf } from './roles.js';
 import type { ProfileControl } from '../domain/dashboard.js';
 import { IdParams, ProfileControlSchema, ProfileView, errorResponses, profileView, ref } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
@@ -62,7 +64,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.provisionSecret !== undefined ? { provisionSecret: b.provisionSecret } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
       });
-      return reply.code(201).send(profileView(profile, principal.role === 'admin'));
+      return reply.code(201).send(profileView(profile, allows(permissionsOf(request), 'profiles:write')));
     },
   );
 
@@ -74,7 +76,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
     async (request) => {
       const principal = principalOf(request);
       const profiles = await registry.listProfiles(principal.tenantId);
-      return { items: profiles.map((p) => profileView(p, principal.role === 'admin')) };
+      return { items: profiles.map((p) => profileView(p, allows(permissionsOf(request), 'profiles:write'))) };
     },
   );
 
@@ -85,7 +87,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
       const principal = principalOf(request);
       const profile = await registry.getProfile(request.params.id);
       if (!profile || profile.tenantId !== principal.tenantId) throw new PlatformError('PROFILE_NOT_FOUND', request.params.id);
-      return profileView(profile, principal.role === 'admin');
+      return profileView(profile, allows(permissionsOf(request), 'profiles:write'));
     },
   );
 
@@ -100,7 +102,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
       });
-      return profileView(profile, principal.role === 'admin');
+      return profileView(profile, allows(permissionsOf(request), 'profiles:write'));
     },
   );
 

@@ -56,8 +56,7 @@ const view = (v: QuotaView): View => ({ tenantId: v.tenantId, limits: { ...v.lim
  * `admin` of the default tenant (the first admin, which the tenancy contract makes the sysadmin).
  */
 export function isSystemAdmin(p: Principal): boolean {
-  const role = p.role as string;
-  return role === 'sysadmin' || (role === 'admin' && p.tenantId === DEFAULT_TENANT_ID);
+  return p.role === 'sysadmin';
 }
 
 /** 404 for a tenant the caller may not see (any but its own, unless system administrator). */

@@ -27,6 +27,8 @@ import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
 import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
+import { TenantStatusCache } from '../services/tenant-status.js';
+import { TenantService } from '../services/tenants.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
 import { registerGauges } from './platform-gauges.js';
@@ -180,11 +182,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
 
+  // Suspended tenants, in memory: device authentication asks it on every connect and HTTP request.
+  const tenantStatus = new TenantStatusCache(store);
   // Tenant quotas (issue 15): limits cached in memory, checked at ingest and at device/rule creation.
   const quotas = new QuotaService({ store, clock, logger: logger.child({ component: 'quotas' }), metrics: createQuotaMetrics(metrics.registry), defaults: config.tenants.defaultQuotas });
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas });
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas, tenantStatus });
   try {
     await registry.init();
+    await tenantStatus.load();
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
     await bus.close();
@@ -201,8 +206,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     loginThrottle: { account: { maxFailures: config.auth.loginMaxFailures }, address: { maxFailures: config.auth.loginMaxFailuresPerAddress } },
     audit,
     ...(credentialKey ? { credentialKey } : {}),
+    tenantStatus,
   });
   const oidc = createOidcSignin(config, { store, auth, clock, logger: logger.child({ component: 'oidc' }) });
+  const tenants = new TenantService({ store, clock, logger: logger.child({ component: 'tenants' }), status: tenantStatus, users: auth.users });
   try {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
@@ -361,7 +368,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, ...(options.deviceGroups ? { groups: options.deviceGroups } : {}) });
-  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.

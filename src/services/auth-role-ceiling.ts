@@ -1,47 +1,49 @@
 /**
  * Which role may hand out which (API keys, OIDC mapping): the built-in roles of issue 15 ranked,
- * with the legacy names read as their successors ('admin' = tenant-admin, 'user' = operator).
- * A customer user is not below a viewer but beside the chain: it sees only its customer's
- * things, so it may hold (and mint) only its own kind, and no one else may mint it (a key of that
- * role would have no customer).
+ * with the legacy names read as their successors ('admin' = tenant-admin, 'user' = operator;
+ * domain/permissions.ts). A customer user is not below a viewer but beside the chain: it sees only
+ * its customer's things, so it may hold (and mint) only its own kind, and no one else may mint it
+ * (a key of that role would have no customer). A custom role (`custom:<id>`) is the tenant's own
+ * permission list: its holder may mint only that same role, and only tenant admins (who define
+ * such roles) may mint one for themselves.
  */
-import type { Role } from '../ports.js';
+import { BUILTIN_ROLES, isCustomRole, normalizeRole, type BuiltinRole, type Role } from '../domain/permissions.js';
 
-export type CanonicalRole = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user';
+export type CanonicalRole = Role;
 
-const CANONICAL: Readonly<Record<Role, CanonicalRole>> = {
-  sysadmin: 'sysadmin',
-  'tenant-admin': 'tenant-admin',
-  admin: 'tenant-admin',
-  operator: 'operator',
-  user: 'operator',
-  viewer: 'viewer',
-  'customer-user': 'customer-user',
-};
+const RANK: Readonly<Record<Exclude<BuiltinRole, 'customer-user'>, number>> = { sysadmin: 4, 'tenant-admin': 3, operator: 2, viewer: 1 };
 
-const RANK: Readonly<Record<Exclude<CanonicalRole, 'customer-user'>, number>> = { sysadmin: 4, 'tenant-admin': 3, operator: 2, viewer: 1 };
+/** Every built-in name a client may send, legacy ones included (custom roles are `custom:<id>`). */
+export const ROLE_NAMES: readonly string[] = [...BUILTIN_ROLES, 'admin', 'user'];
 
-/** Every name a client may send, legacy ones included. */
-export const ROLE_NAMES = Object.keys(CANONICAL) as Role[];
-
+/** The role a name stands for (legacy names give their successor), undefined when it is none. */
 export function parseRole(name: string): Role | undefined {
-  return Object.hasOwn(CANONICAL, name) ? (name as Role) : undefined;
+  return normalizeRole(name);
 }
 
+/** Roles are stored by their current name; parseRole already gives it. */
 export function canonicalRole(role: Role): CanonicalRole {
-  return CANONICAL[role];
+  return normalizeRole(role) ?? role;
+}
+
+function rankOf(role: Role): number | undefined {
+  const r = canonicalRole(role);
+  if (isCustomRole(r) || r === 'customer-user') return undefined;
+  return RANK[r];
 }
 
 /** True when someone holding `holder` may grant `wanted` (equal or below it). */
 export function roleCovers(holder: Role, wanted: Role): boolean {
-  const h = CANONICAL[holder];
-  const w = CANONICAL[wanted];
-  if (h === 'customer-user' || w === 'customer-user') return h === w;
-  return RANK[h] >= RANK[w];
+  const h = canonicalRole(holder);
+  const w = canonicalRole(wanted);
+  if (h === w) return true;
+  if (isCustomRole(w)) return h === 'tenant-admin' || h === 'sysadmin';
+  const hr = rankOf(h);
+  const wr = rankOf(w);
+  return hr !== undefined && wr !== undefined && hr >= wr;
 }
 
-/** The higher of two roles of the ranked chain (a customer user ranks lowest here: it is the narrowest view). */
+/** The higher of two roles of the ranked chain (customer users and custom roles rank lowest: the narrowest views). */
 export function higherRole(a: Role, b: Role): Role {
-  const rank = (r: Role): number => (CANONICAL[r] === 'customer-user' ? 0 : RANK[CANONICAL[r] as Exclude<CanonicalRole, 'customer-user'>]);
-  return rank(b) > rank(a) ? b : a;
+  return (rankOf(b) ?? 0) > (rankOf(a) ?? 0) ? b : a;
 }

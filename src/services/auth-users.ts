@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
+import { isAdminRole, normalizeRole } from '../domain/permissions.js';
 import type { Clock, Logger, Role, Store, User, UserPatch } from '../ports.js';
 import type { UserCache } from './auth-cache.js';
 import { checkPasswordPolicy, type PasswordHasher } from './auth-passwords.js';
@@ -24,7 +25,7 @@ export interface UserAdminDeps {
 
 /** What an admin may change about a user. */
 export interface UserChange {
-  readonly role?: Role;
+  readonly role?: Role | string;
   readonly disabled?: boolean;
   readonly password?: string;
 }
@@ -35,19 +36,35 @@ export interface UserView {
   readonly email: string;
   readonly role: Role;
   readonly tenantId: string;
+  readonly customerId?: string;
   readonly disabled: boolean;
   readonly createdAt: number;
 }
 
 export function viewOf(user: User): UserView {
-  return { id: user.id, email: user.email, role: user.role, tenantId: user.tenantId, disabled: user.disabled, createdAt: user.createdAt };
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    tenantId: user.tenantId,
+    ...(user.customerId !== undefined ? { customerId: user.customerId } : {}),
+    disabled: user.disabled,
+    createdAt: user.createdAt,
+  };
 }
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-const isActiveAdmin = (u: User): boolean => u.role === 'admin' && !u.disabled;
+const isActiveAdmin = (u: User): boolean => isAdminRole(u.role) && !u.disabled;
+
+/** A role as given (legacy names accepted); BAD_REQUEST when it names none. */
+export function roleOf(value: string): Role {
+  const role = normalizeRole(value);
+  if (!role) throw new PlatformError('BAD_REQUEST', `unknown role ${value}`);
+  return role;
+}
 
 export class UserAdmin {
   private queue: Promise<unknown> = Promise.resolve();
@@ -58,7 +75,7 @@ export class UserAdmin {
     return this.deps.store.listUsers(tenantId);
   }
 
-  create(input: { email: string; password: string; role?: Role; tenantId?: string }): Promise<User> {
+  create(input: { email: string; password: string; role?: Role | string; tenantId?: string; customerId?: string }): Promise<User> {
     return this.serialized(async () => {
       const email = normalizeEmail(input.email);
       if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 255) throw new PlatformError('BAD_REQUEST', 'invalid email');
@@ -69,7 +86,8 @@ export class UserAdmin {
         tenantId: input.tenantId ?? DEFAULT_TENANT_ID,
         email,
         passwordHash: await this.deps.passwords.hash(input.password),
-        role: input.role ?? 'user',
+        role: roleOf(input.role ?? 'operator'),
+        ...(input.customerId !== undefined ? { customerId: input.customerId } : {}),
         createdAt: this.deps.clock.now(),
         disabled: false,
         tokenVersion: 0,
@@ -84,7 +102,7 @@ export class UserAdmin {
     return this.serialized(async () => {
       const user = await this.requireInTenant(tenantId, id);
       const patch: { -readonly [K in keyof UserPatch]: UserPatch[K] } = {};
-      if (change.role !== undefined && change.role !== user.role) patch.role = change.role;
+      if (change.role !== undefined && roleOf(change.role) !== user.role) patch.role = roleOf(change.role);
       if (change.disabled !== undefined && change.disabled !== user.disabled) patch.disabled = change.disabled;
       if (change.password !== undefined) {
         checkPasswordPolicy(change.password, user.email);
@@ -171,7 +189,7 @@ export class UserAdmin {
     if (!isActiveAdmin(before) || (after && isActiveAdmin(after))) return;
     const others = (await this.deps.store.listUsers(before.tenantId)).filter((u) => u.id !== before.id && isActiveAdmin(u));
     if (others.length === 0) {
-      throw new PlatformError('CONFLICT', `${before.email} is the last enabled admin of the tenant: make another user admin first`);
+      throw new PlatformError('CONFLICT', `${before.email} is the last enabled admin of the tenant: make another user tenant-admin first`);
     }
   }
 

@@ -20,6 +20,8 @@ import { roleCovers } from './auth-role-ceiling.js';
 import { TotpService } from './auth-totp.js';
 import { normalizeEmail, UserAdmin } from './auth-users.js';
 import { FailureThrottle, type ThrottleOptions } from './throttle.js';
+import { RoleCatalog } from './roles.js';
+import { TenantStatusCache } from './tenant-status.js';
 
 export { normalizeEmail };
 
@@ -37,6 +39,8 @@ export interface AuthDeps {
   readonly audit?: Pick<AuditService, 'record'>;
   /** The credential key: TOTP secrets are sealed under a key derived from it (auth-totp.ts). */
   readonly credentialKey?: Buffer;
+  /** Suspended tenants (shared with device authentication); default: one of its own over the store. */
+  readonly tenantStatus?: TenantStatusCache;
 }
 
 export interface Principal {
@@ -45,6 +49,12 @@ export interface Principal {
   readonly role: Role;
   /** As stored when the request was authenticated (audit entries keep it: users may be deleted). */
   readonly email?: string;
+  /** Set for customer users: the customer whose assigned devices they see. */
+  readonly customerId?: string;
+}
+
+function principalOf(user: User): Principal {
+  return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email, ...(user.customerId !== undefined ? { customerId: user.customerId } : {}) };
 }
 
 export interface EnsureAdminResult {
@@ -90,6 +100,9 @@ export class AuthService {
   readonly passwords: PasswordHasher;
   /** The TOTP second factor of local accounts. */
   readonly totp: TotpService;
+  /** What each role grants (built-in and the tenants' custom roles). */
+  readonly roles: RoleCatalog;
+  readonly tenantStatus: TenantStatusCache;
   private readonly cache: UserCache;
   private readonly accountThrottle: FailureThrottle;
   private readonly addressThrottle: FailureThrottle;
@@ -102,6 +115,8 @@ export class AuthService {
     this.ttl = deps.jwtTtlSeconds ?? 24 * 60 * 60;
     this.passwords = new PasswordHasher(deps.passwords);
     this.cache = new UserCache(deps.store, deps.clock);
+    this.roles = new RoleCatalog(deps.store, deps.clock);
+    this.tenantStatus = deps.tenantStatus ?? new TenantStatusCache(deps.store);
     this.users = new UserAdmin({ store: deps.store, clock: deps.clock, logger: deps.logger, passwords: this.passwords, cache: this.cache });
     this.totp = new TotpService({ store: deps.store, clock: deps.clock, ...(deps.credentialKey ? { key: deps.credentialKey } : {}) });
     this.accountThrottle = new FailureThrottle({ ...LOGIN_THROTTLE.account, ...deps.loginThrottle?.account }, deps.clock);
@@ -133,7 +148,7 @@ export class AuthService {
     const tenantId = input.tenantId ?? DEFAULT_TENANT_ID;
     if (tenantId === DEFAULT_TENANT_ID) await this.deps.store.ensureTenant({ id: tenantId, name: 'Default' });
     try {
-      await this.users.create({ email, password, role: 'admin', tenantId });
+      await this.users.create({ email, password, role: 'sysadmin', tenantId });
     } catch (err) {
       if (!isPlatformError(err, 'BAD_REQUEST')) throw err;
       throw new PlatformError('BAD_REQUEST', `the first admin (auth.adminEmail / CONTINUUM_ADMIN_EMAIL, auth.adminPassword / CONTINUUM_ADMIN_PASSWORD): ${err.message}`);
@@ -142,7 +157,7 @@ export class AuthService {
     return { created: true, email, ...(input.password ? {} : { generatedPassword: password }) };
   }
 
-  createUser(input: { email: string; password: string; role?: Role; tenantId?: string }): Promise<User> {
+  createUser(input: { email: string; password: string; role?: Role | string; tenantId?: string }): Promise<User> {
     return this.users.create(input);
   }
 
@@ -165,6 +180,7 @@ export class AuthService {
       throw unauthorized('invalid email or password');
     }
     if (user.disabled) throw unauthorized('this account is disabled');
+    this.tenantStatus.check(user.tenantId, 'user');
     if (await this.totp.isActive(user.id)) {
       if (totp === undefined || totp.trim() === '') throw new PlatformError('SECOND_FACTOR_REQUIRED', 'enter the code from your authenticator app (or a recovery code) as totp');
       if (!(await this.totp.verify(user.id, user.email, totp))) {
@@ -227,7 +243,7 @@ export class AuthService {
     const user = await this.activeUser(claims.sub);
     // Tokens issued before token versions existed carry none: they count as version 0.
     if (user.tenantId !== claims.tid || (claims.ver ?? 0) !== user.tokenVersion) throw unauthorized('token revoked: sign in again');
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    return principalOf(user);
   }
 
   /**
@@ -268,7 +284,7 @@ export class AuthService {
     const user = await this.activeUser(record.userId);
     // The owner may have been demoted since: a key never outranks its owner.
     if (record.role !== undefined && !roleCovers(user.role, record.role)) throw unauthorized("API key role is above its owner's current role");
-    return { userId: user.id, tenantId: user.tenantId, role: record.role ?? user.role, email: user.email };
+    return { ...principalOf(user), role: record.role ?? user.role };
   }
 
   /**
@@ -313,6 +329,7 @@ export class AuthService {
     const user = await this.cache.get(id);
     if (!user) throw unauthorized('user no longer exists');
     if (user.disabled) throw unauthorized('this account is disabled');
+    this.tenantStatus.check(user.tenantId, 'user');
     return user;
   }
 

@@ -51,6 +51,8 @@ export interface RegistryDeps {
   readonly authCacheTtlMs?: number;
   /** Hashes access tokens with the platform's credential key (default: a random key, for tests and the memory store). */
   readonly tokens?: TokenHasher;
+  /** Suspended tenants: their devices are refused at authentication (an in-memory check, no store read). */
+  readonly tenantStatus?: { check(tenantId: string, who: 'device'): void };
   /** Brute-force limits on device authentication and provisioning (device-auth-guard.ts). */
   readonly deviceAuthLimits?: DeviceAuthLimits;
   /** Counts lockouts (metrics.reject(transport, 'RATE_LIMITED')). */
@@ -305,7 +307,10 @@ export class RegistryService {
     const key = authCacheKey(lookup);
     const now = this.deps.clock.now();
     const cached = this.identities.get(key, now);
-    if (cached) return cached;
+    if (cached) {
+      this.deps.tenantStatus?.check(cached.tenantId, 'device');
+      return cached;
+    }
     // One HMAC: the token's hash is both its store key and its throttle key.
     const tokenHash = 'token' in lookup ? this.tokens.digest(lookup.token) : undefined;
     const throttleKey = 'token' in lookup ? `t:${tokenHash}` : this.throttleKey(lookup);
@@ -321,6 +326,7 @@ export class RegistryService {
     }
     this.guard.succeeded(throttleKey);
     this.identities.set(key, identity, now);
+    this.deps.tenantStatus?.check(identity.tenantId, 'device');
     return identity;
   }
 

@@ -35,7 +35,7 @@ describe('management API: auth and devices', () => {
     const me = await api.call('GET', '/api/auth/me', undefined, { authorization: '', 'x-api-key': created.body.key });
     assert.equal(me.status, 200);
     assert.equal(me.body.email, ADMIN.email);
-    assert.equal(me.body.role, 'admin');
+    assert.equal(me.body.role, 'sysadmin');
   });
 
   it('creates, reads, updates and deletes a device', async () => {

@@ -24,10 +24,10 @@ describe('continuum user', () => {
       assert.match(weak.stderr, /at least 12 characters/);
       const updated = await runCli(['user', 'update', 'night@test.local', '--role', 'admin', '--disable', ...conn]);
       assert.equal(updated.code, 0, updated.stderr);
-      assert.match(updated.stdout, /^updated admin night@test\.local .* disabled/);
+      assert.match(updated.stdout, /^updated tenant-admin night@test\.local .* disabled/);
       const list = await runCli(['user', 'list', '--json', ...conn]);
       const users = JSON.parse(list.stdout) as { email: string; role: string; disabled: boolean }[];
-      assert.deepEqual(users.map((u) => [u.email, u.role, u.disabled]), [[ADMIN.email, 'admin', false], ['night@test.local', 'admin', true]]);
+      assert.deepEqual(users.map((u) => [u.email, u.role, u.disabled]), [[ADMIN.email, 'sysadmin', false], ['night@test.local', 'tenant-admin', true]]);
       const table = await runCli(['user', 'list', ...conn]);
       assert.match(table.stdout, /^EMAIL\s+ROLE\s+STATE/);
       const lastAdmin = await runCli(['user', 'delete', ADMIN.email, ...conn]);
@@ -62,7 +62,7 @@ describe('continuum user', () => {
 
     const chosen = await runCli(['user', 'reset-password', ADMIN.email, '--data-dir', dataDir, '--password', 'chosen-password-1', '--json'], LOW_COST);
     assert.equal(chosen.code, 0, chosen.stderr);
-    assert.deepEqual(JSON.parse(chosen.stdout), { email: ADMIN.email, role: 'admin' }, 'a given password is not printed');
+    assert.deepEqual(JSON.parse(chosen.stdout), { email: ADMIN.email, role: 'sysadmin' }, 'a given password is not printed');
     const refused = await runCli(['user', 'reset-password', ADMIN.email, '--data-dir', dataDir, '--password', 'short'], LOW_COST);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /at least 12/);

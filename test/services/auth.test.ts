@@ -62,7 +62,7 @@ describe('AuthService', () => {
     assert.deepEqual(result, { created: true, email: 'admin@example.com' });
     const { token } = await auth.login('admin@example.com', 'configured-pw');
     const principal = await auth.verifyToken(token);
-    assert.equal(principal.role, 'admin');
+    assert.equal(principal.role, 'sysadmin');
     await assert.rejects(auth.login('admin@example.com', 'wrong-password'), unauthorized);
     await assert.rejects(auth.login('nobody@example.com', 'configured-pw'), unauthorized);
     const other = await setup();
@@ -74,7 +74,7 @@ describe('AuthService', () => {
     const { token } = await auth.login('a@b.c', PW);
     const [h, p, s] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
-    const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin', sub: 'someone' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...claims, role: 'tenant-admin', sub: 'someone' })).toString('base64url');
     await assert.rejects(auth.verifyToken(`${h}.${forged}.${s}`), unauthorized);
     const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     await assert.rejects(auth.verifyToken(`${none}.${p}.`), unauthorized);
@@ -94,7 +94,7 @@ describe('AuthService', () => {
     assert.match(key, /^ck_[0-9A-Za-z]{40}$/);
     assert.ok(id);
     const principal = await auth.authenticateRequest({ apiKey: key });
-    assert.deepEqual(principal, { userId: user.id, tenantId: user.tenantId, role: 'admin', email: user.email });
+    assert.deepEqual(principal, { userId: user.id, tenantId: user.tenantId, role: 'sysadmin', email: user.email });
     assert.deepEqual(await auth.authenticateRequest({ authorization: `ApiKey ${key}` }), principal);
     await assert.rejects(auth.authenticateRequest({ apiKey: key + 'x' }), unauthorized);
     await assert.rejects(auth.createApiKey('nobody', 'x'), (e: unknown) => isPlatformError(e, 'NOT_FOUND'));
@@ -104,8 +104,8 @@ describe('AuthService', () => {
   it('authenticates Authorization headers', async () => {
     const { auth } = await withAdmin();
     const { token } = await auth.login('a@b.c', PW);
-    assert.equal((await auth.authenticateRequest({ authorization: `Bearer ${token}` })).role, 'admin');
-    assert.equal((await auth.authenticateRequest({ authorization: `bearer  ${token}` })).role, 'admin');
+    assert.equal((await auth.authenticateRequest({ authorization: `Bearer ${token}` })).role, 'sysadmin');
+    assert.equal((await auth.authenticateRequest({ authorization: `bearer  ${token}` })).role, 'sysadmin');
     await assert.rejects(auth.authenticateRequest({}), unauthorized);
     await assert.rejects(auth.authenticateRequest({ authorization: 'Basic abc' }), unauthorized);
     await assert.rejects(auth.authenticateRequest({ authorization: 'Bearer' }), unauthorized);
@@ -123,7 +123,7 @@ describe('AuthService', () => {
 describe('revocation (issue 12 item 6)', () => {
   it("regression: a deleted user's JWT keeps working", async () => {
     const { auth, admin } = await withAdmin();
-    const op = await auth.createUser({ email: 'op@b.c', password: PW, role: 'user' });
+    const op = await auth.createUser({ email: 'op@b.c', password: PW, role: 'operator' });
     const { token } = await auth.login('op@b.c', PW);
     const { key } = await auth.createApiKey(op.id, 'laptop');
     assert.equal((await auth.verifyToken(token)).userId, op.id);
@@ -136,17 +136,17 @@ describe('revocation (issue 12 item 6)', () => {
     const { auth, store, clock, admin } = await withAdmin();
     const { key } = await auth.createApiKey(admin.id, 'ci');
     const { token } = await auth.login('a@b.c', PW);
-    assert.equal((await auth.verifyToken(token)).role, 'admin');
+    assert.equal((await auth.verifyToken(token)).role, 'sysadmin');
     // Another node changed the row (no cache invalidation here): seen once the cache entry is a second old.
-    await store.updateUser(admin.id, { role: 'user' });
+    await store.updateUser(admin.id, { role: 'operator' });
     clock.advance(1001);
-    assert.equal((await auth.verifyToken(token)).role, 'user');
-    assert.equal((await auth.verifyApiKey(key)).role, 'user');
+    assert.equal((await auth.verifyToken(token)).role, 'operator');
+    assert.equal((await auth.verifyApiKey(key)).role, 'operator');
   });
 
   it('a disabled user is refused with its token, its API keys and its password; enabling restores keys, not tokens', async () => {
     const { auth, admin } = await withAdmin();
-    const op = await auth.createUser({ email: 'op@b.c', password: PW, role: 'user' });
+    const op = await auth.createUser({ email: 'op@b.c', password: PW, role: 'operator' });
     const { token } = await auth.login('op@b.c', PW);
     const { key } = await auth.createApiKey(op.id, 'laptop');
     await auth.users.update(admin.tenantId, op.id, { disabled: true });
@@ -160,13 +160,13 @@ describe('revocation (issue 12 item 6)', () => {
 
   it('a role change ends earlier sessions; the API key of a demoted admin carries the new role at once', async () => {
     const { auth, admin } = await withAdmin();
-    const second = await auth.createUser({ email: 'second@b.c', password: PW, role: 'admin' });
+    const second = await auth.createUser({ email: 'second@b.c', password: PW, role: 'tenant-admin' });
     const { token } = await auth.login('second@b.c', PW);
     const { key } = await auth.createApiKey(second.id, 'ci');
-    await auth.users.update(admin.tenantId, second.id, { role: 'user' });
+    await auth.users.update(admin.tenantId, second.id, { role: 'operator' });
     await assert.rejects(auth.verifyToken(token), (e: PlatformError) => unauthorized(e) && /revoked/.test(e.message));
-    assert.equal((await auth.verifyApiKey(key)).role, 'user');
-    assert.equal((await auth.verifyToken((await auth.login('second@b.c', PW)).token)).role, 'user');
+    assert.equal((await auth.verifyApiKey(key)).role, 'operator');
+    assert.equal((await auth.verifyToken((await auth.login('second@b.c', PW)).token)).role, 'operator');
   });
 
   it('logout revokes every token of the caller, and only of the caller', async () => {
@@ -212,18 +212,18 @@ describe('revocation (issue 12 item 6)', () => {
 
   it("refuses to delete, demote or disable the tenant's last enabled admin", async () => {
     const { auth, admin } = await withAdmin();
-    for (const change of [{ role: 'user' as const }, { disabled: true }]) {
+    for (const change of [{ role: 'operator' as const }, { disabled: true }]) {
       await assert.rejects(auth.users.update(admin.tenantId, admin.id, change), (e: PlatformError) => conflict(e) && /last enabled admin/.test(e.message));
     }
     await assert.rejects(auth.users.remove(admin.tenantId, admin.id), conflict);
-    const second = await auth.createUser({ email: 'second@b.c', password: PW, role: 'admin' });
+    const second = await auth.createUser({ email: 'second@b.c', password: PW, role: 'tenant-admin' });
     await auth.users.update(admin.tenantId, second.id, { disabled: true });
     await assert.rejects(auth.users.remove(admin.tenantId, admin.id), conflict, 'a disabled admin does not count');
     await auth.users.update(admin.tenantId, second.id, { disabled: false });
     // Two at once: serialized, so exactly one succeeds.
     const results = await Promise.allSettled([auth.users.remove(admin.tenantId, admin.id), auth.users.remove(admin.tenantId, second.id)]);
     assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
-    assert.equal((await auth.users.list(admin.tenantId)).filter((u) => u.role === 'admin').length, 1);
+    assert.equal((await auth.users.list(admin.tenantId)).filter((u) => u.role === 'tenant-admin').length, 1);
   });
 
   it("another tenant's user is not found", async () => {
@@ -296,14 +296,14 @@ describe('passwords and brute force (issue 12 item 7)', () => {
     }
     await assert.rejects(auth.users.update(admin.tenantId, admin.id, { password: 'short' }), badRequest);
     await assert.rejects(auth.users.resetPassword('a@b.c', 'aaaaaaaaaaaaa'), badRequest);
-    await store.insertUser({ id: 'legacy', tenantId: DEFAULT_TENANT_ID, email: 'legacy@b.c', passwordHash: await hashSecret('pw8chars', 1024), role: 'user', createdAt: 1, disabled: false, tokenVersion: 0 });
+    await store.insertUser({ id: 'legacy', tenantId: DEFAULT_TENANT_ID, email: 'legacy@b.c', passwordHash: await hashSecret('pw8chars', 1024), role: 'operator', createdAt: 1, disabled: false, tokenVersion: 0 });
     assert.ok(await auth.login('legacy@b.c', 'pw8chars'));
   });
 
   it('verifies a hash made with older parameters, then stores one with the current parameters', async () => {
     const { auth, store } = await setup({ cost: 2048 });
     const old = await hashSecret(PW, 1024);
-    await store.insertUser({ id: 'u1', tenantId: DEFAULT_TENANT_ID, email: 'old@b.c', passwordHash: old, role: 'admin', createdAt: 1, disabled: false, tokenVersion: 0 });
+    await store.insertUser({ id: 'u1', tenantId: DEFAULT_TENANT_ID, email: 'old@b.c', passwordHash: old, role: 'tenant-admin', createdAt: 1, disabled: false, tokenVersion: 0 });
     const { token } = await auth.login('old@b.c', PW);
     const rehashed = (await store.getUser('u1'))?.passwordHash ?? '';
     assert.match(rehashed, /^scrypt\$2048\$8\$1\$/);

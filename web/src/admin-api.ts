@@ -4,7 +4,7 @@
  */
 import { api, del, get, post, query, renewSession, type Page } from './api.js';
 
-export type Role = 'admin' | 'user';
+export type Role = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user';
 
 export interface User {
   id: string;

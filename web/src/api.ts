@@ -277,7 +277,7 @@ export async function loadRole(): Promise<string> {
 /** Users, the audit log and device credentials are for admins only. */
 export function isAdmin(): boolean {
   const role = currentRole();
-  return role === 'admin' || role === 'tenant-admin' || role === 'sysadmin';
+  return role === 'sysadmin' || role === 'tenant-admin' || role === 'admin';
 }
 
 /** Only admins see create/edit/delete controls of the configuration (devices, rules, dashboards, credentials). */
@@ -291,7 +291,7 @@ export function canWrite(): boolean {
  */
 export function canOperate(): boolean {
   const role = currentRole();
-  return role === 'admin' || role === 'user';
+  return isAdmin() || role === 'operator' || role === 'customer-user' || role === 'user';
 }
 
 export interface DeviceCounts {

@@ -6,6 +6,7 @@
 import type { AttributeScope, Device, DeviceCredential, DeviceProfile, DeviceStatus } from '../../domain/device.js';
 import { ATTRIBUTE_SCOPES } from '../../domain/device.js';
 import { PlatformError } from '../../domain/errors.js';
+import { normalizeRole } from '../../domain/permissions.js';
 import type { Aggregation, TelemetryValue } from '../../domain/telemetry.js';
 import type { AggregateQuery, ApiKey, RawQuery, User } from '../../ports.js';
 
@@ -229,7 +230,9 @@ export function makeUser(u: User): User {
     tenantId: u.tenantId,
     email: u.email,
     passwordHash: u.passwordHash,
-    role: u.role,
+    // Rows written by earlier releases may still say 'admin'/'user' (memory store, a partial restore).
+    role: normalizeRole(u.role) ?? u.role,
+    ...(u.customerId !== undefined ? { customerId: u.customerId } : {}),
     createdAt: checkInt(u.createdAt, 'createdAt'),
     disabled: Boolean(u.disabled),
     tokenVersion: checkInt(u.tokenVersion ?? 0, 'tokenVersion'),

@@ -1,15 +1,16 @@
-/** `continuum user list | create | update | delete | reset-password`: users of the tenant (admin only). */
+/** `continuum user list | create | update | delete | reset-password`: users of the tenant (permission users:*). */
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io, type Parsed } from './common.js';
 import type { ApiClient } from '../../protocols/management-api/client.js';
+import { BUILTIN_ROLES, normalizeRole } from '../../domain/permissions.js';
 import { RESET_HELP, runResetPassword } from './user-reset.js';
 
 export const USER_HELP = `Usage: continuum user <command> [options]
 
 Commands:
   list                  the tenant's users with role and state
-  create EMAIL --new-password P [--role user|admin]
-                        add an operator (role user, the default) or another admin
-  update EMAIL|ID [--role user|admin] [--disable | --enable] [--new-password P]
+  create EMAIL --new-password P [--role ROLE]
+                        add a user (role operator by default)
+  update EMAIL|ID [--role ROLE] [--disable | --enable] [--new-password P]
                         change a user; any change ends the user's earlier sessions
   delete EMAIL|ID       delete a user and its API keys (its tokens stop working at once)
   reset-password EMAIL --data-dir DIR [--password P]
@@ -19,8 +20,10 @@ New passwords: at least 12 characters, not one repeated character, not the e-mai
 --new-password or env CONTINUUM_NEW_PASSWORD (--password is the caller's own sign-in).
 The tenant's last enabled admin cannot be deleted, demoted or disabled.
 
-Roles: admin configures the tenant; user is an operator — reads everything, sends commands, sets
-shared attributes, acknowledges and clears alarms, changes no configuration.
+Roles: tenant-admin configures the tenant; operator reads, sends commands, sets shared attributes,
+acknowledges and clears alarms, changes no configuration; viewer only reads; customer-user reads
+and operates what is assigned to its customer; sysadmin also manages tenants; custom:<roleId> is a
+tenant's own role (GET /api/roles). Legacy names: admin = tenant-admin, user = operator.
 
 ${CONNECTION_HELP}
 
@@ -34,10 +37,11 @@ interface UserJson {
   createdAt: number;
 }
 
-function roleFlag(value: string | boolean | undefined): 'user' | 'admin' | undefined {
+/** Built-in roles, `custom:<roleId>`, and the legacy admin/user (the server maps them). */
+function roleFlag(value: string | boolean | undefined): string | undefined {
   const role = str(value);
   if (role === undefined) return undefined;
-  if (role !== 'user' && role !== 'admin') throw new CliError(`--role must be user or admin, got "${role}"`);
+  if (normalizeRole(role) === undefined) throw new CliError(`--role must be one of ${BUILTIN_ROLES.join(', ')} or custom:<roleId> (legacy: admin, user), got "${role}"`);
   return role;
 }
 
@@ -68,7 +72,7 @@ async function create(parsed: Parsed<Record<string, string | boolean | undefined
   const password = str(parsed.values['new-password']) ?? io.env.CONTINUUM_NEW_PASSWORD;
   if (!email) throw new CliError('user create needs an e-mail address');
   if (!password) throw new CliError('user create needs --new-password (or CONTINUUM_NEW_PASSWORD)');
-  const role = roleFlag(parsed.values.role) ?? 'user';
+  const role = roleFlag(parsed.values.role) ?? 'operator';
   const client = await connect(parsed, io.env);
   print(io, parsed, await client.request<UserJson>('POST', '/api/users', { json: { email, password, role } }), 'created');
   return 0;

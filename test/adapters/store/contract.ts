@@ -731,7 +731,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('users, api keys, settings', () => {
       it('stores users with unique, case-insensitive emails', async () => {
         assert.equal(await store.countUsers(), 0);
-        const user = { id: 'u1', tenantId: T1, email: 'Admin@Example.com', passwordHash: 'h', role: 'admin' as const, createdAt: 1, disabled: false, tokenVersion: 0 };
+        const user = { id: 'u1', tenantId: T1, email: 'Admin@Example.com', passwordHash: 'h', role: 'tenant-admin' as const, createdAt: 1, disabled: false, tokenVersion: 0 };
         await store.insertUser(user);
         assert.equal(await store.countUsers(), 1);
         assert.deepEqual(await store.getUser('u1'), user);
@@ -745,7 +745,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('stores API keys by hash and settings by name', async () => {
-        await store.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'user', createdAt: 1, disabled: false, tokenVersion: 0 });
+        await store.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'operator', createdAt: 1, disabled: false, tokenVersion: 0 });
         const key = { id: 'k1', userId: 'u1', name: 'ci', keyHash: 'sha256:abc', createdAt: 2 };
         await store.insertApiKey(key);
         assert.deepEqual(await store.findApiKey('sha256:abc'), key);
@@ -760,15 +760,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('lists, updates and deletes users; deleting one removes its API keys', async () => {
-        const base = { tenantId: T1, passwordHash: 'h', role: 'user' as const, disabled: false, tokenVersion: 0 };
+        const base = { tenantId: T1, passwordHash: 'h', role: 'operator' as const, disabled: false, tokenVersion: 0 };
         await store.insertUser({ ...base, id: 'u2', email: 'b@x.y', createdAt: 2 });
         await store.insertUser({ ...base, id: 'u1', email: 'a@x.y', createdAt: 1 });
         assert.deepEqual((await store.listUsers(T1)).map((u) => u.id), ['u1', 'u2']);
         assert.deepEqual(await store.listUsers('other-tenant'), []);
-        const updated = await store.updateUser('u1', { role: 'admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
-        assert.deepEqual(updated, { ...base, id: 'u1', email: 'a@x.y', createdAt: 1, role: 'admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
+        const updated = await store.updateUser('u1', { role: 'tenant-admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
+        assert.deepEqual(updated, { ...base, id: 'u1', email: 'a@x.y', createdAt: 1, role: 'tenant-admin', disabled: true, tokenVersion: 3, passwordHash: 'h2' });
         assert.deepEqual(await store.getUser('u1'), updated);
-        assert.equal(await store.updateUser('nope', { role: 'admin' }), undefined);
+        assert.equal(await store.updateUser('nope', { role: 'tenant-admin' }), undefined);
         await store.insertApiKey({ id: 'k1', userId: 'u1', name: 'ci', keyHash: 'h-k1', createdAt: 5, expiresAt: 99 });
         await store.insertApiKey({ id: 'k2', userId: 'u1', name: 'laptop', keyHash: 'h-k2', createdAt: 4 });
         assert.deepEqual((await store.listApiKeys('u1')).map((k) => [k.id, k.expiresAt]), [['k2', undefined], ['k1', 99]]);

@@ -127,7 +127,7 @@ describe('SQLite store', () => {
     ]);
     await first.setAttributes(d.id, 'shared', { target: 21 }, 5);
     await first.saveStatuses([{ deviceId: d.id, online: true, lastActivity: 9, transport: 'http' }]);
-    await first.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'admin', createdAt: 1, disabled: false, tokenVersion: 0 });
+    await first.insertUser({ id: 'u1', tenantId: T1, email: 'a@b.c', passwordHash: 'h', role: 'tenant-admin', createdAt: 1, disabled: false, tokenVersion: 0 });
     await first.putSetting('secret', 's');
     await first.close();
 

@@ -213,7 +213,7 @@ export function accountPage(): View {
     'section',
     { class: 'page account-page' },
     h('h1', null, 'My account'),
-    h('p', { class: 'meta' }, h('span', null, currentSession()?.email ?? ''), h('span', null, `role: ${role === 'admin' ? 'admin' : role === 'user' ? 'operator (user)' : (role ?? 'unknown')}`)),
+    h('p', { class: 'meta' }, h('span', null, currentSession()?.email ?? ''), h('span', null, `role: ${role ?? 'unknown'}`)),
     h('div', { class: 'grid' }, passwordCard(), totpCard(), apiKeysCard()),
   );
   return { title: 'My account', el };

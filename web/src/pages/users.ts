@@ -11,8 +11,11 @@ import type { View } from '../main.js';
 import { adminOnlyView } from './admin-only.js';
 
 const ROLES = [
-  ['user', 'Operator (user)'],
-  ['admin', 'Admin'],
+  ['operator', 'Operator'],
+  ['viewer', 'Viewer'],
+  ['customer-user', 'Customer user'],
+  ['tenant-admin', 'Tenant admin'],
+  ['sysadmin', 'System admin'],
 ] as const;
 export const PASSWORD_RULES = 'At least 12 characters (at most 256), not one repeated character, not the email address.';
 
@@ -55,7 +58,7 @@ export function usersPage(): View {
     const roleSelect = select(ROLES, u.role, { 'aria-label': `Role of ${u.email}` });
     roleSelect.addEventListener('change', () => {
       const role = roleSelect.value as Role;
-      void change(`${u.email} is now ${role === 'admin' ? 'an admin' : 'an operator'}.`, () => updateUser(u.id, { role })).then((ok) => {
+      void change(`${u.email} is now ${role === 'tenant-admin' ? 'a tenant admin' : `a ${role}`}.`, () => updateUser(u.id, { role })).then((ok) => {
         if (!ok) roleSelect.value = u.role;
       });
     });
@@ -109,7 +112,7 @@ export function usersPage(): View {
 
   const email = h('input', { type: 'email', autocomplete: 'off', required: true });
   const password = h('input', { type: 'password', autocomplete: 'new-password', required: true });
-  const role = select(ROLES, 'user');
+  const role = select(ROLES, 'operator');
   const createError = h('p', { class: 'form-error', role: 'alert' });
   const createButton = h('button', { type: 'submit', class: 'primary' }, 'Create user');
   const createForm = h(

@@ -16,7 +16,7 @@ import type {
 } from '../../../domain/device.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { CredentialLookup, DeviceQuery, Page, Store } from '../../../ports.js';
+import type { CredentialLookup, DeviceQuery, Page, Store, TenantRecord } from '../../../ports.js';
 import {
   attributeJson,
   checkInt,
@@ -49,6 +49,7 @@ import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemorySignin } from './signin.js';
 import { createMemoryUsers } from './users.js';
+import { createMemoryTenancy } from './tenancy.js';
 
 const copyDevice = (d: Device): Device => makeDevice(d);
 const copyProfile = (p: DeviceProfile): DeviceProfile => ({
@@ -59,7 +60,7 @@ const copyCredential = (c: DeviceCredential): DeviceCredential => makeCredential
 
 export function createMemoryStore(): Store {
   let closed = false;
-  const tenants = new Map<string, Tenant>();
+  const tenants = new Map<string, TenantRecord>();
   const profiles = new Map<string, DeviceProfile>();
   const devices = new Map<string, Device>();
   /** tenantId → name → device id. */
@@ -138,7 +139,7 @@ export function createMemoryStore(): Store {
 
     // ------------------------------------------------------------ registry
     async ensureTenant(tenant: Tenant): Promise<void> {
-      if (!tenants.has(tenant.id)) tenants.set(tenant.id, { id: tenant.id, name: tenant.name });
+      if (!tenants.has(tenant.id)) tenants.set(tenant.id, { id: tenant.id, name: tenant.name, status: 'active', createdAt: Date.now() });
     },
 
     async saveProfile(profile: DeviceProfile): Promise<void> {
@@ -351,6 +352,7 @@ export function createMemoryStore(): Store {
     ...dashboards,
     // OTA packages and assignments (memory/ota.ts)
     ...ota,
+    ...createMemoryTenancy(tenants),
     // OTA deployments and their devices (memory/ota-deployments.ts)
     ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),
     ...createMemoryIntegrations(),

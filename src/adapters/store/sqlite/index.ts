@@ -27,6 +27,7 @@ import { createSqliteQuotas } from './quotas.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
+import { createSqliteTenancy } from './tenancy.js';
 import { openDatabase, type TokenDigest } from './schema.js';
 import type { Db } from './sql.js';
 import { createSqliteTelemetry, type TelemetryLogOptions } from './telemetry.js';
@@ -135,6 +136,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteIntegrations(db),
     ...createSqliteMqttGrants(db),
     ...createSqliteQuotas(db),
+    ...createSqliteTenancy(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

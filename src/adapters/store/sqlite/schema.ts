@@ -16,6 +16,7 @@ import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
 import { V21_MQTT_GRANTS } from './mqtt-grants.js';
 import { V22_TENANT_QUOTAS } from './quotas.js';
+import { V18_TENANCY } from './tenancy.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -436,6 +437,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 17,
     description: 'integrations (issue 18) and their durable export buffers',
     up: (db) => db.exec(V17_INTEGRATIONS),
+  },
+  {
+    version: 18,
+    description: 'tenants: status and creation time; built-in roles (admin → sysadmin/tenant-admin, user → operator); custom roles',
+    up: (db) => db.exec(V18_TENANCY),
   },
   {
     version: 20,

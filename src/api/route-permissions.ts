@@ -1,0 +1,156 @@
+/**
+ * The one route → permission table of the management API. Every route registered under /api
+ * has an entry: a permission (resource:action), `self` (acts on the caller only: own session,
+ * password, API keys; any signed-in role) or `public` (no user: sign-in; the live WebSocket,
+ * which authenticates itself and checks per subscription). A route without an entry stops
+ * startup (roles.ts, onRoute hook), so a new route cannot escape authorization.
+ */
+import type { Permission } from '../domain/permissions.js';
+
+/** Some routes need a different permission by parameter (shared attributes are operating, not configuring). */
+export type PermissionOf = (params: Readonly<Record<string, unknown>>) => Permission;
+export type RouteRule = Permission | 'self' | 'public' | PermissionOf;
+
+const attributesByScope: PermissionOf = (params) => (params.scope === 'shared' ? 'attributes:operate' : 'attributes:write');
+
+/** Keyed by `METHOD /api/path` as Fastify registers it (`:id` parameters); HEAD uses its GET. */
+export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
+  'POST /api/auth/login': 'public',
+  'GET /api/ws': 'public',
+  'GET /api/auth/me': 'self',
+  'POST /api/auth/logout': 'self',
+  'POST /api/auth/password': 'self',
+  'GET /api/auth/api-keys': 'self',
+  'POST /api/auth/api-keys': 'self',
+  'DELETE /api/auth/api-keys/:id': 'self',
+  // Single sign-on: no user yet (the provider's answer and the one-time code are the credentials).
+  'GET /api/auth/oidc/config': 'public',
+  'GET /api/auth/oidc/login': 'public',
+  'GET /api/auth/oidc/callback': 'public',
+  'POST /api/auth/oidc/exchange': 'public',
+  // The caller's own second factor.
+  'GET /api/auth/totp': 'self',
+  'POST /api/auth/totp/enroll': 'self',
+  'POST /api/auth/totp/confirm': 'self',
+  'DELETE /api/auth/totp': 'self',
+  // The caller's own tenant's limits and usage.
+  'GET /api/quotas': 'self',
+
+  'GET /api/users': 'users:read',
+  'POST /api/users': 'users:write',
+  'PATCH /api/users/:id': 'users:write',
+  'DELETE /api/users/:id': 'users:write',
+
+  'GET /api/roles': 'roles:read',
+  'POST /api/roles': 'roles:write',
+  'GET /api/roles/:id': 'roles:read',
+  'PATCH /api/roles/:id': 'roles:write',
+  'DELETE /api/roles/:id': 'roles:write',
+
+  'GET /api/tenants': 'tenants:read',
+  'POST /api/tenants': 'tenants:write',
+  'GET /api/tenants/:id': 'tenants:read',
+  'PATCH /api/tenants/:id': 'tenants:write',
+  'DELETE /api/tenants/:id': 'tenants:write',
+  'POST /api/tenants/:id/users': 'tenants:write',
+  // A tenant admin reads its own tenant's quotas (the route answers 404 for another tenant); only the sysadmin sets them.
+  'GET /api/tenants/:id/quotas': 'settings:read',
+  'PUT /api/tenants/:id/quotas': 'tenants:write',
+
+  'GET /api/grants': 'grants:read',
+  'POST /api/grants': 'grants:write',
+  'GET /api/grants/:id': 'grants:read',
+  'DELETE /api/grants/:id': 'grants:write',
+
+  'POST /api/devices': 'devices:write',
+  'GET /api/devices': 'devices:read',
+  'GET /api/devices/counts': 'devices:read',
+  'GET /api/devices/:id': 'devices:read',
+  'PATCH /api/devices/:id': 'devices:write',
+  'DELETE /api/devices/:id': 'devices:write',
+  'GET /api/devices/:id/status': 'devices:read',
+  'POST /api/devices/import': 'devices:write',
+  'GET /api/devices/:id/twin': 'devices:read',
+  'GET /api/endpoints': 'devices:read',
+
+  'GET /api/devices/:id/credentials': 'credentials:read',
+  'PUT /api/devices/:id/credentials': 'credentials:write',
+
+  'POST /api/profiles': 'profiles:write',
+  'GET /api/profiles': 'profiles:read',
+  'GET /api/profiles/:id': 'profiles:read',
+  'PUT /api/profiles/:id': 'profiles:write',
+  'DELETE /api/profiles/:id': 'profiles:write',
+
+  'GET /api/dashboards': 'dashboards:read',
+  'POST /api/dashboards': 'dashboards:write',
+  'GET /api/dashboards/:id': 'dashboards:read',
+  'PUT /api/dashboards/:id': 'dashboards:write',
+  'DELETE /api/dashboards/:id': 'dashboards:write',
+
+  'GET /api/devices/:id/telemetry': 'telemetry:read',
+  'GET /api/devices/:id/telemetry/latest': 'telemetry:read',
+  'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
+  'GET /api/devices/:id/forecast': 'telemetry:read',
+  'GET /api/devices/:id/telemetry/export': 'telemetry:read',
+
+  'GET /api/devices/:id/attributes': 'attributes:read',
+  'POST /api/devices/:id/attributes/:scope': attributesByScope,
+  'DELETE /api/devices/:id/attributes/:scope': 'attributes:write',
+
+  'PUT /api/devices/:id/edge-config': 'edge-config:write',
+  'GET /api/devices/:id/edge-config': 'edge-config:read',
+  'POST /api/devices/:id/edge-config/rollback': 'edge-config:write',
+
+  'POST /api/devices/:id/rpc': 'commands:operate',
+  'POST /api/devices/:id/commands': 'commands:operate',
+  'GET /api/commands/:id': 'commands:read',
+  'GET /api/commands': 'commands:read',
+
+  'GET /api/rules/actions': 'rules:read',
+  'GET /api/rules': 'rules:read',
+  'POST /api/rules': 'rules:write',
+  'POST /api/rules/validate': 'rules:operate',
+  'GET /api/rules/:id': 'rules:read',
+  'PUT /api/rules/:id': 'rules:write',
+  'DELETE /api/rules/:id': 'rules:write',
+  'POST /api/rules/:id/backtest': 'rules:operate',
+
+  'GET /api/alarms': 'alarms:read',
+  'GET /api/alarms/:id': 'alarms:read',
+  'GET /api/alarms/:id/history': 'alarms:read',
+  'POST /api/alarms/:id/ack': 'alarms:operate',
+  'POST /api/alarms/:id/clear': 'alarms:operate',
+
+  'GET /api/audit': 'audit:read',
+
+  'GET /api/integrations': 'integrations:read',
+  'POST /api/integrations': 'integrations:write',
+  'GET /api/integrations/:id': 'integrations:read',
+  'DELETE /api/integrations/:id': 'integrations:write',
+
+  'POST /api/ota/packages': 'ota:write',
+  'GET /api/ota/packages': 'ota:read',
+  'GET /api/ota/packages/:id': 'ota:read',
+  'DELETE /api/ota/packages/:id': 'ota:write',
+  'GET /api/ota/packages/:id/data': 'ota:read',
+  'POST /api/devices/:id/firmware': 'ota:write',
+  'GET /api/devices/:id/firmware': 'ota:read',
+  'POST /api/profiles/:id/firmware': 'ota:write',
+  'POST /api/ota/deployments': 'ota:write',
+  'GET /api/ota/deployments': 'ota:read',
+  'GET /api/ota/deployments/:id': 'ota:read',
+  'GET /api/ota/deployments/:id/devices': 'ota:read',
+  'POST /api/ota/deployments/:id/pause': 'ota:write',
+  'POST /api/ota/deployments/:id/resume': 'ota:write',
+  'POST /api/ota/deployments/:id/cancel': 'ota:write',
+};
+
+export function routeKey(method: string, url: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/** The rule of a route, or undefined when the table has none (startup refuses such a route). */
+export function ruleOf(method: string, url: string, table: Readonly<Record<string, RouteRule>> = ROUTE_PERMISSIONS): RouteRule | undefined {
+  return Object.hasOwn(table, routeKey(method, url)) ? table[routeKey(method, url)] : undefined;
+}
