@@ -6,6 +6,8 @@
  */
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
+export * from './ports/customers.js';
+export * from './ports/device-groups.js';
 export * from './ports/device-api.js';
 export * from './ports/integrations.js';
 export * from './ports/metrics.js';
@@ -32,6 +34,7 @@ import type { Dashboard } from './domain/dashboard.js';
 import type { OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
+import type { CustomerStore, DeviceGroupStore } from './ports/customers.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -46,6 +49,8 @@ export interface DeviceQuery {
   readonly search?: string;
   readonly gatewayId?: string;
   readonly profileId?: string;
+  /** Only devices assigned to one of these customers (a customer user's scope). */
+  readonly customerIds?: readonly string[];
   readonly limit: number;
   readonly offset: number;
 }
@@ -175,7 +180,7 @@ export interface StatusStore {
   getStatuses(deviceIds: readonly string[]): Promise<DeviceStatus[]>;
 }
 
-export type Role = 'admin' | 'user';
+export type Role = 'admin' | 'user' | 'customer-user';
 
 export interface User {
   readonly id: string;
@@ -188,6 +193,8 @@ export interface User {
   readonly disabled: boolean;
   /** JWT claim `ver`: bumping it revokes every token issued before (logout, password or role change, disable). */
   readonly tokenVersion: number;
+  /** Set for customer users (role 'customer-user'): the customer whose devices they see. */
+  readonly customerId?: string;
 }
 
 /** What an update may change; absent fields stay as they are. */
@@ -245,6 +252,8 @@ export interface AlarmEvent {
 export interface AlarmQuery {
   readonly tenantId: string;
   readonly deviceId?: string;
+  /** Only alarms of these devices (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   /** Any of these statuses; absent = all. */
   readonly statuses?: readonly AlarmStatus[];
   readonly severities?: readonly AlarmSeverity[];
@@ -296,6 +305,8 @@ export interface StoredCommand extends Command {
 export interface CommandQuery {
   readonly tenantId: string;
   readonly deviceId?: string;
+  /** Only commands of these devices (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   readonly statuses?: readonly CommandStatus[];
   readonly limit: number;
   readonly offset: number;
@@ -423,6 +434,8 @@ export interface Store
     OtaStore,
     OtaDeploymentStore,
     IntegrationStore,
+    CustomerStore,
+    DeviceGroupStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -34,6 +34,9 @@ import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { enforceScope } from './access.js';
+import { customerRoutes } from './customers.js';
+import { groupRoutes } from './groups.js';
 import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
@@ -160,6 +163,7 @@ function managementApi(deps: ApiDeps) {
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
       enforceRoles(secured);
+      enforceScope(secured, deps);
       if (deps.audit) auditChanges(secured, deps.audit);
       await secured.register(authRoutes, { deps });
       await secured.register(userRoutes, { deps });
@@ -179,6 +183,8 @@ function managementApi(deps: ApiDeps) {
       if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });
       if (deps.audit) await secured.register(auditRoutes, { audit: deps.audit });
       if (deps.integrations) await secured.register(integrationRoutes, { integrations: deps.integrations });
+      if (deps.customers) await secured.register(customerRoutes, { deps, customers: deps.customers, ...(deps.groups ? { groups: deps.groups } : {}) });
+      if (deps.groups) await secured.register(groupRoutes, { groups: deps.groups });
       if (deps.ota) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });

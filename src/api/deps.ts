@@ -20,6 +20,8 @@ import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
+import type { CustomerService } from '../services/customers.js';
+import type { DeviceGroupService } from '../services/device-groups.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -77,6 +79,10 @@ export interface ApiDeps {
   readonly ota?: OtaApi;
   /** Bridges and streams (issue 18); routes exist only when given. */
   readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
+  /** Customers and what a customer user may see (issue 15); routes exist only when given. */
+  readonly customers?: CustomerService;
+  /** Device groups (issue 15); routes exist only when given. */
+  readonly groups?: DeviceGroupService;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

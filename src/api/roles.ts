@@ -17,6 +17,9 @@ const OPERATOR_WRITES = new Set([
   'POST /api/alarms/:id/clear',
   'POST /api/rules/validate',
   'POST /api/rules/:id/backtest',
+  // Bulk operations on a device group's members (issue 15): operating, not configuring.
+  'POST /api/groups/:id/commands',
+  'POST /api/groups/:id/attributes',
   // The caller's own session and keys (auth-routes.ts act on the caller only, never on others).
   'POST /api/auth/api-keys',
   'DELETE /api/auth/api-keys/:id',
@@ -29,8 +32,23 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Reads that hand out secrets or other users' actions: admins only. */
 const ADMIN_READS = new Set(['GET /api/devices/:id/credentials', 'GET /api/audit', 'GET /api/users', 'GET /api/devices/:id/edge-config']);
 
+/**
+ * A customer user (issue 15) reaches only its devices and what hangs off them (telemetry,
+ * attributes, alarms, commands, RPC), its dashboards and its own session; which ids answer is
+ * decided by its scope (access.ts). Rules, profiles, users, OTA, integrations… are not its business.
+ */
+function customerMay(method: string, route: string): boolean {
+  if (route.startsWith('/api/auth/')) return true;
+  if (route.startsWith('/api/rules')) return false;
+  const read = READS.has(method);
+  if (route === '/api/devices' || route === '/api/devices/counts' || route === '/api/alarms' || route === '/api/commands' || route === '/api/dashboards') return read;
+  if (route === '/api/dashboards/:id') return read;
+  return route.startsWith('/api/devices/:id') || route.startsWith('/api/alarms/:id') || route.startsWith('/api/commands/:id');
+}
+
 export function mayWrite(role: string, method: string, route: string, params: Readonly<Record<string, unknown>>): boolean {
   if (role === 'admin') return true;
+  if (role === 'customer-user' && !customerMay(method, route)) return false;
   if (READS.has(method)) return !ADMIN_READS.has(`${method} ${route}`);
   if (OPERATOR_WRITES.has(`${method} ${route}`)) return true;
   // Shared attributes are the device's desired state (set points): operating, not configuring.

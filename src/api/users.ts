@@ -3,6 +3,7 @@
  * PATCH/DELETE /api/users/{id}. Answers never carry password hashes or token versions.
  */
 import { Type } from '@sinclair/typebox';
+import { PlatformError } from '../domain/errors.js';
 import { viewOf } from '../services/auth-users.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
@@ -11,7 +12,7 @@ import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['users'];
 
-const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
+const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('customer-user')]);
 
 export const UserSchema = Type.Object({
   id: Type.String(),
@@ -20,6 +21,7 @@ export const UserSchema = Type.Object({
   tenantId: Type.String(),
   disabled: Type.Boolean(),
   createdAt: Type.Integer(),
+  customerId: Type.Optional(Type.String()),
 });
 
 /** Matches the login route's bound; the password policy (≥ 12, ≤ 256 characters) gives the clearer message. */
@@ -44,15 +46,36 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       schema: {
         tags,
         summary:
-          "Create a user in the caller's tenant (admin only): role admin, or user (an operator: reads, commands, alarms, set points). " +
+          "Create a user in the caller's tenant (admin only): role admin, user (an operator: reads, commands, alarms, set points), " +
+          'or customer-user with customerId (sees and operates only the devices and dashboards of that customer and its sub-customers). ' +
           'The password needs at least 12 characters, not one repeated character, not the e-mail address.',
-        body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 255 }), password: PasswordField, role: Type.Optional(RoleSchema) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 255 }),
+            password: PasswordField,
+            role: Type.Optional(RoleSchema),
+            customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'required for role customer-user, refused for others' })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 201: UserSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       const b = request.body;
-      const user = await deps.auth.users.create({ email: b.email, password: b.password, role: b.role ?? 'user', tenantId: principalOf(request).tenantId });
+      const { tenantId } = principalOf(request);
+      // The customer must be the caller's tenant's (404 otherwise, as for any id it may not see).
+      if (b.customerId !== undefined && b.role === 'customer-user') {
+        if (!deps.customers) throw new PlatformError('BAD_REQUEST', 'customers are not enabled');
+        await deps.customers.get(tenantId, b.customerId);
+      }
+      const user = await deps.auth.users.create({
+        email: b.email,
+        password: b.password,
+        role: b.role ?? 'user',
+        tenantId,
+        ...(b.customerId !== undefined ? { customerId: b.customerId } : {}),
+      });
       request.log.info({ email: user.email, role: user.role }, 'user created');
       return reply.code(201).send(viewOf(user));
     },

@@ -28,6 +28,8 @@ import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
 import { buildHttpApp } from '../api/index.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { CustomerService } from '../services/customers.js';
+import { DeviceGroupService } from '../services/device-groups.js';
 import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
@@ -335,7 +337,18 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  // Customers and device groups (issue 15): who sees what, and groups as targets of bulk actions.
+  const customers = new CustomerService({ store, clock });
+  const groups = new DeviceGroupService({
+    store,
+    clock,
+    logger: logger.child({ component: 'groups' }),
+    sendCommand: async (input) => commands.send(input),
+    setShared: (tenantId, deviceId, values) => attributes.set(tenantId, deviceId, 'shared', values),
+  });
+  // Dynamic groups follow attribute changes: their cached memberships are resolved again.
+  const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
+  const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -382,6 +395,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await status.stop();
     await commands.stop();
     eventLog.stop();
+    stopGroupRefresh();
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));

@@ -41,6 +41,8 @@ export interface Principal {
   readonly role: Role;
   /** As stored when the request was authenticated (audit entries keep it: users may be deleted). */
   readonly email?: string;
+  /** Set for customer users: what they see is that customer's (and its sub-customers') devices. */
+  readonly customerId?: string;
 }
 
 export interface EnsureAdminResult {
@@ -74,6 +76,10 @@ interface JwtClaims {
   ver: number;
   iat: number;
   exp: number;
+}
+
+function principalOfUser(user: User): Principal {
+  return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email, ...(user.customerId !== undefined ? { customerId: user.customerId } : {}) };
 }
 
 function unauthorized(detail: string): PlatformError {
@@ -135,7 +141,7 @@ export class AuthService {
     return { created: true, email, ...(input.password ? {} : { generatedPassword: password }) };
   }
 
-  createUser(input: { email: string; password: string; role?: Role; tenantId?: string }): Promise<User> {
+  createUser(input: { email: string; password: string; role?: Role; tenantId?: string; customerId?: string }): Promise<User> {
     return this.users.create(input);
   }
 
@@ -212,7 +218,7 @@ export class AuthService {
     const user = await this.activeUser(claims.sub);
     // Tokens issued before token versions existed carry none: they count as version 0.
     if (user.tenantId !== claims.tid || (claims.ver ?? 0) !== user.tokenVersion) throw unauthorized('token revoked: sign in again');
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    return principalOfUser(user);
   }
 
   async createApiKey(userId: string, name: string, expiresAt?: number): Promise<{ id: string; key: string; expiresAt?: number }> {
@@ -244,7 +250,7 @@ export class AuthService {
     if (!record) throw unauthorized('unknown API key');
     if (record.expiresAt !== undefined && record.expiresAt <= this.deps.clock.now()) throw unauthorized('API key expired');
     const user = await this.activeUser(record.userId);
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, email: user.email };
+    return principalOfUser(user);
   }
 
   /** `Authorization: Bearer <jwt>` (or `ApiKey <key>`) or an `X-API-Key` header. */

@@ -149,6 +149,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   15: 'DROP TABLE ota_profile_assignments; DROP TABLE ota_assignments; DROP TABLE ota_packages',
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
+  19: 'DROP TABLE group_members; DROP TABLE device_groups; DROP INDEX devices_customer; ALTER TABLE devices DROP COLUMN customer_id; ALTER TABLE dashboards DROP COLUMN customer_id; ALTER TABLE users DROP COLUMN customer_id; DROP TABLE customers',
 };
 
 describe('SQLite hourly roll-ups', () => {

@@ -14,6 +14,7 @@ import { V11_CAS_LEASES_IDS, V12_STATUS_EPOCH } from './schema-identity.js';
 import { V15_OTA } from './ota.js';
 import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
+import { V19_CUSTOMERS_GROUPS } from './customers.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -411,6 +412,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 17,
     description: 'integrations (issue 18) and their durable export buffers',
     up: (db) => db.exec(V17_INTEGRATIONS),
+  },
+  // 18 is tenancy-core's (issue 15); the numbers are shared out between parallel branches.
+  {
+    version: 19,
+    description: 'customers (a tree per tenant) with device, dashboard and user assignments; device groups and their static members',
+    up: (db) => db.exec(V19_CUSTOMERS_GROUPS),
   },
 ];
 
