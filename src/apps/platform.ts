@@ -309,9 +309,21 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger: logger.child({ component: 'outbound' }),
     metrics: createOutboundMetrics(metrics.registry),
   });
+  // Customers and device groups (issue 15): who sees what, and groups as targets of bulk actions.
+  const customers = new CustomerService({ store, clock });
+  const groups = new DeviceGroupService({
+    store,
+    clock,
+    logger: logger.child({ component: 'groups' }),
+    sendCommand: async (input) => commands.send(input),
+    setShared: (tenantId, deviceId, values) => attributes.set(tenantId, deviceId, 'shared', values),
+  });
+  // Dynamic groups follow attribute changes: their cached memberships are resolved again.
+  const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   const rules = createRules({
     store,
     registry,
+    groups,
     bus,
     clock,
     logger,
@@ -337,17 +349,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  // Customers and device groups (issue 15): who sees what, and groups as targets of bulk actions.
-  const customers = new CustomerService({ store, clock });
-  const groups = new DeviceGroupService({
-    store,
-    clock,
-    logger: logger.child({ component: 'groups' }),
-    sendCommand: async (input) => commands.send(input),
-    setShared: (tenantId, deviceId, values) => attributes.set(tenantId, deviceId, 'shared', values),
-  });
-  // Dynamic groups follow attribute changes: their cached memberships are resolved again.
-  const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   const apiDeps = { registry, auth, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API

@@ -47,6 +47,10 @@ function checkFilter(filter: GroupFilter | undefined): void {
 export class DeviceGroupService implements DeviceGroupLookup {
   /** groupId → resolved member ids. */
   private readonly members = new Map<string, Promise<ReadonlySet<string>>>();
+  /** Groups rules target: members kept in memory, answered synchronously (isMemberNow). */
+  private readonly watched = new Map<string, ReadonlySet<string>>();
+  private readonly listeners: (() => void)[] = [];
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: DeviceGroupServiceDeps) {}
 
@@ -78,6 +82,7 @@ export class DeviceGroupService implements DeviceGroupLookup {
     }
     await this.deps.store.updateGroup(next);
     this.members.delete(id);
+    this.refreshWatched();
     return next;
   }
 
@@ -85,6 +90,7 @@ export class DeviceGroupService implements DeviceGroupLookup {
     await this.get(tenantId, id);
     await this.deps.store.deleteGroup(id);
     this.members.delete(id);
+    this.refreshWatched();
   }
 
   /** Adds static members; every id must be a device of the tenant (404 naming the first that is not). */
@@ -96,12 +102,14 @@ export class DeviceGroupService implements DeviceGroupLookup {
     }
     await this.deps.store.addGroupMembers(id, [...new Set(deviceIds)]);
     this.members.delete(id);
+    this.refreshWatched();
   }
 
   async removeMember(tenantId: string, id: string, deviceId: string): Promise<void> {
     await this.get(tenantId, id);
     if (!(await this.deps.store.removeGroupMember(id, deviceId))) throw new PlatformError('DEVICE_NOT_FOUND', deviceId);
     this.members.delete(id);
+    this.refreshWatched();
   }
 
   /** The resolved members (static ∪ matching the filter), by name. */
@@ -164,6 +172,38 @@ export class DeviceGroupService implements DeviceGroupLookup {
   /** A device's attributes changed, or it was created or deleted: dynamic groups resolve again. */
   attributesChanged(): void {
     this.members.clear();
+    this.refreshWatched();
+  }
+
+  getGroup(id: string): Promise<DeviceGroup | undefined> {
+    return this.deps.store.getGroup(id);
+  }
+
+  isMemberNow(groupId: string, deviceId: string): boolean {
+    return this.watched.get(groupId)?.has(deviceId) ?? false;
+  }
+
+  watch(groupId: string): void {
+    if (!this.watched.has(groupId)) this.watched.set(groupId, new Set());
+    this.refreshWatched();
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves the watched groups again (one pass at a time), then tells the listeners. */
+  private refreshWatched(): void {
+    if (this.watched.size === 0) return;
+    this.refreshing = this.refreshing
+      .then(async () => {
+        for (const groupId of [...this.watched.keys()]) {
+          const group = await this.deps.store.getGroup(groupId);
+          this.watched.set(groupId, group ? await this.memberIds(group) : new Set());
+        }
+        for (const listener of this.listeners) listener();
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'group membership refresh failed'));
   }
 
   private async bulkMembers(tenantId: string, id: string): Promise<string[]> {

@@ -110,3 +110,40 @@ test('group names are unique per tenant; filters are checked; an operator may ru
   assert.equal((await op.request('POST', `/api/groups/${g.body.id}/commands`, { method: 'noop', persistent: true })).status, 200);
   assert.equal((await api.request('GET', '/api/groups/not-a-group')).status, 404);
 });
+
+test('a rule limited to a group fires only for its members, and follows membership changes', async () => {
+  const api = tp.api;
+  const member = await api.createDevice('tank-member');
+  const outsider = await api.createDevice('tank-outsider');
+  const later = await api.createDevice('tank-later');
+  const group = await api.request<{ id: string }>('POST', '/api/groups', { name: 'tanks-monitored' });
+  await api.request('POST', `/api/groups/${group.body.id}/devices`, { deviceIds: [member.id] });
+  const rule = await api.request<{ id: string }>('POST', '/api/rules', {
+    name: 'tank overflow',
+    groupId: group.body.id,
+    trigger: 'telemetry',
+    condition: 'level > 90',
+    actions: [{ type: 'alarm', alarmType: 'Overflow', severity: 'major' }],
+  });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
+  assert.equal((await api.request('POST', '/api/rules', { name: 'bad target', groupId: 'no-such-group', trigger: 'telemetry', actions: [] })).status, 404);
+  const send = (token: string) => fetch(`${tp.baseUrl}/api/v1/${token}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ level: 95 }) });
+  const alarmsOf = async (deviceId: string) => (await api.request<{ items: { type: string }[] }>('GET', `/api/alarms?deviceId=${deviceId}`)).body.items;
+  // The membership is kept in memory once the rule exists; until then a message may pass unseen.
+  await eventually(async () => {
+    assert.equal((await send(member.accessToken)).status, 200);
+    return (await alarmsOf(member.id)).length > 0 ? true : undefined;
+  }, 5000, 'member alarm');
+  assert.equal((await send(outsider.accessToken)).status, 200);
+  assert.equal((await send(later.accessToken)).status, 200);
+  // The member's alarm came after a message of it; the outsider's message is handled in order too.
+  await assert.doesNotReject(eventually(async () => ((await alarmsOf(member.id)).length === 1 ? true : undefined), 2000, 'one member alarm'));
+  assert.equal((await alarmsOf(outsider.id)).length, 0);
+  // A new member is evaluated from then on.
+  await api.request('POST', `/api/groups/${group.body.id}/devices`, { deviceIds: [later.id] });
+  await eventually(async () => {
+    await send(later.accessToken);
+    return (await alarmsOf(later.id)).length > 0 ? true : undefined;
+  }, 5000, 'new member alarm');
+  assert.equal((await alarmsOf(outsider.id)).length, 0);
+});
