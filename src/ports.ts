@@ -6,6 +6,8 @@
  */
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
+export * from './ports/customers.js';
+export * from './ports/device-groups.js';
 export * from './ports/device-api.js';
 export * from './ports/device-groups.js';
 export * from './ports/integrations.js';
@@ -43,6 +45,7 @@ import type { MqttGrantStore } from './ports/mqtt-grants.js';
 import type { QuotaStore } from './ports/quotas.js';
 import type { Role } from './domain/permissions.js';
 import type { TenancyStore } from './ports/tenancy.js';
+import type { CustomerStore, DeviceGroupStore } from './ports/customers.js';
 
 // ---------------------------------------------------------------- storage
 
@@ -57,6 +60,8 @@ export interface DeviceQuery {
   readonly search?: string;
   readonly gatewayId?: string;
   readonly profileId?: string;
+  /** Only devices assigned to one of these customers (a customer user's scope). */
+  readonly customerIds?: readonly string[];
   readonly limit: number;
   readonly offset: number;
 }
@@ -260,6 +265,8 @@ export interface AlarmEvent {
 export interface AlarmQuery {
   readonly tenantId: string;
   readonly deviceId?: string;
+  /** Only alarms of these devices (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   /** Any of these statuses; absent = all. */
   readonly statuses?: readonly AlarmStatus[];
   readonly severities?: readonly AlarmSeverity[];
@@ -311,6 +318,8 @@ export interface StoredCommand extends Command {
 export interface CommandQuery {
   readonly tenantId: string;
   readonly deviceId?: string;
+  /** Only commands of these devices (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   readonly statuses?: readonly CommandStatus[];
   readonly limit: number;
   readonly offset: number;
@@ -442,6 +451,8 @@ export interface Store
     MqttGrantStore,
     QuotaStore,
     TenancyStore,
+    CustomerStore,
+    DeviceGroupStore,
     AuditStore {
   readonly kind: string;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Alarm, AlarmSeverity, AlarmStatus } from '../domain/action-apis.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { scopeOf, visibleDeviceIds } from './access.js';
 import { IdParams, PageOffset, errorResponses, nullable, splitList } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
@@ -50,7 +51,7 @@ const HistoryEntry = Type.Object({
   details: Type.Optional(Type.Unknown()),
 });
 
-export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps['alarms']> }> = async (app, { alarms }) => {
+export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps['alarms']> }> = async (app, { deps, alarms }) => {
   const by = (userId: string): string => `user:${userId}`;
 
   app.get(
@@ -76,8 +77,11 @@ export const alarmRoutes: ApiPlugin<{ deps: ApiDeps; alarms: NonNullable<ApiDeps
       const q = request.query;
       const statuses = splitList(q.status) as AlarmStatus[] | undefined;
       const severities = splitList(q.severity) as AlarmSeverity[] | undefined;
-      const page = await alarms.list(principalOf(request).tenantId, {
+      const scope = scopeOf(request);
+      const deviceIds = await visibleDeviceIds(deps, scope);
+      const page = await alarms.list(scope.tenantId, {
         ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}),
+        ...(deviceIds !== undefined ? { deviceIds } : {}),
         ...(statuses ? { statuses } : {}),
         ...(severities ? { severities } : {}),
         ...(q.type !== undefined ? { type: q.type } : {}),

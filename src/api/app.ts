@@ -38,6 +38,9 @@ import { profileRoutes } from './profiles.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { enforceScope } from './access.js';
+import { customerRoutes } from './customers.js';
+import { groupRoutes } from './groups.js';
 import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
@@ -169,6 +172,7 @@ function managementApi(deps: ApiDeps) {
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
       enforceRoles(secured, (principal) => deps.auth.roles.permissionsOf(principal));
+      enforceScope(secured, deps);
       if (deps.audit) auditChanges(secured, deps.audit);
       await secured.register(authRoutes, { deps });
       await secured.register(totpRoutes, { deps });
@@ -193,6 +197,8 @@ function managementApi(deps: ApiDeps) {
       if (deps.integrations) await secured.register(integrationRoutes, { integrations: deps.integrations });
       if (deps.mqttGrants) await secured.register(grantRoutes, { grants: deps.mqttGrants });
       if (deps.quotas) await secured.register(quotaRoutes, { quotas: deps.quotas });
+      if (deps.customers) await secured.register(customerRoutes, { deps, customers: deps.customers, ...(deps.groups ? { groups: deps.groups } : {}) });
+      if (deps.groups) await secured.register(groupRoutes, { groups: deps.groups });
       if (deps.ota) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });

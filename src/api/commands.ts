@@ -9,6 +9,7 @@ import type { CommandStatus } from '../domain/action-apis.js';
 import type { StoredCommand } from '../ports.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { scopeOf, visibleDeviceIds } from './access.js';
 import { IdParams, PageOffset, errorResponses, nullable, splitList } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
@@ -56,7 +57,7 @@ export function commandView(c: StoredCommand) {
   };
 }
 
-export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<ApiDeps['commands']> }> = async (app, { commands }) => {
+export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<ApiDeps['commands']> }> = async (app, { deps, commands }) => {
   app.post(
     '/devices/:id/commands',
     {
@@ -120,8 +121,11 @@ export const commandRoutes: ApiPlugin<{ deps: ApiDeps; commands: NonNullable<Api
     async (request) => {
       const q = request.query;
       const statuses = splitList(q.status) as CommandStatus[] | undefined;
-      const page = await commands.list(principalOf(request).tenantId, {
+      const scope = scopeOf(request);
+      const deviceIds = await visibleDeviceIds(deps, scope);
+      const page = await commands.list(scope.tenantId, {
         ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}),
+        ...(deviceIds !== undefined ? { deviceIds } : {}),
         ...(statuses ? { statuses } : {}),
         limit: q.limit,
         offset: q.offset,

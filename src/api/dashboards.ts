@@ -9,6 +9,8 @@ import { GRID_COLUMNS, WIDGET_TYPES } from '../domain/dashboard.js';
 import { DashboardService, MAX_WIDGETS, type DashboardBody } from '../services/dashboards.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { scopeOf } from './access.js';
+import { canSeeAssigned } from '../domain/customers.js';
 import { ControlSpecSchema, IdParams, errorResponses } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
@@ -50,6 +52,7 @@ const DashboardView = Type.Object(
     widgets: Type.Array(WidgetView),
     createdAt: Type.Integer(),
     updatedAt: Type.Integer(),
+    customerId: Type.Optional(Type.String({ description: 'the customer it is assigned to (set through /api/customers/{id}/dashboards)' })),
   },
   { title: 'Dashboard' },
 );
@@ -66,7 +69,7 @@ export const dashboardRoutes: ApiPlugin<{ deps: ApiDeps; dashboards?: DashboardS
   const dashboards = opts.dashboards ?? new DashboardService({ store: opts.deps.registry.store, clock: { now: () => Date.now() } });
 
   app.get('/dashboards', { schema: { tags, operationId: 'listDashboards', summary: "The tenant's dashboards, by name", response: { 200: Type.Object({ items: Type.Array(DashboardView) }), ...errorResponses } } }, async (request) => ({
-    items: (await dashboards.list(principalOf(request).tenantId)).map(view),
+    items: (await dashboards.list(principalOf(request).tenantId)).filter((d) => canSeeAssigned(scopeOf(request), d)).map(view),
   }));
 
   app.post(

@@ -24,6 +24,8 @@ import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
 import type { MqttGrantService } from '../services/mqtt-grants.js';
 import type { QuotaService } from '../services/quotas.js';
+import type { CustomerService } from '../services/customers.js';
+import type { DeviceGroupService } from '../services/device-groups.js';
 
 export interface AttributeApi {
   get(deviceId: string, scope: AttributeScope, keys?: string[]): Promise<AttributeEntry[]>;
@@ -89,6 +91,10 @@ export interface ApiDeps {
   readonly quotas?: Pick<QuotaService, 'view' | 'set'>;
   /** Tenants administration (issue 15, sysadmin); routes exist only when given. */
   readonly tenants?: TenantService;
+  /** Customers and what a customer user may see (issue 15); routes exist only when given. */
+  readonly customers?: CustomerService;
+  /** Device groups (issue 15); routes exist only when given. */
+  readonly groups?: DeviceGroupService;
   readonly metrics: MetricsRenderer;
   /** Who may scrape /metrics; absent: admins only. */
   readonly metricsAccess?: MetricsAccess;

@@ -5,6 +5,7 @@ import { PlatformError } from '../domain/errors.js';
 import type { CreateDeviceInput } from '../services/registry.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { scopeOf } from './access.js';
 import {
   CredentialInput,
   CredentialView,
@@ -138,10 +139,11 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       },
     },
     async (request) => {
-      const { tenantId } = principalOf(request);
+      const { tenantId, customerIds } = scopeOf(request);
       const q = request.query;
       const page = await registry.listDevices({
         tenantId,
+        ...(customerIds !== undefined ? { customerIds: [...customerIds] } : {}),
         limit: q.limit,
         offset: q.offset,
         ...(q.search ? { search: q.search } : {}),
@@ -163,13 +165,14 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       },
     },
     async (request) => {
-      const { tenantId } = principalOf(request);
+      const { tenantId, customerIds } = scopeOf(request);
+      const only = customerIds !== undefined ? { customerIds: [...customerIds] } : {};
       // Online is decided by the status service (sessions and recent activity), not stored as a
       // column, so the count walks the tenant's devices a page at a time.
       let online = 0;
       let total = 0;
       for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
-        const page = await registry.listDevices({ tenantId, limit: MAX_PAGE_SIZE, offset });
+        const page = await registry.listDevices({ tenantId, ...only, limit: MAX_PAGE_SIZE, offset });
         total = page.total;
         const statuses = await statusesOf(deps, page.items.map((d) => d.id));
         for (const s of statuses.values()) if (s.online) online += 1;

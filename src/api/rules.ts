@@ -26,6 +26,7 @@ const ruleFields = {
   enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
   deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the one device the rule applies to' })),
   profileId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'or every device of this profile (neither: every device of the tenant)' })),
+  groupId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'only members of this device group (with profileId: members of that profile)' })),
   trigger: Type.Optional(Type.Union(RULE_TRIGGERS.map((t) => Type.Literal(t)), { description: 'default telemetry' })),
   // The parser reports over-long expressions itself, with a position; this only bounds the body.
   condition: Type.Optional(Type.String({ maxLength: 2 * MAX_EXPRESSION_LENGTH, description: 'expression, e.g. batteryLevel < 10 (default true); see docs/RULES.md' })),

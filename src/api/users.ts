@@ -72,8 +72,17 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
         tags,
         operationId: 'createUser', summary:
           "Create a user in the caller's tenant (users:write): role tenant-admin, operator (reads, commands, alarms, set points; the default), viewer (reads), customer-user, or custom:<roleId>; legacy admin/user are accepted. " +
+          'A customer-user needs customerId (sees and operates only the devices and dashboards of that customer and its sub-customers). ' +
           'The password needs at least 12 characters, not one repeated character, not the e-mail address.',
-        body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 255 }), password: PasswordField, role: Type.Optional(RoleSchema) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 255 }),
+            password: PasswordField,
+            role: Type.Optional(RoleSchema),
+            customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'required for role customer-user, refused for others' })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 201: UserSchema, ...errorResponses },
       },
     },
@@ -81,7 +90,18 @@ export const userRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       const b = request.body;
       const caller = principalOf(request);
       const role = await assignableRole(deps, caller, caller.tenantId, b.role ?? 'operator');
-      const user = await deps.auth.users.create({ email: b.email, password: b.password, role, tenantId: caller.tenantId });
+      // The customer must be the caller's tenant's (404 otherwise, as for any id it may not see).
+      if (b.customerId !== undefined && role === 'customer-user') {
+        if (!deps.customers) throw new PlatformError('BAD_REQUEST', 'customers are not enabled');
+        await deps.customers.get(caller.tenantId, b.customerId);
+      }
+      const user = await deps.auth.users.create({
+        email: b.email,
+        password: b.password,
+        role,
+        tenantId: caller.tenantId,
+        ...(b.customerId !== undefined ? { customerId: b.customerId } : {}),
+      });
       request.log.info({ email: user.email, role: user.role }, 'user created');
       return reply.code(201).send(viewOf(user));
     },

@@ -21,6 +21,8 @@ import { asPlatformError, PlatformError } from '../domain/errors.js';
 import { API_KEY_PREFIX, type AuthService, type Principal } from '../services/auth.js';
 import { LIVE_TOPICS, type LiveMessage } from '../services/live.js';
 import type { ApiDeps } from './deps.js';
+import { tenantScope } from './access.js';
+import type { AccessScope } from '../domain/customers.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
@@ -100,6 +102,8 @@ class LiveConnection {
     private readonly socket: WebSocket,
     private readonly auth: AuthService,
     private readonly live: NonNullable<ApiDeps['live']>,
+    /** What the principal may see (a customer user: its customers' devices only). */
+    private readonly scopeOf: (principal: Principal) => Promise<AccessScope>,
     credential: string | undefined,
   ) {
     this.authTimer = setTimeout(() => {
@@ -156,6 +160,7 @@ class LiveConnection {
     try {
       const principal = await verify();
       if (this.principal && this.principal.tenantId !== principal.tenantId) throw new PlatformError('FORBIDDEN', 'cannot switch tenants');
+      if (this.principal && this.principal.customerId !== principal.customerId) throw new PlatformError('FORBIDDEN', 'cannot switch customers');
       this.principal = principal;
       clearTimeout(this.authTimer);
       this.watchRevocation(verify);
@@ -190,7 +195,7 @@ class LiveConnection {
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) return this.fail(message.id, new PlatformError('QUOTA_EXCEEDED', `at most ${MAX_SUBSCRIPTIONS} subscriptions`));
     const subscriptionId = String(this.nextSubscription++);
     try {
-      const unsubscribe = await this.live.subscribe(principal.tenantId, message.subscribe, (m) => this.push(subscriptionId, m));
+      const unsubscribe = await this.live.subscribe(await this.scopeOf(principal), message.subscribe, (m) => this.push(subscriptionId, m));
       if (this.closed) return unsubscribe();
       this.subscriptions.set(subscriptionId, unsubscribe);
       this.send({ id: message.id, result: { subscriptionId } });
@@ -251,7 +256,8 @@ export const liveRoutes: ApiPlugin<{ deps: ApiDeps; live: NonNullable<ApiDeps['l
         socket.close(CLOSE_BAD_REQUEST, URL_TOKEN_REFUSED);
         return;
       }
-      new LiveConnection(socket, deps.auth, live, bearerSubprotocol(request.headers['sec-websocket-protocol']));
+      const scopeOf = (p: Principal): Promise<AccessScope> => (deps.customers ? deps.customers.scopeFor(p) : Promise.resolve(tenantScope(p)));
+      new LiveConnection(socket, deps.auth, live, scopeOf, bearerSubprotocol(request.headers['sec-websocket-protocol']));
     },
   );
 };

@@ -31,6 +31,8 @@ import { TenantStatusCache } from '../services/tenant-status.js';
 import { TenantService } from '../services/tenants.js';
 import { AlarmService } from '../services/alarms.js';
 import { AttributeService } from '../services/attributes.js';
+import { CustomerService } from '../services/customers.js';
+import { DeviceGroupService } from '../services/device-groups.js';
 import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
@@ -338,9 +340,21 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Bridges and streams (issue 18): committed events out, remote telemetry in through the device
   // API; every host they connect to passes the outbound policy the webhooks pass.
   const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices, outbound });
+  // Customers and device groups (issue 15): who sees what, and groups as targets of bulk actions.
+  const customers = new CustomerService({ store, clock });
+  const groups = new DeviceGroupService({
+    store,
+    clock,
+    logger: logger.child({ component: 'groups' }),
+    sendCommand: async (input) => commands.send(input),
+    setShared: (tenantId, deviceId, values) => attributes.set(tenantId, deviceId, 'shared', values),
+  });
+  // Dynamic groups follow attribute changes: their cached memberships are resolved again.
+  const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   const rules = createRules({
     store,
     registry,
+    groups,
     bus,
     clock,
     logger,
@@ -367,8 +381,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
-  const mqttAccess = createMqttAccess({ store, clock, logger, auth, ...(options.deviceGroups ? { groups: options.deviceGroups } : {}) });
-  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups });
+  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -417,6 +431,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await status.stop();
     await commands.stop();
     eventLog.stop();
+    stopGroupRefresh();
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));

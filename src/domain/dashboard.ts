@@ -57,6 +57,8 @@ export interface DashboardInput {
 export interface Dashboard extends DashboardInput {
   readonly id: string;
   readonly tenantId: string;
+  /** The customer it is assigned to (issue 15); set only through the customers API, never by saving. */
+  readonly customerId?: string;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

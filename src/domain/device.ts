@@ -45,6 +45,8 @@ export interface Device {
   readonly isGateway: boolean;
   /** Set on child devices created through a gateway. */
   readonly gatewayId?: string;
+  /** The customer the device is assigned to (issue 15); its users see it. */
+  readonly customerId?: string;
   readonly createdAt: number;
 }
 

@@ -79,15 +79,31 @@ export function isAdminRole(role: string): boolean {
 const PRIVILEGED_READS: ReadonlySet<Resource> = new Set(['credentials', 'audit', 'users', 'edge-config', 'tenants', 'roles', 'settings', 'metrics', 'grants']);
 const READS = RESOURCES.filter((r) => !PRIVILEGED_READS.has(r)).map((r): Permission => `${r}:read`);
 /** Operating devices without configuring them: commands and RPC, alarm ack/clear, shared attributes, rule checks. */
-const OPERATES: readonly Permission[] = ['commands:operate', 'alarms:operate', 'attributes:operate', 'rules:operate'];
+const OPERATES: readonly Permission[] = ['commands:operate', 'alarms:operate', 'attributes:operate', 'rules:operate', 'groups:operate'];
+/**
+ * A customer user reaches only its devices and what hangs off them (telemetry, attributes, alarms,
+ * commands) and its dashboards; which ids answer is decided by its scope (api/access.ts). Rules,
+ * profiles, users, OTA, integrations, customers and groups are not its business.
+ */
+const CUSTOMER_USER: readonly Permission[] = [
+  'devices:read',
+  'telemetry:read',
+  'attributes:read',
+  'alarms:read',
+  'commands:read',
+  'dashboards:read',
+  'commands:operate',
+  'alarms:operate',
+  'attributes:operate',
+];
 
 const BUILTIN_PERMISSIONS: Readonly<Record<BuiltinRole, ReadonlySet<Permission>>> = {
   sysadmin: new Set(ALL_PERMISSIONS),
   'tenant-admin': new Set(ALL_PERMISSIONS.filter((p) => !p.startsWith('tenants:'))),
   operator: new Set([...READS, ...OPERATES]),
   viewer: new Set(READS),
-  // Narrowed to the customer's assigned devices by the customers' scoping, not by permissions.
-  'customer-user': new Set([...READS, ...OPERATES]),
+  // Its devices only: narrowed to the customer's assigned devices by its scope (api/access.ts).
+  'customer-user': new Set(CUSTOMER_USER),
 };
 
 export function builtinPermissions(role: BuiltinRole): ReadonlySet<Permission> {

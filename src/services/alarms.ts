@@ -33,6 +33,8 @@ export interface AlarmServiceDeps {
 
 export interface AlarmFilter {
   readonly deviceId?: string;
+  /** Only these devices' alarms (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   readonly statuses?: readonly AlarmStatus[];
   readonly severities?: readonly AlarmSeverity[];
   readonly type?: string;
@@ -111,6 +113,7 @@ export class AlarmService implements AlarmApi {
     const query: AlarmQuery = {
       tenantId,
       ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId } : {}),
+      ...(filter.deviceIds !== undefined ? { deviceIds: filter.deviceIds } : {}),
       ...(filter.statuses !== undefined ? { statuses: filter.statuses } : {}),
       ...(filter.severities !== undefined ? { severities: filter.severities } : {}),
       ...(filter.type !== undefined ? { type: filter.type } : {}),

@@ -75,11 +75,15 @@ export class UserAdmin {
     return this.deps.store.listUsers(tenantId);
   }
 
+  /** A customer user ('customer-user') needs `customerId` (the caller checked it is the tenant's); no other role takes one. */
   create(input: { email: string; password: string; role?: Role | string; tenantId?: string; customerId?: string }): Promise<User> {
     return this.serialized(async () => {
       const email = normalizeEmail(input.email);
       if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 255) throw new PlatformError('BAD_REQUEST', 'invalid email');
       checkPasswordPolicy(input.password, email);
+      if ((roleOf(input.role ?? 'operator') === 'customer-user') !== (input.customerId !== undefined)) {
+        throw new PlatformError('BAD_REQUEST', 'customerId is required for role customer-user and refused for every other role');
+      }
       if (await this.deps.store.findUserByEmail(email)) throw new PlatformError('CONFLICT', `user ${email} exists`);
       const user: User = {
         id: randomUUID(),
@@ -87,10 +91,10 @@ export class UserAdmin {
         email,
         passwordHash: await this.deps.passwords.hash(input.password),
         role: roleOf(input.role ?? 'operator'),
-        ...(input.customerId !== undefined ? { customerId: input.customerId } : {}),
         createdAt: this.deps.clock.now(),
         disabled: false,
         tokenVersion: 0,
+        ...(input.customerId !== undefined ? { customerId: input.customerId } : {}),
       };
       await this.deps.store.insertUser(user);
       return user;
@@ -102,7 +106,11 @@ export class UserAdmin {
     return this.serialized(async () => {
       const user = await this.requireInTenant(tenantId, id);
       const patch: { -readonly [K in keyof UserPatch]: UserPatch[K] } = {};
-      if (change.role !== undefined && roleOf(change.role) !== user.role) patch.role = roleOf(change.role);
+      if (change.role !== undefined && roleOf(change.role) !== user.role) {
+        // A customer user is bound to its customer: it is created as one, never turned into one or out of one.
+        if (roleOf(change.role) === 'customer-user' || user.role === 'customer-user') throw new PlatformError('BAD_REQUEST', 'a customer user keeps its role: create a new user instead');
+        patch.role = roleOf(change.role);
+      }
       if (change.disabled !== undefined && change.disabled !== user.disabled) patch.disabled = change.disabled;
       if (change.password !== undefined) {
         checkPasswordPolicy(change.password, user.email);

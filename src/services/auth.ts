@@ -157,7 +157,7 @@ export class AuthService {
     return { created: true, email, ...(input.password ? {} : { generatedPassword: password }) };
   }
 
-  createUser(input: { email: string; password: string; role?: Role | string; tenantId?: string }): Promise<User> {
+  createUser(input: { email: string; password: string; role?: Role | string; tenantId?: string; customerId?: string }): Promise<User> {
     return this.users.create(input);
   }
 

@@ -55,6 +55,8 @@ export interface CommandServiceDeps {
 
 export interface CommandFilter {
   readonly deviceId?: string;
+  /** Only these devices' commands (a customer user's scope). */
+  readonly deviceIds?: readonly string[];
   readonly statuses?: readonly CommandStatus[];
   readonly limit?: number;
   readonly offset?: number;
@@ -238,6 +240,7 @@ export class CommandService implements CommandApi {
     return this.deps.store.listCommands({
       tenantId,
       ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId } : {}),
+      ...(filter.deviceIds !== undefined ? { deviceIds: filter.deviceIds } : {}),
       ...(filter.statuses !== undefined ? { statuses: filter.statuses } : {}),
       limit: Math.min(filter.limit ?? 100, 1000),
       offset: filter.offset ?? 0,

@@ -2,8 +2,10 @@
  * Live updates for API clients (the WebSocket at /api/ws): a subscription names what (telemetry,
  * alarms, device status, command states) and optionally one device or one device profile; the
  * matching bus events of the subscriber's tenant come out as small messages. The subject pattern
- * always carries the tenant, so a subscription can never see another tenant's events.
+ * always carries the tenant, so a subscription can never see another tenant's events. A customer
+ * user's subscription also drops every event of a device outside its scope (issue 15).
  */
+import { type AccessScope, canSeeDevice } from '../domain/customers.js';
 import type { Device, DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/telemetry.js';
@@ -70,14 +72,19 @@ function render(topic: LiveTopic, msg: unknown, now: number): LiveMessage {
 }
 
 export class LiveService {
-  private readonly profiles = new Map<string, { profileId: string | undefined; at: number }>();
+  private readonly profiles = new Map<string, { device: Device | undefined; at: number }>();
 
   constructor(private readonly deps: LiveDeps) {}
 
   /** Checks the filter against the tenant; resolves with the function that ends the subscription. */
-  async subscribe(tenantId: string, filter: LiveFilter, push: (message: LiveMessage) => void): Promise<() => void> {
+  async subscribe(tenantOrScope: string | AccessScope, filter: LiveFilter, push: (message: LiveMessage) => void): Promise<() => void> {
+    const scope: AccessScope = typeof tenantOrScope === 'string' ? { tenantId: tenantOrScope } : tenantOrScope;
+    const { tenantId } = scope;
     if (!LIVE_TOPICS.includes(filter.type)) throw new PlatformError('BAD_REQUEST', `unknown subscription type ${String(filter.type)}`);
-    if (filter.deviceId !== undefined) await this.deps.requireDevice(filter.deviceId, tenantId);
+    if (filter.deviceId !== undefined) {
+      const device = await this.deps.requireDevice(filter.deviceId, tenantId);
+      if (!canSeeDevice(scope, device)) throw new PlatformError('DEVICE_NOT_FOUND', filter.deviceId);
+    }
     if (filter.profileId !== undefined) {
       const profile = await this.deps.getProfile(filter.profileId);
       if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', filter.profileId);
@@ -92,26 +99,34 @@ export class LiveService {
       }
     };
     const profileId = filter.profileId;
-    if (profileId === undefined) return this.deps.bus.subscribe(event, pattern, deliver);
-    // Profile lookups may be async: a chain keeps the messages of this subscription in order.
+    if (profileId === undefined && scope.customerIds === undefined) return this.deps.bus.subscribe(event, pattern, deliver);
+    // Device lookups may be async: a chain keeps the messages of this subscription in order.
     let chain = Promise.resolve();
     return this.deps.bus.subscribe(event, pattern, (msg) => {
       const deviceId = (msg as { deviceId: string }).deviceId;
       chain = chain
         .then(async () => {
-          if ((await this.profileOf(deviceId)) === profileId) deliver(msg);
+          const device = await this.deviceOf(deviceId, scope.customerIds !== undefined);
+          if (!device) return;
+          if (profileId !== undefined && device.profileId !== profileId) return;
+          if (!canSeeDevice(scope, device)) return;
+          deliver(msg);
         })
-        .catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'live update profile lookup failed'));
+        .catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'live update device lookup failed'));
     });
   }
 
-  private async profileOf(deviceId: string): Promise<string | undefined> {
+  /**
+   * The device as of at most PROFILE_TTL_MS ago. For a customer scope the cache is not trusted
+   * (`fresh`): an unassigned device must stop streaming at once, so each message reads it.
+   */
+  private async deviceOf(deviceId: string, fresh: boolean): Promise<Device | undefined> {
     const now = this.deps.clock.now();
     const cached = this.profiles.get(deviceId);
-    if (cached && now - cached.at < PROFILE_TTL_MS) return cached.profileId;
-    const profileId = (await this.deps.getDevice(deviceId))?.profileId;
+    if (!fresh && cached && now - cached.at < PROFILE_TTL_MS) return cached.device;
+    const device = await this.deps.getDevice(deviceId);
     if (this.profiles.size >= PROFILE_CACHE_SIZE) this.profiles.clear();
-    this.profiles.set(deviceId, { profileId, at: now });
-    return profileId;
+    this.profiles.set(deviceId, { device, at: now });
+    return device;
   }
 }

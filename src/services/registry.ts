@@ -3,6 +3,7 @@
  * runs here on every CoAP/HTTP request and MQTT connect, so verified identities are cached in
  * memory and the cache is dropped for a device whenever the device or its credentials change.
  */
+import { type AccessScope, canSeeDevice } from '../domain/customers.js';
 import { randomUUID } from 'node:crypto';
 import {
   DEFAULT_TENANT_ID,
@@ -237,9 +238,10 @@ export class RegistryService {
   }
 
   /** The device if it exists in the tenant, else DEVICE_NOT_FOUND (no hint that it exists elsewhere). */
-  async requireDevice(id: string, tenantId?: string): Promise<Device> {
+  async requireDevice(id: string, tenantOrScope?: string | AccessScope): Promise<Device> {
     const device = await this.deps.store.getDevice(id);
-    if (!device || (tenantId !== undefined && device.tenantId !== tenantId)) throw new PlatformError('DEVICE_NOT_FOUND', id);
+    const scope = typeof tenantOrScope === 'string' ? { tenantId: tenantOrScope } : tenantOrScope;
+    if (!device || (scope !== undefined && !canSeeDevice(scope, device))) throw new PlatformError('DEVICE_NOT_FOUND', id);
     return device;
   }
 

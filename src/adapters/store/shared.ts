@@ -104,6 +104,7 @@ export function makeDevice(d: {
   profileId: string;
   isGateway: boolean | number;
   gatewayId?: Nullable<string>;
+  customerId?: Nullable<string>;
   createdAt: number;
 }): Device {
   return {
@@ -114,6 +115,7 @@ export function makeDevice(d: {
     profileId: d.profileId,
     isGateway: Boolean(d.isGateway),
     ...opt('gatewayId', d.gatewayId),
+    ...opt('customerId', d.customerId),
     createdAt: checkInt(d.createdAt, 'createdAt'),
   };
 }
@@ -236,6 +238,7 @@ export function makeUser(u: User): User {
     createdAt: checkInt(u.createdAt, 'createdAt'),
     disabled: Boolean(u.disabled),
     tokenVersion: checkInt(u.tokenVersion ?? 0, 'tokenVersion'),
+    ...opt('customerId', u.customerId),
   };
 }
 

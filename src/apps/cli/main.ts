@@ -4,6 +4,7 @@ import { AUDIT_HELP, runAudit } from './audit.js';
 import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
 import { INTEGRATION_HELP, runIntegration } from './integration.js';
 import { GRANT_HELP, runGrant } from './grant.js';
+import { CUSTOMER_HELP, GROUP_HELP, runCustomer, runGroup } from './customer.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
@@ -35,6 +36,8 @@ Commands:
   user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
   integration list|create|status|delete  MQTT bridges and streams out (continuum integration --help)
   grant list|add|delete  device-to-device MQTT grants (admins; continuum grant --help)
+  customer create|list|get|delete|assign  customers and their devices (continuum customer --help)
+  group create|list|add|members|command   device groups and bulk commands (continuum group --help)
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
@@ -99,6 +102,12 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         return await runBackup(rest, io);
       case 'restore':
         return runRestore(rest, io);
+      case 'customer':
+      case 'customers':
+        return await runCustomer(rest, io);
+      case 'group':
+      case 'groups':
+        return await runGroup(rest, io);
       case 'integration':
       case 'integrations':
         return await runIntegration(rest, io);
@@ -118,6 +127,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
         if (rest[0] === 'integration') return io.stdout.write(INTEGRATION_HELP + '\n'), 0;
         if (rest[0] === 'grant') return io.stdout.write(GRANT_HELP + '\n'), 0;
+        if (rest[0] === 'customer') return io.stdout.write(CUSTOMER_HELP + '\n'), 0;
+        if (rest[0] === 'group') return io.stdout.write(GROUP_HELP + '\n'), 0;
         if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
         if (rest[0] === 'backup') return io.stdout.write(BACKUP_HELP + '\n'), 0;
         if (rest[0] === 'restore') return io.stdout.write(RESTORE_HELP + '\n'), 0;

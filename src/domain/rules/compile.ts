@@ -82,6 +82,7 @@ function retentionOf(analysis: Analysis): Map<string, Retention> {
 export function compileRule(rule: Rule): CompiledRule {
   if (!RULE_TRIGGERS.includes(rule.trigger)) throw new RuleError('trigger', `unknown trigger "${String(rule.trigger)}" (${RULE_TRIGGERS.join(', ')})`);
   if (rule.deviceId !== undefined && rule.profileId !== undefined) throw new RuleError('deviceId', 'a rule targets a device or a profile, not both');
+  if (rule.deviceId !== undefined && rule.groupId !== undefined) throw new RuleError('groupId', 'a rule targets a device or a group, not both');
 
   let condition;
   try {

@@ -33,6 +33,8 @@ export interface RuleInput {
   readonly enabled?: boolean;
   readonly deviceId?: string;
   readonly profileId?: string;
+  /** Only devices of this device group (issue 15); with profileId: members of the profile. */
+  readonly groupId?: string;
   readonly trigger: RuleTrigger;
   /** Expression; default "true". */
   readonly condition?: string;

@@ -35,6 +35,15 @@ export type { RuleMetrics };
 
 export const noopRuleMetrics: RuleMetrics = { evaluated: () => undefined, fired: () => undefined, error: () => undefined, dropped: () => undefined };
 
+/** What the engine needs of device groups: membership answered synchronously from memory. */
+export interface GroupMembership {
+  isMemberNow(groupId: string, deviceId: string): boolean;
+  /** Keep this group's members in memory (resolved now, and again after every change). */
+  watch(groupId: string): void;
+  /** Called after kept memberships changed. */
+  onChange(listener: () => void): void;
+}
+
 export interface RuleEngineDeps {
   readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'> & Partial<Pick<TelemetryStore, 'queryAggregated'>>;
   readonly registry: DeviceLookup;
@@ -48,6 +57,8 @@ export interface RuleEngineDeps {
   readonly stateFlushMs?: number;
   /** Queued evaluations beyond this are dropped and counted; default 100,000. */
   readonly maxPending?: number;
+  /** Device groups' kept memberships, for rules with a groupId (issue 15). */
+  readonly groups?: GroupMembership;
 }
 
 /** Sets an own property, also for a key named `__proto__` (which plain assignment would not create). */
@@ -103,7 +114,7 @@ const HELD: Promise<void> = new Promise<void>(() => undefined);
 export const RULE_GROUPS = { telemetry: 'rules-telemetry', attributes: 'rules-attributes', status: 'rules-status' } as const;
 
 export class RuleEngine {
-  readonly index = new RuleIndex();
+  readonly index: RuleIndex;
   readonly contexts: DeviceContexts;
   private readonly states: RuleStateCache;
   private readonly metrics: RuleMetrics;
@@ -126,6 +137,9 @@ export class RuleEngine {
   onActivity: ((device: Device, rules: readonly CompiledRule[], online?: boolean) => void) | undefined;
 
   constructor(private readonly deps: RuleEngineDeps) {
+    const groups = deps.groups;
+    this.index = new RuleIndex(groups ? (g, d) => groups.isMemberNow(g, d) : undefined);
+    groups?.onChange(() => this.index.membershipChanged());
     const rollups = deps.store.queryAggregated ? { queryAggregated: deps.store.queryAggregated.bind(deps.store) } : undefined;
     const models = rollups ? new ModelCache({ store: rollups, clock: deps.clock, logger: deps.logger }) : undefined;
     this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock }, models);
@@ -137,6 +151,7 @@ export class RuleEngine {
   async start(): Promise<void> {
     for (const rule of await this.deps.store.listRules()) {
       try {
+        if (rule.groupId !== undefined) this.deps.groups?.watch(rule.groupId);
         this.index.upsert(rule);
       } catch (err) {
         // A rule saved by an older build that no longer compiles stays stored but inactive.
@@ -191,6 +206,7 @@ export class RuleEngine {
   /** After a rule was created or changed: recompile; a changed rule starts from fresh state. */
   ruleChanged(rule: Rule): void {
     this.states.forgetRule(rule.id);
+    if (rule.groupId !== undefined) this.deps.groups?.watch(rule.groupId);
     this.index.upsert(rule);
   }
 

@@ -6,7 +6,7 @@ import type { DeviceProfile } from '../../domain/device.js';
 import type { Rule } from '../../domain/rules/model.js';
 import type { Bus, Clock, Logger, Store } from '../../ports.js';
 import { ActionCatalog, type ActionDeps } from './actions/index.js';
-import { RuleEngine, type RuleMetrics } from './engine.js';
+import { type GroupMembership, RuleEngine, type RuleMetrics } from './engine.js';
 import { RuleService, type RuleServiceDeps } from './service.js';
 import { RuleTimers, type RuleTimersDeps, type TargetLookup } from './timers.js';
 
@@ -31,6 +31,8 @@ export interface RulesDeps {
   /** Tests drive schedules and inactivity by hand (runSchedules, checkInactivity). */
   readonly timers?: boolean;
   readonly stateFlushMs?: number;
+  /** Device groups as rule targets (issue 15). */
+  readonly groups?: GroupMembership & { getGroup(id: string): Promise<{ readonly tenantId: string } | undefined> };
 }
 
 export interface Rules {
@@ -55,6 +57,7 @@ export function createRules(deps: RulesDeps): Rules {
     actionDeps: { ...deps.actionDeps, logger },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.stateFlushMs !== undefined ? { stateFlushMs: deps.stateFlushMs } : {}),
+    ...(deps.groups ? { groups: deps.groups } : {}),
   });
   const timers = new RuleTimers({ engine, registry: deps.registry, clock: deps.clock, logger, ...(deps.statuses ? { statuses: deps.statuses } : {}) });
   const listener = {
@@ -65,7 +68,16 @@ export function createRules(deps: RulesDeps): Rules {
     },
     ruleRemoved: (id: string) => engine.ruleRemoved(id),
   };
-  const service = new RuleService({ store: deps.store, registry: deps.registry, catalog, clock: deps.clock, listeners: [listener], ...(deps.quota ? { quota: deps.quota } : {}) });
+  const groups = deps.groups;
+  const service = new RuleService({
+    store: deps.store,
+    registry: deps.registry,
+    catalog,
+    clock: deps.clock,
+    listeners: [listener],
+    ...(deps.quota ? { quota: deps.quota } : {}),
+    ...(groups ? { getGroup: (id: string) => groups.getGroup(id) } : {}),
+  });
   return {
     service,
     engine,

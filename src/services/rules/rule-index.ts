@@ -18,6 +18,17 @@ export class RuleIndex {
   /** Bumped on every upsert/remove: invalidates every resolved entry at once. */
   private version = 0;
 
+  /**
+   * `memberOf` answers from the group service's kept memberships (no store read per message);
+   * membershipChanged() is called when they change.
+   */
+  constructor(private readonly memberOf: (groupId: string, deviceId: string) => boolean = () => false) {}
+
+  /** A group's members changed: rules targeting groups resolve again. */
+  membershipChanged(): void {
+    this.invalidate();
+  }
+
   get size(): number {
     return this.rules.size;
   }
@@ -80,7 +91,9 @@ export class RuleIndex {
     for (const ids of [this.byDevice.get(device.id), this.byProfile.get(device.profileId), this.byTenant.get(device.tenantId)]) {
       for (const id of ids ?? []) {
         const r = this.rules.get(id);
-        if (r && r.rule.tenantId === device.tenantId) out.push(r);
+        if (!r || r.rule.tenantId !== device.tenantId) continue;
+        if (r.rule.groupId !== undefined && !this.memberOf(r.rule.groupId, device.id)) continue;
+        out.push(r);
       }
     }
     return Object.freeze(out);

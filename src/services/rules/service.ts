@@ -38,6 +38,8 @@ export interface RuleServiceDeps {
   readonly listeners?: readonly RuleListener[];
   /** The tenant's rule quota (services/quotas.ts): a new rule is saved only if it has room. */
   readonly quota?: { withRule<T>(tenantId: string, create: () => Promise<T>): Promise<T> };
+  /** Device groups a rule may target (issue 15); absent: a rule naming a group is refused. */
+  readonly getGroup?: (id: string) => Promise<{ readonly tenantId: string } | undefined>;
 }
 
 export class RuleService {
@@ -123,6 +125,7 @@ export class RuleService {
       enabled: input.enabled ?? true,
       ...(input.deviceId !== undefined ? { deviceId: input.deviceId } : {}),
       ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
+      ...(input.groupId !== undefined ? { groupId: input.groupId } : {}),
       trigger: input.trigger ?? 'telemetry',
       condition: input.condition === undefined || input.condition.trim() === '' ? 'true' : input.condition,
       ...(input.for !== undefined ? { for: input.for } : {}),
@@ -146,6 +149,10 @@ export class RuleService {
     if (rule.profileId !== undefined) {
       const profile = await this.deps.registry.getProfile(rule.profileId);
       if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', rule.profileId);
+    }
+    if (rule.groupId !== undefined) {
+      const group = await this.deps.getGroup?.(rule.groupId);
+      if (!group || group.tenantId !== tenantId) throw new PlatformError('NOT_FOUND', `group ${rule.groupId}`);
     }
   }
 }

@@ -150,6 +150,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   16: 'DROP TABLE ota_deployment_devices; DROP TABLE ota_deployments',
   17: 'DROP TABLE integration_exports; DROP TABLE integrations',
   18: "DROP TABLE roles; ALTER TABLE tenants DROP COLUMN status; ALTER TABLE tenants DROP COLUMN created_at; UPDATE users SET role = CASE role WHEN 'operator' THEN 'user' WHEN 'viewer' THEN 'user' WHEN 'customer-user' THEN 'user' ELSE 'admin' END",
+  19: 'DROP TABLE group_members; DROP TABLE device_groups; DROP INDEX devices_customer; ALTER TABLE devices DROP COLUMN customer_id; ALTER TABLE dashboards DROP COLUMN customer_id; ALTER TABLE users DROP COLUMN customer_id; DROP TABLE customers',
   20: 'DROP TABLE user_totp; DROP TABLE user_identities; ALTER TABLE api_keys DROP COLUMN role',
   21: 'DROP TABLE mqtt_grants',
   22: 'DROP TABLE tenant_usage_daily; DROP TABLE tenant_quotas',

@@ -65,6 +65,7 @@ export function createMemoryAlarms(): MemoryAlarms {
           (a) =>
             a.tenantId === q.tenantId &&
             (q.deviceId === undefined || a.deviceId === q.deviceId) &&
+            (q.deviceIds === undefined || q.deviceIds.includes(a.deviceId)) &&
             (q.type === undefined || a.type === q.type) &&
             (q.statuses === undefined || q.statuses.includes(a.status)) &&
             (q.severities === undefined || q.severities.includes(a.severity)) &&

@@ -36,6 +36,7 @@ export function createMemoryCommands(): MemoryCommands {
         (c) =>
           c.tenantId === q.tenantId &&
           (q.deviceId === undefined || c.deviceId === q.deviceId) &&
+            (q.deviceIds === undefined || q.deviceIds.includes(c.deviceId)) &&
           (q.statuses === undefined || q.statuses.includes(c.status)),
       );
       const offset = clampLimit(q.offset);

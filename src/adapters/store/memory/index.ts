@@ -38,6 +38,7 @@ import {
 import { createMemoryAlarms } from './alarms.js';
 import { createMemoryCommands } from './commands.js';
 import { createMemoryAudit } from './audit.js';
+import { createMemoryCustomers } from './customers.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
@@ -78,6 +79,15 @@ export function createMemoryStore(): Store {
   const { deleteDevice: deleteRuleStates, ...rules } = createMemoryRules((id) => tenants.has(id), tenantNotFound);
   const dashboards = createMemoryDashboards((id) => tenants.has(id), tenantNotFound);
   const audit = createMemoryAudit();
+  const { deleteDevice: deleteGroupMember, ...customers } = createMemoryCustomers({
+    tenantExists: (id) => tenants.has(id),
+    tenantNotFound,
+    devices,
+    setDashboardCustomer: dashboards.setDashboardCustomer,
+    dashboardIdsOf: async (customerId) => (await listAllDashboards()).filter((d) => d.customerId === customerId).map((d) => d.id),
+  });
+  const listAllDashboards = async (): Promise<{ id: string; customerId?: string }[]> =>
+    (await Promise.all([...tenants.keys()].map((t) => dashboards.listDashboards(t)))).flat();
   const { deleteDevice: deleteOta, ...ota } = createMemoryOta({
     tenantExists: (id) => tenants.has(id),
     tenantNotFound,
@@ -200,8 +210,9 @@ export function createMemoryStore(): Store {
       checkReferences(device);
       const owner = ownerOfName(old.tenantId, device.name);
       if (owner !== undefined && owner !== device.id) throw new PlatformError('DEVICE_NAME_TAKEN', device.name);
-      // Tenant and creation time never change.
-      const updated = copyDevice({ ...device, tenantId: old.tenantId, createdAt: old.createdAt });
+      // Tenant and creation time never change; the customer only through setDeviceCustomer (as in SQLite).
+      const { customerId: _ignored, ...given } = device;
+      const updated = makeDevice({ ...given, tenantId: old.tenantId, createdAt: old.createdAt, customerId: old.customerId ?? null });
       setName(old.tenantId, old.name, undefined);
       setName(old.tenantId, updated.name, device.id);
       devices.set(device.id, updated);
@@ -226,6 +237,7 @@ export function createMemoryStore(): Store {
       deleteCommands(id);
       deleteRuleStates(id);
       deleteOta(id);
+      deleteGroupMember(id);
       return device !== undefined;
     },
 
@@ -248,6 +260,7 @@ export function createMemoryStore(): Store {
             d.tenantId === q.tenantId &&
             (q.gatewayId === undefined || d.gatewayId === q.gatewayId) &&
             (q.profileId === undefined || d.profileId === q.profileId) &&
+            (q.customerIds === undefined || (d.customerId !== undefined && q.customerIds.includes(d.customerId))) &&
             (search === undefined || fold(d.name).includes(search) || (d.label !== undefined && fold(d.label).includes(search))),
         )
         .sort((a, b) => compareBinary(a.name, b.name));
@@ -369,6 +382,8 @@ export function createMemoryStore(): Store {
       forgetUser(id);
       return users.deleteUser(id);
     },
+    // customers and device groups (memory/customers.ts)
+    ...customers,
 
     async close(): Promise<void> {
       closed = true;

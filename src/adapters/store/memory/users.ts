@@ -1,12 +1,15 @@
 /** Users, their API keys and settings in Maps, with the SQLite store's answers and errors. */
 import { PlatformError } from '../../../domain/errors.js';
-import type { ApiKey, User, UserPatch, UserStore } from '../../../ports.js';
+import type { ApiKey, CustomerStore, User, UserPatch, UserStore } from '../../../ports.js';
 import { checkInt, compareBinary, emailKey, makeApiKey, makeUser, userNotFound } from '../shared.js';
 
 const oldestFirst = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }): number =>
   a.createdAt - b.createdAt || compareBinary(a.id, b.id);
 
-export function createMemoryUsers(tenantExists: (id: string) => boolean, tenantNotFound: (id: string) => Error): UserStore {
+export function createMemoryUsers(
+  tenantExists: (id: string) => boolean,
+  tenantNotFound: (id: string) => Error,
+): UserStore & Pick<CustomerStore, 'countCustomerUsers'> {
   const users = new Map<string, User>();
   const usersByEmail = new Map<string, string>();
   const apiKeys = new Map<string, ApiKey>();
@@ -23,6 +26,12 @@ export function createMemoryUsers(tenantExists: (id: string) => boolean, tenantN
   return {
     async countUsers(): Promise<number> {
       return users.size;
+    },
+
+    async countCustomerUsers(customerId: string): Promise<number> {
+      let n = 0;
+      for (const u of users.values()) if (u.customerId === customerId) n += 1;
+      return n;
     },
 
     async insertUser(user: User): Promise<void> {

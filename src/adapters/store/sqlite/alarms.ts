@@ -217,6 +217,10 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
         where.push('device_id = ?');
         params.push(q.deviceId);
       }
+      if (q.deviceIds !== undefined) {
+        where.push('device_id IN (SELECT value FROM json_each(?))');
+        params.push(JSON.stringify(q.deviceIds));
+      }
       if (q.type !== undefined) {
         where.push('type = ?');
         params.push(q.type);

@@ -137,6 +137,10 @@ export function createSqliteCommands(db: Db): SqliteCommands {
         where.push('device_id = ?');
         params.push(q.deviceId);
       }
+      if (q.deviceIds !== undefined) {
+        where.push('device_id IN (SELECT value FROM json_each(?))');
+        params.push(JSON.stringify(q.deviceIds));
+      }
       if (q.statuses !== undefined) {
         where.push(`status IN (${q.statuses.map(() => '?').join(', ') || 'NULL'})`);
         params.push(...q.statuses);

@@ -15,9 +15,12 @@ interface DashboardRow {
   widgets: string;
   created_at: number;
   updated_at: number;
+  customer_id: string | null;
 }
 
 const COLUMNS = 'id, tenant_id, name, description, widgets, created_at, updated_at';
+/** customer_id is read here but written only by the customers part (saving never changes an assignment). */
+const READ_COLUMNS = `${COLUMNS}, customer_id`;
 
 const toDashboard = (r: DashboardRow): Dashboard => ({
   id: r.id,
@@ -27,6 +30,7 @@ const toDashboard = (r: DashboardRow): Dashboard => ({
   widgets: JSON.parse(r.widgets) as Widget[],
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  ...(r.customer_id !== null ? { customerId: r.customer_id } : {}),
 });
 
 export function createSqliteDashboards(db: Db): DashboardStore {
@@ -37,8 +41,8 @@ export function createSqliteDashboards(db: Db): DashboardStore {
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, description = excluded.description,
          widgets = excluded.widgets, updated_at = excluded.updated_at`,
     ),
-    get: db.prepare<[string], DashboardRow>(`SELECT ${COLUMNS} FROM dashboards WHERE id = ?`),
-    list: db.prepare<[string], DashboardRow>(`SELECT ${COLUMNS} FROM dashboards WHERE tenant_id = ? ORDER BY name, id`),
+    get: db.prepare<[string], DashboardRow>(`SELECT ${READ_COLUMNS} FROM dashboards WHERE id = ?`),
+    list: db.prepare<[string], DashboardRow>(`SELECT ${READ_COLUMNS} FROM dashboards WHERE tenant_id = ? ORDER BY name, id`),
     delete: db.prepare('DELETE FROM dashboards WHERE id = ?'),
   };
   return {

@@ -17,6 +17,7 @@ import { retryWhenBusy } from './busy.js';
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createSqliteCommands } from './commands.js';
 import { createSqliteCredentials } from './credentials.js';
+import { createSqliteCustomers } from './customers.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
@@ -137,6 +138,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteMqttGrants(db),
     ...createSqliteQuotas(db),
     ...createSqliteTenancy(db),
+    ...createSqliteCustomers(db),
     ...audit,
     async deleteDevice(id: string): Promise<boolean> {
       flushAlarms(); // queued alarm writes of this device land before it is deleted, not after

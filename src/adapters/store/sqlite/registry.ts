@@ -17,6 +17,7 @@ interface DeviceRow {
   profile_id: string;
   is_gateway: number;
   gateway_id: string | null;
+  customer_id: string | null;
   created_at: number;
 }
 
@@ -32,7 +33,7 @@ interface ProfileRow {
   created_at: number;
 }
 
-const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, created_at';
+const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
 const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, created_at';
 
 const toDevice = (r: DeviceRow): Device =>
@@ -44,6 +45,7 @@ const toDevice = (r: DeviceRow): Device =>
     profileId: r.profile_id,
     isGateway: r.is_gateway,
     gatewayId: r.gateway_id,
+    customerId: r.customer_id,
     createdAt: r.created_at,
   });
 
@@ -100,6 +102,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     const where = ['tenant_id = @tenantId'];
     if (q.gatewayId !== undefined) where.push('gateway_id = @gatewayId');
     if (q.profileId !== undefined) where.push('profile_id = @profileId');
+    if (q.customerIds !== undefined) where.push('customer_id IN (SELECT value FROM json_each(@customerIds))');
     if (search !== undefined) where.push('(instr(name_fold, @search) > 0 OR instr(label_fold, @search) > 0)');
     const sqlWhere = where.join(' AND ');
     let found = listStatements.get(sqlWhere);
@@ -267,6 +270,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
       const params: Record<string, string | number> = { tenantId: q.tenantId };
       if (q.gatewayId !== undefined) params.gatewayId = q.gatewayId;
       if (q.profileId !== undefined) params.profileId = q.profileId;
+      if (q.customerIds !== undefined) params.customerIds = JSON.stringify(q.customerIds);
       if (search !== undefined) params.search = search;
       const total = st.count.get(params) as number;
       const items = (st.items.all({ ...params, limit: clampLimit(q.limit), offset: clampLimit(q.offset) }) as DeviceRow[]).map(toDevice);

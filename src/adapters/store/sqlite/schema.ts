@@ -17,6 +17,7 @@ import { V17_INTEGRATIONS } from './integrations.js';
 import { V21_MQTT_GRANTS } from './mqtt-grants.js';
 import { V22_TENANT_QUOTAS } from './quotas.js';
 import { V18_TENANCY } from './tenancy.js';
+import { V19_CUSTOMERS_GROUPS } from './customers.js';
 
 export type { MigrationContext, TokenDigest } from './migrate-tokens.js';
 
@@ -442,6 +443,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 18,
     description: 'tenants: status and creation time; built-in roles (admin → sysadmin/tenant-admin, user → operator); custom roles',
     up: (db) => db.exec(V18_TENANCY),
+  },
+  {
+    version: 19,
+    description: 'customers (a tree per tenant) with device, dashboard and user assignments; device groups and their static members',
+    up: (db) => db.exec(V19_CUSTOMERS_GROUPS),
   },
   {
     version: 20,

@@ -13,6 +13,7 @@ interface UserRow {
   created_at: number;
   disabled: number;
   token_version: number;
+  customer_id: string | null;
 }
 
 interface ApiKeyRow {
@@ -25,7 +26,7 @@ interface ApiKeyRow {
   role: string | null;
 }
 
-const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version';
+const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version, customer_id';
 const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at, role';
 
 const toUser = (r: UserRow): User =>
@@ -38,6 +39,7 @@ const toUser = (r: UserRow): User =>
     createdAt: r.created_at,
     disabled: r.disabled !== 0,
     tokenVersion: r.token_version,
+    ...(r.customer_id !== null ? { customerId: r.customer_id } : {}),
   });
 
 const toApiKey = (r: ApiKeyRow): ApiKey =>
@@ -48,7 +50,7 @@ export function createSqliteUsers(db: Db): UserStore {
     count: db.prepare<[], number>('SELECT count(*) FROM users').pluck(),
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     insertUser: db.prepare(
-      `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at, disabled, token_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at, disabled, token_version, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     userByEmail: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email_key = ?`),
     user: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
@@ -84,7 +86,7 @@ export function createSqliteUsers(db: Db): UserStore {
       const u = makeUser(user);
       if (!s.tenantExists.get(u.tenantId)) throw tenantNotFound(u.tenantId);
       try {
-        s.insertUser.run(u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt, u.disabled ? 1 : 0, u.tokenVersion);
+        s.insertUser.run(u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt, u.disabled ? 1 : 0, u.tokenVersion, u.customerId ?? null);
       } catch (err) {
         if (isUniqueViolation(err, 'users.id')) throw new PlatformError('CONFLICT', `user ${u.id}`, { cause: err });
         if (isUniqueViolation(err, 'users.email_key')) throw new PlatformError('CONFLICT', `user ${u.email}`, { cause: err });
