@@ -28,7 +28,7 @@ const CustomRoleSchema = Type.Object({
 const view = (r: CustomRole) => ({ ...r, permissions: [...r.permissions], ...(r.scope ? { scope: { ...r.scope } } : {}), role: `custom:${r.id}` });
 
 export const customRoleRoutes: ApiPlugin<{ roles: RoleCatalog }> = async (app, { roles }) => {
-  app.get('/roles', { schema: { tags, summary: "The tenant's custom roles by name", response: { 200: Type.Array(CustomRoleSchema), ...errorResponses } } }, async (request) =>
+  app.get('/roles', { schema: { tags, operationId: 'listRoles', summary: "The tenant's custom roles by name", response: { 200: Type.Array(CustomRoleSchema), ...errorResponses } } }, async (request) =>
     (await roles.list(principalOf(request).tenantId)).map(view),
   );
 
@@ -37,7 +37,7 @@ export const customRoleRoutes: ApiPlugin<{ roles: RoleCatalog }> = async (app, {
     {
       schema: {
         tags,
-        summary: 'Create a custom role; give it to a user as role custom:<id>',
+        operationId: 'createRole', summary: 'Create a custom role; give it to a user as role custom:<id>',
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), permissions: Permissions, scope: Type.Optional(ScopeSchema) }, { additionalProperties: false }),
         response: { 201: CustomRoleSchema, ...errorResponses },
       },
@@ -45,7 +45,7 @@ export const customRoleRoutes: ApiPlugin<{ roles: RoleCatalog }> = async (app, {
     async (request, reply) => reply.code(201).send(view(await roles.create(principalOf(request).tenantId, request.body))),
   );
 
-  app.get('/roles/:id', { schema: { tags, summary: 'One custom role', params: IdParams, response: { 200: CustomRoleSchema, ...errorResponses } } }, async (request) =>
+  app.get('/roles/:id', { schema: { tags, operationId: 'getRole', summary: 'One custom role', params: IdParams, response: { 200: CustomRoleSchema, ...errorResponses } } }, async (request) =>
     view(await roles.get(principalOf(request).tenantId, request.params.id)),
   );
 
@@ -54,7 +54,7 @@ export const customRoleRoutes: ApiPlugin<{ roles: RoleCatalog }> = async (app, {
     {
       schema: {
         tags,
-        summary: 'Change a custom role (its users get the new permissions within a second)',
+        operationId: 'updateRole', summary: 'Change a custom role (its users get the new permissions within a second)',
         params: IdParams,
         body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), permissions: Type.Optional(Permissions), scope: Type.Optional(ScopeSchema) }, { additionalProperties: false, minProperties: 1 }),
         response: { 200: CustomRoleSchema, ...errorResponses },
@@ -63,7 +63,7 @@ export const customRoleRoutes: ApiPlugin<{ roles: RoleCatalog }> = async (app, {
     async (request) => view(await roles.update(principalOf(request).tenantId, request.params.id, request.body)),
   );
 
-  app.delete('/roles/:id', { schema: { tags, summary: 'Delete a custom role (its users keep the name and get no permission)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/roles/:id', { schema: { tags, operationId: 'deleteRole', summary: 'Delete a custom role (its users keep the name and get no permission)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await roles.remove(principalOf(request).tenantId, request.params.id);
     return reply.code(204).send(null);
   });

@@ -32,7 +32,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     {
       schema: {
         tags,
-        summary: 'Create a customer, optionally below another (sub-customers nest at most 5 deep)',
+        operationId: 'createCustomer', summary: 'Create a customer, optionally below another (sub-customers nest at most 5 deep)',
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), parentId: Type.Optional(Id) }, { additionalProperties: false }),
         response: { 201: CustomerView, ...errorResponses },
       },
@@ -40,11 +40,11 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     async (request, reply) => reply.code(201).send(view(await customers.create(tenant(request), request.body))),
   );
 
-  app.get('/customers', { schema: { tags, summary: "The tenant's customers by name (parentId gives the tree)", response: { 200: Type.Object({ items: Type.Array(CustomerView) }), ...errorResponses } } }, async (request) => ({
+  app.get('/customers', { schema: { tags, operationId: 'listCustomers', summary: "The tenant's customers by name (parentId gives the tree)", response: { 200: Type.Object({ items: Type.Array(CustomerView) }), ...errorResponses } } }, async (request) => ({
     items: (await customers.list(tenant(request))).map(view),
   }));
 
-  app.get('/customers/:id', { schema: { tags, summary: 'One customer', params: IdParams, response: { 200: CustomerView, ...errorResponses } } }, async (request) =>
+  app.get('/customers/:id', { schema: { tags, operationId: 'getCustomer', summary: 'One customer', params: IdParams, response: { 200: CustomerView, ...errorResponses } } }, async (request) =>
     view(await customers.get(tenant(request), request.params.id)),
   );
 
@@ -53,7 +53,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     {
       schema: {
         tags,
-        summary: 'Rename or move a customer (parentId null: to the top); no cycles, at most 5 deep',
+        operationId: 'updateCustomer', summary: 'Rename or move a customer (parentId null: to the top); no cycles, at most 5 deep',
         params: IdParams,
         body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), parentId: Type.Optional(Type.Union([Id, Type.Null()])) }, { additionalProperties: false, minProperties: 1 }),
         response: { 200: CustomerView, ...errorResponses },
@@ -67,7 +67,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     {
       schema: {
         tags,
-        summary: 'Delete a customer: 409 while it has sub-customers or users; its devices and dashboards become unassigned',
+        operationId: 'deleteCustomer', summary: 'Delete a customer: 409 while it has sub-customers or users; its devices and dashboards become unassigned',
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -80,7 +80,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
 
   app.get(
     '/customers/:id/devices',
-    { schema: { tags, summary: 'The devices assigned to this customer (not those of its sub-customers)', params: IdParams, response: { 200: Type.Object({ items: Type.Array(ref(DeviceView)) }), ...errorResponses } } },
+    { schema: { tags, operationId: 'listCustomerDevices', summary: 'The devices assigned to this customer (not those of its sub-customers)', params: IdParams, response: { 200: Type.Object({ items: Type.Array(ref(DeviceView)) }), ...errorResponses } } },
     async (request) => {
       const c = await customers.get(tenant(request), request.params.id);
       const page = await deps.registry.listDevices({ tenantId: c.tenantId, customerIds: [c.id], limit: 10_000, offset: 0 });
@@ -93,7 +93,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     {
       schema: {
         tags,
-        summary: 'Assign devices to the customer (moving them from any other); every id must be a device of the tenant (404 naming it)',
+        operationId: 'assignCustomerDevices', summary: 'Assign devices to the customer (moving them from any other); every id must be a device of the tenant (404 naming it)',
         params: IdParams,
         body: Type.Object({ deviceIds: Ids('device') }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...errorResponses },
@@ -107,7 +107,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
 
   app.delete(
     '/customers/:id/devices/:itemId',
-    { schema: { tags, summary: 'Unassign one device', params: SubParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags, operationId: 'unassignCustomerDevice', summary: 'Unassign one device', params: SubParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await customers.unassignDevice(tenant(request), request.params.id, request.params.itemId);
       return reply.code(204).send(null);
@@ -119,7 +119,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
     {
       schema: {
         tags,
-        summary: "Assign dashboards to the customer; its users see them (and land on the first after sign-in)",
+        operationId: 'assignCustomerDashboards', summary: "Assign dashboards to the customer; its users see them (and land on the first after sign-in)",
         params: IdParams,
         body: Type.Object({ dashboardIds: Ids('dashboard') }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...errorResponses },
@@ -133,7 +133,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
 
   app.delete(
     '/customers/:id/dashboards/:itemId',
-    { schema: { tags, summary: 'Unassign one dashboard', params: SubParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags, operationId: 'unassignCustomerDashboard', summary: 'Unassign one dashboard', params: SubParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await customers.unassignDashboard(tenant(request), request.params.id, request.params.itemId);
       return reply.code(204).send(null);
@@ -146,7 +146,7 @@ export const customerRoutes: ApiPlugin<{ deps: ApiDeps; customers: CustomerServi
       {
         schema: {
           tags,
-          summary: "Assign every current member of the groups to the customer (a group's later members are not assigned by this)",
+          operationId: 'assignCustomerGroups', summary: "Assign every current member of the groups to the customer (a group's later members are not assigned by this)",
           params: IdParams,
           body: Type.Object({ groupIds: Ids('group') }, { additionalProperties: false }),
           response: { 200: Type.Object({ deviceIds: Type.Array(Type.String()) }), ...errorResponses },

@@ -49,7 +49,7 @@ function view(g: MqttGrant): Static<typeof GrantSchema> {
 export const grantRoutes: ApiPlugin<{ grants: Pick<MqttGrantService, 'list' | 'get' | 'create' | 'remove'> }> = async (app, opts) => {
   const grants = opts.grants;
 
-  app.get('/grants', { schema: { tags, summary: "The tenant's device-to-device MQTT grants (admin)", response: { 200: Type.Object({ items: Type.Array(GrantSchema) }), ...errorResponses } } }, async (request) => ({
+  app.get('/grants', { schema: { tags, operationId: 'listGrants', summary: "The tenant's device-to-device MQTT grants (admin)", response: { 200: Type.Object({ items: Type.Array(GrantSchema) }), ...errorResponses } } }, async (request) => ({
     items: (await grants.list(principalOf(request).tenantId)).map(view),
   }));
 
@@ -58,7 +58,7 @@ export const grantRoutes: ApiPlugin<{ grants: Pick<MqttGrantService, 'list' | 'g
     {
       schema: {
         tags,
-        summary: 'Grant devices publish/subscribe on a topic filter template (admin); live connections are recompiled',
+        operationId: 'createGrant', summary: 'Grant devices publish/subscribe on a topic filter template (admin); live connections are recompiled',
         body: GrantBodySchema,
         response: { 201: GrantSchema, ...errorResponses },
       },
@@ -66,11 +66,11 @@ export const grantRoutes: ApiPlugin<{ grants: Pick<MqttGrantService, 'list' | 'g
     async (request, reply) => reply.code(201).send(view(await grants.create(principalOf(request).tenantId, request.body))),
   );
 
-  app.get('/grants/:id', { schema: { tags, summary: 'One grant (admin)', params: IdParams, response: { 200: GrantSchema, ...errorResponses } } }, async (request) =>
+  app.get('/grants/:id', { schema: { tags, operationId: 'getGrant', summary: 'One grant (admin)', params: IdParams, response: { 200: GrantSchema, ...errorResponses } } }, async (request) =>
     view(await grants.get(principalOf(request).tenantId, request.params.id)),
   );
 
-  app.delete('/grants/:id', { schema: { tags, summary: 'Delete a grant (admin); connections lose what it allowed at once', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/grants/:id', { schema: { tags, operationId: 'deleteGrant', summary: 'Delete a grant (admin); connections lose what it allowed at once', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await grants.remove(principalOf(request).tenantId, request.params.id);
     return reply.code(204).send(null);
   });

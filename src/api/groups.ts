@@ -49,7 +49,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     {
       schema: {
         tags,
-        summary: 'Create a device group: static members (added later) and/or a filter on attributes',
+        operationId: 'createGroup', summary: 'Create a device group: static members (added later) and/or a filter on attributes',
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), filter: Type.Optional(GroupFilterSchema) }, { additionalProperties: false }),
         response: { 201: GroupView, ...errorResponses },
       },
@@ -60,11 +60,11 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     },
   );
 
-  app.get('/groups', { schema: { tags, summary: "The tenant's device groups by name", response: { 200: Type.Object({ items: Type.Array(GroupView) }), ...errorResponses } } }, async (request) => ({
+  app.get('/groups', { schema: { tags, operationId: 'listGroups', summary: "The tenant's device groups by name", response: { 200: Type.Object({ items: Type.Array(GroupView) }), ...errorResponses } } }, async (request) => ({
     items: (await groups.list(tenant(request))).map(view),
   }));
 
-  app.get('/groups/:id', { schema: { tags, summary: 'One device group', params: IdParams, response: { 200: GroupView, ...errorResponses } } }, async (request) =>
+  app.get('/groups/:id', { schema: { tags, operationId: 'getGroup', summary: 'One device group', params: IdParams, response: { 200: GroupView, ...errorResponses } } }, async (request) =>
     view(await groups.get(tenant(request), request.params.id)),
   );
 
@@ -73,7 +73,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     {
       schema: {
         tags,
-        summary: 'Rename a group or replace its filter (null: static members only)',
+        operationId: 'updateGroup', summary: 'Rename a group or replace its filter (null: static members only)',
         params: IdParams,
         body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), filter: Type.Optional(Type.Union([GroupFilterSchema, Type.Null()])) }, { additionalProperties: false, minProperties: 1 }),
         response: { 200: GroupView, ...errorResponses },
@@ -90,7 +90,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     },
   );
 
-  app.delete('/groups/:id', { schema: { tags, summary: 'Delete a group (its devices stay)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/groups/:id', { schema: { tags, operationId: 'deleteGroup', summary: 'Delete a group (its devices stay)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await groups.remove(tenant(request), request.params.id);
     return reply.code(204).send(null);
   });
@@ -100,7 +100,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     {
       schema: {
         tags,
-        summary: 'Add static members; every id must be a device of the tenant (404 naming it)',
+        operationId: 'addGroupDevices', summary: 'Add static members; every id must be a device of the tenant (404 naming it)',
         params: IdParams,
         body: Type.Object({ deviceIds: Type.Array(Id, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...errorResponses },
@@ -114,7 +114,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
 
   app.delete(
     '/groups/:id/devices/:deviceId',
-    { schema: { tags, summary: 'Remove a static member', params: Type.Object({ id: Id, deviceId: Id }), response: { 204: Type.Null(), ...errorResponses } } },
+    { schema: { tags, operationId: 'removeGroupDevice', summary: 'Remove a static member', params: Type.Object({ id: Id, deviceId: Id }), response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await groups.removeMember(tenant(request), request.params.id, request.params.deviceId);
       return reply.code(204).send(null);
@@ -123,7 +123,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
 
   app.get(
     '/groups/:id/devices',
-    { schema: { tags, summary: 'The resolved members: static ones and those matching the filter, by name', params: IdParams, response: { 200: Type.Object({ items: Type.Array(ref(DeviceView)) }), ...errorResponses } } },
+    { schema: { tags, operationId: 'listGroupDevices', summary: 'The resolved members: static ones and those matching the filter, by name', params: IdParams, response: { 200: Type.Object({ items: Type.Array(ref(DeviceView)) }), ...errorResponses } } },
     async (request) => ({ items: (await groups.devices(tenant(request), request.params.id)).map((d) => deviceView(d, undefined)) }),
   );
 
@@ -132,7 +132,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     {
       schema: {
         tags,
-        summary: 'Send one command to every member (operator); answers each device with its command id, or its error',
+        operationId: 'sendGroupCommand', summary: 'Send one command to every member (operator); answers each device with its command id, or its error',
         params: IdParams,
         body: Type.Object(
           { method: Type.String({ minLength: 1, maxLength: 255 }), params: Type.Optional(Type.Unknown()), persistent: Type.Optional(Type.Boolean()) },
@@ -164,7 +164,7 @@ export const groupRoutes: ApiPlugin<{ groups: DeviceGroupService }> = async (app
     {
       schema: {
         tags,
-        summary: 'Set shared attributes on every member (operator); each device gets them pushed',
+        operationId: 'setGroupAttributes', summary: 'Set shared attributes on every member (operator); each device gets them pushed',
         params: IdParams,
         body: Type.Object({ values: Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.Unknown(), { minProperties: 1, maxProperties: 100 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ deviceIds: Type.Array(Type.String()) }), ...errorResponses },

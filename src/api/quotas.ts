@@ -5,7 +5,6 @@
  * may not see it (never 403: its existence is not revealed).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import type { Principal } from '../services/auth.js';
 import type { QuotaService, QuotaView } from '../services/quotas.js';
@@ -68,19 +67,19 @@ function visibleTenant(p: Principal, id: string): string {
 export const quotaRoutes: ApiPlugin<{ quotas: Pick<QuotaService, 'view' | 'set'> }> = async (app, opts) => {
   const quotas = opts.quotas;
 
-  app.get('/quotas', { schema: { tags, summary: "The caller's tenant: its quota limits and current usage", response: { 200: QuotaViewSchema, ...errorResponses } } }, async (request) =>
+  app.get('/quotas', { schema: { tags, operationId: 'getQuotas', summary: "The caller's tenant: its quota limits and current usage", response: { 200: QuotaViewSchema, ...errorResponses } } }, async (request) =>
     view(await quotas.view(principalOf(request).tenantId)),
   );
 
   app.get(
     '/tenants/:id/quotas',
-    { schema: { tags, summary: "A tenant's quota limits and current usage (system admin: any tenant; tenant admin: its own)", params: IdParams, response: { 200: QuotaViewSchema, ...errorResponses } } },
+    { schema: { tags, operationId: 'getTenantQuotas', summary: "A tenant's quota limits and current usage (system admin: any tenant; tenant admin: its own)", params: IdParams, response: { 200: QuotaViewSchema, ...errorResponses } } },
     async (request) => view(await quotas.view(visibleTenant(principalOf(request), request.params.id))),
   );
 
   app.put(
     '/tenants/:id/quotas',
-    { schema: { tags, summary: "Set a tenant's quota limits (system admin); absent limits keep their value, null is unlimited", params: IdParams, body: PatchSchema, response: { 200: QuotaViewSchema, ...errorResponses } } },
+    { schema: { tags, operationId: 'setTenantQuotas', summary: "Set a tenant's quota limits (system admin); absent limits keep their value, null is unlimited", params: IdParams, body: PatchSchema, response: { 200: QuotaViewSchema, ...errorResponses } } },
     async (request) => {
       const principal = principalOf(request);
       const id = visibleTenant(principal, request.params.id);

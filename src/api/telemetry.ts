@@ -71,7 +71,7 @@ export const telemetryRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps 
     {
       schema: {
         tags,
-        summary: 'Every raw point of a range as CSV (`ts,key,value`; ts ISO 8601 UTC), streamed, no cap',
+        operationId: 'exportTelemetryCsv', summary: 'Every raw point of a range as CSV (`ts,key,value`; ts ISO 8601 UTC), streamed, no cap',
         description:
           'Rows key by key (sorted), oldest first. Text values that a spreadsheet would evaluate (starting with = + - @) are prefixed with a single quote. ' +
           'Read from the store page by page as the client takes the rows; a client that disconnects stops the read.',

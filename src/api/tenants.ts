@@ -24,7 +24,7 @@ export const tenantRoutes: ApiPlugin<{ tenants: TenantService }> = async (app, {
     {
       schema: {
         tags,
-        summary: 'Create a tenant (sysadmin)',
+        operationId: 'createTenant', summary: 'Create a tenant (sysadmin)',
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false }),
         response: { 201: TenantSchema, ...errorResponses },
       },
@@ -32,11 +32,11 @@ export const tenantRoutes: ApiPlugin<{ tenants: TenantService }> = async (app, {
     async (request, reply) => reply.code(201).send(await tenants.create(request.body.name)),
   );
 
-  app.get('/tenants', { schema: { tags, summary: 'Every tenant, oldest first (sysadmin)', response: { 200: Type.Array(TenantSchema), ...errorResponses } } }, async () => tenants.list());
+  app.get('/tenants', { schema: { tags, operationId: 'listTenants', summary: 'Every tenant, oldest first (sysadmin)', response: { 200: Type.Array(TenantSchema), ...errorResponses } } }, async () => tenants.list());
 
   app.get(
     '/tenants/:id',
-    { schema: { tags, summary: 'One tenant (sysadmin)', params: IdParams, response: { 200: TenantSchema, ...errorResponses } } },
+    { schema: { tags, operationId: 'getTenant', summary: 'One tenant (sysadmin)', params: IdParams, response: { 200: TenantSchema, ...errorResponses } } },
     async (request) => tenants.get(request.params.id),
   );
 
@@ -45,7 +45,7 @@ export const tenantRoutes: ApiPlugin<{ tenants: TenantService }> = async (app, {
     {
       schema: {
         tags,
-        summary: "Rename, suspend or resume a tenant (sysadmin). A suspended tenant's users cannot sign in or call the API and its devices are refused at connect.",
+        operationId: 'updateTenant', summary: "Rename, suspend or resume a tenant (sysadmin). A suspended tenant's users cannot sign in or call the API and its devices are refused at connect.",
         params: IdParams,
         body: Type.Object(
           { name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])) },
@@ -62,7 +62,7 @@ export const tenantRoutes: ApiPlugin<{ tenants: TenantService }> = async (app, {
     {
       schema: {
         tags,
-        summary: 'Delete a tenant and everything it owns: devices and their data, profiles, rules, dashboards, alarms, commands, users and API keys, integrations, OTA (sysadmin; not the default tenant)',
+        operationId: 'deleteTenant', summary: 'Delete a tenant and everything it owns: devices and their data, profiles, rules, dashboards, alarms, commands, users and API keys, integrations, OTA (sysadmin; not the default tenant)',
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -79,7 +79,7 @@ export const tenantRoutes: ApiPlugin<{ tenants: TenantService }> = async (app, {
     {
       schema: {
         tags,
-        summary: 'Create a user in a tenant (sysadmin), typically its first tenant-admin',
+        operationId: 'createTenantUser', summary: 'Create a user in a tenant (sysadmin), typically its first tenant-admin',
         params: IdParams,
         body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 255 }), password: PasswordField, role: Type.Optional(RoleSchema) }, { additionalProperties: false }),
         response: { 201: UserSchema, ...errorResponses },
