@@ -1,5 +1,5 @@
 /** The integration store on both backends: definitions per tenant, the bounded export buffer as the cursor. */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,17 @@ import { createSqliteStore } from '../../../src/adapters/store/sqlite/index.js';
 import type { Integration, NewExportRecord } from '../../../src/domain/integrations.js';
 import type { Store } from '../../../src/ports.js';
 import { seed, T1, T2 } from './contract.js';
+import { createTestDatabase, type TestDatabase } from './postgres-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'continuum-integrations-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+let pgDb: TestDatabase;
+before(async () => {
+  pgDb = await createTestDatabase();
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await pgDb.drop();
+});
 
 const integration = (id: string, name: string, tenantId = T1): Integration => ({
   id,
@@ -26,15 +34,16 @@ const integration = (id: string, name: string, tenantId = T1): Integration => ({
 });
 const rec = (n: number): NewExportRecord => ({ event: 'telemetry', tenantId: T1, deviceId: 'd', deviceName: 'dev', ts: n, enqueuedAt: 1000 + n, payload: JSON.stringify({ n }) });
 
-const factories: [string, (file?: string) => Store][] = [
+const factories: [string, () => Store | Promise<Store>][] = [
   ['memory', () => createMemoryStore()],
-  ['sqlite', (file) => createSqliteStore({ file: file ?? join(dir, `${Math.random()}`, 'continuum.db'), synchronous: 'NORMAL' })],
+  ['sqlite', () => createSqliteStore({ file: join(dir, `${Math.random()}`, 'continuum.db'), synchronous: 'NORMAL' })],
+  ['postgres', () => pgDb.store()],
 ];
 
 for (const [kind, make] of factories) {
   describe(`integration store (${kind})`, () => {
     it('keeps definitions per tenant with unique names; delete removes the buffer too', async () => {
-      const store = make();
+      const store = await make();
       await seed(store);
       await store.insertIntegration(integration('i2', 'beta'));
       await store.insertIntegration(integration('i1', 'alpha'));
@@ -50,7 +59,7 @@ for (const [kind, make] of factories) {
     });
 
     it('buffers in order, bounded (oldest dropped and counted), acknowledges up to a seq', async () => {
-      const store = make();
+      const store = await make();
       await seed(store);
       await store.insertIntegration(integration('i1', 'alpha'));
       assert.equal(await store.enqueueExports('i1', [rec(1), rec(2), rec(3)], 4), 0);

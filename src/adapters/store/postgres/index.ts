@@ -11,11 +11,16 @@ import { createPgAttributes } from './attributes.js';
 import { createPgAudit } from './audit.js';
 import { createPgCommands, deleteDeviceCommands } from './commands.js';
 import { createPgCredentials } from './credentials.js';
+import { createPgCustomers } from './customers.js';
+import { createPgIntegrations } from './integrations.js';
+import { createPgMqttGrants } from './mqtt-grants.js';
+import { createPgQuotas } from './quotas.js';
+import { createPgSignin } from './signin.js';
+import { createPgTenancy } from './tenancy.js';
 import { createPool, inTx, quoteIdent, type PgOptions } from './db.js';
 import { migrate } from './migrate.js';
 import { createPgIds, createPgOutbox } from './outbox.js';
 import { openPartitions } from './partitions.js';
-import { notYetImplemented } from './pending.js';
 import { createPgOta, createPgOtaDeployments } from './ota.js';
 import { createPgRegistry } from './registry.js';
 import { createPgDashboards, createPgRules, deleteDeviceRuleState } from './rules.js';
@@ -34,10 +39,6 @@ export interface PostgresStore extends Store {
   /** Drops the telemetry partitions (whole months) that end at or before `cutoff` (epoch ms). */
   dropTelemetryBefore(cutoff: number): Promise<string[]>;
 }
-
-const PENDING = [
-  'listIntegrations', 'getIntegration', 'insertIntegration', 'deleteIntegration', 'enqueueExports', 'readExports', 'ackExports', 'exportBacklog',
-];
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = opts.schema ?? 'public';
@@ -60,7 +61,6 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
   let closed = false;
 
   const store: PostgresStore = {
-    ...notYetImplemented<Omit<Store, 'kind'>>(PENDING),
     kind: 'postgres',
     ...createPgRegistry(pool),
     ...createPgCredentials(pool),
@@ -76,6 +76,12 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgAudit(pool),
     ...createPgOta(pool),
     ...createPgOtaDeployments(pool),
+    ...createPgIntegrations(pool),
+    ...createPgSignin(pool),
+    ...createPgMqttGrants(pool),
+    ...createPgQuotas(pool),
+    ...createPgTenancy(pool),
+    ...createPgCustomers(pool),
     async deleteDevice(id: string): Promise<boolean> {
       return inTx(pool, async (c) => {
         // Credentials go by ON DELETE CASCADE, children of a gateway are unlinked by ON DELETE SET NULL.

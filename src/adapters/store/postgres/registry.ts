@@ -18,6 +18,7 @@ interface DeviceRow {
   profile_id: string;
   is_gateway: boolean;
   gateway_id: string | null;
+  customer_id: string | null;
   created_at: number;
 }
 
@@ -33,7 +34,7 @@ interface ProfileRow {
   created_at: number;
 }
 
-const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, created_at';
+const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
 const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, created_at';
 
 const toDevice = (r: DeviceRow): Device =>
@@ -45,6 +46,7 @@ const toDevice = (r: DeviceRow): Device =>
     profileId: r.profile_id,
     isGateway: r.is_gateway,
     gatewayId: r.gateway_id,
+    customerId: r.customer_id,
     createdAt: r.created_at,
   });
 
@@ -224,6 +226,8 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
       const where = ['tenant_id = $1'];
       if (q.gatewayId !== undefined) where.push(`gateway_id = $${params.push(q.gatewayId)}`);
       if (q.profileId !== undefined) where.push(`profile_id = $${params.push(q.profileId)}`);
+      // A customer user's scope; customer_id is written only by the customers part.
+      if (q.customerIds !== undefined) where.push(`customer_id = ANY($${params.push(q.customerIds)})`);
       if (q.search) {
         // strpos, not LIKE: % and _ in the search are ordinary characters.
         const p = params.push(fold(q.search));

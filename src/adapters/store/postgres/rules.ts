@@ -71,7 +71,11 @@ export async function deleteDeviceRuleState(c: pg.PoolClient, deviceId: string):
 }
 
 export function createPgDashboards(pool: pg.Pool): DashboardStore {
-  const parse = (r: { doc: string }): Dashboard => JSON.parse(r.doc) as Dashboard;
+  // The assignment is the customer_id column (written only by the customers part): a save never changes it.
+  const parse = (r: { doc: string; customer_id: string | null }): Dashboard => {
+    const { customerId: _ignored, ...d } = JSON.parse(r.doc) as Dashboard;
+    return r.customer_id !== null ? { ...d, customerId: r.customer_id } : d;
+  };
   return {
     async saveDashboard(d: Dashboard): Promise<void> {
       checkInt(d.createdAt, 'createdAt');
@@ -88,11 +92,11 @@ export function createPgDashboards(pool: pg.Pool): DashboardStore {
       }
     },
     async getDashboard(id: string): Promise<Dashboard | undefined> {
-      const r = await one<{ doc: string }>(pool, 'SELECT doc FROM dashboards WHERE id = $1', [id]);
+      const r = await one<{ doc: string; customer_id: string | null }>(pool, 'SELECT doc, customer_id FROM dashboards WHERE id = $1', [id]);
       return r && parse(r);
     },
     async listDashboards(tenantId: string): Promise<Dashboard[]> {
-      return (await all<{ doc: string }>(pool, 'SELECT doc FROM dashboards WHERE tenant_id = $1 ORDER BY name COLLATE "C", id COLLATE "C"', [tenantId])).map(parse);
+      return (await all<{ doc: string; customer_id: string | null }>(pool, 'SELECT doc, customer_id FROM dashboards WHERE tenant_id = $1 ORDER BY name COLLATE "C", id COLLATE "C"', [tenantId])).map(parse);
     },
     async deleteDashboard(id: string): Promise<boolean> {
       return (await run(pool, 'DELETE FROM dashboards WHERE id = $1', [id])) > 0;

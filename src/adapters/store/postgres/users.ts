@@ -1,6 +1,7 @@
 /** Users (unique case-insensitive emails), their API keys, and small persistent settings. */
 import type pg from 'pg';
 import { PlatformError } from '../../../domain/errors.js';
+import type { Role } from '../../../domain/permissions.js';
 import type { ApiKey, User, UserPatch, UserStore } from '../../../ports.js';
 import { emailKey, makeApiKey, makeUser, tenantNotFound, userNotFound } from '../shared.js';
 import { all, isForeignKeyViolation, isUniqueViolation, one, run } from './db.js';
@@ -14,6 +15,7 @@ interface UserRow {
   created_at: number;
   disabled: boolean;
   token_version: number;
+  customer_id: string | null;
 }
 
 interface KeyRow {
@@ -23,10 +25,11 @@ interface KeyRow {
   key_hash: string;
   created_at: number;
   expires_at: number | null;
+  role: string | null;
 }
 
-const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version';
-const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at';
+const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version, customer_id';
+const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at, role';
 
 const toUser = (r: UserRow): User =>
   makeUser({
@@ -38,10 +41,11 @@ const toUser = (r: UserRow): User =>
     createdAt: r.created_at,
     disabled: r.disabled,
     tokenVersion: r.token_version,
+    ...(r.customer_id !== null ? { customerId: r.customer_id } : {}),
   });
 
 const toKey = (r: KeyRow): ApiKey =>
-  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) });
+  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}), ...(r.role !== null ? { role: r.role as Role } : {}) });
 
 export function createPgUsers(pool: pg.Pool): UserStore {
   const getUser = async (id: string): Promise<User | undefined> => {
@@ -57,9 +61,9 @@ export function createPgUsers(pool: pg.Pool): UserStore {
       const u = makeUser(user);
       try {
         await pool.query(
-          `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at, disabled, token_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt, u.disabled, u.tokenVersion],
+          `INSERT INTO users (id, tenant_id, email, email_key, password_hash, role, created_at, disabled, token_version, customer_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [u.id, u.tenantId, u.email, emailKey(u.email), u.passwordHash, u.role, u.createdAt, u.disabled, u.tokenVersion, u.customerId ?? null],
         );
       } catch (err) {
         if (isForeignKeyViolation(err)) throw tenantNotFound(u.tenantId);
@@ -93,14 +97,16 @@ export function createPgUsers(pool: pg.Pool): UserStore {
     },
 
     async deleteUser(id: string): Promise<boolean> {
-      // API keys go by ON DELETE CASCADE.
+      // API keys, OIDC identities and the TOTP enrolment go by ON DELETE CASCADE.
       return (await run(pool, 'DELETE FROM users WHERE id = $1', [id])) > 0;
     },
 
     async insertApiKey(key: ApiKey): Promise<void> {
       const k = makeApiKey(key);
       try {
-        await pool.query(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [k.id, k.userId, k.name, k.keyHash, k.createdAt, k.expiresAt ?? null]);
+        await pool.query(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+          k.id, k.userId, k.name, k.keyHash, k.createdAt, k.expiresAt ?? null, k.role ?? null,
+        ]);
       } catch (err) {
         if (isForeignKeyViolation(err)) throw userNotFound(k.userId);
         if (isUniqueViolation(err)) throw new PlatformError('CONFLICT', `api key ${k.id}`, { cause: err });
