@@ -47,7 +47,7 @@ export function tenantsPage(): View {
       { type: 'button', 'aria-label': `${suspended ? 'Resume' : 'Suspend'} ${t.name}`, onclick: () => void fb.run(`${t.name} ${suspended ? 'resumed' : 'suspended'}.`, () => updateTenant(t.id, { status: suspended ? 'active' : 'suspended' })) },
       suspended ? 'Resume' : 'Suspend',
     );
-    const addAdmin = h('button', { type: 'button', 'aria-label': `Add an admin to ${t.name}`, onclick: () => adminForm(t, extra) }, 'Add admin');
+    const addAdmin = h('button', { type: 'button', 'aria-label': `Add admin to ${t.name}`, onclick: () => adminForm(t, extra) }, 'Add admin');
     const quotas = h('button', { type: 'button', 'aria-label': `Quotas of ${t.name}`, onclick: () => void quotaForm(t, extra) }, 'Quotas');
     const remove = deleteButton(t.name, 'Its devices, data, rules, dashboards and users are deleted. ', extra, () => void fb.run(`${t.name} deleted.`, () => deleteTenant(t.id)));
     return tableRow({ 'data-tenant-id': t.id }, COLUMNS, [
