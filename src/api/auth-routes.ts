@@ -9,6 +9,7 @@ import { normalizeEmail } from '../services/auth.js';
 import { canonicalRole, parseRole, ROLE_NAMES } from '../services/auth-role-ceiling.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
+import { permissionsOf } from './roles.js';
 import { errorResponses, IdParams } from './schemas.js';
 import { PasswordField } from './users.js';
 import type { ApiPlugin } from './type-provider.js';
@@ -83,7 +84,15 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
         tags,
         operationId: 'getCurrentUser', summary: 'The calling user',
         response: {
-          200: Type.Object({ id: Type.String(), email: Type.String(), role: Type.String(), tenantId: Type.String() }),
+          200: Type.Object({
+            id: Type.String(),
+            email: Type.String(),
+            role: Type.String(),
+            tenantId: Type.String(),
+            customerId: Type.Optional(Type.String()),
+            // What the role resolves to (custom roles included): the dashboard shows only the pages these allow.
+            permissions: Type.Array(Type.String()),
+          }),
           ...errorResponses,
         },
       },
@@ -92,7 +101,14 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       const principal = principalOf(request);
       const user = await deps.auth.getUser(principal.userId);
       if (!user) throw new PlatformError('UNAUTHORIZED', 'user no longer exists');
-      return { id: user.id, email: user.email, role: user.role, tenantId: user.tenantId };
+      return {
+        id: user.id,
+        email: user.email,
+        role: user.role,
+        tenantId: user.tenantId,
+        ...(user.customerId !== undefined ? { customerId: user.customerId } : {}),
+        permissions: [...permissionsOf(request)].sort(),
+      };
     },
   );
 

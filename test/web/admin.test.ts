@@ -63,27 +63,27 @@ test('the admin creates an operator on the Users page, with the server\'s passwo
   assert.equal(await userByEmail(OPERATOR.email), undefined);
 
   await page.getByLabel('Password', { exact: true }).fill(OPERATOR.password);
-  await page.getByLabel('Role', { exact: true }).selectOption('user');
+  await page.getByLabel('Role', { exact: true }).selectOption('operator');
   await page.getByRole('button', { name: 'Create user' }).click();
   const row = page.locator('tr', { hasText: OPERATOR.email });
   await row.waitFor();
-  assert.equal(await page.getByLabel(`Role of ${OPERATOR.email}`).inputValue(), 'user');
-  assert.equal((await userByEmail(OPERATOR.email))?.role, 'user');
+  assert.equal(await page.getByLabel(`Role of ${OPERATOR.email}`).inputValue(), 'operator');
+  assert.equal((await userByEmail(OPERATOR.email))?.role, 'operator');
 
   // The last enabled admin cannot disable itself: the 409 message says why, nothing changes.
   await page.getByRole('button', { name: `Disable ${ADMIN.email}` }).click();
   await page.getByRole('alert').filter({ hasText: 'is the last enabled admin of the tenant' }).waitFor();
   assert.equal((await userByEmail(ADMIN.email))?.disabled, false);
-  // Nor demote itself: the select goes back to admin.
-  await page.getByLabel(`Role of ${ADMIN.email}`).selectOption('user');
-  await eventually(async () => ((await page.getByLabel(`Role of ${ADMIN.email}`).inputValue()) === 'admin' ? true : undefined), 10_000, 'role select reverted');
-  assert.equal((await userByEmail(ADMIN.email))?.role, 'admin');
+  // Nor demote itself: the select goes back to sysadmin (the first admin is the system admin).
+  await page.getByLabel(`Role of ${ADMIN.email}`).selectOption('operator');
+  await eventually(async () => ((await page.getByLabel(`Role of ${ADMIN.email}`).inputValue()) === 'sysadmin' ? true : undefined), 10_000, 'role select reverted');
+  assert.equal((await userByEmail(ADMIN.email))?.role, 'sysadmin');
 
   // Role change, disable/enable, set password, and delete behind a confirmation.
-  await page.getByLabel(`Role of ${OPERATOR.email}`).selectOption('admin');
-  await eventually(async () => ((await userByEmail(OPERATOR.email))?.role === 'admin' ? true : undefined), 10_000, 'promoted');
-  await page.getByLabel(`Role of ${OPERATOR.email}`).selectOption('user');
-  await eventually(async () => ((await userByEmail(OPERATOR.email))?.role === 'user' ? true : undefined), 10_000, 'demoted');
+  await page.getByLabel(`Role of ${OPERATOR.email}`).selectOption('tenant-admin');
+  await eventually(async () => ((await userByEmail(OPERATOR.email))?.role === 'tenant-admin' ? true : undefined), 10_000, 'promoted');
+  await page.getByLabel(`Role of ${OPERATOR.email}`).selectOption('operator');
+  await eventually(async () => ((await userByEmail(OPERATOR.email))?.role === 'operator' ? true : undefined), 10_000, 'demoted');
   await page.getByRole('button', { name: `Disable ${OPERATOR.email}` }).click();
   await row.getByText('disabled').waitFor();
   assert.equal((await userByEmail(OPERATOR.email))?.disabled, true);

@@ -4,13 +4,14 @@
  */
 import { api, del, get, post, query, renewSession, type Page } from './api.js';
 
-export type Role = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user';
+export type Role = 'sysadmin' | 'tenant-admin' | 'operator' | 'viewer' | 'customer-user' | `custom:${string}`;
 
 export interface User {
   id: string;
   email: string;
   role: Role;
   tenantId: string;
+  customerId?: string;
   disabled: boolean;
   createdAt: number;
 }
@@ -49,7 +50,7 @@ export interface ApiKey {
 const userPath = (id: string): string => `/api/users/${encodeURIComponent(id)}`;
 
 export const listUsers = (): Promise<User[]> => get('/api/users');
-export const createUser = (body: { email: string; password: string; role: Role }): Promise<User> => post('/api/users', body);
+export const createUser = (body: { email: string; password: string; role: Role; customerId?: string }): Promise<User> => post('/api/users', body);
 export const updateUser = (id: string, body: { role?: Role; disabled?: boolean; password?: string }): Promise<User> => api('PATCH', userPath(id), body);
 export const deleteUser = (id: string): Promise<void> => del(userPath(id));
 

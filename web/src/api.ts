@@ -139,10 +139,10 @@ export function onSessionRenewed(listener: (session: Session) => void): void {
 export function renewSession(token: string, expiresAt: number): void {
   const old = currentSession();
   if (!old) return;
-  const role = currentRole();
+  const role = kept();
   const session: Session = { token, expiresAt, email: old.email };
   sessionStorage.setItem(KEY, JSON.stringify(session));
-  if (role !== undefined) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ token, role }));
+  if (role !== undefined) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ ...role, token }));
   for (const l of renewListeners) l(session);
 }
 
@@ -251,27 +251,60 @@ export async function uiConfig(): Promise<UiConfig> {
 
 const ROLE_KEY = 'continuum.role';
 
-/** The role from GET /api/auth/me ("admin" | "user"), kept with the token it was read for. */
-export function currentRole(): string | undefined {
+interface KeptRole {
+  token?: string;
+  role?: string;
+  permissions?: string[];
+  customerId?: string;
+}
+
+function kept(): KeptRole | undefined {
   const token = currentSession()?.token;
   try {
-    const kept = JSON.parse(sessionStorage.getItem(ROLE_KEY) ?? 'null') as { token?: string; role?: string } | null;
-    return token !== undefined && kept?.token === token ? kept.role : undefined;
+    const k = JSON.parse(sessionStorage.getItem(ROLE_KEY) ?? 'null') as KeptRole | null;
+    return token !== undefined && k?.token === token ? k : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Reads the role; when that fails (not a 401, which signs out), the session is read-only. */
+/** The role from GET /api/auth/me ("sysadmin", "tenant-admin", …, "custom:<id>"), kept with the token it was read for. */
+export function currentRole(): string | undefined {
+  return kept()?.role;
+}
+
+/** The customer a customer user belongs to (undefined for everyone else). */
+export function currentCustomerId(): string | undefined {
+  return kept()?.customerId;
+}
+
+/**
+ * Whether the caller's role grants `permission` ("customers:write"): write implies operate and
+ * read, operate implies read — the same rule as the API's (domain/permissions.ts). Only decides
+ * what the dashboard offers; the API enforces it.
+ */
+export function can(permission: string): boolean {
+  const granted = new Set(kept()?.permissions ?? []);
+  if (granted.has(permission)) return true;
+  const [resource, action] = permission.split(':');
+  if (action === 'read') return granted.has(`${resource}:operate`) || granted.has(`${resource}:write`);
+  if (action === 'operate') return granted.has(`${resource}:write`);
+  return false;
+}
+
+/** Reads the role and permissions; when that fails (not a 401, which signs out), the session is read-only. */
 export async function loadRole(): Promise<string> {
   const token = currentSession()?.token;
-  let role = 'unknown';
+  let me: { role: string; permissions?: string[]; customerId?: string } = { role: 'unknown', permissions: [] };
   try {
-    role = (await get<{ role: string }>('/api/auth/me')).role;
+    me = await get<{ role: string; permissions: string[]; customerId?: string }>('/api/auth/me');
   } finally {
-    if (token !== undefined && currentSession()?.token === token) sessionStorage.setItem(ROLE_KEY, JSON.stringify({ token, role }));
+    if (token !== undefined && currentSession()?.token === token) {
+      const k: KeptRole = { token, role: me.role, permissions: me.permissions ?? [], ...(me.customerId !== undefined ? { customerId: me.customerId } : {}) };
+      sessionStorage.setItem(ROLE_KEY, JSON.stringify(k));
+    }
   }
-  return role;
+  return me.role;
 }
 
 /** Users, the audit log and device credentials are for admins only. */

@@ -1,11 +1,16 @@
 /** The dashboard: sign-in, fleet, device and alarm pages over hash routes (#/devices/<id>). */
 import './style.css';
-import { currentRole, currentSession, finishOidcSignIn, get, isAdmin, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
+import { can, currentRole, currentSession, finishOidcSignIn, get, listDashboards, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
 import { debounce, h, replaceChildren } from './dom.js';
 import { live } from './live.js';
 import { accountPage } from './pages/account.js';
 import { alarmsPage } from './pages/alarms.js';
 import { auditPage } from './pages/audit.js';
+import { customersPage } from './pages/customers.js';
+import { grantsPage } from './pages/grants.js';
+import { groupsPage } from './pages/groups.js';
+import { rolesPage } from './pages/roles.js';
+import { tenantsPage } from './pages/tenants.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
@@ -29,6 +34,8 @@ let current: View | undefined;
 let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 let signOutReason: string | undefined;
 let roleLoading = false;
+/** Set by a fresh sign-in: where to land is decided once the role is known. */
+let landing = false;
 let shell: { main: HTMLElement; alarmCount: HTMLElement; liveState: HTMLElement; header: HTMLElement; dispose(): void } | undefined;
 
 export function navigate(hash: string): void {
@@ -40,18 +47,26 @@ function buildShell(email: string): NonNullable<typeof shell> {
   const main = h('main', { id: 'main', tabindex: '-1' });
   const alarmCount = h('span', { class: 'count', 'aria-live': 'polite' });
   const liveState = h('span', { class: 'live-state', role: 'status' }, 'Connecting…');
+  // Each page only for a role that may read it (the API refuses the rest anyway); a customer user gets Fleet, Alarms and Dashboards.
+  const customerUser = currentRole() === 'customer-user';
+  const link = (section: string, text: string, permission: string, ...extra: HTMLElement[]): HTMLElement | null =>
+    can(permission) ? h('a', { href: `#/${section}`, 'data-nav': section }, text, ...extra) : null;
   const nav = h(
     'nav',
     { 'aria-label': 'Main' },
-    h('a', { href: '#/devices', 'data-nav': 'devices' }, 'Fleet'),
-    h('a', { href: '#/alarms', 'data-nav': 'alarms' }, 'Alarms ', alarmCount),
-    h('a', { href: '#/dashboards', 'data-nav': 'dashboards' }, 'Dashboards'),
-    h('a', { href: '#/map', 'data-nav': 'map' }, 'Map'),
-    h('a', { href: '#/rules', 'data-nav': 'rules' }, 'Rules'),
-    h('a', { href: '#/profiles', 'data-nav': 'profiles' }, 'Profiles'),
-    // Admin tooling: not offered to other roles (the API answers them 403 anyway).
-    isAdmin() ? h('a', { href: '#/users', 'data-nav': 'users' }, 'Users') : null,
-    isAdmin() ? h('a', { href: '#/audit', 'data-nav': 'audit' }, 'Audit') : null,
+    link('devices', 'Fleet', 'devices:read'),
+    link('alarms', 'Alarms ', 'alarms:read', alarmCount),
+    link('dashboards', 'Dashboards', 'dashboards:read'),
+    customerUser ? null : link('map', 'Map', 'devices:read'),
+    link('rules', 'Rules', 'rules:read'),
+    link('profiles', 'Profiles', 'profiles:read'),
+    link('groups', 'Groups', 'groups:read'),
+    link('customers', 'Customers', 'customers:read'),
+    link('users', 'Users', 'users:read'),
+    link('roles', 'Roles', 'roles:read'),
+    link('grants', 'Grants', 'grants:read'),
+    link('tenants', 'Tenants', 'tenants:read'),
+    link('audit', 'Audit', 'audit:read'),
   );
   const signOutButton = h('button', { type: 'button', class: 'link', onclick: () => void signOutNow(signOutButton) }, 'Sign out');
   const skip = h('a', { class: 'skip-link', href: '#main', onclick: (e: Event) => { e.preventDefault(); main.focus(); } }, 'Skip to content');
@@ -139,6 +154,7 @@ function render(): void {
     const oidcCode = /^#\/oidc\?code=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
     if (oidcCode) {
       history.replaceState(null, '', '#/devices');
+      landing = true;
       finishOidcSignIn(oidcCode)
         .then(() => render())
         .catch((err: unknown) => {
@@ -151,6 +167,7 @@ function render(): void {
     }
     const view = signInPage(signOutReason, () => {
       signOutReason = undefined;
+      landing = true;
       navigate('#/devices');
     });
     replaceChildren(root, view.el);
@@ -170,6 +187,16 @@ function render(): void {
         });
     }
     return;
+  }
+  // A customer user starts on its dashboards: the first assigned one, or the (empty) list.
+  if (landing) {
+    landing = false;
+    if (currentRole() === 'customer-user') {
+      listDashboards()
+        .then(({ items }) => navigate(items[0] ? `#/dashboards/${encodeURIComponent(items[0].id)}` : '#/dashboards'))
+        .catch(() => navigate('#/dashboards'));
+      return;
+    }
   }
   if (!shell) {
     live.start();
@@ -206,6 +233,21 @@ function render(): void {
   } else if (path === '/users') {
     view = usersPage();
     section = 'users';
+  } else if (path === '/tenants') {
+    view = tenantsPage();
+    section = 'tenants';
+  } else if (path === '/customers') {
+    view = customersPage();
+    section = 'customers';
+  } else if (path === '/groups') {
+    view = groupsPage();
+    section = 'groups';
+  } else if (path === '/grants') {
+    view = grantsPage();
+    section = 'grants';
+  } else if (path === '/roles') {
+    view = rolesPage();
+    section = 'roles';
   } else if (path === '/audit') {
     view = auditPage();
     section = 'audit';

@@ -5,6 +5,7 @@ import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
 import { INTEGRATION_HELP, runIntegration } from './integration.js';
 import { GRANT_HELP, runGrant } from './grant.js';
 import { CUSTOMER_HELP, GROUP_HELP, runCustomer, runGroup } from './customer.js';
+import { QUOTA_HELP, ROLE_HELP, TENANT_HELP, runQuota, runRole, runTenant } from './tenant.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
 import { DEVICE_HELP, runDevice } from './device.js';
@@ -38,6 +39,9 @@ Commands:
   grant list|add|delete  device-to-device MQTT grants (admins; continuum grant --help)
   customer create|list|get|delete|assign  customers and their devices (continuum customer --help)
   group create|list|add|members|command   device groups and bulk commands (continuum group --help)
+  tenant create|list|get|suspend|resume|delete|user-add  tenants (sysadmin; continuum tenant --help)
+  quota get [TENANT] | set TENANT  quota limits and usage (continuum quota --help)
+  role list|create|delete  custom roles (admins; continuum role --help)
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
   backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
@@ -108,6 +112,15 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'group':
       case 'groups':
         return await runGroup(rest, io);
+      case 'tenant':
+      case 'tenants':
+        return await runTenant(rest, io);
+      case 'quota':
+      case 'quotas':
+        return await runQuota(rest, io);
+      case 'role':
+      case 'roles':
+        return await runRole(rest, io);
       case 'integration':
       case 'integrations':
         return await runIntegration(rest, io);
@@ -129,6 +142,9 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'grant') return io.stdout.write(GRANT_HELP + '\n'), 0;
         if (rest[0] === 'customer') return io.stdout.write(CUSTOMER_HELP + '\n'), 0;
         if (rest[0] === 'group') return io.stdout.write(GROUP_HELP + '\n'), 0;
+        if (rest[0] === 'tenant') return io.stdout.write(TENANT_HELP + '\n'), 0;
+        if (rest[0] === 'quota') return io.stdout.write(QUOTA_HELP + '\n'), 0;
+        if (rest[0] === 'role') return io.stdout.write(ROLE_HELP + '\n'), 0;
         if (rest[0] === 'ota') return io.stdout.write(OTA_HELP + '\n'), 0;
         if (rest[0] === 'backup') return io.stdout.write(BACKUP_HELP + '\n'), 0;
         if (rest[0] === 'restore') return io.stdout.write(RESTORE_HELP + '\n'), 0;

@@ -40,7 +40,7 @@ export function csvRecords(csv: string): CsvRecord[] {
 }
 
 export function fleetCounts(): { el: HTMLElement; dispose(): void } {
-  const el = h('p', { class: 'fleet-counts', 'aria-live': 'polite', 'aria-label': 'Devices by status' });
+  const el = h('p', { class: 'fleet-counts', role: 'status', 'aria-label': 'Devices by status' });
   const refresh = debounce(() => {
     get<DeviceCounts>('/api/devices/counts')
       .then((c) => {

@@ -4,19 +4,20 @@
  * decides every rule (password policy → 400, the last enabled admin → 409) and its message is
  * shown as it is, next to the row or form that caused it.
  */
-import { ApiError, currentSession, isAdmin } from '../api.js';
+import { ApiError, can, currentSession, isAdmin } from '../api.js';
 import { createUser, deleteUser, listUsers, updateUser, type Role, type User } from '../admin-api.js';
 import { badge, field, h, replaceChildren, select, timeEl } from '../dom.js';
 import type { View } from '../main.js';
 import { adminOnlyView } from './admin-only.js';
+import { listCustomers, listRoles, type Customer } from '../tenancy-api.js';
 
-const ROLES = [
+const BUILTIN_ROLES: readonly (readonly [string, string])[] = [
   ['operator', 'Operator'],
   ['viewer', 'Viewer'],
   ['customer-user', 'Customer user'],
   ['tenant-admin', 'Tenant admin'],
   ['sysadmin', 'System admin'],
-] as const;
+];
 export const PASSWORD_RULES = 'At least 12 characters (at most 256), not one repeated character, not the email address.';
 
 export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -28,10 +29,16 @@ export function usersPage(): View {
   const listError = h('p', { class: 'form-error', role: 'alert' });
   const status = h('p', { class: 'hint', role: 'status' });
   const el = h('section', { class: 'page users-page' });
+  // Built-in roles, then the tenant's custom roles (value custom:<id>); the system admin role only for the system admin.
+  let roles: (readonly [string, string])[] = BUILTIN_ROLES.filter(([v]) => v !== 'sysadmin' || can('tenants:write'));
+  let customers: Customer[] = [];
 
   async function load(): Promise<void> {
     try {
-      const users = await listUsers();
+      const [users, custom, cust] = await Promise.all([listUsers(), can('roles:read') ? listRoles().catch(() => []) : [], can('customers:read') ? listCustomers().catch(() => []) : []]);
+      roles = [...BUILTIN_ROLES.filter(([v]) => v !== 'sysadmin' || can('tenants:write')), ...custom.map((r) => [r.role, `${r.name} (custom)`] as const)];
+      customers = cust;
+      refreshCreateOptions();
       replaceChildren(tbody, users.map(row));
       el.dataset.loaded = 'true';
     } catch (err) {
@@ -55,7 +62,9 @@ export function usersPage(): View {
   }
 
   function row(u: User): HTMLTableRowElement {
-    const roleSelect = select(ROLES, u.role, { 'aria-label': `Role of ${u.email}` });
+    const options = roles.some(([v]) => v === u.role) ? roles : [...roles, [u.role, u.role] as const];
+    const roleSelect = select(options, u.role, { 'aria-label': `Role of ${u.email}` });
+    const customer = u.customerId === undefined ? null : h('small', { class: 'hint' }, ` of ${customers.find((c) => c.id === u.customerId)?.name ?? u.customerId}`);
     roleSelect.addEventListener('change', () => {
       const role = roleSelect.value as Role;
       void change(`${u.email} is now ${role === 'tenant-admin' ? 'a tenant admin' : `a ${role}`}.`, () => updateUser(u.id, { role })).then((ok) => {
@@ -74,7 +83,7 @@ export function usersPage(): View {
       'tr',
       { 'data-user-id': u.id },
       h('td', { 'data-label': 'Email', class: 'wrap' }, h('span', null, u.email, u.email.toLowerCase() === me ? h('span', { class: 'hint' }, ' (you)') : null)),
-      h('td', { 'data-label': 'Role' }, roleSelect),
+      h('td', { 'data-label': 'Role' }, roleSelect, customer),
       h('td', { 'data-label': 'State' }, u.disabled ? badge('disabled', 'bad') : badge('enabled', 'ok')),
       h('td', { 'data-label': 'Created' }, timeEl(u.createdAt)),
       h('td', { 'data-label': 'Actions' }, h('div', { class: 'button-row' }, toggle, setPassword, askDelete), extra),
@@ -112,7 +121,17 @@ export function usersPage(): View {
 
   const email = h('input', { type: 'email', autocomplete: 'off', required: true });
   const password = h('input', { type: 'password', autocomplete: 'new-password', required: true });
-  const role = select(ROLES, 'operator');
+  const role = select(roles, 'operator');
+  const customerSelect = h('select', { disabled: true });
+  const customerField = field('Customer', customerSelect, 'For customer users: they see only this customer’s devices and dashboards.');
+  function refreshCreateOptions(): void {
+    const chosen = role.value;
+    replaceChildren(role, roles.map(([v, text]) => h('option', { value: v }, text)));
+    role.value = roles.some(([v]) => v === chosen) ? chosen : 'operator';
+    replaceChildren(customerSelect, customers.map((c) => h('option', { value: c.id }, c.name)));
+    customerSelect.disabled = role.value !== 'customer-user';
+  }
+  role.addEventListener('change', () => (customerSelect.disabled = role.value !== 'customer-user'));
   const createError = h('p', { class: 'form-error', role: 'alert' });
   const createButton = h('button', { type: 'submit', class: 'primary' }, 'Create user');
   const createForm = h(
@@ -124,7 +143,7 @@ export function usersPage(): View {
         e.preventDefault();
         createError.textContent = '';
         createButton.disabled = true;
-        createUser({ email: email.value.trim(), password: password.value, role: role.value as Role })
+        createUser({ email: email.value.trim(), password: password.value, role: role.value as Role, ...(role.value === 'customer-user' && customerSelect.value ? { customerId: customerSelect.value } : {}) })
           .then(async (u) => {
             status.textContent = `${u.email} created.`;
             email.value = '';
@@ -136,7 +155,7 @@ export function usersPage(): View {
       },
     },
     h('h2', { id: 'new-user-h' }, 'New user'),
-    h('div', { class: 'grid' }, field('Email', email), field('Password', password, PASSWORD_RULES), field('Role', role)),
+    h('div', { class: 'grid' }, field('Email', email), field('Password', password, PASSWORD_RULES), field('Role', role), customerField),
     createError,
     createButton,
   );
