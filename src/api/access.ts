@@ -28,6 +28,16 @@ export function scopeOf(request: FastifyRequest): AccessScope {
   return scopes.get(request) ?? tenantScope(principalOf(request));
 }
 
+/**
+ * The principal as the scope sees it: a custom role scoped to a customer (roles' optional scope,
+ * issue 15 item 3) narrows its users like a customer user of that customer.
+ */
+export async function scopedPrincipal<P extends Pick<Principal, 'tenantId' | 'role' | 'customerId'>>(deps: Pick<ApiDeps, 'auth'>, principal: P): Promise<P> {
+  if (principal.customerId !== undefined || !principal.role.startsWith('custom:')) return principal;
+  const scope = await deps.auth.roles.scopeOf(principal);
+  return scope?.customerId !== undefined ? { ...principal, customerId: scope.customerId } : principal;
+}
+
 /** Largest number of devices a customer scope lists for alarm and command filters. */
 const MAX_SCOPE_DEVICES = 10_000;
 
@@ -46,7 +56,7 @@ async function checkDevice(deps: ApiDeps, scope: AccessScope, deviceId: string, 
 /** Adds the scope check to every route of `scope`; runs after authentication and the role check. */
 export function enforceScope(app: FastifyInstance, deps: ApiDeps): void {
   app.addHook('preHandler', async (request: FastifyRequest) => {
-    const principal = principalOf(request);
+    const principal = await scopedPrincipal(deps, principalOf(request));
     if (!isCustomerPrincipal(principal)) return;
     const scope = deps.customers ? await deps.customers.scopeFor(principal) : { tenantId: principal.tenantId, customerIds: new Set<string>() };
     scopes.set(request, scope);

@@ -31,6 +31,18 @@ export const RESOURCES = [
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
+/**
+ * Resources that span every tenant: tenants themselves, and the process metrics (their labels
+ * name every tenant's ids). Only the system administrator holds them; no tenant admin, no custom
+ * role (the isolation matrix found /metrics readable by a tenant admin).
+ */
+export const PLATFORM_RESOURCES: ReadonlySet<Resource> = new Set(['tenants', 'metrics']);
+
+/** Whether the permission is on a platform-wide resource (PLATFORM_RESOURCES). */
+export function isPlatformPermission(permission: string): boolean {
+  return PLATFORM_RESOURCES.has(permission.split(':')[0] as Resource);
+}
+
 /** read: see it; operate: run it (commands, alarm ack, set points, rule checks); write: configure it. */
 export const ACTIONS = ['read', 'write', 'operate'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -99,7 +111,7 @@ const CUSTOMER_USER: readonly Permission[] = [
 
 const BUILTIN_PERMISSIONS: Readonly<Record<BuiltinRole, ReadonlySet<Permission>>> = {
   sysadmin: new Set(ALL_PERMISSIONS),
-  'tenant-admin': new Set(ALL_PERMISSIONS.filter((p) => !p.startsWith('tenants:'))),
+  'tenant-admin': new Set(ALL_PERMISSIONS.filter((p) => !isPlatformPermission(p))),
   operator: new Set([...READS, ...OPERATES]),
   viewer: new Set(READS),
   // Its devices only: narrowed to the customer's assigned devices by its scope (api/access.ts).

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '../domain/errors.js';
-import { builtinPermissions, CUSTOM_ROLE_PREFIX, isBuiltinRole, isCustomRole, isPermission, type Permission, type Role } from '../domain/permissions.js';
+import { builtinPermissions, CUSTOM_ROLE_PREFIX, isBuiltinRole, isCustomRole, isPermission, isPlatformPermission, type Permission, type Role } from '../domain/permissions.js';
 import type { Clock, CustomRole, RoleScope, TenancyStore } from '../ports.js';
 
 const TTL_MS = 1000;
@@ -19,7 +19,7 @@ export interface RoleInput {
 }
 
 export class RoleCatalog {
-  private readonly cache = new Map<string, { permissions: ReadonlySet<Permission>; tenantId: string; at: number }>();
+  private readonly cache = new Map<string, { permissions: ReadonlySet<Permission>; scope?: RoleScope; tenantId: string; at: number }>();
 
   constructor(
     private readonly store: Pick<TenancyStore, 'listRoles' | 'getRole' | 'saveRole' | 'deleteRole'>,
@@ -31,16 +31,28 @@ export class RoleCatalog {
     const { role, tenantId } = principal;
     if (isBuiltinRole(role)) return builtinPermissions(role);
     if (!isCustomRole(role)) return NONE;
+    const entry = await this.entry(role);
+    return entry.tenantId === tenantId ? entry.permissions : NONE;
+  }
+
+  /** A custom role's optional scope {customerId?, groupId?} (undefined for built-in roles and unscoped ones). */
+  async scopeOf(principal: { readonly tenantId: string; readonly role: string }): Promise<RoleScope | undefined> {
+    if (!isCustomRole(principal.role)) return undefined;
+    const entry = await this.entry(principal.role);
+    return entry.tenantId === principal.tenantId ? entry.scope : undefined;
+  }
+
+  private async entry(role: string): Promise<{ permissions: ReadonlySet<Permission>; scope?: RoleScope; tenantId: string }> {
     const id = role.slice(CUSTOM_ROLE_PREFIX.length);
     const now = this.clock.now();
     let entry = this.cache.get(id);
     if (!entry || now - entry.at >= TTL_MS) {
       const stored = await this.store.getRole(id);
-      entry = { permissions: new Set(stored?.permissions ?? []), tenantId: stored?.tenantId ?? '', at: now };
+      entry = { permissions: new Set(stored?.permissions ?? []), ...(stored?.scope ? { scope: stored.scope } : {}), tenantId: stored?.tenantId ?? '', at: now };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(id, entry);
     }
-    return entry.tenantId === tenantId ? entry.permissions : NONE;
+    return entry;
   }
 
   list(tenantId: string): Promise<CustomRole[]> {
@@ -81,8 +93,9 @@ function checked(input: RoleInput): { name: string; permissions: Permission[]; s
   if (name.length === 0 || name.length > 100) throw new PlatformError('BAD_REQUEST', 'role name must be 1..100 characters');
   const unknown = input.permissions.filter((p) => !isPermission(p));
   if (unknown.length > 0) throw new PlatformError('BAD_REQUEST', `unknown permissions: ${unknown.join(', ')} (resource:read|write|operate)`);
-  // Only the system administrator manages tenants; a tenant's own role cannot grant that.
+  // Only the system administrator manages tenants and reads the platform's metrics; a tenant's own role cannot grant that.
   const permissions = [...new Set(input.permissions as Permission[])];
-  if (permissions.some((p) => p.startsWith('tenants:'))) throw new PlatformError('BAD_REQUEST', 'a custom role cannot grant tenants permissions');
+  const platform = permissions.filter(isPlatformPermission);
+  if (platform.length > 0) throw new PlatformError('BAD_REQUEST', `a custom role cannot grant platform permissions (${platform.join(', ')})`);
   return { name, permissions, ...(input.scope ? { scope: input.scope } : {}) };
 }
