@@ -35,6 +35,7 @@ import { otaDeploymentRoutes } from './ota-deployments.js';
 import { enforceRoles, requireRouteRules } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
+import { profileDecoderRoutes } from './profile-decoder.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -182,6 +183,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(deviceRoutes, { deps });
       await secured.register(credentialRoutes, { deps });
       await secured.register(profileRoutes, { deps });
+      await secured.register(profileDecoderRoutes, { deps });
       await secured.register(dashboardRoutes, { deps });
       await secured.register(telemetryRoutes, { deps });
       await secured.register(forecastRoutes, { deps });

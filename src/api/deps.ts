@@ -2,6 +2,7 @@
  * What the management API needs from the rest of the platform. The small interfaces here are
  * implemented by the attribute, status and RPC services; tests pass simple fakes.
  */
+import type { PayloadDecoders } from '../ports/payload-decoders.js';
 import type { AttributeEntry, AttributeScope, DeviceStatus } from '../domain/device.js';
 import type { EdgeConfigKey } from '../domain/edge-config.js';
 import type { JsonValue } from '../domain/telemetry.js';
@@ -65,6 +66,8 @@ export interface MetricsRenderer {
 
 export interface ApiDeps {
   readonly registry: RegistryService;
+  /** Runs a profile's decoder for POST /profiles/:id/decoder/test; absent, that route answers 400. */
+  readonly decoders?: PayloadDecoders;
   readonly auth: AuthService;
   /** OpenID Connect sign-in (auth.oidc); absent: GET /api/auth/oidc/config answers enabled: false. */
   readonly oidc?: OidcSignin | undefined;

@@ -11,6 +11,12 @@ import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['profiles'];
 
+const DecoderSource = Type.String({
+  minLength: 1,
+  maxLength: 65_536,
+  description: 'payload decoder: JavaScript defining decodeUplink(input), optionally encodeDownlink(input) (TTN convention); compiled at save, 400 with the error',
+});
+
 const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255 }),
@@ -33,6 +39,7 @@ const CreateBody = Type.Object(
     provisionKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     provisionSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     controls: Type.Optional(Type.Array(ProfileControlSchema, { maxItems: 50 })),
+    decoder: Type.Optional(DecoderSource),
   },
   { additionalProperties: false },
 );
@@ -42,6 +49,7 @@ const UpdateBody = Type.Object(
     name: Type.Optional(CreateBody.properties.name),
     telemetryKeys: CreateBody.properties.telemetryKeys,
     controls: CreateBody.properties.controls,
+    decoder: Type.Optional(Type.Union([DecoderSource, Type.Null()], { description: 'new decoder source; null removes it' })),
   },
   { additionalProperties: false, description: 'fields given replace the stored ones' },
 );
@@ -63,6 +71,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.provisionKey !== undefined ? { provisionKey: b.provisionKey } : {}),
         ...(b.provisionSecret !== undefined ? { provisionSecret: b.provisionSecret } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
+        ...(b.decoder !== undefined ? { decoder: b.decoder } : {}),
       });
       return reply.code(201).send(profileView(profile, allows(permissionsOf(request), 'profiles:write')));
     },
@@ -101,6 +110,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.name !== undefined ? { name: b.name } : {}),
         ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
+        ...(b.decoder !== undefined ? { decoder: b.decoder } : {}),
       });
       return profileView(profile, allows(permissionsOf(request), 'profiles:write'));
     },

@@ -105,6 +105,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/profiles/:id': 'profiles:read',
   'PUT /api/profiles/:id': 'profiles:write',
   'DELETE /api/profiles/:id': 'profiles:write',
+  // Runs user code: writers only, like saving it.
+  'POST /api/profiles/:id/decoder/test': 'profiles:write',
 
   'GET /api/dashboards': 'dashboards:read',
   'POST /api/dashboards': 'dashboards:write',

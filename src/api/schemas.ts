@@ -165,6 +165,7 @@ export const ProfileView = Type.Object(
     provisionKey: nullable(Type.String()),
     provisionSecret: Type.Optional(nullable(Type.String({ description: 'shown to admins only' }))),
     controls: Type.Array(ProfileControlSchema, { description: 'command controls shown on every device of the profile' }),
+    decoder: nullable(Type.String({ description: 'payload decoder source (decodeUplink, optional encodeDownlink); docs/DEVICE-API.md' })),
     createdAt: Type.Integer(),
   },
   { $id: 'Profile', title: 'Profile' },
@@ -186,6 +187,7 @@ export function profileView(p: DeviceProfile, showSecret: boolean): ProfileView 
     provisionKey: p.provisionKey ?? null,
     ...(showSecret ? { provisionSecret: p.provisionSecret ?? null } : {}),
     controls: (p.controls ?? []).map((c) => ({ ...c })),
+    decoder: p.decoder ?? null,
     createdAt: p.createdAt,
   };
 }

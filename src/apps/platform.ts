@@ -15,6 +15,10 @@ import { createBus } from './bus.js';
 import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
 import { systemClock, type BrokerStateStore, type Bus, type Clock, type DeviceGroupLookup, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
+import { RawPayloads } from '../services/raw-payloads.js';
+import type { PayloadDecoders } from '../ports/payload-decoders.js';
+import { QuickJsDecoders } from '../adapters/decoders/quickjs/quickjs-decoders.js';
+import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
@@ -183,12 +187,15 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
+  const decoders: PayloadDecoders = config.decoders.enabled
+    ? new QuickJsDecoders({ timeLimitMs: config.decoders.timeLimitMs, memoryLimitBytes: config.decoders.memoryLimitBytes })
+    : NO_PAYLOAD_DECODERS;
 
   // Suspended tenants, in memory: device authentication asks it on every connect and HTTP request.
   const tenantStatus = new TenantStatusCache(store);
   // Tenant quotas (issue 15): limits cached in memory, checked at ingest and at device/rule creation.
   const quotas = new QuotaService({ store, clock, logger: logger.child({ component: 'quotas' }), metrics: createQuotaMetrics(metrics.registry), defaults: config.tenants.defaultQuotas });
-  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas, tenantStatus });
+  const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, decoders, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas, tenantStatus });
   try {
     await registry.init();
     await tenantStatus.load();
@@ -321,6 +328,13 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     maxPayloadBytes: config.limits.maxPayloadBytes,
     limits: config.limits,
     ota: otaDevices,
+    raw: new RawPayloads({
+      decoders,
+      decoderOf: async (profileId) => (await registry.getProfile(profileId))?.decoder,
+      json: codecs.resolve('json'),
+      logger,
+      decoderFailure: (transport) => metrics.decoderFailure(transport),
+    }),
   });
   // The gateway API is a peer of the device API: its own service over the same registry, ingest and sessions.
   const gateways = new GatewayService({ registry, ingest, attributes, sessions, clock, logger, metrics, devices, gatewayLimits: config.gateway, limits: config.limits, alarms });
@@ -382,7 +396,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts };
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups });
-  const apiDeps = { mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -436,6 +450,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
     rpc.close();
+    decoders.close();
     await bus.close();
     await audit.stop();
     await forecastJob.stop();

@@ -33,6 +33,8 @@ export interface DeviceProfile {
   readonly provisionSecret?: string;
   /** Command controls the dashboard offers on every device of this profile. */
   readonly controls?: readonly ProfileControl[];
+  /** Payload decoder source (TTN convention: decodeUplink, optional encodeDownlink); docs/DEVICE-API.md. */
+  readonly decoder?: string;
   readonly createdAt: number;
 }
 

@@ -188,6 +188,8 @@ export interface TransportMetrics {
 export interface PlatformMetrics extends TransportMetrics {
   /** One group commit of `rows` rows that took `seconds`. */
   storeCommit(rows: number, seconds: number): void;
+  /** A raw payload the profile's decoder refused (error, time or memory limit). */
+  decoderFailure(transport: string): void;
 }
 
 /** For tests and tools that do not export metrics. */
@@ -197,4 +199,5 @@ export const noopMetrics: PlatformMetrics = {
   reject: () => undefined,
   connections: () => undefined,
   storeCommit: () => undefined,
+  decoderFailure: () => undefined,
 };

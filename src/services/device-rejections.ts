@@ -9,7 +9,7 @@ import type { Logger } from '../ports.js';
 
 export function rejectedDeviceMessage(logger: Logger, identity: DeviceIdentity, transport: TransportName, kind: string, err: unknown): PlatformError {
   const error = err instanceof PlatformError ? err : new PlatformError('INTERNAL', undefined, { cause: err });
-  const log = { deviceId: identity.deviceId, device: identity.name, transport, kind, code: error.code, reason: error.message };
+  const log = { deviceId: identity.deviceId, device: identity.name, profileId: identity.profileId, transport, kind, code: error.code, reason: error.message };
   if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') logger.error({ ...log, err }, 'device message failed');
   else logger.warn(log, 'device message rejected');
   return error;

@@ -29,6 +29,7 @@ import type {
 } from '../ports/device-api.js';
 import { rejectedDeviceMessage } from './device-rejections.js';
 import type { IngestService } from './ingest.js';
+import { isJsonText, isOctetStream, type RawPayloads } from './raw-payloads.js';
 import type { RegistryService } from './registry.js';
 import type { RpcService } from './rpc.js';
 import type { SessionHub } from './sessions.js';
@@ -47,6 +48,8 @@ export interface DeviceServiceDeps {
   readonly maxPayloadBytes: number;
   /** Structure of device JSON (depth, strings, values per message). */
   readonly limits: PayloadLimits;
+  /** Raw payloads through the profile's decoder (raw-payloads.ts); without it they are refused. */
+  readonly raw?: RawPayloads;
   /** Firmware chunks (services/ota-devices.ts); without it every OTA request is PACKAGE_NOT_FOUND. */
   readonly ota?: {
     chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
@@ -69,6 +72,11 @@ export function parseLooseJson(payload: Buffer, limits: PayloadLimits = DEFAULT_
   }
   checkJsonValue(body, limits);
   return body;
+}
+
+/** The codec's refusals that say "these bytes are not text/JSON at all" (raw-payloads.ts). */
+function isUnreadable(err: unknown): err is PlatformError {
+  return err instanceof PlatformError && (err.code === 'MALFORMED_PAYLOAD' || err.code === 'INVALID_TEXT');
 }
 
 export class DeviceService implements DeviceApi {
@@ -111,8 +119,18 @@ export class DeviceService implements DeviceApi {
     let committed: Promise<void>;
     try {
       this.checkSize(payload);
+      if (isOctetStream(contentType)) return this.publishRaw(identity, payload, transport);
       const codec = this.deps.codecs.resolve(identity.codec, contentType);
-      const points = codec.decodeTelemetry(payload, this.deps.clock.now());
+      let points;
+      try {
+        points = codec.decodeTelemetry(payload, this.deps.clock.now());
+      } catch (err) {
+        // Without a content type (MQTT), bytes the codec cannot read may be the decoder's.
+        if (contentType === undefined && this.deps.raw && isUnreadable(err) && !isJsonText(payload)) {
+          return this.publishRawOr(identity, payload, transport, err);
+        }
+        throw err;
+      }
       committed = this.deps.ingest.ingest(identity, points, transport);
     } catch (err) {
       return Promise.reject(this.rejected(identity, transport, 'telemetry', err));
@@ -123,6 +141,24 @@ export class DeviceService implements DeviceApi {
         throw this.rejected(identity, transport, 'telemetry', err);
       },
     );
+  }
+
+  private async publishRaw(identity: DeviceIdentity, payload: Buffer, transport: TransportName): Promise<void> {
+    try {
+      if (!this.deps.raw) throw new PlatformError('UNSUPPORTED_CONTENT', 'raw payloads are not enabled');
+      const points = await this.deps.raw.decode(identity, payload, transport, this.deps.clock.now());
+      await this.deps.ingest.ingest(identity, points, transport);
+      this.deps.metrics.messageIn(transport, 'telemetry');
+    } catch (err) {
+      throw this.rejected(identity, transport, 'telemetry', err);
+    }
+  }
+
+  /** Raw bytes if the profile has a decoder; otherwise the codec's refusal stands. */
+  private async publishRawOr(identity: DeviceIdentity, payload: Buffer, transport: TransportName, refusal: PlatformError): Promise<void> {
+    const raw = this.deps.raw;
+    if (!raw || !(await raw.hasDecoder(identity).catch(() => false))) throw this.rejected(identity, transport, 'telemetry', refusal);
+    return this.publishRaw(identity, payload, transport);
   }
 
   async publishAttributes(identity: DeviceIdentity, payload: Buffer, transport: TransportName, contentType?: string): Promise<void> {

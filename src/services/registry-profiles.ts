@@ -8,6 +8,7 @@ import type { DeviceProfile, TelemetryKeySpec } from '../domain/device.js';
 import { checkControl, type ProfileControl } from '../domain/dashboard.js';
 import { PlatformError, isPlatformError } from '../domain/errors.js';
 import type { Clock, Store } from '../ports.js';
+import type { PayloadDecoders } from '../ports/payload-decoders.js';
 
 export const DEFAULT_PROFILE_NAME = 'default';
 export const MAX_NAME_LENGTH = 255;
@@ -20,6 +21,8 @@ export interface CreateProfileInput {
   readonly provisionKey?: string;
   readonly provisionSecret?: string;
   readonly controls?: readonly ProfileControl[];
+  /** Payload decoder source; compiled here, refused with the compiler's message. */
+  readonly decoder?: string;
 }
 
 /** PUT /profiles/:id: the fields given replace the stored ones. */
@@ -27,6 +30,8 @@ export interface UpdateProfileInput {
   readonly name?: string;
   readonly telemetryKeys?: readonly TelemetryKeySpec[];
   readonly controls?: readonly ProfileControl[];
+  /** A new decoder source, or null to remove the profile's decoder. */
+  readonly decoder?: string | null;
 }
 
 export interface ProfileRegistryDeps {
@@ -34,6 +39,7 @@ export interface ProfileRegistryDeps {
   readonly clock: Clock;
   /** Codecs the platform has registered; a profile must name one of them. */
   readonly codecNames: readonly string[];
+  readonly decoders?: PayloadDecoders;
 }
 
 export function validateName(name: unknown, what = 'device name'): string {
@@ -108,6 +114,7 @@ export class ProfileRegistry {
     }
     checkKeySpecs(input.telemetryKeys ?? []);
     input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
+    if (input.decoder !== undefined) await this.checkDecoder(input.decoder);
     if (await this.deps.store.findProfile({ tenantId: input.tenantId, name })) {
       throw new PlatformError('CONFLICT', `profile "${name}" already exists`);
     }
@@ -122,6 +129,7 @@ export class ProfileRegistry {
       telemetryKeys: [...(input.telemetryKeys ?? [])],
       ...(input.provisionKey !== undefined ? { provisionKey: input.provisionKey, provisionSecret: input.provisionSecret } : {}),
       ...(input.controls !== undefined ? { controls: [...input.controls] } : {}),
+      ...(input.decoder !== undefined ? { decoder: input.decoder } : {}),
       createdAt: this.deps.clock.now(),
     };
     await this.deps.store.saveProfile(profile);
@@ -135,15 +143,19 @@ export class ProfileRegistry {
     const name = input.name !== undefined ? validateName(input.name, 'profile name') : current.name;
     if (input.telemetryKeys) checkKeySpecs(input.telemetryKeys);
     input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
-    const { controls: _old, ...rest } = current;
+    if (typeof input.decoder === 'string') await this.checkDecoder(input.decoder);
+    const { controls: _old, decoder: _oldDecoder, ...rest } = current;
     const controls = input.controls ?? current.controls;
+    const decoder = input.decoder === null ? undefined : (input.decoder ?? current.decoder);
     const profile: DeviceProfile = {
       ...rest,
       name,
       telemetryKeys: [...(input.telemetryKeys ?? current.telemetryKeys)],
       ...(controls !== undefined ? { controls: [...controls] } : {}),
+      ...(decoder !== undefined ? { decoder } : {}),
     };
     await this.deps.store.saveProfile(profile);
+    this.deps.decoders?.forget(id);
     return this.remember(profile);
   }
 
@@ -165,6 +177,13 @@ export class ProfileRegistry {
     }
     await this.deps.store.deleteProfile(id);
     this.profileCache.delete(id);
+    this.deps.decoders?.forget(id);
+  }
+
+  /** A decoder must compile (and define decodeUplink) before a profile keeps it. */
+  private async checkDecoder(source: string): Promise<void> {
+    if (!this.deps.decoders?.enabled) throw new PlatformError('BAD_REQUEST', 'payload decoders are not enabled on this platform');
+    await this.deps.decoders.check(source);
   }
 
   private remember(profile: DeviceProfile): DeviceProfile {

@@ -32,6 +32,7 @@ import {
   type AuthLookup,
 } from './registry-credentials.js';
 import { importDevicesCsv, type ImportResult } from './registry-import.js';
+import type { PayloadDecoders } from '../ports/payload-decoders.js';
 import { MAX_NAME_LENGTH, ProfileRegistry, validateName, type CreateProfileInput, type UpdateProfileInput } from './registry-profiles.js';
 import { provisionDevice } from './registry-provision.js';
 import type { CreateDeviceInput, CreatedDevice, DeviceQuotaGate } from './registry-types.js';
@@ -60,6 +61,8 @@ export interface RegistryDeps {
   readonly metrics?: TransportMetrics;
   /** The tenants' device quotas: every creation (REST, CSV import, provisioning, gateway children) passes it. */
   readonly deviceQuota?: DeviceQuotaGate;
+  /** Compiles a profile's payload decoder at save; without it a profile cannot carry one. */
+  readonly decoders?: PayloadDecoders;
 }
 
 export type { CreateDeviceInput, CreatedDevice };

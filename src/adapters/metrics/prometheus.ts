@@ -94,6 +94,12 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
   // One child per (method, route, status), looked up by a string key: labels() hashes the label
   // object, which device HTTP traffic would pay on every request.
   const httpChildren = new Map<string, { observe(v: number): void }>();
+  const decoderFailures = new Counter({
+    name: 'continuum_decoder_failures_total',
+    help: 'Raw device payloads a profile decoder refused (error, time limit, memory limit)',
+    labelNames: ['transport'] as const,
+    registers,
+  });
   const storeRows = new Counter({
     name: 'continuum_store_rows_total',
     help: 'Telemetry rows committed to the store',
@@ -108,6 +114,7 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     messageOut: (transport, kind) => pendingOut.add(transport, kind),
     reject: (transport, reason) => rejects.inc({ transport, reason }),
     connections: (transport, delta) => connections.inc({ transport }, delta),
+    decoderFailure: (transport) => decoderFailures.inc({ transport }),
     storeCommit: (rows, seconds) => {
       commitSeconds.observe(seconds);
       storeRows.inc(rows);

@@ -154,6 +154,7 @@ const UNDO_MIGRATION: Record<number, string> = {
   20: 'DROP TABLE user_totp; DROP TABLE user_identities; ALTER TABLE api_keys DROP COLUMN role',
   21: 'DROP TABLE mqtt_grants',
   22: 'DROP TABLE tenant_usage_daily; DROP TABLE tenant_quotas',
+  23: 'ALTER TABLE profiles DROP COLUMN decoder',
 };
 
 describe('SQLite hourly roll-ups', () => {

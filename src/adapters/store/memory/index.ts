@@ -56,6 +56,7 @@ const copyDevice = (d: Device): Device => makeDevice(d);
 const copyProfile = (p: DeviceProfile): DeviceProfile => ({
   ...makeProfile({ ...p, telemetryKeysJson: profileKeysJson(p) }),
   ...(p.controls ? { controls: JSON.parse(JSON.stringify(p.controls)) as DeviceProfile['controls'] } : {}),
+  ...(p.decoder !== undefined ? { decoder: p.decoder } : {}),
 });
 const copyCredential = (c: DeviceCredential): DeviceCredential => makeCredential({ ...c, ...credentialFields(c) });
 

@@ -31,11 +31,12 @@ interface ProfileRow {
   provision_key: string | null;
   provision_secret: string | null;
   controls: string | null;
+  decoder: string | null;
   created_at: number;
 }
 
 const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
-const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, created_at';
+const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, decoder, created_at';
 
 const toDevice = (r: DeviceRow): Device =>
   makeDevice({
@@ -62,6 +63,7 @@ const toProfile = (r: ProfileRow): DeviceProfile => ({
     createdAt: r.created_at,
   }),
   ...(r.controls !== null ? { controls: JSON.parse(r.controls) as DeviceProfile['controls'] } : {}),
+  ...(r.decoder !== null ? { decoder: r.decoder } : {}),
 });
 
 type Row = { device: Device; credentials: readonly DeviceCredential[] };
@@ -126,10 +128,11 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
       if (!(await exists(pool, 'SELECT 1 FROM tenants WHERE id = $1', p.tenantId))) throw tenantNotFound(p.tenantId);
       try {
         await pool.query(
-          `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+          `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, codec = excluded.codec,
              telemetry_keys = excluded.telemetry_keys, provision_key = excluded.provision_key,
-             provision_secret = excluded.provision_secret, controls = excluded.controls, created_at = excluded.created_at`,
+             provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder,
+             created_at = excluded.created_at`,
           [
             p.id,
             p.tenantId,
@@ -139,6 +142,7 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
             p.provisionKey ?? null,
             p.provisionSecret ?? null,
             profile.controls ? JSON.stringify(profile.controls) : null,
+            profile.decoder ?? null,
             p.createdAt,
           ],
         );

@@ -30,11 +30,12 @@ interface ProfileRow {
   provision_key: string | null;
   provision_secret: string | null;
   controls: string | null;
+  decoder: string | null;
   created_at: number;
 }
 
 const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
-const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, created_at';
+const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, decoder, created_at';
 
 const toDevice = (r: DeviceRow): Device =>
   makeDevice({
@@ -61,6 +62,7 @@ const toProfile = (r: ProfileRow): DeviceProfile => ({
     createdAt: r.created_at,
   }),
   ...(r.controls !== null ? { controls: JSON.parse(r.controls) as DeviceProfile['controls'] } : {}),
+  ...(r.decoder !== null ? { decoder: r.decoder } : {}),
 });
 
 /** Registry methods, plus the row delete that the store's deleteDevice transaction composes. */
@@ -71,10 +73,11 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     ensureTenant: db.prepare('INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO NOTHING'),
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     saveProfile: db.prepare(
-      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @controls, @createdAt)
+      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @controls, @decoder, @createdAt)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, codec = excluded.codec,
          telemetry_keys = excluded.telemetry_keys, provision_key = excluded.provision_key,
-         provision_secret = excluded.provision_secret, controls = excluded.controls, created_at = excluded.created_at`,
+         provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder,
+         created_at = excluded.created_at`,
     ),
     getProfile: db.prepare<[string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE id = ?`),
     profileExists: db.prepare('SELECT 1 FROM profiles WHERE id = ?').pluck(),
@@ -207,6 +210,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
           provisionKey: p.provisionKey ?? null,
           provisionSecret: p.provisionSecret ?? null,
           controls: profile.controls ? JSON.stringify(profile.controls) : null,
+          decoder: profile.decoder ?? null,
           createdAt: p.createdAt,
         });
       } catch (err) {

@@ -464,6 +464,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'per-tenant quotas and the daily count of stored points (issue 15)',
     up: (db) => db.exec(V22_TENANT_QUOTAS),
   },
+  {
+    version: 23,
+    description: 'a payload decoder (user code) per device profile (issue 18)',
+    up: (db) => db.exec('ALTER TABLE profiles ADD COLUMN decoder TEXT'),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -92,7 +92,7 @@ function contentTypeOf(req: CoapRequest): string | undefined {
   const format = uintOf(req.options, 'Content-Format');
   const type = format === undefined ? undefined : mediaTypeOf(format);
   if (type !== undefined) return type;
-  throw new PlatformError('UNSUPPORTED_CONTENT', `content-format ${String(format)}; use 50 (JSON) or 110 (SenML JSON)`);
+  throw new PlatformError('UNSUPPORTED_CONTENT', `content-format ${String(format)}; use 50 (JSON), 110 (SenML JSON) or 42 (raw bytes for a profile decoder)`);
 }
 
 const JSON_FORMAT: CoapOption = { name: 'Content-Format', value: encodeUint(CONTENT_FORMAT.json) };

@@ -25,8 +25,10 @@ export const EXCHANGE_LIFETIME_MS = 247_000;
 export const MAX_PAYLOAD_BYTES = 1024;
 
 /** Content-Format numbers (RFC 7252 §12.3) the device API speaks. */
-export const CONTENT_FORMAT = { json: 50, senmlJson: 110 } as const;
+export const CONTENT_FORMAT = { json: 50, senmlJson: 110, octetStream: 42 } as const;
 const MEDIA_TYPES: ReadonlyMap<number, string> = new Map([
+  // Raw bytes for a profile's payload decoder (docs/DEVICE-API.md).
+  [CONTENT_FORMAT.octetStream, 'application/octet-stream'],
   [CONTENT_FORMAT.json, 'application/json'],
   [CONTENT_FORMAT.senmlJson, 'application/senml+json'],
 ]);

@@ -59,13 +59,14 @@ export interface HttpDeviceRoutesOptions {
 type TokenParams = { Params: { token: string } };
 type PollRoute = TokenParams & { Querystring: { timeout?: string } };
 
-const CONTENT_TYPES = new Set(['application/json', 'application/senml+json']);
+// application/octet-stream: raw bytes for the profile's payload decoder (docs/DEVICE-API.md).
+const CONTENT_TYPES = new Set(['application/json', 'application/senml+json', 'application/octet-stream']);
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
 /** Requests whose rejection DeviceApi has already counted and logged (telemetry, attributes). */
 const serviceAccounted = new WeakSet<FastifyRequest>();
 
-/** Only JSON and SenML JSON name a codec; anything else (curl's form type, none) → profile codec. */
+/** Only JSON, SenML JSON and raw bytes name a codec; anything else (curl's form type, none) → profile codec. */
 function contentTypeOf(request: FastifyRequest): string | undefined {
   const raw = request.headers['content-type'];
   const type = raw?.split(';', 1)[0]?.trim().toLowerCase();
