@@ -37,6 +37,7 @@ export interface PostgresStore extends Store {
 
 const PENDING = [
   'listIntegrations', 'getIntegration', 'insertIntegration', 'deleteIntegration', 'enqueueExports', 'readExports', 'ackExports', 'exportBacklog',
+  'insertOtaKey', 'listOtaKeys', 'deleteOtaKey', 'getOtaSettings', 'putOtaSettings',
 ];
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
