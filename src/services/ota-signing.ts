@@ -16,6 +16,9 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 export function parsePublicKey(input: string): Buffer {
   const text = input.trim();
   if (text.startsWith('-----BEGIN')) {
+    // createPublicKey would derive the public half of a private key: refuse it instead, so a
+    // private key pasted by mistake is never taken as if all were well (it should be replaced).
+    if (/PRIVATE KEY/.test(text)) throw new PlatformError('BAD_REQUEST', 'that is a private key: send only the public key (and consider this private key exposed)');
     let key: KeyObject;
     try {
       key = createPublicKey({ key: text, format: 'pem' });
