@@ -37,7 +37,7 @@ import type { Aggregation, JsonValue, Point, TelemetryValue, TsValue } from './d
 import type { Alarm, AlarmSeverity, AlarmStatus, Command, CommandStatus } from './domain/action-apis.js';
 import type { Rule } from './domain/rules/model.js';
 import type { Dashboard } from './domain/dashboard.js';
-import type { OtaStore } from './ports/ota.js';
+import type { OtaKeyStore, OtaStore } from './ports/ota.js';
 import type { OtaDeploymentStore } from './ports/ota-deployments.js';
 import type { IntegrationStore } from './ports/integrations.js';
 import type { SigninStore } from './ports/signin.js';
@@ -446,6 +446,7 @@ export interface Store
     RuleStore,
     DashboardStore,
     OtaStore,
+    OtaKeyStore,
     OtaDeploymentStore,
     IntegrationStore,
     MqttGrantStore,

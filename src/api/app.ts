@@ -32,6 +32,7 @@ import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from 
 import { healthRoutes } from './health.js';
 import { deviceFirmwareRoutes, otaRoutes } from './ota.js';
 import { otaDeploymentRoutes } from './ota-deployments.js';
+import { otaKeyRoutes } from './ota-keys.js';
 import { enforceRoles, requireRouteRules } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
@@ -205,6 +206,7 @@ function managementApi(deps: ApiDeps) {
         await secured.register(otaRoutes, { deps, ota: deps.ota });
         await secured.register(deviceFirmwareRoutes, { ota: deps.ota });
         if (deps.ota.rollouts) await secured.register(otaDeploymentRoutes, { rollouts: deps.ota.rollouts });
+        if (deps.ota.signing) await secured.register(otaKeyRoutes, { signing: deps.ota.signing });
       }
     });
   };

@@ -16,6 +16,7 @@ import type { CommandService } from '../services/commands.js';
 import type { LiveService } from '../services/live.js';
 import type { TwinService } from '../services/twin.js';
 import type { OtaDeviceService } from '../services/ota-devices.js';
+import type { OtaSigningService } from '../services/ota-signing.js';
 import type { OtaPackageService } from '../services/ota-packages.js';
 import type { RolloutApi } from './ota-deployments.js';
 import type { TenantService } from '../services/tenants.js';
@@ -51,7 +52,9 @@ export interface RpcApi {
 
 /** OTA packages and a device's firmware (services/ota-packages.ts, services/ota-devices.ts). */
 export interface OtaApi {
-  readonly packages: Pick<OtaPackageService, 'upload' | 'list' | 'get' | 'delete' | 'data'>;
+  readonly packages: Pick<OtaPackageService, 'upload' | 'external' | 'list' | 'get' | 'delete' | 'data'>;
+  /** Signing keys and the tenant's policy; their routes exist only when given. */
+  readonly signing?: OtaSigningService;
   readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;
   /** Deployments (rollouts); their routes exist only when given. */
   readonly rollouts?: RolloutApi;

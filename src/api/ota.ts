@@ -1,7 +1,8 @@
 /**
  * OTA packages and assignments (issue 16, docs/OTA.md).
  *
- *   POST   /api/ota/packages?title&version[&profileId&type&checksum&hardware]   raw body or multipart → 201
+ *   POST   /api/ota/packages?title&version[&profileId&type&checksum&hardware&signature&minVersion&fromVersion]   raw body or multipart → 201
+ *          …&url&checksum&size (no body): an external package, devices are told fw_url
  *   GET    /api/ota/packages[?type]          GET /api/ota/packages/{id}       DELETE /api/ota/packages/{id}
  *   GET    /api/ota/packages/{id}/data       the bytes, with HTTP Range (206 / 416)
  *   POST   /api/devices/{id}/firmware {packageId}   assigns (fw_* / sw_* shared attributes)
@@ -37,6 +38,11 @@ const PackageView = Type.Object({
   checksum: Type.String({ description: 'SHA-256 of the bytes, hex' }),
   checksumAlgorithm: Type.Literal(CHECKSUM_ALGORITHM),
   createdAt: Type.Integer(),
+  minVersion: Type.Optional(Type.String({ description: 'anti-rollback: not assigned to devices reporting an older current version' })),
+  fromVersion: Type.Optional(Type.String({ description: 'a delta: applies on top of this version only' })),
+  url: Type.Optional(Type.String({ description: 'an external package: devices download it from here (fw_url)' })),
+  signedBy: Type.Optional(Type.String({ description: 'the signing key that verified the signature at upload' })),
+  signature: Type.Optional(Type.String({ description: 'the Ed25519 signature over the manifest, base64' })),
 });
 
 const UploadQuery = Type.Object(
@@ -47,6 +53,11 @@ const UploadQuery = Type.Object(
     type: Type.Optional(OtaTypeSchema),
     checksum: Type.Optional(Type.String({ minLength: 64, maxLength: 64, description: 'the SHA-256 you expect, hex; the upload fails (422) unless the bytes have it' })),
     hardware: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    signature: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'base64 Ed25519 signature over the canonical manifest (docs/OTA.md); 400 unless a key of the tenant verifies it' })),
+    minVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    fromVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a delta package: applies on top of this version' })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'an external package: no body; checksum and size are required' })),
+    size: Type.Optional(Type.Integer({ minimum: 1, description: 'the external package size in bytes' })),
   },
   { additionalProperties: false },
 );
@@ -84,6 +95,10 @@ const packageView = (p: OtaPackage): Static<typeof PackageView> => ({
   checksum: p.checksum,
   checksumAlgorithm: CHECKSUM_ALGORITHM,
   createdAt: p.createdAt,
+  ...(p.minVersion !== undefined ? { minVersion: p.minVersion } : {}),
+  ...(p.fromVersion !== undefined ? { fromVersion: p.fromVersion } : {}),
+  ...(p.url !== undefined ? { url: p.url } : {}),
+  ...(p.signedBy !== undefined ? { signedBy: p.signedBy, ...(p.signature !== undefined ? { signature: p.signature } : {}) } : {}),
 });
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range; several are answered whole, as RFC 9110 allows). */
@@ -123,20 +138,27 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { source } = await uploadSource(request);
       const q = request.query;
-      const pkg = await ota.packages.upload(
-        principal.tenantId,
-        {
-          title: q.title,
-          version: q.version,
-          ...(q.type !== undefined ? { type: q.type } : {}),
-          ...(q.profileId !== undefined ? { profileId: q.profileId } : {}),
-          ...(q.hardware !== undefined ? { hardware: q.hardware } : {}),
-          ...(q.checksum !== undefined ? { checksum: q.checksum } : {}),
-        },
-        source,
-      );
+      const meta = {
+        title: q.title,
+        version: q.version,
+        ...(q.type !== undefined ? { type: q.type } : {}),
+        ...(q.profileId !== undefined ? { profileId: q.profileId } : {}),
+        ...(q.hardware !== undefined ? { hardware: q.hardware } : {}),
+        ...(q.signature !== undefined ? { signature: q.signature } : {}),
+        ...(q.minVersion !== undefined ? { minVersion: q.minVersion } : {}),
+        ...(q.fromVersion !== undefined ? { fromVersion: q.fromVersion } : {}),
+      };
+      let pkg: OtaPackage;
+      if (q.url !== undefined) {
+        // An external package: its bytes are elsewhere, any body is left unread.
+        if (q.checksum === undefined || q.size === undefined) throw new PlatformError('BAD_REQUEST', 'an external package (url) needs checksum and size');
+        pkg = await ota.packages.external(principal.tenantId, { ...meta, url: q.url, checksum: q.checksum, size: q.size });
+      } else {
+        if (q.size !== undefined) throw new PlatformError('BAD_REQUEST', 'size is stated for external packages (url) only: an upload is measured');
+        const { source } = await uploadSource(request);
+        pkg = await ota.packages.upload(principal.tenantId, { ...meta, ...(q.checksum !== undefined ? { checksum: q.checksum } : {}) }, source);
+      }
       deps.audit?.record({
         tenantId: principal.tenantId,
         actor: principal.userId,
@@ -145,7 +167,11 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
         targetType: 'ota',
         targetId: pkg.id,
         address: request.ip,
-        details: { type: pkg.type, title: pkg.title, version: pkg.version, size: pkg.size, checksum: pkg.checksum },
+        details: {
+          type: pkg.type, title: pkg.title, version: pkg.version, size: pkg.size, checksum: pkg.checksum,
+          ...(pkg.url !== undefined ? { url: pkg.url } : {}), ...(pkg.fromVersion !== undefined ? { fromVersion: pkg.fromVersion } : {}),
+          ...(pkg.signedBy !== undefined ? { signedBy: pkg.signedBy } : {}),
+        },
       });
       return reply.code(201).send(packageView(pkg));
     },

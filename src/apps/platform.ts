@@ -48,6 +48,7 @@ import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
 import { OtaDeviceService } from '../services/ota-devices.js';
 import { OtaPackageService } from '../services/ota-packages.js';
+import { OtaSigningService } from '../services/ota-signing.js';
 import { OtaRolloutService } from '../services/ota-rollouts.js';
 import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
@@ -305,7 +306,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // OTA: package bytes beside the database (content-addressed files), or in memory with the memory store.
   const blobs = config.store.kind === 'memory' ? createMemoryBlobStore() : createFsBlobStore(join(resolve(config.dataDir), 'ota'));
-  const otaPackages = new OtaPackageService({ store, blobs, clock, getProfile: (id) => registry.getProfile(id), maxPackageBytes: config.ota.maxPackageBytes });
+  const otaSigning = new OtaSigningService({ store, clock });
+  const otaPackages = new OtaPackageService({
+    store, blobs, clock, getProfile: (id) => registry.getProfile(id), maxPackageBytes: config.ota.maxPackageBytes, signing: otaSigning,
+    // External package URLs pass the outbound policy's save-time check (the service is built below; called only at upload).
+    checkUrl: (url) => outbound.checkUrl(url),
+  });
   const otaDevices = new OtaDeviceService({
     store,
     packages: otaPackages,
@@ -394,7 +400,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const addresses: ListeningAddress[] = [];
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
-  const ota = { packages: otaPackages, devices: otaDevices, rollouts };
+  const ota = { packages: otaPackages, devices: otaDevices, rollouts, signing: otaSigning };
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups });
   const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });

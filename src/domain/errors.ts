@@ -48,6 +48,10 @@ export const ERRORS = {
   DEPLOYMENT_STATE: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the deployment is not in a state that allows this' },
   /** The bytes do not hash to the checksum the uploader stated. */
   CHECKSUM_MISMATCH: { http: 422, coap: '4.06', mqtt: 0x80, message: 'checksum does not match the content' },
+  /** A package signature that no key of the tenant verifies, or a missing one the tenant requires. */
+  SIGNATURE_INVALID: { http: 400, coap: '4.00', mqtt: 0x80, message: 'package signature not valid' },
+  /** Anti-rollback: the device runs a version below the package's minimum. */
+  ROLLBACK_REFUSED: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the package may not be installed over the device\'s version' },
   /** An HTTP Range outside the package (RFC 9110 §15.5.17). */
   RANGE_NOT_SATISFIABLE: { http: 416, coap: '4.02', mqtt: 0x80, message: 'range not satisfiable' },
   METHOD_NOT_ALLOWED: { http: 405, coap: '4.05', mqtt: 0x80, message: 'method not allowed' },

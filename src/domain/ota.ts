@@ -26,6 +26,16 @@ export interface OtaPackage {
   /** Lower-case hex SHA-256 of the bytes; also the key of the stored blob (content-addressed). */
   readonly checksum: string;
   readonly createdAt: number;
+  /** Anti-rollback: devices reporting an older current version are not assigned it (ota-signing.ts). */
+  readonly minVersion?: string;
+  /** A delta package: applies only on top of this version, chosen for devices running it. */
+  readonly fromVersion?: string;
+  /** An external package: devices download from here (`fw_url`); no bytes are stored, `size` and `checksum` are stated. */
+  readonly url?: string;
+  /** The id of the tenant's key whose signature over the manifest was verified at upload. */
+  readonly signedBy?: string;
+  /** That signature, base64 (kept so devices or auditors can check it again). */
+  readonly signature?: string;
 }
 
 /** The package a device is told to run (one per device and type). */
@@ -64,12 +74,14 @@ export function otaAttributes(pkg: OtaPackage): Record<string, JsonValue> {
     [`${p}_size`]: pkg.size,
     [`${p}_checksum`]: pkg.checksum,
     [`${p}_checksum_algorithm`]: CHECKSUM_ALGORITHM,
+    // ThingsBoard's attribute for a package hosted elsewhere (only external packages have it).
+    ...(pkg.url !== undefined ? { [`${p}_url`]: pkg.url } : {}),
   };
 }
 
 /** Every shared attribute an assignment writes: set only through it, never by an ordinary write. */
 export const OTA_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set(
-  (['fw', 'sw'] as const).flatMap((p) => ['title', 'version', 'size', 'checksum', 'checksum_algorithm'].map((k) => `${p}_${k}`)),
+  (['fw', 'sw'] as const).flatMap((p) => ['title', 'version', 'size', 'checksum', 'checksum_algorithm', 'url'].map((k) => `${p}_${k}`)),
 );
 
 /**

@@ -3,6 +3,7 @@
  * where package bytes live (PackageBlobStore: content-addressed, streamed in, read by range).
  */
 import type { OtaAssignment, OtaPackage, OtaProfileAssignment, OtaType } from '../domain/ota.js';
+import type { OtaSettings, OtaSigningKey } from '../domain/ota-signing.js';
 
 /** Package metadata and per-device assignments; the Store implements it. */
 export interface OtaStore {
@@ -21,6 +22,18 @@ export interface OtaStore {
   /** Sets the profile's assignment of that type (replacing it). Profile and package must exist. */
   setOtaProfileAssignment(assignment: OtaProfileAssignment): Promise<void>;
   getOtaProfileAssignment(profileId: string, type: OtaType): Promise<OtaProfileAssignment | undefined>;
+}
+
+/** The tenant's signing keys (public only) and OTA policy; the Store implements it. */
+export interface OtaKeyStore {
+  /** Tenant must exist; CONFLICT for a name the tenant already uses. */
+  insertOtaKey(key: OtaSigningKey): Promise<void>;
+  listOtaKeys(tenantId: string): Promise<OtaSigningKey[]>;
+  /** false when the tenant has no such key. */
+  deleteOtaKey(tenantId: string, id: string): Promise<boolean>;
+  /** undefined: nothing stored (the defaults apply). */
+  getOtaSettings(tenantId: string): Promise<OtaSettings | undefined>;
+  putOtaSettings(tenantId: string, settings: OtaSettings): Promise<void>;
 }
 
 export interface BlobPutOptions {

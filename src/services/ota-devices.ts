@@ -8,6 +8,7 @@
 import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
+import { rollbackRefusal } from '../domain/ota-signing.js';
 import type { JsonValue, TsValue } from '../domain/telemetry.js';
 import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
 import type { OtaChunkRequest, OtaDownload } from '../ports/device-api.js';
@@ -68,10 +69,14 @@ export class OtaDeviceService {
    */
   async assign(tenantId: string, deviceId: string, packageId: string): Promise<OtaAssignment> {
     const device = await this.deps.requireDevice(deviceId, tenantId);
-    const pkg = await this.deps.packages.get(tenantId, packageId);
+    const named = await this.deps.packages.get(tenantId, packageId);
+    const current = text((await this.deps.store.latest(deviceId, [otaTelemetryKeys(named.type).currentVersion]))[otaTelemetryKeys(named.type).currentVersion]);
+    const pkg = await this.variantFor(named, current);
     if (pkg.profileId !== undefined && pkg.profileId !== device.profileId) {
       throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}, the device has ${device.profileId}`);
     }
+    const refusal = rollbackRefusal(pkg.minVersion, current);
+    if (refusal !== undefined) throw new PlatformError('ROLLBACK_REFUSED', refusal);
     const assignment: OtaAssignment = { tenantId, deviceId, type: pkg.type, packageId: pkg.id, assignedAt: this.deps.clock.now() };
     await this.deps.store.setOtaAssignment(assignment);
     await this.deps.setShared(tenantId, deviceId, otaAttributes(pkg));
@@ -88,6 +93,8 @@ export class OtaDeviceService {
     const profile = await this.deps.store.getProfile(profileId);
     if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', profileId);
     const pkg = await this.deps.packages.get(tenantId, packageId);
+    // One package for every device: a delta would reach devices that cannot apply it.
+    if (pkg.fromVersion !== undefined) throw new PlatformError('BAD_REQUEST', 'a delta package cannot be assigned to a profile: assign its full image (devices or deployments get the delta when they run its base version)');
     if (pkg.profileId !== undefined && pkg.profileId !== profileId) {
       throw new PlatformError('BAD_REQUEST', `package ${pkg.title} ${pkg.version} is for profile ${pkg.profileId}`);
     }
@@ -104,6 +111,21 @@ export class OtaDeviceService {
       if (page.items.length < PAGE) break;
     }
     return { ...assignment, devices: told };
+  }
+
+  /**
+   * Delta packages: naming either the full image or one of its deltas, the device gets the delta
+   * whose `fromVersion` is the version it reports now, else the full image (a delta never goes to
+   * a device on another version: it could not apply it). A named delta without a full image of
+   * the same title and version is assigned only to devices on its base version.
+   */
+  private async variantFor(named: OtaPackage, current: string | null): Promise<OtaPackage> {
+    const siblings = (await this.deps.store.listOtaPackages(named.tenantId, named.type)).filter((p) => p.title === named.title && p.version === named.version);
+    const delta = current === null ? undefined : siblings.find((p) => p.fromVersion === current);
+    if (delta) return delta;
+    const full = siblings.find((p) => p.fromVersion === undefined);
+    if (full) return full;
+    throw new PlatformError('BAD_REQUEST', `${named.title} ${named.version} is a delta from ${named.fromVersion ?? '?'}; the device runs ${current ?? 'an unreported version'} and there is no full image`);
   }
 
   /** The device's own assignment, else its profile's; undefined when neither (or another tenant's). */

@@ -9,6 +9,7 @@ import type { DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { checkOtaLabel, normalizeChecksum, type OtaPackage, type OtaType } from '../domain/ota.js';
 import type { Clock, OtaStore, PackageBlobStore } from '../ports.js';
+import type { OtaSigningService } from './ota-signing.js';
 
 export interface OtaPackageDeps {
   readonly store: OtaStore;
@@ -17,6 +18,10 @@ export interface OtaPackageDeps {
   readonly getProfile: (id: string) => Promise<DeviceProfile | undefined>;
   /** Largest package accepted (config ota.maxPackageBytes). */
   readonly maxPackageBytes: number;
+  /** Verifies signatures and applies the tenant's "signed only" policy; without it packages are taken unsigned. */
+  readonly signing?: OtaSigningService;
+  /** The outbound policy's save-time check of an external package's URL (OUTBOUND_REFUSED). */
+  readonly checkUrl?: (url: URL) => void;
 }
 
 export interface UploadMeta {
@@ -27,7 +32,23 @@ export interface UploadMeta {
   readonly hardware?: string;
   /** SHA-256 the uploader states (hex); the upload fails with CHECKSUM_MISMATCH unless the bytes have it. */
   readonly checksum?: string;
+  /** Base64 Ed25519 signature over the manifest (domain/ota-signing.ts canonicalManifest). */
+  readonly signature?: string;
+  /** Anti-rollback: not assigned to devices reporting an older current version. */
+  readonly minVersion?: string;
+  /** A delta applying on top of this version (chosen for devices running it). */
+  readonly fromVersion?: string;
 }
+
+/** A package hosted elsewhere: no bytes here, the stated size and SHA-256 are what devices check. */
+export interface ExternalMeta extends Omit<UploadMeta, 'checksum'> {
+  readonly url: string;
+  readonly checksum: string;
+  readonly size: number;
+}
+
+/** Longest external URL kept (it travels to devices as a shared attribute). */
+const MAX_URL_LENGTH = 2048;
 
 /** Bytes `start`–`end` (inclusive) of a package, streamed. */
 export interface PackageData {
@@ -37,25 +58,94 @@ export interface PackageData {
   readonly body: AsyncIterable<Buffer>;
 }
 
+/** An external package's bytes are not here: the device (or user) fetches them from its URL. */
+const external = (pkg: OtaPackage): PlatformError => new PlatformError('PACKAGE_NOT_FOUND', `${pkg.title} ${pkg.version} is hosted at its URL (fw_url), not here`);
+
 export class OtaPackageService {
   /** Uploads still writing their blob: a blob is never collected while one is (it may be theirs). */
   private uploading = 0;
 
   constructor(private readonly deps: OtaPackageDeps) {}
 
-  async upload(tenantId: string, meta: UploadMeta, source: AsyncIterable<Uint8Array>): Promise<OtaPackage> {
+  /** Checks what upload and external packages share; refused before a byte is stored. */
+  private async checkMeta(tenantId: string, meta: UploadMeta) {
     const type = meta.type ?? 'firmware';
     const title = checkOtaLabel(meta.title, 'title');
     const version = checkOtaLabel(meta.version, 'version');
     const hardware = meta.hardware === undefined ? undefined : checkOtaLabel(meta.hardware, 'hardware');
-    const expected = meta.checksum === undefined ? undefined : normalizeChecksum(meta.checksum);
+    const minVersion = meta.minVersion === undefined ? undefined : checkOtaLabel(meta.minVersion, 'minVersion');
+    const fromVersion = meta.fromVersion === undefined ? undefined : checkOtaLabel(meta.fromVersion, 'fromVersion');
+    if (fromVersion === version) throw new PlatformError('BAD_REQUEST', 'a delta cannot start from its own version');
     if (meta.profileId !== undefined) {
       const profile = await this.deps.getProfile(meta.profileId);
       if (!profile || profile.tenantId !== tenantId) throw new PlatformError('PROFILE_NOT_FOUND', meta.profileId);
     }
-    // Refused before a byte is stored; the unique index still decides a race between two uploads.
+    // The unique index still decides a race between two uploads.
     const existing = await this.deps.store.listOtaPackages(tenantId, type);
-    if (existing.some((p) => p.title === title && p.version === version)) throw new PlatformError('CONFLICT', `${type} ${title} ${version} exists`);
+    if (existing.some((p) => p.title === title && p.version === version && p.fromVersion === fromVersion)) {
+      throw new PlatformError('CONFLICT', `${type} ${title} ${version}${fromVersion !== undefined ? ` from ${fromVersion}` : ''} exists`);
+    }
+    // Without a signature this refuses now (tenant policy); a signature is checked once the bytes' SHA-256 is known.
+    if (meta.signature === undefined) await this.deps.signing?.check(tenantId, { sha256: '', title, version }, undefined);
+    const optional = {
+      ...(meta.profileId !== undefined ? { profileId: meta.profileId } : {}),
+      ...(hardware !== undefined ? { hardware } : {}),
+      ...(minVersion !== undefined ? { minVersion } : {}),
+      ...(fromVersion !== undefined ? { fromVersion } : {}),
+    };
+    return { type, title, version, hardware, minVersion, fromVersion, optional };
+  }
+
+  /** The id of the key that verified the signature (SIGNATURE_INVALID when none does). */
+  private async verify(tenantId: string, m: Awaited<ReturnType<OtaPackageService['checkMeta']>>, sha256: string, signature: string | undefined): Promise<string | undefined> {
+    if (signature === undefined) return undefined;
+    if (!this.deps.signing) throw new PlatformError('SIGNATURE_INVALID', 'signatures are not checked by this platform');
+    const manifest = { sha256, title: m.title, version: m.version, ...m.optional };
+    delete (manifest as { profileId?: string }).profileId;
+    return this.deps.signing.check(tenantId, manifest, signature);
+  }
+
+  /**
+   * Registers a package hosted elsewhere (devices are told `fw_url`); the URL must be http(s)
+   * and pass the outbound policy's save-time check, so a tenant cannot point devices at the
+   * platform's own network by way of it.
+   */
+  async external(tenantId: string, meta: ExternalMeta): Promise<OtaPackage> {
+    const m = await this.checkMeta(tenantId, meta);
+    let url: URL;
+    try {
+      url = new URL(meta.url);
+    } catch {
+      throw new PlatformError('BAD_REQUEST', 'url is not a URL');
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || meta.url.length > MAX_URL_LENGTH || url.username !== '' || url.password !== '') {
+      throw new PlatformError('BAD_REQUEST', `url must be http(s), without credentials, at most ${MAX_URL_LENGTH} characters`);
+    }
+    this.deps.checkUrl?.(url);
+    if (!Number.isSafeInteger(meta.size) || meta.size <= 0) throw new PlatformError('BAD_REQUEST', 'size must be a positive integer');
+    const checksum = normalizeChecksum(meta.checksum);
+    const signedBy = await this.verify(tenantId, m, checksum, meta.signature);
+    const pkg: OtaPackage = {
+      id: randomUUID(),
+      tenantId,
+      type: m.type,
+      title: m.title,
+      version: m.version,
+      ...m.optional,
+      size: meta.size,
+      checksum,
+      createdAt: this.deps.clock.now(),
+      url: url.href,
+      ...(signedBy !== undefined ? { signedBy, signature: meta.signature } : {}),
+    };
+    await this.deps.store.insertOtaPackage(pkg);
+    return pkg;
+  }
+
+  async upload(tenantId: string, meta: UploadMeta, source: AsyncIterable<Uint8Array>): Promise<OtaPackage> {
+    const m = await this.checkMeta(tenantId, meta);
+    const { type, title, version } = m;
+    const expected = meta.checksum === undefined ? undefined : normalizeChecksum(meta.checksum);
     this.uploading++;
     try {
       const stored = await this.deps.blobs.put(source, { maxBytes: this.deps.maxPackageBytes, ...(expected ? { expectedSha256: expected } : {}) });
@@ -63,17 +153,24 @@ export class OtaPackageService {
         await this.collect(stored.digest, 1);
         throw new PlatformError('BAD_REQUEST', 'the package is empty');
       }
+      let signedBy: string | undefined;
+      try {
+        signedBy = await this.verify(tenantId, m, stored.digest, meta.signature);
+      } catch (err) {
+        await this.collect(stored.digest, 1);
+        throw err;
+      }
       const pkg: OtaPackage = {
         id: randomUUID(),
         tenantId,
         type,
         title,
         version,
-        ...(meta.profileId !== undefined ? { profileId: meta.profileId } : {}),
-        ...(hardware !== undefined ? { hardware } : {}),
+        ...m.optional,
         size: stored.size,
         checksum: stored.digest,
         createdAt: this.deps.clock.now(),
+        ...(signedBy !== undefined ? { signedBy, signature: meta.signature } : {}),
       };
       try {
         await this.deps.store.insertOtaPackage(pkg);
@@ -102,7 +199,7 @@ export class OtaPackageService {
   async delete(tenantId: string, id: string): Promise<void> {
     const pkg = await this.get(tenantId, id);
     await this.deps.store.deleteOtaPackage(id);
-    await this.collect(pkg.checksum, 0);
+    if (pkg.url === undefined) await this.collect(pkg.checksum, 0);
   }
 
   /**
@@ -111,6 +208,7 @@ export class OtaPackageService {
    */
   async data(tenantId: string, id: string, range?: { start: number; end?: number }): Promise<PackageData> {
     const pkg = await this.get(tenantId, id);
+    if (pkg.url !== undefined) throw external(pkg);
     const start = range?.start ?? 0;
     const end = Math.min(range?.end ?? pkg.size - 1, pkg.size - 1);
     if (start >= pkg.size || end < start) throw new PlatformError('RANGE_NOT_SATISFIABLE', `bytes ${start}-${range?.end ?? ''} of ${pkg.size}`);
@@ -119,6 +217,7 @@ export class OtaPackageService {
 
   /** `length` bytes from `offset` of a package's blob (device chunk requests). */
   read(pkg: OtaPackage, offset: number, length: number): Promise<Buffer> {
+    if (pkg.url !== undefined) throw external(pkg);
     if (length === 0) return Promise.resolve(Buffer.alloc(0));
     return this.deps.blobs.read(pkg.checksum, offset, length);
   }

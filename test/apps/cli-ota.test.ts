@@ -4,12 +4,13 @@
  * SHA-256, is listed, assigned to a device by name, shown in its status and deleted.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/apps/cli/main.js';
+import { canonicalManifest } from '../../src/domain/ota-signing.js';
 import { runCli } from '../support/cli.js';
 import { ADMIN, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
 
@@ -71,5 +72,37 @@ describe('continuum ota / device firmware', () => {
     assert.match(res.stderr, /--title and --version/);
     const mismatch = await runCli(['ota', 'upload', '/etc/hostname', '--title', 't', '--version', '1', '--checksum', '0'.repeat(64), ...conn]);
     assert.match(mismatch.stderr, /CHECKSUM_MISMATCH/);
+  });
+
+  it('registers a signing key, uploads with --signature (verified; a wrong one refused), lists and deletes the key, registers an external package', async () => {
+    const dir = tempDir();
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const pubFile = join(dir, 'vendor.pub.pem');
+    writeFileSync(pubFile, publicKey.export({ format: 'pem', type: 'spki' }));
+    const added = await runCli(['ota', 'key', 'add', 'vendor', '--public-key', pubFile, '--json', ...conn]);
+    assert.equal(added.code, 0, added.stderr);
+    const keyId = (JSON.parse(added.stdout) as { id: string }).id;
+
+    const file = join(dir, 'signed.bin');
+    const data = randomBytes(3000);
+    writeFileSync(file, data);
+    const digest = createHash('sha256').update(data).digest('hex');
+    const sigFile = join(dir, 'signed.sig');
+    // 64 raw bytes, as `openssl pkeyutl -sign -rawin` writes them
+    writeFileSync(sigFile, sign(null, canonicalManifest({ sha256: digest, title: 'signed-cli', version: '1.0', minVersion: '0.5' }), privateKey));
+    const ok = await runCli(['ota', 'upload', file, '--title', 'signed-cli', '--version', '1.0', '--min-version', '0.5', '--signature', sigFile, ...conn]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`signature verified \\(key ${keyId}\\)`));
+    const wrong = await runCli(['ota', 'upload', file, '--title', 'signed-cli', '--version', '1.1', '--signature', sigFile, ...conn]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /SIGNATURE_INVALID/);
+
+    const listed = await runCli(['ota', 'key', 'list', ...conn]);
+    assert.match(listed.stdout, new RegExp(`${keyId}\\s+vendor`));
+    assert.equal((await runCli(['ota', 'key', 'delete', keyId, ...conn])).stdout, `deleted signing key ${keyId}\n`);
+
+    const ext = await runCli(['ota', 'upload', '--external', 'https://updates.example.com/x.bin', '--checksum', digest, '--size', '3000', '--title', 'ext-cli', '--version', '1', ...conn]);
+    assert.equal(ext.code, 0, ext.stderr);
+    assert.match(ext.stdout, /registered external firmware "ext-cli" 1 at https:\/\/updates\.example\.com\/x\.bin/);
   });
 });

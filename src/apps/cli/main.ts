@@ -27,7 +27,7 @@ Commands:
   profile list|get|create|update|delete  device profiles (codec, telemetry keys, units)
   device import FILE    create devices from a CSV file, with a per-row error report
   device firmware DEVICE --package ID  assign a firmware package (without --package: its status)
-  ota upload|list|delete|deploy|deployments|deployment
+  ota upload|list|delete|key|deploy|deployments|deployment
                         firmware and software packages, rollouts (continuum ota --help)
   telemetry get DEVICE  read stored telemetry of a device (id or name)
   telemetry export DEVICE  every raw point of a range as CSV on stdout (streamed)

@@ -3,6 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
 import { otaDeployCommands, OTA_DEPLOY_HELP } from './ota-deploy.js';
+import { OTA_KEY_HELP, readSignatureFile, runOtaKey } from './ota-keys.js';
 import { ProgressBar } from './progress.js';
 import { resolveDevice } from './resolve.js';
 
@@ -10,7 +11,12 @@ export const OTA_HELP = `Usage: continuum ota <command> [options]
 
 Commands:
   upload FILE --title T --version V [--profile ID] [--type firmware|software] [--checksum SHA256] [--hardware H]
-                        upload a package (streamed; progress on a terminal); prints its id and SHA-256
+         [--signature SIGFILE] [--min-version V] [--from-version V]
+                        upload a package (streamed; progress on a terminal); prints its id and SHA-256.
+                        SIGFILE: the Ed25519 signature (64 raw bytes or base64) over the manifest (docs/OTA.md)
+  upload --external URL --checksum SHA256 --size BYTES --title T --version V [...]
+                        register an external package (devices download it from URL, told as fw_url)
+${OTA_KEY_HELP}
   list [--type firmware|software]
                         the packages, newest first
   delete ID             delete a package (refused while a device is assigned it)
@@ -36,6 +42,7 @@ interface PackageJson {
   size: number;
   checksum: string;
   createdAt: number;
+  signedBy?: string;
 }
 
 const TYPES = new Set(['firmware', 'software']);
@@ -64,15 +71,37 @@ async function upload(argv: string[], io: Io): Promise<number> {
     type: { type: 'string' },
     checksum: { type: 'string' },
     hardware: { type: 'string' },
+    signature: { type: 'string' },
+    'min-version': { type: 'string' },
+    'from-version': { type: 'string' },
+    external: { type: 'string' },
+    size: { type: 'string' },
   });
   const v = parsed.values;
   if (v.help) return io.stdout.write(OTA_HELP + '\n'), 0;
   const [file, ...extra] = parsed.positionals;
-  if (!file) throw new CliError('ota upload needs a FILE (see continuum ota --help)');
   if (extra.length > 0) throw new CliError(`unexpected argument "${extra[0]}"`);
   const title = str(v.title);
   const version = str(v.version);
   if (!title || !version) throw new CliError('ota upload needs --title and --version');
+  const sigFile = str(v.signature);
+  const query = {
+    title, version, profileId: str(v.profile), type: typeFlag(v.type), checksum: str(v.checksum), hardware: str(v.hardware),
+    signature: sigFile !== undefined ? readSignatureFile(sigFile) : undefined, minVersion: str(v['min-version']), fromVersion: str(v['from-version']),
+  };
+  // --external, not --url: --url is the platform's address (connection options)
+  const url = str(v.external);
+  if (url !== undefined) {
+    // An external package: nothing to stream.
+    if (file) throw new CliError('ota upload takes a FILE or --external URL, not both');
+    if (!query.checksum || !str(v.size)) throw new CliError('ota upload --external needs --checksum and --size');
+    const client = await connect(parsed, io.env);
+    const pkg = await client.request<PackageJson>('POST', '/api/ota/packages', { query: { ...query, url, size: str(v.size) } });
+    if (v.json) return writeJson(io, pkg), 0;
+    io.stdout.write(`registered external ${pkg.type} "${pkg.title}" ${pkg.version} at ${url}: id ${pkg.id}\n`);
+    return 0;
+  }
+  if (!file) throw new CliError('ota upload needs a FILE or --external URL (see continuum ota --help)');
   let size: number;
   try {
     size = statSync(file).size;
@@ -84,13 +113,13 @@ async function upload(argv: string[], io: Io): Promise<number> {
   const bar = io.stderr.isTTY === true ? new ProgressBar(io.stderr, size, 30, 'bytes') : undefined;
   const source = createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
   const pkg = await client.request<PackageJson>('POST', '/api/ota/packages', {
-    query: { title, version, profileId: str(v.profile), type: typeFlag(v.type), checksum: str(v.checksum), hardware: str(v.hardware) },
+    query,
     stream: { body: bar ? counted(source, (n) => bar.update(n)) : source, contentType: 'application/octet-stream', length: size },
   });
   bar?.finish();
   if (v.json) return writeJson(io, pkg), 0;
   io.stdout.write(`uploaded ${basename(file)} as ${pkg.type} "${pkg.title}" ${pkg.version}: id ${pkg.id}\n`);
-  io.stdout.write(`size ${pkg.size} bytes, sha256 ${pkg.checksum}\n`);
+  io.stdout.write(`size ${pkg.size} bytes, sha256 ${pkg.checksum}${pkg.signedBy !== undefined ? `, signature verified (key ${pkg.signedBy})` : ''}\n`);
   return 0;
 }
 
@@ -159,6 +188,8 @@ export async function runOta(argv: string[], io: Io): Promise<number> {
       return list(rest, io);
     case 'delete':
       return remove(rest, io);
+    case 'key':
+      return runOtaKey(rest, io);
     case 'deploy':
     case 'deployments':
     case 'deployment':
@@ -171,6 +202,6 @@ export async function runOta(argv: string[], io: Io): Promise<number> {
       (command === undefined ? io.stderr : io.stdout).write(OTA_HELP + '\n');
       return command === undefined ? 1 : 0;
     default:
-      throw new CliError(`unknown ota command "${command}" (upload, list, delete, deploy, deployments, deployment)`);
+      throw new CliError(`unknown ota command "${command}" (upload, list, delete, key, deploy, deployments, deployment)`);
   }
 }

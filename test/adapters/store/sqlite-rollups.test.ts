@@ -155,6 +155,13 @@ const UNDO_MIGRATION: Record<number, string> = {
   21: 'DROP TABLE mqtt_grants',
   22: 'DROP TABLE tenant_usage_daily; DROP TABLE tenant_quotas',
   23: 'ALTER TABLE profiles DROP COLUMN decoder',
+  24:
+    'DROP TABLE ota_settings; DROP TABLE ota_signing_keys; ' +
+    "CREATE TABLE ota_packages_v15 (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), type TEXT NOT NULL CHECK (type IN ('firmware', 'software')), " +
+    'title TEXT NOT NULL, version TEXT NOT NULL, profile_id TEXT, hardware TEXT, size INTEGER NOT NULL, checksum TEXT NOT NULL, created_at INTEGER NOT NULL, ' +
+    'UNIQUE (tenant_id, type, title, version)) STRICT; ' +
+    "INSERT INTO ota_packages_v15 SELECT id, tenant_id, type, title, version, profile_id, hardware, size, checksum, created_at FROM ota_packages WHERE from_version = ''; " +
+    'DROP TABLE ota_packages; ALTER TABLE ota_packages_v15 RENAME TO ota_packages; CREATE INDEX ota_packages_checksum ON ota_packages (checksum)',
 };
 
 describe('SQLite hourly roll-ups', () => {

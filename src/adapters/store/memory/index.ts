@@ -42,6 +42,7 @@ import { createMemoryCustomers } from './customers.js';
 import { createMemoryDashboards } from './dashboards.js';
 import { createMemoryIds } from './ids.js';
 import { createMemoryOta } from './ota.js';
+import { createMemoryOtaKeys } from './ota-keys.js';
 import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryMqttGrants } from './mqtt-grants.js';
@@ -366,6 +367,8 @@ export function createMemoryStore(): Store {
     ...dashboards,
     // OTA packages and assignments (memory/ota.ts)
     ...ota,
+    // OTA signing keys and policy (memory/ota-keys.ts)
+    ...createMemoryOtaKeys((id) => tenants.has(id), tenantNotFound),
     ...createMemoryTenancy(tenants),
     // OTA deployments and their devices (memory/ota-deployments.ts)
     ...createMemoryOtaDeployments({ tenantExists: (id) => tenants.has(id), tenantNotFound }),

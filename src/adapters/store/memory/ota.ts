@@ -27,8 +27,8 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
       if (!deps.tenantExists(p.tenantId)) throw deps.tenantNotFound(p.tenantId);
       if (packages.has(p.id)) throw new PlatformError('CONFLICT', `package ${p.id}`);
       for (const q of packages.values()) {
-        if (q.tenantId === p.tenantId && q.type === p.type && q.title === p.title && q.version === p.version) {
-          throw new PlatformError('CONFLICT', `${p.type} ${p.title} ${p.version} exists`);
+        if (q.tenantId === p.tenantId && q.type === p.type && q.title === p.title && q.version === p.version && q.fromVersion === p.fromVersion) {
+          throw new PlatformError('CONFLICT', `${p.type} ${p.title} ${p.version}${p.fromVersion !== undefined ? ` from ${p.fromVersion}` : ''} exists`);
         }
       }
       // Absent optional fields stay absent, as SQLite's NULL columns read back.

@@ -14,6 +14,7 @@ import { createPgCredentials } from './credentials.js';
 import { createPgCustomers } from './customers.js';
 import { createPgIntegrations } from './integrations.js';
 import { createPgMqttGrants } from './mqtt-grants.js';
+import { createPgOtaKeys } from './ota-keys.js';
 import { createPgQuotas } from './quotas.js';
 import { createPgSignin } from './signin.js';
 import { createPgTenancy } from './tenancy.js';
@@ -80,6 +81,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgSignin(pool),
     ...createPgMqttGrants(pool),
     ...createPgQuotas(pool),
+    ...createPgOtaKeys(pool),
     ...createPgTenancy(pool),
     ...createPgCustomers(pool),
     async deleteDevice(id: string): Promise<boolean> {

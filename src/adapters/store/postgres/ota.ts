@@ -23,7 +23,7 @@ export function createPgOta(pool: pg.Pool): OtaStore {
       checkInt(p.size, 'size');
       checkInt(p.createdAt, 'createdAt');
       try {
-        await pool.query('INSERT INTO ota_packages (id, tenant_id, type, title, version, checksum, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        await pool.query('INSERT INTO ota_packages (id, tenant_id, type, title, version, checksum, created_at, doc, from_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
           p.id,
           p.tenantId,
           p.type,
@@ -32,6 +32,7 @@ export function createPgOta(pool: pg.Pool): OtaStore {
           p.checksum,
           p.createdAt,
           JSON.stringify(p),
+          p.fromVersion ?? '',
         ]);
       } catch (err) {
         if (isForeignKeyViolation(err)) throw tenantNotFound(p.tenantId);

@@ -21,6 +21,7 @@ import { createSqliteCustomers } from './customers.js';
 import { createSqliteDashboards } from './dashboards.js';
 import { createSqliteIds } from './ids.js';
 import { createSqliteOta } from './ota.js';
+import { createSqliteOtaKeys } from './ota-keys.js';
 import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteMqttGrants } from './mqtt-grants.js';
@@ -133,6 +134,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...rules,
     ...dashboards,
     ...createSqliteOta(db),
+    ...createSqliteOtaKeys(db),
     ...createSqliteOtaDeployments(db),
     ...createSqliteIntegrations(db),
     ...createSqliteMqttGrants(db),

@@ -1,6 +1,7 @@
 /**
  * OTA package metadata and per-device assignments (issue 16). The bytes are not here: they are
- * in the PackageBlobStore, keyed by `checksum`. Tables: migration 15 below, listed in schema.ts.
+ * in the PackageBlobStore, keyed by `checksum`. Tables: migration 15 below, listed in schema.ts;
+ * migration 24 (ota-keys.ts) rebuilt ota_packages with the signature, minimum version, URL and delta columns.
  */
 import Database from 'better-sqlite3';
 import { PlatformError } from '../../../domain/errors.js';
@@ -61,6 +62,11 @@ interface PackageRow {
   size: number;
   checksum: string;
   created_at: number;
+  from_version: string;
+  min_version: string | null;
+  url: string | null;
+  signed_by: string | null;
+  signature: string | null;
 }
 
 interface ProfileAssignmentRow {
@@ -79,7 +85,7 @@ interface AssignmentRow {
   assigned_at: number;
 }
 
-const COLUMNS = 'id, tenant_id, type, title, version, profile_id, hardware, size, checksum, created_at';
+const COLUMNS = 'id, tenant_id, type, title, version, profile_id, hardware, size, checksum, created_at, from_version, min_version, url, signed_by, signature';
 
 const toPackage = (r: PackageRow): OtaPackage => ({
   id: r.id,
@@ -92,6 +98,11 @@ const toPackage = (r: PackageRow): OtaPackage => ({
   size: r.size,
   checksum: r.checksum,
   createdAt: r.created_at,
+  ...(r.from_version !== '' ? { fromVersion: r.from_version } : {}),
+  ...(r.min_version !== null ? { minVersion: r.min_version } : {}),
+  ...(r.url !== null ? { url: r.url } : {}),
+  ...(r.signed_by !== null ? { signedBy: r.signed_by } : {}),
+  ...(r.signature !== null ? { signature: r.signature } : {}),
 });
 
 const toAssignment = (r: AssignmentRow): OtaAssignment => ({
@@ -110,7 +121,7 @@ export function createSqliteOta(db: Db): OtaStore {
   const s = {
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     insert: db.prepare(
-      `INSERT INTO ota_packages (${COLUMNS}) VALUES (@id, @tenantId, @type, @title, @version, @profileId, @hardware, @size, @checksum, @createdAt)`,
+      `INSERT INTO ota_packages (${COLUMNS}) VALUES (@id, @tenantId, @type, @title, @version, @profileId, @hardware, @size, @checksum, @createdAt, @fromVersion, @minVersion, @url, @signedBy, @signature)`,
     ),
     get: db.prepare<[string], PackageRow>(`SELECT ${COLUMNS} FROM ota_packages WHERE id = ?`),
     list: db.prepare<[string], PackageRow>(`SELECT ${COLUMNS} FROM ota_packages WHERE tenant_id = ? ORDER BY created_at DESC, id`),
@@ -138,10 +149,19 @@ export function createSqliteOta(db: Db): OtaStore {
       checkInt(p.createdAt, 'createdAt');
       if (!s.tenantExists.get(p.tenantId)) throw tenantNotFound(p.tenantId);
       try {
-        s.insert.run({ ...p, profileId: p.profileId ?? null, hardware: p.hardware ?? null });
+        s.insert.run({
+          ...p,
+          profileId: p.profileId ?? null,
+          hardware: p.hardware ?? null,
+          fromVersion: p.fromVersion ?? '',
+          minVersion: p.minVersion ?? null,
+          url: p.url ?? null,
+          signedBy: p.signedBy ?? null,
+          signature: p.signature ?? null,
+        });
       } catch (err) {
-        if (isUniqueViolation(err, 'ota_packages.tenant_id, ota_packages.type, ota_packages.title, ota_packages.version')) {
-          throw new PlatformError('CONFLICT', `${p.type} ${p.title} ${p.version} exists`, { cause: err });
+        if (isUniqueViolation(err, 'ota_packages.tenant_id, ota_packages.type, ota_packages.title, ota_packages.version, ota_packages.from_version')) {
+          throw new PlatformError('CONFLICT', `${p.type} ${p.title} ${p.version}${p.fromVersion !== undefined ? ` from ${p.fromVersion}` : ''} exists`, { cause: err });
         }
         if (isUniqueViolation(err)) throw new PlatformError('CONFLICT', `package ${p.id}`, { cause: err });
         throw err;

@@ -16,6 +16,7 @@ import { V16_OTA_DEPLOYMENTS } from './ota-deployments.js';
 import { V17_INTEGRATIONS } from './integrations.js';
 import { V21_MQTT_GRANTS } from './mqtt-grants.js';
 import { V22_TENANT_QUOTAS } from './quotas.js';
+import { V24_OTA_SIGNING } from './ota-keys.js';
 import { V18_TENANCY } from './tenancy.js';
 import { V19_CUSTOMERS_GROUPS } from './customers.js';
 
@@ -468,6 +469,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 23,
     description: 'a payload decoder (user code) per device profile (issue 18)',
     up: (db) => db.exec('ALTER TABLE profiles ADD COLUMN decoder TEXT'),
+  },
+  {
+    version: 24,
+    description: 'OTA: signing keys (public), per-tenant policy; packages gain signature, minimum version, external URL and delta base',
+    up: (db) => db.exec(V24_OTA_SIGNING),
   },
 ];
 
