@@ -41,9 +41,10 @@ describe('continuum scenario / user', () => {
   it('creates an operator who can sign in', async () => {
     const created = await run(['user', 'create', 'night-shift@test.local', '--role', 'user', ...conn], { CONTINUUM_NEW_PASSWORD: 'night-shift-password' });
     assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, /^created user night-shift@test\.local/);
+    // The legacy role name `user` is accepted and stored by its issue-15 name, operator.
+    assert.match(created.stdout, /^created operator night-shift@test\.local/);
     const operator = await apiClient(tp.baseUrl, { email: 'night-shift@test.local', password: 'night-shift-password' });
-    assert.equal((await operator.request<{ role: string }>('GET', '/api/auth/me')).body.role, 'user');
+    assert.equal((await operator.request<{ role: string }>('GET', '/api/auth/me')).body.role, 'operator');
     const noPassword = await run(['user', 'create', 'x@test.local', ...conn]);
     assert.equal(noPassword.code, 1);
     assert.match(noPassword.stderr, /needs --new-password/);
