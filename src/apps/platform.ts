@@ -9,20 +9,18 @@ import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
 import { createRootLogger, logFormat } from './log-output.js';
 import type { Config } from './config.js';
-import { openDataDir, secureDataDir } from './data-dir.js';
+import { secureDataDir } from './data-dir.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { createBus } from './bus.js';
 import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
-import { systemClock, type BrokerStateStore, type Bus, type Clock, type DeviceGroupLookup, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
+import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { RawPayloads } from '../services/raw-payloads.js';
 import type { PayloadDecoders } from '../ports/payload-decoders.js';
 import { QuickJsDecoders } from '../adapters/decoders/quickjs/quickjs-decoders.js';
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
-import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
-import { createMemoryStore } from '../adapters/store/memory/index.js';
-import { createPostgresStore } from '../adapters/store/postgres/index.js';
+import { openStore } from './open-store.js';
 import { createFsBlobStore } from '../adapters/blobs/fs/fs-blobs.js';
 import { createMemoryBlobStore } from '../adapters/blobs/memory/memory-blobs.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
@@ -54,7 +52,7 @@ import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { OutboxRelay } from '../services/outbox-relay.js';
 import { LiveService } from '../services/live.js';
-import { RegistryService, TokenHasher, tokenHint } from '../services/registry.js';
+import { RegistryService, TokenHasher } from '../services/registry.js';
 import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
 import { loadCredentialKey } from './credential-key.js';
 import { createOidcSignin } from './oidc.js';
@@ -67,7 +65,7 @@ import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
-import { createRules, type Rules } from '../services/rules/index.js';
+import { createRules } from '../services/rules/index.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -77,60 +75,11 @@ import { OutboundPolicy } from '../domain/outbound/policy.js';
 import { OutboundService } from '../services/outbound.js';
 import { createIntegrations } from './integrations.js';
 import { createMqttAccess } from './mqtt-access.js';
-import type { MqttGrantService } from '../services/mqtt-grants.js';
 import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
+import type { Platform, PlatformOptions } from './platform-handle.js';
 
-export interface Platform {
-  readonly config: Config;
-  readonly addresses: ListeningAddress[];
-  /** The chosen ports, as written to <data-dir>/ports.json. */
-  readonly ports: { http: number; mqtt: number; coap: number } & Record<string, number>;
-  /** Set on first start when no admin password was configured: print it once. */
-  readonly generatedAdmin?: { email: string; password: string };
-  readonly adminEmail: string;
-  readonly store: Store;
-  readonly bus: Bus;
-  readonly registry: RegistryService;
-  readonly devices: DeviceService;
-  readonly gateways: GatewayService;
-  readonly attributes: AttributeService;
-  readonly rpc: RpcService;
-  /** This process's node id (config `node.id`, or the data dir's node-id file). */
-  readonly nodeId: string;
-  readonly alarms: AlarmService;
-  readonly commands: CommandService;
-  readonly rules: Rules;
-  /** Device-to-device MQTT grants (issue 15). */
-  readonly mqttGrants: MqttGrantService;
-  readonly logger: Logger;
-  /** A new API key of the first admin, for in-process clients of the REST API (the demo's pack installer). */
-  createAdminApiKey(name: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-export interface PlatformOptions {
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  /** Device group membership for MQTT grants; the groups store supplies it (default: every group empty). */
-  readonly deviceGroups?: DeviceGroupLookup;
-}
-
-/** The Store, and where the MQTT broker keeps its sessions and retained messages (the same backend). */
-async function openStore(config: Config, logger: Logger, tokens: TokenHasher): Promise<{ store: Store; brokerState: BrokerStateStore }> {
-  if (config.store.kind === 'postgres') {
-    secureDataDir(config.dataDir, logger); // ports.json, the credential key and OTA blobs still go there
-    const store = await createPostgresStore({ ...config.store.postgres, logger: logger.child({ component: 'store' }) });
-    // The broker's sessions and retained messages are not kept in PostgreSQL yet: in memory, per node.
-    return { store, brokerState: createMemoryBrokerState() };
-  }
-  if (config.store.kind === 'memory') {
-    secureDataDir(config.dataDir, logger); // ports.json still goes there
-    return { store: createMemoryStore(), brokerState: createMemoryBrokerState() };
-  }
-  // A database from before schema v9 holds access tokens in clear; the migration hashes them.
-  return openDataDir(config.dataDir, config.store.synchronous, logger, (token) => ({ hash: tokens.digest(token), hint: tokenHint(token) }));
-}
+export type { Platform, PlatformOptions } from './platform-handle.js';
 
 function deviceAuthLimits(config: Config): DeviceAuthLimits {
   const d = config.deviceAuth;
