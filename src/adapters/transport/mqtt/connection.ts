@@ -9,23 +9,23 @@
  * are framed here and decoded by the broker's shared decoder (frames.ts); the connect timeout and
  * keep alive are checked by the broker's once-a-second sweep (`checkTimers`) instead of a timer
  * each; stream listeners are shared functions; inbound-ack state exists only after a QoS 1/2 PUBLISH,
- * topic-alias tables only after the first aliased PUBLISH (topic-aliases.ts).
+ * topic-alias tables only after the first aliased PUBLISH (topic-aliases.ts). What an inbound
+ * PUBLISH does (checks, interceptors, ACL, routing) is publish-in.ts; SUBSCRIBE is subscribe.ts.
  */
 import type { Duplex } from 'node:stream';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
-import { PlatformError } from '../../../domain/errors.js';
 import { ANONYMOUS, connackReturnCode, type Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
-import { forwardedProps, handleConnect } from './connect.js';
+import { handleConnect } from './connect.js';
 import { DEFAULT_LIMITS, type BrokerContext, type ClientConnection, type ClientLimits, type OpenParams, type WillSpec } from './context.js';
 import { BEFORE_CONNECT, INCOMPLETE, MALFORMED, packetEnd, settingsAfter, type FrameSettings, type PacketSink } from './frames.js';
 import { InboundAcks, type AckOutput } from './inbound-acks.js';
 import type { ClientInterceptor, ClientLink } from './interceptor.js';
 import { PINGRESP, PUBCOMP, PUBREL, encode, encodeAck, encodePublish, type PublishExtras } from './packets.js';
 import { Message, type Delivery, type QoS, type Session, type SessionLink } from './session.js';
-import { attachStages, closeStages, interceptPublish, interceptSubscribe, pingStages } from './pipeline.js';
+import { attachStages, closeStages, interceptSubscribe, pingStages } from './pipeline.js';
+import { handlePublish } from './publish-in.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
-import { isValidTopicName } from './topics.js';
 import { TopicAliases } from './topic-aliases.js';
 
 /** Stop feeding QoS 1/2 from the queue above this many unsent bytes; resume on 'drain'. */
@@ -263,61 +263,27 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
   // ------------------------------------------------------------------ PUBLISH in
 
   private onPublish(p: IPublishPacket): void {
-    const session = this.session as Session;
-    const v5 = this.protocolVersion === 5;
-    const opts = this.broker.options;
     const topic = this.resolveAlias(p);
-    if (topic === undefined) return;
-    if (!isValidTopicName(topic)) return this.protocolError(0x90, 'invalid topic name'); // [MQTT-3.3.2-2]
-    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
-    if (payload.length > opts.maxPayloadBytes) return this.protocolError(0x95, `payload of ${payload.length} bytes is over the limit`);
-    const qos = p.qos;
-    const id = p.messageId ?? 0;
-    if (qos > 0 && id === 0) return this.protocolError(0x82, 'packet id 0'); // [MQTT-2.2.1-3]
-    // A resent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again [MQTT-4.3.3-10].
-    if (qos === 2 && session.incomingQos2.has(id)) return this.ackQueue().push(2, id, 0, this.protocolVersion);
-    if (v5 && qos > 0 && (this.acks?.length ?? 0) + session.incomingQos2.size >= opts.receiveMaximum) {
-      return this.protocolError(0x93, 'receive maximum exceeded'); // [MQTT-3.3.4-8]
-    }
-    if (qos === 2) session.addIncomingQos2(id);
-    // Intercepted topics (the device API, Sparkplug) count their own message kinds.
-    const hooked = this.stages === undefined ? undefined : interceptPublish(this.broker, this, this.stages, { topic, payload, qos, contentType: p.properties?.contentType });
-    if (hooked !== undefined) {
-      if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, hooked, this.protocolVersion, (code) => this.ackDone(qos, id, code));
-      if ((this.acks?.length ?? 0) >= ACK_BACKLOG && !this.readPaused) {
-        this.readPaused = true;
-        this.stream.pause();
-      }
-      return;
-    }
-    if (!opts.policy.authorize(this.principal, 'publish', topic)) {
-      this.broker.metrics.reject('mqtt', 'TOPIC_NOT_ALLOWED');
-      // 3.1.1 cannot say no: acknowledge and drop [MQTT-3.3.5-2]. MQTT 5 answers 0x87.
-      const code = v5 ? new PlatformError('TOPIC_NOT_ALLOWED').spec.mqtt : 0;
-      if (qos === 2 && code !== 0) session.deleteIncomingQos2(id);
-      if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, code, this.protocolVersion);
-      return;
-    }
-    // Over its retained quota, MQTT 5 answers 0x97 and nothing is routed; otherwise route() delivers without retaining.
-    const owner = this.principal.identity?.deviceId ?? session.key;
-    if (p.retain && v5 && qos > 0 && this.broker.refusesRetained(this.principal.space, topic, payload.length, owner)) {
-      if (qos === 2) session.deleteIncomingQos2(id);
-      return this.ackQueue().push(qos as 1 | 2, id, new PlatformError('QUOTA_EXCEEDED').spec.mqtt, this.protocolVersion);
-    }
-    this.broker.metrics.messageIn('mqtt', 'publish');
-    const props = v5 ? p.properties : undefined;
-    const expiry = props?.messageExpiryInterval;
-    const expiresAt = expiry ? Date.now() + expiry * 1000 : 0;
-    // The parser's payload may be a view into a 64 KiB socket chunk: a retained copy must not pin it.
-    const body = p.retain ? Buffer.from(payload) : payload;
-    this.broker.route(this.principal.space, new Message(topic, body, qos, p.retain, props ? forwardedProps(props) : undefined, expiresAt, session.key), owner);
-    // Queued for a persistent session or retained: acknowledged once that is durable (persistence.ts).
-    if (qos > 0) this.ackQueue().push(qos as 1 | 2, id, this.broker.durable() ?? 0, this.protocolVersion);
+    if (topic !== undefined) handlePublish(this, this.session as Session, p, topic);
   }
 
-  /** Created on the first QoS 1/2 PUBLISH: many devices never send one. */
-  private ackQueue(): InboundAcks {
-    return (this.acks ??= new InboundAcks(this));
+  /** PublishIn: answers the PUBLISH once `result` settles (an intercepted one's commit, or at once). */
+  ack(qos: 1 | 2, id: number, result: number | Promise<number>, done?: (code: number) => void): void {
+    // Created on the first QoS 1/2 PUBLISH: many devices never send one.
+    (this.acks ??= new InboundAcks(this)).push(qos, id, result, this.protocolVersion, done);
+  }
+
+  /** PublishIn: stops reading while too many acks wait on the platform's commits (TCP backpressure instead of unbounded memory). */
+  holdReadsIfBacklogged(): void {
+    if ((this.acks?.length ?? 0) >= ACK_BACKLOG && !this.readPaused) {
+      this.readPaused = true;
+      this.stream.pause();
+    }
+  }
+
+  /** PublishIn: QoS 1/2 PUBLISHes not yet answered. */
+  get pendingAcks(): number {
+    return this.acks?.length ?? 0;
   }
 
   /** AckOutput (3.1.1): a message the platform could not store is not acknowledged; closing makes the client resend it. */
@@ -332,11 +298,6 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
       this.lastSeen = Date.now();
       this.stream.resume();
     }
-  }
-
-  /** An intercepted QoS 2 that failed ends its exchange at PUBREC (MQTT 5.0 §4.3.3). */
-  private ackDone(qos: QoS, id: number, code: number): void {
-    if (qos === 2 && code >= 0x80) this.session?.deleteIncomingQos2(id);
   }
 
   /** Topic Alias (MQTT 5.0 §3.3.2.3.4): 0 or over our maximum is 0x94 [MQTT-3.3.2-8, MQTT-3.3.2-9]. */
