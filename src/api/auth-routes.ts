@@ -2,16 +2,16 @@
  * POST /api/auth/login (public, throttled per account and address), and the caller's own
  * session: GET /api/auth/me, POST /api/auth/logout, POST /api/auth/password, API keys.
  */
+import { normalizeRole } from '../domain/permissions.js';
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { normalizeEmail } from '../services/auth.js';
-import { canonicalRole, parseRole, ROLE_NAMES } from '../services/auth-role-ceiling.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
 import { permissionsOf } from './roles.js';
 import { errorResponses, IdParams } from './schemas.js';
-import { PasswordField } from './users.js';
+import { PasswordField, RoleSchema } from './users.js';
 import type { ApiPlugin } from './type-provider.js';
 
 const tags = ['auth'];
@@ -27,7 +27,6 @@ const ApiKeySchema = Type.Object({
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const RoleName = Type.Union([...ROLE_NAMES.map((r) => Type.Literal(r)), Type.String({ pattern: '^custom:.{1,64}$' })]);
 
 export const loginRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.post(
@@ -167,7 +166,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 255 }),
-            role: Type.Optional(RoleName),
+            role: Type.Optional(RoleSchema),
             expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
             expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
           },
@@ -181,8 +180,7 @@ export const authRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
       if (expiresInDays !== undefined && expiresAt !== undefined) throw new PlatformError('BAD_REQUEST', 'give expiresInDays or expiresAt, not both');
       const expiry = expiresInDays !== undefined ? Date.now() + expiresInDays * DAY_MS : expiresAt;
       // Stored by its current name: the legacy 'admin'/'user' become 'tenant-admin'/'operator'.
-      const parsed = role === undefined ? undefined : parseRole(role);
-      const created = await deps.auth.createApiKey(principalOf(request).userId, name, expiry, parsed && canonicalRole(parsed));
+      const created = await deps.auth.createApiKey(principalOf(request).userId, name, expiry, role === undefined ? undefined : normalizeRole(role));
       return reply.code(201).send(created);
     },
   );

@@ -1,15 +1,16 @@
 /** Wires single sign-on (auth.oidc) when configured: the openid-client adapter and the sign-in service. */
+import { normalizeRole } from '../domain/permissions.js';
 import { createOpenIdClient } from '../adapters/oidc/openid-client/client.js';
 import type { Clock, Logger, Role, Store } from '../ports.js';
 import type { AuthService } from '../services/auth.js';
 import { OidcSignin, type OidcSettings } from '../services/auth-oidc.js';
-import { canonicalRole, parseRole } from '../services/auth-role-ceiling.js';
 import { ConfigError, type Config } from './config.js';
 
 function role(name: string, where: string): Role {
-  const parsed = parseRole(name);
+  // Stored by its current name: the legacy 'admin'/'user' become 'tenant-admin'/'operator'.
+  const parsed = normalizeRole(name);
   if (!parsed) throw new ConfigError(`${where}: unknown role "${name}"`);
-  return canonicalRole(parsed);
+  return parsed;
 }
 
 /** The settings with their defaults, roles checked (a typo in roleMap stops the start). */

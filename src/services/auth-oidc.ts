@@ -7,12 +7,13 @@
  * Our JWT then waits under a one-time code of 60 s that the dashboard redeems by POST, so the
  * token never appears in a URL (history, logs, Referer).
  */
+import { normalizeRole } from '../domain/permissions.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { isPlatformError, PlatformError } from '../domain/errors.js';
 import type { Clock, Logger, OidcClaims, OidcClient, Role, Store, User } from '../ports.js';
 import type { AuthService } from './auth.js';
-import { canonicalRole, higherRole, parseRole } from './auth-role-ceiling.js';
+import { higherRole } from './auth-role-ceiling.js';
 import { normalizeEmail } from './auth-users.js';
 
 export interface OidcSettings {
@@ -155,7 +156,7 @@ export class OidcSignin {
     const s = this.deps.settings;
     const tenantId = this.tenantOf(claims);
     const role = this.roleOf(claims);
-    if (canonicalRole(role) === 'customer-user') {
+    if (role === 'customer-user') {
       // Customer users need a customer id on the user, which this build does not store yet.
       throw oidcRefused('customer users cannot sign in with OIDC yet');
     }
@@ -215,9 +216,9 @@ export class OidcSignin {
     if (!s.roleClaim) return s.defaultRole;
     let best: Role | undefined;
     for (const value of claimStrings(claimAt(claims, s.roleClaim))) {
-      const mapped = s.roleMap ? (Object.hasOwn(s.roleMap, value) ? s.roleMap[value] : undefined) : parseRole(value);
+      const mapped = s.roleMap ? (Object.hasOwn(s.roleMap, value) ? s.roleMap[value] : undefined) : normalizeRole(value);
       // A raw claim never makes a system administrator: only an explicit roleMap entry does.
-      if (!mapped || (!s.roleMap && canonicalRole(mapped) === 'sysadmin')) continue;
+      if (!mapped || (!s.roleMap && mapped === 'sysadmin')) continue;
       best = best === undefined ? mapped : higherRole(best, mapped);
     }
     return best ?? s.defaultRole;

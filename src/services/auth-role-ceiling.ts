@@ -7,35 +7,25 @@
  * permission list: its holder may mint only that same role, and only tenant admins (who define
  * such roles) may mint one for themselves.
  */
-import { BUILTIN_ROLES, isCustomRole, normalizeRole, type BuiltinRole, type Role } from '../domain/permissions.js';
-
-export type CanonicalRole = Role;
+import { isCustomRole, normalizeRole, type BuiltinRole, type Role } from '../domain/permissions.js';
 
 const RANK: Readonly<Record<Exclude<BuiltinRole, 'customer-user'>, number>> = { sysadmin: 4, 'tenant-admin': 3, operator: 2, viewer: 1 };
 
-/** Every built-in name a client may send, legacy ones included (custom roles are `custom:<id>`). */
-export const ROLE_NAMES: readonly string[] = [...BUILTIN_ROLES, 'admin', 'user'];
-
-/** The role a name stands for (legacy names give their successor), undefined when it is none. */
-export function parseRole(name: string): Role | undefined {
-  return normalizeRole(name);
-}
-
-/** Roles are stored by their current name; parseRole already gives it. */
-export function canonicalRole(role: Role): CanonicalRole {
+/** The name a role is stored by (legacy names give their successor). */
+function canonical(role: Role): Role {
   return normalizeRole(role) ?? role;
 }
 
 function rankOf(role: Role): number | undefined {
-  const r = canonicalRole(role);
+  const r = canonical(role);
   if (isCustomRole(r) || r === 'customer-user') return undefined;
   return RANK[r];
 }
 
 /** True when someone holding `holder` may grant `wanted` (equal or below it). */
 export function roleCovers(holder: Role, wanted: Role): boolean {
-  const h = canonicalRole(holder);
-  const w = canonicalRole(wanted);
+  const h = canonical(holder);
+  const w = canonical(wanted);
   if (h === w) return true;
   if (isCustomRole(w)) return h === 'tenant-admin' || h === 'sysadmin';
   const hr = rankOf(h);
