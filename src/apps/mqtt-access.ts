@@ -6,14 +6,11 @@
 import { NO_DEVICE_GROUPS } from '../adapters/device-groups/memory/lookup.js';
 import type { AppIdentity, MqttTransportOptions } from '../adapters/transport/mqtt/index.js';
 import { PlatformError } from '../domain/errors.js';
+import { allows } from '../domain/permissions.js';
 import type { Clock, DeviceGroupLookup, Logger, Store } from '../ports.js';
 import type { AuthService } from '../services/auth.js';
 import { MqttGrantService } from '../services/mqtt-grants.js';
 
-/** Roles whose API keys may publish into device namespaces (operating); others subscribe only. */
-const OPERATING_ROLES = new Set(['admin', 'user', 'sysadmin', 'tenant-admin', 'operator']);
-/** Roles whose keys may not connect: a customer user sees only assigned devices, which the broker's ACL cannot scope yet. */
-const REFUSED_ROLES = new Set(['customer-user']);
 
 export interface MqttAccess {
   readonly grants: MqttGrantService;
@@ -29,8 +26,14 @@ export function createMqttAccess(deps: { store: Store; clock: Clock; logger: Log
   const grants = new MqttGrantService({ store: deps.store, groups: deps.groups ?? NO_DEVICE_GROUPS, clock: deps.clock, logger });
   const authenticateApp = async (key: string): Promise<AppIdentity> => {
     const p = await deps.auth.verifyApiKey(key);
-    if (REFUSED_ROLES.has(p.role)) throw new PlatformError('FORBIDDEN', 'customer users cannot connect applications over MQTT');
-    return { tenantId: p.tenantId, userId: p.userId, mayPublish: OPERATING_ROLES.has(p.role) };
+    // A customer-scoped key sees only assigned devices, which the broker's ACL cannot scope yet.
+    if (p.role === 'customer-user' || p.customerId !== undefined || (await deps.auth.roles.scopeOf(p)) !== undefined) {
+      throw new PlatformError('FORBIDDEN', 'customer-scoped keys cannot connect applications over MQTT');
+    }
+    // The same permissions as the REST API: reading device data to subscribe, operating devices to publish into their namespaces.
+    const permissions = await deps.auth.roles.permissionsOf(p);
+    if (!allows(permissions, 'telemetry:read')) throw new PlatformError('FORBIDDEN', `the role ${p.role} may not read device data`);
+    return { tenantId: p.tenantId, userId: p.userId, mayPublish: allows(permissions, 'commands:operate') };
   };
   return {
     grants,
