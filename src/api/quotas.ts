@@ -5,10 +5,12 @@
  * may not see it (never 403: its existence is not revealed).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { PlatformError } from '../domain/errors.js';
-import type { Principal } from '../services/auth.js';
+import { allows } from '../domain/permissions.js';
 import type { QuotaService, QuotaView } from '../services/quotas.js';
 import { principalOf } from './principal.js';
+import { permissionsOf } from './roles.js';
 import { IdParams, errorResponses } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
 
@@ -50,17 +52,9 @@ const QuotaViewSchema = Type.Object(
 type View = Static<typeof QuotaViewSchema>;
 const view = (v: QuotaView): View => ({ tenantId: v.tenantId, limits: { ...v.limits }, custom: v.custom, usage: { ...v.usage } });
 
-/**
- * The system administrator: role `sysadmin` (tenancy roles), or, until those land, the legacy
- * `admin` of the default tenant (the first admin, which the tenancy contract makes the sysadmin).
- */
-export function isSystemAdmin(p: Principal): boolean {
-  return p.role === 'sysadmin';
-}
-
-/** 404 for a tenant the caller may not see (any but its own, unless system administrator). */
-function visibleTenant(p: Principal, id: string): string {
-  if (id !== p.tenantId && !isSystemAdmin(p)) throw new PlatformError('NOT_FOUND', `tenant ${id}`);
+/** 404 for a tenant the caller may not see: any but its own, unless it administers tenants. */
+function visibleTenant(request: FastifyRequest, id: string): string {
+  if (id !== principalOf(request).tenantId && !allows(permissionsOf(request), 'tenants:read')) throw new PlatformError('NOT_FOUND', `tenant ${id}`);
   return id;
 }
 
@@ -74,17 +68,13 @@ export const quotaRoutes: ApiPlugin<{ quotas: Pick<QuotaService, 'view' | 'set'>
   app.get(
     '/tenants/:id/quotas',
     { schema: { tags, operationId: 'getTenantQuotas', summary: "A tenant's quota limits and current usage (system admin: any tenant; tenant admin: its own)", params: IdParams, response: { 200: QuotaViewSchema, ...errorResponses } } },
-    async (request) => view(await quotas.view(visibleTenant(principalOf(request), request.params.id))),
+    async (request) => view(await quotas.view(visibleTenant(request, request.params.id))),
   );
 
   app.put(
     '/tenants/:id/quotas',
     { schema: { tags, operationId: 'setTenantQuotas', summary: "Set a tenant's quota limits (system admin); absent limits keep their value, null is unlimited", params: IdParams, body: PatchSchema, response: { 200: QuotaViewSchema, ...errorResponses } } },
-    async (request) => {
-      const principal = principalOf(request);
-      const id = visibleTenant(principal, request.params.id);
-      if (!isSystemAdmin(principal)) throw new PlatformError('FORBIDDEN', "a tenant's quotas are set by the system administrator");
-      return view(await quotas.set(id, request.body));
-    },
+    // Only the system administrator reaches this (tenants:write in the route table).
+    async (request) => view(await quotas.set(visibleTenant(request, request.params.id), request.body)),
   );
 };
