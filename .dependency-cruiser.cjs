@@ -99,8 +99,26 @@ module.exports = {
       name: 'adapters-own-folder',
       severity: 'error',
       comment: 'An adapter (adapters/<kind>/<impl>/) imports its own folder and the shared files of its kind (adapters/<kind>/*.ts), never another implementation.',
-      from: { path: '^src/adapters/([^/]+)/([^/]+)/', pathNot: '^src/adapters/transport/sparkplug/' },
+      from: { path: '^src/adapters/([^/]+)/([^/]+)/', pathNot: ['^src/adapters/transport/sparkplug/', '^src/adapters/store/(postgres|sqlite)/'] },
       to: { path: '^src/adapters/', pathNot: ['^src/adapters/$1/$2/', '^src/adapters/$1/[^/]+\\.ts$'] },
+    },
+    {
+      name: 'sql-stores-share-rows',
+      severity: 'error',
+      comment:
+        'adapters-own-folder for the two SQL stores, plus their shared row shapes and mappers (adapters/store/rows/: ' +
+        'both schemas name their columns alike). Never each other, never the memory store.',
+      from: { path: '^src/adapters/store/(postgres|sqlite)/' },
+      to: { path: '^src/adapters/', pathNot: ['^src/adapters/store/$1/', '^src/adapters/store/rows/', '^src/adapters/store/[^/]+\\.ts$'] },
+    },
+    {
+      name: 'store-rows-are-plain',
+      severity: 'error',
+      comment:
+        'adapters/store/rows/ holds row shapes and row-to-domain mappers only: domain and port types and the store kind\'s ' +
+        'shared files (adapters/store/*.ts, the make* canonicalisers); no npm package, no node built-in, no store implementation.',
+      from: { path: '^src/adapters/store/rows/' },
+      to: { path: ['^src/', 'node_modules/', '^(node:)?[a-z0-9_]+$'], pathNot: [layer('domain'), layer('ports'), '^src/adapters/store/rows/', '^src/adapters/store/[^/]+\\.ts$'] },
     },
     {
       name: 'adapters-own-folder-sparkplug',

@@ -6,82 +6,12 @@
 import type pg from 'pg';
 import type { Alarm } from '../../../domain/action-apis.js';
 import { PlatformError } from '../../../domain/errors.js';
-import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
 import { jsonText, makeAlarm, makeAlarmEvent, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
+import { ALARM_COLUMNS, alarmValues, toAlarm, toAlarmEvent, type AlarmEventRow, type AlarmRow } from '../rows/alarms.js';
 import { all, inTx, isUniqueViolation, one } from './db.js';
 import { serialQueue } from './serial.js';
-
-interface AlarmRow {
-  id: string;
-  tenant_id: string;
-  device_id: string;
-  type: string;
-  severity: string;
-  status: string;
-  repeat_count: number;
-  details: string;
-  created_at: number;
-  updated_at: number;
-  acknowledged_at: number | null;
-  cleared_at: number | null;
-  version: number;
-}
-
-interface EventRow {
-  alarm_id: string;
-  ts: number;
-  action: string;
-  severity: string;
-  actor: string | null;
-  details: string | null;
-}
-
-const COLUMNS = 'id, tenant_id, device_id, type, severity, status, repeat_count, details, created_at, updated_at, acknowledged_at, cleared_at, version';
-
-const toAlarm = (r: AlarmRow): Alarm =>
-  makeAlarm({
-    id: r.id,
-    tenantId: r.tenant_id,
-    deviceId: r.device_id,
-    type: r.type,
-    severity: r.severity,
-    status: r.status,
-    count: r.repeat_count,
-    details: JSON.parse(r.details) as JsonValue,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    acknowledgedAt: r.acknowledged_at,
-    clearedAt: r.cleared_at,
-    version: r.version,
-  });
-
-const toEvent = (r: EventRow): AlarmEvent =>
-  makeAlarmEvent({
-    alarmId: r.alarm_id,
-    ts: r.ts,
-    action: r.action,
-    severity: r.severity,
-    by: r.actor,
-    details: r.details === null ? null : (JSON.parse(r.details) as JsonValue),
-  });
-
-const values = (a: Alarm): unknown[] => [
-  a.id,
-  a.tenantId,
-  a.deviceId,
-  a.type,
-  a.severity,
-  a.status,
-  a.count,
-  jsonText(a.details, 'alarm details'),
-  a.createdAt,
-  a.updatedAt,
-  a.acknowledgedAt ?? null,
-  a.clearedAt ?? null,
-  a.version,
-];
 
 export function createPgAlarms(pool: pg.Pool): AlarmStore {
   const serial = serialQueue();
@@ -99,12 +29,12 @@ export function createPgAlarms(pool: pg.Pool): AlarmStore {
   function write(alarm: Alarm, event: AlarmEvent, isNew: boolean): Promise<void> {
     const a = makeAlarm(alarm);
     const e = makeAlarmEvent({ ...event, alarmId: a.id });
-    const row = values(a); // validates the details now: bad input fails this call alone
+    const row = alarmValues(a); // validates the details now: bad input fails this call alone
     return serial(() =>
       inTx(pool, async (c) => {
         if (isNew) {
           try {
-            await c.query(`INSERT INTO alarms (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, row);
+            await c.query(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, row);
           } catch (err) {
             if (isUniqueViolation(err)) throw new PlatformError('CONFLICT', `an open ${a.type} alarm exists for device ${a.deviceId}`, { cause: err });
             throw err;
@@ -140,12 +70,12 @@ export function createPgAlarms(pool: pg.Pool): AlarmStore {
     updateAlarm: (alarm, event) => write(alarm, event, false),
 
     async getAlarm(id: string): Promise<Alarm | undefined> {
-      const r = await one<AlarmRow>(pool, `SELECT ${COLUMNS} FROM alarms WHERE id = $1`, [id]);
+      const r = await one<AlarmRow>(pool, `SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = $1`, [id]);
       return r && toAlarm(r);
     },
 
     async findOpenAlarm(deviceId: string, type: string): Promise<Alarm | undefined> {
-      const r = await one<AlarmRow>(pool, `SELECT ${COLUMNS} FROM alarms WHERE device_id = $1 AND type = $2 AND status <> 'cleared'`, [deviceId, type]);
+      const r = await one<AlarmRow>(pool, `SELECT ${ALARM_COLUMNS} FROM alarms WHERE device_id = $1 AND type = $2 AND status <> 'cleared'`, [deviceId, type]);
       return r && toAlarm(r);
     },
 
@@ -163,12 +93,12 @@ export function createPgAlarms(pool: pg.Pool): AlarmStore {
       const total = (await one<{ n: number }>(pool, `SELECT count(*) AS n FROM alarms WHERE ${clause}`, params))?.n ?? 0;
       const limit = params.push(clampLimit(q.limit));
       const offset = params.push(clampLimit(q.offset));
-      const rows = await all<AlarmRow>(pool, `SELECT ${COLUMNS} FROM alarms WHERE ${clause} ORDER BY created_at DESC, seq DESC LIMIT $${limit} OFFSET $${offset}`, params);
+      const rows = await all<AlarmRow>(pool, `SELECT ${ALARM_COLUMNS} FROM alarms WHERE ${clause} ORDER BY created_at DESC, seq DESC LIMIT $${limit} OFFSET $${offset}`, params);
       return { items: rows.map(toAlarm), total };
     },
 
     async alarmHistory(alarmId: string): Promise<AlarmEvent[]> {
-      return (await all<EventRow>(pool, 'SELECT alarm_id, ts, action, severity, actor, details FROM alarm_events WHERE alarm_id = $1 ORDER BY seq', [alarmId])).map(toEvent);
+      return (await all<AlarmEventRow>(pool, 'SELECT alarm_id, ts, action, severity, actor, details FROM alarm_events WHERE alarm_id = $1 ORDER BY seq', [alarmId])).map(toAlarmEvent);
     },
   };
 }

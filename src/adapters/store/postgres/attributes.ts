@@ -4,18 +4,8 @@ import type { AttributeEntry, AttributeScope, DeviceStatus } from '../../../doma
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AttributeStore, StatusStore } from '../../../ports.js';
 import { attributeJson, checkInt, checkScope, makeStatus } from '../shared.js';
+import { toAttributeEntry, toStatus, type AttributeRow, type StatusRow } from '../rows/attributes.js';
 import { all, inTx } from './db.js';
-
-interface StatusRow {
-  device_id: string;
-  online: boolean;
-  last_activity: number | null;
-  last_connect: number | null;
-  last_disconnect: number | null;
-  transport: string | null;
-  node_id: string | null;
-  epoch: number;
-}
 
 const optInt = (v: number | undefined, what: string): number | null => (v === undefined ? null : checkInt(v, what));
 
@@ -38,17 +28,17 @@ export function createPgAttributes(pool: pg.Pool): AttributeStore & StatusStore 
       checkScope(scope);
       if (keys && keys.length === 0) return [];
       const rows = keys
-        ? await all<{ key: string; value: string; last_update_ts: number }>(
+        ? await all<AttributeRow>(
             pool,
             'SELECT key, value, last_update_ts FROM attributes WHERE device_id = $1 AND scope = $2 AND key = ANY($3::text[]) ORDER BY key COLLATE "C"',
             [deviceId, scope, [...keys]],
           )
-        : await all<{ key: string; value: string; last_update_ts: number }>(
+        : await all<AttributeRow>(
             pool,
             'SELECT key, value, last_update_ts FROM attributes WHERE device_id = $1 AND scope = $2 ORDER BY key COLLATE "C"',
             [deviceId, scope],
           );
-      return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as JsonValue, lastUpdateTs: r.last_update_ts }));
+      return rows.map(toAttributeEntry);
     },
 
     async deleteAttributes(deviceId: string, scope: AttributeScope, keys: readonly string[]): Promise<void> {
@@ -97,18 +87,7 @@ export function createPgAttributes(pool: pg.Pool): AttributeStore & StatusStore 
          FROM unnest($1::text[]) WITH ORDINALITY AS q (id, i) JOIN device_status s ON s.device_id = q.id ORDER BY q.i`,
         [[...deviceIds]],
       );
-      return rows.map((r) =>
-        makeStatus({
-          deviceId: r.device_id,
-          online: r.online,
-          lastActivity: r.last_activity,
-          lastConnect: r.last_connect,
-          lastDisconnect: r.last_disconnect,
-          transport: r.transport,
-          nodeId: r.node_id,
-          epoch: r.epoch,
-        }),
-      );
+      return rows.map(toStatus);
     },
   };
 }

@@ -1,39 +1,9 @@
 /** The audit log: appended in one statement per batch, listed newest first, removed only by age (UPDATE is refused by trigger). */
 import type pg from 'pg';
-import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AuditEntry, AuditQuery, AuditStore, Page } from '../../../ports.js';
 import { checkInt, clampLimit } from '../shared.js';
+import { AUDIT_COLUMNS, toAuditEntry, type AuditRow } from '../rows/audit.js';
 import { all, one, run } from './db.js';
-
-interface AuditRow {
-  id: string;
-  ts: number;
-  tenant_id: string;
-  actor: string;
-  actor_name: string | null;
-  action: string;
-  outcome: string;
-  target_type: string | null;
-  target_id: string | null;
-  address: string | null;
-  details: string | null;
-}
-
-const COLUMNS = 'id, ts, tenant_id, actor, actor_name, action, outcome, target_type, target_id, address, details';
-
-const toEntry = (r: AuditRow): AuditEntry => ({
-  id: r.id,
-  ts: r.ts,
-  tenantId: r.tenant_id,
-  actor: r.actor,
-  action: r.action,
-  outcome: r.outcome as AuditEntry['outcome'],
-  ...(r.actor_name !== null ? { actorName: r.actor_name } : {}),
-  ...(r.target_type !== null ? { targetType: r.target_type } : {}),
-  ...(r.target_id !== null ? { targetId: r.target_id } : {}),
-  ...(r.address !== null ? { address: r.address } : {}),
-  ...(r.details !== null ? { details: JSON.parse(r.details) as JsonValue } : {}),
-});
 
 function where(q: AuditQuery): { sql: string; params: unknown[] } {
   const params: unknown[] = [q.tenantId];
@@ -58,8 +28,8 @@ export function createPgAudit(pool: pg.Pool): AuditStore {
       for (const e of entries) checkInt(e.ts, 'ts');
       const col = <T>(f: (e: AuditEntry) => T): T[] => entries.map(f);
       await pool.query(
-        `INSERT INTO audit_log (${COLUMNS})
-         SELECT ${COLUMNS} FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+        `INSERT INTO audit_log (${AUDIT_COLUMNS})
+         SELECT ${AUDIT_COLUMNS} FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
          WITH ORDINALITY AS e (id, ts, tenant_id, actor, actor_name, action, outcome, target_type, target_id, address, details, i) ORDER BY i`,
         [
           col((e) => e.id),
@@ -82,8 +52,8 @@ export function createPgAudit(pool: pg.Pool): AuditStore {
       const total = (await one<{ n: number }>(pool, `SELECT count(*) AS n FROM audit_log WHERE ${sql}`, params))?.n ?? 0;
       const limit = params.push(clampLimit(q.limit));
       const offset = params.push(clampLimit(q.offset));
-      const rows = await all<AuditRow>(pool, `SELECT ${COLUMNS} FROM audit_log WHERE ${sql} ORDER BY ts DESC, seq DESC LIMIT $${limit} OFFSET $${offset}`, params);
-      return { items: rows.map(toEntry), total };
+      const rows = await all<AuditRow>(pool, `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${sql} ORDER BY ts DESC, seq DESC LIMIT $${limit} OFFSET $${offset}`, params);
+      return { items: rows.map(toAuditEntry), total };
     },
 
     async pruneAudit(before: number): Promise<number> {

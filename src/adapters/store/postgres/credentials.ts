@@ -7,35 +7,12 @@ import type pg from 'pg';
 import type { DeviceCredential } from '../../../domain/device.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { CredentialLookup, CredentialStore } from '../../../ports.js';
-import { credentialFields, credentialKey, makeCredential } from '../shared.js';
+import { credentialFields, credentialKey } from '../shared.js';
+import { CREDENTIAL_COLUMNS, toCredential, type CredentialRow } from '../rows/credentials.js';
 import { all, inTx, isUniqueViolation, one, type Queryable } from './db.js';
 
-interface CredentialRow {
-  device_id: string;
-  type: string;
-  token_hash: string | null;
-  token_hint: string | null;
-  client_id: string | null;
-  username: string | null;
-  password_hash: string | null;
-  fingerprint: string | null;
-}
-
-const COLUMNS = 'device_id, type, token_hash, token_hint, client_id, username, password_hash, fingerprint';
 const INSERT = `INSERT INTO credentials (device_id, type, cred_key, token_hash, token_hint, client_id, username, password_hash, fingerprint)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-
-const toCredential = (r: CredentialRow): DeviceCredential =>
-  makeCredential({
-    type: r.type,
-    deviceId: r.device_id,
-    tokenHash: r.token_hash,
-    tokenHint: r.token_hint,
-    clientId: r.client_id,
-    username: r.username,
-    passwordHash: r.password_hash,
-    fingerprint: r.fingerprint,
-  });
 
 /** The columns of one credential row, cred_key included (throws BAD_REQUEST for an empty one). */
 export function credentialParams(c: DeviceCredential): unknown[] {
@@ -63,14 +40,14 @@ export function createPgCredentials(pool: pg.Pool): CredentialStore {
     async findCredentials(lookup: CredentialLookup): Promise<DeviceCredential[]> {
       switch (lookup.type) {
         case 'ACCESS_TOKEN':
-          return (await all<CredentialRow>(pool, `SELECT ${COLUMNS} FROM credentials WHERE cred_key = $1 AND type = $2`, [`token:${lookup.tokenHash}`, lookup.type])).map(toCredential);
+          return (await all<CredentialRow>(pool, `SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE cred_key = $1 AND type = $2`, [`token:${lookup.tokenHash}`, lookup.type])).map(toCredential);
         case 'X509_CERTIFICATE':
-          return (await all<CredentialRow>(pool, `SELECT ${COLUMNS} FROM credentials WHERE cred_key = $1 AND type = $2`, [`x509:${lookup.fingerprint}`, lookup.type])).map(toCredential);
+          return (await all<CredentialRow>(pool, `SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE cred_key = $1 AND type = $2`, [`x509:${lookup.fingerprint}`, lookup.type])).map(toCredential);
         default: {
           // Basic credentials match on client id or user name; NULL for an absent one matches nothing.
           const rows = await all<CredentialRow>(
             pool,
-            `SELECT ${COLUMNS} FROM credentials WHERE type = 'MQTT_BASIC' AND (client_id = $1 OR username = $2) ORDER BY device_id COLLATE "C"`,
+            `SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE type = 'MQTT_BASIC' AND (client_id = $1 OR username = $2) ORDER BY device_id COLLATE "C"`,
             [lookup.clientId ?? null, lookup.username ?? null],
           );
           return rows.map(toCredential);
@@ -79,7 +56,7 @@ export function createPgCredentials(pool: pg.Pool): CredentialStore {
     },
 
     async getCredentials(deviceId: string): Promise<DeviceCredential[]> {
-      return (await all<CredentialRow>(pool, `SELECT ${COLUMNS} FROM credentials WHERE device_id = $1 ORDER BY type COLLATE "C"`, [deviceId])).map(toCredential);
+      return (await all<CredentialRow>(pool, `SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE device_id = $1 ORDER BY type COLLATE "C"`, [deviceId])).map(toCredential);
     },
 
     async setCredential(credential: DeviceCredential): Promise<void> {

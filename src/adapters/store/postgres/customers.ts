@@ -3,44 +3,11 @@
  * (devices, dashboards, users.customer_id): reading a device tells who sees it.
  */
 import type pg from 'pg';
-import type { Customer } from '../../../domain/customers.js';
-import type { DeviceGroup, GroupFilter } from '../../../domain/device-groups.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { CustomerStore, DeviceGroupStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
+import { toCustomer, toGroup, type CustomerRow, type GroupRow } from '../rows/customers.js';
 import { all, isForeignKeyViolation, isUniqueViolation, one, run } from './db.js';
-
-interface CustomerRow {
-  id: string;
-  tenant_id: string;
-  parent_id: string | null;
-  name: string;
-  created_at: number;
-}
-
-interface GroupRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  filter: string | null;
-  created_at: number;
-}
-
-const toCustomer = (r: CustomerRow): Customer => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  ...(r.parent_id !== null ? { parentId: r.parent_id } : {}),
-  createdAt: r.created_at,
-});
-
-const toGroup = (r: GroupRow): DeviceGroup => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  ...(r.filter !== null ? { filter: JSON.parse(r.filter) as GroupFilter } : {}),
-  createdAt: r.created_at,
-});
 
 const nameTaken = (what: string, name: string, err: unknown): unknown =>
   isUniqueViolation(err) ? new PlatformError('CONFLICT', `a ${what} named ${name} exists`, { cause: err }) : err;

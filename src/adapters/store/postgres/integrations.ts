@@ -5,56 +5,10 @@
  * integration), so several nodes appending to one buffer never collide.
  */
 import type pg from 'pg';
-import type { ExportEvent, ExportFilter, ExportRecord, Integration, IntegrationType, JsonObject } from '../../../domain/integrations.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { IntegrationStore } from '../../../ports.js';
+import { toExportRecord, toIntegration, type ExportRow, type IntegrationRow } from '../rows/integrations.js';
 import { all, inTx, isUniqueViolation, one, run } from './db.js';
-
-interface IntegrationRow {
-  id: string;
-  tenant_id: string;
-  type: string;
-  name: string;
-  enabled: boolean;
-  config: string;
-  filter: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface ExportRow {
-  seq: number;
-  event: string;
-  tenant_id: string;
-  device_id: string;
-  device_name: string;
-  ts: number;
-  enqueued_at: number;
-  payload: string;
-}
-
-const toIntegration = (r: IntegrationRow): Integration => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  type: r.type as IntegrationType,
-  name: r.name,
-  enabled: r.enabled,
-  config: JSON.parse(r.config) as JsonObject,
-  filter: JSON.parse(r.filter) as ExportFilter,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toRecord = (r: ExportRow): ExportRecord => ({
-  seq: r.seq,
-  event: r.event as ExportEvent,
-  tenantId: r.tenant_id,
-  deviceId: r.device_id,
-  deviceName: r.device_name,
-  ts: r.ts,
-  enqueuedAt: r.enqueued_at,
-  payload: r.payload,
-});
 
 const COLUMNS = 'id, tenant_id, type, name, enabled, config, filter, created_at, updated_at';
 
@@ -119,7 +73,7 @@ export function createPgIntegrations(pool: pg.Pool): IntegrationStore {
       });
     },
     async readExports(id, limit) {
-      return (await all<ExportRow>(pool, 'SELECT * FROM integration_exports WHERE integration_id = $1 ORDER BY seq LIMIT $2', [id, limit])).map(toRecord);
+      return (await all<ExportRow>(pool, 'SELECT * FROM integration_exports WHERE integration_id = $1 ORDER BY seq LIMIT $2', [id, limit])).map(toExportRecord);
     },
     async ackExports(id, upto) {
       await pool.query('DELETE FROM integration_exports WHERE integration_id = $1 AND seq <= $2', [id, upto]);

@@ -1,26 +1,8 @@
 /** Device-to-device MQTT grants: read at CONNECT, never per message. */
 import type pg from 'pg';
-import type { GrantAction, GrantSubject, MqttGrant } from '../../../domain/mqtt-grants.js';
 import type { MqttGrantStore } from '../../../ports.js';
+import { toGrant, type GrantRow } from '../rows/mqtt-grants.js';
 import { all, one, run } from './db.js';
-
-interface GrantRow {
-  id: string;
-  tenant_id: string;
-  subject: string;
-  actions: string;
-  topic: string;
-  created_at: number;
-}
-
-const toGrant = (r: GrantRow): MqttGrant => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  subject: JSON.parse(r.subject) as GrantSubject,
-  actions: JSON.parse(r.actions) as GrantAction[],
-  topic: r.topic,
-  createdAt: r.created_at,
-});
 
 const COLUMNS = 'id, tenant_id, subject, actions, topic, created_at';
 

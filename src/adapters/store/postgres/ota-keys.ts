@@ -4,17 +4,8 @@ import { PlatformError } from '../../../domain/errors.js';
 import type { OtaSettings, OtaSigningKey } from '../../../domain/ota-signing.js';
 import type { OtaKeyStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
+import { toOtaKey, type OtaKeyRow } from '../rows/ota-keys.js';
 import { all, isForeignKeyViolation, isUniqueViolation, one } from './db.js';
-
-interface KeyRow {
-  readonly id: string;
-  readonly tenant_id: string;
-  readonly name: string;
-  readonly public_key: string;
-  readonly created_at: string | number;
-}
-
-const toKey = (r: KeyRow): OtaSigningKey => ({ id: r.id, tenantId: r.tenant_id, name: r.name, publicKey: r.public_key, createdAt: Number(r.created_at) });
 
 export function createPgOtaKeys(pool: pg.Pool): OtaKeyStore {
   return {
@@ -30,7 +21,7 @@ export function createPgOtaKeys(pool: pg.Pool): OtaKeyStore {
       }
     },
     async listOtaKeys(tenantId: string): Promise<OtaSigningKey[]> {
-      return (await all<KeyRow>(pool, 'SELECT * FROM ota_signing_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"', [tenantId])).map(toKey);
+      return (await all<OtaKeyRow>(pool, 'SELECT * FROM ota_signing_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"', [tenantId])).map(toOtaKey);
     },
     async deleteOtaKey(tenantId: string, id: string): Promise<boolean> {
       return ((await pool.query('DELETE FROM ota_signing_keys WHERE id = $1 AND tenant_id = $2', [id, tenantId])).rowCount ?? 0) > 0;

@@ -3,25 +3,10 @@
  * count of points stored per tenant and UTC day, added to in batches by the quota service.
  */
 import type pg from 'pg';
-import type { QuotaLimits } from '../../../domain/quotas.js';
 import type { QuotaStore } from '../../../ports.js';
 import { tenantNotFound } from '../shared.js';
+import { toLimits, type LimitsRow } from '../rows/quotas.js';
 import { all, inTx, isForeignKeyViolation, one } from './db.js';
-
-interface LimitsRow {
-  readonly tenant_id: string;
-  readonly max_devices: number | null;
-  readonly max_messages_per_second: number | null;
-  readonly max_points_per_day: number | null;
-  readonly max_rules: number | null;
-}
-
-const toLimits = (r: LimitsRow): QuotaLimits => ({
-  maxDevices: r.max_devices,
-  maxMessagesPerSecond: r.max_messages_per_second,
-  maxPointsPerDay: r.max_points_per_day,
-  maxRules: r.max_rules,
-});
 
 /** Days kept in tenant_usage_daily: only today's count is read; a few more help an operator looking back. */
 const KEEP_DAYS = 31;

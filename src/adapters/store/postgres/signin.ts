@@ -1,24 +1,9 @@
 /** OIDC identities linked to users and TOTP enrolments (rows go with their user by ON DELETE CASCADE). */
 import type pg from 'pg';
-import type { SigninStore, TotpEnrolment, UserIdentity } from '../../../ports.js';
+import type { SigninStore, UserIdentity } from '../../../ports.js';
 import { userNotFound } from '../shared.js';
+import { toTotp, type TotpRow } from '../rows/signin.js';
 import { inTx, isForeignKeyViolation, one, run } from './db.js';
-
-interface TotpRow {
-  user_id: string;
-  secret: string;
-  confirmed_at: number | null;
-  last_step: number;
-  recovery_hashes: string;
-}
-
-const toTotp = (r: TotpRow): TotpEnrolment => ({
-  userId: r.user_id,
-  secret: r.secret,
-  ...(r.confirmed_at !== null ? { confirmedAt: r.confirmed_at } : {}),
-  lastStep: r.last_step,
-  recoveryHashes: JSON.parse(r.recovery_hashes) as string[],
-});
 
 export function createPgSignin(pool: pg.Pool): SigninStore {
   return {

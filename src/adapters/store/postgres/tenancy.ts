@@ -5,35 +5,9 @@
  */
 import type pg from 'pg';
 import { PlatformError } from '../../../domain/errors.js';
-import type { Permission } from '../../../domain/permissions.js';
-import type { CustomRole, RoleScope, TenancyStore, TenantRecord, TenantStatus } from '../../../ports.js';
+import type { TenancyStore } from '../../../ports.js';
+import { toRole, toTenant, type RoleRow, type TenantRow } from '../rows/tenancy.js';
 import { all, inTx, isForeignKeyViolation, isUniqueViolation, one, run } from './db.js';
-
-interface TenantRow {
-  id: string;
-  name: string;
-  status: string;
-  created_at: number;
-}
-
-interface RoleRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  permissions: string;
-  scope: string | null;
-  created_at: number;
-}
-
-const toTenant = (r: TenantRow): TenantRecord => ({ id: r.id, name: r.name, status: r.status as TenantStatus, createdAt: r.created_at });
-const toRole = (r: RoleRow): CustomRole => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  permissions: JSON.parse(r.permissions) as Permission[],
-  ...(r.scope !== null ? { scope: JSON.parse(r.scope) as RoleScope } : {}),
-  createdAt: r.created_at,
-});
 
 /** Tenant-scoped rows left once devices, users, rules and the rest went through their own deletes. */
 const LEFTOVERS = [

@@ -1,51 +1,10 @@
 /** Users (unique case-insensitive emails), their API keys, and small persistent settings. */
 import type pg from 'pg';
 import { PlatformError } from '../../../domain/errors.js';
-import type { Role } from '../../../domain/permissions.js';
 import type { ApiKey, User, UserPatch, UserStore } from '../../../ports.js';
 import { emailKey, makeApiKey, makeUser, tenantNotFound, userNotFound } from '../shared.js';
+import { KEY_COLUMNS, USER_COLUMNS, toApiKey, toUser, type ApiKeyRow, type UserRow } from '../rows/users.js';
 import { all, isForeignKeyViolation, isUniqueViolation, one, run } from './db.js';
-
-interface UserRow {
-  id: string;
-  tenant_id: string;
-  email: string;
-  password_hash: string;
-  role: User['role'];
-  created_at: number;
-  disabled: boolean;
-  token_version: number;
-  customer_id: string | null;
-}
-
-interface KeyRow {
-  id: string;
-  user_id: string;
-  name: string;
-  key_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  role: string | null;
-}
-
-const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version, customer_id';
-const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at, role';
-
-const toUser = (r: UserRow): User =>
-  makeUser({
-    id: r.id,
-    tenantId: r.tenant_id,
-    email: r.email,
-    passwordHash: r.password_hash,
-    role: r.role,
-    createdAt: r.created_at,
-    disabled: r.disabled,
-    tokenVersion: r.token_version,
-    ...(r.customer_id !== null ? { customerId: r.customer_id } : {}),
-  });
-
-const toKey = (r: KeyRow): ApiKey =>
-  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}), ...(r.role !== null ? { role: r.role as Role } : {}) });
 
 export function createPgUsers(pool: pg.Pool): UserStore {
   const getUser = async (id: string): Promise<User | undefined> => {
@@ -115,12 +74,12 @@ export function createPgUsers(pool: pg.Pool): UserStore {
     },
 
     async findApiKey(keyHash: string): Promise<ApiKey | undefined> {
-      const r = await one<KeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = $1`, [keyHash]);
-      return r && toKey(r);
+      const r = await one<ApiKeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = $1`, [keyHash]);
+      return r && toApiKey(r);
     },
 
     async listApiKeys(userId: string): Promise<ApiKey[]> {
-      return (await all<KeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id COLLATE "C"`, [userId])).map(toKey);
+      return (await all<ApiKeyRow>(pool, `SELECT ${KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id COLLATE "C"`, [userId])).map(toApiKey);
     },
 
     async deleteApiKey(userId: string, keyId: string): Promise<boolean> {

@@ -9,85 +9,12 @@
  * call order. A write is visible to reads once its promise resolves, as before.
  */
 import { PlatformError } from '../../../domain/errors.js';
-import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AlarmEvent, AlarmQuery, AlarmStore, Page } from '../../../ports.js';
 import type { Alarm } from '../../../domain/action-apis.js';
 import { jsonText, makeAlarm, makeAlarmEvent, staleWrite } from '../actions-shared.js';
 import { clampLimit } from '../shared.js';
+import { ALARM_COLUMNS, alarmValues, toAlarm, toAlarmEvent, type AlarmEventRow, type AlarmRow } from '../rows/alarms.js';
 import { isUniqueViolation, type Db } from './sql.js';
-
-interface AlarmRow {
-  id: string;
-  tenant_id: string;
-  device_id: string;
-  type: string;
-  severity: string;
-  status: string;
-  repeat_count: number;
-  details: string;
-  created_at: number;
-  updated_at: number;
-  acknowledged_at: number | null;
-  cleared_at: number | null;
-  version: number;
-}
-
-interface EventRow {
-  alarm_id: string;
-  ts: number;
-  action: string;
-  severity: string;
-  actor: string | null;
-  details: string | null;
-}
-
-const COLUMNS = 'id, tenant_id, device_id, type, severity, status, repeat_count, details, created_at, updated_at, acknowledged_at, cleared_at, version';
-
-const toAlarm = (r: AlarmRow): Alarm =>
-  makeAlarm({
-    id: r.id,
-    tenantId: r.tenant_id,
-    deviceId: r.device_id,
-    type: r.type,
-    severity: r.severity,
-    status: r.status,
-    count: r.repeat_count,
-    details: JSON.parse(r.details) as JsonValue,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    acknowledgedAt: r.acknowledged_at,
-    clearedAt: r.cleared_at,
-    version: r.version,
-  });
-
-const toEvent = (r: EventRow): AlarmEvent =>
-  makeAlarmEvent({
-    alarmId: r.alarm_id,
-    ts: r.ts,
-    action: r.action,
-    severity: r.severity,
-    by: r.actor,
-    details: r.details === null ? undefined : (JSON.parse(r.details) as JsonValue),
-  });
-
-/** The row values of an alarm, in COLUMNS order. */
-function values(a: Alarm): unknown[] {
-  return [
-    a.id,
-    a.tenantId,
-    a.deviceId,
-    a.type,
-    a.severity,
-    a.status,
-    a.count,
-    jsonText(a.details, 'alarm details'),
-    a.createdAt,
-    a.updatedAt,
-    a.acknowledgedAt ?? null,
-    a.clearedAt ?? null,
-    a.version,
-  ];
-}
 
 export interface SqliteAlarms extends AlarmStore {
   /** Removes the device's alarms and their history (inside the caller's transaction). */
@@ -110,16 +37,16 @@ interface QueuedWrite {
 
 export function createSqliteAlarms(db: Db): SqliteAlarms {
   const s = {
-    insert: db.prepare(`INSERT INTO alarms (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
+    insert: db.prepare(`INSERT INTO alarms (${ALARM_COLUMNS}) VALUES (${ALARM_COLUMNS.split(',').map(() => '?').join(', ')})`),
     update: db.prepare(
       `UPDATE alarms SET tenant_id = ?, device_id = ?, type = ?, severity = ?, status = ?, repeat_count = ?, details = ?,
          created_at = ?, updated_at = ?, acknowledged_at = ?, cleared_at = ?, version = ? WHERE id = ? AND version = ?`,
     ),
     exists: db.prepare<[string], number>('SELECT 1 FROM alarms WHERE id = ?').pluck(),
     event: db.prepare('INSERT INTO alarm_events (alarm_id, ts, action, severity, actor, details) VALUES (?, ?, ?, ?, ?, ?)'),
-    get: db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`),
-    open: db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE device_id = ? AND type = ? AND status != 'cleared'`),
-    history: db.prepare<[string], EventRow>('SELECT alarm_id, ts, action, severity, actor, details FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
+    get: db.prepare<[string], AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ?`),
+    open: db.prepare<[string, string], AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE device_id = ? AND type = ? AND status != 'cleared'`),
+    history: db.prepare<[string], AlarmEventRow>('SELECT alarm_id, ts, action, severity, actor, details FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
     removeEvents: db.prepare('DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE device_id = ?)'),
     removeDevice: db.prepare('DELETE FROM alarms WHERE device_id = ?'),
   };
@@ -177,7 +104,7 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
   function enqueue(alarm: Alarm, event: AlarmEvent, isNew: boolean): Promise<void> {
     const a = makeAlarm(alarm);
     const e = makeAlarmEvent({ ...event, alarmId: a.id });
-    const row = values(a); // validates the details now: bad input fails this call alone
+    const row = alarmValues(a); // validates the details now: bad input fails this call alone
     return new Promise<void>((resolve, reject) => {
       queued.push({ a, row, e, isNew, resolve, reject });
       if (queued.length >= MAX_QUEUED_WRITES) flush();
@@ -244,13 +171,13 @@ export function createSqliteAlarms(db: Db): SqliteAlarms {
       const clause = where.join(' AND ');
       const total = db.prepare(`SELECT count(*) FROM alarms WHERE ${clause}`).pluck().get(...params) as number;
       const rows = db
-        .prepare<unknown[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE ${clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+        .prepare<unknown[], AlarmRow>(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE ${clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
         .all(...params, clampLimit(q.limit), clampLimit(q.offset));
       return { items: rows.map(toAlarm), total };
     },
 
     async alarmHistory(alarmId: string): Promise<AlarmEvent[]> {
-      return s.history.all(alarmId).map(toEvent);
+      return s.history.all(alarmId).map(toAlarmEvent);
     },
 
     deleteDevice(deviceId: string): void {

@@ -3,38 +3,8 @@ import type { AttributeEntry, AttributeScope, DeviceStatus } from '../../../doma
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AttributeStore, StatusStore } from '../../../ports.js';
 import { attributeJson, checkInt, checkScope, compareBinary, makeStatus } from '../shared.js';
+import { toAttributeEntry, toStatus, type AttributeRow, type StatusRow } from '../rows/attributes.js';
 import { bit, type Db } from './sql.js';
-
-interface AttributeRow {
-  key: string;
-  value: string;
-  last_update_ts: number;
-}
-
-interface StatusRow {
-  device_id: string;
-  online: number;
-  last_activity: number | null;
-  last_connect: number | null;
-  last_disconnect: number | null;
-  transport: string | null;
-  node_id: string | null;
-  epoch: number;
-}
-
-const toEntry = (r: AttributeRow): AttributeEntry => ({ key: r.key, value: JSON.parse(r.value) as JsonValue, lastUpdateTs: r.last_update_ts });
-
-const toStatus = (r: StatusRow): DeviceStatus =>
-  makeStatus({
-    deviceId: r.device_id,
-    online: r.online,
-    lastActivity: r.last_activity,
-    lastConnect: r.last_connect,
-    lastDisconnect: r.last_disconnect,
-    transport: r.transport,
-    nodeId: r.node_id,
-    epoch: r.epoch,
-  });
 
 export interface SqliteAttributes extends AttributeStore, StatusStore {
   /** Removes the device's attributes and status (inside the caller's transaction). */
@@ -107,11 +77,11 @@ export function createSqliteAttributes(db: Db): SqliteAttributes {
 
     async getAttributes(deviceId: string, scope: AttributeScope, keys?: readonly string[]): Promise<AttributeEntry[]> {
       checkScope(scope);
-      if (keys === undefined) return s.all.all(deviceId, scope).map(toEntry);
+      if (keys === undefined) return s.all.all(deviceId, scope).map(toAttributeEntry);
       return [...new Set(keys)]
         .flatMap((key) => {
           const r = s.one.get(deviceId, scope, key);
-          return r ? [toEntry(r)] : [];
+          return r ? [toAttributeEntry(r)] : [];
         })
         .sort((a, b) => compareBinary(a.key, b.key));
     },

@@ -2,42 +2,10 @@
  * The audit log in SQLite. The table refuses UPDATE by trigger (migration 7), so an entry, once
  * written, stays as it was; rows leave only through pruneAudit (retention by age).
  */
-import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AuditEntry, AuditQuery, AuditStore, Page } from '../../../ports.js';
 import { checkInt, clampLimit } from '../shared.js';
+import { AUDIT_COLUMNS, toAuditEntry, type AuditRow } from '../rows/audit.js';
 import type { Db } from './sql.js';
-
-interface AuditRow {
-  id: string;
-  ts: number;
-  tenant_id: string;
-  actor: string;
-  actor_name: string | null;
-  action: string;
-  outcome: string;
-  target_type: string | null;
-  target_id: string | null;
-  address: string | null;
-  details: string | null;
-}
-
-const COLUMNS = 'id, ts, tenant_id, actor, actor_name, action, outcome, target_type, target_id, address, details';
-
-function toEntry(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    ts: r.ts,
-    tenantId: r.tenant_id,
-    actor: r.actor,
-    action: r.action,
-    outcome: r.outcome as AuditEntry['outcome'],
-    ...(r.actor_name !== null ? { actorName: r.actor_name } : {}),
-    ...(r.target_type !== null ? { targetType: r.target_type } : {}),
-    ...(r.target_id !== null ? { targetId: r.target_id } : {}),
-    ...(r.address !== null ? { address: r.address } : {}),
-    ...(r.details !== null ? { details: JSON.parse(r.details) as JsonValue } : {}),
-  };
-}
 
 /** `auth.` or `POST ` style prefixes match by prefix; anything else is an exact action. */
 export function isActionPrefix(action: string): boolean {
@@ -80,7 +48,7 @@ function whereOf(q: AuditQuery): { sql: string; args: (string | number)[] } {
 
 export function createSqliteAudit(db: Db): AuditStore {
   const insert = db.prepare(
-    `INSERT INTO audit_log (${COLUMNS}) VALUES (@id, @ts, @tenantId, @actor, @actorName, @action, @outcome, @targetType, @targetId, @address, @details)`,
+    `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (@id, @ts, @tenantId, @actor, @actorName, @action, @outcome, @targetType, @targetId, @address, @details)`,
   );
   const insertAll = db.transaction((entries: readonly AuditEntry[]) => {
     for (const e of entries) {
@@ -110,9 +78,9 @@ export function createSqliteAudit(db: Db): AuditStore {
       const { sql, args } = whereOf(q);
       const total = db.prepare<unknown[], number>(`SELECT count(*) FROM audit_log WHERE ${sql}`).pluck().get(...args) as number;
       const rows = db
-        .prepare<unknown[], AuditRow>(`SELECT ${COLUMNS} FROM audit_log WHERE ${sql} ORDER BY ts DESC, seq DESC LIMIT ? OFFSET ?`)
+        .prepare<unknown[], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${sql} ORDER BY ts DESC, seq DESC LIMIT ? OFFSET ?`)
         .all(...args, clampLimit(q.limit), checkInt(q.offset, 'offset'));
-      return { items: rows.map(toEntry), total };
+      return { items: rows.map(toAuditEntry), total };
     },
 
     async pruneAudit(before: number): Promise<number> {

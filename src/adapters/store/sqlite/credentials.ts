@@ -6,33 +6,9 @@
 import type { DeviceCredential } from '../../../domain/device.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { CredentialLookup, CredentialStore } from '../../../ports.js';
-import { credentialFields, credentialKey, makeCredential } from '../shared.js';
+import { credentialFields, credentialKey } from '../shared.js';
+import { CREDENTIAL_COLUMNS, toCredential, type CredentialRow } from '../rows/credentials.js';
 import { isUniqueViolation, type Db } from './sql.js';
-
-interface CredentialRow {
-  device_id: string;
-  type: string;
-  token_hash: string | null;
-  token_hint: string | null;
-  client_id: string | null;
-  username: string | null;
-  password_hash: string | null;
-  fingerprint: string | null;
-}
-
-const COLUMNS = 'device_id, type, token_hash, token_hint, client_id, username, password_hash, fingerprint';
-
-const toCredential = (r: CredentialRow): DeviceCredential =>
-  makeCredential({
-    type: r.type,
-    deviceId: r.device_id,
-    tokenHash: r.token_hash,
-    tokenHint: r.token_hint,
-    clientId: r.client_id,
-    username: r.username,
-    passwordHash: r.password_hash,
-    fingerprint: r.fingerprint,
-  });
 
 export interface SqliteCredentials extends CredentialStore {
   /** Inserts a new device's credential (inside the caller's transaction). */
@@ -50,15 +26,15 @@ export function createSqliteCredentials(db: Db): SqliteCredentials {
          client_id = excluded.client_id, username = excluded.username, password_hash = excluded.password_hash,
          fingerprint = excluded.fingerprint`,
     ),
-    byKey: db.prepare<[string, string], CredentialRow>(`SELECT ${COLUMNS} FROM credentials WHERE cred_key = ? AND type = ?`),
+    byKey: db.prepare<[string, string], CredentialRow>(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE cred_key = ? AND type = ?`),
     // Basic credentials match on client id or user name; binding NULL for an absent one matches nothing.
     basic: db.prepare<[{ clientId: string | null; username: string | null }], CredentialRow>(
-      `SELECT ${COLUMNS} FROM credentials WHERE client_id = @clientId AND type = 'MQTT_BASIC'
+      `SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE client_id = @clientId AND type = 'MQTT_BASIC'
        UNION
-       SELECT ${COLUMNS} FROM credentials WHERE username = @username AND type = 'MQTT_BASIC'
+       SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE username = @username AND type = 'MQTT_BASIC'
        ORDER BY device_id`,
     ),
-    ofDevice: db.prepare<[string], CredentialRow>(`SELECT ${COLUMNS} FROM credentials WHERE device_id = ? ORDER BY type`),
+    ofDevice: db.prepare<[string], CredentialRow>(`SELECT ${CREDENTIAL_COLUMNS} FROM credentials WHERE device_id = ? ORDER BY type`),
     deviceExists: db.prepare('SELECT 1 FROM devices WHERE id = ?').pluck(),
   };
 

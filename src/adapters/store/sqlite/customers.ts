@@ -4,10 +4,11 @@
  * Tables: version 19 below.
  */
 import type { Customer } from '../../../domain/customers.js';
-import type { DeviceGroup, GroupFilter } from '../../../domain/device-groups.js';
+import type { DeviceGroup } from '../../../domain/device-groups.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { CustomerStore, DeviceGroupStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
+import { toCustomer, toGroup, type CustomerRow, type GroupRow } from '../rows/customers.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
 export const V19_CUSTOMERS_GROUPS = `
@@ -40,38 +41,6 @@ export const V19_CUSTOMERS_GROUPS = `
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX group_members_device ON group_members (device_id);
 `;
-
-interface CustomerRow {
-  id: string;
-  tenant_id: string;
-  parent_id: string | null;
-  name: string;
-  created_at: number;
-}
-
-interface GroupRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  filter: string | null;
-  created_at: number;
-}
-
-const toCustomer = (r: CustomerRow): Customer => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  ...(r.parent_id !== null ? { parentId: r.parent_id } : {}),
-  createdAt: r.created_at,
-});
-
-const toGroup = (r: GroupRow): DeviceGroup => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  ...(r.filter !== null ? { filter: JSON.parse(r.filter) as GroupFilter } : {}),
-  createdAt: r.created_at,
-});
 
 const nameTaken = (what: string, name: string, err: unknown): unknown =>
   isUniqueViolation(err) ? new PlatformError('CONFLICT', `a ${what} named ${name} exists`, { cause: err }) : err;

@@ -4,9 +4,10 @@
  * a remote that is away) resumes where the remote stopped taking, at least once. Bounded per
  * integration: past `maxRecords` the oldest go (counted by the service). Migration 17.
  */
-import type { ExportEvent, ExportFilter, ExportRecord, Integration, IntegrationType, JsonObject, NewExportRecord } from '../../../domain/integrations.js';
+import type { NewExportRecord } from '../../../domain/integrations.js';
 import { PlatformError } from '../../../domain/errors.js';
 import type { IntegrationStore } from '../../../ports.js';
+import { toExportRecord, toIntegration, type ExportRow, type IntegrationRow } from '../rows/integrations.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
 export const V17_INTEGRATIONS = `
@@ -36,56 +37,6 @@ export const V17_INTEGRATIONS = `
     PRIMARY KEY (integration_id, seq)
   ) STRICT, WITHOUT ROWID;
 `;
-
-interface IntegrationRow {
-  id: string;
-  tenant_id: string;
-  type: string;
-  name: string;
-  enabled: number;
-  config: string;
-  filter: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface ExportRow {
-  seq: number;
-  event: string;
-  tenant_id: string;
-  device_id: string;
-  device_name: string;
-  ts: number;
-  enqueued_at: number;
-  payload: string;
-}
-
-function toIntegration(r: IntegrationRow): Integration {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    type: r.type as IntegrationType,
-    name: r.name,
-    enabled: r.enabled === 1,
-    config: JSON.parse(r.config) as JsonObject,
-    filter: JSON.parse(r.filter) as ExportFilter,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toRecord(r: ExportRow): ExportRecord {
-  return {
-    seq: r.seq,
-    event: r.event as ExportEvent,
-    tenantId: r.tenant_id,
-    deviceId: r.device_id,
-    deviceName: r.device_name,
-    ts: r.ts,
-    enqueuedAt: r.enqueued_at,
-    payload: r.payload,
-  };
-}
 
 export function createSqliteIntegrations(db: Db): IntegrationStore {
   const list = db.prepare<[], IntegrationRow>('SELECT * FROM integrations ORDER BY tenant_id, name');
@@ -151,7 +102,7 @@ export function createSqliteIntegrations(db: Db): IntegrationStore {
       return enqueueTx(id, records, max);
     },
     async readExports(id, limit) {
-      return read.all(id, limit).map(toRecord);
+      return read.all(id, limit).map(toExportRecord);
     },
     async ackExports(id, upto) {
       ack.run(id, upto);

@@ -2,8 +2,8 @@
  * Device-to-device MQTT grants (issue 15): who (a device, a group, every device of the tenant) may
  * publish or subscribe to which topic filter template. Read at CONNECT, never per message. Migration 21.
  */
-import type { GrantAction, GrantSubject, MqttGrant } from '../../../domain/mqtt-grants.js';
 import type { MqttGrantStore } from '../../../ports.js';
+import { toGrant, type GrantRow } from '../rows/mqtt-grants.js';
 import type { Db } from './sql.js';
 
 export const V21_MQTT_GRANTS = `
@@ -17,26 +17,6 @@ export const V21_MQTT_GRANTS = `
   ) STRICT;
   CREATE INDEX mqtt_grants_tenant ON mqtt_grants (tenant_id, created_at);
 `;
-
-interface GrantRow {
-  id: string;
-  tenant_id: string;
-  subject: string;
-  actions: string;
-  topic: string;
-  created_at: number;
-}
-
-function toGrant(r: GrantRow): MqttGrant {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    subject: JSON.parse(r.subject) as GrantSubject,
-    actions: JSON.parse(r.actions) as GrantAction[],
-    topic: r.topic,
-    createdAt: r.created_at,
-  };
-}
 
 export function createSqliteMqttGrants(db: Db): MqttGrantStore {
   const list = db.prepare<[string], GrantRow>('SELECT * FROM mqtt_grants WHERE tenant_id = ? ORDER BY created_at, id');

@@ -12,6 +12,7 @@ import { PlatformError } from '../../../domain/errors.js';
 import type { OtaSettings, OtaSigningKey } from '../../../domain/ota-signing.js';
 import type { OtaKeyStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
+import { toOtaKey, type OtaKeyRow } from '../rows/ota-keys.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
 export const V24_OTA_SIGNING = `
@@ -55,21 +56,11 @@ export const V24_OTA_SIGNING = `
   ) STRICT;
 `;
 
-interface KeyRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  public_key: string;
-  created_at: number;
-}
-
-const toKey = (r: KeyRow): OtaSigningKey => ({ id: r.id, tenantId: r.tenant_id, name: r.name, publicKey: r.public_key, createdAt: r.created_at });
-
 export function createSqliteOtaKeys(db: Db): OtaKeyStore {
   const s = {
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     insert: db.prepare('INSERT INTO ota_signing_keys (id, tenant_id, name, public_key, created_at) VALUES (@id, @tenantId, @name, @publicKey, @createdAt)'),
-    list: db.prepare<[string], KeyRow>('SELECT id, tenant_id, name, public_key, created_at FROM ota_signing_keys WHERE tenant_id = ? ORDER BY created_at, id'),
+    list: db.prepare<[string], OtaKeyRow>('SELECT id, tenant_id, name, public_key, created_at FROM ota_signing_keys WHERE tenant_id = ? ORDER BY created_at, id'),
     delete: db.prepare('DELETE FROM ota_signing_keys WHERE tenant_id = ? AND id = ?'),
     getSettings: db.prepare<[string], { require_signed: number }>('SELECT require_signed FROM ota_settings WHERE tenant_id = ?'),
     putSettings: db.prepare(
@@ -88,7 +79,7 @@ export function createSqliteOtaKeys(db: Db): OtaKeyStore {
       }
     },
     async listOtaKeys(tenantId: string): Promise<OtaSigningKey[]> {
-      return s.list.all(tenantId).map(toKey);
+      return s.list.all(tenantId).map(toOtaKey);
     },
     async deleteOtaKey(tenantId: string, id: string): Promise<boolean> {
       return s.delete.run(tenantId, id).changes > 0;

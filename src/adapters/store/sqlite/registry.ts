@@ -6,64 +6,9 @@ import type { Device, DeviceCredential, DeviceProfile, Tenant } from '../../../d
 import { PlatformError } from '../../../domain/errors.js';
 import type { DeviceQuery, Page, RegistryStore } from '../../../ports.js';
 import { clampLimit, fold, makeDevice, makeProfile, profileKeysJson, tenantNotFound } from '../shared.js';
+import { DEVICE_COLUMNS, PROFILE_COLUMNS, toDevice, toProfile, type DeviceRow, type ProfileRow } from '../rows/registry.js';
 import type { SqliteCredentials } from './credentials.js';
 import { bit, isUniqueViolation, type Db, type Statement } from './sql.js';
-
-interface DeviceRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  label: string | null;
-  profile_id: string;
-  is_gateway: number;
-  gateway_id: string | null;
-  customer_id: string | null;
-  created_at: number;
-}
-
-interface ProfileRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  codec: string;
-  telemetry_keys: string;
-  provision_key: string | null;
-  provision_secret: string | null;
-  controls: string | null;
-  decoder: string | null;
-  created_at: number;
-}
-
-const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
-const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, decoder, created_at';
-
-const toDevice = (r: DeviceRow): Device =>
-  makeDevice({
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    label: r.label,
-    profileId: r.profile_id,
-    isGateway: r.is_gateway,
-    gatewayId: r.gateway_id,
-    customerId: r.customer_id,
-    createdAt: r.created_at,
-  });
-
-const toProfile = (r: ProfileRow): DeviceProfile => ({
-  ...makeProfile({
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    codec: r.codec,
-    telemetryKeysJson: r.telemetry_keys,
-    provisionKey: r.provision_key,
-    provisionSecret: r.provision_secret,
-    createdAt: r.created_at,
-  }),
-  ...(r.controls !== null ? { controls: JSON.parse(r.controls) as DeviceProfile['controls'] } : {}),
-  ...(r.decoder !== null ? { decoder: r.decoder } : {}),
-});
 
 /** Registry methods, plus the row delete that the store's deleteDevice transaction composes. */
 export type SqliteRegistry = Omit<RegistryStore, 'deleteDevice'> & { deleteDeviceRow(id: string): boolean };

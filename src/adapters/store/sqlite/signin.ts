@@ -1,23 +1,8 @@
 /** OIDC identities and TOTP enrolments (migration 20). */
 import type { SigninStore, TotpEnrolment, UserIdentity } from '../../../ports.js';
 import { userNotFound } from '../shared.js';
+import { toTotp, type TotpRow } from '../rows/signin.js';
 import type { Db } from './sql.js';
-
-interface TotpRow {
-  user_id: string;
-  secret: string;
-  confirmed_at: number | null;
-  last_step: number;
-  recovery_hashes: string;
-}
-
-const toTotp = (r: TotpRow): TotpEnrolment => ({
-  userId: r.user_id,
-  secret: r.secret,
-  ...(r.confirmed_at !== null ? { confirmedAt: r.confirmed_at } : {}),
-  lastStep: r.last_step,
-  recoveryHashes: JSON.parse(r.recovery_hashes) as string[],
-});
 
 export function createSqliteSignin(db: Db): SigninStore {
   const s = {

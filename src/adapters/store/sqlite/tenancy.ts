@@ -4,8 +4,8 @@
  * rules and the rest through their own operations first.
  */
 import { PlatformError } from '../../../domain/errors.js';
-import type { Permission } from '../../../domain/permissions.js';
-import type { CustomRole, RoleScope, TenancyStore, TenantPatch, TenantRecord, TenantStatus } from '../../../ports.js';
+import type { TenancyStore, TenantPatch } from '../../../ports.js';
+import { toRole, toTenant, type RoleRow, type TenantRow } from '../rows/tenancy.js';
 import type { Db } from './sql.js';
 
 /**
@@ -30,32 +30,6 @@ export const V18_TENANCY = `
     UNIQUE (tenant_id, name)
   ) STRICT;
 `;
-
-interface TenantRow {
-  id: string;
-  name: string;
-  status: string;
-  created_at: number;
-}
-
-interface RoleRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  permissions: string;
-  scope: string | null;
-  created_at: number;
-}
-
-const toTenant = (r: TenantRow): TenantRecord => ({ id: r.id, name: r.name, status: r.status as TenantStatus, createdAt: r.created_at });
-const toRole = (r: RoleRow): CustomRole => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  name: r.name,
-  permissions: JSON.parse(r.permissions) as Permission[],
-  ...(r.scope !== null ? { scope: JSON.parse(r.scope) as RoleScope } : {}),
-  createdAt: r.created_at,
-});
 
 /** Tenant-scoped rows left once devices, users, rules and the rest went through their own deletes. */
 const LEFTOVERS = [

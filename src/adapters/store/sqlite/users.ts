@@ -1,49 +1,9 @@
 /** Platform users, their API keys (stored as hashes) and small persistent settings. */
 import { PlatformError } from '../../../domain/errors.js';
-import type { ApiKey, Role, User, UserPatch, UserStore } from '../../../ports.js';
+import type { ApiKey, User, UserPatch, UserStore } from '../../../ports.js';
 import { emailKey, makeApiKey, makeUser, tenantNotFound, userNotFound } from '../shared.js';
+import { KEY_COLUMNS, USER_COLUMNS, toApiKey, toUser, type ApiKeyRow, type UserRow } from '../rows/users.js';
 import { isUniqueViolation, type Db } from './sql.js';
-
-interface UserRow {
-  id: string;
-  tenant_id: string;
-  email: string;
-  password_hash: string;
-  role: string;
-  created_at: number;
-  disabled: number;
-  token_version: number;
-  customer_id: string | null;
-}
-
-interface ApiKeyRow {
-  id: string;
-  user_id: string;
-  name: string;
-  key_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  role: string | null;
-}
-
-const USER_COLUMNS = 'id, tenant_id, email, password_hash, role, created_at, disabled, token_version, customer_id';
-const KEY_COLUMNS = 'id, user_id, name, key_hash, created_at, expires_at, role';
-
-const toUser = (r: UserRow): User =>
-  makeUser({
-    id: r.id,
-    tenantId: r.tenant_id,
-    email: r.email,
-    passwordHash: r.password_hash,
-    role: r.role as Role,
-    createdAt: r.created_at,
-    disabled: r.disabled !== 0,
-    tokenVersion: r.token_version,
-    ...(r.customer_id !== null ? { customerId: r.customer_id } : {}),
-  });
-
-const toApiKey = (r: ApiKeyRow): ApiKey =>
-  makeApiKey({ id: r.id, userId: r.user_id, name: r.name, keyHash: r.key_hash, createdAt: r.created_at, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}), ...(r.role !== null ? { role: r.role as Role } : {}) });
 
 export function createSqliteUsers(db: Db): UserStore {
   const s = {
