@@ -66,6 +66,7 @@ export class QuotaService {
   /** Points committed since the last flush, by tenant (the day they count for is `pendingDay`). */
   private pending = new Map<string, number>();
   private pendingDay = '';
+  private pendingDayEndsAt = 0;
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly warned = new Map<string, { at: number; suppressed: number }>();
@@ -132,11 +133,12 @@ export class QuotaService {
     const s = this.stateOf(tenantId, now);
     if (now >= s.dayEndsAt) this.newDay(s, now);
     s.points += points;
-    const day = utcDay(s.dayEndsAt - 1);
-    if (day !== this.pendingDay) {
+    // Compared as the day's end (a number): formatting the day's name costs more than the rest of the call.
+    if (s.dayEndsAt !== this.pendingDayEndsAt) {
       // A new day: what is pending belongs to the old one and is written under it first.
       if (this.pending.size > 0) void this.flush();
-      this.pendingDay = day;
+      this.pendingDayEndsAt = s.dayEndsAt;
+      this.pendingDay = utcDay(s.dayEndsAt - 1);
     }
     this.pending.set(tenantId, (this.pending.get(tenantId) ?? 0) + points);
   }
