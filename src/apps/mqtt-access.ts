@@ -10,16 +10,29 @@ import { allows } from '../domain/permissions.js';
 import type { Clock, DeviceGroupLookup, Logger, Store } from '../ports.js';
 import type { AuthService } from '../services/auth.js';
 import { MqttGrantService } from '../services/mqtt-grants.js';
+import type { TenantStatusCache } from '../services/tenant-status.js';
 
 
 export interface MqttAccess {
   readonly grants: MqttGrantService;
   readonly transportOptions: Pick<MqttTransportOptions, 'grants' | 'authenticateApp'>;
-  /** Once the transport exists: grant changes recompile the tenant's live connections. */
-  bind(transport: { reauthorize(tenantId: string): Promise<number> }): void;
+  /**
+   * Once the transport exists: grant changes recompile the tenant's live connections; a suspended
+   * or deleted tenant's clients are disconnected.
+   */
+  bind(transport: { reauthorize(tenantId: string): Promise<number>; revokeTenant(tenantId: string, why: string, forget: boolean): number }): void;
 }
 
-export function createMqttAccess(deps: { store: Store; clock: Clock; logger: Logger; auth: AuthService; groups?: DeviceGroupLookup }): MqttAccess {
+export interface MqttAccessDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly auth: AuthService;
+  readonly groups?: DeviceGroupLookup;
+  readonly tenantStatus?: Pick<TenantStatusCache, 'onRevoked'>;
+}
+
+export function createMqttAccess(deps: MqttAccessDeps): MqttAccess {
   const logger = deps.logger.child({ component: 'mqtt-grants' });
   // The groups store (device groups, issue 15 item 2) supplies membership when wired by the
   // composition root; without it every `${group:…}` and group subject holds no device.
@@ -44,6 +57,10 @@ export function createMqttAccess(deps: { store: Store; clock: Clock; logger: Log
           (removed) => logger.info({ tenantId, removedSubscriptions: removed }, 'mqtt grants changed: connections recompiled'),
           (err: unknown) => logger.error({ tenantId, err: (err as Error).message }, 'mqtt grants changed: recompiling connections failed'),
         );
+      });
+      deps.tenantStatus?.onRevoked((tenantId, status) => {
+        const closed = transport.revokeTenant(tenantId, `tenant ${status}`, status === 'deleted');
+        deps.logger.info({ tenantId, status, closedConnections: closed }, `mqtt: tenant ${status}, its clients disconnected`);
       });
     },
   };

@@ -148,7 +148,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const registry = new RegistryService({ store, clock, logger, codecNames: codecs.names, decoders, tokens, metrics, deviceAuthLimits: deviceAuthLimits(config), deviceQuota: quotas, tenantStatus });
   try {
     await registry.init();
-    await tenantStatus.load();
+    await tenantStatus.start(logger);
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
     await bus.close();
@@ -350,7 +350,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
   const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
   const ota = { packages: otaPackages, devices: otaDevices, rollouts, signing: otaSigning };
-  const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups });
+  const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
   const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
@@ -390,6 +390,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     for (const { app, name } of servers) await closeServer(app, name, logger);
     await ingest.drain();
     await quotas.stop(); // the last commits' points reach the daily counter
+    tenantStatus.stop();
     await outbox.drain(); // the last commits' events reach the bus (and their records are acknowledged)
     await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.

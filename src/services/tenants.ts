@@ -59,8 +59,8 @@ export class TenantService {
     if (id === DEFAULT_TENANT_ID) throw new PlatformError('CONFLICT', 'the default tenant cannot be deleted');
     await this.get(id);
     const { store } = this.deps;
-    // Refused from now on, also by identities still in the device authentication cache.
-    this.deps.status.set(id, 'suspended');
+    // Refused from now on, also by identities still in the device authentication cache; open connections end.
+    this.deps.status.set(id, 'deleted');
     for (;;) {
       const page = await store.listDevices({ tenantId: id, limit: PAGE, offset: 0 });
       if (page.items.length === 0) break;

@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import mqtt from 'mqtt';
 import { apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
 
 let tp: TestPlatform;
@@ -101,6 +102,28 @@ test("suspension refuses the tenant's users and its devices over MQTT and HTTP; 
   assert.equal((await mqttPublish(device.accessToken)).status, 0, 'accepted again');
   assert.equal(await httpTelemetry(device.accessToken), 200);
   assert.equal((await tp.api.request('PATCH', '/api/tenants/00000000-0000-4000-8000-000000000001', { status: 'suspended' })).status, 409);
+});
+
+/** The device connected over MQTT (MQTT.js, no reconnect); resolves with how the connection ended. */
+async function liveDevice(token: string, protocolVersion: 4 | 5): Promise<{ closed: Promise<{ disconnectReason?: number }> }> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${tp.ports.mqtt}`, { username: token, protocolVersion, reconnectPeriod: 0, clientId: `live-${protocolVersion}` });
+  await client.subscribeAsync('v1/devices/me/attributes');
+  let disconnectReason: number | undefined;
+  client.on('disconnect', (packet) => (disconnectReason = packet.reasonCode));
+  return { closed: new Promise((resolve) => client.on('close', () => resolve({ disconnectReason }))) };
+}
+
+test("regression (issue 15): suspending a tenant disconnects its devices' live MQTT connections, not only new ones", async () => {
+  const v5 = await liveDevice(device.accessToken, 5);
+  // A second device, connected over MQTT 3.1.1.
+  const other = await tenantAdmin.createDevice('b-meter-2');
+  const v311 = await liveDevice(other.accessToken, 4);
+  assert.equal((await tp.api.request('PATCH', `/api/tenants/${tenantId}`, { status: 'suspended' })).status, 200);
+  // MQTT 5 is told why (DISCONNECT 0x87 Not authorized, MQTT 5.0 §3.14.2.1); 3.1.1 has no server DISCONNECT: the socket closes.
+  assert.equal((await v5.closed).disconnectReason, 0x87);
+  assert.equal((await v311.closed).disconnectReason, undefined);
+  assert.equal((await tp.api.request('PATCH', `/api/tenants/${tenantId}`, { status: 'active' })).status, 200);
+  assert.equal((await mqttPublish(device.accessToken)).status, 0, 'accepted again');
 });
 
 test('deleting a tenant removes its devices and users, is audited; the default tenant cannot be deleted', async () => {

@@ -432,6 +432,11 @@ export class Connection implements ClientConnection, SessionLink, ClientLink, Pa
     this.disconnect(0x8e, 'session taken over');
   }
 
+  /** Not authorized any more (MQTT 5.0 §3.14.2.1: a server may send 0x87 in DISCONNECT). */
+  revoke(why: string): void {
+    this.disconnect(0x87, why);
+  }
+
   /** Broker shutdown: DISCONNECT 0x8B "server shutting down", and little patience after it. */
   shutdown(): void {
     this.disconnect(0x8b, 'server shutting down', 1000);

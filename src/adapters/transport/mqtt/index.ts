@@ -12,7 +12,7 @@ import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
 import type { Interceptor } from './interceptor.js';
-import { reauthorizeSpace } from './reauthorize.js';
+import { reauthorizeSpace, revokeSpace } from './reauthorize.js';
 import { acceptWebSocket, closeServer, listen, type Listener } from './listeners.js';
 
 export { MqttBroker } from './broker.js';
@@ -83,6 +83,8 @@ export type MqttTransport = Transport & {
   acceptWebSocket(ws: WebSocket): void;
   /** A tenant's grants changed: recompile its connections' grants and drop subscriptions no longer allowed (how many). */
   reauthorize(tenantId: string): Promise<number>;
+  /** A tenant was suspended (`forget` false) or deleted (true): its clients are disconnected; how many. */
+  revokeTenant(tenantId: string, why: string, forget: boolean): number;
 };
 
 export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
@@ -152,6 +154,10 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
 
     reauthorize(tenantId: string): Promise<number> {
       return reauthorizeSpace(broker, tenantId);
+    },
+
+    revokeTenant(tenantId: string, why: string, forget: boolean): number {
+      return revokeSpace(broker, tenantId, why, forget);
     },
   };
 }

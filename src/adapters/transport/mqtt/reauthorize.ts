@@ -15,6 +15,12 @@ export interface ReauthorizeHost {
   unsubscribe(session: Session, key: string): boolean;
 }
 
+/** What ending a space's connections needs of the broker. */
+export interface RevokeHost {
+  sessionsIn(spaceKey: string): Iterable<Session>;
+  endSession(session: Session): void;
+}
+
 /** Removes the session's routed subscriptions its principal may no longer make; returns how many. */
 export function pruneSubscriptions(host: ReauthorizeHost, session: Session): number {
   const policy = host.options.policy;
@@ -46,4 +52,23 @@ export async function reauthorizeSpace(host: ReauthorizeHost, spaceKey: string):
   let removed = 0;
   for (const s of sessions) removed += pruneSubscriptions(host, s);
   return removed;
+}
+
+/**
+ * The space's owner may no longer connect (tenant suspended or deleted): every connected client
+ * of it is disconnected (MQTT 5 with reason 0x87), and with `forget` every stored session of it is
+ * ended too (a deleted tenant's sessions have nothing to resume). Returns how many connections
+ * were closed. New CONNECTs are refused by authentication, which reads the same tenant status.
+ */
+export function revokeSpace(host: RevokeHost, spaceKey: string, why: string, forget: boolean): number {
+  let closed = 0;
+  for (const session of [...host.sessionsIn(spaceKey)]) {
+    const link = session.link;
+    if (link?.revoke) {
+      link.revoke(why);
+      closed++;
+    }
+    if (forget) host.endSession(session);
+  }
+  return closed;
 }

@@ -79,6 +79,8 @@ export interface SessionLink {
   /** Returns false when the packet was not sent (over the client's Maximum Packet Size). */
   writePublish(d: Delivery | undefined, msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, dup: boolean): boolean;
   writePubrel(packetId: number): void;
+  /** Ends the connection because its principal lost the right to be connected (tenant suspended). */
+  revoke?(why: string): void;
 }
 
 export interface SessionEnv {
