@@ -60,6 +60,11 @@ export class Api {
     private readonly token: string,
   ) {}
 
+  /** The admin's bearer token, for requests this class has no helper for (binary bodies). */
+  get bearer(): string {
+    return this.token;
+  }
+
   static async login(baseUrl: string): Promise<Api> {
     const res = await fetch(`${baseUrl}/api/auth/login`, {
       method: 'POST',
