@@ -2,8 +2,8 @@
  * Firmware chunks served (issue 16, Must show 3): N devices download the same image at once, chunk
  * by chunk as ThingsBoard's OTA documentation has devices do it, over MQTT and over HTTP, against a
  * platform in its own process (SQLite, ports 0); the reference in the same run is a plain static
- * file server (`python3 -m http.server`, threaded) serving the same chunks as files, fetched by the
- * same HTTP downloaders.
+ * file server (Python's http.server, threaded, as `python3 -m http.server` runs it but with a listen
+ * backlog of 1,024) serving the same chunks as files, fetched by the same HTTP downloaders.
  *
  *   node --import tsx bench/ota-chunks.ts [--devices 500] [--image-kib 256] [--chunk-kib 16] [--json FILE]
  *
@@ -12,7 +12,7 @@
  *   to `v2/fw/request/{id}/chunk/{n}` (QoS 1), one chunk in flight, the next after the answer.
  * - HTTP: each device GETs `/api/v1/{token}/firmware?title&version&size&chunk=n` in turn over a
  *   keep-alive connection (node:http agent, one socket per device).
- * - Reference: the same downloaders GET `/chunk-{n}` from `python3 -m http.server`.
+ * - Reference: the same downloaders GET `/chunk-{n}` from Python's http.server.
  * Every device's reassembled image is checked against the package's SHA-256 (a bench that
  * served wrong bytes fast would measure nothing). Reported per run: chunks/s, MB/s, the p50/p99 of
  * one chunk's round trip, and platform / reference ratios.
@@ -137,7 +137,14 @@ async function upload(api: Api, image: Buffer): Promise<{ id: string; checksum: 
 
 async function startStaticServer(dir: string): Promise<{ port: number; stop: () => void }> {
   const port = await freePort();
-  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
+  // python3 -m http.server, with a listen backlog of 1,024 instead of socketserver's 5 (500 clients connecting at once overflow 5: resets).
+  const script = [
+    'import functools, http.server, sys',
+    'http.server.ThreadingHTTPServer.request_queue_size = 1024',
+    'handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])',
+    "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler).serve_forever()",
+  ].join('\n');
+  const child = spawn('python3', ['-c', script, String(port), dir], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {
       await get(new http.Agent(), port, '/chunk-0');
