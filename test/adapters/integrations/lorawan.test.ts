@@ -130,7 +130,7 @@ describe('LoRaWAN integrations', () => {
     }
   });
 
-  it('chirpstack: a command becomes command/down {id, devEui, confirmed, fPort, data}; the txack answers it', async () => {
+  it('chirpstack: a command queued before the device is heard becomes command/down {id, devEui, confirmed, fPort, data} after its uplink; the txack answers it', async () => {
     const app = randomUUID();
     const eui = devEui();
     const device = await p.api.createDevice(eui, { profileId });
@@ -140,11 +140,12 @@ describe('LoRaWAN integrations', () => {
       const downlinks: { topic: string; body: Record<string, unknown> }[] = [];
       ns.on('message', (topic, payload) => downlinks.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
       await ns.subscribeAsync(`application/${app}/device/+/command/down`, { qos: 1 });
-      // The device is heard once after start: from then on commands reach it.
-      await ns.publishAsync(`application/${app}/device/${eui}/event/up`, JSON.stringify(fixture('chirpstack-up.json', { APPLICATION_ID: app, DEV_EUI: eui })), { qos: 1 });
-      await eventually(async () => ((await status(p.api, id)).received === 1 ? true : undefined), 10_000, 'uplink handled');
+      // Not heard yet since the integration started: the command waits in the outbox.
       const sent = await p.api.request<{ id: string; status: string }>('POST', `/api/devices/${device.id}/commands`, { method: 'setLevel', params: { level: 7 }, persistent: true, timeoutMs: 60_000 });
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      assert.equal(sent.body.status, 'QUEUED');
+      // Its uplink (class A: the server sends downlinks after one) opens the way.
+      await ns.publishAsync(`application/${app}/device/${eui}/event/up`, JSON.stringify(fixture('chirpstack-up.json', { APPLICATION_ID: app, DEV_EUI: eui })), { qos: 1 });
       const down = await eventually(async () => downlinks[0], 10_000, 'downlink published');
       assert.equal(down.topic, `application/${app}/device/${eui}/command/down`);
       assert.deepEqual(Object.keys(down.body).sort(), ['confirmed', 'data', 'devEui', 'fPort', 'id']);
