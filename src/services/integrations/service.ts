@@ -143,7 +143,7 @@ export class IntegrationService {
    * UNAVAILABLE is an error the server should retry.
    */
   async webhook(id: string, secret: string | undefined, body: unknown): Promise<{ stored: number; rejected: { code: string; message: string }[] }> {
-    const i = await this.deps.store.getIntegration(id).catch(() => undefined);
+    const i = await this.deps.store.getIntegration(id);
     const connector = i ? this.connectors.get(i.type) : undefined;
     const expected = i && connector?.webhook ? connector.webhook.secret(i.config) : undefined;
     if (!i || !connector?.webhook || expected === undefined || secret === undefined || !sameSecret(secret, expected)) {
