@@ -50,7 +50,8 @@ const TRANSPORT = 'http';
 
 interface Bound {
   identity: DeviceIdentity;
-  session: DeviceSession;
+  /** Set right after the binding is recorded (opening it may deliver queued commands to the binding at once). */
+  session?: DeviceSession;
   devEui: string;
   nsDeviceId: string | undefined;
 }
@@ -114,7 +115,7 @@ export class LorawanDevices {
   /** The integration stops: its devices' sessions end (commands for them wait QUEUED). */
   close(): void {
     this.closed = true;
-    for (const b of this.bound.values()) b.session.close();
+    for (const b of this.bound.values()) b.session?.close();
     this.bound.clear();
     this.pending.clear();
   }
@@ -167,7 +168,7 @@ export class LorawanDevices {
     // Same id, other profile (the device was moved): the new identity decodes from now on.
     if (b && b.identity.profileId !== identity.profileId) b.identity = identity;
     if (!b && !this.closed) {
-      const bound: Bound = { identity, devEui: ref.devEui, nsDeviceId: ref.nsDeviceId, session: undefined as unknown as DeviceSession };
+      const bound: Bound = { identity, devEui: ref.devEui, nsDeviceId: ref.nsDeviceId };
       this.bound.set(identity.deviceId, bound);
       bound.session = this.deps.deviceApi.openSession(identity, TRANSPORT, { onRpcRequest: (r) => this.command(bound, r) }, { persistent: false });
       b = bound;
@@ -175,7 +176,7 @@ export class LorawanDevices {
     if (!b) throw new PlatformError('UNAVAILABLE', 'integration stopped');
     if (ref.devEui) b.devEui = ref.devEui;
     if (ref.nsDeviceId !== undefined) b.nsDeviceId = ref.nsDeviceId;
-    b.session.touch();
+    b.session?.touch();
     return b;
   }
 

@@ -166,6 +166,38 @@ describe('LoRaWAN integrations', () => {
     }
   });
 
+  it('chirpstack, confirmed downlinks: the gateway txack does not answer the command, the device ack does', async () => {
+    const app = randomUUID();
+    const eui = devEui();
+    const device = await p.api.createDevice(eui, { profileId });
+    const id = await createIntegration(p.api, { type: 'chirpstack', name: `cs-conf ${app}`, config: { url: BROKER, applicationId: app, confirmed: true } });
+    const ns = await brokerClient();
+    try {
+      const downlinks: Record<string, unknown>[] = [];
+      ns.on('message', (_topic, payload) => downlinks.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+      await ns.subscribeAsync(`application/${app}/device/+/command/down`, { qos: 1 });
+      const base = `application/${app}/device/${eui}/event`;
+      await ns.publishAsync(`${base}/up`, JSON.stringify(fixture('chirpstack-up.json', { APPLICATION_ID: app, DEV_EUI: eui })), { qos: 1 });
+      await eventually(async () => ((await status(p.api, id)).received === 1 ? true : undefined), 10_000, 'uplink handled');
+      const sent = await p.api.request<{ id: string }>('POST', `/api/devices/${device.id}/commands`, { method: 'setLevel', params: { level: 1 }, persistent: true, timeoutMs: 60_000 });
+      const down = await eventually(async () => downlinks[0], 10_000, 'downlink published');
+      assert.equal(down.confirmed, true);
+      const item = { APPLICATION_ID: app, DEV_EUI: eui, QUEUE_ITEM_ID: String(down.id) };
+      await ns.publishAsync(`${base}/txack`, JSON.stringify(fixture('chirpstack-txack.json', item)), { qos: 1 });
+      await eventually(async () => ((await status(p.api, id)).received === 2 ? true : undefined), 10_000, 'txack handled');
+      assert.notEqual((await p.api.request<{ status: string }>('GET', `/api/commands/${sent.body.id}`)).body.status, 'SUCCESSFUL');
+      await ns.publishAsync(`${base}/ack`, JSON.stringify(fixture('chirpstack-ack.json', item)), { qos: 1 });
+      const done = await eventually(async () => {
+        const c = await p.api.request<{ status: string; response?: unknown }>('GET', `/api/commands/${sent.body.id}`);
+        return c.body.status === 'SUCCESSFUL' ? c.body : undefined;
+      }, 10_000, 'command SUCCESSFUL on the ack');
+      assert.deepEqual(done.response, { status: 'acknowledged' });
+    } finally {
+      await ns.endAsync();
+      await p.api.request('DELETE', `/api/integrations/${id}`);
+    }
+  });
+
   it('chirpstack: malformed events and unknown devices are counted and logged; the integration keeps running; bindBy deviceName with auto-provisioning', async () => {
     const app = randomUUID();
     const eui = devEui();
