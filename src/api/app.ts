@@ -24,6 +24,7 @@ import { commandRoutes } from './commands.js';
 import { credentialRoutes } from './credentials.js';
 import { dashboardRoutes } from './dashboards.js';
 import { integrationRoutes } from './integrations.js';
+import { integrationWebhookRoutes } from './integrations-webhook.js';
 import { grantRoutes } from './grants.js';
 import { quotaRoutes } from './quotas.js';
 import type { ApiDeps } from './deps.js';
@@ -171,6 +172,8 @@ function managementApi(deps: ApiDeps) {
     await api.register(oidcRoutes, { deps, oidc: deps.oidc });
     // Authenticates itself (subprotocol or first message): browsers cannot send headers on a WebSocket.
     if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
+    // Network servers' webhooks: authenticated by the integration's own secret, not a user.
+    if (deps.integrations) await api.register(integrationWebhookRoutes, { integrations: deps.integrations });
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
       enforceRoles(secured, (principal) => deps.auth.roles.permissionsOf(principal));

@@ -90,7 +90,7 @@ export interface ApiDeps {
   /** OTA packages and assignments (issue 16); routes exist only when given. */
   readonly ota?: OtaApi;
   /** Bridges and streams (issue 18); routes exist only when given. */
-  readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove'>;
+  readonly integrations?: Pick<IntegrationService, 'list' | 'get' | 'create' | 'remove' | 'webhook'>;
   /** Device-to-device MQTT grants (issue 15); routes exist only when given. */
   readonly mqttGrants?: Pick<MqttGrantService, 'list' | 'get' | 'create' | 'remove'>;
   /** Tenant quotas (issue 15): GET /api/quotas, GET/PUT /api/tenants/:id/quotas; routes exist only when given. */

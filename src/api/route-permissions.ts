@@ -1,7 +1,8 @@
 /**
  * The one route → permission table of the management API. Every route registered under /api
  * has an entry: a permission (resource:action), `self` (acts on the caller only: own session,
- * password, API keys; any signed-in role) or `public` (no user: sign-in; the live WebSocket,
+ * password, API keys; any signed-in role) or `public` (no user: sign-in; network servers' webhooks,
+ * which carry their integration's secret; the live WebSocket,
  * which authenticates itself and checks per subscription). A route without an entry stops
  * startup (roles.ts, onRoute hook), so a new route cannot escape authorization.
  */
@@ -154,6 +155,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/integrations': 'integrations:write',
   'GET /api/integrations/:id': 'integrations:read',
   'DELETE /api/integrations/:id': 'integrations:write',
+  // A network server's webhook (TTS): no user; the integration's own secret header authenticates it (api/integrations-webhook.ts).
+  'POST /api/integrations/:id/tts/uplink': 'public',
 
   'POST /api/ota/packages': 'ota:write',
   'GET /api/ota/packages': 'ota:read',

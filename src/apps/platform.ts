@@ -308,7 +308,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // Bridges and streams (issue 18): committed events out, remote telemetry in through the device
   // API; every host they connect to passes the outbound policy the webhooks pass.
-  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices, outbound });
+  const integrations = createIntegrations({ store, bus, clock, logger, metrics, registry, deviceApi: devices, outbound, decoders });
   // Customers and device groups (issue 15): who sees what, and groups as targets of bulk actions.
   const customers = new CustomerService({ store, clock });
   const groups = new DeviceGroupService({

@@ -8,8 +8,11 @@ import type { JsonValue } from './telemetry.js';
 
 export type JsonObject = { [key: string]: JsonValue };
 
-/** The integration types this build runs. Kafka is documented (docs/INTEGRATIONS.md), not built. */
-export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp'] as const;
+/**
+ * The integration types this build runs. Kafka is documented (docs/INTEGRATIONS.md), not built.
+ * `chirpstack` and `tts` are LoRaWAN network servers (domain/lorawan.ts): data in, downlinks out.
+ */
+export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp', 'chirpstack', 'tts'] as const;
 export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
 
 /** The committed events an integration may export (the bus events of the same names). */

@@ -3,6 +3,7 @@
  * Store), and the small port each connector implements (adapters/integrations/<type>/).
  */
 import type { ExportRecord, Integration, IntegrationType, JsonObject, NewExportRecord } from '../domain/integrations.js';
+import type { LorawanDownlink, LorawanEvent } from '../domain/lorawan.js';
 
 /** Definitions and per-integration durable buffers; the Store implements it (sqlite: migration 17). */
 export interface IntegrationStore {
@@ -34,6 +35,14 @@ export interface IntegrationLinkEvents {
    * (ThingsBoard JSON). Resolves once committed, so the connector acknowledges the remote only then.
    */
   onInbound?(deviceName: string, payload: Buffer): Promise<void>;
+  /**
+   * A LoRaWAN network server's event (ChirpStack, TTS). Resolves once handled (an uplink:
+   * committed); rejects when it was refused (unknown device, decoder failure), which the
+   * connector counts and logs without stopping.
+   */
+  onLorawan?(event: LorawanEvent): Promise<void>;
+  /** A message from the remote that could not be read at all (not JSON, wrong shape): counted and logged. */
+  onMalformed?(reason: string, detail: { topic?: string }): void;
 }
 
 /** One live connection of one integration to its remote. */
@@ -44,6 +53,11 @@ export interface IntegrationLink {
    * remote is away: the records stay buffered and are sent again.
    */
   send(records: readonly ExportRecord[]): Promise<void>;
+  /**
+   * LoRaWAN connectors: queues a downlink at the network server; resolves once the server's
+   * broker took it (PUBACK, or written at QoS 0). UNAVAILABLE while away.
+   */
+  downlink?(downlink: LorawanDownlink): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,6 +80,31 @@ export interface IntegrationConnector {
   /** Every URL a link of this config connects to: the outbound policy checks each at save and before connecting. */
   targets(config: JsonObject): URL[];
   open(integration: Integration, events: IntegrationLinkEvents, pinned: PinnedHosts): IntegrationLink;
+  /**
+   * LoRaWAN connectors: how devices are bound, provisioned and addressed (the service needs it
+   * for every event); absent for the other types.
+   */
+  lorawan?(config: JsonObject): LorawanSettings;
+  /**
+   * Webhook connectors (TTS): the secret a request must present, and the events its body holds
+   * (throws BAD_REQUEST / MALFORMED_PAYLOAD when the body is not the server's shape).
+   */
+  webhook?: {
+    secret(config: JsonObject): string | undefined;
+    parse(config: JsonObject, body: unknown): LorawanEvent[];
+  };
+}
+
+/** A LoRaWAN integration's settings the service acts on. */
+export interface LorawanSettings {
+  /** devEui: the Continuum device is named after the DevEUI (lowercase hex); deviceName: after the server's device name/id. */
+  readonly bindBy: 'devEui' | 'deviceName';
+  /** A device not found is created in this profile (of the integration's tenant); absent: refused. */
+  readonly provisionProfileId?: string;
+  /** fPort of a downlink whose encoder names none. */
+  readonly fPort: number;
+  /** Downlinks are sent confirmed (the device acknowledges; the command answers on that ack). */
+  readonly confirmed: boolean;
 }
 
 /** Counters per integration; backlog and lag are gauges read from the service when scraped. */

@@ -10,10 +10,12 @@
  */
 import type { BusEvents } from '../../domain/bus-event-map.js';
 import { passesFilter, type ExportEvent, type Integration, type NewExportRecord } from '../../domain/integrations.js';
-import { isPlatformError } from '../../domain/errors.js';
+import { isPlatformError, PlatformError } from '../../domain/errors.js';
 import { normalHostname } from '../../domain/outbound/allow-list.js';
+import type { LorawanEvent } from '../../domain/lorawan.js';
 import type { Bus, Clock, IntegrationConnector, IntegrationLink, IntegrationMetrics, IntegrationStore, Logger } from '../../ports.js';
 import type { OutboundTargets } from '../outbound.js';
+import { LorawanDevices, type LorawanDeps } from './lorawan.js';
 import { alarmRecords, attributeRecords, commandRecords, statusRecords, telemetryRecords } from './records.js';
 
 export interface RunnerDeps {
@@ -29,6 +31,8 @@ export interface RunnerDeps {
   readonly device: (id: string) => Promise<{ name: string; profileId: string } | undefined>;
   /** Commits a device's telemetry that came in from the remote (MQTT bridge, direction in). */
   readonly inbound: (tenantId: string, deviceName: string, payload: Buffer) => Promise<void>;
+  /** What LoRaWAN integrations (connectors with `lorawan`) act through; without it they refuse their events. */
+  readonly lorawan?: LorawanDeps;
   readonly maxBuffer: number;
   /** Records handed to the link at once. */
   readonly batchSize: number;
@@ -68,6 +72,7 @@ export class IntegrationRunner {
   private connected = false;
   private connecting: Promise<void> | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  private lorawan: LorawanDevices | undefined;
 
   constructor(
     readonly integration: Integration,
@@ -78,6 +83,8 @@ export class IntegrationRunner {
     const i = this.integration;
     const directions = this.deps.connector.directions(i.config);
     this.state = 'connecting';
+    const settings = this.deps.connector.lorawan?.(i.config);
+    if (settings && this.deps.lorawan) this.lorawan = new LorawanDevices(i, settings, this.deps.lorawan, () => this.link);
     if (directions.out) this.subscribeAll();
     this.connecting = this.connect(directions.in);
   }
@@ -133,6 +140,8 @@ export class IntegrationRunner {
         if (error !== undefined) this.noteError(error);
       },
       ...(inbound ? { onInbound: (deviceName: string, payload: Buffer) => this.onInbound(deviceName, payload) } : {}),
+      ...(this.lorawan ? { onLorawan: (event: LorawanEvent) => this.lorawanEvent(event) } : {}),
+      onMalformed: (reason, detail) => this.malformed(reason, detail),
     }, pinned);
   }
 
@@ -143,6 +152,7 @@ export class IntegrationRunner {
     if (options.deleted) for (const event of this.groups) await this.deps.bus.removeGroup?.(event);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.lorawan?.close();
     await this.connecting;
     await this.flushing;
     await this.link?.close().catch((err: unknown) => this.deps.logger.warn({ err, integration: this.integration.id }, 'closing an integration failed'));
@@ -263,6 +273,31 @@ export class IntegrationRunner {
       this.noteError(err);
       throw err;
     }
+  }
+
+  /** A LoRaWAN event (from the link or a webhook): counted stored or rejected; a refusal is logged and rethrown. */
+  async lorawanEvent(event: LorawanEvent): Promise<void> {
+    if (!this.lorawan || this.state === 'stopped') throw new PlatformError('UNAVAILABLE', 'integration not running');
+    try {
+      await this.lorawan.handle(event);
+      this.received++;
+      this.deps.metrics.received(this.integration.id, 'stored');
+    } catch (err) {
+      this.rejected++;
+      this.deps.metrics.received(this.integration.id, 'rejected');
+      this.noteError(err);
+      const i = this.integration;
+      this.deps.logger.warn({ integration: i.id, tenant: i.tenantId, type: i.type, event: event.kind, devEui: event.devEui, nsDevice: event.nsDeviceId, reason: err instanceof Error ? err.message : String(err) }, 'lorawan event refused');
+      throw err;
+    }
+  }
+
+  /** A remote message that could not be read at all: counted as rejected and logged; the link goes on. */
+  malformed(reason: string, detail: { topic?: string } = {}): void {
+    this.rejected++;
+    this.deps.metrics.received(this.integration.id, 'rejected');
+    this.noteError(`malformed message: ${reason}`);
+    this.deps.logger.warn({ integration: this.integration.id, tenant: this.integration.tenantId, type: this.integration.type, ...detail, reason }, 'integration message malformed');
   }
 
   private noteError(err: unknown): void {

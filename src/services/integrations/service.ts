@@ -5,11 +5,12 @@
  * Secrets (passwords, private keys) are kept but never answered: views drop them and list
  * which are set.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isPlatformError, PlatformError } from '../../domain/errors.js';
 import { EXPORT_EVENTS, INTEGRATION_TYPES, type ExportFilter, type Integration, type IntegrationType, type JsonObject } from '../../domain/integrations.js';
 import type { Bus, Clock, IntegrationConnector, IntegrationMetrics, IntegrationStore, Logger } from '../../ports.js';
 import type { OutboundTargets } from '../outbound.js';
+import type { LorawanDeps } from './lorawan.js';
 import { IntegrationRunner, type RunnerStatus } from './runner.js';
 
 export interface IntegrationServiceDeps {
@@ -23,6 +24,10 @@ export interface IntegrationServiceDeps {
   readonly outbound: OutboundTargets;
   readonly getDevice: (id: string) => Promise<{ name: string; profileId: string; tenantId: string } | undefined>;
   readonly inbound: (tenantId: string, deviceName: string, payload: Buffer) => Promise<void>;
+  /** What LoRaWAN integrations (chirpstack, tts) act through: device lookup and creation, decoders, the device API. */
+  readonly lorawan?: LorawanDeps;
+  /** Whether a profile id is one of the tenant's (a LoRaWAN integration's provisionProfileId is checked at create). */
+  readonly profileOfTenant?: (tenantId: string, profileId: string) => Promise<boolean>;
   /** Records an integration keeps while its remote is away (default 100,000). */
   readonly maxBuffer?: number;
 }
@@ -63,6 +68,13 @@ function withoutSecrets(config: JsonObject, paths: readonly string[]): { config:
   return { config: copy, set };
 }
 
+/** Compares secrets in constant time (hashes first, so lengths do not leak either). */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 export class IntegrationService {
   private readonly runners = new Map<string, IntegrationRunner>();
   private readonly connectors: Map<string, IntegrationConnector>;
@@ -100,6 +112,10 @@ export class IntegrationService {
     const connector = this.connector(body.type as IntegrationType);
     const config = connector.validate(body.config);
     this.checkTargets(connector, config);
+    const provisionProfileId = connector.lorawan?.(config).provisionProfileId;
+    if (provisionProfileId !== undefined && this.deps.profileOfTenant && !(await this.deps.profileOfTenant(tenantId, provisionProfileId))) {
+      throw new PlatformError('BAD_REQUEST', `${connector.type} config: provisionProfileId ${provisionProfileId} is not a profile of this tenant`);
+    }
     const filter = body.filter ?? {};
     for (const e of filter.events ?? []) if (!(EXPORT_EVENTS as readonly string[]).includes(e)) throw new PlatformError('BAD_REQUEST', `unknown event ${e}`);
     const now = this.deps.clock.now();
@@ -117,6 +133,43 @@ export class IntegrationService {
     await runner?.stop({ deleted: true });
     await this.deps.store.deleteIntegration(id);
     this.deps.logger.info({ integration: id }, 'integration deleted');
+  }
+
+  /**
+   * A webhook request (TTS): authenticated by the integration's own secret, not by a user. Every
+   * failure to authenticate (no such integration, no webhook, wrong or missing secret) is the same
+   * 401, so the answer tells nothing about which integrations exist. An event the integration
+   * refuses (unknown device, decoder failure) is counted, logged and reported in the answer; only
+   * UNAVAILABLE is an error the server should retry.
+   */
+  async webhook(id: string, secret: string | undefined, body: unknown): Promise<{ stored: number; rejected: { code: string; message: string }[] }> {
+    const i = await this.deps.store.getIntegration(id);
+    const connector = i ? this.connectors.get(i.type) : undefined;
+    const expected = i && connector?.webhook ? connector.webhook.secret(i.config) : undefined;
+    if (!i || !connector?.webhook || expected === undefined || secret === undefined || !sameSecret(secret, expected)) {
+      throw new PlatformError('UNAUTHORIZED', 'webhook secret missing or wrong');
+    }
+    const runner = this.runners.get(i.id);
+    if (!runner) throw new PlatformError('UNAVAILABLE', 'integration is not running (disabled?)');
+    let events;
+    try {
+      events = connector.webhook.parse(i.config, body);
+    } catch (err) {
+      runner.malformed(err instanceof Error ? err.message : String(err), { topic: 'webhook' });
+      throw err;
+    }
+    let stored = 0;
+    const rejected: { code: string; message: string }[] = [];
+    for (const event of events) {
+      try {
+        await runner.lorawanEvent(event);
+        stored++;
+      } catch (err) {
+        if (isPlatformError(err, 'UNAVAILABLE')) throw err;
+        rejected.push({ code: isPlatformError(err) ? err.code : 'INTERNAL', message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return { stored, rejected };
   }
 
   /** Backlog and lag of every running integration, for the metrics gauges. */
@@ -174,6 +227,7 @@ export class IntegrationService {
       outbound: this.deps.outbound,
       device: (id) => this.device(id),
       inbound: this.deps.inbound,
+      ...(this.deps.lorawan ? { lorawan: this.deps.lorawan } : {}),
       maxBuffer: this.deps.maxBuffer ?? 100_000,
       batchSize: 500,
     });

@@ -1,0 +1,1 @@
+export { chirpstackConnector } from './connector.js';

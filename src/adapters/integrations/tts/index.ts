@@ -1,0 +1,1 @@
+export { ttsConnector } from './connector.js';
