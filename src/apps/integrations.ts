@@ -8,6 +8,7 @@ import { createIntegrationMetrics } from '../adapters/metrics/integrations.js';
 import { mqttBridgeConnector } from '../adapters/integrations/mqtt-bridge/index.js';
 import { natsConnector } from '../adapters/integrations/nats/index.js';
 import { amqpConnector } from '../adapters/integrations/amqp/index.js';
+import { fhirConnector } from '../adapters/integrations/fhir/index.js';
 import { PlatformError } from '../domain/errors.js';
 import type { Bus, Clock, DeviceApi, Logger, Store } from '../ports.js';
 import { IntegrationService } from '../services/integrations/service.js';
@@ -24,7 +25,7 @@ export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock;
     clock: deps.clock,
     logger: deps.logger.child({ component: 'integrations' }),
     metrics,
-    connectors: [mqttBridgeConnector, natsConnector, amqpConnector],
+    connectors: [mqttBridgeConnector, natsConnector, amqpConnector, fhirConnector],
     outbound: deps.outbound,
     getDevice: (id) => deps.registry.getDevice(id),
     inbound: async (tenantId, deviceName, payload) => {

@@ -1,6 +1,6 @@
 /**
  * Integrations (issue 18): connections that carry a tenant's committed data to another system
- * (MQTT bridge, NATS JetStream, RabbitMQ) or bring data in (MQTT bridge, direction in). Pure
+ * (MQTT bridge, NATS JetStream, RabbitMQ, a FHIR R4 server) or bring data in (MQTT bridge, direction in). Pure
  * types and the topic templates both directions use; the connectors are adapters
  * (adapters/integrations/<type>/), the runner is services/integrations/.
  */
@@ -9,7 +9,7 @@ import type { JsonValue } from './telemetry.js';
 export type JsonObject = { [key: string]: JsonValue };
 
 /** The integration types this build runs. Kafka is documented (docs/INTEGRATIONS.md), not built. */
-export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp'] as const;
+export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp', 'fhir'] as const;
 export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
 
 /** The committed events an integration may export (the bus events of the same names). */
