@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alarmRoutes } from './alarms.js';
+import { alexaRoutes } from './alexa.js';
 import { auditChanges } from './audit-hook.js';
 import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
@@ -171,6 +172,8 @@ function managementApi(deps: ApiDeps) {
     await api.register(oidcRoutes, { deps, oidc: deps.oidc });
     // Authenticates itself (subprotocol or first message): browsers cannot send headers on a WebSocket.
     if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
+    // Authenticates itself: the credential is the directive's scope.token (account linking).
+    if (deps.commands) await api.register(alexaRoutes, { deps, commands: deps.commands });
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
       enforceRoles(secured, (principal) => deps.auth.roles.permissionsOf(principal));
