@@ -37,6 +37,7 @@ import { otaKeyRoutes } from './ota-keys.js';
 import { enforceRoles, requireRouteRules } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
+import { promRoutes } from './prom.js';
 import { profileDecoderRoutes } from './profile-decoder.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
@@ -191,6 +192,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(dashboardRoutes, { deps });
       await secured.register(telemetryRoutes, { deps });
       await secured.register(forecastRoutes, { deps });
+      await secured.register(promRoutes, { deps });
       await secured.register(attributeRoutes, { deps });
       await secured.register(edgeConfigRoutes, { deps });
       if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });
