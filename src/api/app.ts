@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alarmRoutes } from './alarms.js';
+import { alexaRoutes } from './alexa.js';
 import { auditChanges } from './audit-hook.js';
 import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
@@ -37,6 +38,7 @@ import { otaKeyRoutes } from './ota-keys.js';
 import { enforceRoles, requireRouteRules } from './roles.js';
 import { requireAuth } from './principal.js';
 import { profileRoutes } from './profiles.js';
+import { promRoutes } from './prom.js';
 import { profileDecoderRoutes } from './profile-decoder.js';
 import { rpcRoutes } from './rpc.js';
 import { ruleRoutes } from './rules.js';
@@ -174,6 +176,8 @@ function managementApi(deps: ApiDeps) {
     if (deps.live) await api.register(liveRoutes, { deps, live: deps.live });
     // Network servers' webhooks: authenticated by the integration's own secret, not a user.
     if (deps.integrations) await api.register(integrationWebhookRoutes, { integrations: deps.integrations });
+    // Authenticates itself: the credential is the directive's scope.token (account linking).
+    if (deps.commands) await api.register(alexaRoutes, { deps, commands: deps.commands });
     await api.register(async (secured) => {
       requireAuth(secured, deps.auth);
       enforceRoles(secured, (principal) => deps.auth.roles.permissionsOf(principal));
@@ -191,6 +195,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(dashboardRoutes, { deps });
       await secured.register(telemetryRoutes, { deps });
       await secured.register(forecastRoutes, { deps });
+      await secured.register(promRoutes, { deps });
       await secured.register(attributeRoutes, { deps });
       await secured.register(edgeConfigRoutes, { deps });
       if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });

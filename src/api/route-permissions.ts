@@ -18,6 +18,9 @@ const attributesByScope: PermissionOf = (params) => (params.scope === 'shared' ?
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/auth/login': 'public',
   'GET /api/ws': 'public',
+  // Alexa Smart Home directives carry their credential in the body (scope.token): the service
+  // checks it, the role's permissions and the customer scope itself (services/alexa/).
+  'POST /api/alexa/v3': 'public',
   'GET /api/auth/me': 'self',
   'POST /api/auth/logout': 'self',
   'POST /api/auth/password': 'self',
@@ -120,6 +123,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
   'GET /api/devices/:id/forecast': 'telemetry:read',
   'GET /api/devices/:id/telemetry/export': 'telemetry:read',
+  // Grafana's Prometheus data source (api/prom.ts): the device is named in the query; the handler applies the scope.
+  'GET /api/prom/api/v1/query_range': 'telemetry:read',
+  'GET /api/prom/api/v1/query': 'telemetry:read',
 
   'GET /api/devices/:id/attributes': 'attributes:read',
   'POST /api/devices/:id/attributes/:scope': attributesByScope,

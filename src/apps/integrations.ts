@@ -10,6 +10,7 @@ import { natsConnector } from '../adapters/integrations/nats/index.js';
 import { amqpConnector } from '../adapters/integrations/amqp/index.js';
 import { chirpstackConnector } from '../adapters/integrations/chirpstack/index.js';
 import { ttsConnector } from '../adapters/integrations/tts/index.js';
+import { fhirConnector } from '../adapters/integrations/fhir/index.js';
 import { PlatformError } from '../domain/errors.js';
 import type { Bus, Clock, DeviceApi, Logger, Store } from '../ports.js';
 import type { PayloadDecoders } from '../ports/payload-decoders.js';
@@ -28,7 +29,7 @@ export function createIntegrations(deps: { store: Store; bus: Bus; clock: Clock;
     clock: deps.clock,
     logger: deps.logger.child({ component: 'integrations' }),
     metrics,
-    connectors: [mqttBridgeConnector, natsConnector, amqpConnector, chirpstackConnector, ttsConnector],
+    connectors: [mqttBridgeConnector, natsConnector, amqpConnector, chirpstackConnector, ttsConnector, fhirConnector],
     outbound: deps.outbound,
     getDevice: (id) => deps.registry.getDevice(id),
     inbound: async (tenantId, deviceName, payload) => {

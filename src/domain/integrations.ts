@@ -1,6 +1,6 @@
 /**
  * Integrations (issue 18): connections that carry a tenant's committed data to another system
- * (MQTT bridge, NATS JetStream, RabbitMQ) or bring data in (MQTT bridge, direction in). Pure
+ * (MQTT bridge, NATS JetStream, RabbitMQ, a FHIR R4 server) or bring data in (MQTT bridge, direction in). Pure
  * types and the topic templates both directions use; the connectors are adapters
  * (adapters/integrations/<type>/), the runner is services/integrations/.
  */
@@ -12,7 +12,7 @@ export type JsonObject = { [key: string]: JsonValue };
  * The integration types this build runs. Kafka is documented (docs/INTEGRATIONS.md), not built.
  * `chirpstack` and `tts` are LoRaWAN network servers (domain/lorawan.ts): data in, downlinks out.
  */
-export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp', 'chirpstack', 'tts'] as const;
+export const INTEGRATION_TYPES = ['mqtt-bridge', 'nats', 'amqp', 'chirpstack', 'tts', 'fhir'] as const;
 export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
 
 /** The committed events an integration may export (the bus events of the same names). */

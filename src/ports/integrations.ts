@@ -2,7 +2,7 @@
  * Integrations (issue 18): where their definitions and durable buffers are kept (part of the
  * Store), and the small port each connector implements (adapters/integrations/<type>/).
  */
-import type { ExportRecord, Integration, IntegrationType, JsonObject, NewExportRecord } from '../domain/integrations.js';
+import type { ExportEvent, ExportRecord, Integration, IntegrationType, JsonObject, NewExportRecord } from '../domain/integrations.js';
 import type { LorawanDownlink, LorawanEvent } from '../domain/lorawan.js';
 
 /** Definitions and per-integration durable buffers; the Store implements it (sqlite: migration 17). */
@@ -73,6 +73,11 @@ export interface IntegrationConnector {
   readonly type: IntegrationType;
   /** Config fields never shown back (passwords, private keys): the API answers them as set/not set. */
   readonly secretFields: readonly string[];
+  /**
+   * The only events this type exports (FHIR: telemetry); absent, every event. The runner does
+   * not subscribe to the others, so nothing is buffered that the link would only skip.
+   */
+  readonly events?: readonly ExportEvent[];
   /** Checks and normalizes a config (throws PlatformError BAD_REQUEST with the reason). */
   validate(config: unknown): JsonObject;
   /** Whether this config exports (out) and/or imports (in). */

@@ -316,7 +316,8 @@ export class AuthService {
     const space = auth.indexOf(' ');
     const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
     const value = space > 0 ? auth.slice(space + 1).trim() : '';
-    if (scheme === 'bearer' && value) return this.verifyToken(value);
+    // An API key is accepted as a bearer token too (Grafana's data sources send only Authorization).
+    if (scheme === 'bearer' && value) return value.startsWith(API_KEY_PREFIX) ? this.verifyApiKey(value) : this.verifyToken(value);
     if (scheme === 'apikey' && value) return this.verifyApiKey(value);
     return Promise.reject(unauthorized('Authorization must be "Bearer <token>"'));
   }

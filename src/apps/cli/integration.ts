@@ -8,7 +8,7 @@ export const INTEGRATION_HELP = `Usage: continuum integration list [--json]
        continuum integration status ID [--json]
        continuum integration delete ID
 
-Bridges and streams out (docs/INTEGRATIONS.md). TYPE is mqtt-bridge, nats or amqp. Creating and
+Bridges and streams out (docs/INTEGRATIONS.md). TYPE is mqtt-bridge, nats, amqp or fhir. Creating and
 deleting need the admin role; operators may list and read status. Secrets (passwords, private
 keys) are never shown back: "secrets set" lists them.
 

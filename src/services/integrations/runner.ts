@@ -174,6 +174,7 @@ export class IntegrationRunner {
     const i = this.integration;
     const sub = <E extends ExportEvent>(event: E, toRecords: (m: BusEvents[E], who: { tenantId: string; deviceId: string; deviceName: string; now: number }) => NewExportRecord[]) => {
       if (i.filter.events && !i.filter.events.includes(event)) return;
+      if (this.deps.connector.events && !this.deps.connector.events.includes(event)) return;
       const group = `integration-${i.id}-${event}`;
       this.groups.push(group);
       this.unsubscribe.push(

@@ -1,0 +1,1 @@
+export { fhirConnector, FhirConfig } from './connector.js';
