@@ -16,16 +16,19 @@
  * `continuum:device-chart` when the chart is drawn (or found empty); the figure is the chart mark,
  * which comes last. Runs alternate between the two devices; medians are printed, then JSON.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createSqliteStore } from '../src/adapters/store/sqlite/index.js';
 import { DEFAULT_TENANT_ID } from '../src/domain/device.js';
 import type { Logger, TelemetryRow } from '../src/ports.js';
-import { RegistryService } from '../src/services/registry.js';
+import { RegistryService, TokenHasher } from '../src/services/registry.js';
+import { CREDENTIAL_KEY_FILE } from '../src/apps/credential-key.js';
+import { CREDENTIAL_KEY_BYTES } from '../src/services/registry-credentials.js';
 import { cleanupAll, onCleanup } from './lib/cleanup.js';
 import { ADMIN, REPO, startPlatform } from './lib/platform.js';
 
@@ -49,9 +52,13 @@ interface Sample {
 }
 
 async function fill(file: string): Promise<{ year: string; empty: string; points: number; fillMs: number }> {
+  // The data dir's credential key, written before the platform's first start: the registry records
+  // a check value of the key it hashed with, and the platform refuses to start on another key.
+  const key = randomBytes(CREDENTIAL_KEY_BYTES);
+  writeFileSync(join(dirname(file), CREDENTIAL_KEY_FILE), `${key.toString('base64')}\n`, { mode: 0o600 });
   const store = createSqliteStore({ file, synchronous: 'NORMAL' });
   try {
-    const registry = new RegistryService({ store, clock: { now: () => Date.now() }, logger: silent, codecNames: ['json', 'senml'] });
+    const registry = new RegistryService({ store, clock: { now: () => Date.now() }, logger: silent, codecNames: ['json', 'senml'], tokens: new TokenHasher(key) });
     await registry.init();
     const year = (await registry.createDevice({ tenantId: DEFAULT_TENANT_ID, name: 'bench-year' })).device.id;
     const empty = (await registry.createDevice({ tenantId: DEFAULT_TENANT_ID, name: 'bench-empty' })).device.id;

@@ -1,6 +1,7 @@
 /** `continuum device create | get | list | update | rename | delete | import`. */
 import { runImport, IMPORT_HELP } from './import.js';
 import { runDeviceFirmware } from './ota.js';
+import type { Schemas } from '../../protocols/management-api/typed-client.js';
 import { resolveDevice, resolveProfile } from './resolve.js';
 import { CONNECTION_HELP, CliError, connect, intFlag, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
 
@@ -60,21 +61,8 @@ Exit code 3 when it does not exist.
 
 ${CONNECTION_HELP}`;
 
-interface DeviceJson {
-  id: string;
-  name: string;
-  label: string | null;
-  profileId?: string;
-  gateway: boolean;
-  gatewayId?: string | null;
-  createdAt?: number;
-  online?: boolean;
-  /** gateway_offline / device_disconnected are shown: a child's state depends on its gateway. */
-  offlineReason?: string | null;
-  lastActivity?: number | null;
-  transport?: string | null;
-  accessToken?: string | null;
-}
+/** A device as the API answers it (generated from the OpenAPI document). */
+type DeviceJson = Schemas['Device'];
 
 function state(d: DeviceJson): string {
   if (d.online) return 'online';
@@ -94,8 +82,8 @@ async function create(argv: string[], io: Io): Promise<number> {
   if (!name) throw new CliError('device create needs a NAME (see continuum device create --help)');
   if (extra.length > 0) throw new CliError(`unexpected argument "${extra[0]}" (quote names with spaces)`);
   const client = await connect(parsed, io.env);
-  const device = await client.request<DeviceJson>('POST', '/api/devices', {
-    json: {
+  const device = await client.call('createDevice', {
+    body: {
       name,
       ...(v.gateway ? { gateway: true } : {}),
       ...(str(v.label) !== undefined ? { label: str(v.label) } : {}),
@@ -117,7 +105,7 @@ async function list(argv: string[], io: Io): Promise<number> {
   if (v.help) return io.stdout.write(LIST_HELP + '\n'), 0;
   if (parsed.positionals.length > 0) throw new CliError(`unexpected argument "${parsed.positionals[0]}"`);
   const client = await connect(parsed, io.env);
-  const page = await client.request<{ items: DeviceJson[]; total: number }>('GET', '/api/devices', {
+  const page = await client.call('listDevices', {
     query: { search: str(v.search), limit: intFlag(v.limit, 'limit'), offset: intFlag(v.offset, 'offset') },
   });
   if (v.json) return writeJson(io, page), 0;
@@ -140,9 +128,9 @@ async function get(argv: string[], io: Io): Promise<number> {
   if (parsed.values.help) return io.stdout.write(GET_HELP + '\n'), 0;
   const ref = oneDevice(parsed.positionals, 'get');
   const client = await connect(parsed, io.env);
-  const device = await resolveDevice<DeviceJson>(client, ref);
+  const device = await resolveDevice(client, ref);
   if (parsed.values.json) return writeJson(io, device), 0;
-  const profiles = await client.request<{ items: { id: string; name: string }[] }>('GET', '/api/profiles');
+  const profiles = await client.call('listProfiles');
   const profile = profiles.items.find((p) => p.id === device.profileId);
   io.stdout.write(
     table([
@@ -180,8 +168,9 @@ async function update(argv: string[], io: Io, rename: boolean): Promise<number> 
   const device = await resolveDevice(client, ref);
   const profileRef = str(v.profile);
   const label = str(v.label);
-  const updated = await client.request<DeviceJson>('PATCH', `/api/devices/${encodeURIComponent(device.id)}`, {
-    json: {
+  const updated = await client.call('updateDevice', {
+    params: { id: device.id },
+    body: {
       ...(name !== undefined ? { name } : {}),
       ...(label !== undefined ? { label: label === '' ? null : label } : {}),
       ...(profileRef !== undefined ? { profileId: (await resolveProfile(client, profileRef)).id } : {}),
@@ -200,7 +189,7 @@ async function remove(argv: string[], io: Io): Promise<number> {
   const ref = oneDevice(parsed.positionals, 'delete');
   const client = await connect(parsed, io.env);
   const device = await resolveDevice(client, ref);
-  await client.request('DELETE', `/api/devices/${encodeURIComponent(device.id)}`);
+  await client.call('deleteDevice', { params: { id: device.id } });
   if (parsed.values.json) writeJson(io, { deleted: true, id: device.id, name: device.name });
   else io.stdout.write(`deleted device "${device.name}" (id ${device.id})\n`);
   return 0;

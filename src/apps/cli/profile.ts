@@ -1,6 +1,7 @@
 /** `continuum profile list | get | create | update | delete`: device profiles (codec, telemetry keys, controls). */
 import { readFileSync } from 'node:fs';
 import { CONNECTION_HELP, CliError, connect, isoTime, parseCommand, str, table, writeJson, type Io } from './common.js';
+import type { Operations, Schemas } from '../../protocols/management-api/typed-client.js';
 import { resolveProfile } from './resolve.js';
 
 export const PROFILE_HELP = `Usage: continuum profile <command> [options]
@@ -21,23 +22,21 @@ Exit codes: 0 done, 1 error, 3 no such profile.
 
 ${CONNECTION_HELP}`;
 
-interface ProfileJson {
-  id: string;
-  name: string;
-  codec: string;
-  telemetryKeys: { key: string; type: string; unit?: string }[];
-  provisionKey: string | null;
-  controls: { label: string }[];
-  createdAt: number;
+/** A profile as the API answers it (generated from the OpenAPI document). */
+type ProfileJson = Schemas['Profile'];
+
+const KEY_TYPES = ['number', 'boolean', 'string', 'json'] as const;
+type KeySpec = NonNullable<Operations['createProfile']['input']['body']['telemetryKeys']>[number];
+
+function isKeyType(type: string): type is KeySpec['type'] {
+  return (KEY_TYPES as readonly string[]).includes(type);
 }
 
-const KEY_TYPES = ['number', 'boolean', 'string', 'json'];
-
 /** `temp:number:°C` → a key spec; the unit may itself contain colons. */
-export function parseKeySpec(text: string): { key: string; type: string; unit?: string } {
+export function parseKeySpec(text: string): KeySpec {
   const [key, type, ...unit] = text.split(':');
   if (!key || !type) throw new CliError(`--key "${text}": expected KEY:TYPE[:UNIT], e.g. temperature:number:°C`);
-  if (!KEY_TYPES.includes(type)) throw new CliError(`--key "${text}": type "${type}" is not one of ${KEY_TYPES.join(', ')}`);
+  if (!isKeyType(type)) throw new CliError(`--key "${text}": type "${type}" is not one of ${KEY_TYPES.join(', ')}`);
   return unit.length > 0 ? { key, type, unit: unit.join(':') } : { key, type };
 }
 
@@ -58,7 +57,7 @@ function readBody(file: string | undefined): Record<string, unknown> {
   }
 }
 
-function keysFlag(value: unknown): { keys?: { key: string; type: string; unit?: string }[] } {
+function keysFlag(value: unknown): { keys?: KeySpec[] } {
   return Array.isArray(value) && value.length > 0 ? { keys: (value as string[]).map(parseKeySpec) } : {};
 }
 
@@ -89,7 +88,7 @@ async function list(argv: string[], io: Io): Promise<number> {
   if (parsed.values.help) return io.stdout.write(PROFILE_HELP + '\n'), 0;
   if (parsed.positionals.length > 0) throw new CliError(`unexpected argument "${parsed.positionals[0]}"`);
   const client = await connect(parsed, io.env);
-  const { items } = await client.request<{ items: ProfileJson[] }>('GET', '/api/profiles');
+  const { items } = await client.call('listProfiles');
   if (parsed.values.json) return writeJson(io, { items }), 0;
   const rows = items.map((p) => [p.id, p.name, p.codec, String(p.telemetryKeys.length), String(p.controls.length)]);
   io.stdout.write(table([['ID', 'NAME', 'CODEC', 'KEYS', 'CONTROLS'], ...rows]));
@@ -102,7 +101,7 @@ async function get(argv: string[], io: Io): Promise<number> {
   if (parsed.values.help) return io.stdout.write(PROFILE_HELP + '\n'), 0;
   const ref = onePositional(parsed.positionals, 'profile get needs a PROFILE id or name');
   const client = await connect(parsed, io.env);
-  const profile = await resolveProfile<ProfileJson>(client, ref);
+  const profile = await resolveProfile(client, ref);
   if (parsed.values.json) return writeJson(io, profile), 0;
   io.stdout.write(describe(profile));
   return 0;
@@ -116,8 +115,8 @@ async function create(argv: string[], io: Io): Promise<number> {
   const body = readBody(str(v.file));
   const { keys } = keysFlag((v as Record<string, unknown>).key);
   const client = await connect(parsed, io.env);
-  const profile = await client.request<ProfileJson>('POST', '/api/profiles', {
-    json: { ...body, name, ...(str(v.codec) !== undefined ? { codec: str(v.codec) } : {}), ...(keys ? { telemetryKeys: keys } : {}) },
+  const profile = await client.call('createProfile', {
+    body: { ...body, name, ...(str(v.codec) !== undefined ? { codec: str(v.codec) } : {}), ...(keys ? { telemetryKeys: keys } : {}) },
   });
   if (v.json) return writeJson(io, profile), 0;
   io.stdout.write(`created profile "${profile.name}" id ${profile.id}\n`);
@@ -135,7 +134,7 @@ async function update(argv: string[], io: Io): Promise<number> {
   if (Object.keys(json).length === 0) throw new CliError('profile update needs --name, --key or --file');
   const client = await connect(parsed, io.env);
   const current = await resolveProfile(client, ref);
-  const profile = await client.request<ProfileJson>('PUT', `/api/profiles/${encodeURIComponent(current.id)}`, { json });
+  const profile = await client.call('replaceProfile', { params: { id: current.id }, body: json });
   if (v.json) return writeJson(io, profile), 0;
   io.stdout.write(`updated profile "${profile.name}" id ${profile.id}\n`);
   return 0;
@@ -147,7 +146,7 @@ async function remove(argv: string[], io: Io): Promise<number> {
   const ref = onePositional(parsed.positionals, 'profile delete needs a PROFILE id or name');
   const client = await connect(parsed, io.env);
   const profile = await resolveProfile(client, ref);
-  await client.request('DELETE', `/api/profiles/${encodeURIComponent(profile.id)}`);
+  await client.call('deleteProfile', { params: { id: profile.id } });
   if (parsed.values.json) writeJson(io, { deleted: true, id: profile.id, name: profile.name });
   else io.stdout.write(`deleted profile "${profile.name}" (id ${profile.id})\n`);
   return 0;

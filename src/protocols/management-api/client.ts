@@ -1,4 +1,10 @@
-/** A small fetch-based client of the management API, for the CLI, the simulator and the scenario packs. */
+/**
+ * A small fetch-based client of the management API, for the CLI, the simulator and the scenario
+ * packs: `call` by operationId with types generated from the OpenAPI document (typed-client.ts),
+ * `request` for what the document cannot type (streamed uploads, downloads).
+ */
+import { operationRequest, type CallArgs, type OperationId, type OperationOutput } from './typed-client.js';
+
 /** A failure to report as one line on stderr with exit code 1. */
 export class CliError extends Error {
   override name = 'CliError';
@@ -59,6 +65,12 @@ export class ApiClient {
     readonly baseUrl: string,
     private readonly headers: Record<string, string>,
   ) {}
+
+  /** One operation of the OpenAPI document by its operationId, its input and answer typed from the route's schemas. */
+  async call<K extends OperationId>(id: K, ...args: CallArgs<K>): Promise<OperationOutput<K>> {
+    const req = operationRequest(id, args[0]);
+    return this.request<OperationOutput<K>>(req.method, req.path, { query: req.query, ...(req.body !== undefined ? { json: req.body } : {}) });
+  }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.baseUrl + path);

@@ -384,18 +384,7 @@ export function devicePage(deviceId: string): View {
   );
   const ready = (): void => readyMark();
   async function start(): Promise<void> {
-    try {
-      device = await get<Device>(`/api/devices/${id}`);
-    } catch (err) {
-      heading.textContent = 'Device not found';
-      pageError.textContent = err instanceof ApiError && err.status === 404 ? 'This device does not exist (or was deleted).' : errorText(err);
-      return;
-    }
-    if (disposed) return;
-    showDevice(device);
-    document.title = `${device.name} · Continuum`;
-    manage.show(device);
-    void loadProfile(device.profileId);
+    // Live first, then the reads (a point committed in between shows either way: the newest wins).
     disposers.push(
       live.subscribe({ type: 'telemetry', deviceId }, (m) => {
         const data = m.data as Record<string, TsValue[]>;
@@ -424,14 +413,27 @@ export function devicePage(deviceId: string): View {
       live.subscribe({ type: 'commands', deviceId }, (m) => showCommand(m.data as Command), ready),
       live.subscribe({ type: 'alarms', deviceId }, () => void loadAlarms(), ready),
     );
-    const [latestValues, keys, commands] = await Promise.all([
+    // Read beside the device itself, not after it: one round trip less before the first render.
+    const firstReads = Promise.all([
       get<Record<string, TsValue>>(`/api/devices/${id}/telemetry/latest`),
       get<string[]>(`/api/devices/${id}/telemetry/keys`),
       get<Page<Command>>(`/api/commands${query({ deviceId, limit: 10 })}`),
-    ]).catch((err: unknown) => {
-      pageError.textContent = errorText(err);
-      return [{}, [], { items: [], total: 0 }] as [Record<string, TsValue>, string[], Page<Command>];
-    });
+    ]).catch((err: unknown) => ({ failed: err }));
+    try {
+      device = await get<Device>(`/api/devices/${id}`);
+    } catch (err) {
+      heading.textContent = 'Device not found';
+      pageError.textContent = err instanceof ApiError && err.status === 404 ? 'This device does not exist (or was deleted).' : errorText(err);
+      return;
+    }
+    if (disposed) return;
+    showDevice(device);
+    document.title = `${device.name} · Continuum`;
+    manage.show(device);
+    void loadProfile(device.profileId);
+    const read = await firstReads;
+    if ('failed' in read) pageError.textContent = errorText(read.failed);
+    const [latestValues, keys, commands] = 'failed' in read ? ([{}, [], { items: [], total: 0 }] as [Record<string, TsValue>, string[], Page<Command>]) : read;
     if (disposed) return;
     for (const key of [...keys].sort()) if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);

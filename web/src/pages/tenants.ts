@@ -53,7 +53,8 @@ export function tenantsPage(): View {
     return tableRow({ 'data-tenant-id': t.id }, COLUMNS, [
       h('span', { class: 'wrap' }, t.name),
       suspended ? badge('suspended', 'bad') : badge('active', 'ok'),
-      timeEl(t.createdAt),
+      // The default tenant comes from the first start's schema, with no creation time (0): not "56 years ago".
+      t.createdAt > 0 ? timeEl(t.createdAt) : h('span', { title: 'not recorded' }, '—'),
       [h('div', { class: 'button-row' }, toggle, addAdmin, quotas, remove), extra],
     ]);
   }
