@@ -1,4 +1,4 @@
-/** Forecasts of a device's telemetry from its hourly roll-ups (Holt–Winters, docs/RULES.md "Forecasts"). */
+/** Forecasts of a device's telemetry from its hourly roll-ups (the candidate that backtests best, docs/RULES.md "Seasonal baseline and forecasts"). */
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '../domain/duration.js';
 import { PlatformError } from '../domain/errors.js';
@@ -15,15 +15,27 @@ const ForecastPoint = Type.Object({
 });
 
 const ForecastModel = Type.Object({
-  alpha: Type.Number(),
-  beta: Type.Number(),
-  gamma: Type.Number(),
-  delta: Type.Number({ description: '0 when the history is shorter than two weeks (daily season only)' }),
-  weekly: Type.Boolean(),
-  sigma: Type.Number({ description: 'one-step-ahead error σ on the backtest part of the history' }),
-  mae: Type.Number(),
+  name: Type.String({ description: 'the model that forecast, chosen by backtest on the key\'s history: holt-winters, seasonal-naive-week, seasonal-mean-3w, seasonal-median-4w+level, …' }),
+  mae: Type.Number({ description: 'mean absolute error of its day-ahead backtest forecasts' }),
   historyHours: Type.Integer(),
   interval: Type.Number(),
+  backtest: Type.Object({
+    origins: Type.Integer({ description: 'forecasts made in the backtest (one a day over the last two weeks; 0 below nine days of history, when Holt–Winters forecasts alone)' }),
+    horizonHours: Type.Integer(),
+    candidates: Type.Array(Type.Object({ name: Type.String(), mae: Type.Union([Type.Number(), Type.Null()]) })),
+  }),
+  holtWinters: Type.Object(
+    {
+      alpha: Type.Number(),
+      beta: Type.Number(),
+      gamma: Type.Number(),
+      delta: Type.Number({ description: '0 when the history is shorter than two weeks (daily season only)' }),
+      weekly: Type.Boolean(),
+      sigma: Type.Number({ description: 'one-step-ahead error σ on the backtest part of the history' }),
+      mae: Type.Number(),
+    },
+    { description: 'the Holt–Winters fit, made whichever candidate won' },
+  ),
 });
 
 export const forecastRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -32,7 +44,7 @@ export const forecastRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }
     {
       schema: {
         tags: ['telemetry'],
-        operationId: 'getForecast', summary: 'Hourly forecast of a key with 95 % prediction intervals (additive Holt–Winters, daily and weekly seasons, fitted on the hourly roll-ups)',
+        operationId: 'getForecast', summary: 'Hourly forecast of a key with 95 % prediction intervals, by the model that backtests best on its hourly roll-ups (Holt–Winters or a seasonal rule)',
         params: IdParams,
         querystring: Type.Object({
           key: Type.String({ minLength: 1, maxLength: 255 }),

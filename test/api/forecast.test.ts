@@ -57,11 +57,15 @@ describe('forecast API', () => {
   it('forecasts 24 hourly points from the roll-ups, close to the pattern, with intervals that contain them and widen', async () => {
     const res = await api.call('GET', `/api/devices/${meterId}/forecast?key=power&horizon=24h`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const { key, points, model } = res.body as { key: string; points: { ts: number; value: number; lower: number; upper: number }[]; model: { weekly: boolean; historyHours: number; sigma: number } };
+    const { key, points, model } = res.body as { key: string; points: { ts: number; value: number; lower: number; upper: number }[]; model: { name: string; holtWinters: { weekly: boolean }; historyHours: number; backtest: { origins: number; candidates: { name: string }[] } } };
     assert.equal(key, 'power');
     assert.equal(points.length, 24);
     assert.equal(points[0]?.ts, MONDAY + 3 * 168 * HOUR, 'the first point is the current hour');
-    assert.equal(model.weekly, true);
+    assert.equal(model.holtWinters.weekly, true);
+    // Three weeks of history: a day-ahead forecast at each day with eight days before it (13), every candidate scored.
+    assert.equal(model.backtest.origins, 13);
+    assert.ok(model.backtest.candidates.some((c) => c.name === 'seasonal-naive-week'));
+    assert.ok(model.backtest.candidates.some((c) => c.name === model.name), model.name);
     assert.equal(model.historyHours, 3 * 168);
     let width = 0;
     for (const p of points) {
