@@ -61,4 +61,28 @@ export const forecastRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }
       return deps.telemetry.forecast(tenantId, request.params.id, request.query.key, ms);
     },
   );
+
+  app.get(
+    '/devices/:id/baseline',
+    {
+      schema: {
+        tags: ['telemetry'],
+        operationId: 'getBaseline',
+        summary: 'Hour-of-week baseline of a key (what expected() and deviation() read): 168 slot means and the pooled robust σ, from the hourly roll-ups',
+        params: IdParams,
+        querystring: Type.Object({ key: Type.String({ minLength: 1, maxLength: 255 }) }),
+        response: {
+          200: Type.Object({
+            key: Type.String(),
+            expected: Type.Array(Type.Union([Type.Number(), Type.Null()]), { minItems: 168, maxItems: 168, description: 'slot means, index 0 = Monday 00:00–01:00 UTC; null below two values in the slot' }),
+            sigma: Type.Number({ description: 'pooled robust σ (1.4826 × median absolute residual): deviation() = (value − expected) / σ' }),
+            samples: Type.Integer(),
+            historyHours: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => deps.telemetry.baseline(principalOf(request).tenantId, request.params.id, request.query.key),
+  );
 };

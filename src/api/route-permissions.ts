@@ -118,6 +118,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/devices/:id/telemetry/latest': 'telemetry:read',
   'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
   'GET /api/devices/:id/forecast': 'telemetry:read',
+  'GET /api/devices/:id/baseline': 'telemetry:read',
   'GET /api/devices/:id/telemetry/export': 'telemetry:read',
 
   'GET /api/devices/:id/attributes': 'attributes:read',

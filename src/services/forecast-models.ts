@@ -137,3 +137,24 @@ export async function forecastKey(store: Pick<TelemetryStore, 'queryAggregated'>
     },
   };
 }
+
+/** What GET /api/devices/{id}/baseline answers: the hour-of-week baseline behind expected(key) and deviation(key). */
+export interface KeyBaseline {
+  readonly key: string;
+  /** 168 slot means, index 0 = Monday 00:00–01:00 UTC; null where a slot has fewer than two values. */
+  readonly expected: (number | null)[];
+  /** The pooled robust σ that deviation(key) divides by (0 without residuals). */
+  readonly sigma: number;
+  /** Hourly values it was learned from (0: no roll-ups, every slot null). */
+  readonly samples: number;
+  readonly historyHours: number;
+}
+
+/** The baseline of `key` as the rule engine would learn it now (same history, same roll-ups). */
+export async function baselineKey(store: Pick<TelemetryStore, 'queryAggregated'>, deviceId: string, key: string, now: number, historyHours = DEFAULT_HISTORY_HOURS): Promise<KeyBaseline> {
+  if (key.length === 0 || key.length > 255) throw new PlatformError('BAD_REQUEST', 'key must be 1 to 255 characters');
+  const series = await hourlySeries(store, deviceId, key, now, historyHours);
+  const b = series ? baselineOf(series) : undefined;
+  if (!b || !series) return { key, expected: new Array<null>(168).fill(null), sigma: 0, samples: 0, historyHours: series?.y.length ?? 0 };
+  return { key, expected: Array.from(b.mean, (m) => (Number.isFinite(m) ? m : null)), sigma: b.sigma, samples: b.samples, historyHours: series.y.length };
+}

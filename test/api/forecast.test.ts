@@ -98,6 +98,23 @@ describe('forecast API', () => {
     }
   });
 
+  it('serves the hour-of-week baseline: 168 slots, the pattern in each, a small σ; none for an unknown key', async () => {
+    const res = await api.call('GET', `/api/devices/${meterId}/baseline?key=power`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const b = res.body as { key: string; expected: (number | null)[]; sigma: number; samples: number; historyHours: number };
+    assert.equal(b.expected.length, 168);
+    assert.equal(b.samples, 3 * 168);
+    assert.ok(b.sigma > 0 && b.sigma < 5, String(b.sigma));
+    // Slot 0 is Monday 00:00 UTC, and MONDAY is one.
+    for (let slot = 0; slot < 168; slot++) assert.ok(Math.abs((b.expected[slot] as number) - pattern(MONDAY + slot * HOUR)) < 5, `slot ${slot}`);
+    const none = await api.call('GET', `/api/devices/${meterId}/baseline?key=nothing`);
+    assert.equal(none.status, 200);
+    assert.equal(none.body.samples, 0);
+    assert.ok((none.body.expected as unknown[]).every((v) => v === null));
+    assert.equal((await api.call('GET', `/api/devices/${meterId}/baseline`)).status, 400);
+    assert.equal((await api.call('GET', `/api/devices/${foreignId}/baseline?key=power`)).status, 404);
+  });
+
   it("keeps tenants apart: another tenant's device is not found, either way round; no token is 401", async () => {
     const mine = await api.call('GET', `/api/devices/${foreignId}/forecast?key=power`);
     assert.equal(mine.status, 404);
