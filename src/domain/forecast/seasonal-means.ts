@@ -44,11 +44,6 @@ function seasonalValue(y: ArrayLike<number>, t: number, origin: number, s: Seaso
   return scratch.length % 2 === 1 ? (scratch[m] as number) : ((scratch[m - 1] as number) + (scratch[m] as number)) / 2;
 }
 
-/** Whether the rule has its full history at `origin` (k weeks before it). */
-export function seasonalReady(origin: number, s: SeasonalSpec): boolean {
-  return origin >= s.weeks * WEEK_STEPS + (s.level ? DAY_STEPS : 0);
-}
-
 /** Point forecasts for steps origin … origin + horizon − 1 (NaN where no earlier week has the hour). */
 export function seasonalForecast(y: ArrayLike<number>, origin: number, horizon: number, s: SeasonalSpec): Float64Array {
   const out = new Float64Array(horizon);
