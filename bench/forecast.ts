@@ -1,6 +1,7 @@
 /**
- * Holt–Winters forecasts (src/domain/forecast/holt-winters.ts, the code the forecast API and rules
- * run) against the seasonal-naive reference, on public NAB series with daily/weekly seasons.
+ * The platform's forecasts (src/domain/forecast/select.ts: the candidate that backtests best on the
+ * training window, the code the forecast API, the forecast job and the rules run) and Holt–Winters
+ * alone against the seasonal-naive reference, on public NAB series with daily/weekly seasons.
  *
  *   npx tsx bench/forecast.ts --nab-dir DIR [--json out.json] [--series realKnownCause/nyc_taxi.csv,…]
  *
@@ -12,14 +13,18 @@
  *
  * Reported per series, over all origins and the 24 hours of each:
  *   - MASE: MAE / in-sample MAE of the one-step seasonal-naive (m = 168) on each origin's training
- *     window (Hyndman & Koehler 2006), for Holt–Winters and for the seasonal-naive forecast itself;
- *   - relMAE: Holt–Winters' MAE / the seasonal-naive forecast's MAE on the same hours (< 1 = better);
- *   - sMAPE (%): mean of 200·|F − A| / (|F| + |A|).
+ *     window (Hyndman & Koehler 2006), for the platform's forecast (sel), Holt–Winters alone (hw) and
+ *     the seasonal-naive forecasts themselves;
+ *   - relMAE: a forecast's MAE / the seasonal-naive forecast's MAE on the same hours (< 1 = better);
+ *   - sMAPE (%): mean of 200·|F − A| / (|F| + |A|);
+ *   - ms per selection (all candidates backtested, Holt–Winters' grid included), and which model
+ *     the selection chose how often.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fitHoltWinters, forecastHoltWinters } from '../src/domain/forecast/holt-winters.js';
+import { forecastHoltWinters } from '../src/domain/forecast/holt-winters.js';
+import { selectForecast } from '../src/domain/forecast/select.js';
 
 const HOUR = 3_600_000;
 const DEFAULT_SERIES = [
@@ -81,9 +86,11 @@ function inSampleScale(train: Float64Array, m: number): number {
   return c > 0 ? s / c : NaN;
 }
 
-export function benchSeries(path: string): Record<string, number> {
+export function benchSeries(path: string): Record<string, number | Record<string, number>> {
   const { start, y } = hourly(path);
+  const sel = acc();
   const hw = acc();
+  const chosen: Record<string, number> = {};
   const naiveWeek = acc();
   const naiveDay = acc();
   let origins = 0;
@@ -96,15 +103,20 @@ export function benchSeries(path: string): Record<string, number> {
     const scale = inSampleScale(train, 168);
     if (!(scale > 0)) continue;
     const t0 = performance.now();
-    const f = forecastHoltWinters(fitHoltWinters(train), H);
+    const s = selectForecast(train, H);
     fitMs += performance.now() - t0;
+    const f = s.points;
+    // Holt–Winters alone: the fit the selection made anyway, forecasting from the origin.
+    const g = forecastHoltWinters(s.hw, H);
+    chosen[s.name] = (chosen[s.name] ?? 0) + 1;
     origins++;
     for (let h = 0; h < H; h++) {
       const actual = y[o + h] as number;
       const week = y[o + h - 168] as number;
       const day = y[o + h - 24 * Math.ceil((h + 1) / 24)] as number;
       if (!Number.isFinite(actual) || !Number.isFinite(week) || !Number.isFinite(day)) continue;
-      add(hw, (f[h] as { value: number }).value, actual, scale);
+      add(sel, (f[h] as { value: number }).value, actual, scale);
+      add(hw, (g[h] as { value: number }).value, actual, scale);
       add(naiveWeek, week, actual, scale);
       add(naiveDay, day, actual, scale);
     }
@@ -113,16 +125,20 @@ export function benchSeries(path: string): Record<string, number> {
   return {
     hours: y.length,
     origins,
-    points: hw.n,
+    points: sel.n,
+    selMASE: r(sel, 'scaled'),
     hwMASE: r(hw, 'scaled'),
     naiveWeekMASE: r(naiveWeek, 'scaled'),
     naiveDayMASE: r(naiveDay, 'scaled'),
-    relMAEvsWeek: Number((hw.ae / naiveWeek.ae).toFixed(3)),
-    relMAEvsDay: Number((hw.ae / naiveDay.ae).toFixed(3)),
+    selRelMAEvsWeek: Number((sel.ae / naiveWeek.ae).toFixed(3)),
+    selRelMAEvsDay: Number((sel.ae / naiveDay.ae).toFixed(3)),
+    hwRelMAEvsWeek: Number((hw.ae / naiveWeek.ae).toFixed(3)),
+    selSMAPE: r(sel, 'smape'),
     hwSMAPE: r(hw, 'smape'),
     naiveWeekSMAPE: r(naiveWeek, 'smape'),
     naiveDaySMAPE: r(naiveDay, 'smape'),
-    msPerFit: Number((fitMs / Math.max(1, origins)).toFixed(2)),
+    msPerSelection: Number((fitMs / Math.max(1, origins)).toFixed(2)),
+    chosen,
   };
 }
 
@@ -131,7 +147,7 @@ export function main(argv: string[]): void {
   const dir = values['nab-dir'];
   if (!dir) throw new Error('--nab-dir DIR (a checkout of github.com/numenta/NAB) is required');
   const names = values.series ? values.series.split(',') : DEFAULT_SERIES;
-  const results: Record<string, Record<string, number>> = {};
+  const results: Record<string, ReturnType<typeof benchSeries>> = {};
   for (const name of names) {
     results[name] = benchSeries(join(dir, 'data', name));
     console.log(name, JSON.stringify(results[name]));

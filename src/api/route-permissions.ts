@@ -122,6 +122,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/devices/:id/telemetry/latest': 'telemetry:read',
   'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
   'GET /api/devices/:id/forecast': 'telemetry:read',
+  'GET /api/devices/:id/baseline': 'telemetry:read',
   'GET /api/devices/:id/telemetry/export': 'telemetry:read',
   // Grafana's Prometheus data source (api/prom.ts): the device is named in the query; the handler applies the scope.
   'GET /api/prom/api/v1/query_range': 'telemetry:read',

@@ -1,14 +1,15 @@
 /**
- * The scheduled forecast job: for the configured keys of a tenant's devices, writes the
- * Holt–Winters forecast as telemetry series `forecast.<key>` (and `forecast.<key>.lower` /
- * `.upper`, the 95 % interval) at future hourly timestamps, so a dashboard chart overlays it on
- * `<key>` with no new widget. Each run replaces the points of the previous one (a store write is
- * idempotent on device, key and ts); hours already past keep the last forecast made for them.
+ * The scheduled forecast job: for the configured keys of a tenant's devices, writes the forecast
+ * (the model its backtest chose, forecast-models.ts) as telemetry series `forecast.<key>` (and
+ * `forecast.<key>.lower` / `.upper`, the 95 % interval) at future hourly timestamps, so a chart
+ * overlays it on `<key>` (the device page does, web/src/pages/device-overlays.ts). Each run
+ * replaces the points of the previous one (a store write is idempotent on device, key and ts);
+ * hours already past keep the last forecast made for them.
  *
- * Kept cheap on purpose: only the keys listed in the config, one aggregate read and one fit
- * (~10–20 ms) per device and key, devices taken a page at a time, and by default once an hour
- * (the roll-ups change once an hour). Rows go straight to the store, not through ingest: they
- * are derived data, are not messages of a device, and must not trigger rules.
+ * Kept cheap on purpose: only the keys listed in the config, one aggregate read and one model
+ * selection (~15–26 ms) per device and key, devices taken a page at a time, and by default once
+ * an hour (the roll-ups change once an hour). Rows go straight to the store, not through ingest:
+ * they are derived data, are not messages of a device, and must not trigger rules.
  */
 import type { Clock, Logger, RegistryStore, TelemetryStore } from '../ports.js';
 import { forecastKey } from './forecast-models.js';

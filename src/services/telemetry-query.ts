@@ -6,7 +6,7 @@ import { PlatformError } from '../domain/errors.js';
 import { AGGREGATIONS, type Aggregation, type TsValue } from '../domain/telemetry.js';
 import type { Device } from '../domain/device.js';
 import { systemClock, type Clock, type TelemetryStore } from '../ports.js';
-import { forecastKey, type KeyForecast } from './forecast-models.js';
+import { baselineKey, forecastKey, type KeyBaseline, type KeyForecast } from './forecast-models.js';
 import { exportPages, type ExportPage } from './telemetry-export.js';
 
 export const DEFAULT_RAW_LIMIT = 100;
@@ -94,8 +94,8 @@ export class TelemetryQueryService {
   }
 
   /**
-   * Holt–Winters forecast of a key from its hourly roll-ups, `horizonMs` ahead (whole hours, at
-   * most MAX_FORECAST_HOURS). A fit costs ~10–20 ms of CPU and the roll-ups change once an hour,
+   * Forecast of a key from its hourly roll-ups by the model that backtests best, `horizonMs` ahead
+   * (whole hours, at most MAX_FORECAST_HOURS). A selection costs ~30–40 ms of CPU and the roll-ups change once an hour,
    * so answers are kept until the hour is over (a dashboard polling a chart does not refit).
    */
   async forecast(tenantId: string, deviceId: string, key: string, horizonMs: number): Promise<KeyForecast> {
@@ -110,6 +110,12 @@ export class TelemetryQueryService {
     if (this.forecasts.size >= MAX_CACHED_FORECASTS) this.forecasts.delete(this.forecasts.keys().next().value as string);
     this.forecasts.set(id, { hour, answer });
     return answer;
+  }
+
+  /** The hour-of-week baseline of a key (what expected/deviation read), from its hourly roll-ups: one aggregate read, no fit. */
+  async baseline(tenantId: string, deviceId: string, key: string): Promise<KeyBaseline> {
+    await this.requireDevice(tenantId, deviceId);
+    return baselineKey(this.deps.store, deviceId, key, this.clock.now());
   }
 
   private async requireDevice(tenantId: string, deviceId: string): Promise<void> {

@@ -57,11 +57,15 @@ describe('forecast API', () => {
   it('forecasts 24 hourly points from the roll-ups, close to the pattern, with intervals that contain them and widen', async () => {
     const res = await api.call('GET', `/api/devices/${meterId}/forecast?key=power&horizon=24h`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const { key, points, model } = res.body as { key: string; points: { ts: number; value: number; lower: number; upper: number }[]; model: { weekly: boolean; historyHours: number; sigma: number } };
+    const { key, points, model } = res.body as { key: string; points: { ts: number; value: number; lower: number; upper: number }[]; model: { name: string; holtWinters: { weekly: boolean }; historyHours: number; backtest: { origins: number; candidates: { name: string }[] } } };
     assert.equal(key, 'power');
     assert.equal(points.length, 24);
     assert.equal(points[0]?.ts, MONDAY + 3 * 168 * HOUR, 'the first point is the current hour');
-    assert.equal(model.weekly, true);
+    assert.equal(model.holtWinters.weekly, true);
+    // Three weeks of history: a day-ahead forecast at each day with eight days before it (13), every candidate scored.
+    assert.equal(model.backtest.origins, 13);
+    assert.ok(model.backtest.candidates.some((c) => c.name === 'seasonal-naive-week'));
+    assert.ok(model.backtest.candidates.some((c) => c.name === model.name), model.name);
     assert.equal(model.historyHours, 3 * 168);
     let width = 0;
     for (const p of points) {
@@ -92,6 +96,23 @@ describe('forecast API', () => {
       const res = await api.call('GET', `/api/devices/${meterId}/forecast?${q}`);
       assert.equal(res.status, 400, q);
     }
+  });
+
+  it('serves the hour-of-week baseline: 168 slots, the pattern in each, a small σ; none for an unknown key', async () => {
+    const res = await api.call('GET', `/api/devices/${meterId}/baseline?key=power`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const b = res.body as { key: string; expected: (number | null)[]; sigma: number; samples: number; historyHours: number };
+    assert.equal(b.expected.length, 168);
+    assert.equal(b.samples, 3 * 168);
+    assert.ok(b.sigma > 0 && b.sigma < 5, String(b.sigma));
+    // Slot 0 is Monday 00:00 UTC, and MONDAY is one.
+    for (let slot = 0; slot < 168; slot++) assert.ok(Math.abs((b.expected[slot] as number) - pattern(MONDAY + slot * HOUR)) < 5, `slot ${slot}`);
+    const none = await api.call('GET', `/api/devices/${meterId}/baseline?key=nothing`);
+    assert.equal(none.status, 200);
+    assert.equal(none.body.samples, 0);
+    assert.ok((none.body.expected as unknown[]).every((v) => v === null));
+    assert.equal((await api.call('GET', `/api/devices/${meterId}/baseline`)).status, 400);
+    assert.equal((await api.call('GET', `/api/devices/${foreignId}/baseline?key=power`)).status, 404);
   });
 
   it("keeps tenants apart: another tenant's device is not found, either way round; no token is 401", async () => {

@@ -1,6 +1,7 @@
-/** uPlot time-series chart of one key, sized to its container. */
+/** uPlot time-series chart of one key, sized to its container, with optional overlays (chart-overlays.ts). */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { overlayPlot, type ChartOverlays } from './chart-overlays.js';
 
 export const RANGES = [
   ['1h', '1 hour', 3_600_000],
@@ -51,9 +52,10 @@ export function autoInterval(rangeMs: number): number | undefined {
 export class Chart {
   private plot: uPlot | undefined;
   private readonly observer: ResizeObserver;
-  private data: [number[], (number | null)[]] = [[], []];
+  private data: (number | null | undefined)[][] = [[], []];
   private from = 0;
   private to = 0;
+  private marks: readonly { ts: number; value: number | null; title: string }[] = [];
 
   constructor(private readonly container: HTMLElement) {
     this.observer = new ResizeObserver(() => this.plot?.setSize(this.size()));
@@ -65,11 +67,17 @@ export class Chart {
     return { width, height: Math.round(Math.min(320, Math.max(180, width * 0.45))) };
   }
 
-  /** Points in ms, oldest first, drawn over [from, to] (ms) whatever they cover. */
-  set(label: string, points: readonly { ts: number; value: number | null }[], from: number, to: number): void {
+  /**
+   * Points in ms, oldest first, drawn over [from, to] (ms) whatever they cover; overlays (a
+   * forecast reaching past `to` widens the view to its end).
+   */
+  set(label: string, points: readonly { ts: number; value: number | null }[], from: number, to: number, overlays: ChartOverlays = {}): void {
+    const main: uPlot.Series = { label, stroke: '#0b57d0', width: 1.5, fill: 'rgba(11, 87, 208, 0.08)', spanGaps: false, points: { show: points.length < 200 } };
+    const o = overlayPlot(label, points, overlays, main);
     this.from = from;
-    this.to = to;
-    this.data = [points.map((p) => p.ts / 1000), points.map((p) => p.value)];
+    this.to = Math.max(to, o.lastTs);
+    this.data = o.data as (number | null | undefined)[][];
+    this.marks = o.marks;
     this.plot?.destroy();
     this.plot = new uPlot(
       {
@@ -77,29 +85,59 @@ export class Chart {
         scales: { x: { time: true, range: () => [this.from / 1000, this.to / 1000] } },
         cursor: { drag: { x: true, y: false } },
         legend: { live: true },
-        series: [{}, { label, stroke: '#0b57d0', width: 1.5, fill: 'rgba(11, 87, 208, 0.08)', spanGaps: false, points: { show: points.length < 200 } }],
+        series: o.series,
+        bands: o.bands,
         axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
+        hooks: { draw: [(u) => this.drawMarks(u)] },
       },
-      this.data,
+      this.data as uPlot.AlignedData,
       this.container,
     );
   }
 
-  /** Appends a live point (raw mode), keeping the window from `from`. */
+  /**
+   * Anomaly marks as elements over the plot (not canvas pixels): each has its tooltip (title) and
+   * an accessible name, and is placed on the key's line at the alarm's time (at the bottom when
+   * the key has no value there).
+   */
+  private drawMarks(u: uPlot): void {
+    u.over.querySelectorAll('.anomaly-mark').forEach((e) => e.remove());
+    // The plot area in CSS pixels (bbox is in canvas pixels).
+    const width = u.bbox.width / uPlot.pxRatio;
+    const height = u.bbox.height / uPlot.pxRatio;
+    for (const m of this.marks) {
+      const x = u.valToPos(m.ts / 1000, 'x');
+      if (!(x >= 0 && x <= width)) continue;
+      const y = m.value === null ? height - 6 : Math.min(height - 6, Math.max(6, u.valToPos(m.value, 'y')));
+      const mark = document.createElement('span');
+      mark.className = 'anomaly-mark';
+      mark.title = m.title;
+      mark.setAttribute('role', 'img');
+      mark.setAttribute('aria-label', m.title);
+      mark.style.left = `${x}px`;
+      mark.style.top = `${y}px`;
+      mark.dataset.ts = String(m.ts);
+      u.over.appendChild(mark);
+    }
+  }
+
+  /** Appends a live point (raw mode), keeping the window from `from`; overlay series get no value there. */
   append(ts: number, value: number, from: number): void {
     if (!this.plot) return;
-    const [xs, ys] = this.data;
-    const last = xs[xs.length - 1];
-    if (last !== undefined && ts / 1000 < last) return;
-    xs.push(ts / 1000);
-    ys.push(value);
+    const xs = this.data[0] as number[];
+    const x = ts / 1000;
+    // Sorted insert: a forecast overlay already holds timestamps past now.
+    let at = xs.length;
+    while (at > 0 && (xs[at - 1] as number) > x) at--;
+    if (at > 0 && xs[at - 1] === x) return;
+    // Older than the key's newest point: dropped, as before overlays.
+    const keyCol = this.data[1] ?? [];
+    for (let i = at; i < keyCol.length; i++) if (keyCol[i] !== undefined) return;
+    this.data.forEach((col, i) => col.splice(at, 0, i === 0 ? x : i === 1 ? value : undefined));
     this.from = from;
     this.to = Math.max(this.to, ts);
-    while (xs.length > 0 && (xs[0] as number) < from / 1000) {
-      xs.shift();
-      ys.shift();
-    }
-    this.plot.setData(this.data);
+    while (xs.length > 0 && (xs[0] as number) < from / 1000) for (const col of this.data) col.shift();
+    this.plot.setData(this.data as uPlot.AlignedData);
   }
 
   destroy(): void {

@@ -236,6 +236,45 @@ export function forecastHoltWinters(fit: HwFit, horizon: number, z = Z95): Forec
   return out;
 }
 
+/**
+ * The point forecasts a fit's parameters made at earlier steps: for each origin o (0 < o ≤ n), the
+ * `horizon` values forecast for steps o … o + horizon − 1 from the state after step o − 1, by one
+ * pass with the fit's parameters. The model selector (select.ts) scores them against what came
+ * next, as it scores the other candidates.
+ */
+export function holtWintersAt(y: ArrayLike<number>, fit: HwFit, origins: readonly number[], horizon: number): Float64Array[] {
+  const init = initialState(y, fit.weekly);
+  let { level, trend } = init;
+  const daily = init.daily;
+  const w = init.weekly;
+  const { alpha, beta, gamma, delta } = fit.params;
+  const wanted = new Map<number, number>(origins.map((o, i) => [o, i]));
+  const out = origins.map(() => new Float64Array(horizon).fill(NaN));
+  const take = (t: number): void => {
+    const i = wanted.get(t);
+    if (i === undefined) return;
+    const f = out[i] as Float64Array;
+    for (let h = 0; h < horizon; h++) {
+      const s = t + h;
+      f[h] = level + (h + 1) * trend + (daily[s % DAY] as number) + (fit.weekly ? (w[s % WEEK] as number) : 0);
+    }
+  };
+  for (let t = 0; t < y.length; t++) {
+    take(t);
+    const d = daily[t % DAY] as number;
+    const ws = w[t % WEEK] as number;
+    let v = y[t] as number;
+    if (!Number.isFinite(v)) v = level + trend + d + ws;
+    const prev = level;
+    level = alpha * (v - d - ws) + (1 - alpha) * (level + trend);
+    trend = beta * (level - prev) + (1 - beta) * trend;
+    daily[t % DAY] = gamma * (v - level - ws) + (1 - gamma) * d;
+    if (fit.weekly) w[t % WEEK] = delta * (v - level - d) + (1 - delta) * ws;
+  }
+  take(y.length);
+  return out;
+}
+
 /** The seasonal-naive reference: the value one season (168 or 24 steps) before each forecast hour. */
 export function seasonalNaive(y: ArrayLike<number>, horizon: number, season: number): number[] {
   const out: number[] = [];

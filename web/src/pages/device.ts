@@ -12,6 +12,7 @@ import { formatHinted, type KeyHint } from './key-hints.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { credentialsSection } from './credentials.js';
+import { loadOverlays } from './device-overlays.js';
 import { manageSection } from './device-manage.js';
 
 const FINAL = new Set(['SUCCESSFUL', 'FAILED', 'TIMEOUT', 'EXPIRED']);
@@ -134,10 +135,19 @@ export function devicePage(deviceId: string): View {
       if (seq !== chartSeq || disposed) return;
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
-      chart.set(unitOf(key) ? `${key} (${unitOf(key)})` : key, points, from, to);
+      const label = unitOf(key) ? `${key} (${unitOf(key)})` : key;
+      chart.set(label, points, from, to);
       // The first-render benchmark (bench/dashboard-render.ts) waits for this mark.
       performance.mark('continuum:device-chart');
       el.dataset.chart = 'ready';
+      // Forecast, baseline band and anomaly marks come after the history is drawn, never before it.
+      el.dataset.overlays = 'loading';
+      const keys = new Set([...keySelect.options].map((o) => o.value));
+      void loadOverlays(deviceId, key, keys, from, to).then((overlays) => {
+        if (seq !== chartSeq || disposed) return;
+        if (Object.keys(overlays).length > 0) chart.set(label, points, from, to, overlays);
+        el.dataset.overlays = Object.keys(overlays).sort().join(' ') || 'none';
+      });
       chartMode = { key, raw: !interval, from };
       const n = points.length;
       const capped = !interval && n >= RAW_LIMIT ? ` (newest ${RAW_LIMIT.toLocaleString('en')})` : '';
@@ -436,6 +446,9 @@ export function devicePage(deviceId: string): View {
     const [latestValues, keys, commands] = 'failed' in read ? ([{}, [], { items: [], total: 0 }] as [Record<string, TsValue>, string[], Page<Command>]) : read;
     if (disposed) return;
     for (const key of [...keys].sort()) if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
+    // Open on a key of the device's own, not on a forecast the forecast job wrote (it overlays its key).
+    const own = [...keySelect.options].find((o) => !o.value.startsWith('forecast.'));
+    if (own) keySelect.value = own.value;
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
     // The range fits the history of the key shown first (one small read: the key's oldest point).
     if (keySelect.value) await fitChartRange(keySelect.value);
