@@ -168,10 +168,12 @@ async function ensureGateway(api: PackApi, name: string): Promise<TwinInstallRes
  */
 async function ensureChildren(api: PackApi, twin: PackTwin, gatewayId: string, profiles: Record<string, string>): Promise<void> {
   for (const c of twin.children) {
-    const found = (await send<{ items: IdName[] }>(api, 'GET', `/api/devices?search=${encodeURIComponent(c.name)}`)).items.some((d) => d.name === c.name);
     const profileId = profiles[c.profile];
     if (!profileId) throw new Error(`twin child ${c.name}: no profile ${c.profile} in the twin`);
-    if (!found) await send(api, 'POST', '/api/devices', { name: c.name, gatewayId, profileId, label: 'M2M twin field device' });
+    const found = (await send<{ items: IdName[] }>(api, 'GET', `/api/devices?search=${encodeURIComponent(c.name)}`)).items.find((d) => d.name === c.name);
+    const id = found?.id ?? (await send<IdName>(api, 'POST', '/api/devices', { name: c.name, profileId, label: 'M2M twin field device' })).id;
+    // Also for a device the gateway created before (it has no profile then).
+    await send(api, 'PATCH', `/api/devices/${encodeURIComponent(id)}`, { profileId, gatewayId });
   }
 }
 
