@@ -68,6 +68,7 @@ test('smart-meters: SDM registers over Modbus RTU become telemetry; overload ope
   assert.ok(volts > 220 && volts < 240, `voltage ${volts}`);
   await ruleCommand(id, 'setLoadRelay');
   const meters = twins.meters!.field.devices.meters;
+  // Modbus answers a write only once done: SUCCESSFUL means the slave holds the value.
   assert.equal(meters.relay(1), false, 'coil 0 of unit 1 written off');
   assert.deepEqual(meters.writes.find((w) => w.unit === 1), { unit: 1, address: 0, value: false });
   assert.equal(meters.relay(2), true, 'the other meter keeps its load');
@@ -92,7 +93,9 @@ test('patient-monitoring: binary vitals frames become telemetry; low SpO2 sends 
   assert.ok(Math.abs((first.temperature?.value as number) - 36.8) < 0.5, `temperature ${String(first.temperature?.value)}`);
   await ruleCommand(id, 'nurseCall');
   const monitors = twins.patients!.field.devices.monitors;
-  assert.deepEqual(monitors.commands[0], { bed: 1, code: NURSE_CALL });
+  // SUCCESSFUL once the edge wrote the frame to its end of the line; the monitor reads it a moment later.
+  const received = await eventually(async () => monitors.commands[0], 10_000, 'nurse-call frame at the monitor');
+  assert.deepEqual(received, { bed: 1, code: NURSE_CALL });
   assert.equal(monitors.nurseCall(1), true);
   assert.equal(monitors.nurseCall(2), false);
   await latestWith(id, (l) => l.nurseCall?.value === true, 'nurse call sounding, reported in the frames');

@@ -6,8 +6,8 @@
  *   AA <len> <bed> <hr:u8 bpm> <spo2:u8 %> <resp:u8 /min> <temp:i16 BE, 0.1 °C> <flags> <crc16-modbus, low byte first>
  *
  * `len` counts the bytes after itself, the CRC included (9); flags bit 0 is the nurse call
- * sounding at the bedside. Commands come back in the same framing, 3 bytes long:
- * `AA 03 <bed> 4E <crc>` sounds the nurse call ('N'), `AA 03 <bed> 43 <crc>` cancels it ('C').
+ * sounding at the bedside. Commands come back in the same framing (len 4: bed, code, CRC):
+ * `AA 04 <bed> 4E <crc>` sounds the nurse call ('N'), `AA 04 <bed> 43 <crc>` cancels it ('C').
  * Bed 1 desaturates a few seconds in (SpO2 falls to the mid 80s, heart rate climbs); once its
  * nurse call sounds, the nurse comes and the patient recovers.
  */
@@ -107,7 +107,7 @@ export async function startBedsideMonitors(options: BedsideOptions): Promise<Bed
       if (buffer.length < total) return;
       const f = buffer.subarray(0, total);
       const crc = crc16(f.subarray(0, total - 2));
-      if (total === 5 && f[total - 2] === (crc & 0xff) && f[total - 1] === crc >> 8) {
+      if (total === 6 && f[total - 2] === (crc & 0xff) && f[total - 1] === crc >> 8) {
         const bedNo = f[2] ?? 0;
         const code = f[3] ?? 0;
         commands.push({ bed: bedNo, code });
