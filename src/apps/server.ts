@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, FLAG_PATHS, loadConfig } from './config.js';
 import { requirePack, startDemo, type Demo } from '../scenarios/run.js';
 import { startPlatform, type Platform } from './platform.js';
+import { requireTwin, startM2mTwin, type M2mTwin } from './m2m/run.js';
+import type { TwinPack } from './m2m/field.js';
 
 const HELP = `Usage: continuum start [options]
 
@@ -29,6 +31,9 @@ Options (each also settable as CONTINUUM_<NAME> in the environment or in a confi
   --demo NAME           install scenario pack NAME (smart-farm, factory, fleet, patient-monitoring,
                         vending, smart-meters, smart-home) and run its simulated devices here
   --demo-devices N      devices per group of the demo pack (default: the pack's own counts)
+  --m2m                 with --demo: also run the pack's M2M twin (simulated field devices on
+                        Modbus RTU, SMS, serial frames or BACnet/IP behind an edge gateway in this
+                        process; docs/SCENARIOS.md)
 First start creates the admin from CONTINUUM_ADMIN_EMAIL / CONTINUUM_ADMIN_PASSWORD, or
 generates a password and prints it once.`;
 
@@ -38,13 +43,14 @@ interface StartFlags {
   help: boolean;
   demo?: string;
   demoDevices?: number;
+  m2m: boolean;
 }
 
 function parseFlags(argv: string[]): StartFlags {
   const options = Object.fromEntries(Object.keys(FLAG_PATHS).map((name) => [name, { type: 'string' as const }]));
   const { values } = parseArgs({
     args: argv,
-    options: { ...options, config: { type: 'string' }, demo: { type: 'string' }, 'demo-devices': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...options, config: { type: 'string' }, demo: { type: 'string' }, 'demo-devices': { type: 'string' }, m2m: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: false,
   });
@@ -59,6 +65,7 @@ function parseFlags(argv: string[]): StartFlags {
     flags,
     configFile: typeof values.config === 'string' ? values.config : undefined,
     help: values.help === true,
+    m2m: values.m2m === true,
     ...(typeof values.demo === 'string' ? { demo: values.demo } : {}),
     ...(demoDevices !== undefined ? { demoDevices: Number(demoDevices) } : {}),
   };
@@ -109,6 +116,27 @@ async function startDemoPack(platform: Platform, name: string, devicesPerGroup: 
   }
 }
 
+/** Starts the pack's M2M twin beside the platform; a failure is reported and the platform keeps running. */
+async function startTwin(platform: Platform, name: string): Promise<M2mTwin | undefined> {
+  const host = ['0.0.0.0', '::', ''].includes(platform.config.host) ? '127.0.0.1' : platform.config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${platform.ports.http}`;
+  try {
+    const twin = await startM2mTwin({
+      pack: name as TwinPack,
+      baseUrl: url,
+      apiKey: await platform.createAdminApiKey(`m2m twin ${name}`),
+      mqtt: { host, port: platform.ports.mqtt },
+      dataDir: platform.config.dataDir,
+      log: platform.logger.child({ twin: name }),
+    });
+    process.stdout.write(`M2M twin of "${twin.pack.title}": ${twin.pack.twin.summary}; edge gateway ${twin.install.gateway.name} on ${twin.pack.twin.edgeConfig}\n`);
+    return twin;
+  } catch (err) {
+    process.stderr.write(`continuum: M2M twin of ${name} did not start: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
 const PARENT_CHECK_MS = 1_000;
 
 export async function runServerFromCli(argv: string[]): Promise<void> {
@@ -121,6 +149,8 @@ export async function runServerFromCli(argv: string[]): Promise<void> {
       return;
     }
     if (start.demo !== undefined) requirePack(start.demo);
+    if (start.m2m && start.demo === undefined) throw new TypeError('--m2m needs --demo NAME');
+    if (start.m2m && start.demo !== undefined) requireTwin(start.demo);
     const config = loadConfig({ file: start.configFile, env: process.env, flags: start.flags });
     platform = await startPlatform(config);
   } catch (err) {
@@ -131,12 +161,14 @@ export async function runServerFromCli(argv: string[]): Promise<void> {
   }
   printBanner(platform);
   const demo = start.demo !== undefined ? await startDemoPack(platform, start.demo, start.demoDevices) : undefined;
+  const twin = start.m2m && start.demo !== undefined ? await startTwin(platform, start.demo) : undefined;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     platform.logger.info({ signal }, 'shutting down');
-    (demo ? demo.stop().catch(() => undefined) : Promise.resolve())
+    (twin ? twin.stop().catch(() => undefined) : Promise.resolve())
+      .then(() => (demo ? demo.stop().catch(() => undefined) : undefined))
       .then(() => platform.stop())
       .then(
       () => {

@@ -6,8 +6,8 @@
  * token, so an existing device is given a fresh one (simulator/provision.ts).
  */
 import type { JsonValue } from '../domain/telemetry.js';
-import { provisionDevices, type Rest } from '../simulator/provision.js';
-import type { PackDeviceGroup, PackProfile, PackRule, ScenarioPack } from './types.js';
+import { newToken, provisionDevices, type Rest } from '../simulator/provision.js';
+import type { PackDeviceGroup, PackProfile, PackRule, PackTwin, ScenarioPack } from './types.js';
 
 /** The slice of a REST client the installer needs (the CLI's ApiClient); rejects on a non-2xx answer. */
 export type PackApi = Rest;
@@ -95,10 +95,10 @@ function ruleBody(rule: PackRule, profiles: Record<string, string>, devices: rea
   return body;
 }
 
-async function ensureRules(api: PackApi, pack: ScenarioPack, profiles: Record<string, string>, devices: readonly InstalledDevice[]): Promise<InstallResult['rules']> {
+async function ensureRules(api: PackApi, rules: readonly PackRule[], profiles: Record<string, string>, devices: readonly InstalledDevice[]): Promise<InstallResult['rules']> {
   const existing = (await send<{ items: IdName[] }>(api, 'GET', '/api/rules')).items;
   const out: { name: string; id: string; created: boolean }[] = [];
-  for (const rule of pack.rules) {
+  for (const rule of rules) {
     const found = existing.find((r) => r.name === rule.name);
     if (found) out.push({ name: rule.name, id: found.id, created: false });
     else out.push({ name: rule.name, id: (await send<IdName>(api, 'POST', '/api/rules', ruleBody(rule, profiles, devices))).id, created: true });
@@ -134,8 +134,57 @@ export async function installPack(api: PackApi, pack: ScenarioPack, options: Ins
   const devices: InstalledDevice[] = [];
   for (const group of pack.devices) devices.push(...(await ensureDevices(api, pack, group, options.devicesPerGroup ?? group.count, log)));
   await setAttributes(api, devices);
-  const rules = await ensureRules(api, pack, profiles, devices);
+  const rules = await ensureRules(api, pack.rules, profiles, devices);
   const dashboardId = await ensureDashboard(api, pack, devices, log);
   log(`  ${Object.keys(profiles).length} profile(s), ${devices.length} device(s), ${rules.length} rule(s)${dashboardId ? ', 1 dashboard' : ''}`);
   return { profiles, devices, rules, ...(dashboardId ? { dashboardId } : {}) };
+}
+
+export interface TwinInstallResult {
+  readonly profiles: Readonly<Record<string, string>>;
+  readonly rules: InstallResult['rules'];
+  /** The edge's gateway device and a fresh access token for it. */
+  readonly gateway: { readonly id: string; readonly name: string; readonly token: string };
+}
+
+/**
+ * A gateway device for the twin's edge, created or (found by name) given a new token: the demo
+ * owns it, as the simulator owns the devices it plays.
+ */
+async function ensureGateway(api: PackApi, name: string): Promise<TwinInstallResult['gateway']> {
+  const found = (await send<{ items: IdName[] }>(api, 'GET', `/api/devices?search=${encodeURIComponent(name)}`)).items.find((d) => d.name === name);
+  const token = newToken();
+  if (found) {
+    await send(api, 'PUT', `/api/devices/${encodeURIComponent(found.id)}/credentials`, { type: 'ACCESS_TOKEN', token });
+    return { id: found.id, name, token };
+  }
+  const created = await send<IdName>(api, 'POST', '/api/devices', { name, gateway: true, label: 'M2M twin edge gateway', accessToken: token });
+  return { id: created.id, name, token };
+}
+
+/**
+ * The edge's child devices, created attached to the gateway with their profiles (the gateway
+ * would create them on first sight, but without a profile, and the twin's rules bind by profile).
+ */
+async function ensureChildren(api: PackApi, twin: PackTwin, gatewayId: string, profiles: Record<string, string>): Promise<void> {
+  for (const c of twin.children) {
+    const profileId = profiles[c.profile];
+    if (!profileId) throw new Error(`twin child ${c.name}: no profile ${c.profile} in the twin`);
+    const found = (await send<{ items: IdName[] }>(api, 'GET', `/api/devices?search=${encodeURIComponent(c.name)}`)).items.find((d) => d.name === c.name);
+    const id = found?.id ?? (await send<IdName>(api, 'POST', '/api/devices', { name: c.name, profileId, label: 'M2M twin field device' })).id;
+    // Also for a device the gateway created before (it has no profile then).
+    await send(api, 'PATCH', `/api/devices/${encodeURIComponent(id)}`, { profileId, gatewayId });
+  }
+}
+
+/** Installs a pack's M2M twin: its child profiles and rules (idempotent, by name) and the edge's gateway device. */
+export async function installTwin(api: PackApi, pack: ScenarioPack & { twin: PackTwin }, options: { log?: (line: string) => void } = {}): Promise<TwinInstallResult> {
+  const log = options.log ?? (() => undefined);
+  log(`Installing the M2M twin of ${pack.name}`);
+  const profiles = await ensureProfiles(api, pack.twin.profiles);
+  const rules = await ensureRules(api, pack.twin.rules, profiles, []);
+  const gateway = await ensureGateway(api, `${pack.name}-edge`);
+  await ensureChildren(api, pack.twin, gateway.id, profiles);
+  log(`  ${Object.keys(profiles).length} profile(s), ${rules.length} rule(s), gateway ${gateway.name}`);
+  return { profiles, rules, gateway };
 }

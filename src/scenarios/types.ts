@@ -59,4 +59,27 @@ export interface ScenarioPack {
   readonly demoSpeed?: number;
   /** The rule whose firing proves the pack works, and what it leaves behind (its end-to-end test checks it). */
   readonly characteristic: { readonly rule: string; readonly alarm?: string; readonly command?: string };
+  /** The runnable M2M twin (`--demo NAME --m2m`): field devices behind the edge gateway. */
+  readonly twin?: PackTwin;
+}
+
+/**
+ * The pack's M2M form run for real: simulated field devices on their own protocol, the edge
+ * gateway (its config file) bridging them, and platform rules on the edge's child devices. The
+ * installer creates the children (attached to the twin's gateway, with their profiles) before
+ * the edge connects, so the rules bind by profile. Which simulator plays the field devices is
+ * the app's business (src/apps/m2m/).
+ */
+export interface PackTwin {
+  /** The field protocol and devices, one line (the demo's banner). */
+  readonly summary: string;
+  /** Edge configuration, relative to the repository root. */
+  readonly edgeConfig: string;
+  readonly profiles: readonly PackProfile[];
+  /** The edge config's devices (names as there) and the profile each gets on the platform. */
+  readonly children: readonly { readonly name: string; readonly profile: string }[];
+  /** Platform rules on the twin's profiles (none when the twin decides locally, on the edge). */
+  readonly rules: readonly PackRule[];
+  /** The child device, rule and command that prove the loop (field → edge → platform → rule → field). */
+  readonly characteristic: { readonly device: string; readonly rule?: string; readonly command?: string; readonly key: string };
 }

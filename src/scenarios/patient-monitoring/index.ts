@@ -4,6 +4,7 @@
  */
 import type { ScenarioPack } from '../types.js';
 import { ecgRecorder, wearable } from './model.js';
+import { patientMonitoringTwin } from './twin.js';
 
 export const patientMonitoring: ScenarioPack = {
   name: 'patient-monitoring',
@@ -76,4 +77,5 @@ export const patientMonitoring: ScenarioPack = {
   models: { wearable, 'ecg-recorder': ecgRecorder },
   demoSpeed: 10,
   characteristic: { rule: 'Low SpO2', alarm: 'LowSpO2' },
+  twin: patientMonitoringTwin,
 };

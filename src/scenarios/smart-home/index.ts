@@ -1,6 +1,7 @@
 /** The smart home: sensors and switches linked by rules, remote control and scenes. */
 import type { PackRule, ScenarioPack } from '../types.js';
 import { hub, motionSensor, smartSwitch } from './model.js';
+import { smartHomeTwin } from './twin.js';
 
 const LIGHTS = ['light-1', 'light-2', 'light-3'];
 const allLights = (on: boolean): PackRule['actions'] => LIGHTS.map((device) => ({ type: 'command', device, method: 'setSwitch', params: { on }, persistent: true }));
@@ -82,4 +83,5 @@ export const smartHome: ScenarioPack = {
   models: { 'motion-sensor': motionSensor, 'smart-switch': smartSwitch, 'home-hub': hub },
   demoSpeed: 10,
   characteristic: { rule: 'Light on motion', command: 'setSwitch' },
+  twin: smartHomeTwin,
 };

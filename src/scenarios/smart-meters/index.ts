@@ -1,6 +1,7 @@
 /** Smart meters: periodic batched readings, the device of ThingsBoard's own performance tests. */
 import type { ScenarioPack } from '../types.js';
 import { meter } from './model.js';
+import { smartMetersTwin } from './twin.js';
 
 const PROFILE = 'smart-meter';
 
@@ -66,4 +67,5 @@ export const smartMeters: ScenarioPack = {
   models: { meter },
   demoSpeed: 60,
   characteristic: { rule: 'Water leak', alarm: 'Leak' },
+  twin: smartMetersTwin,
 };

@@ -1,6 +1,7 @@
 /** Vending machines that report their stock and tell the supplier when to come. */
 import type { ScenarioPack } from '../types.js';
 import { vendingMachine } from './model.js';
+import { vendingTwin } from './twin.js';
 
 const PROFILE = 'vending-machine';
 
@@ -71,4 +72,5 @@ export const vending: ScenarioPack = {
   models: { 'vending-machine': vendingMachine },
   demoSpeed: 600,
   characteristic: { rule: 'Low stock', alarm: 'LowStock' },
+  twin: vendingTwin,
 };
