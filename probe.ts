@@ -1,0 +1,14 @@
+import { startOpcuaServer } from './test/fixtures/opcua/server.js';
+import { OPCUAClient, OPCUACertificateManager, AttributeIds } from 'node-opcua';
+const t0 = Date.now();
+const s = await startOpcuaServer(48401, '/tmp/opcprobe');
+console.log('server up', Date.now() - t0);
+const client = OPCUAClient.create({ endpointMustExist: false, clientCertificateManager: new OPCUACertificateManager({ rootFolder: '/tmp/opcprobe/client' }), connectionStrategy: { initialDelay: 200, maxDelay: 1000, maxRetry: 100 } });
+await client.connect(s.url);
+console.log('connected', Date.now() - t0);
+const session = await client.createSession();
+const dv = await session.read({ nodeId: 'ns=1;s=Boiler.Temperature', attributeId: AttributeIds.Value });
+console.log('read', dv.value.value, Date.now() - t0);
+await session.close(); await client.disconnect(); await s.stop();
+console.log('done', Date.now() - t0);
+process.exit(0);
