@@ -128,7 +128,7 @@ test('scan opcua prints the variables and methods as a config that loads', async
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runScanFromCli(['opcua', '--url', server.url, '--depth', '2', '--user', USER.userName, '--pki-dir', join(pki, 'scan')], { stdout, stderr }, { OPCUA_PASSWORD: USER.password });
+  const code = await runScanFromCli(['opcua', '--url', server.url, '--depth', '2', '--user', USER.userName, '--pki-dir', join(pki, 'client')], { stdout, stderr }, { OPCUA_PASSWORD: USER.password });
   assert.equal(code, 0, err);
   assert.match(out, /key: temperature, nodeId: "ns=1;s=Boiler.Temperature" }  # \/1:Boiler\/1:Temperature Double = /);
   assert.match(out, /method: set_setpoint, nodeId: "ns=1;s=Boiler.Setpoint"/);

@@ -18,7 +18,6 @@ const text = (args: unknown[]): string =>
     .map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : String(a)))
     .join(' ')
     // node-opcua colours its lines for a terminal.
-    // eslint-disable-next-line no-control-regex
     .replace(/\u001b\[[0-9;]*m/g, '')
     .slice(0, 2000);
 
