@@ -13,6 +13,8 @@ import { startEdge, type Edge } from '../../src/edge/app.js';
 import { loadEdgeConfig, parseEdgeConfig, type OpcuaConfig } from '../../src/edge/config.js';
 import type { Reading } from '../../src/edge/ports.js';
 import { runScanFromCli } from '../../src/edge/scan/index.js';
+import { OpcuaConnector } from '../../src/edge/connectors/opcua/index.js';
+import type { ReadingSink } from '../../src/edge/ports.js';
 import { startTestPlatform, eventually, tempDir, type TestPlatform } from '../support/platform.js';
 import { startOpcuaServer, USER, type TestOpcuaServer } from '../fixtures/opcua/server.js';
 import { freePort } from './support.js';
@@ -151,6 +153,35 @@ test('server stopped: the child goes offline; restarted: online again and values
   await server.restart();
   await eventually(async () => ((await onlineOf('boiler-1')) === true ? true : undefined), 30_000, 'boiler-1 online again');
   await eventually(async () => (readings.some((r) => r.device === 'boiler-1' && r.ts > restartedAt && r.values.temperature !== undefined) ? true : undefined), 30_000, 'temperature after the restart');
+});
+
+test('SignAndEncrypt session reads; a wrong password is refused with the reason and the child stays offline', async () => {
+  const base = parseEdgeConfig(
+    `connectors:\n  - type: opcua\n    endpoint: "${server.url}"\n    devices: [{ name: sec, publishingIntervalMs: 100, nodes: [{ key: temperature, nodeId: "ns=1;s=Boiler.Temperature" }] }]\n`,
+    {},
+    { offline: true },
+  ).connectors[0] as OpcuaConfig;
+  const local: Reading[] = [];
+  const statuses: [string, boolean, string | undefined][] = [];
+  const sink: ReadingSink = { reading: (r) => local.push(r), deviceStatus: (d, online, reason) => statuses.push([d, online, reason]) };
+  const pkiDir = join(pki, 'client');
+  const secure = new OpcuaConnector({ ...base, securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', pkiDir, acceptUnknownCertificate: true, username: USER.userName, password: USER.password }, quiet);
+  await secure.start(sink);
+  try {
+    await eventually(async () => (local.some((r) => r.device === 'sec' && typeof r.values.temperature === 'number') ? true : undefined), 30_000, 'a reading over SignAndEncrypt');
+  } finally {
+    await secure.stop();
+  }
+  const wrong = new OpcuaConnector({ ...base, name: 'wrong', reconnectMaxMs: 60_000, pkiDir, username: USER.userName, password: 'not-it', devices: [{ ...base.devices[0]!, name: 'wrong' }] }, quiet);
+  await wrong.start(sink);
+  try {
+    await eventually(async () => (statuses.some(([d, online]) => d === 'wrong' && !online) ? true : undefined), 30_000, 'wrong reported offline');
+    assert.match(wrong.status().lastError ?? '', /Bad(UserAccessDenied|IdentityTokenRejected|IdentityTokenInvalid)/);
+    assert.equal(wrong.status().connected, false);
+    assert.ok(!local.some((r) => r.device === 'wrong'));
+  } finally {
+    await wrong.stop();
+  }
 });
 
 test('bad OPC UA sections are reported with their paths', () => {
