@@ -35,7 +35,7 @@ export async function loadOpcua(logger: EdgeLogger): Promise<OpcuaModule> {
   return loaded;
 }
 
-export type ClientSettings = Pick<OpcuaConfig, 'securityMode' | 'securityPolicy' | 'pkiDir' | 'acceptUnknownCertificate' | 'reconnectMs' | 'reconnectMaxMs' | 'requestTimeoutMs'>;
+export type ClientSettings = Pick<OpcuaConfig, 'securityMode' | 'securityPolicy' | 'pkiDir' | 'acceptUnknownCertificate' | 'reconnectMs' | 'reconnectMaxMs' | 'requestTimeoutMs'> & { readonly maxMessageBytes?: number };
 
 /** A client that retries forever with node-opcua's backoff (reconnectMs doubling up to reconnectMaxMs). */
 export function createClient(opcua: OpcuaModule, c: ClientSettings, retries = -1): OPCUAClient {
@@ -55,6 +55,8 @@ export function createClient(opcua: OpcuaModule, c: ClientSettings, retries = -1
     requestedSessionTimeout: 60_000,
     defaultTransactionTimeout: c.requestTimeoutMs,
     clientCertificateManager: certificateManager,
+    // A server (or something pretending to be one) cannot make us buffer an unbounded message.
+    transportSettings: { maxMessageSize: c.maxMessageBytes ?? 16 * 1024 * 1024 },
   });
 }
 

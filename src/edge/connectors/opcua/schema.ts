@@ -100,6 +100,8 @@ export const OpcuaSchema = Type.Object(
     /** Values from the server are bounded: longer strings are cut, longer arrays truncated. */
     maxStringLength: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4096 }),
     maxArrayLength: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+    /** Largest message accepted from the server (node-opcua's default is unlimited); bigger ones break the connection. */
+    maxMessageBytes: Type.Integer({ minimum: 65_536, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024 }),
     devices: Type.Array(OpcuaDeviceSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
