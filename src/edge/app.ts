@@ -15,6 +15,7 @@ import { ModbusRtuConnector, ModbusTcpConnector } from './connectors/modbus/inde
 import { SmsConnector } from './connectors/sms/index.js';
 import { FramesConnector } from './connectors/frames/index.js';
 import { SparkplugConnector } from './connectors/sparkplug/index.js';
+import { OpcuaConnector } from './connectors/opcua/index.js';
 import type { Connector, ConnectorStatus, EdgeLogger, Reading, ReadingSink } from './ports.js';
 import { LocalRules } from './rules/local-rules.js';
 import { RuleStateStore } from './rules/state-store.js';
@@ -26,7 +27,7 @@ import { AlarmSync } from './alarms/alarm-sync.js';
 import { AttributeCache } from './attributes/attribute-cache.js';
 
 export const EDGE_HELP = `Usage: continuum edge --config FILE [--data-dir DIR] [--offline] [--log-level LEVEL]
-       continuum edge scan modbus|bacnet …   (prints what answers as a config snippet; scan --help)
+       continuum edge scan modbus|bacnet|opcua …   (prints what answers as a config snippet; scan --help)
 
 Runs the edge gateway: polls field devices (Modbus, BACnet, …), keeps every reading in a local
 buffer (DIR/edge-buffer.db) until the platform acknowledged it, runs local rules, and
@@ -88,6 +89,8 @@ export function createConnectors(config: EdgeConfig, logger: EdgeLogger): Connec
         return new FramesConnector(c, logger);
       case 'sparkplug':
         return new SparkplugConnector(c, logger);
+      case 'opcua':
+        return new OpcuaConnector(c, logger);
     }
   });
 }
@@ -145,6 +148,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     deviceStatus(device, online) {
       uplink?.deviceOnline(device, online);
       rules.onConnectivity(device, online);
+    },
+    attributes(device, values) {
+      uplink?.publishChildAttributes(device, values);
     },
   };
 

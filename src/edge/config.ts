@@ -14,6 +14,7 @@ import { modbusProblems, ModbusRtuSchema, ModbusTcpSchema } from './connectors/m
 import { smsProblems, smsTargetProblems, SmsConnectorSchema } from './connectors/sms/config.js';
 import { framesProblems, FramesSchema } from './connectors/frames/schema.js';
 import { sparkplugProblems, SparkplugSchema } from './connectors/sparkplug/schema.js';
+import { opcuaProblems, OpcuaSchema } from './connectors/opcua/schema.js';
 import { allowHostsProblems } from './config-push/allow-hosts.js';
 import { edgeActionProblems, scheduleProblems } from './rules/rule-checks.js';
 
@@ -21,6 +22,7 @@ import { edgeActionProblems, scheduleProblems } from './rules/rule-checks.js';
 export { ModbusCommandSchema, ModbusDeviceSchema, ModbusRegisterSchema, ModbusRtuSchema, ModbusTcpSchema } from './connectors/modbus/schema.js';
 export type { ModbusCommandConfig, ModbusDeviceConfig, ModbusRegisterConfig, ModbusRtuConfig, ModbusTcpConfig } from './connectors/modbus/schema.js';
 export type { BacnetConfig } from './connectors/bacnet/schema.js';
+export type { OpcuaConfig } from './connectors/opcua/schema.js';
 
 const ActionSchema = Type.Record(Type.String(), Type.Unknown());
 
@@ -83,7 +85,7 @@ export const EdgeConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    connectors: Type.Array(Type.Union([ModbusTcpSchema, ModbusRtuSchema, BacnetSchema, SmsConnectorSchema, FramesSchema, SparkplugSchema]), { minItems: 1 }),
+    connectors: Type.Array(Type.Union([ModbusTcpSchema, ModbusRtuSchema, BacnetSchema, SmsConnectorSchema, FramesSchema, SparkplugSchema, OpcuaSchema]), { minItems: 1 }),
     rules: Type.Array(LocalRuleSchema, { default: [] }),
     /** What configuration pushed from the platform may use (config-push/push-policy.ts); only this file sets it. */
     configPush: Type.Object(
@@ -143,6 +145,8 @@ function connectorProblems(c: EdgeConfig['connectors'][number], at: string): str
       return framesProblems(c, at);
     case 'sparkplug':
       return sparkplugProblems(c, at);
+    case 'opcua':
+      return opcuaProblems(c, at);
   }
 }
 
@@ -198,7 +202,7 @@ export function toDomainRule(r: LocalRuleConfig, index: number) {
 const errorLine = (path: string, message: string): string => `${path.replace(/\/(\d+)/g, '[$1]').replace(/^\//, '').replace(/\//g, '.') || '(root)'}: ${message}`;
 
 /** The schema of each connector `type`. */
-const CONNECTOR_SCHEMAS: Readonly<Record<EdgeConfig['connectors'][number]['type'], TSchema>> = { 'modbus-tcp': ModbusTcpSchema, 'modbus-rtu': ModbusRtuSchema, bacnet: BacnetSchema, sms: SmsConnectorSchema, frames: FramesSchema, sparkplug: SparkplugSchema };
+const CONNECTOR_SCHEMAS: Readonly<Record<EdgeConfig['connectors'][number]['type'], TSchema>> = { 'modbus-tcp': ModbusTcpSchema, 'modbus-rtu': ModbusRtuSchema, bacnet: BacnetSchema, sms: SmsConnectorSchema, frames: FramesSchema, sparkplug: SparkplugSchema, opcua: OpcuaSchema };
 
 /**
  * TypeBox converts and fills defaults through a union only via a member that already matches,

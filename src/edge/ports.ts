@@ -28,6 +28,13 @@ export interface ReadingSink {
    * counts as connected while its connector runs.
    */
   deviceStatus?(device: string, online: boolean, reason?: string): void;
+  /**
+   * Client attributes read from a field device (OPC UA: serial number, firmware version), shown as
+   * the child's client attributes on the platform (v1/gateway/attributes). Optional: only
+   * connectors that read such values call it; they are not buffered, the latest are sent again
+   * at each reconnect.
+   */
+  attributes?(device: string, values: Readonly<Record<string, JsonValue>>): void;
 }
 
 export interface ConnectorStatus {

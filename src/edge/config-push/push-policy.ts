@@ -61,6 +61,9 @@ export function connectorTargets(c: ConnectorConfig, at: string): ConnectorTarge
       ];
     case 'sparkplug':
       return [{ path: `${at}.url`, target: urlHost(c.url) }];
+    case 'opcua':
+      // The PKI folder is written to (our certificate, rejected server certificates): a push may only name one the file names.
+      return [{ path: `${at}.endpoint`, target: urlHost(c.endpoint) }, ...(c.pkiDir !== undefined ? [{ path: `${at}.pkiDir`, target: c.pkiDir }] : [])];
   }
 }
 

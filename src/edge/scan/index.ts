@@ -1,21 +1,27 @@
 /**
- * `continuum edge scan modbus|bacnet`: asks the field what answers and prints it as a config
+ * `continuum edge scan modbus|bacnet|opcua`: asks the field what answers and prints it as a config
  * snippet (YAML on stdout, progress on stderr), so a gateway is set up by pasting, not typing
  * register maps from a datasheet.
  */
 import { parseArgs } from 'node:util';
 import { bacnetSnippet, scanBacnet } from './bacnet.js';
 import { modbusSnippet, scanModbus, TABLES, type TableName } from './modbus.js';
+import { opcuaSnippet, scanOpcua } from './opcua.js';
+import { OPCUA_SECURITY_MODES, OPCUA_SECURITY_POLICIES } from '../connectors/opcua/schema.js';
 
 export const SCAN_HELP = `Usage: continuum edge scan modbus --host H [--port 502] --unit U [--range 0-200] [--tables hr,ir,coil,di] [--timeout MS]
        continuum edge scan bacnet [--target IP[:PORT]] [--port 47808] [--interface IP] [--broadcast IP[:PORT]] [--wait MS] [--low N --high N]
+       continuum edge scan opcua --url opc.tcp://HOST:PORT/PATH [--depth 3] [--max-nodes 500] [--all] [--user U] (password: OPCUA_PASSWORD)
+                                 [--security-mode None|Sign|SignAndEncrypt] [--security-policy P] [--pki-dir DIR] [--accept-unknown-certificate] [--timeout MS]
 
 Prints what answers as a connector section to paste into an edge config (docs/EDGE.md).
 
 modbus:  --unit 1, 1,2,5 or 1-10 (unit ids tried in turn); --range FROM-TO (PDU addresses,
          default 0-200); --tables which tables (default hr,ir,coil,di); --timeout per request (1000)
 bacnet:  who-is is broadcast unless --target names a device (or a BBMD-less subnet's host);
-         --port is our local UDP port (0 = any); --wait how long to collect I-Am answers (3000)`;
+         --port is our local UDP port (0 = any); --wait how long to collect I-Am answers (3000)
+opcua:   browses from the Objects folder down --depth levels (1-10, default 3); namespace 0 nodes
+         (the Server object) only with --all; the password comes from OPCUA_PASSWORD, never argv`;
 
 interface Io {
   stdout: NodeJS.WritableStream;
@@ -90,8 +96,46 @@ async function bacnet(argv: string[], io: Io): Promise<number> {
   return devices.some((d) => d.objects.length > 0) ? 0 : 1;
 }
 
+async function opcua(argv: string[], io: Io, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      depth: { type: 'string' },
+      'max-nodes': { type: 'string' },
+      all: { type: 'boolean' },
+      user: { type: 'string' },
+      'security-mode': { type: 'string' },
+      'security-policy': { type: 'string' },
+      'pki-dir': { type: 'string' },
+      'accept-unknown-certificate': { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
+  });
+  if (!values.url || !/^opc\.tcp:\/\/[^\s/]+/.test(values.url)) throw new UsageError('--url opc.tcp://host:port/path is required');
+  const mode = values['security-mode'] ?? 'None';
+  if (!(OPCUA_SECURITY_MODES as readonly string[]).includes(mode)) throw new UsageError(`--security-mode: one of ${OPCUA_SECURITY_MODES.join(', ')}`);
+  const policy = values['security-policy'];
+  if (policy !== undefined && !(OPCUA_SECURITY_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--security-policy: one of ${OPCUA_SECURITY_POLICIES.join(', ')}`);
+  const options = {
+    url: values.url,
+    depth: intOption(values.depth, 3, '--depth', 1, 10),
+    maxNodes: intOption(values['max-nodes'], 500, '--max-nodes', 1, 100_000),
+    all: values.all ?? false,
+    securityMode: mode as (typeof OPCUA_SECURITY_MODES)[number],
+    ...(policy !== undefined ? { securityPolicy: policy as (typeof OPCUA_SECURITY_POLICIES)[number] } : {}),
+    ...(values.user !== undefined ? { username: values.user, password: env.OPCUA_PASSWORD ?? '' } : {}),
+    ...(values['pki-dir'] !== undefined ? { pkiDir: values['pki-dir'] } : {}),
+    acceptUnknownCertificate: values['accept-unknown-certificate'] ?? false,
+    timeoutMs: intOption(values.timeout, 5000, '--timeout', 100, 600_000),
+  };
+  const nodes = await scanOpcua(options, (line) => io.stderr.write(`${line}\n`));
+  io.stdout.write(opcuaSnippet(options, nodes));
+  return nodes.length > 0 ? 0 : 1;
+}
+
 /** `continuum edge scan …`; returns the exit code (0 something answered, 1 nothing, 2 usage). */
-export async function runScanFromCli(argv: string[], io: Io): Promise<number> {
+export async function runScanFromCli(argv: string[], io: Io, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === '--help' || kind === '-h') {
     io.stdout.write(SCAN_HELP + '\n');
@@ -100,7 +144,8 @@ export async function runScanFromCli(argv: string[], io: Io): Promise<number> {
   try {
     if (kind === 'modbus') return await modbus(rest, io);
     if (kind === 'bacnet') return await bacnet(rest, io);
-    throw new UsageError(`unknown scan "${kind}" (modbus, bacnet)`);
+    if (kind === 'opcua') return await opcua(rest, io, env);
+    throw new UsageError(`unknown scan "${kind}" (modbus, bacnet, opcua)`);
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.stderr.write(`continuum edge scan: ${(err as Error).message}\n${usage ? SCAN_HELP + '\n' : ''}`);

@@ -92,6 +92,8 @@ export class GatewayUplink {
   private readonly down = new Set<string>();
   /** Client attributes reported so far; all of them go out again at each connect. */
   private readonly clientAttributes: Record<string, JsonValue> = {};
+  /** Client attributes of children read by their connector (latest per key); all go out again at each connect. */
+  private readonly childClientAttributes = new Map<string, Record<string, JsonValue>>();
   private readonly connectListeners: (() => void)[] = [];
 
   constructor(private readonly options: UplinkOptions) {
@@ -106,6 +108,7 @@ export class GatewayUplink {
     this.devices = [...devices];
     for (const d of removed) {
       this.down.delete(d);
+      this.childClientAttributes.delete(d);
       this.announce(d, false);
     }
     for (const d of added) this.announce(d, !this.down.has(d));
@@ -189,6 +192,15 @@ export class GatewayUplink {
     if (link?.up) link.client.publish('v1/devices/me/attributes', JSON.stringify(values), { qos: 1 });
   }
 
+  /** Reports client attributes of a child (`{"device": {…}}` on v1/gateway/attributes, QoS 1); kept and sent again at each connect. */
+  publishChildAttributes(device: string, values: Readonly<Record<string, JsonValue>>): void {
+    const kept = this.childClientAttributes.get(device) ?? {};
+    for (const [k, v] of Object.entries(values)) Object.defineProperty(kept, k, { value: v, enumerable: true, writable: true, configurable: true });
+    this.childClientAttributes.set(device, kept);
+    const link = this.link;
+    if (link?.up && this.devices.includes(device)) link.client.publish('v1/gateway/attributes', JSON.stringify({ [device]: values }), { qos: 1 });
+  }
+
   private open(): void {
     if (this.stopped) return;
     const p = this.options.platform;
@@ -230,6 +242,8 @@ export class GatewayUplink {
     logger.info({ url: this.options.platform.url, backlog }, 'connected to the platform');
     link.client.subscribe('v1/gateway/rpc', { qos: 1 });
     for (const device of this.devices) this.announce(device, !this.down.has(device));
+    const children = Object.fromEntries([...this.childClientAttributes].filter(([device]) => this.devices.includes(device)));
+    if (Object.keys(children).length > 0) link.client.publish('v1/gateway/attributes', JSON.stringify(children), { qos: 1 });
     if (Object.keys(this.clientAttributes).length > 0) link.client.publish('v1/devices/me/attributes', JSON.stringify(this.clientAttributes), { qos: 1 });
     const shared = this.options.sharedAttributes;
     if (shared) {
