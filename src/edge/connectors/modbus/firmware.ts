@@ -20,7 +20,14 @@ import {
   wordsToText,
 } from '../../../protocols/modbus/firmware-transfer.js';
 import type { FirmwareImage } from '../../ports.js';
-import type { ModbusClient } from './base.js';
+
+/** The part of modbus-serial's client the transfer uses (kept here: base.ts imports this file). */
+export interface FirmwareClient {
+  writeRegisters(address: number, values: number[]): Promise<unknown>;
+  writeCoil(address: number, state: boolean): Promise<unknown>;
+  readHoldingRegisters(address: number, length: number): Promise<{ data: number[] }>;
+}
+type ModbusClient = FirmwareClient;
 
 /** Runs one transaction on the connector's line (serialized with polls). */
 export type RunRequest = <T>(fn: (client: ModbusClient) => Promise<T>) => Promise<T>;
