@@ -3,7 +3,8 @@
  * platform commands come back through the uplink to the connector that owns the device. The
  * edge is its own process and talks to the platform only over MQTT (the gateway API).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -25,6 +26,10 @@ import { GatewayUplink, type UplinkStatus } from './uplink/mqtt-uplink.js';
 import { EdgeAlarmStore } from './alarms/alarm-store.js';
 import { AlarmSync } from './alarms/alarm-sync.js';
 import { AttributeCache } from './attributes/attribute-cache.js';
+import { ImageStore, type UpdateJob } from './ota/image-store.js';
+import { FirmwareRelay } from './ota/relay.js';
+import { SelfUpdate } from './ota/self-update.js';
+import { FW_KEYS } from './ota/fetching.js';
 
 export const EDGE_HELP = `Usage: continuum edge --config FILE [--data-dir DIR] [--offline] [--log-level LEVEL]
        continuum edge scan modbus|bacnet|opcua …   (prints what answers as a config snippet; scan --help)
@@ -59,6 +64,8 @@ export interface EdgeStatus {
   readonly uplink?: UplinkStatus;
   readonly rules: ReturnType<LocalRules['stats']>;
   readonly alarms: ReturnType<EdgeAlarmStore['stats']>;
+  /** Firmware jobs of the children (the relay) and of the edge itself (device ''), with download progress. */
+  readonly firmware?: { readonly jobs: UpdateJob[]; readonly downloads: Record<string, { nextChunk: number; chunkSize: number } | undefined>; readonly chunkRequests: Record<string, number> };
 }
 
 export interface Edge {
@@ -116,6 +123,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   let buffer: ReadingBuffer | undefined;
   let uplink: GatewayUplink | undefined;
+  let images: ImageStore | undefined;
+  let relay: FirmwareRelay | undefined;
+  let selfUpdate: SelfUpdate | undefined;
   // dataDir '' (tests): nothing is kept on disk.
   if (options.dataDir !== '') mkdirSync(options.dataDir, { recursive: true });
   const onDisk = (name: string): string => (options.dataDir === '' ? '' : join(options.dataDir, name));
@@ -124,12 +134,36 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   if (!offline) {
     if (!config.platform) throw new EdgeConfigError('platform: required unless --offline');
     buffer = new ReadingBuffer({ file: join(options.dataDir, 'edge-buffer.db'), maxRows: config.buffer.maxRows, logger });
-    const sharedAttributes = { keys: PUSH_KEYS, onUpdate: push.onShared.bind(push) };
-    // A child's shared attributes: cached (attr() offline), then seen by `attributes` rules.
-    const childAttributes = { onUpdate: (device: string, values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]) => rules.onAttributes(device, attributes.apply(device, values, complete, deleted)) };
-    uplink = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes, childAttributes });
-    new AlarmSync(alarms, uplink, logger);
+    // The gateway's own shared attributes: pushed configuration, and its own firmware (fw_*).
+    const sharedAttributes = {
+      keys: [...PUSH_KEYS, ...FW_KEYS],
+      onUpdate: (values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]) => {
+        push.onShared(values, complete, deleted);
+        selfUpdate?.onAttributes(values, complete);
+      },
+    };
+    // A child's shared attributes: cached (attr() offline), then seen by `attributes` rules and the firmware relay.
+    const childAttributes = {
+      onUpdate: (device: string, values: Record<string, JsonValue>, complete: boolean, deleted: readonly string[]) => {
+        rules.onAttributes(device, attributes.apply(device, values, complete, deleted));
+        relay?.onAttributes(device, values, complete);
+      },
+    };
+    const link = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes, childAttributes });
+    uplink = link;
+    new AlarmSync(alarms, link, logger);
+    ({ images, relay, selfUpdate } = firmware(config, link, options.dataDir === '' ? mkdtempSync(join(tmpdir(), 'continuum-edge-fw-')) : options.dataDir, logger, {
+      connectorOf: (device) => connectorSet.owner(device),
+      report: (device, values) => persist({ device, ts: firmwareTs(device), values }),
+    }));
   }
+  // Firmware states of a child get strictly increasing times of their own (two in one ms would keep one).
+  const lastFirmwareTs = new Map<string, number>();
+  const firmwareTs = (device: string): number => {
+    const ts = Math.max(Date.now(), (lastFirmwareTs.get(device) ?? 0) + 1);
+    lastFirmwareTs.set(device, ts);
+    return ts;
+  };
   const persist = (reading: Reading): void => {
     // Persisted (committed) before anything else sees it: a crash after this line loses nothing.
     buffer?.append(reading);
@@ -173,12 +207,23 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   uplink?.start();
   await connectorSet.start(sink);
+  selfUpdate?.start();
+  relay?.resume();
   const status = (): EdgeStatus => ({
     connectors: connectorSet.list.map((c) => c.status()),
     ...(buffer ? { buffer: buffer.stats() } : {}),
     ...(uplink ? { uplink: uplink.status() } : {}),
     rules: rules.stats(),
     alarms: alarms.stats(),
+    ...(images
+      ? {
+          firmware: {
+            jobs: images.jobs(),
+            downloads: Object.fromEntries(images.jobs().map((j) => [j.checksum, images?.progress(j.checksum)])),
+            chunkRequests: Object.fromEntries(images.fetched),
+          },
+        }
+      : {}),
   });
   // The gateway's own telemetry: buffer depth, drops, connector errors and poll latency.
   const health = setInterval(() => {
@@ -211,6 +256,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       clearInterval(health);
       stopping = true;
       await push.idle();
+      await Promise.all([relay?.stop(), selfUpdate?.stop()]);
       rules.stop();
       await connectorSet.stop();
       await rules.idle();
@@ -219,8 +265,53 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       ruleState?.close();
       alarms.close();
       attributes.close();
+      images?.close();
     },
   };
+}
+
+/** The firmware relay (children) and the edge's own updates, sharing one image store. */
+function firmware(
+  config: EdgeConfig,
+  uplink: GatewayUplink,
+  dir: string,
+  logger: EdgeLogger,
+  relayDeps: { connectorOf: (device: string) => Connector | undefined; report: (device: string, values: Record<string, JsonValue>) => void },
+): { images: ImageStore; relay: FirmwareRelay; selfUpdate: SelfUpdate } {
+  const fw = config.firmware;
+  const images = new ImageStore(dir, fw.chunkSize);
+  // Resolves at the next connect, or after retryMs when none comes (the connection may be up again already).
+  const waiters = new Set<() => void>();
+  uplink.onConnected(() => {
+    for (const wake of waiters) wake();
+    waiters.clear();
+  });
+  const waitForPlatform = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        resolve();
+      }, fw.retryMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.add(wake);
+    });
+  const fetching = { request: (target: Parameters<GatewayUplink['requestChunk']>[0], chunk: number, size: number) => uplink.requestChunk(target, chunk, size, fw.requestTimeoutMs), waitForPlatform, chunksPerSecond: fw.chunksPerSecond };
+  const relay = new FirmwareRelay({ ...fetching, ...relayDeps, store: images, logger });
+  const selfUpdate = new SelfUpdate({
+    ...fetching,
+    store: images,
+    dataDir: dir,
+    title: fw.title,
+    version: fw.version,
+    ...(fw.installCommand ? { installCommand: fw.installCommand } : {}),
+    publish: (body) => uplink.publishAcked('v1/devices/me/telemetry', body),
+    logger,
+  });
+  uplink.onConnected(() => selfUpdate.connected());
+  return { images, relay, selfUpdate };
 }
 
 /** `continuum edge …`: runs until SIGTERM/SIGINT. Returns an exit code when it does not start. */

@@ -97,6 +97,25 @@ export const EdgeConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** Firmware through the edge (docs/EDGE.md): the relay for children and the edge's own updates. */
+    firmware: Type.Object(
+      {
+        /** Bytes per chunk request; fixed per download once it started (a resumed one keeps its size). */
+        chunkSize: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16384 }),
+        /** Chunk requests per second at most (0: as fast as answers come), to spare a narrow uplink. */
+        chunksPerSecond: Type.Number({ minimum: 0, default: 0 }),
+        /** A chunk not answered by then is asked again. */
+        requestTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+        /** While the platform is away, how long to wait before trying again when no reconnect came. */
+        retryMs: Type.Integer({ minimum: 50, default: 5000 }),
+        /** What this edge runs, reported as current_fw_title / current_fw_version. */
+        title: Type.String({ minLength: 1, default: 'continuum-edge' }),
+        version: Type.String({ minLength: 1, default: '0.0.0' }),
+        /** Run (argv, no shell) after the edge staged its own update in DIR/updates. */
+        installCommand: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {}, additionalProperties: false }),
   },
   { additionalProperties: false },

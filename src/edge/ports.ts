@@ -37,6 +37,15 @@ export interface ReadingSink {
   attributes?(device: string, values: Readonly<Record<string, JsonValue>>): void;
 }
 
+/** A firmware image the edge downloaded and checked (SHA-256 of the whole image). */
+export interface FirmwareImage {
+  readonly title: string;
+  readonly version: string;
+  /** Hex SHA-256 of `bytes`. */
+  readonly sha256: string;
+  readonly bytes: Buffer;
+}
+
 export interface ConnectorStatus {
   readonly name: string;
   readonly connected: boolean;
@@ -58,6 +67,12 @@ export interface Connector {
    * Rejects with a message meant for the operator (unknown method, bad value, device error).
    */
   handleCommand(device: string, method: string, params: JsonValue): Promise<JsonValue>;
+  /**
+   * Writes a verified firmware image into one of its devices and resolves with the version the
+   * device reports running afterwards. Absent: the connector cannot (the update fails "not
+   * supported by connector"). Rejects with a message for the operator.
+   */
+  writeFirmware?(device: string, image: FirmwareImage): Promise<{ version: string }>;
   /** A free text to one of its devices (SMS connectors: the rule action `sms`); absent elsewhere. */
   sendText?(device: string, text: string): Promise<JsonValue>;
   status(): ConnectorStatus;

@@ -166,6 +166,11 @@ export interface GatewayApi {
   gatewayAlarm(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
   /** `{"device":"Device A","id":1,"data":{…}}` — a child's answer to a server-side RPC. */
   gatewayRpcResponse(gateway: DeviceIdentity, payload: Buffer): Promise<void>;
+  /**
+   * A chunk of the package assigned to one of the gateway's own existing children (the edge's
+   * firmware relay); FORBIDDEN for any other device's name, DEVICE_NOT_FOUND for an unknown one.
+   */
+  gatewayOtaChunk(gateway: DeviceIdentity, deviceName: string, request: OtaChunkRequest): Promise<Buffer>;
   /** Shared-attribute updates and RPC requests for the gateway's children, with the child's name. */
   openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession;
 }

@@ -28,7 +28,7 @@ import type { Clock, Logger } from '../ports.js';
 import type { AttributeService } from './attributes.js';
 import type { AlarmService } from './alarms.js';
 import { parseGatewayAlarm } from './gateway-alarm.js';
-import type { DeviceApi, DeviceSession, GatewayApi, GatewayEventHandlers, PlatformMetrics } from '../ports/device-api.js';
+import type { DeviceApi, DeviceSession, GatewayApi, GatewayEventHandlers, OtaChunkRequest, PlatformMetrics } from '../ports/device-api.js';
 import { rejectedDeviceMessage } from './device-rejections.js';
 import { DEFAULT_GATEWAY_LIMITS, GatewayQuota, type GatewayLimits } from './gateway-quota.js';
 import type { IngestService } from './ingest.js';
@@ -45,8 +45,8 @@ export interface GatewayDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: PlatformMetrics;
-  /** Children's RPC replies go where devices' own go. */
-  readonly devices: Pick<DeviceApi, 'rpcResponse'>;
+  /** Children's RPC replies go where devices' own go; so do the chunks of their packages. */
+  readonly devices: Pick<DeviceApi, 'rpcResponse' | 'otaChunk'>;
   readonly gatewayLimits?: GatewayLimits;
   /** Bounds for the envelope parts no later check covers (RPC replies). */
   readonly limits: PayloadLimits;
@@ -214,6 +214,16 @@ export class GatewayService implements GatewayApi {
     const id = body.id;
     if (typeof id !== 'number') throw new PlatformError('MALFORMED_PAYLOAD', 'gateway RPC response needs a numeric "id"');
     await this.deps.devices.rpcResponse(child, id, Buffer.from(JSON.stringify(body.data ?? null)));
+  }
+
+  /**
+   * A chunk of the child's assigned package, served as if the child asked for it itself: the
+   * gateway stands in only for its own existing children (a name of another gateway's child, a
+   * standalone device or a gateway is FORBIDDEN; another tenant's devices are not found by name).
+   */
+  async gatewayOtaChunk(gateway: DeviceIdentity, name: string, request: OtaChunkRequest): Promise<Buffer> {
+    const child = await this.child(gateway, name, undefined, true);
+    return this.deps.devices.otaChunk(child, request);
   }
 
   openGatewaySession(gateway: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {

@@ -27,6 +27,7 @@ import type { JsonValue } from '../../domain/telemetry.js';
 import type { ReadingBuffer, BufferedReading } from '../buffer/sqlite-buffer.js';
 import type { EdgeConfig } from '../config.js';
 import type { EdgeLogger } from '../ports.js';
+import { CHUNK_FILTERS, ChunkRequests, type ChunkTarget } from './chunk-requests.js';
 
 export type CommandHandler = (device: string, method: string, params: JsonValue) => Promise<JsonValue>;
 
@@ -95,6 +96,7 @@ export class GatewayUplink {
   /** Client attributes of children read by their connector (latest per key); all go out again at each connect. */
   private readonly childClientAttributes = new Map<string, Record<string, JsonValue>>();
   private readonly connectListeners: (() => void)[] = [];
+  private readonly chunks = new ChunkRequests();
 
   constructor(private readonly options: UplinkOptions) {
     this.devices = [...options.devices];
@@ -130,6 +132,22 @@ export class GatewayUplink {
     });
   }
 
+  /**
+   * One chunk of a firmware image (a child's through the gateway API, or the gateway's own),
+   * asked on the live connection; rejects with a ChunkRequestError (retryable or a refusal).
+   */
+  requestChunk(target: ChunkTarget, chunk: number, size: number, timeoutMs: number): Promise<Buffer> {
+    return this.chunks.request(this.link?.up ? this.link.client : undefined, target, chunk, size, timeoutMs);
+  }
+
+  /** Publishes the gateway's own telemetry at QoS 1 when connected (firmware states); false when down. */
+  publishOwnAcked(values: Record<string, JsonValue>): boolean {
+    const link = this.link;
+    if (!link?.up) return false;
+    link.client.publish('v1/devices/me/telemetry', JSON.stringify(values), { qos: 1 });
+    return true;
+  }
+
   private requestChildAttributes(link: Link, device: string): void {
     // No keys: every shared attribute of the child (services/gateway.ts gatewayAttributeRequest).
     link.client.publish('v1/gateway/attributes/request', JSON.stringify({ id: ++this.attributeRequests, device }), { qos: 1 });
@@ -157,6 +175,7 @@ export class GatewayUplink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.chunks.failAll('edge stopping');
     const link = this.link;
     this.link = undefined;
     if (!link) return;
@@ -241,6 +260,8 @@ export class GatewayUplink {
     const backlog = store.stats().depth;
     logger.info({ url: this.options.platform.url, backlog }, 'connected to the platform');
     link.client.subscribe('v1/gateway/rpc', { qos: 1 });
+    // Chunks at QoS 0: a lost one is a timeout and asked again (docs/OTA.md on QoS 1 and Nagle).
+    link.client.subscribe(CHUNK_FILTERS, { qos: 0 });
     for (const device of this.devices) this.announce(device, !this.down.has(device));
     const children = Object.fromEntries([...this.childClientAttributes].filter(([device]) => this.devices.includes(device)));
     if (Object.keys(children).length > 0) link.client.publish('v1/gateway/attributes', JSON.stringify(children), { qos: 1 });
@@ -264,6 +285,7 @@ export class GatewayUplink {
     const wasUp = link.up;
     link.up = false;
     clearTimeout(link.drainTimer);
+    this.chunks.failAll('platform connection lost');
     // Flushes MQTT.js's outbox with errors; those callbacks are ignored (stale generation).
     link.client.end(true);
     this.link = undefined;
@@ -328,6 +350,7 @@ export class GatewayUplink {
   }
 
   private message(link: Link, topic: string, payload: Buffer): void {
+    if (this.chunks.onMessage(topic, payload)) return;
     if (topic.startsWith('v1/devices/me/attributes')) return this.sharedMessage(topic, payload);
     if (topic.startsWith('v1/gateway/attributes')) return this.childAttributeMessage(topic, payload);
     if (topic !== 'v1/gateway/rpc') return;

@@ -53,6 +53,13 @@ const PlcMap = Type.Object(
     inputRegisters: Type.Optional(Type.Array(RegisterEntry)),
     coils: Type.Optional(Type.Array(BitEntry)),
     discreteInputs: Type.Optional(Type.Array(BitEntry)),
+    /**
+     * A firmware-receive area (protocols/modbus/firmware-transfer.ts): holding registers from
+     * `base` (60000 in the examples), the commit coil at `base`; `version` is what the PLC runs before any update.
+     */
+    firmware: Type.Optional(
+      Type.Object({ base: Type.Integer({ minimum: 0, maximum: 65535 - 242 }), version: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );

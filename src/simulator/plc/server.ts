@@ -9,6 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import modbusSerial from 'modbus-serial';
 import { encodeRegisters, registerCount, type ValueLayout } from '../../protocols/modbus/registers.js';
 import { clamp, daily, gaussian, seededRandom, walk } from '../signals.js';
+import { FirmwareArea } from './firmware-area.js';
 import type { BitEntry, PlcMap, RegisterEntry, Signal } from './map.js';
 
 // modbus-serial is CommonJS; under NodeNext its default import is module.exports.
@@ -34,6 +35,8 @@ export interface PlcServer {
   readonly port: number;
   /** Values written by clients, by table and address (what a test asserts). */
   readonly written: { readonly holding: ReadonlyMap<number, number>; readonly coils: ReadonlyMap<number, boolean> };
+  /** The firmware-receive area (map `firmware`), when the map has one. */
+  readonly firmware?: FirmwareArea;
   stop(): Promise<void>;
 }
 
@@ -183,18 +186,35 @@ export async function startPlc(opts: PlcOptions): Promise<PlcServer> {
   const coils = new BitTable(opts.map.coils ?? [], 'coils');
   const discrete = new BitTable(opts.map.discreteInputs ?? [], 'discrete');
   const log = opts.log;
+  const fw = opts.map.firmware ? new FirmwareArea(opts.map.firmware.base, opts.map.firmware.version, log) : undefined;
+  const readHolding = (addr: number, length: number): number[] =>
+    fw?.covers(addr, length) ? Array.from({ length }, (_, i) => fw.read(addr + i)) : holding.read(addr, length, simNow());
+  const setRegister = (addr: number, value: number): void => {
+    holding.written.set(addr, value);
+    log.info({ table: 'holding', address: addr, value }, 'register written');
+  };
   const vector = {
-    getMultipleHoldingRegisters: (addr: number, length: number) => holding.read(addr, length, simNow()),
-    getHoldingRegister: (addr: number) => holding.read(addr, 1, simNow())[0]!,
+    getMultipleHoldingRegisters: readHolding,
+    getHoldingRegister: (addr: number) => readHolding(addr, 1)[0]!,
     getMultipleInputRegisters: (addr: number, length: number) => input.read(addr, length, simNow()),
     getInputRegister: (addr: number) => input.read(addr, 1, simNow())[0]!,
     getCoil: (addr: number) => coils.read(addr, simNow()),
     getDiscreteInput: (addr: number) => discrete.read(addr, simNow()),
     setRegister: (addr: number, value: number) => {
-      holding.written.set(addr, value);
-      log.info({ table: 'holding', address: addr, value }, 'register written');
+      // The firmware area takes whole headers and blocks only (FC16).
+      if (fw?.covers(addr)) return fw.write(addr, [value]);
+      setRegister(addr, value);
+    },
+    // FC16: one call per request, so a firmware block arrives whole.
+    setRegisterArray: (addr: number, values: number[]) => {
+      if (fw?.covers(addr, values.length)) return fw.write(addr, values);
+      values.forEach((v, i) => setRegister(addr + i, v));
     },
     setCoil: (addr: number, value: boolean) => {
+      if (fw && addr === fw.base) {
+        if (value) fw.commit();
+        return;
+      }
       coils.written.set(addr, value);
       log.info({ table: 'coils', address: addr, value }, 'coil written');
     },
@@ -209,6 +229,7 @@ export async function startPlc(opts: PlcOptions): Promise<PlcServer> {
   return {
     port,
     written: { holding: holding.written, coils: coils.written },
+    ...(fw ? { firmware: fw } : {}),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -12,7 +12,8 @@
  *                   attributes/response,rpc,alarm}
  * Provisioning:     user name `provision`, /provision/request → /provision/response
  * OTA (v2):         v2/fw/request/$id/chunk/$n → v2/fw/response/$id/chunk/$n, errors on v2/fw/error;
- *                   `sw` for software (ota-topics.ts)
+ *                   `sw` for software (ota-topics.ts); a gateway for its children:
+ *                   v1/gateway/fw/request {device,requestId,chunk,size} → v1/gateway/fw/response/$id/chunk/$n
  */
 import type { DeviceIdentity } from '../../../domain/device.js';
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
@@ -20,7 +21,7 @@ import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
 import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import { parseProvisionRequest } from '../device-json.js';
-import { OTA_PREFIX, otaFeedOf, parseOtaRequest } from './ota-topics.js';
+import { gatewayOtaFeedOf, OTA_PREFIX, otaFeedOf, parseGatewayOtaRequest, parseOtaRequest } from './ota-topics.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
 
 export interface DeviceApiInterceptorOptions {
@@ -61,7 +62,11 @@ type Feed =
   | 'fwResponse'
   | 'swResponse'
   | 'fwError'
-  | 'swError';
+  | 'swError'
+  | 'gwFwResponse'
+  | 'gwSwResponse'
+  | 'gwFwError'
+  | 'gwSwError';
 const DEVICE_FEEDS: Record<string, Feed> = {
   [ATTRIBUTES]: 'attributes',
   [`${ATTR_RESPONSE}+`]: 'attrResponse',
@@ -219,7 +224,7 @@ class DeviceBridge extends BaseBridge {
   }
 
   protected feedFor(filter: string): Feed | undefined {
-    return DEVICE_FEEDS[filter] ?? otaFeedOf(filter) ?? (this.identity.isGateway ? GATEWAY_FEEDS[filter] : undefined);
+    return DEVICE_FEEDS[filter] ?? otaFeedOf(filter) ?? (this.identity.isGateway ? (GATEWAY_FEEDS[filter] ?? gatewayOtaFeedOf(filter)) : undefined);
   }
 
   /** The platform only pushes what the device subscribed to (DeviceSession.setHandlers). */
@@ -274,6 +279,36 @@ class DeviceBridge extends BaseBridge {
     );
   }
 
+  /**
+   * A chunk of the package assigned to one of the gateway's children (the edge's firmware
+   * relay). Only the gateway's own existing children: GatewayService refuses any other name. A
+   * refusal also goes out as JSON on the error topic, with the request it answers.
+   */
+  private gatewayOtaChunk(topic: string, payload: Buffer): Promise<void> | undefined {
+    const fw = topic.startsWith(`${GW}fw/`);
+    let parsed;
+    try {
+      parsed = parseGatewayOtaRequest(topic, payload);
+    } catch (err) {
+      this.link.send(`${GW}${fw ? 'fw' : 'sw'}/error`, JSON.stringify({ error: asPlatformError(err).message }), this.feeds?.get(fw ? 'gwFwError' : 'gwSwError') ?? 0);
+      throw err;
+    }
+    if (!parsed) return undefined;
+    const { device, requestId: rid, request, responseTopic, errorTopic } = parsed;
+    this.count(fw ? 'gateway_fw_chunk_request' : 'gateway_sw_chunk_request');
+    return this.opts.gatewayApi.gatewayOtaChunk(this.identity, device, request).then(
+      (bytes) => {
+        this.link.send(responseTopic, bytes, this.feeds?.get(fw ? 'gwFwResponse' : 'gwSwResponse') ?? 0);
+        this.opts.metrics.messageOut('mqtt', fw ? 'gateway_fw_chunk' : 'gateway_sw_chunk');
+      },
+      (err: unknown) => {
+        const body = { device, requestId: rid, chunk: request.chunk, error: asPlatformError(err).message, code: asPlatformError(err).code };
+        this.link.send(errorTopic, JSON.stringify(body), this.feeds?.get(fw ? 'gwFwError' : 'gwSwError') ?? 0);
+        throw err;
+      },
+    );
+  }
+
   /** A method, not a closure per PUBLISH: tsx names every closure it creates (a defineProperty each), ~0.5% of the ingest rate. */
   private count(kind: string): void {
     this.opts.metrics.messageIn('mqtt', kind);
@@ -321,6 +356,9 @@ class DeviceBridge extends BaseBridge {
       case 'rpc':
         this.count('gateway_rpc_response');
         return api.gatewayRpcResponse(gw, payload);
+      case 'fw/request':
+      case 'sw/request':
+        return this.gatewayOtaChunk(`${GW}${sub}`, payload);
       default:
         return undefined;
     }

@@ -12,7 +12,8 @@ import { configuredCommand, connectorStatus, reportDeviceStatus } from '../commo
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU as Client } from 'modbus-serial/ModbusRTU.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { Connector, ConnectorStatus, EdgeLogger, ReadingSink } from '../../ports.js';
+import type { Connector, ConnectorStatus, EdgeLogger, FirmwareImage, ReadingSink } from '../../ports.js';
+import { writeFirmwareBlocks } from './firmware.js';
 import { decodeRegisters, encodeRegisters, EncodeError, planReads, registerCount, type ReadBlock } from '../../../protocols/modbus/registers.js';
 import type { ModbusCommandConfig, ModbusDeviceConfig, ModbusRegisterConfig, ModbusRtuConfig, ModbusTcpConfig } from './schema.js';
 
@@ -127,6 +128,32 @@ export abstract class ModbusConnectorBase implements Connector {
     }
     this.logger.info({ connector: this.name, device, method, address: command.address, fc: command.fc, value }, 'modbus write');
     return { ok: true, method, address: command.address, value: value as JsonValue };
+  }
+
+  /**
+   * The image through the Modbus block transfer (./firmware.ts), for devices configured with a
+   * `firmware` area; its requests queue with the polls, so polling goes on between blocks.
+   */
+  async writeFirmware(device: string, image: FirmwareImage): Promise<{ version: string }> {
+    const rt = this.runtimes.get(device);
+    if (!rt) throw new Error(`unknown device "${device}"`);
+    const area = rt.config.firmware;
+    if (!area) throw new Error(`not supported by device configuration: "${device}" has no firmware area`);
+    const unitId = rt.config.unitId;
+    const pause = () => new Promise<void>((resolve) => setTimeout(resolve, this.config.reconnect.minMs));
+    this.logger.info({ connector: this.name, device, version: image.version, bytes: image.bytes.length }, 'firmware transfer to the device');
+    const result = await writeFirmwareBlocks(
+      (fn) =>
+        this.request(unitId, fn).catch((err: unknown) => {
+          this.noteError(err, unitId, { device, firmware: image.version });
+          throw new Error(errorText(err));
+        }),
+      area.base,
+      image,
+      pause,
+    );
+    this.logger.info({ connector: this.name, device, version: result.version }, 'firmware applied by the device');
+    return result;
   }
 
   private schedule(rt: DeviceRuntime): void {

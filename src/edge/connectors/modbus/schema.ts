@@ -59,6 +59,12 @@ export const ModbusDeviceSchema = Type.Object(
     type: Type.Optional(Type.String()),
     registers: Type.Array(ModbusRegisterSchema, { minItems: 1 }),
     commands: Type.Array(ModbusCommandSchema, { default: [] }),
+    /**
+     * The device's firmware-receive area (Continuum's block transfer, docs/EDGE.md "Firmware
+     * through the edge"): holding registers from `base`, commit coil at `base`. Absent: firmware
+     * assigned to this device fails "not supported by device configuration".
+     */
+    firmware: Type.Optional(Type.Object({ base: Type.Integer({ minimum: 0, maximum: 65535 - 242, default: 60000 }) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );

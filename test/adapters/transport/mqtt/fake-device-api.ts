@@ -176,6 +176,11 @@ export class FakeDeviceApi implements DeviceApi {
     this.record('gatewayRpcResponse', gw.deviceId, payload.toString());
   }
 
+  gatewayOtaChunk(gw: DeviceIdentity, deviceName: string, request: OtaChunkRequest): Promise<Buffer> {
+    this.record('gatewayOtaChunk', gw.deviceId, deviceName, request);
+    return fakeOtaChunk(request);
+  }
+
   openGatewaySession(gw: DeviceIdentity, handlers: GatewayEventHandlers): DeviceSession {
     const s = { identity: gw, handlers, closed: false };
     this.gatewaySessions.push(s);
