@@ -17,7 +17,7 @@ import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, ty
 import { CodecRegistry } from '../services/codec-registry.js';
 import { RawPayloads } from '../services/raw-payloads.js';
 import type { PayloadDecoders } from '../ports/payload-decoders.js';
-import { QuickJsDecoders } from '../adapters/decoders/quickjs/quickjs-decoders.js';
+import { WorkerQuickJsDecoders } from '../adapters/decoders/quickjs/worker-decoders.js';
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { openStore } from './open-store.js';
@@ -138,7 +138,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
   const decoders: PayloadDecoders = config.decoders.enabled
-    ? new QuickJsDecoders({ timeLimitMs: config.decoders.timeLimitMs, memoryLimitBytes: config.decoders.memoryLimitBytes })
+    ? new WorkerQuickJsDecoders({
+        timeLimitMs: config.decoders.timeLimitMs,
+        memoryLimitBytes: config.decoders.memoryLimitBytes,
+        workers: config.decoders.workers,
+        logger: logger.child({ component: 'decoders' }),
+      })
     : NO_PAYLOAD_DECODERS;
 
   // Suspended tenants, in memory: device authentication asks it on every connect and HTTP request.
