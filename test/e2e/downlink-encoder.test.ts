@@ -163,3 +163,23 @@ test('a decoder stuck in a native call over MQTT: mosquitto_pub raw bytes are re
   const keys = await tp.api.request<string[]>('GET', `/api/devices/${device.id}/telemetry/keys`);
   assert.deepEqual(keys.body, ['level']);
 });
+
+test('HTTP long poll: an encoded command arrives as application/octet-stream with its id in x-rpc-request-id; the reply settles it', async () => {
+  const device = await deviceWithCodec('valve-http');
+  const base = `${tp.baseUrl}/api/v1/${device.accessToken}/rpc`;
+  const polled = fetch(`${base}?timeout=20000`);
+  // The poll holds a session: the device counts as online while it waits.
+  await waitOnline(device.id);
+  const sent = command(device.id, { method: 'setLevel', params: { level: 9 }, timeoutMs: 15_000 });
+  const res = await polled;
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+  const id = res.headers.get('x-rpc-request-id');
+  assert.match(id ?? '', /^\d+$/);
+  assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [1, 9, 0xab]);
+  const replied = await fetch(`${base}/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
+  assert.equal(replied.status, 200);
+  const done = await sent;
+  assert.equal(done.body.status, 'SUCCESSFUL', JSON.stringify(done.body));
+  assert.deepEqual(done.body.response, { ok: true });
+});
