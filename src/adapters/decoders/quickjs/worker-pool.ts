@@ -171,8 +171,8 @@ export class DecoderWorkerPool {
     slot.timer = undefined;
     if (slot.dead || !slot.batch) return;
     const done = Atomics.load(slot.progress, DONE);
-    if (done > slot.seen) {
-      // Moving: the deadline starts again for the job it is on now.
+    if (done > slot.seen || done - slot.base >= slot.batch.length) {
+      // Moving (the deadline starts again for the job it is on now), or finished with its reply on the way.
       slot.seen = done;
       this.arm(slot);
       return;
