@@ -169,6 +169,8 @@ export const ConfigSchema = Type.Object({
       timeLimitMs: Type.Integer({ minimum: 1, maximum: 10_000 }),
       /** Heap of one profile's sandbox. */
       memoryLimitBytes: Type.Integer({ minimum: 1024 * 1024, maximum: 256 * 1024 * 1024 }),
+      /** Worker threads the decoders run on (a stuck one is terminated and replaced). */
+      workers: Type.Integer({ minimum: 1, maximum: 8 }),
     },
     { default: {} },
   ),
@@ -376,7 +378,7 @@ export const DEFAULTS: Config = {
     maxValuesPerMessage: 10_000,
   },
   ota: { maxPackageBytes: 512 * 1024 * 1024, maxChunkBytes: 1024 * 1024, rolloutTickMs: 1000 },
-  decoders: { enabled: true, timeLimitMs: 50, memoryLimitBytes: 16 * 1024 * 1024 },
+  decoders: { enabled: true, timeLimitMs: 50, memoryLimitBytes: 16 * 1024 * 1024, workers: 2 },
   ingest: { maxBatchRows: 10_000 },
   auth: { jwtTtlSeconds: 24 * 60 * 60, passwordHashCost: 131072, passwordHashConcurrency: 2, loginMaxFailures: 5, loginMaxFailuresPerAddress: 20 },
   deviceAuth: { maxFailuresPerAddress: 30, maxFailuresPerCredential: 10, windowSeconds: 60, lockoutSeconds: 60, maxLockoutSeconds: 900 },

@@ -16,8 +16,9 @@ import { closeServer, explainListenError, portsOf, writePortsFile } from './list
 import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { RawPayloads } from '../services/raw-payloads.js';
+import { DownlinkEncoder } from '../services/downlinks.js';
 import type { PayloadDecoders } from '../ports/payload-decoders.js';
-import { QuickJsDecoders } from '../adapters/decoders/quickjs/quickjs-decoders.js';
+import { WorkerQuickJsDecoders } from '../adapters/decoders/quickjs/worker-decoders.js';
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { openStore } from './open-store.js';
@@ -138,7 +139,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
   const decoders: PayloadDecoders = config.decoders.enabled
-    ? new QuickJsDecoders({ timeLimitMs: config.decoders.timeLimitMs, memoryLimitBytes: config.decoders.memoryLimitBytes })
+    ? new WorkerQuickJsDecoders({
+        timeLimitMs: config.decoders.timeLimitMs,
+        memoryLimitBytes: config.decoders.memoryLimitBytes,
+        workers: config.decoders.workers,
+        logger: logger.child({ component: 'decoders' }),
+      })
     : NO_PAYLOAD_DECODERS;
 
   // Suspended tenants, in memory: device authentication asks it on every connect and HTTP request.
@@ -194,6 +200,15 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   status.start();
   const attributes = new AttributeService({ store, bus, clock, limits: config.limits });
   const reachability = new Reachability({ presence, isLocallyOnline: (id) => status.isDeviceOnline(id) });
+  // Commands to devices whose profile encodes downlinks go out as the encoder's bytes.
+  const downlinks = new DownlinkEncoder({
+    decoders,
+    decoderOf: async (deviceId) => {
+      const device = await registry.getDevice(deviceId);
+      const source = device ? (await registry.getProfile(device.profileId))?.decoder : undefined;
+      return device && source !== undefined ? { profileId: device.profileId, source } : undefined;
+    },
+  });
   const rpc = new RpcService({
     bus,
     clock,
@@ -203,6 +218,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     ids: new IdAllocator(store, RPC_ID_SEQUENCE),
     isOnline: (id) => reachability.isOnline(id),
     holder: (id) => reachability.holder(id),
+    encodeDownlink: (req) => downlinks.encode(req),
   });
   // The ingest → rules handoff goes through the store's outbox (services/outbox-relay.ts).
   const outbox = new OutboxRelay({ store, bus, logger: logger.child({ component: 'outbox' }) });

@@ -17,9 +17,11 @@ export interface BusEvents {
   attributes: { tenantId: string; deviceId: string; scope: AttributeScope; values: Record<string, JsonValue>; deleted?: string[] };
   /**
    * A command for the node holding the device's session. `nodeId`: the node that sent it and
-   * waits for the reply; `toNode`: the node Presence said holds the session (absent: unknown).
+   * waits for the reply; `toNode`: the node Presence said holds the session (absent: unknown);
+   * `payload`: base64 of what the profile's encodeDownlink made of {method, params}, which the
+   * device gets instead of JSON.
    */
-  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number; nodeId?: string; toNode?: string };
+  rpcRequest: { deviceId: string; requestId: number; method: string; params: JsonValue; oneway: boolean; expiresAt: number; nodeId?: string; toNode?: string; payload?: string };
   /** A device's answer to a server-side RPC; `nodeId`: the node whose session received it. */
   rpcResponse: { deviceId: string; requestId: number; response: JsonValue; nodeId?: string };
   /** Connectivity changes. */

@@ -18,7 +18,8 @@ export type BusEventName = keyof BusEvents;
 export const BUS_EVENT_VERSIONS: { readonly [E in BusEventName]: number } = {
   telemetry: 1,
   attributes: 1,
-  rpcRequest: 1,
+  // v2: `payload`, the encoded downlink (a v1 node would send JSON to a device that expects bytes).
+  rpcRequest: 2,
   rpcResponse: 1,
   status: 1,
   rpcDelivered: 1,
@@ -103,7 +104,7 @@ const command = shape({
 const VALIDATORS: { readonly [E in BusEventName]: (x: unknown) => boolean } = {
   telemetry: shape({ tenantId: str, deviceId: str, points }),
   attributes: shape({ tenantId: str, deviceId: str, scope: oneOf('client', 'shared', 'server'), values: jsonRecord, deleted: opt(stringList) }),
-  rpcRequest: shape({ deviceId: str, requestId: num, method: str, params: json, oneway: bool, expiresAt: num, nodeId: opt(str), toNode: opt(str) }),
+  rpcRequest: shape({ deviceId: str, requestId: num, method: str, params: json, oneway: bool, expiresAt: num, nodeId: opt(str), toNode: opt(str), payload: opt(str) }),
   rpcResponse: shape({ deviceId: str, requestId: num, response: json, nodeId: opt(str) }),
   status: shape({
     tenantId: str,

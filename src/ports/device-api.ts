@@ -60,6 +60,11 @@ export interface RpcRequestToDevice {
   readonly id: number;
   readonly method: string;
   readonly params: JsonValue;
+  /**
+   * Bytes the device profile's `encodeDownlink` made of `{method, params}`: a transport that can
+   * carry raw bytes sends these instead of the JSON body (docs/DEVICE-API.md "Downlinks").
+   */
+  readonly payload?: Buffer;
 }
 
 /** A client-side RPC the device sends to the platform. */

@@ -329,6 +329,11 @@ export class CommandService implements CommandApi {
         if (command.persistent) return this.transition(command.id, (c) => (isFinal(c.status) || c.claimedBy !== this.deps.nodeId ? undefined : { ...c, status: 'QUEUED' }));
         return this.finish(command.id, 'FAILED', { error: err.message });
       }
+      if (isPlatformError(err, 'MALFORMED_PAYLOAD')) {
+        // The profile's encodeDownlink failed (user code): the command fails with its reason, nothing was sent.
+        this.deps.logger.warn({ commandId: command.id, deviceId: command.deviceId, reason: err.message }, 'command not sent: the profile could not encode it');
+        return this.finish(command.id, 'FAILED', { error: err.message });
+      }
       this.deps.logger.error({ err, commandId: command.id }, 'command dispatch failed');
       return this.finish(command.id, 'FAILED', { error: err instanceof Error ? err.message : String(err) });
     }

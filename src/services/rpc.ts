@@ -46,6 +46,11 @@ export interface RpcDeps {
   readonly isOnline: (deviceId: string) => Promise<boolean>;
   /** The node holding the device's session, when one does (Presence). */
   readonly holder?: (deviceId: string) => Promise<string | undefined>;
+  /**
+   * The request as bytes when the device's profile encodes downlinks (services/downlinks.ts);
+   * undefined = JSON. Throws MALFORMED_PAYLOAD when the profile's encoder fails: nothing is sent.
+   */
+  readonly encodeDownlink?: (req: { deviceId: string; method: string; params: JsonValue }) => Promise<Buffer | undefined>;
 }
 
 export class RpcService {
@@ -74,6 +79,7 @@ export class RpcService {
   async call(req: RpcCall, hooks: RpcCallHooks = {}): Promise<JsonValue | undefined> {
     if (!(await this.deps.isOnline(req.deviceId))) throw new PlatformError('DEVICE_OFFLINE');
     const timeoutMs = req.timeoutMs ?? this.deps.defaultTimeoutMs;
+    const payload = await this.deps.encodeDownlink?.(req);
     const [requestId, toNode] = await Promise.all([this.deps.ids.nextId(), this.deps.holder?.(req.deviceId)]);
     hooks.onRequestId?.(requestId);
     // Not awaited: the call's outcome is the device's reply or the timeout, not the publish.
@@ -87,6 +93,7 @@ export class RpcService {
         expiresAt: this.deps.clock.now() + timeoutMs,
         nodeId: this.deps.nodeId,
         ...(toNode !== undefined ? { toNode } : {}),
+        ...(payload !== undefined ? { payload: payload.toString('base64') } : {}),
       }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing an RPC request failed (the call times out)'));
     if (req.oneway) {
       publish();

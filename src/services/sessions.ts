@@ -142,7 +142,8 @@ export class SessionHub {
       this.queuedRpc.delete(queuedFor);
       for (const item of list) {
         // Locating a gateway's child reads the store, which may fail: log it, the RPC times out.
-        this.deliverRpc({ deviceId: queuedFor, requestId: item.request.id, method: item.request.method, params: item.request.params, oneway: false, expiresAt: item.expiresAt })
+        const { id, method, params, payload } = item.request;
+        this.deliverRpc({ deviceId: queuedFor, requestId: id, method, params, oneway: false, expiresAt: item.expiresAt, ...(payload ? { payload: payload.toString('base64') } : {}) })
           .catch((err: unknown) => this.deps.logger.warn({ err, deviceId: queuedFor }, 'queued RPC delivery failed'));
       }
     }
@@ -234,7 +235,7 @@ export class SessionHub {
 
   private async deliverRpc(msg: BusEvents['rpcRequest']): Promise<void> {
     if (msg.expiresAt <= this.deps.clock.now()) return;
-    const request: RpcRequestToDevice = { id: msg.requestId, method: msg.method, params: msg.params };
+    const request: RpcRequestToDevice = { id: msg.requestId, method: msg.method, params: msg.params, ...(msg.payload !== undefined ? { payload: Buffer.from(msg.payload, 'base64') } : {}) };
     const own = [...(this.byDevice.get(msg.deviceId) ?? [])].reverse().find((s) => s.handlers.onRpcRequest);
     if (own) {
       if (this.safely(() => own.handlers.onRpcRequest?.(request))) this.delivered(own, msg);

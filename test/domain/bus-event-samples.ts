@@ -7,7 +7,7 @@ const command = { id: 'c1', tenantId: 't1', deviceId: 'd1', method: 'reboot', pa
 export const BUS_SAMPLES: { readonly [E in keyof BusEvents]: BusEvents[E] } = {
   telemetry: { tenantId: 't1', deviceId: 'd1', points: [{ key: 'temperature', ts: 1_700_000_000_000, value: 21.5 }, { key: 'doc', ts: 1_700_000_000_000, value: { a: [1, 'x', null, true] } }, { key: 'on', ts: 1, value: true }] },
   attributes: { tenantId: 't1', deviceId: 'd1', scope: 'shared', values: { target: 21, mode: 'eco', cfg: { a: null } }, deleted: ['old'] },
-  rpcRequest: { deviceId: 'd1', requestId: 7, method: 'setValve', params: { open: true }, oneway: false, expiresAt: 1_700_000_060_000, nodeId: 'node-a', toNode: 'node-b' },
+  rpcRequest: { deviceId: 'd1', requestId: 7, method: 'setValve', params: { open: true }, oneway: false, expiresAt: 1_700_000_060_000, nodeId: 'node-a', toNode: 'node-b', payload: 'AQI=' },
   rpcResponse: { deviceId: 'd1', requestId: 7, response: { done: 1 }, nodeId: 'node-b' },
   status: { tenantId: 't1', deviceId: 'd1', online: true, lastActivity: 5, lastConnect: 4, lastDisconnect: 3, transport: 'mqtt', nodeId: 'node-a', epoch: 4 },
   rpcDelivered: { deviceId: 'd1', requestId: 7, nodeId: 'node-b' },

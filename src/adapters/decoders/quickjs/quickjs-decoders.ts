@@ -1,7 +1,12 @@
 /**
- * The PayloadDecoders port on the QuickJS sandbox: one compiled sandbox per profile, kept while
- * the profile's source stays the same, recompiled when it changes. The cache is bounded: the
- * least recently used sandbox is disposed past `maxCompiled`.
+ * The PayloadDecoders port on the QuickJS sandbox, in the calling thread: one compiled sandbox per
+ * profile, kept while the profile's source stays the same, recompiled when it changes. The cache
+ * is bounded: the least recently used sandbox is disposed past `maxCompiled`.
+ *
+ * It runs user code on whatever thread calls it, and a decoder stuck in a native built-in blocks
+ * that thread for seconds: the platform uses it only inside a decoder worker (worker-entry.ts,
+ * through WorkerQuickJsDecoders); elsewhere only for tests and the main-thread baseline of
+ * bench/decoder-cost.ts.
  */
 import type { DecodedUplink, DecoderSource, EncodedDownlink, PayloadDecoders, UplinkInput } from '../../../ports/payload-decoders.js';
 import { compileSandbox, quickJs, type PayloadSandbox, type SandboxLimits } from './sandbox.js';

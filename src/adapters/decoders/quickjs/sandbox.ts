@@ -126,7 +126,8 @@ export function compileSandbox(qjs: QuickJSWASMModule, source: string, limits: S
       },
       encodeDownlink(input) {
         if (!hasEncoder) throw new PlatformError('BAD_REQUEST', 'the profile has no encodeDownlink');
-        const out = call('encodeDownlink', input) as EncodedDownlink | undefined;
+        const out = call('encodeDownlink', input) as (EncodedDownlink & { errors?: unknown }) | undefined;
+        if (out && Array.isArray(out.errors) && out.errors.length > 0) throw new PlatformError('MALFORMED_PAYLOAD', `encodeDownlink: ${out.errors.map(String).join('; ')}`);
         if (!out || !Array.isArray(out.bytes) || !out.bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
           throw new PlatformError('MALFORMED_PAYLOAD', 'encodeDownlink: bytes must be an array of 0–255 integers');
         }

@@ -6,7 +6,8 @@
  *   POST /api/v1/{token}/attributes                      200 after commit (client attributes)
  *   GET  /api/v1/{token}/attributes?clientKeys=&sharedKeys=
  *   GET  /api/v1/{token}/attributes/updates?timeout=MS   long poll: 200 next update | 408
- *   GET  /api/v1/{token}/rpc?timeout=MS                  long poll: 200 {"id","method","params"} | 408
+ *   GET  /api/v1/{token}/rpc?timeout=MS                  long poll: 200 {"id","method","params"} | 408; a profile
+ *                                                        that encodes downlinks: the bytes, id in x-rpc-request-id
  *   POST /api/v1/{token}/rpc/{id}                        reply to a server-side RPC
  *   POST /api/v1/{token}/rpc                             client-side RPC, 200 with the result
  *   POST /api/v1/provision                               200 with the provision response
@@ -37,6 +38,10 @@ import {
 } from '../device-json.js';
 import { LongPolls, type LongPollSpec } from './long-poll.js';
 import { RpcBacklog } from './rpc-backlog.js';
+
+const OCTET_STREAM = 'application/octet-stream';
+/** Names the request an encoded (raw) server-side RPC answers: the device replies to /rpc/{id}. */
+const RPC_ID_HEADER = 'x-rpc-request-id';
 
 /** The settings these routes read (the app's Config has this shape; the adapter never imports the app). */
 export interface HttpDeviceSettings {
@@ -140,6 +145,9 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       deviceApi.authenticateToken(request.params.token, { transport: 'http', address: request.ip });
 
     const json = (reply: FastifyReply, body: JsonValue): FastifyReply => reply.code(200).type('application/json').send(JSON.stringify(body));
+    // A request the profile encoded (encodeDownlink): its bytes, the id in a header for the reply.
+    const rpcAnswer = (reply: FastifyReply, rpc: RpcRequestToDevice): FastifyReply =>
+      rpc.payload === undefined ? json(reply, rpcRequestBody(rpc)) : reply.code(200).type(OCTET_STREAM).header(RPC_ID_HEADER, String(rpc.id)).send(rpc.payload);
 
     const poll = async <T>(reply: FastifyReply, kind: string, spec: LongPollSpec<T>): Promise<FastifyReply> => {
       metrics.messageIn('http', kind);
@@ -216,7 +224,7 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
       if (waiting) {
         metrics.messageIn('http', 'rpc_poll');
         metrics.messageOut('http', 'rpc_request');
-        return json(reply, rpcRequestBody(waiting));
+        return rpcAnswer(reply, waiting);
       }
       return poll<RpcRequestToDevice>(reply, 'rpc_poll', {
         request,
@@ -226,6 +234,10 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
         render: (rpc) => {
           metrics.messageOut('http', 'rpc_request');
           return rpcRequestBody(rpc);
+        },
+        send: (to, rpc) => {
+          metrics.messageOut('http', 'rpc_request');
+          rpcAnswer(to, rpc);
         },
         // RPCs queued for the device are flushed together when it opens a session; the first
         // answers this poll, the others wait here for the next one.

@@ -15,6 +15,8 @@ export interface LongPollSpec<T> {
   /** Opens the session; `deliver` may be called before open() returns. */
   open(deliver: (event: T) => void): DeviceSession;
   render(event: T): JsonValue;
+  /** Answers with the event itself when it is not JSON (raw bytes); default: `render` as JSON. */
+  send?(reply: FastifyReply, event: T): void;
   /**
    * Folds events that arrive within one turn of the event loop into one answer. Without it
    * the first event answers at once.
@@ -57,7 +59,7 @@ export class LongPolls {
       const abort = (): void => finish(() => void reply.code(503).send({ error: 'UNAVAILABLE', message: 'server is stopping' }));
       const flush = (): void => {
         const current = pending;
-        if (current) finish(() => void reply.code(200).send(spec.render(current.event)));
+        if (current) finish(() => (spec.send ? spec.send(reply.code(200), current.event) : void reply.code(200).send(spec.render(current.event))));
       };
       const deliver = (event: T): void => {
         if (settled) {

@@ -19,7 +19,7 @@ import type { DeviceIdentity } from '../../../domain/device.js';
 import { checkJsonValue, DEFAULT_PAYLOAD_LIMITS } from '../../../domain/payload-limits.js';
 import { PlatformError, asPlatformError } from '../../../domain/errors.js';
 import type { JsonValue } from '../../../domain/telemetry.js';
-import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
+import type { AttributeRequest, DeviceApi, DeviceEventHandlers, DeviceSession, GatewayApi, ProvisionRequest, RpcRequestToDevice, SharedAttributeUpdate, TransportMetrics } from '../../../ports/device-api.js';
 import { parseProvisionRequest } from '../device-json.js';
 import { gatewayOtaFeedOf, OTA_PREFIX, otaFeedOf, parseGatewayOtaRequest, parseOtaRequest } from './ota-topics.js';
 import { PASS, type ClientInterceptor, type ClientLink, type InterceptedPublish, type Interceptor, type QoS } from './interceptor.js';
@@ -231,8 +231,16 @@ class DeviceBridge extends BaseBridge {
   protected override feedsChanged(): void {
     this.session.setHandlers({
       onSharedAttributes: this.feeds?.has('attributes') ? (u) => updateBody(u).forEach((b) => this.push('attributes', ATTRIBUTES, b)) : undefined,
-      onRpcRequest: this.feeds?.has('rpc') ? (r) => this.push('rpc', `${RPC_REQUEST}${r.id}`, { method: r.method, params: r.params }) : undefined,
+      onRpcRequest: this.feeds?.has('rpc') ? (r) => this.pushRpc(r) : undefined,
     });
+  }
+
+  /** A server-side RPC: the profile's encoded bytes as they are when it encodes downlinks, else JSON. */
+  private pushRpc(r: RpcRequestToDevice): void {
+    const topic = `${RPC_REQUEST}${r.id}`;
+    const qos = this.feeds?.get('rpc');
+    if (r.payload === undefined) this.push('rpc', topic, { method: r.method, params: r.params });
+    else if (qos !== undefined) this.link.send(topic, r.payload, qos);
   }
 
   protected call(p: InterceptedPublish): Promise<void> | undefined {
