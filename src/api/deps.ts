@@ -52,7 +52,7 @@ export interface RpcApi {
 
 /** OTA packages and a device's firmware (services/ota-packages.ts, services/ota-devices.ts). */
 export interface OtaApi {
-  readonly packages: Pick<OtaPackageService, 'upload' | 'external' | 'list' | 'get' | 'delete' | 'data'>;
+  readonly packages: Pick<OtaPackageService, 'upload' | 'external' | 'list' | 'get' | 'delete' | 'data' | 'chunkHashes'>;
   /** Signing keys and the tenant's policy; their routes exist only when given. */
   readonly signing?: OtaSigningService;
   readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;

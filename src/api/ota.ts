@@ -196,6 +196,26 @@ export const otaRoutes: ApiPlugin<{ deps: ApiDeps; ota: OtaApi }> = async (app, 
     async (request) => packageView(await ota.packages.get(principalOf(request).tenantId, request.params.id)),
   );
 
+  app.get(
+    '/ota/packages/:id/chunks',
+    {
+      schema: {
+        tags,
+        operationId: 'getPackageChunkHashes', summary: 'The SHA-256 of every chunk of the package at chunk size `size` (for devices that check chunk by chunk)',
+        params: IdParams,
+        querystring: Type.Object({ size: Type.Integer({ minimum: 64, maximum: 16_777_216 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ packageId: Type.String(), size: Type.Integer(), checksum: Type.String(), checksumAlgorithm: Type.Literal('SHA256'), chunkSize: Type.Integer(), chunks: Type.Array(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const manifest = await ota.packages.chunkHashes(principalOf(request).tenantId, request.params.id, request.query.size);
+      return { ...manifest, chunks: [...manifest.chunks] };
+    },
+  );
+
   app.delete(
     '/ota/packages/:id',
     { schema: { tags, operationId: 'deletePackage', summary: 'Delete a package (409 while a device is assigned it); admin', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },

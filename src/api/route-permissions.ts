@@ -170,6 +170,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/ota/packages/:id': 'ota:read',
   'DELETE /api/ota/packages/:id': 'ota:write',
   'GET /api/ota/packages/:id/data': 'ota:read',
+  'GET /api/ota/packages/:id/chunks': 'ota:read',
   'POST /api/ota/keys': 'ota:write',
   'GET /api/ota/keys': 'ota:read',
   'DELETE /api/ota/keys/:id': 'ota:write',

@@ -78,6 +78,17 @@ export interface ClientRpcRequest {
  * MQTT `v2/fw/request/{id}/chunk/{n}` with the chunk size as payload, HTTP and CoAP
  * `.../firmware?title&version&size&chunk`).
  */
+/** The SHA-256 of every chunk of a package at one chunk size (services/ota-chunk-hashes.ts). */
+export interface OtaChunkHashes {
+  readonly packageId: string;
+  readonly size: number;
+  readonly checksum: string;
+  readonly checksumAlgorithm: 'SHA256';
+  readonly chunkSize: number;
+  /** SHA-256 (hex) of chunk 0, 1, …; the last chunk may be shorter. */
+  readonly chunks: readonly string[];
+}
+
 export interface OtaChunkRequest {
   readonly type: OtaType;
   /** When given, must be the assigned package's (HTTP and CoAP name them; MQTT does not). */
@@ -152,6 +163,8 @@ export interface DeviceApi {
   otaChunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
   /** The whole package assigned to the device, streamed (never held in memory); checks as otaChunk. */
   otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
+  /** The per-chunk SHA-256 manifest of the assigned package (small devices check chunk by chunk); checks as otaChunk. */
+  otaChunkHashes?(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version' | 'chunkSize'>): Promise<OtaChunkHashes>;
 }
 
 /**

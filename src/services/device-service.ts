@@ -21,6 +21,7 @@ import type {
   DeviceEventHandlers,
   DeviceSession,
   OpenSessionOptions,
+  OtaChunkHashes,
   OtaChunkRequest,
   OtaDownload,
   PlatformMetrics,
@@ -54,6 +55,7 @@ export interface DeviceServiceDeps {
   readonly ota?: {
     chunk(identity: DeviceIdentity, request: OtaChunkRequest): Promise<Buffer>;
     download(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload>;
+    chunkHashes(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version' | 'chunkSize'>): Promise<OtaChunkHashes>;
   };
 }
 
@@ -210,6 +212,11 @@ export class DeviceService implements DeviceApi {
   otaDownload(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version'>): Promise<OtaDownload> {
     if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
     return this.deps.ota.download(identity, request);
+  }
+
+  otaChunkHashes(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version' | 'chunkSize'>): Promise<OtaChunkHashes> {
+    if (!this.deps.ota) return Promise.reject(new PlatformError('PACKAGE_NOT_FOUND', 'OTA is not enabled'));
+    return this.deps.ota.chunkHashes(identity, request);
   }
 
   /** Any failure as a PlatformError, logged with the device (device-rejections.ts). */

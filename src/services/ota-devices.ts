@@ -11,7 +11,7 @@ import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignm
 import { rollbackRefusal } from '../domain/ota-signing.js';
 import type { JsonValue, TsValue } from '../domain/telemetry.js';
 import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
-import type { OtaChunkRequest, OtaDownload } from '../ports/device-api.js';
+import type { OtaChunkHashes, OtaChunkRequest, OtaDownload } from '../ports/device-api.js';
 import type { OtaPackageService } from './ota-packages.js';
 
 export interface OtaDeviceDeps {
@@ -160,6 +160,11 @@ export class OtaDeviceService {
     const pkg = await this.requested(identity, request);
     const data = await this.deps.packages.data(identity.tenantId, pkg.id);
     return { size: pkg.size, checksum: pkg.checksum, body: data.body };
+  }
+
+  /** The per-chunk SHA-256 manifest of the assigned package at the device's chunk size. */
+  async chunkHashes(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version' | 'chunkSize'>): Promise<OtaChunkHashes> {
+    return this.deps.packages.chunkHashesOf(await this.requested(identity, request), request.chunkSize);
   }
 
   /** The assigned package, when the request's title and version (if given) are its own. */

@@ -9,6 +9,7 @@ import type { DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import { checkOtaLabel, normalizeChecksum, type OtaPackage, type OtaType } from '../domain/ota.js';
 import type { Clock, OtaStore, PackageBlobStore } from '../ports.js';
+import { ChunkHashService, type ChunkHashes } from './ota-chunk-hashes.js';
 import type { OtaSigningService } from './ota-signing.js';
 
 export interface OtaPackageDeps {
@@ -65,7 +66,11 @@ export class OtaPackageService {
   /** Uploads still writing their blob: a blob is never collected while one is (it may be theirs). */
   private uploading = 0;
 
-  constructor(private readonly deps: OtaPackageDeps) {}
+  private readonly hashes: ChunkHashService;
+
+  constructor(private readonly deps: OtaPackageDeps) {
+    this.hashes = new ChunkHashService(deps.blobs);
+  }
 
   /** Checks what upload and external packages share; refused before a byte is stored. */
   private async checkMeta(tenantId: string, meta: UploadMeta) {
@@ -213,6 +218,16 @@ export class OtaPackageService {
     const end = Math.min(range?.end ?? pkg.size - 1, pkg.size - 1);
     if (start >= pkg.size || end < start) throw new PlatformError('RANGE_NOT_SATISFIABLE', `bytes ${start}-${range?.end ?? ''} of ${pkg.size}`);
     return { pkg, start, end, body: this.deps.blobs.stream(pkg.checksum, start, end) };
+  }
+
+  /** The SHA-256 of every `chunkSize` chunk of the tenant's package (ota-chunk-hashes.ts). */
+  async chunkHashes(tenantId: string, id: string, chunkSize: number): Promise<ChunkHashes> {
+    return this.hashes.manifest(await this.get(tenantId, id), chunkSize);
+  }
+
+  /** The same for a package already found (the device side). */
+  chunkHashesOf(pkg: OtaPackage, chunkSize: number): Promise<ChunkHashes> {
+    return this.hashes.manifest(pkg, chunkSize);
   }
 
   /** `length` bytes from `offset` of a package's blob (device chunk requests). */

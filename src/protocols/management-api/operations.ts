@@ -147,6 +147,22 @@ export interface Operations {
       createdAt: number;
     };
   };
+  /** Answer an Alexa Smart Home API v3 directive (Discover, ReportState, PowerController, ThermostatController); authenticated by its scope.token (POST /api/alexa/v3) */
+  alexaDirective: {
+    method: "POST";
+    path: "/api/alexa/v3";
+    input: {
+      body: {
+        /** the directive as Alexa sent it */
+        directive: Record<string, unknown>;
+      };
+    };
+    response: {
+      /** Discover.Response, Response, StateReport or ErrorResponse */
+      event: unknown;
+      context?: unknown;
+    };
+  };
   /** Assign dashboards to the customer; its users see them (and land on the first after sign-in) (POST /api/customers/{id}/dashboards) */
   assignCustomerDashboards: {
     method: "POST";
@@ -707,7 +723,7 @@ export interface Operations {
     path: "/api/integrations";
     input: {
       body: {
-        /** one of mqtt-bridge, nats, amqp (kafka: not built yet) */
+        /** one of mqtt-bridge, nats, amqp, chirpstack, tts, fhir (kafka: not built yet) */
         type: string;
         name: string;
         enabled?: boolean;
@@ -1191,6 +1207,17 @@ export interface Operations {
     };
     response: string;
   };
+  /** SHA-256 of every chunk of the assigned firmware package at chunk size `size` (GET /api/v1/{token}/firmware/chunks) */
+  firmwareChunkHashes: {
+    method: "GET";
+    path: "/api/v1/{token}/firmware/chunks";
+    input: {
+      params: {
+        token: string;
+      };
+    };
+    response: undefined;
+  };
   /** One alarm (GET /api/alarms/{id}) */
   getAlarm: {
     method: "GET";
@@ -1235,6 +1262,28 @@ export interface Operations {
         by: string | null;
         details?: unknown;
       })[];
+    };
+  };
+  /** Hour-of-week baseline of a key (what expected() and deviation() read): 168 slot means and the pooled robust σ, from the hourly roll-ups (GET /api/devices/{id}/baseline) */
+  getBaseline: {
+    method: "GET";
+    path: "/api/devices/{id}/baseline";
+    input: {
+      params: {
+        id: string;
+      };
+      query: {
+        key: string;
+      };
+    };
+    response: {
+      key: string;
+      /** slot means, index 0 = Monday 00:00–01:00 UTC; null below two values in the slot */
+      expected: (number | null)[];
+      /** pooled robust σ (1.4826 × median absolute residual): deviation() = (value − expected) / σ */
+      sigma: number;
+      samples: number;
+      historyHours: number;
     };
   };
   /** One command and its state (GET /api/commands/{id}) */
@@ -1586,7 +1635,7 @@ export interface Operations {
       running: string | null;
     };
   };
-  /** Hourly forecast of a key with 95 % prediction intervals (additive Holt–Winters, daily and weekly seasons, fitted on the hourly roll-ups) (GET /api/devices/{id}/forecast) */
+  /** Hourly forecast of a key with 95 % prediction intervals, by the model that backtests best on its hourly roll-ups (Holt–Winters or a seasonal rule) (GET /api/devices/{id}/forecast) */
   getForecast: {
     method: "GET";
     path: "/api/devices/{id}/forecast";
@@ -1612,17 +1661,33 @@ export interface Operations {
         upper: number;
       })[];
       model: {
-        alpha: number;
-        beta: number;
-        gamma: number;
-        /** 0 when the history is shorter than two weeks (daily season only) */
-        delta: number;
-        weekly: boolean;
-        /** one-step-ahead error σ on the backtest part of the history */
-        sigma: number;
+        /** the model that forecast, chosen by backtest on the key's history: holt-winters, seasonal-naive-week, seasonal-mean-3w, seasonal-median-4w+level, … */
+        name: string;
+        /** mean absolute error of its day-ahead backtest forecasts */
         mae: number;
         historyHours: number;
         interval: number;
+        backtest: {
+          /** forecasts made in the backtest (one a day over the last two weeks; 0 below nine days of history, when Holt–Winters forecasts alone) */
+          origins: number;
+          horizonHours: number;
+          candidates: ({
+            name: string;
+            mae: number | null;
+          })[];
+        };
+        /** the Holt–Winters fit, made whichever candidate won */
+        holtWinters: {
+          alpha: number;
+          beta: number;
+          gamma: number;
+          /** 0 when the history is shorter than two weeks (daily season only) */
+          delta: number;
+          weekly: boolean;
+          /** one-step-ahead error σ on the backtest part of the history */
+          sigma: number;
+          mae: number;
+        };
       } | null;
     };
   };
@@ -1803,6 +1868,27 @@ export interface Operations {
       signedBy?: string;
       /** the Ed25519 signature over the manifest, base64 */
       signature?: string;
+    };
+  };
+  /** The SHA-256 of every chunk of the package at chunk size `size` (for devices that check chunk by chunk) (GET /api/ota/packages/{id}/chunks) */
+  getPackageChunkHashes: {
+    method: "GET";
+    path: "/api/ota/packages/{id}/chunks";
+    input: {
+      params: {
+        id: string;
+      };
+      query: {
+        size: number;
+      };
+    };
+    response: {
+      packageId: string;
+      size: number;
+      checksum: string;
+      checksumAlgorithm: "SHA256";
+      chunkSize: number;
+      chunks: string[];
     };
   };
   /** One device profile (GET /api/profiles/{id}) */
@@ -2749,6 +2835,48 @@ export interface Operations {
     };
     response: undefined;
   };
+  /** Prometheus instant query over telemetry (for Grafana): the latest value of key{device="name"} at time, looking back 5 minutes (GET /api/prom/api/v1/query) */
+  promQuery: {
+    method: "GET";
+    path: "/api/prom/api/v1/query";
+    input: {
+      query: {
+        query: string;
+        time?: string;
+      };
+    };
+    response: {
+      status: string;
+      data?: {
+        resultType: string;
+        result: unknown[];
+      };
+      errorType?: string;
+      error?: string;
+    };
+  };
+  /** Prometheus range query over telemetry (for Grafana): key{device="name"} → one series, each step the average of the points in the step before it (GET /api/prom/api/v1/query_range) */
+  promQueryRange: {
+    method: "GET";
+    path: "/api/prom/api/v1/query_range";
+    input: {
+      query: {
+        query: string;
+        start: string;
+        end: string;
+        step: string;
+      };
+    };
+    response: {
+      status: string;
+      data?: {
+        resultType: string;
+        result: unknown[];
+      };
+      errorType?: string;
+      error?: string;
+    };
+  };
   /** Provision a device with a profile's provision key and secret; answers its credentials (POST /api/v1/provision) */
   provisionDevice: {
     method: "POST";
@@ -3283,6 +3411,17 @@ export interface Operations {
       };
     };
   };
+  /** SHA-256 of every chunk of the assigned software package at chunk size `size` (GET /api/v1/{token}/software/chunks) */
+  softwareChunkHashes: {
+    method: "GET";
+    path: "/api/v1/{token}/software/chunks";
+    input: {
+      params: {
+        token: string;
+      };
+    };
+    response: undefined;
+  };
   /** Run the profile's payload decoder on sample bytes (POST /api/profiles/{id}/decoder/test) */
   testProfileDecoder: {
     method: "POST";
@@ -3304,6 +3443,26 @@ export interface Operations {
       /** the decoder's own errors, or why it failed (time, memory limit, exception) */
       errors: string[];
       durationMs: number;
+    };
+  };
+  /** The Things Stack webhook (uplink, join, downlink events) of a tts integration; authenticated by the integration's X-Continuum-Secret header, not a user (POST /api/integrations/{id}/tts/uplink) */
+  ttsWebhook: {
+    method: "POST";
+    path: "/api/integrations/{id}/tts/uplink";
+    input: {
+      params: {
+        id: string;
+      };
+      body: unknown;
+    };
+    response: {
+      /** events handled */
+      stored: number;
+      /** events refused (unknown device, decoder failure): counted and logged, not retried */
+      rejected: ({
+        code: string;
+        message: string;
+      })[];
     };
   };
   /** Unassign one dashboard (DELETE /api/customers/{id}/dashboards/{itemId}) */
@@ -3581,6 +3740,7 @@ export const OPERATIONS = {
   acknowledgeAlarm: ["POST", "/api/alarms/{id}/ack"],
   addGroupDevices: ["POST", "/api/groups/{id}/devices"],
   addOtaSigningKey: ["POST", "/api/ota/keys"],
+  alexaDirective: ["POST", "/api/alexa/v3"],
   assignCustomerDashboards: ["POST", "/api/customers/{id}/dashboards"],
   assignCustomerDevices: ["POST", "/api/customers/{id}/devices"],
   assignCustomerGroups: ["POST", "/api/customers/{id}/groups"],
@@ -3627,8 +3787,10 @@ export const OPERATIONS = {
   downloadSoftware: ["GET", "/api/v1/{token}/software"],
   enrollTotp: ["POST", "/api/auth/totp/enroll"],
   exportTelemetryCsv: ["GET", "/api/devices/{id}/telemetry/export"],
+  firmwareChunkHashes: ["GET", "/api/v1/{token}/firmware/chunks"],
   getAlarm: ["GET", "/api/alarms/{id}"],
   getAlarmHistory: ["GET", "/api/alarms/{id}/history"],
+  getBaseline: ["GET", "/api/devices/{id}/baseline"],
   getCommand: ["GET", "/api/commands/{id}"],
   getCurrentUser: ["GET", "/api/auth/me"],
   getCustomer: ["GET", "/api/customers/{id}"],
@@ -3652,6 +3814,7 @@ export const OPERATIONS = {
   getOidcConfig: ["GET", "/api/auth/oidc/config"],
   getOtaSettings: ["GET", "/api/ota/settings"],
   getPackage: ["GET", "/api/ota/packages/{id}"],
+  getPackageChunkHashes: ["GET", "/api/ota/packages/{id}/chunks"],
   getProfile: ["GET", "/api/profiles/{id}"],
   getQuotas: ["GET", "/api/quotas"],
   getReadiness: ["GET", "/readyz"],
@@ -3694,6 +3857,8 @@ export const OPERATIONS = {
   pollSharedAttributes: ["GET", "/api/v1/{token}/attributes/updates"],
   postDeviceAttributes: ["POST", "/api/v1/{token}/attributes"],
   postDeviceTelemetry: ["POST", "/api/v1/{token}/telemetry"],
+  promQuery: ["GET", "/api/prom/api/v1/query"],
+  promQueryRange: ["GET", "/api/prom/api/v1/query_range"],
   provisionDevice: ["POST", "/api/v1/provision"],
   pushEdgeConfig: ["PUT", "/api/devices/{id}/edge-config"],
   putOtaSettings: ["PUT", "/api/ota/settings"],
@@ -3712,7 +3877,9 @@ export const OPERATIONS = {
   setDeviceCredentials: ["PUT", "/api/devices/{id}/credentials"],
   setGroupAttributes: ["POST", "/api/groups/{id}/attributes"],
   setTenantQuotas: ["PUT", "/api/tenants/{id}/quotas"],
+  softwareChunkHashes: ["GET", "/api/v1/{token}/software/chunks"],
   testProfileDecoder: ["POST", "/api/profiles/{id}/decoder/test"],
+  ttsWebhook: ["POST", "/api/integrations/{id}/tts/uplink"],
   unassignCustomerDashboard: ["DELETE", "/api/customers/{id}/dashboards/{itemId}"],
   unassignCustomerDevice: ["DELETE", "/api/customers/{id}/devices/{itemId}"],
   updateCustomer: ["PATCH", "/api/customers/{id}"],

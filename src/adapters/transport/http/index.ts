@@ -284,6 +284,20 @@ export function createHttpDeviceRoutes(opts: HttpDeviceRoutesOptions): FastifyPl
         metrics.messageOut('http', `${type}_chunk`);
         return reply.code(200).type('application/octet-stream').send(bytes);
       });
+
+      // The SHA-256 of every chunk at the device's chunk size: small devices check each chunk as it arrives.
+      allow(`/:token/${type}/chunks`, 'GET');
+      app.get<TokenParams & { Querystring: Record<string, string | undefined> }>(`/:token/${type}/chunks`, doc(`${type}ChunkHashes`, `SHA-256 of every chunk of the assigned ${type} package at chunk size \`size\``), async (request, reply) => {
+        const query = new URLSearchParams();
+        for (const key of ['title', 'version', 'size']) {
+          const value = request.query[key];
+          if (typeof value === 'string') query.set(key, value);
+        }
+        const { title, version, chunkSize } = otaChunkRequestFrom(type, query);
+        const identity = await authenticate(request);
+        if (!deviceApi.otaChunkHashes) throw new PlatformError('PACKAGE_NOT_FOUND', 'chunk manifests are not served here');
+        return json(reply, (await deviceApi.otaChunkHashes(identity, { type, title, version, chunkSize })) as unknown as JsonValue);
+      });
     }
 
     allow('/provision', 'POST');
