@@ -62,6 +62,8 @@ export interface DeviceQuery {
   readonly profileId?: string;
   /** Only devices assigned to one of these customers (a customer user's scope). */
   readonly customerIds?: readonly string[];
+  /** Only these devices (a custom role scoped to a device group: the group's members). */
+  readonly ids?: readonly string[];
   readonly limit: number;
   readonly offset: number;
 }

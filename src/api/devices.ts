@@ -5,7 +5,7 @@ import { PlatformError } from '../domain/errors.js';
 import type { CreateDeviceInput } from '../services/registry.js';
 import type { ApiDeps } from './deps.js';
 import { principalOf } from './principal.js';
-import { scopeOf } from './access.js';
+import { deviceFilter, scopeOf } from './access.js';
 import {
   CredentialInput,
   CredentialView,
@@ -139,11 +139,11 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       },
     },
     async (request) => {
-      const { tenantId, customerIds } = scopeOf(request);
+      const scope = scopeOf(request);
       const q = request.query;
       const page = await registry.listDevices({
-        tenantId,
-        ...(customerIds !== undefined ? { customerIds: [...customerIds] } : {}),
+        tenantId: scope.tenantId,
+        ...deviceFilter(scope),
         limit: q.limit,
         offset: q.offset,
         ...(q.search ? { search: q.search } : {}),
@@ -165,8 +165,9 @@ export const deviceRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
       },
     },
     async (request) => {
-      const { tenantId, customerIds } = scopeOf(request);
-      const only = customerIds !== undefined ? { customerIds: [...customerIds] } : {};
+      const scope = scopeOf(request);
+      const tenantId = scope.tenantId;
+      const only = deviceFilter(scope);
       // Online is decided by the status service (sessions and recent activity), not stored as a
       // column, so the count walks the tenant's devices a page at a time.
       let online = 0;

@@ -21,7 +21,7 @@ import { asPlatformError, PlatformError } from '../domain/errors.js';
 import { API_KEY_PREFIX, type AuthService, type Principal } from '../services/auth.js';
 import { LIVE_TOPICS, type LiveMessage } from '../services/live.js';
 import type { ApiDeps } from './deps.js';
-import { scopedPrincipal, tenantScope } from './access.js';
+import { accessScopeFor, tenantScope } from './access.js';
 import type { AccessScope } from '../domain/customers.js';
 import type { ApiPlugin } from './type-provider.js';
 
@@ -256,7 +256,7 @@ export const liveRoutes: ApiPlugin<{ deps: ApiDeps; live: NonNullable<ApiDeps['l
         socket.close(CLOSE_BAD_REQUEST, URL_TOKEN_REFUSED);
         return;
       }
-      const scopeOf = async (p: Principal): Promise<AccessScope> => (deps.customers ? deps.customers.scopeFor(await scopedPrincipal(deps, p)) : tenantScope(p));
+      const scopeOf = async (p: Principal): Promise<AccessScope> => (await accessScopeFor(deps, p)) ?? tenantScope(p);
       new LiveConnection(socket, deps.auth, live, scopeOf, bearerSubprotocol(request.headers['sec-websocket-protocol']));
     },
   );

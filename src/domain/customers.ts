@@ -19,22 +19,35 @@ export const MAX_CUSTOMER_DEPTH = 5;
 /**
  * What a caller may see: the tenant, and for a customer user the customer and its descendants.
  * `customerIds` absent = the whole tenant (every role but customer-user): that path costs nothing.
+ * `deviceIds` present = a custom role scoped to a device group: only the group's members (resolved
+ * when the scope is built), on top of any customer restriction (both must hold).
  */
 export interface AccessScope {
   readonly tenantId: string;
   readonly customerIds?: ReadonlySet<string>;
+  readonly deviceIds?: ReadonlySet<string>;
+}
+
+/** True when the scope narrows the tenant at all (lists then need a filter, streams a per-message check). */
+export function isNarrowed(scope: AccessScope): boolean {
+  return scope.customerIds !== undefined || scope.deviceIds !== undefined;
 }
 
 /** True when the device is in the scope; the one test every device read and write goes through. */
-export function canSeeDevice(scope: AccessScope, device: Pick<Device, 'tenantId' | 'customerId'>): boolean {
-  if (device.tenantId !== scope.tenantId) return false;
-  if (scope.customerIds === undefined) return true;
-  return device.customerId !== undefined && scope.customerIds.has(device.customerId);
+export function canSeeDevice(scope: AccessScope, device: Pick<Device, 'id' | 'tenantId' | 'customerId'>): boolean {
+  if (!canSeeAssigned(scope, device)) return false;
+  return scope.deviceIds === undefined || scope.deviceIds.has(device.id);
 }
 
-/** The same test for anything assigned to a customer (dashboards). */
+/**
+ * The tenant and customer part of the test, for anything assigned to a customer (dashboards). A
+ * group scope does not apply here: a dashboard belongs to no group, and its data is read through
+ * the device routes, which check the group.
+ */
 export function canSeeAssigned(scope: AccessScope, item: { readonly tenantId: string; readonly customerId?: string }): boolean {
-  return canSeeDevice(scope, item);
+  if (item.tenantId !== scope.tenantId) return false;
+  if (scope.customerIds === undefined) return true;
+  return item.customerId !== undefined && scope.customerIds.has(item.customerId);
 }
 
 /** The customer and every customer below it, among `all` (one tenant's customers). */

@@ -156,10 +156,8 @@ export class OidcSignin {
     const s = this.deps.settings;
     const tenantId = this.tenantOf(claims);
     const role = this.roleOf(claims);
-    if (role === 'customer-user') {
-      // Customer users need a customer id on the user, which this build does not store yet.
-      throw oidcRefused('customer users cannot sign in with OIDC yet');
-    }
+    // A customer user is bound to the customer its claim names (refused when it names none).
+    const customerId = role === 'customer-user' ? await this.customerOf(claims, tenantId) : undefined;
     const linked = await this.deps.store.findIdentity(claims.iss, claims.sub);
     let user = linked && (await this.deps.store.getUser(linked.userId));
     const email = typeof claims.email === 'string' ? normalizeEmail(claims.email) : undefined;
@@ -179,6 +177,7 @@ export class OidcSignin {
         // Not a hash any password matches: this account signs in through the provider only.
         passwordHash: '!oidc',
         role,
+        ...(customerId !== undefined ? { customerId } : {}),
         createdAt: this.deps.clock.now(),
         disabled: false,
         tokenVersion: 0,
@@ -192,6 +191,14 @@ export class OidcSignin {
       created = true;
     } else {
       if (user.tenantId !== tenantId) throw oidcRefused('the provider places this account in another tenant');
+      // A customer user is created as one and never turned into or out of one, nor moved: an administrator decides.
+      if ((user.role === 'customer-user' || role === 'customer-user') && (user.role !== role || user.customerId !== customerId)) {
+        throw oidcRefused(
+          user.role === 'customer-user' && role === 'customer-user'
+            ? 'the provider places this customer user under another customer: an administrator must create the account again'
+            : `the provider gives this account the role ${role} but it is ${user.role}: a customer user keeps its role; an administrator must create a new account`,
+        );
+      }
       if (s.roleClaim && role !== user.role && !user.disabled) {
         // The provider is the source of roles when a role claim is configured: promotions and demotions follow it.
         user = await this.deps.auth.users.update(user.tenantId, user.id, { role });
@@ -209,6 +216,23 @@ export class OidcSignin {
     const [value] = claimStrings(claimAt(claims, claim));
     if (!value) throw oidcRefused(`the provider sent no ${claim} claim: no tenant to sign in to`);
     return value;
+  }
+
+  /**
+   * The tenant's customer the customer claim names: a value that is the id of one of the tenant's
+   * customers is taken as that id; otherwise the customer with exactly that name (names are unique
+   * per tenant). No claim configured, no value, or no such customer: refused.
+   */
+  private async customerOf(claims: OidcClaims, tenantId: string): Promise<string> {
+    const claim = this.deps.settings.customerClaim;
+    if (!claim) throw oidcRefused('this role is a customer user, but no customerClaim is configured to say which customer');
+    const [value] = claimStrings(claimAt(claims, claim));
+    if (!value) throw oidcRefused(`the provider sent no ${claim} claim: no customer to sign in to`);
+    const byId = await this.deps.store.getCustomer(value);
+    if (byId && byId.tenantId === tenantId) return byId.id;
+    const byName = (await this.deps.store.listCustomers(tenantId)).find((c) => c.name === value);
+    if (byName) return byName.id;
+    throw oidcRefused(`the ${claim} claim names no customer of this tenant: ${value.slice(0, 100)}`);
   }
 
   private roleOf(claims: OidcClaims): Role {

@@ -5,7 +5,7 @@
  * always carries the tenant, so a subscription can never see another tenant's events. A customer
  * user's subscription also drops every event of a device outside its scope (issue 15).
  */
-import { type AccessScope, canSeeDevice } from '../domain/customers.js';
+import { type AccessScope, canSeeDevice, isNarrowed } from '../domain/customers.js';
 import type { Device, DeviceProfile } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
 import type { JsonValue } from '../domain/telemetry.js';
@@ -99,7 +99,7 @@ export class LiveService {
       }
     };
     const profileId = filter.profileId;
-    if (profileId === undefined && scope.customerIds === undefined) return this.deps.bus.subscribe(event, pattern, deliver);
+    if (profileId === undefined && !isNarrowed(scope)) return this.deps.bus.subscribe(event, pattern, deliver);
     // Device lookups may be async: a chain keeps the messages of this subscription in order.
     let chain = Promise.resolve();
     return this.deps.bus.subscribe(event, pattern, (msg) => {

@@ -31,7 +31,7 @@ export async function startOidcProvider(accounts: Readonly<Record<string, Accoun
       const provider = new Provider(issuer, {
         clients: [{ client_id: clientId, token_endpoint_auth_method: 'none', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
         pkce: { required: () => true },
-        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'continuum_role', 'tenant'] },
+        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'continuum_role', 'tenant', 'continuum_customer'] },
         features: { devInteractions: { enabled: true } },
         async findAccount(_ctx, id) {
           const claims = accounts[id];

@@ -75,6 +75,12 @@ for (const [kind, make] of factories) {
       assert.equal((await store.getDevice(d1.id))?.customerId, 'c2');
       const scoped = await store.listDevices({ tenantId: T1, customerIds: ['c2'], limit: 10, offset: 0 });
       assert.deepEqual([scoped.items.map((d) => d.name), scoped.total], [['m1'], 1]);
+      // A group-scoped role lists by device ids; with a customer filter both must hold.
+      const byIds = await store.listDevices({ tenantId: T1, ids: [d2.id, 'absent'], limit: 10, offset: 0 });
+      assert.deepEqual([byIds.items.map((d) => d.name), byIds.total], [['m2'], 1]);
+      const both = await store.listDevices({ tenantId: T1, ids: [d1.id, d2.id], customerIds: ['c2'], limit: 10, offset: 0 });
+      assert.deepEqual([both.items.map((d) => d.name), both.total], [['m1'], 1]);
+      assert.equal((await store.listDevices({ tenantId: T1, ids: [], limit: 10, offset: 0 })).total, 0);
       await store.insertUser(user('u1', { role: 'customer-user', customerId: 'c2' }));
       assert.equal((await store.getUser('u1'))?.customerId, 'c2');
       assert.equal(await store.countCustomerUsers('c2'), 1);

@@ -4,7 +4,7 @@
  */
 import { can } from '../api.js';
 import { createGrant, deleteGrant, listGrants, type Grant, type GrantSubject } from '../tenancy-api.js';
-import { field, h, replaceChildren, select, timeEl } from '../dom.js';
+import { field, h, replaceChildren, select, timeEl, uniqueId } from '../dom.js';
 import type { View } from '../main.js';
 import { adminOnlyView } from './admin-only.js';
 import { dataTable, deleteButton, feedback, formCard, tableRow } from './tenancy-kit.js';
@@ -48,8 +48,8 @@ export function grantsPage(): View {
   const kind = select(SUBJECTS, 'all');
   const subject = h('input', { type: 'text', autocomplete: 'off', maxlength: 255, disabled: true });
   kind.addEventListener('change', () => (subject.disabled = kind.value === 'all'));
-  const publish = h('input', { type: 'checkbox', checked: true });
-  const subscribe = h('input', { type: 'checkbox' });
+  const publish = h('input', { type: 'checkbox', id: uniqueId('grant-pub'), checked: true });
+  const subscribe = h('input', { type: 'checkbox', id: uniqueId('grant-sub') });
   const topic = h('input', { type: 'text', autocomplete: 'off', required: true, maxlength: 1024 });
   const create = can('grants:write')
     ? formCard(
@@ -58,7 +58,8 @@ export function grantsPage(): View {
         'Create grant',
         [
           h('div', { class: 'grid' }, field('Subject', kind), field('Group name or device id', subject, 'Not needed for every device.')),
-          h('fieldset', { class: 'rule-action' }, h('legend', null, 'Actions'), h('label', null, publish, ' Publish'), ' ', h('label', null, subscribe, ' Subscribe')),
+          // The shared .check layout: a box beside its label (a bare label inside a fieldset renders as a block heading).
+          h('fieldset', { class: 'rule-action' }, h('legend', null, 'Actions'), h('div', { class: 'check' }, publish, h('label', { for: publish.id }, 'Publish')), h('div', { class: 'check' }, subscribe, h('label', { for: subscribe.id }, 'Subscribe'))),
           field('Topic filter template', topic, TEMPLATE_HINT),
         ],
         () =>

@@ -263,6 +263,7 @@ export function createMemoryStore(): Store {
             (q.gatewayId === undefined || d.gatewayId === q.gatewayId) &&
             (q.profileId === undefined || d.profileId === q.profileId) &&
             (q.customerIds === undefined || (d.customerId !== undefined && q.customerIds.includes(d.customerId))) &&
+            (q.ids === undefined || q.ids.includes(d.id)) &&
             (search === undefined || fold(d.name).includes(search) || (d.label !== undefined && fold(d.label).includes(search))),
         )
         .sort((a, b) => compareBinary(a.name, b.name));

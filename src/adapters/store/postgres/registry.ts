@@ -177,6 +177,8 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
       if (q.profileId !== undefined) where.push(`profile_id = $${params.push(q.profileId)}`);
       // A customer user's scope; customer_id is written only by the customers part.
       if (q.customerIds !== undefined) where.push(`customer_id = ANY($${params.push(q.customerIds)})`);
+      // A group-scoped custom role: the group's members.
+      if (q.ids !== undefined) where.push(`id = ANY($${params.push(q.ids)})`);
       if (q.search) {
         // strpos, not LIKE: % and _ in the search are ordinary characters.
         const p = params.push(fold(q.search));

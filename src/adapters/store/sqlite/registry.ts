@@ -51,6 +51,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     if (q.gatewayId !== undefined) where.push('gateway_id = @gatewayId');
     if (q.profileId !== undefined) where.push('profile_id = @profileId');
     if (q.customerIds !== undefined) where.push('customer_id IN (SELECT value FROM json_each(@customerIds))');
+    if (q.ids !== undefined) where.push('id IN (SELECT value FROM json_each(@ids))');
     if (search !== undefined) where.push('(instr(name_fold, @search) > 0 OR instr(label_fold, @search) > 0)');
     const sqlWhere = where.join(' AND ');
     let found = listStatements.get(sqlWhere);
@@ -220,6 +221,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
       if (q.gatewayId !== undefined) params.gatewayId = q.gatewayId;
       if (q.profileId !== undefined) params.profileId = q.profileId;
       if (q.customerIds !== undefined) params.customerIds = JSON.stringify(q.customerIds);
+      if (q.ids !== undefined) params.ids = JSON.stringify(q.ids);
       if (search !== undefined) params.search = search;
       const total = st.count.get(params) as number;
       const items = (st.items.all({ ...params, limit: clampLimit(q.limit), offset: clampLimit(q.offset) }) as DeviceRow[]).map(toDevice);
