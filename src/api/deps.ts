@@ -55,7 +55,7 @@ export interface OtaApi {
   readonly packages: Pick<OtaPackageService, 'upload' | 'external' | 'list' | 'get' | 'delete' | 'data' | 'chunkHashes'>;
   /** Signing keys and the tenant's policy; their routes exist only when given. */
   readonly signing?: OtaSigningService;
-  readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status'>;
+  readonly devices: Pick<OtaDeviceService, 'assign' | 'assignProfile' | 'status' | 'unassign'>;
   /** Deployments (rollouts); their routes exist only when given. */
   readonly rollouts?: RolloutApi;
 }

@@ -305,4 +305,22 @@ export const deviceFirmwareRoutes: ApiPlugin<{ ota: OtaApi }> = async (app, { ot
     },
     async (request) => ota.devices.status(principalOf(request).tenantId, request.params.id),
   );
+
+  app.delete(
+    '/devices/:id/firmware',
+    {
+      schema: {
+        tags,
+        operationId: 'unassignDeviceFirmware', summary: "Remove the device's own assignment: its fw_* (or sw_*) shared attributes are removed, or follow its profile's package; admin",
+        params: IdParams,
+        querystring: Type.Object({ type: Type.Optional(OtaTypeSchema) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      // Idempotent: a device without an assignment of its own answers 204 as well (an unknown one 404).
+      await ota.devices.unassign(principalOf(request).tenantId, request.params.id, request.query.type ?? 'firmware');
+      return reply.code(204).send(null);
+    },
+  );
 };

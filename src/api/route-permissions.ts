@@ -178,6 +178,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'PUT /api/ota/settings': 'ota:write',
   'POST /api/devices/:id/firmware': 'ota:write',
   'GET /api/devices/:id/firmware': 'ota:read',
+  'DELETE /api/devices/:id/firmware': 'ota:write',
   'POST /api/profiles/:id/firmware': 'ota:write',
   'POST /api/ota/deployments': 'ota:write',
   'GET /api/ota/deployments': 'ota:read',

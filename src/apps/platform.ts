@@ -282,6 +282,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     packages: otaPackages,
     requireDevice,
     setShared: (tenantId, deviceId, values) => attributes.setOta(tenantId, deviceId, values),
+    removeShared: (tenantId, deviceId, keys) => attributes.removeOta(tenantId, deviceId, keys),
     clock,
     maxChunkBytes: config.ota.maxChunkBytes,
   });

@@ -19,6 +19,8 @@ export interface OtaStore {
   /** Sets the device's assignment of that type (replacing the previous one). Device and package must exist. */
   setOtaAssignment(assignment: OtaAssignment): Promise<void>;
   getOtaAssignment(deviceId: string, type: OtaType): Promise<OtaAssignment | undefined>;
+  /** Removes the device's own assignment of that type; false when it had none. */
+  deleteOtaAssignment(deviceId: string, type: OtaType): Promise<boolean>;
   /** Sets the profile's assignment of that type (replacing it). Profile and package must exist. */
   setOtaProfileAssignment(assignment: OtaProfileAssignment): Promise<void>;
   getOtaProfileAssignment(profileId: string, type: OtaType): Promise<OtaProfileAssignment | undefined>;

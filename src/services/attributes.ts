@@ -61,6 +61,13 @@ export class AttributeService {
     await this.write(tenantId, deviceId, 'shared', values);
   }
 
+  /** An OTA unassignment: removes shared `fw_*` / `sw_*` attributes (only those). */
+  async removeOta(tenantId: string, deviceId: string, keys: string[]): Promise<void> {
+    const other = keys.find((k) => !OTA_ATTRIBUTE_KEYS.has(k));
+    if (other !== undefined) throw new PlatformError('BAD_REQUEST', `"${other}" is not an OTA attribute`);
+    await this.delete(tenantId, deviceId, 'shared', keys);
+  }
+
   /**
    * An edge configuration push (PUT /api/devices/{id}/edge-config, admin only): sets the
    * reserved shared attributes, or removes them (null: the edge's own file applies again).

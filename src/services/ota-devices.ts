@@ -7,7 +7,7 @@
  */
 import type { Device, DeviceIdentity } from '../domain/device.js';
 import { PlatformError } from '../domain/errors.js';
-import { chunkRange, otaAttributes, otaTelemetryKeys, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
+import { chunkRange, otaAttributes, otaPrefix, otaTelemetryKeys, OTA_ATTRIBUTE_KEYS, OTA_TYPES, type OtaAssignment, type OtaPackage, type OtaProfileAssignment, type OtaType } from '../domain/ota.js';
 import { rollbackRefusal } from '../domain/ota-signing.js';
 import type { JsonValue, TsValue } from '../domain/telemetry.js';
 import type { Clock, OtaStore, RegistryStore, TelemetryStore } from '../ports.js';
@@ -20,6 +20,8 @@ export interface OtaDeviceDeps {
   readonly requireDevice: (id: string, tenantId: string) => Promise<Device>;
   /** Sets shared attributes and pushes them to the device's sessions (AttributeService.set). */
   readonly setShared: (tenantId: string, deviceId: string, values: Record<string, JsonValue>) => Promise<void>;
+  /** Removes shared `fw_*` / `sw_*` attributes and tells the device's sessions (AttributeService.removeOta). */
+  readonly removeShared: (tenantId: string, deviceId: string, keys: string[]) => Promise<void>;
   readonly clock: Clock;
   /** Largest chunk a device may ask for (config ota.maxChunkBytes). */
   readonly maxChunkBytes: number;
@@ -81,6 +83,24 @@ export class OtaDeviceService {
     await this.deps.store.setOtaAssignment(assignment);
     await this.deps.setShared(tenantId, deviceId, otaAttributes(pkg));
     return assignment;
+  }
+
+  /**
+   * Removes the device's own assignment of that type. Its shared attributes follow what applies
+   * now: the profile's package when the profile has one (announced, as a profile assignment does),
+   * otherwise none (every `fw_*` / `sw_*` attribute, `fw_url` too, is removed). False when the
+   * device had no assignment of its own (nothing changes).
+   */
+  async unassign(tenantId: string, deviceId: string, type: OtaType): Promise<boolean> {
+    const device = await this.deps.requireDevice(deviceId, tenantId);
+    if (!(await this.deps.store.deleteOtaAssignment(deviceId, type))) return false;
+    const fromProfile = await this.deps.store.getOtaProfileAssignment(device.profileId, type);
+    const pkg = fromProfile && (await this.deps.packages.get(tenantId, fromProfile.packageId).catch(() => undefined));
+    const values = pkg ? otaAttributes(pkg) : {};
+    const stale = [...OTA_ATTRIBUTE_KEYS].filter((k) => k.startsWith(`${otaPrefix(type)}_`) && !(k in values));
+    await this.deps.removeShared(tenantId, deviceId, stale);
+    if (pkg) await this.deps.setShared(tenantId, deviceId, values);
+    return true;
   }
 
   /**

@@ -294,6 +294,40 @@ describe('device side: only the assigned package', () => {
     }
   });
 
+  it('DELETE /api/devices/{id}/firmware removes the assignment and every fw_* attribute (fw_url too); the profile\'s package then applies; operators 403', async () => {
+    const device = await tp.api.createDevice('ota-unassign-1');
+    const checksum = 'a'.repeat(64);
+    const ext = await upload(`title=unassign-ext&version=1.0&url=${encodeURIComponent('https://example.com/fw.bin')}&checksum=${checksum}&size=1234`, new Uint8Array(0));
+    assert.equal(ext.status, 201, JSON.stringify(ext.body));
+    assert.equal((await tp.api.request('POST', `/api/devices/${device.id}/firmware`, { packageId: ext.body.id })).status, 200);
+    const shared = async (id: string): Promise<Record<string, unknown>> =>
+      Object.fromEntries(Object.entries((await tp.api.request<{ shared: Record<string, { value: unknown }> }>('GET', `/api/devices/${id}/attributes?scope=shared`)).body.shared).map(([k, a]) => [k, a.value]));
+    assert.equal((await shared(device.id)).fw_url, 'https://example.com/fw.bin');
+
+    assert.equal((await operator.request('DELETE', `/api/devices/${device.id}/firmware`)).status, 403);
+    assert.equal((await tp.api.request('DELETE', `/api/devices/${device.id}/firmware`)).status, 204);
+    assert.deepEqual(await shared(device.id), {}, 'every fw_* attribute is gone');
+    const status = await tp.api.request<{ firmware: { assigned: unknown } }>('GET', `/api/devices/${device.id}/firmware`);
+    assert.equal(status.body.firmware.assigned, null);
+    assert.equal((await tp.api.request('DELETE', `/api/devices/${device.id}/firmware`)).status, 204, 'idempotent');
+    assert.equal((await tp.api.request('DELETE', '/api/devices/no-such-device/firmware')).status, 404);
+    assert.equal((await tp.api.request('DELETE', `/api/devices/${device.id}/firmware?type=other`)).status, 400);
+
+    // With a profile assignment, the device falls back to the profile's package and is told of it.
+    const profile = await tp.api.request<{ id: string }>('POST', '/api/profiles', { name: 'ota-unassign-profile' });
+    const moved = await tp.api.createDevice('ota-unassign-2', { profileId: profile.body.id });
+    const data = new Uint8Array(randomBytes(300));
+    const { body: base } = await upload(`title=unassign-base&version=1.0&profileId=${profile.body.id}`, data);
+    const { body: own } = await upload('title=unassign-own&version=2.0', data);
+    assert.equal((await tp.api.request('POST', `/api/profiles/${profile.body.id}/firmware`, { packageId: base.id })).status, 200);
+    assert.equal((await tp.api.request('POST', `/api/devices/${moved.id}/firmware`, { packageId: own.id })).status, 200);
+    assert.equal((await shared(moved.id)).fw_title, 'unassign-own');
+    assert.equal((await tp.api.request('DELETE', `/api/devices/${moved.id}/firmware`)).status, 204);
+    assert.deepEqual(await shared(moved.id), { fw_title: 'unassign-base', fw_version: '1.0', fw_size: 300, fw_checksum: sha256(data), fw_checksum_algorithm: 'SHA256' });
+    const after = await tp.api.request<{ firmware: { assigned: { via: string; packageId: string } } }>('GET', `/api/devices/${moved.id}/firmware`);
+    assert.deepEqual([after.body.firmware.assigned.via, after.body.firmware.assigned.packageId], ['profile', base.id]);
+  });
+
   it('software packages: sw_* attributes, /software over HTTP and v2/sw over MQTT, beside the firmware', async () => {
     const sw = randomBytes(2500);
     const { body: pkg } = await upload('title=dev-app&version=7&type=software', new Uint8Array(sw));

@@ -31,6 +31,7 @@ describe('OTA services', () => {
   let packages: OtaPackageService;
   let devices: OtaDeviceService;
   const shared: { tenantId: string; deviceId: string; values: Record<string, JsonValue> }[] = [];
+  const removedShared: { tenantId: string; deviceId: string; keys: string[] }[] = [];
   const d1: Device = { id: 'dev-1', tenantId: T1, name: 'd1', profileId: 'p1', isGateway: false, createdAt: 1 };
   const d2: Device = { id: 'dev-2', tenantId: T2, name: 'd2', profileId: 'p2', isGateway: false, createdAt: 1 };
   const identity = (d: Device): DeviceIdentity => ({ deviceId: d.id, tenantId: d.tenantId, name: d.name, profileId: d.profileId, codec: 'json', isGateway: false });
@@ -59,6 +60,9 @@ describe('OTA services', () => {
       },
       setShared: async (tenantId, deviceId, values) => {
         shared.push({ tenantId, deviceId, values });
+      },
+      removeShared: async (tenantId, deviceId, keys) => {
+        removedShared.push({ tenantId, deviceId, keys });
       },
     });
   });

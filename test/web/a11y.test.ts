@@ -29,6 +29,7 @@ function pages(): [string, string, (page: Page) => Promise<unknown>][] {
     ['#/account', 'account', (p) => p.locator('.account-page .card[data-loaded="true"]').waitFor()],
     ['#/help/rules', 'rules-help', (p) => p.locator('.help[data-loaded="true"]').waitFor()],
     ['#/profiles', 'profiles', (p) => p.locator('.profiles-page[data-loaded="true"]').waitFor()],
+    ['#/ota', 'firmware', (p) => p.locator('.ota-page[data-loaded="true"]').waitFor()],
     // Last: the test goes on in the rule editor.
     ['#/rules', 'rules', (p) => p.locator('.rules-page[data-loaded="true"]').waitFor()],
   ];

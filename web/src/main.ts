@@ -16,6 +16,8 @@ import { dashboardsPage } from './pages/dashboards.js';
 import { devicePage } from './pages/device.js';
 import { fleetPage } from './pages/fleet.js';
 import { mapPage } from './pages/map.js';
+import { otaPage } from './pages/ota.js';
+import { otaDeploymentPage } from './pages/ota-deployment.js';
 import { profilesPage } from './pages/profiles.js';
 import { rulesHelpPage } from './pages/help-rules.js';
 import { rulesPage } from './pages/rules.js';
@@ -61,6 +63,7 @@ function buildShell(email: string): NonNullable<typeof shell> {
     link('rules', 'Rules', 'rules:read'),
     link('profiles', 'Profiles', 'profiles:read'),
     link('groups', 'Groups', 'groups:read'),
+    customerUser ? null : link('ota', 'Firmware', 'ota:read'),
     link('customers', 'Customers', 'customers:read'),
     link('users', 'Users', 'users:read'),
     link('roles', 'Roles', 'roles:read'),
@@ -205,6 +208,7 @@ function render(): void {
   }
   const path = location.hash.replace(/^#/, '') || '/';
   const deviceMatch = /^\/devices\/([^/]+)$/.exec(path);
+  const deploymentMatch = /^\/ota\/deployments\/([^/]+)$/.exec(path);
   const dashboardMatch = /^\/dashboards\/([^/?]+)(\?edit)?$/.exec(path);
   let view: View;
   let section = 'devices';
@@ -224,6 +228,12 @@ function render(): void {
   } else if (path === '/rules') {
     view = rulesPage();
     section = 'rules';
+  } else if (path === '/ota') {
+    view = otaPage();
+    section = 'ota';
+  } else if (deploymentMatch?.[1]) {
+    view = otaDeploymentPage(decodeURIComponent(deploymentMatch[1]));
+    section = 'ota';
   } else if (path === '/profiles') {
     view = profilesPage();
     section = 'profiles';

@@ -66,6 +66,12 @@ export function otaContract(current: () => Store): void {
       assert.equal(await store.getOtaAssignment(d.id, 'software'), undefined);
       await rejectsWith(store.deleteOtaPackage('pkg-2'), 'PACKAGE_IN_USE');
       assert.equal(await store.deleteOtaPackage('pkg-1'), true, 'no longer assigned');
+      // Removing an assignment: once true, then false; the package is free again until reassigned.
+      assert.equal(await store.deleteOtaAssignment(d.id, 'software'), false);
+      assert.equal(await store.deleteOtaAssignment(d.id, 'firmware'), true);
+      assert.equal(await store.deleteOtaAssignment(d.id, 'firmware'), false);
+      assert.equal(await store.getOtaAssignment(d.id, 'firmware'), undefined);
+      await store.setOtaAssignment({ tenantId: T1, deviceId: d.id, type: 'firmware', packageId: 'pkg-2', assignedAt: 25 });
       await rejectsWith(store.setOtaAssignment({ tenantId: T1, deviceId: d.id, type: 'firmware', packageId: 'nope', assignedAt: 30 }), 'PACKAGE_NOT_FOUND');
       await rejectsWith(store.setOtaAssignment({ tenantId: T1, deviceId: 'no-device', type: 'firmware', packageId: 'pkg-2', assignedAt: 30 }), 'DEVICE_NOT_FOUND');
       await store.deleteDevice(d.id);

@@ -11,6 +11,7 @@ import { alarmTable } from './alarms.js';
 import { formatHinted, type KeyHint } from './key-hints.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
+import { firmwareSection } from './device-firmware.js';
 import { credentialsSection } from './credentials.js';
 import { loadOverlays } from './device-overlays.js';
 import { manageSection } from './device-manage.js';
@@ -482,6 +483,7 @@ export function devicePage(deviceId: string): View {
     h('div', { class: 'grid' }, latest, cmdSection),
     chartSection,
     h('div', { class: 'grid' }, alarmSection, attrSection),
+    firmwareSection(deviceId),
     credentialsSection(deviceId),
     manage.el,
   );

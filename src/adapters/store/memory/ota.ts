@@ -65,6 +65,9 @@ export function createMemoryOta(deps: MemoryOtaDeps): OtaStore & { deleteDevice(
       const a = assignments.get(key(deviceId, type));
       return a && { ...a };
     },
+    async deleteOtaAssignment(deviceId: string, type: OtaType): Promise<boolean> {
+      return assignments.delete(key(deviceId, type));
+    },
     async setOtaProfileAssignment(a: OtaProfileAssignment): Promise<void> {
       checkInt(a.assignedAt, 'assignedAt');
       if (!deps.profileExists(a.profileId)) throw new PlatformError('PROFILE_NOT_FOUND', a.profileId);

@@ -77,6 +77,9 @@ export function createPgOta(pool: pg.Pool): OtaStore {
       const r = await one<AssignmentRow>(pool, 'SELECT tenant_id, type, package_id, assigned_at FROM ota_assignments WHERE device_id = $1 AND type = $2', [deviceId, type]);
       return r && { tenantId: r.tenant_id, deviceId, type: r.type, packageId: r.package_id, assignedAt: r.assigned_at };
     },
+    async deleteOtaAssignment(deviceId: string, type: OtaType): Promise<boolean> {
+      return ((await pool.query('DELETE FROM ota_assignments WHERE device_id = $1 AND type = $2', [deviceId, type])).rowCount ?? 0) > 0;
+    },
     async setOtaProfileAssignment(a: OtaProfileAssignment): Promise<void> {
       checkInt(a.assignedAt, 'assignedAt');
       if (!(await exists('SELECT 1 FROM profiles WHERE id = $1', a.profileId))) throw new PlatformError('PROFILE_NOT_FOUND', a.profileId);

@@ -141,6 +141,7 @@ export function createSqliteOta(db: Db): OtaStore {
     getProfileAssignment: db.prepare<[string, string], ProfileAssignmentRow>(
       'SELECT profile_id, type, tenant_id, package_id, assigned_at FROM ota_profile_assignments WHERE profile_id = ? AND type = ?',
     ),
+    deleteAssignment: db.prepare<[string, string]>('DELETE FROM ota_assignments WHERE device_id = ? AND type = ?'),
     getAssignment: db.prepare<[string, string], AssignmentRow>('SELECT device_id, type, tenant_id, package_id, assigned_at FROM ota_assignments WHERE device_id = ? AND type = ?'),
   };
   return {
@@ -194,6 +195,9 @@ export function createSqliteOta(db: Db): OtaStore {
     async getOtaAssignment(deviceId: string, type: OtaType): Promise<OtaAssignment | undefined> {
       const r = s.getAssignment.get(deviceId, type);
       return r && toAssignment(r);
+    },
+    async deleteOtaAssignment(deviceId: string, type: OtaType): Promise<boolean> {
+      return s.deleteAssignment.run(deviceId, type).changes > 0;
     },
     async setOtaProfileAssignment(a: OtaProfileAssignment): Promise<void> {
       checkInt(a.assignedAt, 'assignedAt');
