@@ -10,7 +10,7 @@
 import { Type } from '@sinclair/typebox';
 import { AlexaService } from '../services/alexa/service.js';
 import type { ApiDeps } from './deps.js';
-import { isCustomerPrincipal, scopedPrincipal, tenantScope } from './access.js';
+import { accessScopeFor, tenantScope } from './access.js';
 import type { Logger } from '../ports.js';
 import { errorResponses } from './schemas.js';
 import type { ApiPlugin } from './type-provider.js';
@@ -26,11 +26,7 @@ function alexaService(deps: ApiDeps, commands: NonNullable<ApiDeps['commands']>,
     verifyToken: (token) => deps.auth.verifyToken(token),
     permissionsOf: (principal) => deps.auth.roles.permissionsOf(principal),
     // The same scope every other route enforces (api/access.ts): a customer user sees its assigned devices only.
-    scopeOf: async (principal) => {
-      const scoped = await scopedPrincipal(deps, principal);
-      if (!isCustomerPrincipal(scoped)) return tenantScope(scoped);
-      return deps.customers ? deps.customers.scopeFor(scoped) : { tenantId: scoped.tenantId, customerIds: new Set<string>() };
-    },
+    scopeOf: async (principal) => (await accessScopeFor(deps, principal)) ?? tenantScope(principal),
     getDevice: (id) => deps.registry.getDevice(id),
     getProfile: (id) => deps.registry.getProfile(id),
     listDevices: (query) => deps.registry.listDevices(query),

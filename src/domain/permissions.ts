@@ -43,6 +43,22 @@ export function isPlatformPermission(permission: string): boolean {
   return PLATFORM_RESOURCES.has(permission.split(':')[0] as Resource);
 }
 
+/**
+ * What a custom role scoped to a customer or a group may hold: the resources whose every route is
+ * narrowed by the scope (api/access.ts checks the device behind each id and filters lists).
+ * Everything else (rules, profiles, groups, users, OTA, integrations, …) spans the tenant: a
+ * scoped role holding it would reach past its scope (a group-scoped role with `groups:operate`
+ * could send bulk commands to other groups' devices). Dashboards are narrowed by a customer
+ * scope only (a dashboard belongs to no group).
+ */
+export function scopedRoleAllows(permission: Permission, scope: { readonly customerId?: string; readonly groupId?: string }): boolean {
+  const resource = permission.split(':')[0] as Resource;
+  if (DEVICE_SCOPED_RESOURCES.has(resource)) return true;
+  return resource === 'dashboards' && scope.customerId !== undefined;
+}
+
+const DEVICE_SCOPED_RESOURCES: ReadonlySet<Resource> = new Set(['devices', 'credentials', 'telemetry', 'attributes', 'alarms', 'commands']);
+
 /** read: see it; operate: run it (commands, alarm ack, set points, rule checks); write: configure it. */
 export const ACTIONS = ['read', 'write', 'operate'] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '../domain/errors.js';
-import { builtinPermissions, CUSTOM_ROLE_PREFIX, isBuiltinRole, isCustomRole, isPermission, isPlatformPermission, type Permission, type Role } from '../domain/permissions.js';
+import { builtinPermissions, CUSTOM_ROLE_PREFIX, isBuiltinRole, isCustomRole, isPermission, isPlatformPermission, scopedRoleAllows, type Permission, type Role } from '../domain/permissions.js';
 import type { Clock, CustomRole, RoleScope, TenancyStore } from '../ports.js';
 
 const TTL_MS = 1000;
@@ -48,7 +48,11 @@ export class RoleCatalog {
     let entry = this.cache.get(id);
     if (!entry || now - entry.at >= TTL_MS) {
       const stored = await this.store.getRole(id);
-      entry = { permissions: new Set(stored?.permissions ?? []), ...(stored?.scope ? { scope: stored.scope } : {}), tenantId: stored?.tenantId ?? '', at: now };
+      const scope = stored?.scope;
+      const scoped = scope !== undefined && (scope.customerId !== undefined || scope.groupId !== undefined);
+      // A role stored before scoped roles were limited keeps only what its scope narrows.
+      const permissions = (stored?.permissions ?? []).filter((p) => !scoped || scopedRoleAllows(p, scope));
+      entry = { permissions: new Set(permissions), ...(scope ? { scope } : {}), tenantId: stored?.tenantId ?? '', at: now };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(id, entry);
     }
@@ -97,5 +101,12 @@ function checked(input: RoleInput): { name: string; permissions: Permission[]; s
   const permissions = [...new Set(input.permissions as Permission[])];
   const platform = permissions.filter(isPlatformPermission);
   if (platform.length > 0) throw new PlatformError('BAD_REQUEST', `a custom role cannot grant platform permissions (${platform.join(', ')})`);
-  return { name, permissions, ...(input.scope ? { scope: input.scope } : {}) };
+  const scope = input.scope;
+  if (scope && (scope.customerId !== undefined || scope.groupId !== undefined)) {
+    const beyond = permissions.filter((p) => !scopedRoleAllows(p, scope));
+    if (beyond.length > 0) {
+      throw new PlatformError('BAD_REQUEST', `a role scoped to a ${scope.customerId !== undefined ? 'customer' : 'group'} cannot grant permissions that reach past its devices (${beyond.join(', ')}); only devices, credentials, telemetry, attributes, alarms, commands${scope.customerId !== undefined ? ' and dashboards' : ''}`);
+    }
+  }
+  return { name, permissions, ...(scope ? { scope } : {}) };
 }

@@ -115,3 +115,17 @@ test('the same group scope holds on the live WebSocket', async () => {
     ws.close();
   }
 });
+
+test('regression (issue 15): a scoped role cannot hold permissions that reach past its devices (groups:operate sent bulk commands to other groups)', async () => {
+  const groups = await tp.api.request<{ items: { id: string }[] }>('GET', '/api/groups');
+  const groupId = groups.body.items[0]!.id;
+  const refused = await tp.api.request<{ message: string }>('POST', '/api/roles', { name: 'too wide', permissions: ['devices:read', 'groups:operate', 'rules:write'], scope: { groupId } });
+  assert.equal(refused.status, 400);
+  assert.match(refused.body.message, /groups:operate, rules:write/);
+  // Dashboards are narrowed by a customer scope only.
+  assert.equal((await tp.api.request('POST', '/api/roles', { name: 'group boards', permissions: ['dashboards:read'], scope: { groupId } })).status, 400);
+  const widened = await tp.api.request('POST', '/api/roles', { name: 'north readers', permissions: ['devices:read'], scope: { groupId } });
+  assert.equal(widened.status, 201);
+  const id = (widened.body as { id: string }).id;
+  assert.equal((await tp.api.request('PATCH', `/api/roles/${id}`, { permissions: ['devices:read', 'ota:write'] })).status, 400);
+});

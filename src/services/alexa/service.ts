@@ -142,7 +142,7 @@ export class AlexaService {
     const profiles = new Map<string, DeviceProfile | undefined>();
     const endpoints: Record<string, unknown>[] = [];
     for (let offset = 0; endpoints.length < MAX_ENDPOINTS; offset += PAGE) {
-      const page = await this.deps.listDevices({ tenantId: scope.tenantId, ...(scope.customerIds ? { customerIds: [...scope.customerIds] } : {}), limit: PAGE, offset });
+      const page = await this.deps.listDevices({ tenantId: scope.tenantId, ...(scope.customerIds ? { customerIds: [...scope.customerIds] } : {}), ...(scope.deviceIds ? { ids: [...scope.deviceIds] } : {}), limit: PAGE, offset });
       for (const device of page.items) {
         if (!canSeeDevice(scope, device)) continue;
         if (!profiles.has(device.profileId)) profiles.set(device.profileId, await this.deps.getProfile(device.profileId));
