@@ -22,8 +22,6 @@ import { WorkerQuickJsDecoders } from '../adapters/decoders/quickjs/worker-decod
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { openStore } from './open-store.js';
-import { createFsBlobStore } from '../adapters/blobs/fs/fs-blobs.js';
-import { createMemoryBlobStore } from '../adapters/blobs/memory/memory-blobs.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
 import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
@@ -45,10 +43,6 @@ import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
 import { CommandService } from '../services/commands.js';
 import { DeviceService } from '../services/device-service.js';
-import { OtaDeviceService } from '../services/ota-devices.js';
-import { OtaPackageService } from '../services/ota-packages.js';
-import { OtaSigningService } from '../services/ota-signing.js';
-import { OtaRolloutService } from '../services/ota-rollouts.js';
 import { GatewayService } from '../services/gateway.js';
 import { IngestService } from '../services/ingest.js';
 import { OutboxRelay } from '../services/outbox-relay.js';
@@ -78,6 +72,7 @@ import { createIntegrations } from './integrations.js';
 import { createMqttAccess } from './mqtt-access.js';
 import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
+import { createOta } from './ota-wiring.js';
 import type { Platform, PlatformOptions } from './platform-handle.js';
 
 export type { Platform, PlatformOptions } from './platform-handle.js';
@@ -269,23 +264,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     getDevice: (id) => registry.getDevice(id),
     getProfile: (id) => registry.getProfile(id),
   });
-  // OTA: package bytes beside the database (content-addressed files), or in memory with the memory store.
-  const blobs = config.store.kind === 'memory' ? createMemoryBlobStore() : createFsBlobStore(join(resolve(config.dataDir), 'ota'));
-  const otaSigning = new OtaSigningService({ store, clock });
-  const otaPackages = new OtaPackageService({
-    store, blobs, clock, getProfile: (id) => registry.getProfile(id), maxPackageBytes: config.ota.maxPackageBytes, signing: otaSigning,
-    // External package URLs pass the outbound policy's save-time check (the service is built below; called only at upload).
-    checkUrl: (url) => outbound.checkUrl(url),
-  });
-  const otaDevices = new OtaDeviceService({
-    store,
-    packages: otaPackages,
-    requireDevice,
-    setShared: (tenantId, deviceId, values) => attributes.setOta(tenantId, deviceId, values),
-    removeShared: (tenantId, deviceId, keys) => attributes.removeOta(tenantId, deviceId, keys),
-    clock,
-    maxChunkBytes: config.ota.maxChunkBytes,
-  });
+  // OTA (apps/ota-wiring.ts); external package URLs pass the outbound policy built below (used only at upload).
+  const ota = createOta({ config, store, bus, clock, logger, audit, registry, attributes, requireDevice, checkUrl: (url) => outbound.checkUrl(url) });
+  const { devices: otaDevices, rollouts } = ota;
   const devices = new DeviceService({
     registry,
     ingest,
@@ -364,9 +345,6 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let ready = false;
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
-  // Rollouts move from stored state on a timer and read devices' reports off the bus (services/ota-rollouts.ts).
-  const rollouts = new OtaRolloutService({ store, packages: otaPackages, assign: (t, d, p) => otaDevices.assign(t, d, p), requireDevice, bus, clock, logger: logger.child({ component: 'ota' }), audit, tickMs: config.ota.rolloutTickMs });
-  const ota = { packages: otaPackages, devices: otaDevices, rollouts, signing: otaSigning };
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
   const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
