@@ -3489,6 +3489,20 @@ export interface Operations {
     };
     response: undefined;
   };
+  /** Remove the device's own assignment: its fw_* (or sw_*) shared attributes are removed, or follow its profile's package; admin (DELETE /api/devices/{id}/firmware) */
+  unassignDeviceFirmware: {
+    method: "DELETE";
+    path: "/api/devices/{id}/firmware";
+    input: {
+      params: {
+        id: string;
+      };
+      query?: {
+        type?: "firmware" | "software";
+      };
+    };
+    response: undefined;
+  };
   /** Rename or move a customer (parentId null: to the top); no cycles, at most 5 deep (PATCH /api/customers/{id}) */
   updateCustomer: {
     method: "PATCH";
@@ -3882,6 +3896,7 @@ export const OPERATIONS = {
   ttsWebhook: ["POST", "/api/integrations/{id}/tts/uplink"],
   unassignCustomerDashboard: ["DELETE", "/api/customers/{id}/dashboards/{itemId}"],
   unassignCustomerDevice: ["DELETE", "/api/customers/{id}/devices/{itemId}"],
+  unassignDeviceFirmware: ["DELETE", "/api/devices/{id}/firmware"],
   updateCustomer: ["PATCH", "/api/customers/{id}"],
   updateDevice: ["PATCH", "/api/devices/{id}"],
   updateGroup: ["PATCH", "/api/groups/{id}"],
