@@ -24,7 +24,7 @@ export interface OtaWiringDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly audit: AuditService;
-  readonly registry: Pick<RegistryService, 'getProfile'>;
+  readonly registry: Pick<RegistryService, 'getProfile' | 'onProfileJoined'>;
   readonly attributes: Pick<AttributeService, 'setOta' | 'removeOta'>;
   readonly requireDevice: (id: string, tenantId: string) => Promise<Device>;
   /** External package URLs pass the outbound policy's save-time check (called only at upload). */
@@ -53,5 +53,13 @@ export function createOta(deps: OtaWiringDeps): OtaWiring {
     maxChunkBytes: config.ota.maxChunkBytes,
   });
   const rollouts = new OtaRolloutService({ store, packages, assign: (t, d, p) => devices.assign(t, d, p), requireDevice, bus: deps.bus, clock, logger: deps.logger.child({ component: 'ota' }), audit: deps.audit, tickMs: config.ota.rolloutTickMs });
+  // A device created in, imported into or moved into a profile with a package learns it at once.
+  const log = deps.logger.child({ component: 'ota' });
+  registry.onProfileJoined((joined) => {
+    devices.joinedProfile(joined).then(
+      (told) => told > 0 && log.info({ devices: joined.length, told }, 'ota: devices joined a profile with a package; told of it'),
+      (err: unknown) => log.warn({ err: (err as Error).message, devices: joined.map((d) => d.id).slice(0, 10) }, 'ota: telling devices that joined a profile of its package failed'),
+    );
+  });
   return { packages, devices, signing, rollouts };
 }

@@ -182,6 +182,25 @@ export class OtaDeviceService {
     return { size: pkg.size, checksum: pkg.checksum, body: data.body };
   }
 
+  /**
+   * Devices that joined a profile (created, imported or moved into it) learn the profile's
+   * package like the devices that were there when it was assigned: their `fw_*`/`sw_*` shared
+   * attributes are set, unless a device has its own assignment (which wins).
+   */
+  async joinedProfile(devices: readonly Device[]): Promise<number> {
+    let told = 0;
+    for (const device of devices) {
+      for (const type of OTA_TYPES) {
+        if (await this.deps.store.getOtaAssignment(device.id, type)) continue;
+        const found = await this.effective(device.id, device.profileId, device.tenantId, type);
+        if (!found) continue;
+        await this.deps.setShared(device.tenantId, device.id, otaAttributes(found.pkg));
+        told++;
+      }
+    }
+    return told;
+  }
+
   /** The per-chunk SHA-256 manifest of the assigned package at the device's chunk size. */
   async chunkHashes(identity: DeviceIdentity, request: Pick<OtaChunkRequest, 'type' | 'title' | 'version' | 'chunkSize'>): Promise<OtaChunkHashes> {
     return this.deps.packages.chunkHashesOf(await this.requested(identity, request), request.chunkSize);

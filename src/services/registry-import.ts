@@ -207,6 +207,7 @@ export async function importDevicesCsv(
       if (!isPlatformError(err, 'TENANT_QUOTA_EXCEEDED')) throw err;
       failed = new Map(ok.map((_, i) => [i, err]));
     }
+    registry.joinedProfile(ok.filter((_, i) => !failed.has(i)).map((p) => p.value.device));
     ok.forEach((p, i) => {
       const err = failed.get(i);
       if (err) errors.push({ row: p.row.line, ...(p.row.name !== undefined ? { name: p.row.name } : {}), message: message(err) });

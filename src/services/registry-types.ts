@@ -46,4 +46,6 @@ export interface ImportingRegistry {
   defaultProfile(tenantId: string): Promise<DeviceProfile>;
   findProfileByName(tenantId: string, name: string): Promise<DeviceProfile | undefined>;
   prepareDevice(input: CreateDeviceInput, profile?: DeviceProfile): Promise<CreatedDevice>;
+  /** The imported devices joined their profiles (registry.ts joinedProfile). */
+  joinedProfile(devices: readonly Device[]): void;
 }

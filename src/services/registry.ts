@@ -88,6 +88,7 @@ export class RegistryService {
   private readonly childLocations = new Map<string, { gatewayId: string; name: string } | null>();
   private readonly cacheSize: number;
   private readonly changeListeners: ((deviceId: string) => void)[] = [];
+  private readonly joinListeners: ((devices: readonly Device[]) => void)[] = [];
   private readonly tokens: TokenHasher;
   private readonly guard: DeviceAuthGuard;
 
@@ -156,6 +157,7 @@ export class RegistryService {
       if (!gateway || gateway.tenantId !== device.tenantId) throw new PlatformError('DEVICE_NOT_FOUND', `gateway ${device.gatewayId}`);
     }
     await this.withDeviceRoom(device.tenantId, 1, () => this.deps.store.insertDevice(device, credentials));
+    this.joinedProfile([device]);
     return { device, credentials, ...(accessToken !== undefined ? { accessToken } : {}) };
   }
 
@@ -208,6 +210,7 @@ export class RegistryService {
     if (patch.profileId !== undefined) updated = { ...updated, profileId: (await this.resolveProfile(device.tenantId, patch.profileId)).id };
     await this.deps.store.updateDevice(updated);
     this.invalidate(id);
+    if (updated.profileId !== device.profileId) this.joinedProfile([updated]);
     return updated;
   }
 
@@ -378,6 +381,15 @@ export class RegistryService {
     this.childLocations.delete(deviceId);
     this.identities.invalidateDevice(deviceId);
     for (const listener of this.changeListeners) listener(deviceId);
+  }
+
+  /** Devices now in their profile (created, imported, moved): what the profile carries for its devices (OTA) reaches them. */
+  joinedProfile(devices: readonly Device[]): void {
+    if (devices.length > 0) for (const listener of this.joinListeners) listener(devices);
+  }
+
+  onProfileJoined(listener: (devices: readonly Device[]) => void): void {
+    this.joinListeners.push(listener);
   }
 
   /** Called with the device id whenever a device or its credentials change (services drop what they cached of it). */

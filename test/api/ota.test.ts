@@ -194,6 +194,14 @@ describe('assignment and roles', () => {
     assert.equal((await fetchChunk(late.accessToken, '2')).status, 200);
     const status = await tp.api.request<{ firmware: { assigned: { via: string; version: string } } }>('GET', `/api/devices/${late.id}/firmware`);
     assert.deepEqual(status.body.firmware.assigned && [status.body.firmware.assigned.via, status.body.firmware.assigned.version], ['profile', '2']);
+    // Regression (issue 16): it is also told, as the devices present at the assignment were — created in the profile, imported into it or moved into it.
+    await eventually(async () => (await version(late.id)) === '2' || undefined, 10_000, 'the late device told');
+    assert.equal((await tp.api.request('PATCH', `/api/devices/${elsewhere.id}`, { profileId: profile.body.id })).status, 200);
+    await eventually(async () => (await version(elsewhere.id)) === '2' || undefined, 10_000, 'the moved device told');
+    const imported = await fetch(`${tp.baseUrl}/api/devices/import`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'text/csv' }, body: 'name,profile\nota-prof-imported,ota-meters\n' });
+    assert.equal(imported.status, 200, await imported.clone().text());
+    const importedId = (await tp.api.request<{ items: { id: string }[] }>('GET', '/api/devices?search=ota-prof-imported')).body.items[0]!.id;
+    await eventually(async () => (await version(importedId)) === '2' || undefined, 10_000, 'the imported device told');
     assert.equal((await tp.api.request('DELETE', `/api/ota/packages/${pkg.id}`)).status, 409);
     assert.equal((await tp.api.request('POST', '/api/profiles/no-such-profile/firmware', { packageId: pkg.id })).status, 404);
   });
