@@ -92,7 +92,7 @@ export const promRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
           end: Type.String({ maxLength: 64 }),
           step: Type.String({ maxLength: 32 }),
         }),
-        response: { 200: PromAnswer, 400: PromAnswer, ...errorResponses },
+        response: { 200: PromAnswer, ...errorResponses, 400: Type.Any({ description: "a Prometheus error body (bad_data) or the platform's error body (a query that fails its schema)" }) },
       },
     },
     async (request, reply) => {
@@ -125,7 +125,7 @@ export const promRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) =>
         operationId: 'promQuery',
         summary: 'Prometheus instant query over telemetry (for Grafana): the latest value of key{device="name"} at time, looking back 5 minutes',
         querystring: Type.Object({ query: Type.String({ minLength: 1, maxLength: 1024 }), time: Type.Optional(Type.String({ maxLength: 64 })) }),
-        response: { 200: PromAnswer, 400: PromAnswer, ...errorResponses },
+        response: { 200: PromAnswer, ...errorResponses, 400: Type.Any({ description: "a Prometheus error body (bad_data) or the platform's error body (a query that fails its schema)" }) },
       },
     },
     async (request, reply) => {
