@@ -107,6 +107,7 @@ test('smart-home: the BACnet heating controller reports over COV; the thermostat
   await ruleCommand(id, 'heatingOn');
   const heating = twins.home!.field.devices.heating;
   assert.deepEqual(heating.device.writes[0], { key: `${ObjectType.BINARY_OUTPUT}:2`, value: 1, priority: 8 });
-  assert.equal(heating.valveOpen(), true);
+  // The write's COV report comes back after the command settles: wait for it, then read the valve.
   await latestWith(id, (l) => l.heating?.value === true, 'valve open, reported back by COV');
+  assert.equal(heating.valveOpen(), true);
 });
