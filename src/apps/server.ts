@@ -32,7 +32,7 @@ Options (each also settable as CONTINUUM_<NAME> in the environment or in a confi
                         vending, smart-meters, smart-home) and run its simulated devices here
   --demo-devices N      devices per group of the demo pack (default: the pack's own counts)
   --m2m                 with --demo: also run the pack's M2M twin (simulated field devices on
-                        Modbus RTU, SMS, serial frames or BACnet/IP behind an edge gateway in this
+                        Modbus RTU/TCP, SMS, serial frames or BACnet/IP behind an edge gateway in this
                         process; docs/SCENARIOS.md)
 First start creates the admin from CONTINUUM_ADMIN_EMAIL / CONTINUUM_ADMIN_PASSWORD, or
 generates a password and prints it once.`;
