@@ -137,16 +137,18 @@ export function devicePage(deviceId: string): View {
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
       const label = unitOf(key) ? `${key} (${unitOf(key)})` : key;
-      chart.set(label, points, from, to);
+      // Waits for uPlot's chunk on a cold start (fetched since the page was made, beside the reads).
+      await chart.set(label, points, from, to);
+      if (seq !== chartSeq || disposed) return;
       // The first-render benchmark (bench/dashboard-render.ts) waits for this mark.
       performance.mark('continuum:device-chart');
       el.dataset.chart = 'ready';
       // Forecast, baseline band and anomaly marks come after the history is drawn, never before it.
       el.dataset.overlays = 'loading';
       const keys = new Set([...keySelect.options].map((o) => o.value));
-      void loadOverlays(deviceId, key, keys, from, to).then((overlays) => {
+      void loadOverlays(deviceId, key, keys, from, to).then(async (overlays) => {
         if (seq !== chartSeq || disposed) return;
-        if (Object.keys(overlays).length > 0) chart.set(label, points, from, to, overlays);
+        if (Object.keys(overlays).length > 0) await chart.set(label, points, from, to, overlays);
         el.dataset.overlays = Object.keys(overlays).sort().join(' ') || 'none';
       });
       chartMode = { key, raw: !interval, from };
