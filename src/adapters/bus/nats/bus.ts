@@ -189,6 +189,7 @@ export class NatsBus implements Bus {
         group,
         partitions: this.partitions,
         totalOrder: options.partition !== undefined,
+        ...(options.ownership !== undefined && options.partition === undefined ? { ownership: options.ownership } : {}),
         maxInFlight: options.maxInFlight ?? DEFAULT_GROUP_IN_FLIGHT,
         ackWaitMs: this.options.ackWaitMs ?? 30_000,
       });

@@ -24,6 +24,8 @@ export interface GroupConsumer {
   readonly filter: string;
   readonly ackWaitMs: number;
   readonly maxDeliveries: number;
+  /** 1 for a consumer every member pulls from (keeps the partition in order); more for an owned one. */
+  readonly maxAckPending: number;
 }
 
 /** The JetStream API error code of a failed request, if it is one. */
@@ -84,16 +86,24 @@ export class Resources {
    * with messages published after the group was first created.
    */
   async ensureConsumer(c: GroupConsumer): Promise<void> {
-    await this.jsm.consumers.add(c.stream, {
+    const config = {
       durable_name: c.name,
       filter_subject: c.filter,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.New,
-      max_ack_pending: 1,
+      max_ack_pending: c.maxAckPending,
       ack_wait: nanos(c.ackWaitMs),
       max_deliver: c.maxDeliveries,
       max_waiting: 512,
-    });
+    };
+    try {
+      await this.jsm.consumers.add(c.stream, config);
+    } catch (err) {
+      // The consumer exists with other settings (a group switched to or from partition ownership): update them.
+      const info = await this.jsm.consumers.info(c.stream, c.name).catch(() => undefined);
+      if (info === undefined) throw err;
+      await this.jsm.consumers.update(c.stream, c.name, { max_ack_pending: c.maxAckPending, ack_wait: config.ack_wait, max_deliver: c.maxDeliveries });
+    }
   }
 
   private async ensureStream(event: keyof BusEvents): Promise<string> {
