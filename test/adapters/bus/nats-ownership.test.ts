@@ -50,7 +50,7 @@ describe('NATS bus: partition ownership', () => {
     try {
       const owners = [new Owned(new Set([0, 1, 2, 3])), new Owned(new Set([4, 5, 6, 7]))] as [Owned, Owned];
       const handled: { node: number; device: string; ts: number; position: number | undefined }[] = [];
-      let holdPartition: number | undefined;
+      const hold = { partition: -1 };
       const held: (() => void)[] = [];
       buses.forEach((bus, node) =>
         bus.subscribe(
@@ -59,7 +59,7 @@ describe('NATS bus: partition ownership', () => {
           (m, _s, delivery) => {
             handled.push({ node, device: m.deviceId, ts: m.points[0]?.ts ?? -1, position: delivery.position });
             // node 0 keeps messages of one partition unsettled (as a checkpoint not yet committed would)
-            if (node === 0 && partitionOf(subject(m.deviceId), P) === holdPartition) return new Promise<void>((resolve) => held.push(resolve));
+            if (node === 0 && partitionOf(subject(m.deviceId), P) === hold.partition) return new Promise<void>((resolve) => held.push(resolve));
             return undefined;
           },
           { group: 'rules', ownership: owners[node] },
@@ -83,7 +83,7 @@ describe('NATS bus: partition ownership', () => {
       const p = 0;
       const onP = devices.filter((d) => partitionOf(subject(d), P) === p);
       assert.ok(onP.length > 0, 'some device on partition 0');
-      holdPartition = p;
+      hold.partition = p;
       handled.length = 0;
       for (let i = 0; i < 10; i++) await buses[0].publish('telemetry', subject(onP[0] as string), telemetry(onP[0] as string, 1000 + i));
       await until(() => handled.some((h) => h.node === 0), 20_000, 'node 0 holds a message');
