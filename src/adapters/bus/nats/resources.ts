@@ -75,6 +75,11 @@ export class Resources {
     return (await this.jsm.streams.info(stream)).state.last_seq;
   }
 
+  /** A consumer's state, or undefined when it does not exist (yet). */
+  consumerInfo(stream: string, name: string): Promise<{ num_pending: number; num_ack_pending: number } | undefined> {
+    return this.jsm.consumers.info(stream, name).catch(() => undefined);
+  }
+
   /** One stored message by sequence (a dead letter reported from an advisory). */
   message(stream: string, seq: number): Promise<StoredMsg> {
     return this.jsm.streams.getMessage(stream, { seq });
