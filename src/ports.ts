@@ -6,6 +6,7 @@
  */
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
+export * from './ports/cluster.js';
 export * from './ports/customers.js';
 export * from './ports/device-api.js';
 export * from './ports/device-groups.js';

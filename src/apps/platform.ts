@@ -61,6 +61,7 @@ import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
 import { createRules } from '../services/rules/index.js';
+import { createRuleCluster } from './rule-cluster.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -318,7 +319,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
+  // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
+  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics });
   const rules = createRules({
+    ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
     store,
     registry,
     groups,
@@ -390,6 +394,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
+    await ruleCluster?.stop(); // after the engine's last checkpoint: the partitions go to the other nodes
     await rollouts.stop();
     await smpp?.close();
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
@@ -417,6 +422,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     forecastJob.start();
     await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
+    await ruleCluster?.start(); // this node's share of the partitions, before the engine consumes them
     await rules.start();
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
     await integrations.start(); // likewise: their bus groups exist before the outbox republishes
