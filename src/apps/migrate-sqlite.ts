@@ -92,6 +92,7 @@ export async function migrateSqliteToPostgres(options: MigrateOptions): Promise<
   const lock = lockDataDir(fromDir); // refuses while a server runs on it: its data would move on under us
   try {
     const key = readKey(options);
+    if (options.toDataDir !== undefined) checkKeyDestination(resolve(options.toDataDir), key); // before anything is written
     const tokens = new TokenHasher(key);
     const digest = (token: string): { hash: string; hint: string } => ({ hash: tokens.digest(token), hint: tokenHint(token) });
     // Opened once and closed: brings an older database to the current schema and merges the telemetry log into ts_kv.
@@ -208,16 +209,22 @@ class Copier {
   }
 }
 
+/** A data dir that already holds another credential key would start a node no device can authenticate on. */
+function checkKeyDestination(toDir: string, key: Buffer): void {
+  const keyFile = join(toDir, CREDENTIAL_KEY_FILE);
+  if (!existsSync(keyFile)) return;
+  if (!Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64').equals(key)) {
+    throw new MigrateError(`${keyFile} holds another credential key: remove it (it matches no token of this database) and run again`);
+  }
+}
+
 /** The credential key and the OTA package files into the data dir of a node that will serve this database. */
 function carryOver(fromDir: string, toDir: string, options: MigrateOptions): void {
   secureDataDir(toDir, options.logger);
   const keyText = options.credentialKey ?? readFileSync(join(fromDir, CREDENTIAL_KEY_FILE), 'utf8');
   const keyFile = join(toDir, CREDENTIAL_KEY_FILE);
-  if (existsSync(keyFile)) {
-    if (readFileSync(keyFile, 'utf8').trim() !== keyText.trim()) throw new MigrateError(`${keyFile} holds another credential key: remove it (it matches no token of this database) and run again`);
-  } else {
-    writeFileSync(keyFile, `${keyText.trim()}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  // The same key already there (checkKeyDestination ran first) is left as it is.
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `${keyText.trim()}\n`, { mode: 0o600, flag: 'wx' });
   const ota = join(fromDir, 'ota');
   if (existsSync(ota)) cpSync(ota, join(toDir, 'ota'), { recursive: true, force: false });
   options.progress(`credential key${existsSync(ota) ? ' and OTA package files' : ''} copied to ${toDir}`);

@@ -110,13 +110,23 @@ test('a SQLite data dir migrated to PostgreSQL: same counts, same device token, 
       await pgNode.stop();
     }
 
-    // The target now holds data: refused without --force, emptied and filled again with it.
+    // The target now holds data: refused without --force, emptied and filled again with it, the
+    // key copied into a new node's data dir; that node authenticates the device too.
     const again = captureIo();
     assert.equal(await main(['migrate', '--from-sqlite', dataDir, '--to-postgres', db.url], again.io), 1);
     assert.match(again.err(), /not empty.*--force/);
+    const newDir = tempDir();
     const forced = captureIo();
-    assert.equal(await main(['migrate', '--from-sqlite', dataDir, '--to-postgres', db.url, '--force'], forced.io), 0, `${forced.out()}\n${forced.err()}`);
+    assert.equal(await main(['migrate', '--from-sqlite', dataDir, '--to-postgres', db.url, '--force', '--to-data-dir', newDir], forced.io), 0, `${forced.out()}\n${forced.err()}`);
     assert.match(forced.out(), /verified/);
+    assert.match(forced.err(), /credential key (and OTA package files )?copied to/);
+    const newNode = await startTestPlatform({ dataDir: newDir, config: { store: { kind: 'postgres', postgres: { url: db.url, poolSize: 4, statementTimeoutMs: 30_000 } } } });
+    try {
+      const res = await fetch(`${newNode.baseUrl}/api/v1/${device.accessToken}/attributes`);
+      assert.equal(res.status, 200, 'the token authenticates on a node with the copied key');
+    } finally {
+      await newNode.stop();
+    }
   } finally {
     if (!stopped) await single.stop();
   }

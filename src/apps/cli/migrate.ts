@@ -65,7 +65,6 @@ export async function runMigrate(argv: string[], io: Io): Promise<number> {
       batchSize: batchText === undefined ? 5_000 : Number(batchText),
       ...(typeof toDataDir === 'string' ? { toDataDir } : {}),
       ...(io.env.CONTINUUM_AUTH_CREDENTIAL_KEY ? { credentialKey: io.env.CONTINUUM_AUTH_CREDENTIAL_KEY } : {}),
-      ...(io.env.CONTINUUM_MIGRATE_SCHEMA ? { schema: io.env.CONTINUUM_MIGRATE_SCHEMA } : {}),
       // stderr: stdout carries the counts (a script may parse them with --json).
       logger: pino({ level: io.env.CONTINUUM_LOG_LEVEL ?? 'warn', base: { app: 'continuum' } }, pino.destination(2)),
       progress: (line) => io.stderr.write(line + '\n'),
