@@ -401,6 +401,12 @@ export interface Store
     DeviceGroupStore,
     AuditStore {
   readonly kind: string;
+  /**
+   * Resolves once the backend answered a trivial query; rejects when it cannot be reached. Only
+   * stores on a server implement it (PostgreSQL): an embedded one is reachable while the process
+   * runs. /readyz asks it (services/readiness.ts).
+   */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

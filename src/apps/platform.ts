@@ -74,6 +74,7 @@ import { createMqttAccess } from './mqtt-access.js';
 import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
 import { createOta } from './ota-wiring.js';
+import { createClusterOps } from './cluster-wiring.js';
 import type { Platform, PlatformOptions } from './platform-handle.js';
 
 export type { Platform, PlatformOptions } from './platform-handle.js';
@@ -350,7 +351,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
-  const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready });
+  const apiDeps = { ...clusterOps, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.

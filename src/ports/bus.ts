@@ -111,6 +111,11 @@ export interface Bus {
    * implement it yet (its durable consumers stay until removed on the server).
    */
   removeGroup?(group: string): Promise<void>;
+  /**
+   * Resolves once the bus server answered a round trip; rejects when it cannot be reached (for
+   * /readyz). Only a bus on a server implements it (NATS); the memory bus is always reachable.
+   */
+  ping?(): Promise<void>;
   /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
   close(): Promise<void>;
 }

@@ -223,6 +223,12 @@ export class NatsBus implements Bus {
     return lag;
   }
 
+  /** One PING/PONG with the server the connection is on; while it reconnects this waits (the caller bounds it). */
+  async ping(): Promise<void> {
+    if (this.closed || this.nc.isClosed()) throw new PlatformError('UNAVAILABLE', 'NATS connection closed');
+    await this.nc.rtt();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -102,6 +102,10 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     },
     dropTelemetryBefore: (cutoff: number) => partitions.dropBefore(cutoff),
     cluster: createPgCluster(pool),
+    async ping(): Promise<void> {
+      // A pooled connection the server has since dropped is replaced by the pool: this reflects the server now.
+      await pool.query('SELECT 1');
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
