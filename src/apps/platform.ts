@@ -48,7 +48,7 @@ import { IngestService } from '../services/ingest.js';
 import { OutboxRelay } from '../services/outbox-relay.js';
 import { LiveService } from '../services/live.js';
 import { RegistryService, TokenHasher } from '../services/registry.js';
-import { DEFAULT_DEVICE_AUTH_LIMITS, type DeviceAuthLimits } from '../services/device-auth-guard.js';
+import { deviceAuthLimits } from './service-options.js';
 import { loadCredentialKey } from './credential-key.js';
 import { createOidcSignin } from './oidc.js';
 import { RpcService } from '../services/rpc.js';
@@ -75,21 +75,10 @@ import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
 import { createOta } from './ota-wiring.js';
 import { createClusterOps } from './cluster-wiring.js';
+import { heartbeatInfo } from '../services/cluster-view.js';
 import type { Platform, PlatformOptions } from './platform-handle.js';
 
 export type { Platform, PlatformOptions } from './platform-handle.js';
-
-function deviceAuthLimits(config: Config): DeviceAuthLimits {
-  const d = config.deviceAuth;
-  return {
-    ...DEFAULT_DEVICE_AUTH_LIMITS,
-    maxFailuresPerAddress: d.maxFailuresPerAddress,
-    maxFailuresPerCredential: d.maxFailuresPerCredential,
-    windowMs: d.windowSeconds * 1000,
-    lockoutMs: d.lockoutSeconds * 1000,
-    maxLockoutMs: d.maxLockoutSeconds * 1000,
-  };
-}
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -321,7 +310,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
-  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics });
+  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, info: () => heartbeatInfo(addresses, ready, clock.now()) });
   const rules = createRules({
     ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
     store,
@@ -351,7 +340,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
-  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready });
+  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready, ...(ruleCluster ? { view: ruleCluster.view } : {}) });
   const apiDeps = { ...clusterOps, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API

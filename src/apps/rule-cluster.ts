@@ -9,6 +9,8 @@ import { registerPartitionMetrics } from '../adapters/metrics/cluster.js';
 import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import type { Bus, ClusterBackend, Logger, Store } from '../ports.js';
 import { PartitionCoordinator } from '../services/cluster/coordinator.js';
+import { MembershipClusterView } from '../services/cluster-view.js';
+import type { ClusterView } from '../ports/cluster-view.js';
 import { RULE_GROUPS } from '../services/rules/engine.js';
 import type { RuleClusterDeps } from '../services/rules/index.js';
 import type { Config } from './config.js';
@@ -18,6 +20,8 @@ export const RULE_LEASE_GROUP = 'rules';
 
 export interface RuleCluster {
   readonly coordinator: PartitionCoordinator;
+  /** GET /api/cluster on this node: the shared membership and the rule partitions' leases. */
+  readonly view: ClusterView;
   readonly deps: RuleClusterDeps;
   /** Takes this node's share (before the engine starts consuming). */
   start(): Promise<void>;
@@ -34,6 +38,8 @@ export interface RuleClusterOptions {
   readonly metrics: PrometheusMetrics;
   /** Told once (on one node) of a node whose heartbeat expired: the MQTT lane clears its presence here. */
   readonly onNodeGone?: (nodeId: string) => void | Promise<void>;
+  /** What this node announces with each heartbeat (cluster status: addresses, readiness). */
+  readonly info?: () => Readonly<Record<string, string>>;
 }
 
 export function createRuleCluster(o: RuleClusterOptions): RuleCluster | undefined {
@@ -49,6 +55,7 @@ export function createRuleCluster(o: RuleClusterOptions): RuleCluster | undefine
     leases: backend.leases,
     logger,
     ...(o.onNodeGone ? { onNodeGone: o.onNodeGone } : {}),
+    ...(o.info ? { info: o.info } : {}),
   });
   const bus = o.bus;
   registerPartitionMetrics(o.metrics.registry, {
@@ -62,6 +69,7 @@ export function createRuleCluster(o: RuleClusterOptions): RuleCluster | undefine
   let prune: NodeJS.Timeout | undefined;
   return {
     coordinator,
+    view: new MembershipClusterView(o.config.bus.nats.prefix, { membership: backend.membership, leases: backend.leases, group: RULE_LEASE_GROUP, partitions }),
     deps: { nodeId: o.nodeId, group: RULE_LEASE_GROUP, partitions, ownership: coordinator, checkpoints: backend.checkpoints },
     async start() {
       await coordinator.start();

@@ -3,7 +3,7 @@
  * owning every partition. Also what a cluster node shows until the shared membership is wired.
  */
 import type { ClusterNodeView, ClusterPartitionView, ClusterView } from '../ports/cluster-view.js';
-import type { Clock, ListeningAddress } from '../ports.js';
+import type { Clock, ClusterMembership, ListeningAddress, PartitionLeases } from '../ports.js';
 
 export interface SingleNodeClusterViewOptions {
   readonly name: string;
@@ -33,5 +33,49 @@ export class SingleNodeClusterView implements ClusterView {
   async partitions(): Promise<readonly ClusterPartitionView[]> {
     // No lag figure here: this node does not measure its consumers' backlog (the partition leases do).
     return Array.from({ length: this.opts.partitions }, (_, partition) => ({ partition, owner: this.opts.nodeId }));
+  }
+}
+
+/** What a cluster node announces with its heartbeat (membership info), read back by MembershipClusterView. */
+export function heartbeatInfo(addresses: readonly ListeningAddress[], ready: boolean, now: number): Record<string, string> {
+  return { addresses: JSON.stringify(addresses.map((a) => ({ name: a.name, url: a.url }))), ready: String(ready), heartbeatAt: String(now) };
+}
+
+/**
+ * The ClusterView of a cluster node: the live nodes of the shared membership (with what each
+ * announced in its heartbeat, heartbeatInfo) and the rule engine's partition leases.
+ */
+export class MembershipClusterView implements ClusterView {
+  readonly clustered = true;
+
+  constructor(
+    readonly name: string,
+    private readonly o: { membership: ClusterMembership; leases: PartitionLeases; group: string; partitions: number },
+  ) {}
+
+  async nodes(): Promise<readonly ClusterNodeView[]> {
+    return (await this.o.membership.liveNodes()).map((n) => ({
+      id: n.nodeId,
+      addresses: parseAddresses(n.info.addresses),
+      lastSeen: Number(n.info.heartbeatAt ?? n.since),
+      ready: n.info.ready === 'true',
+    }));
+  }
+
+  async partitions(): Promise<readonly ClusterPartitionView[]> {
+    const leases = new Map((await this.o.leases.owners(this.o.group)).map((l) => [l.partition, l]));
+    return Array.from({ length: this.o.partitions }, (_, partition) => {
+      const lease = leases.get(partition);
+      return lease && !lease.expired ? { partition, owner: lease.nodeId, epoch: lease.epoch } : { partition };
+    });
+  }
+}
+
+function parseAddresses(text: string | undefined): { name: string; url: string }[] {
+  try {
+    const parsed: unknown = JSON.parse(text ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter((a): a is { name: string; url: string } => typeof a?.name === 'string' && typeof a?.url === 'string') : [];
+  } catch {
+    return []; // another build's info: no addresses rather than no status
   }
 }

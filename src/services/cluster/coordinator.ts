@@ -27,8 +27,8 @@ export interface CoordinatorOptions {
   readonly membership: ClusterMembership;
   readonly leases: PartitionLeases;
   readonly logger: Logger;
-  /** Shown by `cluster status` (addresses, version). */
-  readonly info?: Readonly<Record<string, string>>;
+  /** Shown by `cluster status` (addresses, readiness), read at every heartbeat. */
+  readonly info?: () => Readonly<Record<string, string>>;
   /** Told of a node whose heartbeat expired (once, on one node): clean up after it (presence). */
   readonly onNodeGone?: (nodeId: string) => void | Promise<void>;
   /** Monotonic milliseconds (tests pass their own); default performance.now. */
@@ -113,7 +113,7 @@ export class PartitionCoordinator implements PartitionOwnership {
     const { o } = this;
     try {
       const sent = this.now();
-      await o.membership.heartbeat(o.nodeId, this.ttl, o.info ?? {});
+      await o.membership.heartbeat(o.nodeId, this.ttl, o.info?.() ?? {});
       if (this.held.size > 0) {
         const kept = new Set(await o.leases.renew(o.group, this.held, o.nodeId, this.ttl));
         const lost = [...this.held.keys()].filter((p) => !kept.has(p));
