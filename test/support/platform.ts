@@ -96,14 +96,14 @@ export interface ServerProcess {
   readonly output: () => string;
 }
 
-/** Starts `continuum start` in a child process and waits for ports.json. */
-export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+/** Starts `continuum start` in a child process and waits for ports.json; `env` adds to the child's environment. */
+export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const portsFile = join(dataDir, 'ports.json');
   let output = '';
   const child = spawn(
     process.execPath,
     ['bin/continuum.mjs', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn', ...extraArgs],
-    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
