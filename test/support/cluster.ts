@@ -57,7 +57,7 @@ export interface Cluster {
   liveMqttPorts(): number[];
   /** SIGKILL node `index` (no shutdown hooks run) and wait for it to exit. */
   kill(index: number): Promise<void>;
-  /** Starts node `index` again on its data dir and node id (new ports). */
+  /** Starts node `index` again on its data dir and node id (new ports); a live one is killed first. */
   restart(index: number): Promise<ClusterNode>;
   /** A query on the test database, outside the platform. */
   sql<T extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
@@ -65,6 +65,12 @@ export interface Cluster {
   cutDatabase(): Promise<void>;
   /** The database accepts connections again. */
   restoreDatabase(): Promise<void>;
+  /**
+   * Messages the work-queue groups still have to handle (pending + unacknowledged on the durable
+   * consumers of every stream of the prefix). Broadcast subscriptions are ephemeral ordered
+   * consumers: a killed node's stay behind until the server drops them, so they do not count.
+   */
+  busBacklog(): Promise<number>;
   /** SIGTERM every live node, then the bus prefix, the database and the temp dirs go. */
   stop(): Promise<void>;
 }
@@ -96,6 +102,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     CONTINUUM_BUS_NATS_PREFIX: prefix,
     CONTINUUM_BUS_NATS_REPLICAS: nats ? '3' : '1',
     CONTINUUM_BUS_NATS_PARTITIONS: String(options.partitions ?? 8),
+    // A killed node's unacknowledged work comes back after ack_wait: 5 s, not the default 30.
+    CONTINUUM_BUS_NATS_ACK_WAIT_MS: '5000',
     CONTINUUM_METRICS_TOKEN: METRICS_TOKEN,
     // Every node hashes device tokens with the same key (each data dir would otherwise make its own).
     CONTINUUM_AUTH_CREDENTIAL_KEY: randomBytes(32).toString('base64'),
@@ -127,8 +135,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async restart(index) {
       const old = nodes[index]!;
+      if (old.alive) await cluster.kill(index);
       nodes[index] = await launch(old.id, old.dataDir);
       return nodes[index];
+    },
+    async busBacklog() {
+      const nc = await connect({ servers: natsUrl.split(','), timeout: 5000 });
+      try {
+        const jsm = await nc.jetstreamManager();
+        let backlog = 0;
+        for await (const stream of jsm.streams.names()) {
+          if (!stream.startsWith(prefix)) continue;
+          for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name) backlog += c.num_pending + c.num_ack_pending;
+        }
+        return backlog;
+      } finally {
+        await nc.close();
+      }
     },
     async sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
       const client = new pg.Client({ connectionString: db.url });

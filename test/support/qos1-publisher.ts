@@ -33,6 +33,8 @@ export interface Qos1PublisherOptions {
   readonly livePorts: () => number[];
   /** No PUBACK for this long with messages in flight: give up on the connection (default 15 s). */
   readonly stallMs?: number;
+  /** More values in message `seq` beside its seq (a battery level for a rule, say). */
+  readonly extra?: (seq: number) => Record<string, number>;
   /** Called after every PUBACK, with the total so far of this publisher. */
   readonly onAck?: () => void;
 }
@@ -117,7 +119,7 @@ export class Qos1Publisher {
         while (!settled && inFlight < window && queue.length > 0) {
           const seq = queue.shift()!;
           inFlight++;
-          const payload = JSON.stringify({ ts: baseTs + seq, values: { [SEQ_KEY]: seqValue(index, seq) } });
+          const payload = JSON.stringify({ ts: baseTs + seq, values: { ...this.options.extra?.(seq), [SEQ_KEY]: seqValue(index, seq) } });
           client.publish('v1/devices/me/telemetry', payload, { qos: 1 }, (err) => {
             inFlight--;
             if (err) return; // the connection is going; the session fails on 'close'
