@@ -8,6 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'nats';
 import { startCluster, type Cluster } from '../../support/cluster.js';
 import { eventually } from '../../support/platform.js';
 import { Qos1Publisher, storedSeqs } from '../../support/qos1-publisher.js';
@@ -64,6 +65,14 @@ test('a NATS server SIGKILLed and restarted mid-run: acked == stored, and the bu
     await running;
   } finally {
     for (const p of publishers) p.stop();
+  }
+  // The nodes made their streams R3 on this cluster (bus.nats.replicas 3): a server could go.
+  const nc = await connect({ servers: nats.url.split(',') });
+  try {
+    const info = await (await nc.jetstreamManager()).streams.info(`${cluster.prefix}_telemetry`);
+    assert.equal(info.config.num_replicas, 3);
+  } finally {
+    await nc.close();
   }
 
   const stored = await storedSeqs(cluster.sql.bind(cluster));

@@ -66,7 +66,8 @@ test('PostgreSQL cut off mid-run: no PUBACK while it is away, acked == stored af
     const probing = probe.run();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     assert.equal(probe.acked.size, 0, 'no PUBACK while the database is unreachable');
-    assert.ok(cluster.nodes.every((n) => n.server.child.exitCode === null), 'every node is still running');
+    const dead = cluster.nodes.filter((n) => n.server.child.exitCode !== null || n.server.child.signalCode !== null);
+    assert.deepEqual(dead.map((n) => `${n.id}: ${n.server.output().slice(-1500)}`), [], 'every node is still running');
     await cluster.restoreDatabase();
     await Promise.all([running, probing]);
   } finally {
