@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { connect } from 'nats';
 import pg from 'pg';
 import { LoadGen } from './lib/children.js';
 import { benchDatabase, jetstreamReference, NATS_BENCH_URL, postgresReferences } from './lib/cluster-refs.js';
@@ -48,6 +49,8 @@ interface IngestRun {
   readonly checksum_stored: number;
   readonly unacknowledged: number;
   readonly ok: boolean;
+  /** Telemetry events the nodes published to JetStream per acknowledged message (one per device and commit). */
+  readonly bus_events_per_msg?: number;
 }
 
 /** Runs one load generator per platform process, tokens split round robin, all at once. */
@@ -150,9 +153,10 @@ async function clusterRun(ctx: BenchContext, nodes: number, tokens: readonly str
       });
     });
     const unacked = d.runs.reduce((a, r) => a + r.outstanding + r.failed, 0);
+    const events = await streamMessages(`${prefix}_telemetry`);
     // A message sent but not acknowledged (drain timed out) may be stored: the only allowed excess.
     const ok = (mismatched === 0 && storedCount === acked) || (storedCount >= acked && storedCount - acked <= unacked);
-    return summarizeRun(nodes, d, durationMs, { acked, stored: storedCount, checksumAcked, checksumStored, ok });
+    return { ...summarizeRun(nodes, d, durationMs, { acked, stored: storedCount, checksumAcked, checksumStored, ok }), bus_events_per_msg: r3(events / Math.max(1, acked)) };
   } finally {
     for (const p of platforms.reverse()) await p.stop();
     await db.drop();
@@ -160,8 +164,19 @@ async function clusterRun(ctx: BenchContext, nodes: number, tokens: readonly str
   }
 }
 
+/** Messages in a stream now (0 when it does not exist). */
+async function streamMessages(stream: string): Promise<number> {
+  const nc = await connect({ servers: NATS_BENCH_URL });
+  try {
+    return (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
+  } catch {
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
 async function dropStreams(prefix: string): Promise<void> {
-  const { connect } = await import('nats');
   const nc = await connect({ servers: NATS_BENCH_URL });
   try {
     const jsm = await nc.jetstreamManager();
@@ -239,7 +254,7 @@ export async function clusterIngest(ctx: BenchContext): Promise<ScenarioResult> 
     result.table.push([
       `${label}: msgs/s (points/s)`,
       `${fmt(r.msgs_per_s)} (${fmt(r.msgs_per_s * POINTS_PER_MESSAGE)})`,
-      `node CPU ${r.per_node.map((n) => `${fmt(n.cpu_pct)} %`).join(' + ')}; ${fmt(r.msgs_per_node_core_s)} msgs per node core-s; acked ${fmt(r.acked)} = stored ${fmt(r.stored)}${r.checksum_acked === r.checksum_stored ? ' (checksum equal)' : ' (checksum DIFFERENT)'}`,
+      `${r.bus_events_per_msg !== undefined ? `${fmt(r.bus_events_per_msg)} bus events/msg; ` : ''}node CPU ${r.per_node.map((n) => `${fmt(n.cpu_pct)} %`).join(' + ')}; ${fmt(r.msgs_per_node_core_s)} msgs per node core-s; acked ${fmt(r.acked)} = stored ${fmt(r.stored)}${r.checksum_acked === r.checksum_stored ? ' (checksum equal)' : ' (checksum DIFFERENT)'}`,
     ]);
   }
   result.table.push(
@@ -253,17 +268,21 @@ export async function clusterIngest(ctx: BenchContext): Promise<ScenarioResult> 
 /**
  * What N machines would do, from this run: each node on a 2-core machine of its own spends the
  * measured node core-seconds per message (the best of the 1–3 node runs) on both cores; the
- * shared PostgreSQL takes the raw upsert rate (3 rows a message) and JetStream the raw publish
- * rate (one event a message); the cluster gets the smallest of the three.
+ * shared PostgreSQL takes the raw upsert rate (3 rows a message) and JetStream the raw
+ * publish rate divided by the bus events per message measured (one event per device and commit);
+ * the cluster gets the smallest of the three.
  */
-function predict(cluster: IngestRun[], pgRowsPerS: number, jsMsgsPerS: number): { per_machine_msgs_per_s: number; postgres_msgs_per_s: number; jetstream_msgs_per_s: number; n: Record<string, number>; line: string } {
+function predict(cluster: IngestRun[], pgRowsPerS: number, jsEventsPerS: number): { per_machine_msgs_per_s: number; postgres_msgs_per_s: number; jetstream_msgs_per_s: number; n: Record<string, number>; line: string } {
   const perCore = Math.max(...cluster.map((r) => r.msgs_per_node_core_s));
   const perMachine = perCore * 2;
   const pgMsgs = pgRowsPerS / POINTS_PER_MESSAGE;
+  // The relay publishes one telemetry event per device and commit: fewer events than messages.
+  const eventsPerMsg = Math.max(...cluster.map((r) => r.bus_events_per_msg ?? 1));
+  const jsMsgsPerS = Math.round(jsEventsPerS / Math.max(0.001, eventsPerMsg));
   const n: Record<string, number> = {};
   for (const machines of [1, 2, 3, 5, 10]) n[String(machines)] = Math.round(Math.min(machines * perMachine, pgMsgs, jsMsgsPerS));
   const line =
-    `prediction, N 2-core machines for nodes (PostgreSQL and NATS on their own): min(N × ${fmt(perMachine)}, PostgreSQL ${fmt(pgMsgs)}, JetStream ${fmt(jsMsgsPerS)}) msgs/s → ` +
+    `prediction, N 2-core machines for nodes (PostgreSQL and NATS on their own): min(N × ${fmt(perMachine)}, PostgreSQL ${fmt(pgMsgs)}, JetStream ${fmt(jsMsgsPerS)} at ${fmt(eventsPerMsg)} events/msg) msgs/s → ` +
     Object.entries(n).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ');
   return { per_machine_msgs_per_s: Math.round(perMachine), postgres_msgs_per_s: Math.round(pgMsgs), jetstream_msgs_per_s: jsMsgsPerS, n, line };
 }
