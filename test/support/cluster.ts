@@ -115,7 +115,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const launch = async (id: string, dataDir: string): Promise<ClusterNode> => {
     rmSync(join(dataDir, 'ports.json'), { force: true });
     const args = ['--store', 'postgres', '--postgres', db.url, '--bus', 'nats', '--nats', natsUrl, '--node-id', id];
-    const server = await spawnServer(dataDir, args, env);
+    const server = await spawnServer(dataDir, args, env, 120_000);
     return { id, dataDir, server, alive: true, baseUrl: `http://127.0.0.1:${server.ports.http}`, mqttPort: server.ports.mqtt };
   };
 
