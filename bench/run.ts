@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { clusterIngest } from './cluster-ingest.js';
 import { cleanupAll, onCleanup } from './lib/cleanup.js';
 import { printResult, type ScenarioResult } from './lib/report.js';
 import type { BenchContext } from './scenarios/common.js';
@@ -32,6 +33,8 @@ const SCENARIOS: Record<string, { run: (ctx: BenchContext) => Promise<ScenarioRe
   connections: { run: connections, limitMin: [5, 15] },
   soak: { run: soak, limitMin: [8, 20] },
   fuzz: { run: fuzz, limitMin: [10, 90] },
+  // Needs the machine's PostgreSQL and nats-server (JetStream) on their default ports.
+  'cluster-ingest': { run: clusterIngest, limitMin: [8, 20] },
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}|all> [--quick] [--json FILE] [--devices N] [--duration S] [--cpu-prof DIR] [--keep] [--no-rule] [--cases N] [--seed S]`;
@@ -78,7 +81,8 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   // The fuzz campaign is a run of its own (an hour and more), not a benchmark figure.
-  const names = name === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'fuzz') : [name];
+  // cluster-ingest needs PostgreSQL and NATS: asked for by name.
+  const names = name === 'all' ? Object.keys(SCENARIOS).filter((n) => n !== 'fuzz' && n !== 'cluster-ingest') : [name];
   const tmp = mkdtempSync(join(tmpdir(), 'continuum-bench-'));
   if (!values.keep) onCleanup('temp dir', () => rmSync(tmp, { recursive: true, force: true }));
   const devices = positiveNumber('devices', values.devices);

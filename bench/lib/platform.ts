@@ -31,6 +31,10 @@ export interface PlatformOptions {
   readonly dataDir: string;
   /** Writes a V8 CPU profile of the server into this directory when it exits. */
   readonly cpuProfDir?: string;
+  /** More `continuum start` flags (a cluster node: --store postgres --bus nats --node-id …). */
+  readonly args?: readonly string[];
+  /** More environment for the server. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startPlatform(opts: PlatformOptions): Promise<PlatformProcess> {
@@ -38,10 +42,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformProc
   const portsFile = join(opts.dataDir, 'ports.json');
   rmSync(portsFile, { force: true }); // a restart must not read the previous run's ports
   const args = [...nodeArgs, '--import', 'tsx', 'src/apps/cli.ts', 'start', '--data-dir', opts.dataDir, '--host', '127.0.0.1'];
-  args.push('--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn');
+  args.push('--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn', ...(opts.args ?? []));
   const proc = spawnTracked('platform', process.execPath, args, {
     cwd: PLATFORM_DIR,
-    env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_METRICS_TOKEN: METRICS_TOKEN },
+    env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_METRICS_TOKEN: METRICS_TOKEN, ...opts.env },
   });
   const deadline = Date.now() + 60_000;
   while (!existsSync(portsFile)) {

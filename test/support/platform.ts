@@ -96,18 +96,22 @@ export interface ServerProcess {
   readonly output: () => string;
 }
 
-/** Starts `continuum start` in a child process and waits for ports.json. */
-export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts `continuum start` in a child process and waits for ports.json; `env` adds to the child's
+ * environment; `readyMs` bounds the wait (a start guard, not a speed check: cluster tests give
+ * more, as several nodes migrate and start on a busy machine).
+ */
+export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}, readyMs = 30_000): Promise<ServerProcess> {
   const portsFile = join(dataDir, 'ports.json');
   let output = '';
   const child = spawn(
     process.execPath,
     ['bin/continuum.mjs', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn', ...extraArgs],
-    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + readyMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
     if (existsSync(portsFile)) {
@@ -117,7 +121,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`server did not write ports.json in 30 s: ${output}`);
+  throw new Error(`server did not write ports.json in ${readyMs / 1000} s: ${output}`);
 }
 
 export function waitForExit(child: ChildProcess): Promise<number | null> {

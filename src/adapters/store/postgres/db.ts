@@ -47,16 +47,29 @@ export function createPool(opts: PgOptions): pg.Pool {
 /** Runs `fn` in one transaction on one pooled connection; COMMIT has returned when this resolves. */
 export async function inTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // The server may end the connection between two statements (restart, pg_terminate_backend:
+  // FATAL 57P01). With no query running, pg reports that as an 'error' event on the client, and
+  // an 'error' event nobody hears ends the Node process: listen while the connection is ours.
+  // The transaction then fails on its next statement and the broken connection is discarded.
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+      lost ??= rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+    });
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    // release(err) destroys the connection instead of returning it to the pool.
+    client.release(lost);
   }
 }
 
