@@ -150,6 +150,13 @@ export interface TelemetryStore {
   latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TsValue>>;
   /** Distinct keys the device has reported. */
   telemetryKeys(deviceId: string): Promise<string[]>;
+  /**
+   * Retention: deletes the device's points with ts < `before` and its roll-up hours that end by
+   * `before` (the caller passes an hour boundary, so the roll-ups stay exact); latest values stay.
+   * At most `limit` points per call, as one transaction; resolves with how many went (fewer than
+   * `limit`: nothing older is left).
+   */
+  pruneTelemetry(deviceId: string, before: number, limit: number): Promise<number>;
 }
 
 /** A record of the transactional outbox: events written in the transaction of the data they announce. */

@@ -17,6 +17,12 @@ const DecoderSource = Type.String({
   description: 'payload decoder: JavaScript defining decodeUplink(input), optionally encodeDownlink(input) (TTN convention); compiled at save, 400 with the error',
 });
 
+const RetentionDays = Type.Integer({
+  minimum: 0,
+  maximum: 36_500,
+  description: "telemetry of the profile's devices older than this many days is deleted in the background (the latest values stay); absent or 0: kept for ever",
+});
+
 const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255 }),
@@ -40,6 +46,7 @@ const CreateBody = Type.Object(
     provisionSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     controls: Type.Optional(Type.Array(ProfileControlSchema, { maxItems: 50 })),
     decoder: Type.Optional(DecoderSource),
+    retentionDays: Type.Optional(RetentionDays),
   },
   { additionalProperties: false },
 );
@@ -50,6 +57,7 @@ const UpdateBody = Type.Object(
     telemetryKeys: CreateBody.properties.telemetryKeys,
     controls: CreateBody.properties.controls,
     decoder: Type.Optional(Type.Union([DecoderSource, Type.Null()], { description: 'new decoder source; null removes it' })),
+    retentionDays: Type.Optional(Type.Union([RetentionDays, Type.Null()], { description: 'new retention; 0 or null keeps telemetry for ever' })),
   },
   { additionalProperties: false, description: 'fields given replace the stored ones' },
 );
@@ -72,6 +80,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.provisionSecret !== undefined ? { provisionSecret: b.provisionSecret } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
         ...(b.decoder !== undefined ? { decoder: b.decoder } : {}),
+        ...(b.retentionDays !== undefined ? { retentionDays: b.retentionDays } : {}),
       });
       return reply.code(201).send(profileView(profile, allows(permissionsOf(request), 'profiles:write')));
     },
@@ -111,6 +120,7 @@ export const profileRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps })
         ...(b.telemetryKeys !== undefined ? { telemetryKeys: b.telemetryKeys } : {}),
         ...(b.controls !== undefined ? { controls: b.controls as ProfileControl[] } : {}),
         ...(b.decoder !== undefined ? { decoder: b.decoder } : {}),
+        ...(b.retentionDays !== undefined ? { retentionDays: b.retentionDays } : {}),
       });
       return profileView(profile, allows(permissionsOf(request), 'profiles:write'));
     },

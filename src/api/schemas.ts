@@ -166,6 +166,7 @@ export const ProfileView = Type.Object(
     provisionSecret: Type.Optional(nullable(Type.String({ description: 'shown to admins only' }))),
     controls: Type.Array(ProfileControlSchema, { description: 'command controls shown on every device of the profile' }),
     decoder: nullable(Type.String({ description: 'payload decoder source (decodeUplink, optional encodeDownlink); docs/DEVICE-API.md' })),
+    retentionDays: nullable(Type.Integer({ description: 'telemetry older than this many days is deleted in the background; null: kept for ever' })),
     createdAt: Type.Integer(),
   },
   { $id: 'Profile', title: 'Profile' },
@@ -188,6 +189,7 @@ export function profileView(p: DeviceProfile, showSecret: boolean): ProfileView 
     ...(showSecret ? { provisionSecret: p.provisionSecret ?? null } : {}),
     controls: (p.controls ?? []).map((c) => ({ ...c })),
     decoder: p.decoder ?? null,
+    retentionDays: p.retentionDays ?? null,
     createdAt: p.createdAt,
   };
 }

@@ -280,6 +280,8 @@ export const ConfigSchema = Type.Object({
   ),
   /** The audit log (GET /api/audit): entries older than retentionDays are removed; 0 keeps them for ever. */
   audit: Type.Object({ retentionDays: Type.Integer({ minimum: 0 }) }, { default: {} }),
+  /** Telemetry retention set per device profile (retentionDays): how often the background job runs (0 = never) and points per transaction. */
+  retention: Type.Object({ everyMinutes: Type.Integer({ minimum: 0 }), stepPoints: Type.Integer({ minimum: 100, maximum: 100_000 }) }, { default: {} }),
   /** The forecast job: writes forecast.<key> series (docs/RULES.md) for these keys of the default tenant's devices; no keys = off. */
   forecast: Type.Object({ keys: Type.Array(Type.String({ minLength: 1, maxLength: 255 })), horizonHours: Type.Integer({ minimum: 1, maximum: 336 }), everyMinutes: Type.Integer({ minimum: 5 }) }, { default: {} }),
   /** Outgoing notifications of rule actions. E-mail is off until notify.smtp.host is set, SMS until notify.smpp.enabled. */
@@ -400,6 +402,7 @@ export const DEFAULTS: Config = {
   tenants: { defaultQuotas: {} },
   audit: { retentionDays: 365 },
   forecast: { keys: [], horizonHours: 24, everyMinutes: 60 },
+  retention: { everyMinutes: 60, stepPoints: 5_000 },
   notify: {
     smtp: { port: 587, tls: 'starttls' },
     smpp: { enabled: false, host: 'localhost', port: 2775, systemId: '', password: '', sourceAddr: '', bindMode: 'transmitter', enquireLinkMs: 30_000 },

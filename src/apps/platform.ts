@@ -38,6 +38,8 @@ import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
 import { ForecastJob } from '../services/forecast-job.js';
+import { RetentionJob } from '../services/retention.js';
+import { createRetentionMetrics } from '../adapters/metrics/retention.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
@@ -147,6 +149,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     throw err;
   }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
+  const retention = new RetentionJob({ store, clock, logger: logger.child({ component: 'retention' }), metrics: createRetentionMetrics(metrics.registry), config: config.retention });
   const forecastJob = new ForecastJob({ store, clock, logger: logger.child({ component: 'forecast' }), tenantIds: () => [DEFAULT_TENANT_ID], config: config.forecast });
   const auth = new AuthService({
     store,
@@ -401,6 +404,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await bus.close();
     await audit.stop();
     await forecastJob.stop();
+    await retention.stop();
     await store.close();
     dataDirLock.release();
   };
@@ -411,6 +415,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     eventLog.start();
     audit.start();
     forecastJob.start();
+    retention.start();
     await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
     await ruleCluster?.start(); // this node's share of the partitions, before the engine consumes them

@@ -35,6 +35,11 @@ export interface DeviceProfile {
   readonly controls?: readonly ProfileControl[];
   /** Payload decoder source (TTN convention: decodeUplink, optional encodeDownlink); docs/DEVICE-API.md. */
   readonly decoder?: string;
+  /**
+   * Telemetry older than this many days is deleted in the background (services/retention.ts);
+   * absent: kept for ever. The latest values stay (they are the device's current state).
+   */
+  readonly retentionDays?: number;
   readonly createdAt: number;
 }
 

@@ -16,3 +16,11 @@ export interface RuleMetrics {
 export interface OutboundMetrics {
   refused(reason: RefusalReason): void;
 }
+
+/** Telemetry retention (services/retention.ts). */
+export interface RetentionMetrics {
+  /** continuum_retention_deleted_points_total. */
+  deleted(points: number): void;
+  /** continuum_retention_run_seconds: the last run's duration. */
+  ran(seconds: number): void;
+}

@@ -23,6 +23,8 @@ export interface CreateProfileInput {
   readonly controls?: readonly ProfileControl[];
   /** Payload decoder source; compiled here, refused with the compiler's message. */
   readonly decoder?: string;
+  /** Telemetry older than this many days is deleted (services/retention.ts); absent or 0: kept for ever. */
+  readonly retentionDays?: number;
 }
 
 /** PUT /profiles/:id: the fields given replace the stored ones. */
@@ -32,6 +34,8 @@ export interface UpdateProfileInput {
   readonly controls?: readonly ProfileControl[];
   /** A new decoder source, or null to remove the profile's decoder. */
   readonly decoder?: string | null;
+  /** A new retention in days, or 0 or null to keep telemetry for ever. */
+  readonly retentionDays?: number | null;
 }
 
 export interface ProfileRegistryDeps {
@@ -40,6 +44,12 @@ export interface ProfileRegistryDeps {
   /** Codecs the platform has registered; a profile must name one of them. */
   readonly codecNames: readonly string[];
   readonly decoders?: PayloadDecoders;
+}
+
+/** Whole days up to 100 years; 0 means none (telemetry kept for ever), as null does on update. */
+function checkRetention(days: number): number | undefined {
+  if (!Number.isInteger(days) || days < 0 || days > 36_500) throw new PlatformError('BAD_REQUEST', `retentionDays must be a whole number of days from 0 (for ever) to 36500, not ${days}`);
+  return days === 0 ? undefined : days;
 }
 
 export function validateName(name: unknown, what = 'device name'): string {
@@ -130,6 +140,7 @@ export class ProfileRegistry {
       ...(input.provisionKey !== undefined ? { provisionKey: input.provisionKey, provisionSecret: input.provisionSecret } : {}),
       ...(input.controls !== undefined ? { controls: [...input.controls] } : {}),
       ...(input.decoder !== undefined ? { decoder: input.decoder } : {}),
+      ...(input.retentionDays !== undefined && checkRetention(input.retentionDays) !== undefined ? { retentionDays: input.retentionDays } : {}),
       createdAt: this.deps.clock.now(),
     };
     await this.deps.store.saveProfile(profile);
@@ -144,15 +155,17 @@ export class ProfileRegistry {
     if (input.telemetryKeys) checkKeySpecs(input.telemetryKeys);
     input.controls?.forEach((c, i) => checkControl(c, `controls[${i}]`));
     if (typeof input.decoder === 'string') await this.checkDecoder(input.decoder);
-    const { controls: _old, decoder: _oldDecoder, ...rest } = current;
+    const { controls: _old, decoder: _oldDecoder, retentionDays: _oldRetention, ...rest } = current;
     const controls = input.controls ?? current.controls;
     const decoder = input.decoder === null ? undefined : (input.decoder ?? current.decoder);
+    const retentionDays = input.retentionDays === null ? undefined : input.retentionDays === undefined ? current.retentionDays : checkRetention(input.retentionDays);
     const profile: DeviceProfile = {
       ...rest,
       name,
       telemetryKeys: [...(input.telemetryKeys ?? current.telemetryKeys)],
       ...(controls !== undefined ? { controls: [...controls] } : {}),
       ...(decoder !== undefined ? { decoder } : {}),
+      ...(retentionDays !== undefined ? { retentionDays } : {}),
     };
     await this.deps.store.saveProfile(profile);
     this.deps.decoders?.forget(id);

@@ -60,3 +60,21 @@ test('an operator may not change hints (403 FORBIDDEN); the admin change is audi
   assert.deepEqual(entries.filter((e) => e.outcome === 'success').map((e) => e.details?.body), [body]);
   assert.ok(entries.some((e) => e.outcome === 'denied'), 'the operator attempt is recorded as denied');
 });
+
+test('retentionDays (issue 18): stored, returned, cleared with null, bounded by the schema', async () => {
+  const created = await tp.api.request<{ id: string; retentionDays: number | null }>('POST', '/api/profiles', { name: 'kept a month', retentionDays: 30 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.retentionDays, 30);
+  assert.equal((await tp.api.request<{ retentionDays: number | null }>('GET', `/api/profiles/${created.body.id}`)).body.retentionDays, 30);
+  const renamed = await tp.api.request<{ retentionDays: number | null }>('PUT', `/api/profiles/${created.body.id}`, { name: 'kept a month too' });
+  assert.equal(renamed.body.retentionDays, 30, 'a PUT without the field keeps it');
+  const cleared = await tp.api.request<{ retentionDays: number | null }>('PUT', `/api/profiles/${created.body.id}`, { retentionDays: null });
+  assert.equal(cleared.body.retentionDays, null);
+  assert.equal((await tp.api.request<{ retentionDays: number | null }>('PUT', `/api/profiles/${created.body.id}`, { retentionDays: 7 })).body.retentionDays, 7);
+  assert.equal((await tp.api.request<{ retentionDays: number | null }>('PUT', `/api/profiles/${created.body.id}`, { retentionDays: 0 })).body.retentionDays, null, '0 is "for ever" too');
+  for (const bad of [-1, 1.5, 40_000, 'seven']) {
+    assert.equal((await tp.api.request('PUT', `/api/profiles/${created.body.id}`, { retentionDays: bad })).status, 400, String(bad));
+  }
+  assert.equal((await operator.request('PUT', `/api/profiles/${created.body.id}`, { retentionDays: 1 })).status, 403);
+  assert.equal((await tp.api.request<{ retentionDays: number | null }>('GET', `/api/profiles/${created.body.id}`)).body.retentionDays, null);
+});

@@ -118,6 +118,17 @@ describe('continuum device and profile commands', () => {
     assert.equal((await api.call('GET', `/api/profiles/${profile.id}`)).status, 404);
   });
 
+  it('sets, shows and clears how long a profile keeps telemetry (--retention-days)', async () => {
+    const created = await run(['profile', 'create', 'short-lived', '--retention-days', '30', '--json', ...conn]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((JSON.parse(created.stdout) as { retentionDays: number | null }).retentionDays, 30);
+    assert.match((await run(['profile', 'get', 'short-lived', ...conn])).stdout, /telemetry kept\s+30 days/);
+    const cleared = await run(['profile', 'update', 'short-lived', '--retention-days', 'never', '--json', ...conn]);
+    assert.equal((JSON.parse(cleared.stdout) as { retentionDays: number | null }).retentionDays, null);
+    assert.match((await run(['profile', 'get', 'short-lived', ...conn])).stdout, /telemetry kept\s+for ever/);
+    assert.equal((await run(['profile', 'delete', 'short-lived', ...conn])).code, 0);
+  });
+
   it('fails with one line on stderr and a usage exit code', async () => {
     const cases: [string[], RegExp, number][] = [
       [['device', 'get', ...conn], /device get needs a DEVICE/, 1],
@@ -126,7 +137,8 @@ describe('continuum device and profile commands', () => {
       [['device', 'create', 'y', '--profile', 'no-such-profile', ...conn], /no profile with id or name "no-such-profile"/, 3],
       [['profile', 'create', 'bad', '--key', 'temp:float', ...conn], /type "float" is not one of number, boolean, string, json/, 1],
       [['profile', 'create', 'bad', '--codec', 'xml', ...conn], /unknown codec "xml"/, 1],
-      [['profile', 'update', 'default', ...conn], /needs --name, --key or --file/, 1],
+      [['profile', 'update', 'default', ...conn], /needs --name, --key, --retention-days or --file/, 1],
+      [['profile', 'create', 'bad', '--retention-days', 'never', ...conn], /--retention-days "never": expected a whole number of days/, 1],
       [['profile', 'frob', ...conn], /unknown profile command "frob"/, 1],
       [['telemetry', 'get', 'no-such-device', ...conn], /no device with id or name "no-such-device"/, 3],
     ];

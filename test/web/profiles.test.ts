@@ -24,6 +24,7 @@ interface ProfileRow {
   codec: string;
   telemetryKeys: { key: string; type: string; unit?: string; label?: string; decimals?: number }[];
   controls: { label: string; kind: string; method: string }[];
+  retentionDays: number | null;
 }
 
 before(async () => {
@@ -72,12 +73,14 @@ for (const { name, viewport } of WIDTHS) {
       await editor.getByLabel('Control 1 label').fill('Vent');
       await editor.getByLabel('Control 1 kind').selectOption('toggle');
       await editor.getByLabel('Control 1 method').fill('setVent');
+      await editor.getByLabel('Keep telemetry (days)').fill('90');
       await editor.getByRole('button', { name: 'Create profile' }).click();
       await page.getByRole('heading', { name: `Edit ${profileName}` }).waitFor();
       let saved = (await profiles()).find((p) => p.name === profileName);
       assert.ok(saved);
       assert.deepEqual(saved.telemetryKeys, [{ key: 'temperature', type: 'number', unit: '°C', label: 'Air temperature', decimals: 2 }]);
       assert.deepEqual(saved.controls.map((c) => [c.label, c.kind, c.method]), [['Vent', 'toggle', 'setVent']]);
+      assert.equal(saved.retentionDays, 90);
 
       // Edit: another key with its unit.
       await editor.getByRole('button', { name: 'Add key' }).click();

@@ -9,10 +9,11 @@ export const PROFILE_HELP = `Usage: continuum profile <command> [options]
 Commands:
   list                  the tenant's device profiles
   get PROFILE           one profile: codec, telemetry keys with units, controls
-  create NAME [--codec json|senml|…] [--key KEY:TYPE[:UNIT]]… [--file BODY.json]
+  create NAME [--codec json|senml|…] [--key KEY:TYPE[:UNIT]]… [--retention-days N] [--file BODY.json]
                         create a profile
-  update PROFILE [--name N] [--key KEY:TYPE[:UNIT]]… [--file BODY.json]
-                        rename it or replace its telemetry keys (or controls, from --file)
+  update PROFILE [--name N] [--key KEY:TYPE[:UNIT]]… [--retention-days N|never] [--file BODY.json]
+                        rename it, replace its telemetry keys (or controls, from --file) or
+                        change how long its devices' telemetry is kept
   delete PROFILE        delete a profile no device uses (not the default one)
 
 PROFILE is a profile's id or exact name. TYPE is number, boolean, string or json.
@@ -71,10 +72,22 @@ function describe(p: ProfileJson): string {
     ['codec', p.codec],
     ['telemetry keys', keys],
     ['controls', p.controls.length > 0 ? p.controls.map((c) => c.label).join(', ') : '-'],
+    ['telemetry kept', p.retentionDays === null ? 'for ever' : `${p.retentionDays} days`],
     ['provisioning', p.provisionKey ? `key ${p.provisionKey}` : 'off'],
     ['created', isoTime(p.createdAt)],
   ]);
 }
+
+/** --retention-days N: whole days. */
+function retentionDays(text: string | undefined): { retentionDays?: number } {
+  if (text === undefined) return {};
+  const days = Number(text);
+  if (!Number.isInteger(days) || days < 0) throw new CliError(`--retention-days "${text}": expected a whole number of days (or 'never' with update)`);
+  return { retentionDays: days };
+}
+
+/** On update, --retention-days never keeps telemetry for ever again. */
+const retentionChange = (text: string | undefined): { retentionDays?: number | null } => (text === 'never' ? { retentionDays: null } : retentionDays(text));
 
 function onePositional(positionals: readonly string[], what: string): string {
   const [ref, ...extra] = positionals;
@@ -108,7 +121,7 @@ async function get(argv: string[], io: Io): Promise<number> {
 }
 
 async function create(argv: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(argv, { ...BODY_OPTIONS, codec: { type: 'string' } });
+  const parsed = parseCommand(argv, { ...BODY_OPTIONS, codec: { type: 'string' }, 'retention-days': { type: 'string' } });
   const v = parsed.values;
   if (v.help) return io.stdout.write(PROFILE_HELP + '\n'), 0;
   const name = onePositional(parsed.positionals, 'profile create needs a NAME');
@@ -116,7 +129,7 @@ async function create(argv: string[], io: Io): Promise<number> {
   const { keys } = keysFlag((v as Record<string, unknown>).key);
   const client = await connect(parsed, io.env);
   const profile = await client.call('createProfile', {
-    body: { ...body, name, ...(str(v.codec) !== undefined ? { codec: str(v.codec) } : {}), ...(keys ? { telemetryKeys: keys } : {}) },
+    body: { ...body, name, ...(str(v.codec) !== undefined ? { codec: str(v.codec) } : {}), ...(keys ? { telemetryKeys: keys } : {}), ...retentionDays(str(v['retention-days'])) },
   });
   if (v.json) return writeJson(io, profile), 0;
   io.stdout.write(`created profile "${profile.name}" id ${profile.id}\n`);
@@ -124,14 +137,14 @@ async function create(argv: string[], io: Io): Promise<number> {
 }
 
 async function update(argv: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(argv, { ...BODY_OPTIONS, name: { type: 'string' } });
+  const parsed = parseCommand(argv, { ...BODY_OPTIONS, name: { type: 'string' }, 'retention-days': { type: 'string' } });
   const v = parsed.values;
   if (v.help) return io.stdout.write(PROFILE_HELP + '\n'), 0;
   const ref = onePositional(parsed.positionals, 'profile update needs a PROFILE id or name');
   const body = readBody(str(v.file));
   const { keys } = keysFlag((v as Record<string, unknown>).key);
-  const json = { ...body, ...(str(v.name) !== undefined ? { name: str(v.name) } : {}), ...(keys ? { telemetryKeys: keys } : {}) };
-  if (Object.keys(json).length === 0) throw new CliError('profile update needs --name, --key or --file');
+  const json = { ...body, ...(str(v.name) !== undefined ? { name: str(v.name) } : {}), ...(keys ? { telemetryKeys: keys } : {}), ...retentionChange(str(v['retention-days'])) };
+  if (Object.keys(json).length === 0) throw new CliError('profile update needs --name, --key, --retention-days or --file');
   const client = await connect(parsed, io.env);
   const current = await resolveProfile(client, ref);
   const profile = await client.call('replaceProfile', { params: { id: current.id }, body: json });

@@ -82,6 +82,8 @@ export interface Schemas {
     })[];
     /** payload decoder source (decodeUplink, optional encodeDownlink); docs/DEVICE-API.md */
     decoder: string | null;
+    /** telemetry older than this many days is deleted in the background; null: kept for ever */
+    retentionDays: number | null;
     createdAt: number;
   };
 }
@@ -807,6 +809,8 @@ export interface Operations {
         })[];
         /** payload decoder: JavaScript defining decodeUplink(input), optionally encodeDownlink(input) (TTN convention); compiled at save, 400 with the error */
         decoder?: string;
+        /** telemetry of the profile's devices older than this many days is deleted in the background (the latest values stay); absent or 0: kept for ever */
+        retentionDays?: number;
       };
     };
     response: Schemas["Profile"];
@@ -3105,6 +3109,8 @@ export interface Operations {
         })[];
         /** new decoder source; null removes it */
         decoder?: string | null;
+        /** new retention; 0 or null keeps telemetry for ever */
+        retentionDays?: number | null;
       };
     };
     response: Schemas["Profile"];

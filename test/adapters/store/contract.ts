@@ -12,6 +12,7 @@ import type { AlarmEvent, Store, TelemetryRow } from '../../../src/ports.js';
 import type { Alarm } from '../../../src/domain/action-apis.js';
 import { alarmAndCommandContract } from './contract-actions.js';
 import { dashboardContract } from './contract-dashboards.js';
+import { retentionContract } from './contract-retention.js';
 import { identityContract } from './contract-identity.js';
 import { otaContract } from './contract-ota.js';
 import { otaDeploymentContract } from './contract-ota-deployments.js';
@@ -829,6 +830,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
     alarmAndCommandContract(() => store);
     dashboardContract(() => store);
+    retentionContract(() => store);
     otaContract(() => store);
     otaDeploymentContract(() => store);
     identityContract(() => store);

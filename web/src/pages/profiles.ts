@@ -27,6 +27,7 @@ interface FullProfile {
   provisionKey: string | null;
   provisionSecret?: string | null;
   controls: (ControlSpec & { label: string })[];
+  retentionDays?: number | null;
   createdAt: number;
 }
 
@@ -125,6 +126,8 @@ export function profilesPage(): View {
     if (existing) codec.disabled = true;
     const provisionKey = h('input', { name: 'provisionKey', autocomplete: 'off', maxlength: 255, value: existing?.provisionKey ?? '', readonly: Boolean(existing) });
     const provisionSecret = h('input', { name: 'provisionSecret', autocomplete: 'off', maxlength: 255, value: existing?.provisionSecret ?? '', readonly: Boolean(existing) });
+    // Empty or 0: kept for ever (the API's meaning of 0 and null).
+    const retention = h('input', { name: 'retentionDays', type: 'number', min: 0, max: 36500, step: 1, inputmode: 'numeric', value: existing?.retentionDays ? String(existing.retentionDays) : '', placeholder: 'for ever' });
     const keys = rowList<KeySpec>('Telemetry keys', 'Add key', keyRow, existing?.telemetryKeys ?? []);
     const controls = rowList('Controls', 'Add control', controlRow, existing?.controls ?? []);
     const formError = h('p', { class: 'form-error', role: 'alert' });
@@ -137,7 +140,7 @@ export function profilesPage(): View {
       // A new "saved." only once this save has landed (not the previous one's).
       status.textContent = 'Saving…';
       try {
-        const body: Record<string, unknown> = { name: name.value.trim(), telemetryKeys: keys.read(), controls: clean(controls.read()) };
+        const body: Record<string, unknown> = { name: name.value.trim(), telemetryKeys: keys.read(), controls: clean(controls.read()), retentionDays: retention.value.trim() === '' ? 0 : Number(retention.value) };
         if (!existing) {
           body.codec = codec.value;
           if (provisionKey.value.trim()) body.provisionKey = provisionKey.value.trim();
@@ -160,7 +163,13 @@ export function profilesPage(): View {
         h(
           'form',
           { novalidate: true, onsubmit: (e: Event) => void save(e) },
-          h('div', { class: 'toolbar' }, field('Name', name), field('Payload codec', codec, existing ? 'Fixed when the profile is created.' : 'How devices of this profile encode telemetry.')),
+          h(
+            'div',
+            { class: 'toolbar' },
+            field('Name', name),
+            field('Payload codec', codec, existing ? 'Fixed when the profile is created.' : 'How devices of this profile encode telemetry.'),
+            field('Keep telemetry (days)', retention, 'Older points are deleted in the background; the latest values stay. Empty: for ever.'),
+          ),
           keys.el,
           h('p', { class: 'hint' }, 'A key’s unit is shown next to its value on every device page of the profile, and on its charts; its label replaces the key’s name there, and numbers are shown with the chosen decimals.'),
           controls.el,

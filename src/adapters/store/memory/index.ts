@@ -58,6 +58,7 @@ const copyProfile = (p: DeviceProfile): DeviceProfile => ({
   ...makeProfile({ ...p, telemetryKeysJson: profileKeysJson(p) }),
   ...(p.controls ? { controls: JSON.parse(JSON.stringify(p.controls)) as DeviceProfile['controls'] } : {}),
   ...(p.decoder !== undefined ? { decoder: p.decoder } : {}),
+  ...(p.retentionDays !== undefined ? { retentionDays: p.retentionDays } : {}),
 });
 const copyCredential = (c: DeviceCredential): DeviceCredential => makeCredential({ ...c, ...credentialFields(c) });
 
@@ -312,6 +313,7 @@ export function createMemoryStore(): Store {
     queryAggregated: telemetry.queryAggregated,
     latest: telemetry.latest,
     telemetryKeys: telemetry.telemetryKeys,
+    pruneTelemetry: telemetry.pruneTelemetry,
     takeOutbox: telemetry.takeOutbox,
     ackOutbox: telemetry.ackOutbox,
 

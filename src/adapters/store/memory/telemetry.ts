@@ -34,6 +34,8 @@ export interface MemoryTelemetry extends TelemetryStore, OutboxStore {
 
 export function createMemoryTelemetry(): MemoryTelemetry {
   const devices = new Map<string, Map<string, Series>>();
+  /** Per device and key, the newest point retention deleted (latest values outlive retention). */
+  const retired = new Map<string, Map<string, TsValue>>();
   /** The outbox, by id in write order (a Map iterates in insertion order). */
   const outbox = new Map<number, string>();
   let nextOutboxId = 1;
@@ -60,6 +62,13 @@ export function createMemoryTelemetry(): MemoryTelemetry {
       s.ts.splice(i, 0, row.ts);
       s.values.splice(i, 0, value);
     }
+  }
+
+  function retire(deviceId: string, key: string, point: TsValue): void {
+    let keys = retired.get(deviceId);
+    if (!keys) retired.set(deviceId, (keys = new Map()));
+    const old = keys.get(key);
+    if (old === undefined || point.ts >= old.ts) keys.set(key, point);
   }
 
   function aggregate(agg: Aggregation, values: readonly number[]): number {
@@ -154,10 +163,13 @@ export function createMemoryTelemetry(): MemoryTelemetry {
       const all = devices.get(deviceId);
       const out: Record<string, TsValue> = {};
       if (!all) return out;
+      const gone = retired.get(deviceId);
       for (const key of keys ?? [...all.keys()]) {
         const s = all.get(key);
         const n = s ? s.ts.length : 0;
-        if (s && n > 0) putOwn(out, key, { ts: s.ts[n - 1] as number, value: copy(s.values[n - 1] as TelemetryValue) });
+        const old = gone?.get(key);
+        if (s && n > 0 && (old === undefined || (s.ts[n - 1] as number) >= old.ts)) putOwn(out, key, { ts: s.ts[n - 1] as number, value: copy(s.values[n - 1] as TelemetryValue) });
+        else if (old !== undefined) putOwn(out, key, { ts: old.ts, value: copy(old.value) });
       }
       return out;
     },
@@ -166,13 +178,30 @@ export function createMemoryTelemetry(): MemoryTelemetry {
       const all = devices.get(deviceId);
       if (!all) return [];
       return [...all.entries()]
-        .filter(([, s]) => s.ts.length > 0)
+        .filter(([key, s]) => s.ts.length > 0 || retired.get(deviceId)?.has(key) === true)
         .map(([key]) => key)
         .sort(compareBinary);
     },
 
+    async pruneTelemetry(deviceId: string, before: number, limit: number): Promise<number> {
+      let room = Math.max(1, Math.floor(limit));
+      let deleted = 0;
+      for (const [key, s] of devices.get(deviceId) ?? []) {
+        const n = Math.min(lowerBound(s.ts, before), room);
+        if (n === 0) continue;
+        if (n === s.ts.length) retire(deviceId, key, { ts: s.ts[n - 1] as number, value: s.values[n - 1] as TelemetryValue });
+        s.ts.splice(0, n);
+        s.values.splice(0, n);
+        deleted += n;
+        room -= n;
+        if (room === 0) break;
+      }
+      return deleted;
+    },
+
     deleteDevice(deviceId: string): void {
       devices.delete(deviceId);
+      retired.delete(deviceId);
     },
   };
 }

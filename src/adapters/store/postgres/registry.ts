@@ -73,10 +73,10 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
       if (!(await exists(pool, 'SELECT 1 FROM tenants WHERE id = $1', p.tenantId))) throw tenantNotFound(p.tenantId);
       try {
         await pool.query(
-          `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+          `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, codec = excluded.codec,
              telemetry_keys = excluded.telemetry_keys, provision_key = excluded.provision_key,
-             provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder,
+             provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder, retention_days = excluded.retention_days,
              created_at = excluded.created_at`,
           [
             p.id,
@@ -88,6 +88,7 @@ export function createPgRegistry(pool: pg.Pool): Omit<RegistryStore, 'deleteDevi
             p.provisionSecret ?? null,
             profile.controls ? JSON.stringify(profile.controls) : null,
             profile.decoder ?? null,
+            profile.retentionDays ?? null,
             p.createdAt,
           ],
         );

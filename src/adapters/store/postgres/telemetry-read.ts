@@ -49,7 +49,7 @@ function valueOf(b: Bucket, agg: AggregateQuery['agg']): number {
 
 const uniq = (keys: readonly string[]): string[] => [...new Set(keys)];
 
-export function createPgTelemetryReads(pool: pg.Pool): Omit<TelemetryStore, 'appendTelemetry'> {
+export function createPgTelemetryReads(pool: pg.Pool): Omit<TelemetryStore, 'appendTelemetry' | 'pruneTelemetry'> {
   /** Numeric rows of ts_kv in [from, to], bucketed from `origin`. */
   const fromKv = (q: AggregateQuery, keys: string[], from: number, to: number): Promise<AggRow[]> =>
     all<AggRow>(

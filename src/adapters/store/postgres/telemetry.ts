@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { TelemetryRow, TelemetryStore } from '../../../ports.js';
 import { inTx } from './db.js';
 import type { Partitions } from './partitions.js';
+import { pruneTelemetry } from './prune.js';
 import { updateRollups } from './rollups.js';
 import { createPgTelemetryReads } from './telemetry-read.js';
 import { columns, dedupe, encodeRow, type Encoded } from './values.js';
@@ -62,6 +63,7 @@ export function createPgTelemetry(pool: pg.Pool, partitions: Partitions): Teleme
       });
     },
     ...createPgTelemetryReads(pool),
+    pruneTelemetry: (deviceId, before, limit) => pruneTelemetry(pool, deviceId, before, limit),
   };
 }
 

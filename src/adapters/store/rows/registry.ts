@@ -25,11 +25,12 @@ export interface ProfileRow {
   provision_secret: string | null;
   controls: string | null;
   decoder: string | null;
+  retention_days: number | null;
   created_at: number;
 }
 
 export const DEVICE_COLUMNS = 'id, tenant_id, name, label, profile_id, is_gateway, gateway_id, customer_id, created_at';
-export const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, decoder, created_at';
+export const PROFILE_COLUMNS = 'id, tenant_id, name, codec, telemetry_keys, provision_key, provision_secret, controls, decoder, retention_days, created_at';
 
 export const toDevice = (r: DeviceRow): Device =>
   makeDevice({
@@ -57,4 +58,5 @@ export const toProfile = (r: ProfileRow): DeviceProfile => ({
   }),
   ...(r.controls !== null ? { controls: JSON.parse(r.controls) as DeviceProfile['controls'] } : {}),
   ...(r.decoder !== null ? { decoder: r.decoder } : {}),
+  ...(r.retention_days !== null ? { retentionDays: Number(r.retention_days) } : {}),
 });

@@ -18,10 +18,10 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
     ensureTenant: db.prepare('INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (id) DO NOTHING'),
     tenantExists: db.prepare('SELECT 1 FROM tenants WHERE id = ?').pluck(),
     saveProfile: db.prepare(
-      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @controls, @decoder, @createdAt)
+      `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (@id, @tenantId, @name, @codec, @keys, @provisionKey, @provisionSecret, @controls, @decoder, @retentionDays, @createdAt)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, codec = excluded.codec,
          telemetry_keys = excluded.telemetry_keys, provision_key = excluded.provision_key,
-         provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder,
+         provision_secret = excluded.provision_secret, controls = excluded.controls, decoder = excluded.decoder, retention_days = excluded.retention_days,
          created_at = excluded.created_at`,
     ),
     getProfile: db.prepare<[string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE id = ?`),
@@ -157,6 +157,7 @@ export function createSqliteRegistry(db: Db, credentials: SqliteCredentials): Sq
           provisionSecret: p.provisionSecret ?? null,
           controls: profile.controls ? JSON.stringify(profile.controls) : null,
           decoder: profile.decoder ?? null,
+          retentionDays: profile.retentionDays ?? null,
           createdAt: p.createdAt,
         });
       } catch (err) {

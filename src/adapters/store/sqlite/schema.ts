@@ -151,6 +151,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'OTA: signing keys (public), per-tenant policy; packages gain signature, minimum version, external URL and delta base',
     up: (db) => db.exec(V24_OTA_SIGNING),
   },
+  {
+    version: 26,
+    description: 'telemetry retention (days) per device profile (issue 18)',
+    up: (db) => db.exec('ALTER TABLE profiles ADD COLUMN retention_days INTEGER'),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -20,6 +20,7 @@ import type { AggregateQuery, RawQuery, TelemetryRow, TelemetryStore } from '../
 import { checkAggregateQuery, checkRawQuery, checkTs, clampLimit, putOwn, ValueTag } from '../shared.js';
 import { createSqliteLatest } from './latest.js';
 import { createLogAppender } from './log-append.js';
+import { createSqlitePrune } from './prune.js';
 import { createSeriesIds } from './series-ids.js';
 import { createSqliteRollups, PICK } from './rollups.js';
 import { AGG_SQL, decode, encode, type Stored } from './values.js';
@@ -182,6 +183,13 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
     }
     ranges.push([lo, Number.MAX_SAFE_INTEGER]);
     return ranges;
+  }
+
+  /** Moves one device's log rows into ts_kv now (retention reads ts_kv alone: prune.ts). */
+  function mergeDevice(device: number): void {
+    if (!tail.has(device)) return;
+    const upto = s.logMax.get();
+    if (upto !== null && upto !== undefined) mergeStep(upto, device, device);
   }
 
   /** Bumped by every merge plan: a background merge stops when another plan superseded it. */
@@ -354,6 +362,7 @@ export function createSqliteTelemetry(db: Db, opts: TelemetryLogOptions = {}, wr
   }
 
   return {
+    pruneTelemetry: createSqlitePrune(db, ids, mergeDevice),
     async appendTelemetry(rows: readonly TelemetryRow[], outbox?: string): Promise<number | undefined> {
       if (rows.length === 0 && outbox === undefined) return undefined;
       if (logRows >= maxLogRows) mergeAll(); // the caller never yielded to let a scheduled merge run
