@@ -47,6 +47,7 @@ import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryMqttGrants } from './mqtt-grants.js';
 import { createMemoryQuotas } from './quotas.js';
+import { createMemoryZones } from './zones.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemorySignin } from './signin.js';
@@ -377,6 +378,7 @@ export function createMemoryStore(): Store {
     // device-to-device MQTT grants (memory/mqtt-grants.ts)
     ...createMemoryMqttGrants(),
     ...createMemoryQuotas((id) => tenants.has(id), tenantNotFound),
+    ...createMemoryZones(),
     // audit log (memory/audit.ts)
     ...audit,
 

@@ -16,6 +16,7 @@ import { createPgIntegrations } from './integrations.js';
 import { createPgMqttGrants } from './mqtt-grants.js';
 import { createPgOtaKeys } from './ota-keys.js';
 import { createPgQuotas } from './quotas.js';
+import { createPgZones } from './zones.js';
 import { createPgSignin } from './signin.js';
 import { createPgTenancy } from './tenancy.js';
 import { createPool, inTx, quoteIdent, type PgOptions } from './db.js';
@@ -81,6 +82,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgSignin(pool),
     ...createPgMqttGrants(pool),
     ...createPgQuotas(pool),
+    ...createPgZones(pool),
     ...createPgOtaKeys(pool),
     ...createPgTenancy(pool),
     ...createPgCustomers(pool),

@@ -26,6 +26,7 @@ import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteMqttGrants } from './mqtt-grants.js';
 import { createSqliteQuotas } from './quotas.js';
+import { createSqliteZones } from './zones.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -139,6 +140,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteIntegrations(db),
     ...createSqliteMqttGrants(db),
     ...createSqliteQuotas(db),
+    ...createSqliteZones(db),
     ...createSqliteTenancy(db),
     ...createSqliteCustomers(db),
     ...audit,

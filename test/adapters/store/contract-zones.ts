@@ -1,0 +1,67 @@
+/**
+ * Store contract: zones (geofences) — created and read back exactly, listed per tenant by name
+ * and filtered by owner, names unique per owner, updated and deleted within their tenant only.
+ * Called from storeContract() with the store of the current test (tenants T1, T2, profile P1).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { isPlatformError } from '../../../src/domain/errors.js';
+import type { Zone } from '../../../src/domain/zones/zone.js';
+import type { Store } from '../../../src/ports.js';
+import { P1, T1, T2 } from './contract.js';
+
+function zone(extra: Partial<Zone> = {}): Zone {
+  return {
+    id: 'zone-1',
+    tenantId: T1,
+    name: 'Depot',
+    ownerType: 'tenant',
+    geometry: { type: 'Polygon', coordinates: [[[13.37, 52.51], [13.41, 52.51], [13.41, 52.53], [13.37, 52.51]]] },
+    marginM: 20,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    ...extra,
+  };
+}
+
+export function zoneContract(current: () => Store): void {
+  describe('zones', () => {
+    it('creates, reads back exactly, updates and deletes within the tenant', async () => {
+      const store = current();
+      const z = zone();
+      await store.createZone(z);
+      assert.deepEqual(await store.getZone(T1, z.id), z);
+      assert.equal(await store.getZone(T2, z.id), undefined, "another tenant's zone is not found");
+      const circle = zone({ name: 'Yard', geometry: { type: 'Point', coordinates: [13.4, 52.52], radius: 150 }, marginM: 5.5, updatedAt: 2_000 });
+      assert.equal(await store.updateZone(circle), true);
+      assert.deepEqual(await store.getZone(T1, z.id), circle);
+      assert.equal(await store.updateZone({ ...circle, tenantId: T2 }), false);
+      assert.equal(await store.deleteZone(T2, z.id), false);
+      assert.equal(await store.deleteZone(T1, z.id), true);
+      assert.equal(await store.getZone(T1, z.id), undefined);
+      assert.equal(await store.deleteZone(T1, z.id), false);
+    });
+
+    it("lists a tenant's zones by name, filtered by owner", async () => {
+      const store = current();
+      await store.createZone(zone({ id: 'b', name: 'Bakery' }));
+      await store.createZone(zone({ id: 'a', name: 'Airport', ownerType: 'profile', ownerId: P1.id }));
+      await store.createZone(zone({ id: 'c', name: 'Customer', ownerType: 'device', ownerId: 'dev-9' }));
+      await store.createZone(zone({ id: 'd', name: 'Elsewhere', tenantId: T2 }));
+      assert.deepEqual((await store.listZones(T1)).map((z) => z.id), ['a', 'b', 'c']);
+      assert.deepEqual((await store.listZones(T1, { ownerType: 'profile', ownerId: P1.id })).map((z) => z.id), ['a']);
+      assert.deepEqual((await store.listZones(T1, { ownerType: 'tenant' })).map((z) => z.id), ['b']);
+      assert.equal((await store.listZones(T1, { ownerType: 'device' }))[0]?.ownerId, 'dev-9');
+      assert.deepEqual(await store.listZones('no-such-tenant'), []);
+    });
+
+    it('refuses a second zone of the same name and owner (CONFLICT), allows it for another owner', async () => {
+      const store = current();
+      await store.createZone(zone());
+      await assert.rejects(store.createZone(zone({ id: 'zone-2' })), (err) => isPlatformError(err, 'CONFLICT'));
+      await store.createZone(zone({ id: 'zone-3', ownerType: 'profile', ownerId: P1.id }));
+      await store.createZone(zone({ id: 'zone-4', name: 'Yard' }));
+      await assert.rejects(store.updateZone(zone({ id: 'zone-4', updatedAt: 5_000 })), (err) => isPlatformError(err, 'CONFLICT'));
+    });
+  });
+}
