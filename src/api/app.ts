@@ -49,6 +49,8 @@ import { groupRoutes } from './groups.js';
 import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
+import { zoneRoutes } from './zones.js';
+import { routePlanRoutes } from './route-plans.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
 import { tenantRoutes } from './tenants.js';
@@ -201,6 +203,8 @@ function managementApi(deps: ApiDeps) {
       if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });
       if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
       if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
+      if (deps.zones) await secured.register(zoneRoutes, { zones: deps.zones });
+      await secured.register(routePlanRoutes);
       if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
       if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });
       if (deps.twin) await secured.register(twinRoutes, { deps, twin: deps.twin });

@@ -149,6 +149,14 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'PUT /api/rules/:id': 'rules:write',
   'DELETE /api/rules/:id': 'rules:write',
   'POST /api/rules/:id/backtest': 'rules:operate',
+  // Zones (geofences) are what entered/left/dwell in rules read: rule configuration.
+  'GET /api/zones': 'rules:read',
+  'POST /api/zones': 'rules:write',
+  'GET /api/zones/:id': 'rules:read',
+  'PUT /api/zones/:id': 'rules:write',
+  'DELETE /api/zones/:id': 'rules:write',
+  // A computation on the request alone (no tenant data): anyone who may see the fleet.
+  'POST /api/routes/optimize': 'devices:read',
 
   'GET /api/alarms': 'alarms:read',
   'GET /api/alarms/:id': 'alarms:read',

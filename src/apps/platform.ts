@@ -61,6 +61,7 @@ import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
 import { createRules } from '../services/rules/index.js';
+import { ZoneService } from '../services/zones.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -346,7 +347,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
-  const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const zones = new ZoneService({ store, clock, changed: (tenantId) => rules.engine.zones?.invalidate(tenantId) });
+  const apiDeps = { zones, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
