@@ -50,6 +50,7 @@ import { docsSecurityHeaders, registerSecurityHeaders, securityHeaders } from '.
 import { telemetryRoutes } from './telemetry.js';
 import { forecastRoutes } from './forecast.js';
 import { zoneRoutes } from './zones.js';
+import { tripRoutes } from './trips.js';
 import { routePlanRoutes } from './route-plans.js';
 import { twinRoutes } from './twin.js';
 import { userRoutes } from './users.js';
@@ -204,6 +205,7 @@ function managementApi(deps: ApiDeps) {
       if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
       if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
       if (deps.zones) await secured.register(zoneRoutes, { zones: deps.zones });
+      if (deps.trips) await secured.register(tripRoutes, { trips: deps.trips });
       await secured.register(routePlanRoutes);
       if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });
       if (deps.commands) await secured.register(commandRoutes, { deps, commands: deps.commands });

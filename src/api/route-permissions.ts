@@ -123,6 +123,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
   'GET /api/devices/:id/forecast': 'telemetry:read',
   'GET /api/devices/:id/baseline': 'telemetry:read',
+  // Trips are derived from the device's positions: telemetry.
+  'GET /api/devices/:id/trips': 'telemetry:read',
+  'GET /api/devices/:id/trips/:tripId': 'telemetry:read',
   'GET /api/devices/:id/telemetry/export': 'telemetry:read',
   // Grafana's Prometheus data source (api/prom.ts): the device is named in the query; the handler applies the scope.
   'GET /api/prom/api/v1/query_range': 'telemetry:read',

@@ -62,6 +62,7 @@ import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
 import { createRules } from '../services/rules/index.js';
 import { ZoneService } from '../services/zones.js';
+import { TripService } from '../services/trips.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -348,7 +349,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
   const zones = new ZoneService({ store, clock, changed: (tenantId) => rules.engine.zones?.invalidate(tenantId) });
-  const apiDeps = { zones, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const trips = new TripService({ store, bus, logger: logger.child({ component: 'trips' }) });
+  const apiDeps = { zones, trips, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -392,6 +394,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
+    trips.stop();
     await rollouts.stop();
     await smpp?.close();
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
@@ -420,6 +423,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
     await rules.start();
+    trips.start(); // a bus group, like the rules': it exists before the outbox republishes
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
     await integrations.start(); // likewise: their bus groups exist before the outbox republishes
     // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.

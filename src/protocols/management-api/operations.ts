@@ -2163,6 +2163,46 @@ export interface Operations {
       recoveryCodesLeft: number;
     };
   };
+  /** One trip with its track (GET /api/devices/{id}/trips/{tripId}) */
+  getTrip: {
+    method: "GET";
+    path: "/api/devices/{id}/trips/{tripId}";
+    input: {
+      params: {
+        id: string;
+        tripId: string;
+      };
+    };
+    response: {
+      id: string;
+      startTs: number;
+      endTs: number;
+      start: {
+        lat: number;
+        lon: number;
+      };
+      end: {
+        lat: number;
+        lon: number;
+      };
+      /** haversine sum over the accepted positions, metres */
+      distanceM: number;
+      maxSpeedKmh: number;
+      /** time standing still inside the trip (stops and shorter waits) */
+      idleMs: number;
+      /** standstills of at least 2 minutes inside the trip */
+      stops: ({
+        lat: number;
+        lon: number;
+        fromTs: number;
+        toTs: number;
+      })[];
+      /** still under way */
+      open: boolean;
+      /** [ts, lat, lon] of the accepted positions (thinned to at most 2000) */
+      track: number[][];
+    };
+  };
   /** Dashboard settings (map tile server; null: none, the map works offline) (GET /api/ui-config) */
   getUiConfig: {
     method: "GET";
@@ -2793,6 +2833,52 @@ export interface Operations {
       status: "active" | "suspended";
       createdAt: number;
     })[];
+  };
+  /** A device's trips that started in [from, to), newest first: places, distance, duration, stops, max speed, idle time (GET /api/devices/{id}/trips) */
+  listTrips: {
+    method: "GET";
+    path: "/api/devices/{id}/trips";
+    input: {
+      params: {
+        id: string;
+      };
+      query?: {
+        /** ms since epoch; default 0 */
+        from?: number;
+        /** ms since epoch; default now + 1 day */
+        to?: number;
+        limit?: number;
+      };
+    };
+    response: {
+      items: ({
+        id: string;
+        startTs: number;
+        endTs: number;
+        start: {
+          lat: number;
+          lon: number;
+        };
+        end: {
+          lat: number;
+          lon: number;
+        };
+        /** haversine sum over the accepted positions, metres */
+        distanceM: number;
+        maxSpeedKmh: number;
+        /** time standing still inside the trip (stops and shorter waits) */
+        idleMs: number;
+        /** standstills of at least 2 minutes inside the trip */
+        stops: ({
+          lat: number;
+          lon: number;
+          fromTs: number;
+          toTs: number;
+        })[];
+        /** still under way */
+        open: boolean;
+      })[];
+    };
   };
   /** The caller's tenant's users, oldest first (users:read) (GET /api/users) */
   listUsers: {
@@ -4040,6 +4126,7 @@ export const OPERATIONS = {
   getTenant: ["GET", "/api/tenants/{id}"],
   getTenantQuotas: ["GET", "/api/tenants/{id}/quotas"],
   getTotp: ["GET", "/api/auth/totp"],
+  getTrip: ["GET", "/api/devices/{id}/trips/{tripId}"],
   getUiConfig: ["GET", "/api/ui-config"],
   getZone: ["GET", "/api/zones/{id}"],
   importDevices: ["POST", "/api/devices/import"],
@@ -4066,6 +4153,7 @@ export const OPERATIONS = {
   listRules: ["GET", "/api/rules"],
   listTelemetryKeys: ["GET", "/api/devices/{id}/telemetry/keys"],
   listTenants: ["GET", "/api/tenants"],
+  listTrips: ["GET", "/api/devices/{id}/trips"],
   listUsers: ["GET", "/api/users"],
   listZones: ["GET", "/api/zones"],
   login: ["POST", "/api/auth/login"],

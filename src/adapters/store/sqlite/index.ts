@@ -27,6 +27,7 @@ import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteMqttGrants } from './mqtt-grants.js';
 import { createSqliteQuotas } from './quotas.js';
 import { createSqliteZones } from './zones.js';
+import { createSqliteTrips } from './trips.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -141,6 +142,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteMqttGrants(db),
     ...createSqliteQuotas(db),
     ...createSqliteZones(db),
+    ...createSqliteTrips(db),
     ...createSqliteTenancy(db),
     ...createSqliteCustomers(db),
     ...audit,
