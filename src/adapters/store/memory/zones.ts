@@ -2,7 +2,7 @@
 import { PlatformError } from '../../../domain/errors.js';
 import type { Zone } from '../../../domain/zones/zone.js';
 import type { ZoneStore } from '../../../ports.js';
-import { zoneTaken } from '../rows/zones.js';
+import { zoneTaken } from '../shared.js';
 
 export function createMemoryZones(): ZoneStore {
   const zones = new Map<string, Zone>();

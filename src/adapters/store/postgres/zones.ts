@@ -2,7 +2,8 @@
 import type pg from 'pg';
 import { PlatformError } from '../../../domain/errors.js';
 import type { ZoneStore } from '../../../ports.js';
-import { toZone, zoneTaken, zoneValues, type ZoneRow } from '../rows/zones.js';
+import { toZone, zoneValues, type ZoneRow } from '../rows/zones.js';
+import { zoneTaken } from '../shared.js';
 import { all, isUniqueViolation, one, run } from './db.js';
 
 export function createPgZones(pool: pg.Pool): ZoneStore {

@@ -32,5 +32,3 @@ export function toZone(r: ZoneRow): Zone {
 export function zoneValues(z: Zone): [string, string, string, string, string, string, number, number, number] {
   return [z.id, z.tenantId, z.name, z.ownerType, z.ownerId ?? '', JSON.stringify(z.geometry), z.marginM, z.createdAt, z.updatedAt];
 }
-
-export const zoneTaken = (z: Pick<Zone, 'name'>): string => `a zone named "${z.name}" already exists for this owner`;

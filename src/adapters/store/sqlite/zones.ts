@@ -4,7 +4,8 @@
  */
 import { PlatformError } from '../../../domain/errors.js';
 import type { ZoneStore } from '../../../ports.js';
-import { toZone, zoneTaken, zoneValues, type ZoneRow } from '../rows/zones.js';
+import { toZone, zoneValues, type ZoneRow } from '../rows/zones.js';
+import { zoneTaken } from '../shared.js';
 import { isUniqueViolation, type Db } from './sql.js';
 
 export const V25_ZONES_TRIPS = `
