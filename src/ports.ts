@@ -21,6 +21,8 @@ export * from './ports/signin.js';
 export * from './ports/outbound.js';
 export * from './ports/presence.js';
 export * from './ports/quotas.js';
+export * from './ports/zones.js';
+export * from './ports/trips.js';
 export * from './ports/tenancy.js';
 export * from './ports/users.js';
 export type { AlarmAction, BusEvents, BusSubject } from './domain/bus-event-map.js';
@@ -44,6 +46,8 @@ import type { IntegrationStore } from './ports/integrations.js';
 import type { SigninStore } from './ports/signin.js';
 import type { MqttGrantStore } from './ports/mqtt-grants.js';
 import type { QuotaStore } from './ports/quotas.js';
+import type { ZoneStore } from './ports/zones.js';
+import type { TripStore } from './ports/trips.js';
 import type { TenancyStore } from './ports/tenancy.js';
 import type { CustomerStore, DeviceGroupStore } from './ports/customers.js';
 import type { UserStore } from './ports/users.js';
@@ -403,6 +407,8 @@ export interface Store
     IntegrationStore,
     MqttGrantStore,
     QuotaStore,
+    ZoneStore,
+    TripStore,
     TenancyStore,
     CustomerStore,
     DeviceGroupStore,

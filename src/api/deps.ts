@@ -24,6 +24,8 @@ import type { RolloutApi } from './ota-deployments.js';
 import type { TenantService } from '../services/tenants.js';
 import type { RegistryService } from '../services/registry.js';
 import type { RuleService } from '../services/rules/index.js';
+import type { ZoneService } from '../services/zones.js';
+import type { TripService } from '../services/trips.js';
 import type { TelemetryQueryService } from '../services/telemetry-query.js';
 import type { IntegrationService } from '../services/integrations/service.js';
 import type { MqttGrantService } from '../services/mqtt-grants.js';
@@ -84,6 +86,10 @@ export interface ApiDeps {
   readonly rpc?: RpcApi;
   /** Rules: CRUD, validation, backtest (routes exist only when given). */
   readonly rules?: RuleService;
+  /** Zones (geofences) of tenants, profiles and devices (issue 17); routes exist only when given. */
+  readonly zones?: ZoneService;
+  /** Trips computed from positions (issue 17); routes exist only when given. */
+  readonly trips?: Pick<TripService, 'list' | 'get'>;
   /** Alarms, commands, device twin and live updates (issue 4); their routes exist only when given. */
   readonly alarms?: Pick<AlarmService, 'list' | 'get' | 'acknowledge' | 'clearById' | 'history'>;
   readonly commands?: Pick<CommandService, 'send' | 'get' | 'list'>;

@@ -125,6 +125,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/devices/:id/telemetry/keys': 'telemetry:read',
   'GET /api/devices/:id/forecast': 'telemetry:read',
   'GET /api/devices/:id/baseline': 'telemetry:read',
+  // Trips are derived from the device's positions: telemetry.
+  'GET /api/devices/:id/trips': 'telemetry:read',
+  'GET /api/devices/:id/trips/:tripId': 'telemetry:read',
   'GET /api/devices/:id/telemetry/export': 'telemetry:read',
   // Grafana's Prometheus data source (api/prom.ts): the device is named in the query; the handler applies the scope.
   'GET /api/prom/api/v1/query_range': 'telemetry:read',
@@ -151,6 +154,14 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'PUT /api/rules/:id': 'rules:write',
   'DELETE /api/rules/:id': 'rules:write',
   'POST /api/rules/:id/backtest': 'rules:operate',
+  // Zones (geofences) are what entered/left/dwell in rules read: rule configuration.
+  'GET /api/zones': 'rules:read',
+  'POST /api/zones': 'rules:write',
+  'GET /api/zones/:id': 'rules:read',
+  'PUT /api/zones/:id': 'rules:write',
+  'DELETE /api/zones/:id': 'rules:write',
+  // A computation on the request alone (no tenant data): anyone who may see the fleet.
+  'POST /api/routes/optimize': 'devices:read',
 
   'GET /api/alarms': 'alarms:read',
   'GET /api/alarms/:id': 'alarms:read',

@@ -64,6 +64,8 @@ import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
 import { createRules } from '../services/rules/index.js';
 import { createRuleCluster } from './rule-cluster.js';
+import { ZoneService } from '../services/zones.js';
+import { TripService } from '../services/trips.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -344,7 +346,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
   const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready, ...(ruleCluster ? { view: ruleCluster.view } : {}) });
-  const apiDeps = { ...clusterOps, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const zones = new ZoneService({ store, clock, changed: (tenantId) => rules.engine.zones?.invalidate(tenantId) });
+  const trips = new TripService({ store, bus, logger: logger.child({ component: 'trips' }) });
+  const apiDeps = { ...clusterOps, zones, trips, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -389,6 +393,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
     await ruleCluster?.stop(); // after the engine's last checkpoint: the partitions go to the other nodes
+    trips.stop();
     await rollouts.stop();
     await smpp?.close();
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
@@ -420,6 +425,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // Before devices connect, so no committed message is missed.
     await ruleCluster?.start(); // this node's share of the partitions, before the engine consumes them
     await rules.start();
+    trips.start(); // a bus group, like the rules': it exists before the outbox republishes
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
     await integrations.start(); // likewise: their bus groups exist before the outbox republishes
     // What an earlier run committed but never published (it stopped in between) goes out now, before new telemetry.

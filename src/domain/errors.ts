@@ -40,6 +40,10 @@ export const ERRORS = {
   ALARM_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'alarm not found' },
   COMMAND_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'command not found' },
   RULE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'rule not found' },
+  ZONE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'zone not found' },
+  TRIP_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'trip not found' },
+  /** A zone whose geometry breaks a rule of GeoJSON (RFC 7946) or of ours: open ring, too many vertices, out-of-range coordinates. */
+  INVALID_ZONE: { http: 400, coap: '4.00', mqtt: 0x80, message: 'invalid zone' },
   PACKAGE_NOT_FOUND: { http: 404, coap: '4.04', mqtt: 0x80, message: 'OTA package not found' },
   /** A package a device or profile is assigned cannot be deleted. */
   PACKAGE_IN_USE: { http: 409, coap: '4.09', mqtt: 0x80, message: 'the package is assigned' },

@@ -11,6 +11,9 @@ import type { Clock, Logger, Store } from '../../src/ports.js';
 import { AuthService } from '../../src/services/auth.js';
 import { RegistryService } from '../../src/services/registry.js';
 import { TelemetryQueryService } from '../../src/services/telemetry-query.js';
+import { TripService } from '../../src/services/trips.js';
+import { ZoneService } from '../../src/services/zones.js';
+import { MemoryBus } from '../../src/adapters/bus/memory/index.js';
 
 export const silentLogger: Logger = {
   debug: () => undefined,
@@ -100,7 +103,7 @@ export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: numbe
   const telemetry = new TelemetryQueryService({ store, registry, clock });
   const state = { ready: true };
   const app = await buildHttpApp(
-    { registry, auth, telemetry, attributes, status: statuses, ...(options.rpc ? { rpc: options.rpc } : {}), metrics, metricsAccess: options.metricsAccess ?? { token: METRICS_TOKEN, public: false }, ready: () => state.ready, ...options.deps },
+    { registry, auth, telemetry, attributes, status: statuses, zones: new ZoneService({ store, clock }), trips: new TripService({ store, bus: new MemoryBus(), logger: silentLogger }), ...(options.rpc ? { rpc: options.rpc } : {}), metrics, metricsAccess: options.metricsAccess ?? { token: METRICS_TOKEN, public: false }, ready: () => state.ready, ...options.deps },
     { logger: false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });

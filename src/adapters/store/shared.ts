@@ -346,3 +346,6 @@ export function bucketIndex(ts: number, from: number, interval: number): number 
 export function putOwn<V>(record: Record<string, V>, key: string, value: V): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+/** The CONFLICT detail of a zone name taken for its owner (every store says it alike). */
+export const zoneTaken = (z: { readonly name: string }): string => `a zone named "${z.name}" already exists for this owner`;

@@ -4,6 +4,7 @@ import { AUDIT_HELP, runAudit } from './audit.js';
 import { BACKUP_HELP, RESTORE_HELP, runBackup, runRestore } from './backup.js';
 import { INTEGRATION_HELP, runIntegration } from './integration.js';
 import { GRANT_HELP, runGrant } from './grant.js';
+import { ZONE_HELP, runZone } from './zone.js';
 import { CUSTOMER_HELP, GROUP_HELP, runCustomer, runGroup } from './customer.js';
 import { QUOTA_HELP, ROLE_HELP, TENANT_HELP, runQuota, runRole, runTenant } from './tenant.js';
 import { CliError, type Io } from './common.js';
@@ -38,6 +39,7 @@ Commands:
   user list|create|update|delete  manage users; user reset-password EMAIL recovers a locked-out admin
   integration list|create|status|delete  MQTT bridges and streams out (continuum integration --help)
   grant list|add|delete  device-to-device MQTT grants (admins; continuum grant --help)
+  zone list|create|delete  zones (geofences) rules read with entered/left/dwell (continuum zone --help)
   customer create|list|get|delete|assign  customers and their devices (continuum customer --help)
   group create|list|add|members|command   device groups and bulk commands (continuum group --help)
   tenant create|list|get|suspend|resume|delete|user-add  tenants (sysadmin; continuum tenant --help)
@@ -136,6 +138,9 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'grant':
       case 'grants':
         return await runGrant(rest, io);
+      case 'zone':
+      case 'zones':
+        return await runZone(rest, io);
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
@@ -151,6 +156,7 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
         if (rest[0] === 'audit') return io.stdout.write(AUDIT_HELP + '\n'), 0;
         if (rest[0] === 'integration') return io.stdout.write(INTEGRATION_HELP + '\n'), 0;
         if (rest[0] === 'grant') return io.stdout.write(GRANT_HELP + '\n'), 0;
+        if (rest[0] === 'zone') return io.stdout.write(ZONE_HELP + '\n'), 0;
         if (rest[0] === 'customer') return io.stdout.write(CUSTOMER_HELP + '\n'), 0;
         if (rest[0] === 'group') return io.stdout.write(GROUP_HELP + '\n'), 0;
         if (rest[0] === 'tenant') return io.stdout.write(TENANT_HELP + '\n'), 0;

@@ -10,6 +10,7 @@ import { ExpressionError, type Position } from './errors.js';
 import type { DetectorUse } from '../detectors/detectors.js';
 import { detectorUse, isDetectorFunction } from './detector-calls.js';
 import { isModelFunction, modelUse, type ModelUse } from './model-calls.js';
+import { geofenceUse, isGeofenceFunction, type GeofenceUse } from './geofence-calls.js';
 import { attributeOfIdentifier, isWindowFunction, windowUse, type WindowAgg, type WindowSpec } from './functions.js';
 import { areasOf, distanceMetres, insidePolygon } from './geo.js';
 import type { Node } from './parser.js';
@@ -25,6 +26,8 @@ export interface Scope {
   detector(use: DetectorUse): JsonValue;
   /** The answer of a model call (expected, deviation, forecastMin/Max): null while the model is not learned (or no models are available, as in a bare scope). */
   model?(use: ModelUse): JsonValue;
+  /** The answer of a zone call (entered, left, dwell): null where zones are not available or the zone is unknown. */
+  geofence?(use: GeofenceUse): JsonValue;
 }
 
 /** null, false, 0, NaN and "" are false; everything else (including [] and {}) is true. */
@@ -116,6 +119,7 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): JsonValue {
   }
   if (isDetectorFunction(node.name)) return scope.detector(detectorUse(node));
   if (isModelFunction(node.name)) return scope.model?.(modelUse(node)) ?? null;
+  if (isGeofenceFunction(node.name)) return scope.geofence?.(geofenceUse(node)) ?? null;
   const literal = (i: number): string => {
     const arg = node.args[i];
     if (arg?.kind === 'literal' && typeof arg.value === 'string') return arg.value;

@@ -9,6 +9,7 @@ import type { AttributeScope } from '../device.js';
 import type { DetectorUse } from '../detectors/detectors.js';
 import { DETECTOR_FUNCTIONS, detectorUse, isDetectorFunction } from './detector-calls.js';
 import { ExpressionError } from './errors.js';
+import { GEOFENCE_FUNCTIONS, geofenceUse, isGeofenceFunction, LATITUDE_KEY, LONGITUDE_KEY, type GeofenceUse } from './geofence-calls.js';
 import { MODEL_FUNCTIONS, isModelFunction, modelUse, type ModelRef, type ModelUse } from './model-calls.js';
 import type { Node } from './parser.js';
 
@@ -40,6 +41,8 @@ export interface Analysis {
   readonly detectors: readonly DetectorRef[];
   /** Calls reading a model learned from the hourly roll-ups (expected, deviation, forecastMin/Max), one per slot. */
   readonly models: readonly ModelRef[];
+  /** Zone calls (entered, left, dwell), one per state slot. */
+  readonly geofences: readonly GeofenceUse[];
 }
 
 export interface DetectorRef extends DetectorUse {
@@ -66,6 +69,7 @@ export const FUNCTIONS: Record<string, string> = {
   inside: 'inside(lat, lon, area): whether the point lies in a polygon of [lat, lon] pairs, or in any of a list of polygons, e.g. attr("geofence")',
   ...DETECTOR_FUNCTIONS,
   ...MODEL_FUNCTIONS,
+  ...GEOFENCE_FUNCTIONS,
 };
 
 /** Fixed arity (min, max) of the plain functions. */
@@ -140,6 +144,7 @@ export function analyze(root: Node): Analysis {
   const latestKeys = new Set<string>();
   const detectors = new Map<string, DetectorRef>();
   const models = new Map<string, ModelRef>();
+  const geofences = new Map<string, GeofenceUse>();
 
   const visit = (node: Node): void => {
     switch (node.kind) {
@@ -178,6 +183,14 @@ export function analyze(root: Node): Analysis {
       if (!models.has(use.slot)) models.set(use.slot, use);
       return;
     }
+    if (isGeofenceFunction(fn)) {
+      const use = geofenceUse(node);
+      if (!geofences.has(use.slot)) geofences.set(use.slot, use);
+      // The position the calls read: latest values when the message carries none.
+      identifiers.add(LATITUDE_KEY);
+      identifiers.add(LONGITUDE_KEY);
+      return;
+    }
     if (fn === 'attr') {
       arity(node, 1, 2);
       const name = stringArg(node.args[0], fn, 'the attribute name', node.pos);
@@ -196,7 +209,7 @@ export function analyze(root: Node): Analysis {
     node.args.forEach(visit);
   };
   visit(root);
-  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys], detectors: [...detectors.values()], models: [...models.values()] };
+  return { identifiers: [...identifiers], windows, attributes, latestKeys: [...latestKeys], detectors: [...detectors.values()], models: [...models.values()], geofences: [...geofences.values()] };
 }
 
 const COMPARISONS = new Set(['<', '<=', '>', '>=']);

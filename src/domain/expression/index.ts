@@ -10,6 +10,7 @@ export { ExpressionError, positionAt, type Position } from './errors.js';
 export { evaluate, truthy, deepEqual, type Scope } from './evaluate.js';
 export { analyze, FUNCTIONS, MAX_WINDOW_COUNT, MAX_WINDOW_MS, type Analysis, type AttributeRef, type DetectorRef, type WindowAgg, type WindowSpec, type WindowUse } from './functions.js';
 export { isDetectorFunction, MAX_DETECTOR_WINDOW } from './detector-calls.js';
+export { geofenceUse, isGeofenceFunction, LATITUDE_KEY, LONGITUDE_KEY, type GeofenceKind, type GeofenceUse } from './geofence-calls.js';
 export { isModelFunction, usesBaseline, MAX_RULE_FORECAST_HOURS, type ModelKind, type ModelRef, type ModelUse } from './model-calls.js';
 export { parseExpression, MAX_EXPRESSION_LENGTH, type Node } from './parser.js';
 export { isTemplate, mergeAnalyses, parseTemplate, renderTemplate, type Template } from './template.js';

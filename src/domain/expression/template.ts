@@ -82,6 +82,7 @@ export function mergeAnalyses(list: readonly Analysis[]): Analysis {
     // One state per slot: the condition's call (with its threshold) wins over a template's.
     detectors: [...new Map(list.flatMap((a) => a.detectors).reverse().map((d) => [d.slot, d])).values()].reverse(),
     models: [...new Map(list.flatMap((a) => a.models).reverse().map((d) => [d.slot, d])).values()].reverse(),
+    geofences: [...new Map(list.flatMap((a) => a.geofences).map((g) => [g.slot, g])).values()],
   };
 }
 

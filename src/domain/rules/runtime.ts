@@ -8,6 +8,9 @@ import type { AttributeScope } from '../device.js';
 import type { JsonValue } from '../telemetry.js';
 import { detectorValue, initialDetectorState, stepDetector, type DetectorUse } from '../detectors/detectors.js';
 import { evaluate, renderTemplate, truthy, type ModelUse, type Scope, type WindowAgg, type WindowSpec } from '../expression/index.js';
+import type { Zone } from '../zones/zone.js';
+import { feedGeofences, geofenceValue } from './geofences.js';
+import type { GeofenceUse } from '../expression/geofence-calls.js';
 import { modelReading, modelValue, type KeyModel, type ModelReading } from '../forecast/key-model.js';
 import type { CompiledAction, CompiledRule } from './compile.js';
 import type { ActionConfig } from './model.js';
@@ -26,6 +29,8 @@ export interface Lookups {
   attr(name: string, scope?: AttributeScope): JsonValue | undefined;
   /** The roll-up model of a key (baseline, forecast), loaded before the step; absent = none. */
   model?(key: string): KeyModel | undefined;
+  /** A zone the device sees, by id or name (domain/zones/zone.ts resolveZone); absent = no zones. */
+  zone?(ref: string): Zone | undefined;
 }
 
 export interface RuleMessage {
@@ -46,7 +51,7 @@ export type RenderedAction = ActionConfig;
 
 /** Whether telemetry must be fed to the rule's state (windows or detectors) even when it is not evaluated. */
 export function keepsHistory(compiled: CompiledRule): boolean {
-  return compiled.retention.size > 0 || compiled.analysis.detectors.length > 0;
+  return compiled.retention.size > 0 || compiled.analysis.detectors.length > 0 || compiled.analysis.geofences.length > 0;
 }
 
 function feedDetectors(compiled: CompiledRule, state: RuleState, message: RuleMessage): void {
@@ -64,9 +69,13 @@ function feedDetectors(compiled: CompiledRule, state: RuleState, message: RuleMe
   }
 }
 
-/** Adds a telemetry message's numeric values to the windows the rule keeps (then trims them) and to its detectors. */
-export function feedWindows(compiled: CompiledRule, state: RuleState, message: RuleMessage): void {
+/**
+ * Adds a telemetry message's numeric values to the windows the rule keeps (then trims them), to
+ * its detectors and, given the zones (`lookups`), its zone trackers.
+ */
+export function feedWindows(compiled: CompiledRule, state: RuleState, message: RuleMessage, lookups?: Pick<Lookups, 'zone'>): void {
   if (compiled.analysis.detectors.length > 0) feedDetectors(compiled, state, message);
+  if (compiled.analysis.geofences.length > 0 && lookups?.zone) feedGeofences(compiled.analysis.geofences, state, message, lookups.zone.bind(lookups));
   for (const [key, keep] of compiled.retention) {
     if (!Object.hasOwn(message.values, key)) continue;
     const value = message.values[key];
@@ -152,6 +161,10 @@ class MessageScope implements Scope {
 
   detector(use: DetectorUse): JsonValue {
     return detectorValue(use, detectorState(this.state, use));
+  }
+
+  geofence(use: GeofenceUse): JsonValue {
+    return geofenceValue(use, this.state, this.message.ts, this.lookups.zone?.(use.zone) !== undefined);
   }
 
   private numberOf(key: string): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { detectorStateLength, isDetectorKind, isDetectorState, type DetectorState, type DetectorUse } from '../detectors/detectors.js';
 import type { Samples } from './window.js';
+import { isGeofenceState, type GeofenceState } from '../zones/geofence.js';
 
 export interface RuleState {
   /** The rule fired and has not cleared since. */
@@ -16,6 +17,8 @@ export interface RuleState {
   windows: Record<string, Samples>;
   /** Detector states by slot (`zscore("vibration",100)`): fixed-size number arrays. */
   detectors?: Record<string, DetectorState>;
+  /** Zone trackers by slot (`zone("depot",30000)`): fixed-size number arrays (domain/zones/geofence.ts). */
+  geofences?: Record<string, GeofenceState>;
   /** The rule version (its updatedAt) this state belongs to. */
   rev?: number;
 }
@@ -75,9 +78,16 @@ export function deserializeState(json: string): RuleState {
       detectors ??= {};
       Object.defineProperty(detectors, slot, { value: d, enumerable: true, writable: true, configurable: true });
     }
+    let geofences: Record<string, GeofenceState> | undefined;
+    for (const [slot, g] of Object.entries(raw.geofences ?? {})) {
+      if (!slot.startsWith('zone(') || !isGeofenceState(g)) continue;
+      geofences ??= {};
+      Object.defineProperty(geofences, slot, { value: g, enumerable: true, writable: true, configurable: true });
+    }
     return {
       active: raw.active,
       ...(detectors ? { detectors } : {}),
+      ...(geofences ? { geofences } : {}),
       ...(typeof raw.trueSince === 'number' ? { trueSince: raw.trueSince } : {}),
       ...(typeof raw.lastTs === 'number' ? { lastTs: raw.lastTs } : {}),
       ...(typeof raw.rev === 'number' ? { rev: raw.rev } : {}),

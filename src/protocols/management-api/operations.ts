@@ -988,6 +988,55 @@ export interface Operations {
       createdAt: number;
     };
   };
+  /** Create a zone of the tenant, a profile or a device (a circle or a polygon) (POST /api/zones) */
+  createZone: {
+    method: "POST";
+    path: "/api/zones";
+    input: {
+      body: {
+        name: string;
+        ownerType?: "tenant" | "profile" | "device";
+        /** the profile's or device's id */
+        ownerId?: string;
+        /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+        geometry: {
+          type: "Polygon";
+          /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+          coordinates: number[][][];
+        } | {
+          type: "Point";
+          /** [lon, lat] (GeoJSON order) */
+          coordinates: number[];
+          /** metres */
+          radius: number;
+        };
+        /** default 20 */
+        marginM?: number;
+      };
+    };
+    response: {
+      id: string;
+      name: string;
+      ownerType: "tenant" | "profile" | "device";
+      ownerId?: string;
+      /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+      geometry: {
+        type: "Polygon";
+        /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+        coordinates: number[][][];
+      } | {
+        type: "Point";
+        /** [lon, lat] (GeoJSON order) */
+        coordinates: number[];
+        /** metres */
+        radius: number;
+      };
+      /** hysteresis band outside the boundary, metres */
+      marginM: number;
+      createdAt: number;
+      updatedAt: number;
+    };
+  };
   /** Delete a customer: 409 while it has sub-customers or users; its devices and dashboards become unassigned (DELETE /api/customers/{id}) */
   deleteCustomer: {
     method: "DELETE";
@@ -1141,6 +1190,17 @@ export interface Operations {
   deleteUser: {
     method: "DELETE";
     path: "/api/users/{id}";
+    input: {
+      params: {
+        id: string;
+      };
+    };
+    response: undefined;
+  };
+  /** Delete a zone (rule calls naming it answer null) (DELETE /api/zones/{id}) */
+  deleteZone: {
+    method: "DELETE";
+    path: "/api/zones/{id}";
     input: {
       params: {
         id: string;
@@ -2144,6 +2204,46 @@ export interface Operations {
       recoveryCodesLeft: number;
     };
   };
+  /** One trip with its track (GET /api/devices/{id}/trips/{tripId}) */
+  getTrip: {
+    method: "GET";
+    path: "/api/devices/{id}/trips/{tripId}";
+    input: {
+      params: {
+        id: string;
+        tripId: string;
+      };
+    };
+    response: {
+      id: string;
+      startTs: number;
+      endTs: number;
+      start: {
+        lat: number;
+        lon: number;
+      };
+      end: {
+        lat: number;
+        lon: number;
+      };
+      /** haversine sum over the accepted positions, metres */
+      distanceM: number;
+      maxSpeedKmh: number;
+      /** time standing still inside the trip (stops and shorter waits) */
+      idleMs: number;
+      /** standstills of at least 2 minutes inside the trip */
+      stops: ({
+        lat: number;
+        lon: number;
+        fromTs: number;
+        toTs: number;
+      })[];
+      /** still under way */
+      open: boolean;
+      /** [ts, lat, lon] of the accepted positions (thinned to at most 2000) */
+      track: number[][];
+    };
+  };
   /** Dashboard settings (map tile server; null: none, the map works offline) (GET /api/ui-config) */
   getUiConfig: {
     method: "GET";
@@ -2152,6 +2252,38 @@ export interface Operations {
     response: {
       tileUrl: string | null;
       tileAttribution: string | null;
+    };
+  };
+  /** One zone (GET /api/zones/{id}) */
+  getZone: {
+    method: "GET";
+    path: "/api/zones/{id}";
+    input: {
+      params: {
+        id: string;
+      };
+    };
+    response: {
+      id: string;
+      name: string;
+      ownerType: "tenant" | "profile" | "device";
+      ownerId?: string;
+      /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+      geometry: {
+        type: "Polygon";
+        /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+        coordinates: number[][][];
+      } | {
+        type: "Point";
+        /** [lon, lat] (GeoJSON order) */
+        coordinates: number[];
+        /** metres */
+        radius: number;
+      };
+      /** hysteresis band outside the boundary, metres */
+      marginM: number;
+      createdAt: number;
+      updatedAt: number;
     };
   };
   /** Create devices from CSV (text/csv body, or JSON {"csv": "..."}) (POST /api/devices/import) */
@@ -2743,6 +2875,52 @@ export interface Operations {
       createdAt: number;
     })[];
   };
+  /** A device's trips that started in [from, to), newest first: places, distance, duration, stops, max speed, idle time (GET /api/devices/{id}/trips) */
+  listTrips: {
+    method: "GET";
+    path: "/api/devices/{id}/trips";
+    input: {
+      params: {
+        id: string;
+      };
+      query?: {
+        /** ms since epoch; default 0 */
+        from?: number;
+        /** ms since epoch; default now + 1 day */
+        to?: number;
+        limit?: number;
+      };
+    };
+    response: {
+      items: ({
+        id: string;
+        startTs: number;
+        endTs: number;
+        start: {
+          lat: number;
+          lon: number;
+        };
+        end: {
+          lat: number;
+          lon: number;
+        };
+        /** haversine sum over the accepted positions, metres */
+        distanceM: number;
+        maxSpeedKmh: number;
+        /** time standing still inside the trip (stops and shorter waits) */
+        idleMs: number;
+        /** standstills of at least 2 minutes inside the trip */
+        stops: ({
+          lat: number;
+          lon: number;
+          fromTs: number;
+          toTs: number;
+        })[];
+        /** still under way */
+        open: boolean;
+      })[];
+    };
+  };
   /** The caller's tenant's users, oldest first (users:read) (GET /api/users) */
   listUsers: {
     method: "GET";
@@ -2757,6 +2935,41 @@ export interface Operations {
       disabled: boolean;
       createdAt: number;
     })[];
+  };
+  /** The tenant's zones (geofences), by name; filter by owner (GET /api/zones) */
+  listZones: {
+    method: "GET";
+    path: "/api/zones";
+    input: {
+      query?: {
+        ownerType?: "tenant" | "profile" | "device";
+        ownerId?: string;
+      };
+    };
+    response: {
+      items: ({
+        id: string;
+        name: string;
+        ownerType: "tenant" | "profile" | "device";
+        ownerId?: string;
+        /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+        geometry: {
+          type: "Polygon";
+          /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+          coordinates: number[][][];
+        } | {
+          type: "Point";
+          /** [lon, lat] (GeoJSON order) */
+          coordinates: number[];
+          /** metres */
+          radius: number;
+        };
+        /** hysteresis band outside the boundary, metres */
+        marginM: number;
+        createdAt: number;
+        updatedAt: number;
+      })[];
+    };
   };
   /** Exchange email and password for a JWT (POST /api/auth/login) */
   login: {
@@ -2780,6 +2993,31 @@ export interface Operations {
     path: "/api/auth/logout";
     input: Record<string, never>;
     response: undefined;
+  };
+  /** Order a set of stops into a short route (great-circle distances), from an optional start, as a round trip or an open path (POST /api/routes/optimize) */
+  optimizeRoute: {
+    method: "POST";
+    path: "/api/routes/optimize";
+    input: {
+      body: {
+        stops: ({
+          lat: number;
+          lon: number;
+        })[];
+        start?: {
+          lat: number;
+          lon: number;
+        };
+        /** back to the start (or the first stop) at the end; default true */
+        roundTrip?: boolean;
+      };
+    };
+    response: {
+      /** indices into stops, in visiting order */
+      order: number[];
+      /** length of the route in metres, including the legs from (and back to) start */
+      distanceM: number;
+    };
   };
   /** Pause the deployment; admin (409 DEPLOYMENT_STATE when its status does not allow it) (POST /api/ota/deployments/{id}/pause) */
   pauseDeployment: {
@@ -3693,6 +3931,54 @@ export interface Operations {
       createdAt: number;
     };
   };
+  /** Change a zone's name, geometry or margin (rules see it within seconds) (PUT /api/zones/{id}) */
+  updateZone: {
+    method: "PUT";
+    path: "/api/zones/{id}";
+    input: {
+      params: {
+        id: string;
+      };
+      body: {
+        name?: string;
+        /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+        geometry?: {
+          type: "Polygon";
+          /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+          coordinates: number[][][];
+        } | {
+          type: "Point";
+          /** [lon, lat] (GeoJSON order) */
+          coordinates: number[];
+          /** metres */
+          radius: number;
+        };
+        marginM?: number;
+      };
+    };
+    response: {
+      id: string;
+      name: string;
+      ownerType: "tenant" | "profile" | "device";
+      ownerId?: string;
+      /** a GeoJSON Polygon (RFC 7946 §3.1.6), or a circle as a Point with a radius; at most 2000 positions */
+      geometry: {
+        type: "Polygon";
+        /** rings: the outer boundary, then holes; each closed (last position = first), at least 4 positions */
+        coordinates: number[][][];
+      } | {
+        type: "Point";
+        /** [lon, lat] (GeoJSON order) */
+        coordinates: number[];
+        /** metres */
+        radius: number;
+      };
+      /** hysteresis band outside the boundary, metres */
+      marginM: number;
+      createdAt: number;
+      updatedAt: number;
+    };
+  };
   /** Upload a firmware or software package (raw body or multipart/form-data with one file); admin (POST /api/ota/packages) */
   uploadPackage: {
     method: "POST";
@@ -3825,6 +4111,7 @@ export const OPERATIONS = {
   createTenant: ["POST", "/api/tenants"],
   createTenantUser: ["POST", "/api/tenants/{id}/users"],
   createUser: ["POST", "/api/users"],
+  createZone: ["POST", "/api/zones"],
   deleteCustomer: ["DELETE", "/api/customers/{id}"],
   deleteDashboard: ["DELETE", "/api/dashboards/{id}"],
   deleteDevice: ["DELETE", "/api/devices/{id}"],
@@ -3839,6 +4126,7 @@ export const OPERATIONS = {
   deleteRule: ["DELETE", "/api/rules/{id}"],
   deleteTenant: ["DELETE", "/api/tenants/{id}"],
   deleteUser: ["DELETE", "/api/users/{id}"],
+  deleteZone: ["DELETE", "/api/zones/{id}"],
   downloadFirmware: ["GET", "/api/v1/{token}/firmware"],
   downloadPackage: ["GET", "/api/ota/packages/{id}/data"],
   downloadSoftware: ["GET", "/api/v1/{token}/software"],
@@ -3882,7 +4170,9 @@ export const OPERATIONS = {
   getTenant: ["GET", "/api/tenants/{id}"],
   getTenantQuotas: ["GET", "/api/tenants/{id}/quotas"],
   getTotp: ["GET", "/api/auth/totp"],
+  getTrip: ["GET", "/api/devices/{id}/trips/{tripId}"],
   getUiConfig: ["GET", "/api/ui-config"],
+  getZone: ["GET", "/api/zones/{id}"],
   importDevices: ["POST", "/api/devices/import"],
   listAlarms: ["GET", "/api/alarms"],
   listApiKeys: ["GET", "/api/auth/api-keys"],
@@ -3907,9 +4197,12 @@ export const OPERATIONS = {
   listRules: ["GET", "/api/rules"],
   listTelemetryKeys: ["GET", "/api/devices/{id}/telemetry/keys"],
   listTenants: ["GET", "/api/tenants"],
+  listTrips: ["GET", "/api/devices/{id}/trips"],
   listUsers: ["GET", "/api/users"],
+  listZones: ["GET", "/api/zones"],
   login: ["POST", "/api/auth/login"],
   logout: ["POST", "/api/auth/logout"],
+  optimizeRoute: ["POST", "/api/routes/optimize"],
   pauseDeployment: ["POST", "/api/ota/deployments/{id}/pause"],
   pollDeviceRpc: ["GET", "/api/v1/{token}/rpc"],
   pollSharedAttributes: ["GET", "/api/v1/{token}/attributes/updates"],
@@ -3947,6 +4240,7 @@ export const OPERATIONS = {
   updateRole: ["PATCH", "/api/roles/{id}"],
   updateTenant: ["PATCH", "/api/tenants/{id}"],
   updateUser: ["PATCH", "/api/users/{id}"],
+  updateZone: ["PUT", "/api/zones/{id}"],
   uploadPackage: ["POST", "/api/ota/packages"],
   validateRule: ["POST", "/api/rules/validate"],
 } as const satisfies { readonly [K in keyof Operations]: readonly [Operations[K]['method'], Operations[K]['path']] };

@@ -10,6 +10,8 @@ import type { JsonValue } from '../../domain/telemetry.js';
 import type { KeyModel } from '../../domain/forecast/key-model.js';
 import type { AttributeStore, BusEvents, Clock, TelemetryStore } from '../../ports.js';
 import type { ModelCache } from './models.js';
+import type { ZoneCache } from './zones.js';
+import type { Zone } from '../../domain/zones/zone.js';
 
 /** A renamed or re-profiled device is picked up within this time. */
 const DEVICE_TTL_MS = 30_000;
@@ -48,6 +50,8 @@ interface RuleSetNeeds {
   readonly attributes: boolean;
   /** Some rule calls expected/deviation/forecastMin/forecastMax (roll-up models). */
   readonly models: boolean;
+  /** Some rule calls entered/left/dwell (the tenant's zones). */
+  readonly zones: boolean;
 }
 
 /** What a set of rules (an array from RuleIndex.forDevice, shared per device) reads: computed once per array. */
@@ -58,7 +62,7 @@ function needsOf(rules: readonly CompiledRule[]): RuleSetNeeds {
   if (!needs) {
     const keys = new Set<string>();
     for (const r of rules) for (const k of latestKeysOf(r)) keys.add(k);
-    needs = { keys: [...keys], attributes: rules.some((r) => r.analysis.attributes.length > 0), models: rules.some((r) => r.analysis.models.length > 0) };
+    needs = { keys: [...keys], attributes: rules.some((r) => r.analysis.attributes.length > 0), models: rules.some((r) => r.analysis.models.length > 0), zones: rules.some((r) => r.analysis.geofences.length > 0) };
     needsMemo.set(rules, needs);
   }
   return needs;
@@ -82,6 +86,10 @@ class DeviceLookups implements Lookups {
   model(key: string): KeyModel | undefined {
     return this.contexts.models?.get(this.deviceId, key);
   }
+
+  zone(ref: string): Zone | undefined {
+    return this.contexts.zoneOf(this.deviceId, ref);
+  }
 }
 
 export class DeviceContexts {
@@ -96,6 +104,8 @@ export class DeviceContexts {
     private readonly deps: { store: Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'>; registry: DeviceLookup; clock: Clock },
     /** Roll-up models for expected/deviation/forecast calls; absent = those calls answer null. */
     readonly models?: ModelCache,
+    /** Tenants' zones for entered/left/dwell; absent = those calls answer null. */
+    readonly zones?: ZoneCache,
   ) {}
 
   /** The cached device when it is fresh, without waiting; undefined means: ask `device()`. */
@@ -129,6 +139,10 @@ export class DeviceContexts {
     const needs = needsOf(rules);
     for (const k of needs.keys) if (!latest.known.has(k)) return false;
     if (needs.models && this.models && !this.models.isLoaded(deviceId, rules)) return false;
+    if (needs.zones && this.zones) {
+      const device = this.devices.get(deviceId)?.device;
+      if (!device || !this.zones.isLoaded(device.tenantId)) return false;
+    }
     return !needs.attributes || this.attributes.has(deviceId);
   }
 
@@ -148,6 +162,16 @@ export class DeviceContexts {
     }
     if (!this.attributes.has(deviceId) && needsOf(rules).attributes) await this.loadAttributes(deviceId);
     if (needsOf(rules).models && this.models) await this.models.load(deviceId, rules);
+    if (needsOf(rules).zones && this.zones) {
+      const device = await this.device(deviceId);
+      if (device) await this.zones.load(device.tenantId);
+    }
+  }
+
+  /** A zone the device sees (its own, its profile's, its tenant's), by id or name. */
+  zoneOf(deviceId: string, ref: string): Zone | undefined {
+    const device = this.devices.get(deviceId)?.device;
+    return device && this.zones ? this.zones.zone(device, ref) : undefined;
   }
 
   /** Reads all scopes; a change announced while reading means the read may be stale: read again. */

@@ -25,13 +25,14 @@ import { subjectFor } from '../../domain/subjects.js';
 import type { JsonValue, Point } from '../../domain/telemetry.js';
 import { messagesOf } from './messages.js';
 import { RulePartitions, type RuleClusterDeps } from './partitions.js';
-import type { AttributeStore, Bus, BusDelivery, BusEvents, Clock, Firing, FiringKey, Logger, RuleStore, TelemetryStore } from '../../ports.js';
+import type { AttributeStore, Bus, BusDelivery, BusEvents, Clock, Firing, FiringKey, Logger, RuleStore, TelemetryStore, ZoneStore } from '../../ports.js';
 import type { ActionCatalog, ActionDeps } from './actions/index.js';
 import type { ActionContext } from './actions/types.js';
 import { DeviceContexts, type DeviceLookup } from './device-context.js';
 import { ModelCache } from './models.js';
 import { RuleIndex } from './rule-index.js';
 import { RuleStateCache } from './state-cache.js';
+import { ZoneCache } from './zones.js';
 import type { RuleMetrics } from '../../ports/metrics.js';
 
 export type { RuleMetrics };
@@ -49,7 +50,7 @@ export interface GroupMembership {
 }
 
 export interface RuleEngineDeps {
-  readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'> & Partial<Pick<TelemetryStore, 'queryAggregated'>>;
+  readonly store: Pick<RuleStore, 'listRules' | 'loadRuleState' | 'saveRuleState'> & Pick<TelemetryStore, 'latest'> & Pick<AttributeStore, 'getAttributes'> & Partial<Pick<TelemetryStore, 'queryAggregated'>> & Partial<Pick<ZoneStore, 'listZones'>>;
   readonly registry: DeviceLookup;
   readonly bus: Bus;
   readonly clock: Clock;
@@ -86,6 +87,8 @@ export const RULE_GROUPS = { telemetry: 'rules-telemetry', attributes: 'rules-at
 export class RuleEngine {
   readonly index: RuleIndex;
   readonly contexts: DeviceContexts;
+  /** The tenants' zones (entered/left/dwell); the zone service invalidates a tenant after a change. */
+  readonly zones: ZoneCache | undefined;
   private readonly states: RuleStateCache;
   /** Cluster mode: the partitions this node works on, checkpointed with fencing (partitions.ts). */
   private readonly partitions: RulePartitions | undefined;
@@ -114,7 +117,9 @@ export class RuleEngine {
     groups?.onChange(() => this.index.membershipChanged());
     const rollups = deps.store.queryAggregated ? { queryAggregated: deps.store.queryAggregated.bind(deps.store) } : undefined;
     const models = rollups ? new ModelCache({ store: rollups, clock: deps.clock, logger: deps.logger }) : undefined;
-    this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock }, models);
+    const zoneStore = deps.store.listZones ? { listZones: deps.store.listZones.bind(deps.store) } : undefined;
+    this.zones = zoneStore ? new ZoneCache({ store: zoneStore, clock: deps.clock }) : undefined;
+    this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock }, models, this.zones);
     this.states = new RuleStateCache(deps.store, deps.clock, deps.logger);
     this.partitions = deps.cluster ? new RulePartitions(deps.cluster, this.states, deps.clock, deps.logger, (f) => this.redispatch(f)) : undefined;
     this.metrics = deps.metrics ?? noopRuleMetrics;
@@ -351,7 +356,7 @@ export class RuleEngine {
         const rule = rules[i] as CompiledRule;
         const state = states ? (states[i] as RuleState) : (this.states.peek(rule.rule.id, device.id, rule.rule.updatedAt) as RuleState);
         if (keepsHistory(rule)) {
-          feedWindows(rule, state, message);
+          feedWindows(rule, state, message, this.contexts.lookups(device.id));
           this.states.markDirty(rule.rule.id, device.id);
         }
         if (rule.rule.trigger !== 'telemetry') continue;

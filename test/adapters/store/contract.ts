@@ -16,6 +16,7 @@ import { retentionContract } from './contract-retention.js';
 import { identityContract } from './contract-identity.js';
 import { otaContract } from './contract-ota.js';
 import { otaDeploymentContract } from './contract-ota-deployments.js';
+import { zoneContract } from './contract-zones.js';
 
 export type StoreFactory = () => Store | Promise<Store>;
 
@@ -834,6 +835,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     otaContract(() => store);
     otaDeploymentContract(() => store);
     identityContract(() => store);
+    zoneContract(() => store);
 
     describe('close', () => {
       it('rejects every call after close; closing twice is fine', async () => {

@@ -12,6 +12,7 @@ import { formatHinted, type KeyHint } from './key-hints.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { firmwareSection } from './device-firmware.js';
+import { tripsSection } from './device-trips.js';
 import { credentialsSection } from './credentials.js';
 import { firstChart, type FirstChart } from './device-first-chart.js';
 import { loadOverlays } from './device-overlays.js';
@@ -479,6 +480,8 @@ export function devicePage(deviceId: string): View {
   const clock = setInterval(() => refreshTimes(el), 15_000);
   disposers.push(() => clearInterval(clock));
 
+  const trips = tripsSection(deviceId);
+  disposers.push(trips.dispose);
   const el = h(
     'section',
     { class: 'page device' },
@@ -490,6 +493,7 @@ export function devicePage(deviceId: string): View {
     h('div', { class: 'grid' }, latest, cmdSection),
     chartSection,
     h('div', { class: 'grid' }, alarmSection, attrSection),
+    trips.el,
     firmwareSection(deviceId),
     credentialsSection(deviceId),
     manage.el,

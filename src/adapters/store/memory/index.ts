@@ -47,6 +47,8 @@ import { createMemoryOtaDeployments } from './ota-deployments.js';
 import { createMemoryIntegrations } from './integrations.js';
 import { createMemoryMqttGrants } from './mqtt-grants.js';
 import { createMemoryQuotas } from './quotas.js';
+import { createMemoryZones } from './zones.js';
+import { createMemoryTrips } from './trips.js';
 import { createMemoryRules } from './rules.js';
 import { createMemoryTelemetry } from './telemetry.js';
 import { createMemorySignin } from './signin.js';
@@ -379,6 +381,8 @@ export function createMemoryStore(): Store {
     // device-to-device MQTT grants (memory/mqtt-grants.ts)
     ...createMemoryMqttGrants(),
     ...createMemoryQuotas((id) => tenants.has(id), tenantNotFound),
+    ...createMemoryZones(),
+    ...createMemoryTrips(),
     // audit log (memory/audit.ts)
     ...audit,
 

@@ -17,6 +17,8 @@ import { createPgIntegrations } from './integrations.js';
 import { createPgMqttGrants } from './mqtt-grants.js';
 import { createPgOtaKeys } from './ota-keys.js';
 import { createPgQuotas } from './quotas.js';
+import { createPgZones } from './zones.js';
+import { createPgTrips } from './trips.js';
 import { createPgSignin } from './signin.js';
 import { createPgTenancy } from './tenancy.js';
 import { createPool, inTx, quoteIdent, type PgOptions } from './db.js';
@@ -84,6 +86,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
     ...createPgSignin(pool),
     ...createPgMqttGrants(pool),
     ...createPgQuotas(pool),
+    ...createPgZones(pool),
+    ...createPgTrips(pool),
     ...createPgOtaKeys(pool),
     ...createPgTenancy(pool),
     ...createPgCustomers(pool),

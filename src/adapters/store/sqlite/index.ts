@@ -26,6 +26,8 @@ import { createSqliteOtaDeployments } from './ota-deployments.js';
 import { createSqliteIntegrations } from './integrations.js';
 import { createSqliteMqttGrants } from './mqtt-grants.js';
 import { createSqliteQuotas } from './quotas.js';
+import { createSqliteZones } from './zones.js';
+import { createSqliteTrips } from './trips.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteRegistry } from './registry.js';
 import { createSqliteRules } from './rules.js';
@@ -139,6 +141,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): { store: Store; broke
     ...createSqliteIntegrations(db),
     ...createSqliteMqttGrants(db),
     ...createSqliteQuotas(db),
+    ...createSqliteZones(db),
+    ...createSqliteTrips(db),
     ...createSqliteTenancy(db),
     ...createSqliteCustomers(db),
     ...audit,

@@ -17,6 +17,7 @@ import { V17_INTEGRATIONS } from './integrations.js';
 import { V21_MQTT_GRANTS } from './mqtt-grants.js';
 import { V22_TENANT_QUOTAS } from './quotas.js';
 import { V24_OTA_SIGNING } from './ota-keys.js';
+import { V25_ZONES_TRIPS } from './zones.js';
 import { V18_TENANCY } from './tenancy.js';
 import { V19_CUSTOMERS_GROUPS } from './customers.js';
 import { V1_REGISTRY, V1_TELEMETRY, V1_USERS, V2_ALARMS_COMMANDS, V3_RULES, V4_TELEMETRY_LOG, V5_DASHBOARDS, V6_TS_HOURLY, V7_AUDIT, V8_USER_REVOCATION, V10_BUS_OUTBOX, V20_SIGNIN } from './schema-ddl.js';
@@ -150,6 +151,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 24,
     description: 'OTA: signing keys (public), per-tenant policy; packages gain signature, minimum version, external URL and delta base',
     up: (db) => db.exec(V24_OTA_SIGNING),
+  },
+  {
+    version: 25,
+    description: 'zones (geofences) of tenants, profiles and devices; trips and trip trackers (issue 17)',
+    up: (db) => db.exec(V25_ZONES_TRIPS),
   },
   {
     version: 26,
