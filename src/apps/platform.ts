@@ -13,7 +13,7 @@ import { secureDataDir } from './data-dir.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { createBus } from './bus.js';
 import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
-import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
+import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Presence, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { RawPayloads } from '../services/raw-payloads.js';
 import { DownlinkEncoder } from '../services/downlinks.js';
@@ -54,7 +54,6 @@ import { createOidcSignin } from './oidc.js';
 import { RpcService } from '../services/rpc.js';
 import { IdAllocator, RPC_ID_SEQUENCE } from '../services/ids.js';
 import { Reachability } from '../services/reachability.js';
-import { MemoryPresence } from '../adapters/presence/memory/presence.js';
 import { loadNodeId } from './node-id.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
@@ -103,6 +102,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let tokens: TokenHasher;
   let credentialKey: Buffer | undefined;
   let bus: Bus;
+  let presence: Presence;
+  let closeShared: () => Promise<void>;
   try {
     bus = await createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built (or reached) refuses the start before the store opens
   } catch (err) {
@@ -112,7 +113,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   try {
     credentialKey = loadCredentialKey(config);
     tokens = new TokenHasher(credentialKey);
-    ({ store, brokerState } = await openStore(config, logger, tokens));
+    ({ store, brokerState, presence, closeShared } = await openStore(config, logger, tokens, clock));
   } catch (err) {
     await bus.close(); // a NATS connection left open would keep the process alive
     dataDirLock.release();
@@ -125,12 +126,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.info({ nodeId }, 'node identity');
   } catch (err) {
     await store.close();
+    await closeShared();
     await bus.close();
     dataDirLock.release();
     throw err;
   }
-  // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
-  const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
   const decoders: PayloadDecoders = config.decoders.enabled
@@ -152,6 +152,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await tenantStatus.start(logger);
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
+    await closeShared();
     await bus.close();
     throw err;
   }
@@ -174,6 +175,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
     await store.close();
+    await closeShared();
     await bus.close();
     dataDirLock.release();
     throw err;
@@ -400,6 +402,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
+    await closeShared();
     rpc.close();
     decoders.close();
     await bus.close();
