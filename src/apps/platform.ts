@@ -22,6 +22,7 @@ import { WorkerQuickJsDecoders } from '../adapters/decoders/quickjs/worker-decod
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { openStore } from './open-store.js';
+import { BusMqttClusterLink } from '../services/mqtt-cluster.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
 import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
@@ -356,7 +357,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sparkplugInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics, logger: mqttLogger }),
     deviceApiInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics }),
   ];
-  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState, ...mqttAccess.transportOptions });
+  // On a shared bus other nodes may hold sessions: takeover and routing go through it (one node on the memory bus needs neither).
+  const mqttCluster = config.bus.kind === 'memory' ? undefined : new BusMqttClusterLink(bus, nodeId, mqttLogger);
+  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState, ...(mqttCluster ? { cluster: mqttCluster } : {}), ...mqttAccess.transportOptions });
   mqttAccess.bind(mqtt);
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];

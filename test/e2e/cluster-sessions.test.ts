@@ -124,3 +124,75 @@ test('a persistent command to an offline device waits in the outbox and is deliv
     }
   }
 });
+
+/** Resolves with the reason code of the DISCONNECT the server sent (undefined: closed without one), on close. */
+function closedBy(client: mqtt.MqttClient): Promise<number | undefined> {
+  let reason: number | undefined;
+  client.on('disconnect', (packet) => (reason = packet.reasonCode));
+  return new Promise((resolve) => client.once('close', () => resolve(reason)));
+}
+
+test('session takeover across nodes: the same client id connecting to the other node closes the first connection (MQTT 5: 0x8E; 3.1.1: closed)', async () => {
+  const device = await a.api.createDevice('roamer');
+  const first = await deviceOn(a, device.accessToken, 'roamer-1');
+  const firstClosed = closedBy(first.client);
+  const second = await deviceOn(b, device.accessToken, 'roamer-1');
+  try {
+    assert.equal(await firstClosed, 0x8e, 'DISCONNECT Session taken over');
+    // The session now on B is the one commands reach, through either node.
+    const command = await a.api.request<{ status: string; response?: unknown }>('POST', `/api/devices/${device.id}/commands`, { method: 'where', params: {}, timeoutMs: 10_000 });
+    assert.equal(command.body.status, 'SUCCESSFUL', JSON.stringify(command.body));
+    assert.deepEqual([first.requests, second.requests], [[], ['where']]);
+
+    // MQTT 3.1.1 has no DISCONNECT from the server: the older connection is closed.
+    const v4 = await connectMqtt(b.server.ports.mqtt, { username: device.accessToken, clientId: 'roamer-2', protocolVersion: 4 });
+    const v4Closed = closedBy(v4);
+    const again = await connectMqtt(a.server.ports.mqtt, { username: device.accessToken, clientId: 'roamer-2', protocolVersion: 4 });
+    assert.equal(await v4Closed, undefined);
+    assert.equal(again.connected, true);
+    await again.endAsync();
+  } finally {
+    first.client.end(true);
+    await second.client.endAsync();
+  }
+});
+
+test('device-to-device topics are routed across nodes once, under the subscriber’s ACL; retained messages are kept on every node', async () => {
+  const sensor = await a.api.createDevice('d2d-sensor');
+  const panel = await a.api.createDevice('d2d-panel');
+  const stranger = await a.api.createDevice('d2d-stranger');
+  const grant = await a.api.request('POST', '/api/grants', { subject: { deviceId: panel.id }, actions: ['subscribe'], topic: 'devices/d2d-sensor/#' });
+  assert.equal(grant.status, 201, JSON.stringify(grant.body));
+
+  const sensorClient = await connectMqtt(a.server.ports.mqtt, { username: sensor.accessToken, clientId: 'd2d-sensor', protocolVersion: 5 });
+  const panelClient = await connectMqtt(b.server.ports.mqtt, { username: panel.accessToken, clientId: 'd2d-panel', protocolVersion: 5 });
+  const strangerClient = await connectMqtt(b.server.ports.mqtt, { username: stranger.accessToken, clientId: 'd2d-stranger', protocolVersion: 5 });
+  const received: string[] = [];
+  panelClient.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
+  try {
+    const granted = await panelClient.subscribeAsync('devices/d2d-sensor/#', { qos: 1 });
+    assert.equal(granted[0]?.qos, 1);
+    // The ACL is checked where the subscriber is: B refuses the stranger's subscription (0x87).
+    await assert.rejects(strangerClient.subscribeAsync('devices/d2d-sensor/#', { qos: 1 }), (err: { packet?: { granted?: number[] } }) => err.packet?.granted?.[0] === 0x87);
+
+    await sensorClient.publishAsync('devices/d2d-sensor/temp', '21.5', { qos: 1 });
+    await sensorClient.publishAsync('devices/d2d-sensor/state', 'on', { qos: 1, retain: true });
+    await eventually(async () => (received.length >= 2 ? true : undefined), 10_000, 'the messages on B');
+    // A last message in order after the two: when it arrives, no duplicate of those is still on its way.
+    await sensorClient.publishAsync('devices/d2d-sensor/end', '.', { qos: 1 });
+    await eventually(async () => (received.length >= 3 ? true : undefined), 10_000, 'the last message on B');
+    assert.deepEqual(received, ['devices/d2d-sensor/temp 21.5', 'devices/d2d-sensor/state on', 'devices/d2d-sensor/end .']);
+
+    // Retained on B too: a new subscription there gets it with RETAIN set.
+    const late = await connectMqtt(b.server.ports.mqtt, { username: panel.accessToken, clientId: 'd2d-panel-late', protocolVersion: 5 });
+    try {
+      const retained = new Promise<[string, string, boolean]>((resolve) => late.once('message', (topic, payload, packet) => resolve([topic, payload.toString(), packet.retain])));
+      await late.subscribeAsync('devices/d2d-sensor/state', { qos: 1 });
+      assert.deepEqual(await retained, ['devices/d2d-sensor/state', 'on', true]);
+    } finally {
+      await late.endAsync();
+    }
+  } finally {
+    await Promise.all([sensorClient.endAsync(), panelClient.endAsync(), strangerClient.endAsync()]);
+  }
+});

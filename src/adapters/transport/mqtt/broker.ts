@@ -14,11 +14,13 @@ import type { TransportMetrics } from '../../../ports/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
 import type { Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
+import { BrokerCluster, type ClusterHost } from './cluster.js';
 import { Connection } from './connection.js';
 import { NEVER_EXPIRES, type BrokerContext, type BrokerOptions, type ResolvedOptions } from './context.js';
 import { PacketDecoder } from './frames.js';
 import { BrokerPersistence, type PersistenceHost } from './persistence.js';
 import { RetainedStore } from './retained.js';
+import { pickMember, type SharedGroup } from './shared-groups.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedUse } from './retained-quota.js';
 import { Message, Session, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
@@ -44,12 +46,6 @@ const QLOBBER_OPTIONS = {
   cache_splits: 4096,
 };
 
-interface SharedGroup {
-  readonly filter: string;
-  readonly members: Subscription[];
-  next: number;
-}
-
 /** One isolated topic space. */
 class Space {
   constructor(readonly key: string) {}
@@ -72,10 +68,12 @@ function wildStart(filter: string): boolean {
   return c === 0x2b || c === 0x23;
 }
 
-export class MqttBroker implements BrokerContext, PersistenceHost {
+export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
   readonly options: ResolvedOptions;
   /** Writes persistent sessions and retained messages behind (persistence.ts); undefined: memory only. */
   readonly persistence: BrokerPersistence | undefined;
+  /** The other nodes of a cluster (cluster.ts); undefined: this node alone. */
+  private readonly cluster: BrokerCluster | undefined;
   readonly metrics: TransportMetrics;
   readonly logger: Logger;
   private readonly sessions = new Map<string, Session>();
@@ -122,6 +120,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     );
     const metrics = this.metrics;
     this.persistence = options.state && new BrokerPersistence(options.state, this, options.logger, metrics);
+    this.cluster = options.cluster && new BrokerCluster(options.cluster, this, options.logger);
     const dropLog = new ThrottledWarning(options.logger, 'mqtt session queue full: oldest messages dropped');
     this.sessionCap = new ThrottledWarning(options.logger, 'mqtt session limit reached: CONNECT refused');
     this.sessionEnv = {
@@ -227,6 +226,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     session.principal = principal;
     session.expiryInterval = expiry;
     this.persistence?.attached(session);
+    this.cluster?.attached(session);
     return { session, present };
   }
 
@@ -236,6 +236,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
    */
   detach(session: Session, will: Message | undefined, willDelay: number): void {
     session.link = undefined;
+    this.cluster?.detached(session);
     this.persistence?.detached(session);
     if (will) {
       if (willDelay <= 0) this.route(session.spaceKey, will);
@@ -381,6 +382,12 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
    * member of each matching shared-subscription group (§4.8.2).
    */
   route(spaceKey: string, msg: Message, owner = msg.origin ?? ''): void {
+    this.cluster?.routed(spaceKey, msg, owner);
+    this.routeHere(spaceKey, msg, owner);
+  }
+
+  /** route() on this node only: what another node forwarded (cluster.ts). */
+  routeHere(spaceKey: string, msg: Message, owner: string): void {
     const space = this.space(spaceKey);
     if (msg.retain && !this.retain(space, msg, owner)) {
       // Over quota: delivered to today's subscribers like any message, but not kept (and not
@@ -416,27 +423,11 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     }
     for (const group of space.shared.match(msg.topic)) {
       if (dollar && wildStart(group.filter)) continue;
-      const sub = this.pickMember(group);
+      const sub = pickMember(group);
       if (sub) {
         sub.session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, msg.retain && sub.retainAsPublished, sub.subId === undefined ? undefined : [sub.subId]);
       }
     }
-  }
-
-  /** Round robin over the group, preferring connected members. */
-  private pickMember(group: SharedGroup): Subscription | undefined {
-    const n = group.members.length;
-    let fallback: Subscription | undefined;
-    for (let i = 0; i < n; i++) {
-      const sub = group.members[(group.next + i) % n] as Subscription;
-      if (sub.session.link) {
-        group.next = (group.next + i + 1) % n;
-        return sub;
-      }
-      fallback ??= sub;
-    }
-    group.next = (group.next + 1) % Math.max(n, 1);
-    return fallback;
   }
 
   /** Publishes from inside the process (tests, tools): routed like a client's PUBLISH. */
@@ -462,6 +453,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     for (const s of this.sessions.values()) s.clearTimers();
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.cluster?.close();
     await this.persistence?.flush(); // the disconnects above included
   }
 
@@ -474,6 +466,12 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
   /** Loads the persisted sessions and retained messages; before the listeners accept anyone. */
   async restore(): Promise<void> {
     await this.persistence?.restore();
+    this.cluster?.start();
+  }
+
+  takenElsewhere(key: string): void {
+    const link = this.sessions.get(key)?.link;
+    if (link instanceof Connection) link.takeover();
   }
 
   adoptSession(key: string, clientId: string, spaceKey: string, expiryInterval: number, remainingMs: number | undefined): Session {
