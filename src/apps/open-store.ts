@@ -6,10 +6,12 @@
  */
 import type { Config } from './config.js';
 import { openDataDir, secureDataDir } from './data-dir.js';
+import { loadNodeId } from './node-id.js';
 import { MemoryPresence } from '../adapters/presence/memory/presence.js';
 import { PostgresPresence } from '../adapters/presence/postgres/presence.js';
 import { createMemoryBrokerState } from '../adapters/store/memory/broker-state.js';
 import { createMemoryStore } from '../adapters/store/memory/index.js';
+import { createPgBrokerState } from '../adapters/store/postgres/broker-state.js';
 import { createPool } from '../adapters/store/postgres/db.js';
 import { createPostgresStore } from '../adapters/store/postgres/index.js';
 import type { BrokerStateStore, Clock, Logger, Presence, Store } from '../ports.js';
@@ -29,12 +31,13 @@ export async function openStore(config: Config, logger: Logger, tokens: TokenHas
   if (config.store.kind === 'postgres') {
     secureDataDir(config.dataDir, logger); // ports.json, the credential key and OTA blobs still go there
     const store = await createPostgresStore({ ...config.store.postgres, logger: logger.child({ component: 'store' }) });
-    // Presence is asked on every connect, disconnect and command: a few connections of its own,
-    // so a busy ingest pool does not hold routing up. Its table comes from the store's migrations.
-    const pool = createPool({ ...config.store.postgres, poolSize: Math.min(4, config.store.postgres.poolSize) });
-    pool.on('error', (err) => logger.warn({ err }, 'postgres presence connection lost'));
-    // The broker's sessions and retained messages are not kept in PostgreSQL yet: in memory, per node.
-    return { store, brokerState: createMemoryBrokerState(), presence: new PostgresPresence(pool), closeShared: () => pool.end() };
+    // Presence and the MQTT broker's state are written on connects, disconnects and commands: a few
+    // connections of their own, so a busy ingest pool does not hold sessions up. Their tables come
+    // from the store's migrations; both are shared by every node (sessions are held per node id).
+    const pool = createPool({ ...config.store.postgres, poolSize: Math.min(6, config.store.postgres.poolSize) });
+    pool.on('error', (err) => logger.warn({ err }, 'postgres session-state connection lost'));
+    const brokerState = createPgBrokerState(pool, loadNodeId(config));
+    return { store, brokerState, presence: new PostgresPresence(pool), closeShared: () => pool.end() };
   }
   // One process: presence in memory.
   if (config.store.kind === 'memory') {

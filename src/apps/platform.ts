@@ -480,6 +480,13 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     attributes,
     rpc,
     nodeId,
+    async onNodeGone(gone) {
+      if (gone === nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
+      const expired = await presence.expireNode(gone);
+      await mqtt.broker.adoptNode(gone);
+      logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
+      return expired.map((e) => e.deviceId);
+    },
     alarms,
     commands,
     rules,

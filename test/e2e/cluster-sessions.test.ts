@@ -49,6 +49,7 @@ before(async () => {
   b = await startNode('b', dirs[0]);
 });
 after(async () => {
+  if (process.env.E2E_DUMP) for (const server of nodes) console.log(server.output());
   for (const server of nodes) {
     server.child.kill('SIGTERM');
     await waitForExit(server.child);
@@ -194,5 +195,55 @@ test('device-to-device topics are routed across nodes once, under the subscriber
     }
   } finally {
     await Promise.all([sensorClient.endAsync(), panelClient.endAsync(), strangerClient.endAsync()]);
+  }
+});
+
+/** Connects and resolves with the client and whether the server had the session (CONNACK Session Present). */
+async function connectKept(node: Node, token: string, clientId: string): Promise<{ client: mqtt.MqttClient; present: boolean; inbox: string[] }> {
+  const { default: mqttjs } = await import('mqtt');
+  const client = mqttjs.connect(`mqtt://127.0.0.1:${node.server.ports.mqtt}`, { username: token, clientId, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  const inbox: string[] = [];
+  client.on('message', (topic, payload) => inbox.push(`${topic} ${payload.toString()}`));
+  const present = await new Promise<boolean>((resolve, reject) => {
+    client.once('connect', (connack) => resolve(connack.sessionPresent));
+    client.once('error', reject);
+  });
+  return { client, present, inbox };
+}
+
+test('a Clean Session 0 client reconnecting to the other node gets its subscriptions and the QoS 1 messages queued meanwhile', async () => {
+  const device = await a.api.createDevice('keeper');
+  const first = await connectKept(a, device.accessToken, 'keeper-sub');
+  assert.equal(first.present, false);
+  await first.client.subscribeAsync('devices/keeper/in', { qos: 1 });
+  await first.client.endAsync();
+
+  // Published on B while the session is kept offline on A: A queues it, in the shared state.
+  const publisher = await connectMqtt(b.server.ports.mqtt, { username: device.accessToken, clientId: 'keeper-pub', protocolVersion: 5 });
+  await publisher.publishAsync('devices/keeper/in', 'queued-1', { qos: 1 });
+  await publisher.endAsync();
+  const pg = await import('pg');
+  const sql = new pg.default.Client({ connectionString: db.url });
+  await sql.connect();
+  try {
+    // The forward to A and A's write are asynchronous to B's PUBACK: wait until the message is kept.
+    await eventually(async () => ((await sql.query("SELECT 1 FROM mqtt_outbound WHERE topic = 'devices/keeper/in'")).rowCount ? true : undefined), 10_000, 'the queued message in PostgreSQL');
+  } finally {
+    await sql.end();
+  }
+
+  const second = await connectKept(b, device.accessToken, 'keeper-sub');
+  try {
+    assert.equal(second.present, true, 'the session moved to B');
+    await eventually(async () => (second.inbox.length > 0 ? true : undefined), 10_000, 'the queued message on B');
+    assert.deepEqual(second.inbox, ['devices/keeper/in queued-1']);
+    // The subscription moved too: a new message reaches the client on B, once.
+    const again = await connectMqtt(a.server.ports.mqtt, { username: device.accessToken, clientId: 'keeper-pub', protocolVersion: 5 });
+    await again.publishAsync('devices/keeper/in', 'live-2', { qos: 1 });
+    await again.endAsync();
+    await eventually(async () => (second.inbox.length > 1 ? true : undefined), 10_000, 'the live message on B');
+    assert.deepEqual(second.inbox, ['devices/keeper/in queued-1', 'devices/keeper/in live-2']);
+  } finally {
+    await second.client.endAsync();
   }
 });

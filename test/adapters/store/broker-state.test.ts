@@ -107,6 +107,28 @@ for (const [name, open] of [
       }
     });
 
+    it('session keys with NUL separators (as the broker makes them) and backslashes come back as they were', async () => {
+      // Regression: PostgreSQL text refused the NUL in broker session keys ("invalid byte sequence for encoding UTF8: 0x00").
+      const { state, close } = await open();
+      const key = 'tenant-1\u0000dev-1\u0000client\\0\\';
+      try {
+        await state.apply([
+          { op: 'putSession', session: session(key) },
+          { op: 'putOutbound', outbound: outbound(key, 1, { message: { ...outbound(key, 1).message, origin: key } }) },
+          { op: 'putRetained', retained: { space: 't', owner: key, message: { topic: 'r', payload: Buffer.from('x'), qos: 0, retain: true, properties: undefined, expiresAt: 0, origin: key } } },
+        ]);
+        const snap = await state.load();
+        assert.deepEqual(snap.sessions.map((s) => s.key), [key]);
+        assert.deepEqual(snap.outbound.map((o) => [o.sessionKey, o.message.origin]), [[key, key]]);
+        assert.deepEqual(snap.retained.map((r) => [r.owner, r.message.origin]), [[key, key]]);
+        await state.apply([{ op: 'deleteOutbound', sessionKey: key, seq: 1 }, { op: 'deleteSession', key }]);
+        const after = await state.load();
+        assert.deepEqual([after.sessions, after.outbound], [[], []]);
+      } finally {
+        await close();
+      }
+    });
+
     it('deleteSession takes its messages along; deleteOutbound and deleteRetained remove one each', async () => {
       const { state, close } = await open();
       try {

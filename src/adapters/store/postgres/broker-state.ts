@@ -53,17 +53,29 @@ interface RetainedRow extends MessageColumns {
   owner: string;
 }
 
+/**
+ * Session keys (and the origins and owners made of them) separate their parts with NUL, which a
+ * PostgreSQL text value cannot hold: stored with NUL as `\0` and backslash as `\\`, reversibly.
+ */
+function enc(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\u0000/g, '\\0');
+}
+
+function dec(value: string): string {
+  return value.replace(/\\(\\|0)/g, (_m, c: string) => (c === '0' ? '\u0000' : '\\'));
+}
+
 const qosOf = (n: number): 0 | 1 | 2 => (n === 1 || n === 2 ? n : 0);
 
 function message(r: MessageColumns, qos: number, retain: boolean): BrokerMessageRecord {
-  return { topic: r.topic, payload: r.payload, qos: qosOf(qos), retain, properties: r.properties ?? undefined, expiresAt: Number(r.expires_at), origin: r.origin ?? undefined };
+  return { topic: r.topic, payload: r.payload, qos: qosOf(qos), retain, properties: r.properties ?? undefined, expiresAt: Number(r.expires_at), origin: r.origin === null ? undefined : dec(r.origin) };
 }
 
 function sessionFrom(r: SessionRow): BrokerSessionRecord {
   return {
-    key: r.session_key,
+    key: dec(r.session_key),
     space: r.space,
-    clientId: r.client_id,
+    clientId: dec(r.client_id),
     expiryInterval: Number(r.expiry_interval),
     disconnectedAt: r.disconnected_at === null ? undefined : Number(r.disconnected_at),
     subscriptions: JSON.parse(r.subscriptions) as BrokerSubscriptionRecord[],
@@ -72,7 +84,7 @@ function sessionFrom(r: SessionRow): BrokerSessionRecord {
 
 function outboundFrom(r: OutboundRow): BrokerOutboundRecord {
   return {
-    sessionKey: r.session_key,
+    sessionKey: dec(r.session_key),
     seq: Number(r.seq),
     message: message(r, r.msg_qos, r.msg_retain),
     qos: r.qos === 2 ? 2 : 1,
@@ -93,13 +105,13 @@ async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateCha
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (session_key) DO UPDATE SET space = excluded.space, client_id = excluded.client_id, expiry_interval = excluded.expiry_interval,
            disconnected_at = excluded.disconnected_at, subscriptions = excluded.subscriptions, node_id = excluded.node_id`,
-        [s.key, s.space, s.clientId, s.expiryInterval, s.disconnectedAt ?? null, JSON.stringify(s.subscriptions), nodeId],
+        [enc(s.key), s.space, enc(s.clientId), s.expiryInterval, s.disconnectedAt ?? null, JSON.stringify(s.subscriptions), nodeId],
       );
       return;
     }
     case 'deleteSession':
-      await c.query('DELETE FROM mqtt_sessions WHERE session_key = $1', [change.key]);
-      await c.query('DELETE FROM mqtt_outbound WHERE session_key = $1', [change.key]);
+      await c.query('DELETE FROM mqtt_sessions WHERE session_key = $1', [enc(change.key)]);
+      await c.query('DELETE FROM mqtt_outbound WHERE session_key = $1', [enc(change.key)]);
       return;
     case 'putOutbound': {
       const o = change.outbound;
@@ -110,13 +122,13 @@ async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateCha
          ON CONFLICT (session_key, seq) DO UPDATE SET topic = excluded.topic, payload = excluded.payload, msg_qos = excluded.msg_qos,
            msg_retain = excluded.msg_retain, properties = excluded.properties, expires_at = excluded.expires_at, origin = excluded.origin,
            qos = excluded.qos, retain = excluded.retain, sub_ids = excluded.sub_ids, packet_id = excluded.packet_id, state = excluded.state`,
-        [o.sessionKey, o.seq, m.topic, m.payload, m.qos, m.retain, m.properties ?? null, m.expiresAt, m.origin ?? null, o.qos, o.retain,
+        [enc(o.sessionKey), o.seq, m.topic, m.payload, m.qos, m.retain, m.properties ?? null, m.expiresAt, m.origin === undefined ? null : enc(m.origin), o.qos, o.retain,
           o.subscriptionIds ? JSON.stringify(o.subscriptionIds) : null, o.packetId, o.state],
       );
       return;
     }
     case 'deleteOutbound':
-      await c.query('DELETE FROM mqtt_outbound WHERE session_key = $1 AND seq = $2', [change.sessionKey, change.seq]);
+      await c.query('DELETE FROM mqtt_outbound WHERE session_key = $1 AND seq = $2', [enc(change.sessionKey), change.seq]);
       return;
     case 'putRetained': {
       const { space, message: m, owner } = change.retained;
@@ -124,7 +136,7 @@ async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateCha
         `INSERT INTO mqtt_retained (space, topic, payload, qos, properties, expires_at, origin, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (space, topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, properties = excluded.properties,
            expires_at = excluded.expires_at, origin = excluded.origin, owner = excluded.owner`,
-        [space, m.topic, m.payload, m.qos, m.properties ?? null, m.expiresAt, m.origin ?? null, owner],
+        [space, m.topic, m.payload, m.qos, m.properties ?? null, m.expiresAt, m.origin === undefined ? null : enc(m.origin), enc(owner)],
       );
       return;
     }
@@ -136,7 +148,7 @@ async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateCha
 
 async function outboundOf(db: Queryable, keys: readonly string[]): Promise<BrokerOutboundRecord[]> {
   if (keys.length === 0) return [];
-  const r = await db.query<OutboundRow>('SELECT * FROM mqtt_outbound WHERE session_key = ANY($1) ORDER BY session_key, seq', [keys]);
+  const r = await db.query<OutboundRow>('SELECT * FROM mqtt_outbound WHERE session_key = ANY($1) ORDER BY session_key, seq', [keys.map(enc)]);
   return r.rows.map(outboundFrom);
 }
 
@@ -153,14 +165,14 @@ export function createPgBrokerState(pool: pg.Pool, nodeId: string): BrokerStateS
       const sessions = (await pool.query<SessionRow>('SELECT * FROM mqtt_sessions WHERE node_id = $1', [nodeId])).rows.map(sessionFrom);
       const outbound = await outboundOf(pool, sessions.map((s) => s.key));
       const retained = (await pool.query<RetainedRow>('SELECT * FROM mqtt_retained')).rows.map(
-        (r): BrokerRetainedRecord => ({ space: r.space, message: message(r, r.qos, true), owner: r.owner }),
+        (r): BrokerRetainedRecord => ({ space: r.space, message: message(r, r.qos, true), owner: dec(r.owner) }),
       );
       return { sessions, outbound, retained };
     },
     async loadSession(key: string) {
       open();
       return inTx(pool, async (c) => {
-        const row = (await c.query<SessionRow>('UPDATE mqtt_sessions SET node_id = $2 WHERE session_key = $1 RETURNING *', [key, nodeId])).rows[0];
+        const row = (await c.query<SessionRow>('UPDATE mqtt_sessions SET node_id = $2 WHERE session_key = $1 RETURNING *', [enc(key), nodeId])).rows[0];
         return row && { session: sessionFrom(row), outbound: await outboundOf(c, [key]) };
       });
     },

@@ -8,7 +8,6 @@
  * over.
  */
 import type { Duplex } from 'node:stream';
-import qlobber from 'qlobber';
 import type { Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../ports/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
@@ -19,11 +18,11 @@ import { Connection } from './connection.js';
 import { NEVER_EXPIRES, type BrokerContext, type BrokerOptions, type ResolvedOptions } from './context.js';
 import { PacketDecoder } from './frames.js';
 import { BrokerPersistence, type PersistenceHost } from './persistence.js';
-import { RetainedStore } from './retained.js';
-import { pickMember, type SharedGroup } from './shared-groups.js';
+import { pickMember } from './shared-groups.js';
+import { Space, wildStart } from './spaces.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedUse } from './retained-quota.js';
-import { Message, Session, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
+import { Message, Session, sessionKey, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
 
 /**
  * How often the connect timeout and keep alives are checked: one sweep over all connections instead
@@ -34,39 +33,6 @@ const SWEEP_MS = 1000;
 export { NEVER_EXPIRES, type BrokerOptions, type ResolvedOptions };
 
 const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
-
-const QLOBBER_OPTIONS = {
-  separator: '/',
-  wildcard_one: '+',
-  wildcard_some: '#',
-  // MQTT's `+` matches an empty level too ("+/a" matches "/a").
-  match_empty_levels: true,
-  max_words: 1025,
-  // Devices publish to the same topics over and over: cache their split form.
-  cache_splits: 4096,
-};
-
-/** One isolated topic space. */
-class Space {
-  constructor(readonly key: string) {}
-
-  readonly subs = new qlobber.QlobberDedup<Subscription>(QLOBBER_OPTIONS);
-  readonly shared = new qlobber.QlobberDedup<SharedGroup>(QLOBBER_OPTIONS);
-  readonly groups = new Map<string, SharedGroup>();
-  readonly retained = new RetainedStore<RetainedEntry>();
-}
-
-/** A retained message with who set it and what it counts against the quota. */
-interface RetainedEntry {
-  readonly msg: Message;
-  readonly use: RetainedUse;
-}
-
-/** [MQTT-4.7.2-1]: filters starting with a wildcard do not match topics starting with `$`. */
-function wildStart(filter: string): boolean {
-  const c = filter.charCodeAt(0);
-  return c === 0x2b || c === 0x23;
-}
 
 export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
   readonly options: ResolvedOptions;
@@ -196,10 +162,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
    * old state on Clean Start [MQTT-3.1.2-4]. Undefined when a new session would exceed maxSessions.
    */
   attach(link: SessionLink, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
-    // The device id is part of the key: another device reusing a client id neither takes over this
-    // connection nor inherits subscriptions that were authorized for someone else.
-    const owner = principal.identity?.deviceId ?? (principal.app ? `app:${principal.app.userId}` : '');
-    const key = `${principal.space}\u0000${owner}\u0000${clientId}`;
+    const key = sessionKey(principal, clientId);
     let session = this.sessions.get(key);
     if (session?.link instanceof Connection) session.link.takeover();
     session = this.sessions.get(key);
@@ -236,6 +199,12 @@ export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
    */
   detach(session: Session, will: Message | undefined, willDelay: number): void {
     session.link = undefined;
+    if (session.movedAway) {
+      // Taken over by another node, which holds the session now: only an immediate will is this node's to send.
+      if (will && willDelay <= 0) this.route(session.spaceKey, will);
+      this.forgetSession(session);
+      return;
+    }
     this.cluster?.detached(session);
     this.persistence?.detached(session);
     if (will) {
@@ -469,9 +438,43 @@ export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
     this.cluster?.start();
   }
 
+  hasSession(key: string): boolean {
+    return this.sessions.has(key);
+  }
+
+  /**
+   * Cluster: before a client is attached here, its kept session is loaded if another node held it
+   * (Clean Start 0), or that node's record of it is dropped (Clean Start with a session expiry).
+   */
+  async prepareSession(principal: Principal, clientId: string, cleanStart: boolean, expiry: number): Promise<void> {
+    const key = sessionKey(principal, clientId);
+    if (!this.persistence?.shared || this.sessions.has(key)) return;
+    if (!cleanStart) await this.persistence.loadSession(key);
+    else if (expiry > 0) this.persistence.discard(key);
+  }
+
+  /** Cluster: a gone node's sessions are held here from now on (their clients reconnect anywhere). */
+  adoptNode(nodeId: string): Promise<void> {
+    return this.persistence?.adoptNode(nodeId) ?? Promise.resolve();
+  }
+
+  /** Another node attached the session: its connection here is taken over, its state here forgotten (that node holds it). */
   takenElsewhere(key: string): void {
-    const link = this.sessions.get(key)?.link;
-    if (link instanceof Connection) link.takeover();
+    const session = this.sessions.get(key);
+    if (!session) return;
+    session.movedAway = true;
+    this.persistence?.release(session);
+    if (session.link instanceof Connection) session.link.takeover(); // detach() forgets it
+    else this.forgetSession(session);
+  }
+
+  /** Drops a session from memory without touching the stored state (released, see takenElsewhere). */
+  private forgetSession(session: Session): void {
+    session.clearTimers();
+    session.pendingWill = undefined;
+    for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
+    session.clearHookSubs();
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
   }
 
   adoptSession(key: string, clientId: string, spaceKey: string, expiryInterval: number, remainingMs: number | undefined): Session {

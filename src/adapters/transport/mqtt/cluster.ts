@@ -17,7 +17,7 @@ import type { Message, Session } from './session.js';
 
 /** What the cluster glue needs of the broker. */
 export interface ClusterHost {
-  /** Another node attached the session: close this node's connection of it (DISCONNECT 0x8E). */
+  /** Another node attached the session: close this node's connection of it (DISCONNECT 0x8E) and forget it here. */
   takenElsewhere(key: string): void;
   /** Routes a message another node routed, to this node's subscribers only. */
   routeHere(spaceKey: string, msg: Message, owner: string): void;
@@ -62,15 +62,14 @@ export class BrokerCluster {
 
   private announced(a: MqttSessionAnnouncement): void {
     const mine = this.mine.get(a.key);
-    if (!mine) return;
     if (a.nodeId === this.link.nodeId) {
-      if (a.token === mine.token) mine.seen = true;
+      if (mine && a.token === mine.token) mine.seen = true;
       return;
     }
-    // Announced after ours, elsewhere: this connection is the older one.
-    if (!mine.seen) return;
+    // Announced elsewhere before ours: ours is the newer connection, and stays.
+    if (mine && !mine.seen) return;
+    // Announced after ours (or the session is only kept offline here): the other node holds it now.
     this.mine.delete(a.key);
-    this.logger.debug({ nodeId: a.nodeId, space: a.space }, 'mqtt session taken over by another node');
     this.host.takenElsewhere(a.key);
   }
 

@@ -103,6 +103,8 @@ export interface BrokerContext {
   sendRetained(session: Session, sub: Subscription): void;
   refusesRetained(spaceKey: string, topic: string, payloadBytes: number, owner: string): boolean;
   route(spaceKey: string, msg: Message, owner?: string): void;
+  /** Cluster: loads (or drops) the session another node kept, before the client is attached (broker.ts). */
+  prepareSession(principal: Principal, clientId: string, cleanStart: boolean, expiry: number): Promise<void>;
   /**
    * Once this turn's broker-state changes are durable, the code a publisher's acknowledgement
    * carries; undefined when nothing changed (acknowledge at once). See persistence.ts.
