@@ -6,6 +6,7 @@
  */
 export * from './ports/broker-state.js';
 export * from './ports/bus.js';
+export * from './ports/cluster.js';
 export * from './ports/customers.js';
 export * from './ports/device-api.js';
 export * from './ports/device-groups.js';
@@ -401,6 +402,12 @@ export interface Store
     DeviceGroupStore,
     AuditStore {
   readonly kind: string;
+  /**
+   * Resolves once the backend answered a trivial query; rejects when it cannot be reached. Only
+   * stores on a server implement it (PostgreSQL): an embedded one is reachable while the process
+   * runs. /readyz asks it (services/readiness.ts).
+   */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -17,6 +17,7 @@ import { auditChanges } from './audit-hook.js';
 import { auditRoutes } from './audit.js';
 import { attributeRoutes } from './attributes.js';
 import { endpointRoutes } from './endpoints.js';
+import { clusterRoutes } from './cluster.js';
 import { edgeConfigRoutes } from './edge-config.js';
 import { authRoutes, loginRoutes } from './auth-routes.js';
 import { oidcRoutes } from './oidc-routes.js';
@@ -199,6 +200,7 @@ function managementApi(deps: ApiDeps) {
       await secured.register(attributeRoutes, { deps });
       await secured.register(edgeConfigRoutes, { deps });
       if (deps.endpoints) await secured.register(endpointRoutes, { endpoints: deps.endpoints });
+      if (deps.cluster) await secured.register(clusterRoutes, { cluster: deps.cluster.view, nodeId: deps.cluster.nodeId });
       if (deps.rpc) await secured.register(rpcRoutes, { deps, rpc: deps.rpc });
       if (deps.rules) await secured.register(ruleRoutes, { rules: deps.rules });
       if (deps.alarms) await secured.register(alarmRoutes, { deps, alarms: deps.alarms });

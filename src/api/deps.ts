@@ -10,6 +10,8 @@ import type { AlarmService } from '../services/alarms.js';
 import type { AuditService } from '../services/audit.js';
 import type { MetricsAccess } from './metrics-access.js';
 import type { ListeningAddress } from '../ports.js';
+import type { ClusterView } from '../ports/cluster-view.js';
+import type { ReadinessReport } from '../services/readiness.js';
 import type { AuthService } from '../services/auth.js';
 import type { OidcSignin } from '../services/auth-oidc.js';
 import type { CommandService } from '../services/commands.js';
@@ -108,4 +110,8 @@ export interface ApiDeps {
   readonly endpoints?: () => readonly ListeningAddress[];
   /** False while starting or stopping: /readyz answers 503. */
   ready(): boolean;
+  /** The servers this node depends on (PostgreSQL, NATS), asked by /readyz; absent: none (SQLite, memory). */
+  readonly dependencies?: () => Promise<ReadinessReport>;
+  /** GET /api/cluster (nodes, partition owners); absent: no route. `nodeId` is the answering node. */
+  readonly cluster?: { readonly view: ClusterView; readonly nodeId: string };
 }

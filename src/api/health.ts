@@ -13,17 +13,25 @@ export const healthRoutes: ApiPlugin<{ deps: ApiDeps }> = async (app, { deps }) 
     async () => ({ status: 'ok' as const }),
   );
 
+  const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('down')]), {
+    description: 'each server this node depends on (postgres, nats); empty for an embedded store and bus',
+  });
+  const Readiness = Type.Object({ status: Type.String(), checks: Checks });
   app.get(
     '/readyz',
     {
       schema: {
         tags,
-        operationId: 'getReadiness', summary: 'Readiness: 503 while starting or shutting down',
+        operationId: 'getReadiness', summary: 'Readiness: 503 while starting or shutting down, or while PostgreSQL or NATS is unreachable (which one in checks)',
         security: [],
-        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) },
+        response: { 200: Readiness, 503: Readiness },
       },
     },
-    async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' })),
+    async (_request, reply) => {
+      const report = deps.dependencies ? await deps.dependencies() : { ready: true, checks: {} };
+      const ready = deps.ready() && report.ready;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: report.checks });
+    },
   );
 
   app.get(

@@ -100,6 +100,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/devices/import': 'devices:write',
   'GET /api/devices/:id/twin': 'devices:read',
   'GET /api/endpoints': 'devices:read',
+  // Node addresses and partition ownership: administrators (sysadmin, tenant-admin), like other settings.
+  'GET /api/cluster': 'settings:read',
 
   'GET /api/devices/:id/credentials': 'credentials:read',
   'PUT /api/devices/:id/credentials': 'credentials:write',

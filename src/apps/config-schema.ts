@@ -16,6 +16,18 @@ export const ConfigSchema = Type.Object({
    * start as `<hostname>-<8 hex>` (apps/node-id.ts). Every node sharing a store needs its own.
    */
   node: Type.Object({ id: Type.Optional(Type.String({ pattern: NODE_ID_PATTERN })) }, { default: {} }),
+  /**
+   * Cluster mode (`start --cluster`, apps/cluster-config.ts): store postgres and bus nats, with the
+   * cluster's name as the NATS prefix, so several clusters (and test runs) can share one server.
+   */
+  cluster: Type.Object(
+    {
+      enabled: Type.Boolean(),
+      /** Namespaces the NATS streams, subjects and buckets (bus.nats.prefix); the same on every node. */
+      name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    },
+    { default: {} },
+  ),
   /** HTTP listener; the HTTPS listener uses the same limits. */
   http: Type.Object(
     {
@@ -339,6 +351,7 @@ export const DEFAULTS: Config = {
   dataDir: './data',
   host: '0.0.0.0',
   node: {},
+  cluster: { enabled: false, name: 'continuum' },
   http: { port: 8080, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 310_000, maxConnections: 10_000 },
   https: { port: 8443 },
   mqtt: {

@@ -6,14 +6,17 @@
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseAllowList } from '../domain/outbound/allow-list.js';
 import { ConfigSchema, DEFAULTS, type Config } from './config-schema.js';
+import { applyClusterMode, ClusterConfigError } from './cluster-config.js';
 import { ConfigFileError, allowedValues, didYouMean, originOf, readConfigFile, recordLeaves, schemaPaths, unknownKeys, type ConfigFile, type SettingOrigin } from './config-file.js';
 
 export type { SettingOrigin };
 export { ConfigSchema, DEFAULTS, NODE_ID_PATTERN, type Config } from './config-schema.js';
 
 /** Flags the CLI accepts for `start`, with the config path each one sets. */
-export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' }> = {
+export const FLAG_PATHS: Record<string, { path: string; type: 'string' | 'int' | 'boolean' }> = {
   'data-dir': { path: 'dataDir', type: 'string' },
+  cluster: { path: 'cluster.enabled', type: 'boolean' },
+  'cluster-name': { path: 'cluster.name', type: 'string' },
   host: { path: 'host', type: 'string' },
   'node-id': { path: 'node.id', type: 'string' },
   'http-port': { path: 'http.port', type: 'int' },
@@ -176,6 +179,15 @@ export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig
     setPath(tree, 'store.postgres.url', env.CONTINUUM_POSTGRES_URL);
     origins.set('store.postgres.url', { source: 'env', where: 'CONTINUUM_POSTGRES_URL' });
   }
+  // The cluster's short names (docs/OPERATIONS.md, "Cluster"): CONTINUUM_CLUSTER=1, CONTINUUM_NATS_URL.
+  if (env.CONTINUUM_CLUSTER && !env.CONTINUUM_CLUSTER_ENABLED) {
+    setPath(tree, 'cluster.enabled', coerce(env.CONTINUUM_CLUSTER, false));
+    origins.set('cluster.enabled', { source: 'env', where: 'CONTINUUM_CLUSTER' });
+  }
+  if (env.CONTINUUM_NATS_URL && !env.CONTINUUM_BUS_NATS_URL) {
+    setPath(tree, 'bus.nats.url', env.CONTINUUM_NATS_URL);
+    origins.set('bus.nats.url', { source: 'env', where: 'CONTINUUM_NATS_URL' });
+  }
   // ThingsBoard-style short names for the first admin, as documented in the README.
   if (env.CONTINUUM_ADMIN_EMAIL) {
     setPath(tree, 'auth.adminEmail', env.CONTINUUM_ADMIN_EMAIL);
@@ -188,7 +200,7 @@ export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig
   for (const [flag, raw] of Object.entries(sources.flags ?? {})) {
     const spec = FLAG_PATHS[flag];
     if (!spec || raw === undefined) continue;
-    setPath(tree, spec.path, spec.type === 'int' ? Number(raw) : raw);
+    setPath(tree, spec.path, spec.type === 'int' ? Number(raw) : spec.type === 'boolean' ? raw === 'true' : raw);
     origins.set(spec.path, { source: 'flag', where: `--${flag}` });
   }
   if (sources.overrides) {
@@ -200,7 +212,13 @@ export function loadConfigWithOrigins(sources: ConfigSources = {}): LoadedConfig
     const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
     throw new ConfigError(`invalid configuration:\n${problems.slice(0, 20).join('\n')}${more}`);
   }
-  const config = tree as unknown as Config;
+  let config = tree as unknown as Config;
+  try {
+    config = applyClusterMode(config, origins);
+  } catch (err) {
+    if (err instanceof ClusterConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   try {
     parseAllowList(config.outbound.allow);
   } catch (err) {

@@ -61,6 +61,7 @@ import { StatusService } from '../services/status.js';
 import { TelemetryQueryService } from '../services/telemetry-query.js';
 import { TwinService } from '../services/twin.js';
 import { createRules } from '../services/rules/index.js';
+import { createRuleCluster } from './rule-cluster.js';
 import { createRuleMetrics } from '../adapters/metrics/rules.js';
 import { createSmtpSender } from '../adapters/notify/smtp/index.js';
 import { createSmppSender } from '../adapters/notify/smpp/index.js';
@@ -73,6 +74,7 @@ import { createMqttAccess } from './mqtt-access.js';
 import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
 import { createOta } from './ota-wiring.js';
+import { createClusterOps } from './cluster-wiring.js';
 import type { Platform, PlatformOptions } from './platform-handle.js';
 
 export type { Platform, PlatformOptions } from './platform-handle.js';
@@ -321,7 +323,10 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   });
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
+  // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
+  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics });
   const rules = createRules({
+    ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
     store,
     registry,
     groups,
@@ -349,7 +354,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
-  const apiDeps = { decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
+  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready });
+  const apiDeps = { ...clusterOps, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };
   const mqttLogger = logger.child({ transport: 'mqtt' });
   // The broker's pipeline, in order: Sparkplug B takes `spBv1.0/…`, then the ThingsBoard device API
   // takes `v1/…` and `/provision…`; what neither takes is routed between clients under the ACL.
@@ -395,6 +401,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await integrations.stop(); // what they took from the bus is in their buffers
     // After the last committed telemetry is on the bus; its actions still reach alarms and commands.
     await rules.stop();
+    await ruleCluster?.stop(); // after the engine's last checkpoint: the partitions go to the other nodes
     await rollouts.stop();
     await smpp?.close();
     await sessions.settled(); // the epochs of the sessions the transports just closed reach the statuses
@@ -423,6 +430,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     forecastJob.start();
     await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
+    await ruleCluster?.start(); // this node's share of the partitions, before the engine consumes them
     await rules.start();
     await rollouts.start(); // re-reads running deployments, then listens, before the outbox replays
     await integrations.start(); // likewise: their bus groups exist before the outbox republishes

@@ -23,16 +23,26 @@ Options (each also settable as CONTINUUM_<NAME> in the environment or in a confi
   --tls-cert FILE       with --tls-key: also MQTT over TLS (--mqtts-port, default 8883)
   --tls-key FILE
   --mqtt-profile NAME   default | conformance (conformance suites only: anonymous clients)
-  --store KIND          sqlite (default) | memory
+  --store KIND          sqlite (default) | memory | postgres
+  --postgres URL        PostgreSQL for --store postgres (postgres://USER@HOST:5432/DB)
   --bus KIND            memory (default) | nats (NATS JetStream: bus.nats.* in the config, docs/OPERATIONS.md)
   --nats URL            NATS server(s) for --bus nats (default nats://127.0.0.1:4222)
+  --node-id ID          this node's id (default: the file node-id in the data dir, made on first start)
+
+Cluster mode (docs/OPERATIONS.md, "Cluster"): several nodes share PostgreSQL and NATS JetStream.
+  --cluster             store postgres + bus nats; --postgres and --nats are then required
+                        (env CONTINUUM_CLUSTER=1, CONTINUUM_POSTGRES_URL, CONTINUUM_NATS_URL)
+  --cluster-name NAME   namespaces the NATS streams, subjects and buckets (default continuum;
+                        env CONTINUUM_CLUSTER_NAME); every node of one cluster uses the same
+  e.g. continuum start --cluster --node-id n1 --postgres postgres://continuum@db:5432/continuum \
+         --nats nats://nats1:4222,nats://nats2:4222 --data-dir /var/lib/continuum
   --log-level LEVEL     trace | debug | info | warn | error
   --map-tile-url URL    map tiles for the dashboard (https://…/{z}/{x}/{y}.png; default none, offline)
   --demo NAME           install scenario pack NAME (smart-farm, factory, fleet, patient-monitoring,
                         vending, smart-meters, smart-home) and run its simulated devices here
   --demo-devices N      devices per group of the demo pack (default: the pack's own counts)
   --m2m                 with --demo: also run the pack's M2M twin (simulated field devices on
-                        Modbus RTU, SMS, serial frames or BACnet/IP behind an edge gateway in this
+                        Modbus RTU/TCP, SMS, serial frames or BACnet/IP behind an edge gateway in this
                         process; docs/SCENARIOS.md)
 First start creates the admin from CONTINUUM_ADMIN_EMAIL / CONTINUUM_ADMIN_PASSWORD, or
 generates a password and prints it once.`;
@@ -47,7 +57,7 @@ interface StartFlags {
 }
 
 function parseFlags(argv: string[]): StartFlags {
-  const options = Object.fromEntries(Object.keys(FLAG_PATHS).map((name) => [name, { type: 'string' as const }]));
+  const options = Object.fromEntries(Object.entries(FLAG_PATHS).map(([name, spec]) => [name, { type: spec.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
   const { values } = parseArgs({
     args: argv,
     options: { ...options, config: { type: 'string' }, demo: { type: 'string' }, 'demo-devices': { type: 'string' }, m2m: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
@@ -58,6 +68,7 @@ function parseFlags(argv: string[]): StartFlags {
   for (const name of Object.keys(FLAG_PATHS)) {
     const value = (values as Record<string, string | boolean | undefined>)[name];
     if (typeof value === 'string') flags[name] = value;
+    else if (value === true) flags[name] = 'true';
   }
   const demoDevices = values['demo-devices'];
   if (demoDevices !== undefined && !/^[1-9]\d{0,5}$/.test(demoDevices)) throw new TypeError(`--demo-devices must be a positive integer, got "${demoDevices}"`);

@@ -90,6 +90,12 @@ export interface SendCommand {
   readonly expiresInMs?: number;
   /** Who asked: 'api', 'rule:<id>', … (shown in the command history). */
   readonly origin?: string;
+  /**
+   * Makes the send idempotent: the command id is derived from (tenant, key), so a second send
+   * with the key creates nothing and resolves with the first command (a rule firing replayed
+   * by a partition's next owner, issue 14).
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface CommandApi {

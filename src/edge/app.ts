@@ -149,7 +149,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
         relay?.onAttributes(device, values, complete);
       },
     };
-    const link = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), onCommand: command, logger, sharedAttributes, childAttributes });
+    const link = new GatewayUplink({ platform: config.platform, buffer: config.buffer, store: buffer, devices: connectorSet.devices(), typeOf: (d) => connectorSet.typeOf(d), onCommand: command, logger, sharedAttributes, childAttributes });
     uplink = link;
     new AlarmSync(alarms, link, logger);
     ({ images, relay, selfUpdate } = firmware(config, link, options.dataDir === '' ? mkdtempSync(join(tmpdir(), 'continuum-edge-fw-')) : options.dataDir, logger, {

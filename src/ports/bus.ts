@@ -13,6 +13,23 @@ import type { BusEvents } from '../domain/bus-event-map.js';
 export interface BusDelivery {
   readonly subject: string;
   readonly attempt: number;
+  /** The message's position in its partition's log (JetStream: the stream sequence), when the bus has one. */
+  readonly position?: number;
+}
+
+/**
+ * Which partitions of a work-queue group this member consumes (cluster partition ownership,
+ * services/cluster/coordinator.ts). Without it a member consumes every partition.
+ */
+export interface PartitionOwnership {
+  /** The partitions owned now. */
+  owned(): Iterable<number>;
+  /**
+   * Told after partitions were gained and before lost ones are given up (the lease is released
+   * only once every listener's promise settled): the member starts or stops consuming them.
+   * Returns the function that removes the listener.
+   */
+  onChange(listener: (change: { readonly gained: readonly number[]; readonly lost: readonly number[] }) => void | Promise<void>): () => void;
 }
 
 /**
@@ -48,6 +65,13 @@ export interface BusSubscribeOptions {
   readonly maxInFlight?: number;
   /** Deliveries of one message before it is dead-lettered; default 5. */
   readonly maxDeliveries?: number;
+  /**
+   * Consume only the partitions this member owns (a work queue partitioned by device, no
+   * `partition` function). Ownership is exclusive, so the bus may hand a member several messages
+   * of one partition at once (in order); the handler keeps per-device order itself. The memory
+   * bus ignores it (one process owns everything).
+   */
+  readonly ownership?: PartitionOwnership;
 }
 
 /** A message given up on after `maxDeliveries` (logged; the NATS adapter maps it to the MAX_DELIVERIES advisory). */
@@ -87,6 +111,11 @@ export interface Bus {
    * implement it yet (its durable consumers stay until removed on the server).
    */
   removeGroup?(group: string): Promise<void>;
+  /**
+   * Resolves once the bus server answered a round trip; rejects when it cannot be reached (for
+   * /readyz). Only a bus on a server implements it (NATS); the memory bus is always reachable.
+   */
+  ping?(): Promise<void>;
   /** Stops delivering; queued and unsettled messages of a non-durable bus are dropped. */
   close(): Promise<void>;
 }

@@ -21,7 +21,7 @@
  * state change is a compare-and-set on the command's version, retried on conflict (cas.ts), so
  * two nodes never both claim a command and a late write never overwrites a newer state.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
 import { isPlatformError, PlatformError } from '../domain/errors.js';
 import { subjectFor } from '../domain/subjects.js';
@@ -198,7 +198,7 @@ export class CommandService implements CommandApi {
     const persistent = input.persistent ?? false;
     const now = this.deps.clock.now();
     const command: StoredCommand = {
-      id: randomUUID(),
+      id: input.idempotencyKey === undefined ? randomUUID() : idempotentId(device.tenantId, input.idempotencyKey),
       tenantId: device.tenantId,
       deviceId: device.id,
       method: input.method,
@@ -215,7 +215,16 @@ export class CommandService implements CommandApi {
       expiresAt: now + (input.expiresInMs ?? (persistent ? (this.deps.defaultExpiryMs ?? DAY_MS) : timeoutMs)),
       version: 1,
     };
-    await this.deps.store.insertCommand(command);
+    try {
+      await this.deps.store.insertCommand(command);
+    } catch (err) {
+      // The key's command exists (the id is the store's primary key): this send is a replay.
+      if (input.idempotencyKey !== undefined && isPlatformError(err, 'CONFLICT')) {
+        const first = await this.deps.store.getCommand(command.id);
+        if (first) return first;
+      }
+      throw err;
+    }
     this.announce(command);
     if (persistent) {
       this.nextSweepAt = Math.min(this.nextSweepAt, command.expiresAt);
@@ -455,4 +464,13 @@ export class CommandService implements CommandApi {
       command,
     }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing a command event failed (the command is stored)'));
   }
+}
+
+/** A UUID (version 8, RFC 9562 §5.8: custom) from SHA-256 of (tenant, key): the same key, the same id. */
+export function idempotentId(tenantId: string, key: string): string {
+  const h = createHash('sha256').update(tenantId).update('\u0000').update(key).digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x80;
+  h[8] = ((h[8] as number) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { apiClient, eventually, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
+import { openLiveSocket } from '../support/live-socket.js';
 
 let tp: TestPlatform;
 let scoped: ApiClient;
@@ -90,23 +90,8 @@ test('the attribute filter is evaluated as of the request: a device that moves n
 });
 
 test('the same group scope holds on the live WebSocket', async () => {
-  const ws = new WebSocket(`${tp.baseUrl.replace('http', 'ws')}/api/ws`, ['continuum.v1', `bearer.${token}`]);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const answer = (id: number, deviceId: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const onMessage = (data: Buffer) => {
-        const m = JSON.parse(data.toString()) as Record<string, unknown>;
-        if (m.id === id) {
-          ws.off('message', onMessage);
-          resolve(m);
-        }
-      };
-      ws.on('message', onMessage);
-      ws.send(JSON.stringify({ id, subscribe: { type: 'telemetry', deviceId } }));
-    });
+  const ws = await openLiveSocket(tp.baseUrl, token);
+  const answer = (id: number, deviceId: string) => ws.subscribeTelemetry(id, deviceId);
   try {
     assert.ok('result' in (await answer(1, pinned.id)));
     assert.ok('result' in (await answer(2, matched.id)));

@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { apiClient, startTestPlatform, type ApiClient, type TestPlatform } from '../support/platform.js';
+import { openLiveSocket } from '../support/live-socket.js';
 
 let tp: TestPlatform;
 let scoped: ApiClient;
@@ -41,23 +41,8 @@ test("a custom role scoped to a customer lists and reads that customer's devices
 });
 
 test('the same scope holds on the live WebSocket', async () => {
-  const ws = new WebSocket(`${tp.baseUrl.replace('http', 'ws')}/api/ws`, ['continuum.v1', `bearer.${token}`]);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const answer = (id: number, deviceId: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const onMessage = (data: Buffer) => {
-        const m = JSON.parse(data.toString()) as Record<string, unknown>;
-        if (m.id === id) {
-          ws.off('message', onMessage);
-          resolve(m);
-        }
-      };
-      ws.on('message', onMessage);
-      ws.send(JSON.stringify({ id, subscribe: { type: 'telemetry', deviceId } }));
-    });
+  const ws = await openLiveSocket(tp.baseUrl, token);
+  const answer = (id: number, deviceId: string) => ws.subscribeTelemetry(id, deviceId);
   assert.ok('result' in (await answer(1, inside.id)));
   assert.ok('error' in (await answer(2, outside.id)));
   ws.close();

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createMemoryStore } from '../../src/adapters/store/memory/index.js';
 import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus.js';
 import { buildHttpApp } from '../../src/api/index.js';
-import type { AttributeApi, RpcApi, StatusApi } from '../../src/api/deps.js';
+import type { ApiDeps, AttributeApi, RpcApi, StatusApi } from '../../src/api/deps.js';
 import type { MetricsAccess } from '../../src/api/metrics-access.js';
 import type { AttributeScope, DeviceStatus } from '../../src/domain/device.js';
 import type { JsonValue } from '../../src/domain/telemetry.js';
@@ -86,7 +86,7 @@ export interface TestApi {
 /** The scraper's token in API tests (config metrics.token). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 
-export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number; metricsAccess?: MetricsAccess; store?: Store } = {}): Promise<TestApi> {
+export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: number; metricsAccess?: MetricsAccess; store?: Store; deps?: Partial<Pick<ApiDeps, 'cluster' | 'dependencies'>> } = {}): Promise<TestApi> {
   let now = Date.UTC(2024, 0, 1);
   const clock = { now: () => now, set: (ms: number) => (now = ms) };
   const store = options.store ?? createMemoryStore();
@@ -100,7 +100,7 @@ export async function startTestApi(options: { rpc?: RpcApi; maxBodyBytes?: numbe
   const telemetry = new TelemetryQueryService({ store, registry, clock });
   const state = { ready: true };
   const app = await buildHttpApp(
-    { registry, auth, telemetry, attributes, status: statuses, ...(options.rpc ? { rpc: options.rpc } : {}), metrics, metricsAccess: options.metricsAccess ?? { token: METRICS_TOKEN, public: false }, ready: () => state.ready },
+    { registry, auth, telemetry, attributes, status: statuses, ...(options.rpc ? { rpc: options.rpc } : {}), metrics, metricsAccess: options.metricsAccess ?? { token: METRICS_TOKEN, public: false }, ready: () => state.ready, ...options.deps },
     { logger: false, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });

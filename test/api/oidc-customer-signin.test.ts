@@ -8,8 +8,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_TENANT_ID } from '../../src/domain/device.js';
-import { ADMIN, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
-import { Browserish, signInAtProvider, startOidcProvider, type AccountClaims, type TestOidcProvider } from '../support/oidc-provider.js';
+import type { TestPlatform } from '../support/platform.js';
+import { startOidcPlatform, type OidcPlatform } from '../support/oidc-platform.js';
+import { Browserish, signInAtProvider, type AccountClaims } from '../support/oidc-provider.js';
 
 const CLIENT_ID = 'continuum-customers';
 const client = (email: string, customer: string): AccountClaims => ({ email, email_verified: true, continuum_role: 'client', tenant: DEFAULT_TENANT_ID, continuum_customer: customer });
@@ -20,44 +21,22 @@ const ACCOUNTS: Record<string, AccountClaims> = {
   fay: client('fay@nowhere.example', 'No Such Customer'),
 };
 
-let provider: TestOidcProvider;
+let oidc: OidcPlatform;
 let tp: TestPlatform;
 let callback: string;
 let acme: string;
 let other: string;
 
 before(async () => {
-  provider = await startOidcProvider(ACCOUNTS);
-  tp = await startTestPlatform({
-    dataDir: tempDir(),
-    config: {
-      auth: {
-        adminEmail: ADMIN.email,
-        adminPassword: ADMIN.password,
-        jwtTtlSeconds: 3600,
-        passwordHashCost: 1024,
-        oidc: {
-          issuer: provider.issuer,
-          clientId: CLIENT_ID,
-          roleClaim: 'continuum_role',
-          tenantClaim: 'tenant',
-          customerClaim: 'continuum_customer',
-          roleMap: { client: 'customer-user', ops: 'operator' },
-          allowInsecureHttp: true,
-        },
-      },
-    },
-  });
-  callback = `${tp.baseUrl}/api/auth/oidc/callback`;
-  provider.register({ clientId: CLIENT_ID, redirectUri: callback });
+  oidc = await startOidcPlatform(ACCOUNTS, { clientId: CLIENT_ID, customerClaim: 'continuum_customer', roleMap: { client: 'customer-user', ops: 'operator' } });
+  ({ tp, callback } = oidc);
   acme = (await tp.api.request<{ id: string }>('POST', '/api/customers', { name: 'Acme Farms' })).body.id;
   other = (await tp.api.request<{ id: string }>('POST', '/api/customers', { name: 'Other Farms' })).body.id;
   ACCOUNTS.eli = client('eli@acme.example', acme);
 });
 
 after(async () => {
-  await tp.stop();
-  await provider.stop();
+  await oidc.stop();
 });
 
 async function callbackOf(login: string): Promise<Response> {

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createOpenIdClient } from '../../src/adapters/oidc/openid-client/client.js';
 import { DEFAULT_TENANT_ID } from '../../src/domain/device.js';
-import { ADMIN, startTestPlatform, tempDir, type TestPlatform } from '../support/platform.js';
-import { Browserish, signInAtProvider, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
+import type { TestPlatform } from '../support/platform.js';
+import { startOidcPlatform, type OidcPlatform } from '../support/oidc-platform.js';
+import { Browserish, signInAtProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 
 const CLIENT_ID = 'continuum-test';
 const ACCOUNTS = {
@@ -20,39 +21,18 @@ const ACCOUNTS = {
   carol: { email: 'carol@example.com', email_verified: true, tenant: DEFAULT_TENANT_ID },
 };
 
+let oidc: OidcPlatform;
 let provider: TestOidcProvider;
 let tp: TestPlatform;
 let callback: string;
 
 before(async () => {
-  provider = await startOidcProvider(ACCOUNTS);
-  tp = await startTestPlatform({
-    dataDir: tempDir(),
-    config: {
-      auth: {
-        adminEmail: ADMIN.email,
-        adminPassword: ADMIN.password,
-        jwtTtlSeconds: 3600,
-        passwordHashCost: 1024,
-        oidc: {
-          issuer: provider.issuer,
-          clientId: CLIENT_ID,
-          roleClaim: 'continuum_role',
-          tenantClaim: 'tenant',
-          roleMap: { ops: 'operator', boss: 'tenant-admin', staff: 'viewer' },
-          label: 'Sign in with TestID',
-          allowInsecureHttp: true,
-        },
-      },
-    },
-  });
-  callback = `${tp.baseUrl}/api/auth/oidc/callback`;
-  provider.register({ clientId: CLIENT_ID, redirectUri: callback });
+  oidc = await startOidcPlatform(ACCOUNTS, { clientId: CLIENT_ID, roleMap: { ops: 'operator', boss: 'tenant-admin', staff: 'viewer' }, label: 'Sign in with TestID' });
+  ({ provider, tp, callback } = oidc);
 });
 
 after(async () => {
-  await tp.stop();
-  await provider.stop();
+  await oidc.stop();
 });
 
 /** Our login → the provider's pages → the callback URL the provider sends the browser to. */

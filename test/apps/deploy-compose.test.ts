@@ -18,9 +18,9 @@ interface Service {
   profiles?: string[];
 }
 
-function composeConfig(file: string): { services: Record<string, Service>; volumes: Record<string, unknown> } {
+function composeConfig(file: string, env: Record<string, string> = {}): { services: Record<string, Service>; volumes: Record<string, unknown> } {
   // A clean environment: the defaults written in the files, not this machine's CONTINUUM_* values.
-  const res = spawnSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const res = spawnSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
   assert.equal(res.status, 0, `docker-compose config ${file}: ${res.stderr}`);
   return parseYaml(res.stdout) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 }
@@ -39,23 +39,37 @@ test('compose.yaml: valid, one node built from the repo, data in a named volume,
   assert.equal(config.http.port, 8080);
 });
 
-test('deploy/compose.cluster.yaml: valid, NATS with JetStream, nodes on the nats bus with their own ids and volumes', () => {
-  const { services } = composeConfig('deploy/compose.cluster.yaml');
-  assert.match(services.nats?.image ?? '', /^nats:/);
-  const nodes = Object.entries(services).filter(([, s]) => s.environment?.CONTINUUM_BUS_KIND === 'nats');
-  assert.ok(nodes.length >= 2, 'at least two nodes');
+const CREDENTIAL_KEY = Buffer.alloc(32, 7).toString('base64');
+
+test('deploy/compose.cluster.yaml: valid; three --cluster nodes on PostgreSQL and a three-server NATS cluster, one credential key', () => {
+  const { services } = composeConfig('deploy/compose.cluster.yaml', { CONTINUUM_CREDENTIAL_KEY: CREDENTIAL_KEY });
+  assert.match(services.postgres?.image ?? '', /^postgres:/);
+  assert.equal(services.postgres?.profiles, undefined, 'PostgreSQL starts with the nodes');
+  const nats = ['nats1', 'nats2', 'nats3'].map((n) => services[n]);
+  for (const server of nats) assert.match(server?.image ?? '', /^nats:/);
+  const nodes = Object.entries(services).filter(([, s]) => s.environment?.CONTINUUM_CLUSTER === '1');
+  assert.equal(nodes.length, 3, 'three nodes');
   const ids = new Set<string>();
   const data = new Set<string>();
   for (const [name, s] of nodes) {
     const config = loadConfig({ env: envOf(s) });
+    assert.equal(config.cluster.enabled, true, name);
+    assert.equal(config.store.kind, 'postgres', name);
+    assert.match(config.store.postgres.url, /@postgres:5432\/continuum$/, name);
     assert.equal(config.bus.kind, 'nats', name);
-    assert.equal(config.bus.nats.url, 'nats://nats:4222', name);
-    assert.equal(config.bus.nats.partitions, 64, name);
+    assert.equal(config.bus.nats.url, 'nats://nats1:4222,nats://nats2:4222,nats://nats3:4222', name);
+    assert.equal(config.bus.nats.prefix, 'continuum', name);
+    assert.equal(config.bus.nats.replicas, 3, name);
+    assert.equal(config.auth.credentialKey, CREDENTIAL_KEY, `${name}: the shared credential key`);
     ids.add(config.node.id ?? '');
     for (const v of targets(s)) data.add(v);
   }
   assert.equal(ids.size, nodes.length, 'one node id per node');
   assert.equal(data.size, nodes.length, 'one data volume per node');
-  // PostgreSQL waits behind a profile: the store that will use it does not exist yet.
-  assert.deepEqual(services.postgres?.profiles, ['postgres']);
+});
+
+test('deploy/compose.cluster.yaml: refused without the shared credential key', () => {
+  const res = spawnSync('docker-compose', ['-f', 'deploy/compose.cluster.yaml', 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  assert.notEqual(res.status, 0);
+  assert.match(res.stderr, /CONTINUUM_CREDENTIAL_KEY/);
 });

@@ -6,6 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { registerPartitionMetrics } from '../../src/adapters/metrics/cluster.js';
 import { metricsText, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 interface Target {
@@ -46,6 +48,13 @@ before(async () => {
     if (type === 'summary') for (const suffix of ['_sum', '_count']) exposed.add(name + suffix);
   }
   assert.ok(families.has('continuum_messages_in_total'), 'the platform exposes its metrics');
+  // A cluster node (NATS + PostgreSQL) also exposes the partition-ownership families: registered here as it registers them.
+  const cluster = new Registry();
+  registerPartitionMetrics(cluster, { partitions: 1, epochOf: () => 1, liveNodes: () => 1 });
+  for (const m of (await cluster.getMetricsAsJSON()) as { name: string }[]) {
+    families.add(m.name);
+    exposed.add(m.name);
+  }
 });
 
 after(async () => {

@@ -32,9 +32,10 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function openBrowser(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+/** `serviceWorkers: 'block'`: every request reaches the network (and page.route), none the worker's cache. */
+export async function openBrowser(viewport = { width: 1280, height: 900 }, opts: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<Browser> {
   const userDataDir = tempDir();
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: '/usr/bin/chromium', headless: true, args: ARGS, viewport });
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: '/usr/bin/chromium', headless: true, args: ARGS, viewport, serviceWorkers: opts.serviceWorkers ?? 'allow' });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('console', (msg) => {

@@ -80,6 +80,8 @@ test('Chromium finds the app installable and the service worker caches the shell
   assert.ok(cached.includes('/'), `shell cached: ${cached.join(' ')}`);
   assert.ok(cached.some((u) => /^\/assets\/index-.+\.js$/.test(u)), 'the app bundle is cached');
   assert.ok(cached.some((u) => /^\/assets\/leaflet-src-.+\.js$/.test(u)), 'the lazily loaded map chunk is cached too');
+  // Each page is a chunk loaded on its first visit (web/src/routes.ts): kept for offline use whether visited or not.
+  for (const page of ['users', 'tenants', 'dashboard', 'uPlot.esm']) assert.ok(cached.some((u) => new RegExp(`^/assets/${page}-[\\w-]+\\.js$`).test(u)), `the ${page} chunk is cached, never visited`);
   assert.deepEqual(cached.filter((u) => u.startsWith('/api')), [], 'no API answer is cached');
   assert.deepEqual(b.errors, []);
 });

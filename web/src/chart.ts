@@ -1,5 +1,5 @@
 /** uPlot time-series chart of one key, sized to its container, with optional overlays (chart-overlays.ts). */
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { overlayPlot, type ChartOverlays } from './chart-overlays.js';
 
@@ -49,8 +49,30 @@ export function autoInterval(rangeMs: number): number | undefined {
   return 86_400_000;
 }
 
+/**
+ * uPlot itself is a chunk of its own, fetched by the first chart made: the pages without a chart
+ * (fleet, alarms, the admin pages) do not download and parse it, and a chart page fetches it
+ * while its data is read (issue 20: the cold start of the dashboard).
+ */
+let uPlotLoading: Promise<typeof uPlot> | undefined;
+function loadUPlot(): Promise<typeof uPlot> {
+  uPlotLoading ??= import('uplot').then(
+    (m) => m.default,
+    (err: unknown) => {
+      uPlotLoading = undefined; // a later chart tries again (e.g. back online)
+      throw err;
+    },
+  );
+  return uPlotLoading;
+}
+
 export class Chart {
   private plot: uPlot | undefined;
+  /** Numbers set() calls: only the latest is drawn once uPlot is loaded. */
+  private drawing = 0;
+  /** The set() call the plot shows (appends go to this.data until it is drawn). */
+  private drawn = 0;
+  private destroyed = false;
   private readonly observer: ResizeObserver;
   private data: (number | null | undefined)[][] = [[], []];
   private from = 0;
@@ -60,6 +82,7 @@ export class Chart {
   constructor(private readonly container: HTMLElement) {
     this.observer = new ResizeObserver(() => this.plot?.setSize(this.size()));
     this.observer.observe(container);
+    void loadUPlot().catch(() => undefined); // set() reports a failure; here it is only started early
   }
 
   private size(): { width: number; height: number } {
@@ -69,17 +92,21 @@ export class Chart {
 
   /**
    * Points in ms, oldest first, drawn over [from, to] (ms) whatever they cover; overlays (a
-   * forecast reaching past `to` widens the view to its end).
+   * forecast reaching past `to` widens the view to its end). Resolves once drawn (or superseded
+   * by a later set, or destroyed); rejects when uPlot's chunk cannot be loaded.
    */
-  set(label: string, points: readonly { ts: number; value: number | null }[], from: number, to: number, overlays: ChartOverlays = {}): void {
+  async set(label: string, points: readonly { ts: number; value: number | null }[], from: number, to: number, overlays: ChartOverlays = {}): Promise<void> {
     const main: uPlot.Series = { label, stroke: '#0b57d0', width: 1.5, fill: 'rgba(11, 87, 208, 0.08)', spanGaps: false, points: { show: points.length < 200 } };
     const o = overlayPlot(label, points, overlays, main);
     this.from = from;
     this.to = Math.max(to, o.lastTs);
     this.data = o.data as (number | null | undefined)[][];
     this.marks = o.marks;
+    const drawing = ++this.drawing;
+    const UPlot = await loadUPlot();
+    if (this.destroyed || drawing !== this.drawing) return;
     this.plot?.destroy();
-    this.plot = new uPlot(
+    this.plot = new UPlot(
       {
         ...this.size(),
         scales: { x: { time: true, range: () => [this.from / 1000, this.to / 1000] } },
@@ -88,11 +115,12 @@ export class Chart {
         series: o.series,
         bands: o.bands,
         axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
-        hooks: { draw: [(u) => this.drawMarks(u)] },
+        hooks: { draw: [(u) => this.drawMarks(u, UPlot.pxRatio)] },
       },
       this.data as uPlot.AlignedData,
       this.container,
     );
+    this.drawn = drawing;
   }
 
   /**
@@ -100,11 +128,11 @@ export class Chart {
    * an accessible name, and is placed on the key's line at the alarm's time (at the bottom when
    * the key has no value there).
    */
-  private drawMarks(u: uPlot): void {
+  private drawMarks(u: uPlot, pxRatio: number): void {
     u.over.querySelectorAll('.anomaly-mark').forEach((e) => e.remove());
     // The plot area in CSS pixels (bbox is in canvas pixels).
-    const width = u.bbox.width / uPlot.pxRatio;
-    const height = u.bbox.height / uPlot.pxRatio;
+    const width = u.bbox.width / pxRatio;
+    const height = u.bbox.height / pxRatio;
     for (const m of this.marks) {
       const x = u.valToPos(m.ts / 1000, 'x');
       if (!(x >= 0 && x <= width)) continue;
@@ -123,7 +151,8 @@ export class Chart {
 
   /** Appends a live point (raw mode), keeping the window from `from`; overlay series get no value there. */
   append(ts: number, value: number, from: number): void {
-    if (!this.plot) return;
+    if (this.drawing === 0) return; // nothing set yet
+
     const xs = this.data[0] as number[];
     const x = ts / 1000;
     // Sorted insert: a forecast overlay already holds timestamps past now.
@@ -137,10 +166,12 @@ export class Chart {
     this.from = from;
     this.to = Math.max(this.to, ts);
     while (xs.length > 0 && (xs[0] as number) < from / 1000) for (const col of this.data) col.shift();
-    this.plot.setData(this.data as uPlot.AlignedData);
+    // Drawn later with this.data, appended points included, when a set() is still waiting for uPlot.
+    if (this.drawn === this.drawing) this.plot?.setData(this.data as uPlot.AlignedData);
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.observer.disconnect();
     this.plot?.destroy();
     this.plot = undefined;

@@ -3,27 +3,10 @@ import './style.css';
 import { can, currentRole, currentSession, finishOidcSignIn, get, listDashboards, loadRole, onSessionRenewed, onSignOut, signOutOnServer, type Page, type Alarm, type Session } from './api.js';
 import { debounce, h, replaceChildren } from './dom.js';
 import { live } from './live.js';
-import { accountPage } from './pages/account.js';
-import { alarmsPage } from './pages/alarms.js';
-import { auditPage } from './pages/audit.js';
-import { customersPage } from './pages/customers.js';
-import { grantsPage } from './pages/grants.js';
-import { groupsPage } from './pages/groups.js';
-import { rolesPage } from './pages/roles.js';
-import { tenantsPage } from './pages/tenants.js';
-import { dashboardPage } from './pages/dashboard.js';
-import { dashboardsPage } from './pages/dashboards.js';
-import { devicePage } from './pages/device.js';
-import { fleetPage } from './pages/fleet.js';
-import { mapPage } from './pages/map.js';
-import { otaPage } from './pages/ota.js';
-import { otaDeploymentPage } from './pages/ota-deployment.js';
-import { profilesPage } from './pages/profiles.js';
-import { rulesHelpPage } from './pages/help-rules.js';
-import { rulesPage } from './pages/rules.js';
 import { registerServiceWorker } from './pwa/register.js';
+import { fleetPage } from './pages/fleet.js';
 import { signInPage } from './pages/sign-in.js';
-import { usersPage } from './pages/users.js';
+import { route } from './routes.js';
 
 export interface View {
   readonly title: string;
@@ -36,6 +19,8 @@ let current: View | undefined;
 let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 let signOutReason: string | undefined;
 let roleLoading = false;
+/** Counts renders: a page whose chunk arrives after a later render is dropped. */
+let renders = 0;
 /** Set by a fresh sign-in: where to land is decided once the role is known. */
 let landing = false;
 let shell: { main: HTMLElement; alarmCount: HTMLElement; liveState: HTMLElement; header: HTMLElement; dispose(): void } | undefined;
@@ -146,6 +131,7 @@ function teardown(reason: string | undefined): void {
 onSignOut((reason) => teardown(reason));
 
 function render(): void {
+  const seq = ++renders;
   const session = currentSession();
   current?.dispose?.();
   current = undefined;
@@ -207,76 +193,57 @@ function render(): void {
     armExpiry(session);
   }
   const path = location.hash.replace(/^#/, '') || '/';
-  const deviceMatch = /^\/devices\/([^/]+)$/.exec(path);
-  const deploymentMatch = /^\/ota\/deployments\/([^/]+)$/.exec(path);
-  const dashboardMatch = /^\/dashboards\/([^/?]+)(\?edit)?$/.exec(path);
-  let view: View;
-  let section = 'devices';
-  if (deviceMatch?.[1]) view = devicePage(decodeURIComponent(deviceMatch[1]));
-  else if (path === '/alarms') {
-    view = alarmsPage();
-    section = 'alarms';
-  } else if (path === '/map') {
-    view = mapPage();
-    section = 'map';
-  } else if (path === '/dashboards') {
-    view = dashboardsPage();
-    section = 'dashboards';
-  } else if (dashboardMatch?.[1]) {
-    view = dashboardPage(decodeURIComponent(dashboardMatch[1]), dashboardMatch[2] === '?edit');
-    section = 'dashboards';
-  } else if (path === '/rules') {
-    view = rulesPage();
-    section = 'rules';
-  } else if (path === '/ota') {
-    view = otaPage();
-    section = 'ota';
-  } else if (deploymentMatch?.[1]) {
-    view = otaDeploymentPage(decodeURIComponent(deploymentMatch[1]));
-    section = 'ota';
-  } else if (path === '/profiles') {
-    view = profilesPage();
-    section = 'profiles';
-  } else if (path === '/help/rules') {
-    view = rulesHelpPage();
-    section = 'rules';
-  } else if (path === '/users') {
-    view = usersPage();
-    section = 'users';
-  } else if (path === '/tenants') {
-    view = tenantsPage();
-    section = 'tenants';
-  } else if (path === '/customers') {
-    view = customersPage();
-    section = 'customers';
-  } else if (path === '/groups') {
-    view = groupsPage();
-    section = 'groups';
-  } else if (path === '/grants') {
-    view = grantsPage();
-    section = 'grants';
-  } else if (path === '/roles') {
-    view = rolesPage();
-    section = 'roles';
-  } else if (path === '/audit') {
-    view = auditPage();
-    section = 'audit';
-  } else if (path === '/account') {
-    view = accountPage();
-    section = 'account';
-  } else {
-    if (path !== '/devices') {
-      history.replaceState(null, '', '#/devices');
-    }
-    view = fleetPage();
+  let target = route(path);
+  if (!target) {
+    history.replaceState(null, '', '#/devices');
+    target = { section: 'devices', open: fleetPage };
   }
   for (const a of shell.header.querySelectorAll<HTMLAnchorElement>('a[data-nav]')) {
-    if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
+    if (a.dataset.nav === target.section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  replaceChildren(shell.main, view.el);
+  const opened = target.open();
+  if (!(opened instanceof Promise)) {
+    show(shell.main, opened);
+    return;
+  }
+  // A page in a chunk of its own, fetched on its first visit (routes.ts).
+  const main = shell.main;
+  replaceChildren(main, h('p', { class: 'hint', role: 'status' }, 'Loading…'));
+  opened.then(
+    (view) => {
+      // Navigated elsewhere (or signed out) while the chunk loaded: this view is not wanted.
+      if (seq !== renders) view.dispose?.();
+      else show(main, view);
+    },
+    (err: unknown) => {
+      if (seq === renders) show(main, loadFailedView(err));
+    },
+  );
+}
+
+function show(main: HTMLElement, view: View): void {
+  replaceChildren(main, view.el);
   document.title = `${view.title} · Continuum`;
   current = view;
+}
+
+/**
+ * A page's chunk failed to load: offline before the service worker kept it, or the platform was
+ * upgraded while this tab was open (the old build's hashed chunk names are gone). A reload fetches
+ * index.html, hence the current build.
+ */
+function loadFailedView(err: unknown): View {
+  const reason = err instanceof Error ? err.message : String(err);
+  const el = h(
+    'section',
+    { class: 'card' },
+    h('h1', {}, 'This page could not be loaded'),
+    h('p', { class: 'form-error', role: 'alert' }, navigator.onLine ? 'The dashboard may have been updated since this tab was opened.' : 'You are offline.'),
+    h('p', { class: 'hint' }, reason),
+    h('button', { type: 'button', onclick: () => location.reload() }, 'Reload'),
+  );
+  return { title: 'Not loaded', el };
 }
 
 window.addEventListener('hashchange', () => render());

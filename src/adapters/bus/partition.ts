@@ -17,11 +17,4 @@ export function deviceToken(subject: string): string {
 }
 
 /** FNV-1a: spreads partitions over members (memory bus) or over the fixed partition count (NATS bus). */
-export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { hashKey } from '../../domain/partition.js';

@@ -47,12 +47,16 @@ function leaves(tree: unknown, prefix = ''): [string, unknown][] {
 }
 
 function print(argv: string[], io: Io): number {
-  const flagOptions = Object.fromEntries(Object.keys(FLAG_PATHS).map((name) => [name, { type: 'string' as const }]));
+  const flagOptions = Object.fromEntries(Object.entries(FLAG_PATHS).map(([name, spec]) => [name, { type: spec.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
   const { values, positionals } = parse(argv, { ...flagOptions, config: { type: 'string' }, json: { type: 'boolean' }, 'show-secrets': { type: 'boolean' } });
   if (values.help) return io.stdout.write(CONFIG_HELP + '\n'), 0;
   if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]}" (config print takes --config FILE)`);
   const flags: Record<string, string | undefined> = {};
-  for (const name of Object.keys(FLAG_PATHS)) if (typeof values[name] === 'string') flags[name] = values[name];
+  for (const name of Object.keys(FLAG_PATHS)) {
+    const value = values[name];
+    if (typeof value === 'string') flags[name] = value;
+    else if (value === true) flags[name] = 'true';
+  }
   const file = typeof values.config === 'string' ? values.config : undefined;
   const { config, origins } = loadConfigWithOrigins({ ...(file !== undefined ? { file } : {}), env: io.env, flags });
   const rows = leaves(config).map(([path, value]) => {

@@ -8,6 +8,7 @@ import { CUSTOMER_HELP, GROUP_HELP, runCustomer, runGroup } from './customer.js'
 import { QUOTA_HELP, ROLE_HELP, TENANT_HELP, runQuota, runRole, runTenant } from './tenant.js';
 import { CliError, type Io } from './common.js';
 import { CONFIG_HELP, runConfig } from './config.js';
+import { CLUSTER_HELP, runCluster } from './cluster.js';
 import { DEVICE_HELP, runDevice } from './device.js';
 import { OTA_HELP, runOta } from './ota.js';
 import { PROFILE_HELP, runProfile } from './profile.js';
@@ -44,6 +45,8 @@ Commands:
   role list|create|delete  custom roles (admins; continuum role --help)
   audit                 the audit log: sign-ins, credential reads, changes (admins; continuum audit --help)
   scenario list|install NAME  the scenario packs (smart-farm, factory, fleet, …); install one
+  cluster status        the cluster's nodes and partition owners (admins; continuum cluster --help)
+  migrate --from-sqlite DIR --to-postgres URL  copy a single node's data into PostgreSQL (continuum migrate --help)
   backup FILE           the data dir (database, credential key, OTA packages) in one file, while running
   restore FILE          a backup into a data dir, with the server stopped (continuum restore --help)
   edge --config FILE    run the edge gateway (Modbus → platform, local rules; continuum edge --help)
@@ -75,6 +78,12 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       }
       case 'config':
         return runConfig(rest, io);
+      case 'cluster':
+        return await runCluster(rest, io);
+      case 'migrate': {
+        const { runMigrate } = await import('./migrate.js');
+        return await runMigrate(rest, io);
+      }
       case 'device':
       case 'devices':
         return await runDevice(rest, io);
@@ -130,6 +139,8 @@ export async function main(argv: string[], io: Io): Promise<number | undefined> 
       case 'help':
         if (rest[0] === 'device') return io.stdout.write(DEVICE_HELP + '\n'), 0;
         if (rest[0] === 'config') return io.stdout.write(CONFIG_HELP + '\n'), 0;
+        if (rest[0] === 'cluster') return io.stdout.write(CLUSTER_HELP + '\n'), 0;
+        if (rest[0] === 'migrate') return io.stdout.write((await import('./migrate.js')).MIGRATE_HELP + '\n'), 0;
         if (rest[0] === 'profile') return io.stdout.write(PROFILE_HELP + '\n'), 0;
         if (rest[0] === 'telemetry') return io.stdout.write(TELEMETRY_HELP + '\n'), 0;
         if (rest[0] === 'rule') return io.stdout.write(RULE_HELP + '\n'), 0;

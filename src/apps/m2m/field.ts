@@ -7,6 +7,9 @@ import { startHeatingController, type HeatingController } from '../../simulator/
 import { startBedsideMonitors, type BedsideMonitors } from '../../simulator/m2m/bedside-monitor.js';
 import { startEnergyMeters, type EnergyMeterLine } from '../../simulator/m2m/energy-meter.js';
 import { startVendingMachines, type VendingFleet } from '../../simulator/m2m/vending-machines.js';
+import { startGsmPump, type GsmPump } from '../../simulator/m2m/gsm-pump.js';
+import { startPressPlc, type PressPlc } from '../../simulator/m2m/press-plc.js';
+import { startTrackers, type TrackerFleet } from '../../simulator/m2m/gsm-trackers.js';
 import { startModemEmulator } from '../../simulator/sms/modem.js';
 import { openPtyPair } from '../../simulator/sms/pty.js';
 import { startSmscSimulator, type SmscSimulator } from '../../simulator/sms/smsc.js';
@@ -22,6 +25,9 @@ export interface FieldDevices {
   vending: { smsc: SmscSimulator; machines: VendingFleet };
   'patient-monitoring': { monitors: BedsideMonitors };
   'smart-home': { heating: HeatingController };
+  'smart-farm': { smsc: SmscSimulator; pump: GsmPump };
+  factory: { plc: PressPlc };
+  fleet: { smsc: SmscSimulator; trackers: TrackerFleet };
 }
 
 export type TwinPack = keyof FieldDevices;
@@ -35,6 +41,12 @@ export interface Field<P extends TwinPack = TwinPack> {
 
 /** Numbers of the vending twin (the SIMs listed in examples/edge/vending-m2m.yaml). */
 export const VENDING_NUMBERS = { modem: '+491700000100', machines: ['+491700000101', '+491700000102'], supplier: '+491700000199' } as const;
+
+/** Numbers of the smart-farm twin (examples/edge/smart-farm-m2m.yaml): the gateway's SMPP source address and the controller's SIM. */
+export const FARM_NUMBERS = { gateway: '+491700000200', pump: '+491700000201' } as const;
+
+/** Numbers of the fleet twin (examples/edge/fleet-m2m.yaml): the control room's modem and the trackers. */
+export const FLEET_NUMBERS = { modem: '+491700000300', trackers: ['+491700000301', '+491700000302'] } as const;
 
 type Starter<P extends TwinPack> = (log: FieldLog) => Promise<Field<P>>;
 
@@ -94,6 +106,35 @@ const STARTERS: { [P in TwinPack]: Starter<P> } = {
       devices: { heating },
       stop: async () => heating.close(),
     };
+  },
+  'smart-farm': async (log) => {
+    const cleanup: (() => Promise<void>)[] = [];
+    return guarded(cleanup, async () => {
+      // The account the twin's edge binds with (its smpp: systemId and password).
+      const smsc = await startSmscSimulator({ port: 0, systemId: 'farm-edge', password: 'secret', logger: log });
+      cleanup.push(() => smsc.close());
+      const pump = startGsmPump(smsc, { number: FARM_NUMBERS.pump, to: FARM_NUMBERS.gateway, whitelist: [FARM_NUMBERS.gateway] });
+      cleanup.push(async () => pump.close());
+      return { env: { SMSC_HOST: '127.0.0.1', SMSC_PORT: String(smsc.port) }, devices: { smsc, pump }, stop: stopAll(cleanup) };
+    });
+  },
+  factory: async (log) => {
+    const plc = await startPressPlc({ log });
+    return { env: { PLC_HOST: plc.host, PLC_PORT: String(plc.port) }, devices: { plc }, stop: () => plc.stop() };
+  },
+  fleet: async (log) => {
+    const cleanup: (() => Promise<void>)[] = [];
+    return guarded(cleanup, async () => {
+      const smsc = await startSmscSimulator({ port: 0, logger: log });
+      cleanup.push(() => smsc.close());
+      const line = await openPtyPair();
+      cleanup.push(() => line.close());
+      const modem = await startModemEmulator({ path: line.modemSide, smsc, number: FLEET_NUMBERS.modem, logger: log });
+      cleanup.push(() => modem.close());
+      const trackers = startTrackers(smsc, { to: FLEET_NUMBERS.modem, trackers: FLEET_NUMBERS.trackers });
+      cleanup.push(async () => trackers.close());
+      return { env: { MODEM_SERIAL: line.hostSide }, devices: { smsc, trackers }, stop: stopAll(cleanup) };
+    });
   },
 };
 

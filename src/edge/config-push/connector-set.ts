@@ -14,6 +14,7 @@ export type ConnectorFactory = (configs: ConnectorConfig[]) => Connector[];
 
 interface Running {
   readonly key: string;
+  readonly config: ConnectorConfig;
   readonly connector: Connector;
 }
 
@@ -40,6 +41,20 @@ export class ConnectorSet {
 
   devices(): string[] {
     return this.running.flatMap((r) => r.connector.devices);
+  }
+
+  /**
+   * The configured `type` of a child (its profile on the platform), sent when the child is
+   * announced (v1/gateway/connect); undefined for a device its config gives none, or none at all
+   * (Sparkplug devices appear at run time).
+   */
+  typeOf(device: string): string | undefined {
+    for (const r of this.running) {
+      for (const d of r.config.devices as readonly { name?: unknown; type?: unknown }[]) {
+        if (d.name === device && typeof d.type === 'string') return d.type;
+      }
+    }
+    return undefined;
   }
 
   /** The connector answering for `device`. */
@@ -78,7 +93,7 @@ export class ConnectorSet {
 
   private create(configs: readonly ConnectorConfig[]): Running[] {
     const connectors = this.factory([...configs]);
-    return connectors.map((connector, i) => ({ key: canonicalJson(configs[i]), connector }));
+    return connectors.map((connector, i) => ({ key: canonicalJson(configs[i]), config: configs[i] as ConnectorConfig, connector }));
   }
 
   private async stopOne(connector: Connector): Promise<void> {

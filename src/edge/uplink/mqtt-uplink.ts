@@ -36,6 +36,8 @@ export interface UplinkOptions {
   readonly buffer: EdgeConfig['buffer'];
   readonly store: ReadingBuffer;
   readonly devices: readonly string[];
+  /** A child's configured type (its profile on the platform), announced with it; read at each announce, so pushes count. */
+  readonly typeOf?: (device: string) => string | undefined;
   readonly onCommand: CommandHandler;
   readonly logger: EdgeLogger;
   /**
@@ -161,10 +163,17 @@ export class GatewayUplink {
     if (this.devices.includes(device)) this.announce(device, online);
   }
 
-  /** QoS 1 on the live connection; nothing while down (each connect announces every child anyway). */
+  /**
+   * QoS 1 on the live connection; nothing while down (each connect announces every child anyway).
+   * A connect carries the child's `type` when configured: the ThingsBoard gateway API's
+   * `{"device", "type"}`, the profile the platform gives a child it creates on first sight.
+   */
   private announce(device: string, online: boolean): void {
     const link = this.link;
-    if (link?.up) link.client.publish(online ? 'v1/gateway/connect' : 'v1/gateway/disconnect', JSON.stringify({ device }), { qos: 1 });
+    if (!link?.up) return;
+    const type = online ? this.options.typeOf?.(device) : undefined;
+    const body = type === undefined ? { device } : { device, type };
+    link.client.publish(online ? 'v1/gateway/connect' : 'v1/gateway/disconnect', JSON.stringify(body), { qos: 1 });
   }
 
   start(): void {

@@ -1286,6 +1286,41 @@ export interface Operations {
       historyHours: number;
     };
   };
+  /** Cluster nodes (addresses, last seen, ready) and the owner and lag of each partition (GET /api/cluster) */
+  getClusterStatus: {
+    method: "GET";
+    path: "/api/cluster";
+    input: Record<string, never>;
+    response: {
+      /** the cluster name (NATS prefix) */
+      name: string;
+      /** false: a single node (SQLite or memory store) */
+      clustered: boolean;
+      /** the node that answered */
+      nodeId: string;
+      nodes: ({
+        id: string;
+        addresses: ({
+          name: string;
+          url: string;
+        })[];
+        /** epoch ms of its last heartbeat */
+        lastSeen: number;
+        ready: boolean;
+        /** the node that answered */
+        self: boolean;
+      })[];
+      partitions: ({
+        partition: number;
+        /** null: no live owner (a takeover in progress) */
+        owner: string | null;
+        /** the owner's fencing epoch; null where leases have none */
+        epoch: number | null;
+        /** events not yet processed by the owner; null: unknown */
+        lag: number | null;
+      })[];
+    };
+  };
   /** One command and its state (GET /api/commands/{id}) */
   getCommand: {
     method: "GET";
@@ -1933,13 +1968,15 @@ export interface Operations {
       };
     };
   };
-  /** Readiness: 503 while starting or shutting down (GET /readyz) */
+  /** Readiness: 503 while starting or shutting down, or while PostgreSQL or NATS is unreachable (which one in checks) (GET /readyz) */
   getReadiness: {
     method: "GET";
     path: "/readyz";
     input: Record<string, never>;
     response: {
       status: string;
+      /** each server this node depends on (postgres, nats); empty for an embedded store and bus */
+      checks: Record<string, "ok" | "down">;
     };
   };
   /** One custom role (GET /api/roles/{id}) */
@@ -3805,6 +3842,7 @@ export const OPERATIONS = {
   getAlarm: ["GET", "/api/alarms/{id}"],
   getAlarmHistory: ["GET", "/api/alarms/{id}/history"],
   getBaseline: ["GET", "/api/devices/{id}/baseline"],
+  getClusterStatus: ["GET", "/api/cluster"],
   getCommand: ["GET", "/api/commands/{id}"],
   getCurrentUser: ["GET", "/api/auth/me"],
   getCustomer: ["GET", "/api/customers/{id}"],

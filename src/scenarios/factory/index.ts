@@ -5,6 +5,7 @@
  */
 import type { ScenarioPack } from '../types.js';
 import { motor } from './model.js';
+import { factoryTwin } from './twin.js';
 
 const PROFILE = 'motor';
 
@@ -86,4 +87,5 @@ export const factory: ScenarioPack = {
   models: { motor },
   demoSpeed: 60,
   characteristic: { rule: 'Bearing wear predicted', alarm: 'BearingWear', command: 'reduceLoad' },
+  twin: factoryTwin,
 };

@@ -4,6 +4,7 @@
  */
 import type { ScenarioPack } from '../types.js';
 import { van } from './model.js';
+import { fleetTwin } from './twin.js';
 
 const PROFILE = 'vehicle';
 /** A square of ±`d` degrees around a point, as a polygon. */
@@ -94,4 +95,5 @@ export const fleet: ScenarioPack = {
   models: { van },
   demoSpeed: 10,
   characteristic: { rule: 'Unauthorized stop', alarm: 'UnauthorizedStop' },
+  twin: fleetTwin,
 };

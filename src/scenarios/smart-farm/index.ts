@@ -5,6 +5,7 @@
  */
 import type { ScenarioPack } from '../types.js';
 import { fieldController } from './model.js';
+import { smartFarmTwin } from './twin.js';
 
 const PROFILE = 'field-controller';
 
@@ -74,4 +75,5 @@ export const smartFarm: ScenarioPack = {
   models: { 'field-controller': fieldController },
   demoSpeed: 600,
   characteristic: { rule: 'Irrigate when dry', alarm: 'DrySoil', command: 'setPump' },
+  twin: smartFarmTwin,
 };

@@ -23,8 +23,11 @@ import { actionsFor, evaluateRule, feedWindows, keepsHistory, readModel, renderA
 import type { Edge, RuleState } from '../../domain/rules/state.js';
 import { subjectFor } from '../../domain/subjects.js';
 import type { JsonValue, Point } from '../../domain/telemetry.js';
-import type { AttributeStore, Bus, BusEvents, Clock, Logger, RuleStore, TelemetryStore } from '../../ports.js';
+import { messagesOf } from './messages.js';
+import { RulePartitions, type RuleClusterDeps } from './partitions.js';
+import type { AttributeStore, Bus, BusDelivery, BusEvents, Clock, Firing, FiringKey, Logger, RuleStore, TelemetryStore } from '../../ports.js';
 import type { ActionCatalog, ActionDeps } from './actions/index.js';
+import type { ActionContext } from './actions/types.js';
 import { DeviceContexts, type DeviceLookup } from './device-context.js';
 import { ModelCache } from './models.js';
 import { RuleIndex } from './rule-index.js';
@@ -32,6 +35,7 @@ import { RuleStateCache } from './state-cache.js';
 import type { RuleMetrics } from '../../ports/metrics.js';
 
 export type { RuleMetrics };
+export { messagesOf };
 
 export const noopRuleMetrics: RuleMetrics = { evaluated: () => undefined, fired: () => undefined, error: () => undefined, dropped: () => undefined };
 
@@ -59,42 +63,8 @@ export interface RuleEngineDeps {
   readonly maxPending?: number;
   /** Device groups' kept memberships, for rules with a groupId (issue 15). */
   readonly groups?: GroupMembership;
-}
-
-/** Sets an own property, also for a key named `__proto__` (which plain assignment would not create). */
-function setValue(values: Record<string, JsonValue>, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
-  else values[key] = value;
-}
-
-/** A telemetry message split by timestamp: one rule message per distinct ts, oldest first. */
-export function messagesOf(points: readonly Point[]): RuleMessage[] {
-  const n = points.length;
-  if (n === 0) return [];
-  const ts = (points[0] as Point).ts;
-  let single = true;
-  for (let i = 1; i < n; i++) {
-    if ((points[i] as Point).ts !== ts) {
-      single = false;
-      break;
-    }
-  }
-  // The usual message: one timestamp, one object, no map or sort.
-  if (single) {
-    const values: Record<string, JsonValue> = {};
-    for (let i = 0; i < n; i++) {
-      const p = points[i] as Point;
-      setValue(values, p.key, p.value as JsonValue);
-    }
-    return [{ ts, values }];
-  }
-  const byTs = new Map<number, Record<string, JsonValue>>();
-  for (const p of points) {
-    let values = byTs.get(p.ts);
-    if (!values) byTs.set(p.ts, (values = {}));
-    setValue(values, p.key, p.value as JsonValue);
-  }
-  return [...byTs.entries()].sort(([a], [b]) => a - b).map(([t, values]) => ({ ts: t, values }));
+  /** In a cluster: partition ownership, checkpoints and firing keys (partitions.ts). */
+  readonly cluster?: RuleClusterDeps;
 }
 
 /** Queued work other than telemetry (attributes, status, timers): run through the device queue. */
@@ -117,6 +87,8 @@ export class RuleEngine {
   readonly index: RuleIndex;
   readonly contexts: DeviceContexts;
   private readonly states: RuleStateCache;
+  /** Cluster mode: the partitions this node works on, checkpointed with fencing (partitions.ts). */
+  private readonly partitions: RulePartitions | undefined;
   private readonly metrics: RuleMetrics;
   /** Info lines for rules firing and clearing, bounded per window. */
   private readonly logBudget: LogBudget;
@@ -144,6 +116,7 @@ export class RuleEngine {
     const models = rollups ? new ModelCache({ store: rollups, clock: deps.clock, logger: deps.logger }) : undefined;
     this.contexts = new DeviceContexts({ store: deps.store, registry: deps.registry, clock: deps.clock }, models);
     this.states = new RuleStateCache(deps.store, deps.clock, deps.logger);
+    this.partitions = deps.cluster ? new RulePartitions(deps.cluster, this.states, deps.clock, deps.logger, (f) => this.redispatch(f)) : undefined;
     this.metrics = deps.metrics ?? noopRuleMetrics;
     this.logBudget = new LogBudget(deps.clock, deps.logger);
   }
@@ -159,14 +132,18 @@ export class RuleEngine {
       }
     }
     const { bus } = this.deps;
+    await this.partitions?.start();
+    // In a cluster the groups consume only the partitions this node owns (one owner per partition).
+    const owned = this.partitions ? { ownership: this.partitions } : {};
+    const c = (event: string, deviceId: string, delivery: BusDelivery, run: () => Promise<void> | undefined) => this.clustered(event, deviceId, delivery, run);
     this.unsubscribe = [
-      bus.subscribe('telemetry', 'telemetry.>', (msg) => this.telemetryEvent(msg), { group: RULE_GROUPS.telemetry }),
+      bus.subscribe('telemetry', 'telemetry.>', (msg, _s, d) => c('telemetry', msg.deviceId, d, () => this.telemetryEvent(msg)), { group: RULE_GROUPS.telemetry, ...owned }),
       // Broadcast: every node keeps its cached attributes current, whichever node evaluates the device.
       bus.subscribe('attributes', 'attributes.>', (msg) => this.contexts.applyAttributes(msg)),
-      bus.subscribe('attributes', 'attributes.>', (msg) => this.tracked(msg.tenantId, msg.deviceId, () => this.onAttributes(msg)), { group: RULE_GROUPS.attributes }),
-      bus.subscribe('status', 'status.>', (msg) => this.tracked(msg.tenantId, msg.deviceId, () => this.onStatus(msg)), { group: RULE_GROUPS.status }),
+      bus.subscribe('attributes', 'attributes.>', (msg, _s, d) => c('attributes', msg.deviceId, d, () => this.tracked(msg.tenantId, msg.deviceId, () => this.onAttributes(msg))), { group: RULE_GROUPS.attributes, ...owned }),
+      bus.subscribe('status', 'status.>', (msg, _s, d) => c('status', msg.deviceId, d, () => this.tracked(msg.tenantId, msg.deviceId, () => this.onStatus(msg))), { group: RULE_GROUPS.status, ...owned }),
     ];
-    this.flushTimer = setInterval(() => void this.states.flush(), this.deps.stateFlushMs ?? 1000);
+    this.flushTimer = setInterval(() => void this.flushState(), this.deps.stateFlushMs ?? 1000);
     this.flushTimer.unref();
     this.deps.logger.info({ rules: this.index.size }, 'rule engine started');
   }
@@ -183,9 +160,23 @@ export class RuleEngine {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+    await this.flushState();
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
-    await this.states.flush();
+    this.partitions?.stop();
+  }
+
+  /**
+   * A work-queue delivery in a cluster: skipped when the partition's checkpoint covers it, held
+   * when the partition is not (or no longer) this node's, else settled once evaluated and
+   * checkpointed. Without a cluster: as it is.
+   */
+  private clustered(event: string, deviceId: string, delivery: BusDelivery, run: () => Promise<void> | undefined): Promise<void> | undefined {
+    if (!this.partitions || this.stopped) return run();
+    const admission = this.partitions.admit(deviceId, event, delivery.position);
+    if (admission.kind === 'skip') return undefined;
+    if (admission.kind === 'hold') return HELD;
+    return this.partitions.settle(admission.partition, event, delivery.position, run());
   }
 
   /** Resolves when every queued evaluation and every started action has settled (tests, stop). */
@@ -200,7 +191,7 @@ export class RuleEngine {
   }
 
   flushState(): Promise<void> {
-    return this.states.flush();
+    return this.partitions ? this.partitions.flush() : this.states.flush();
   }
 
   /** After a rule was created or changed: recompile; a changed rule starts from fresh state. */
@@ -217,6 +208,8 @@ export class RuleEngine {
 
   /** Queues work for one device behind its earlier work; never blocks the caller. */
   submit(tenantId: string, deviceId: string, work: () => Promise<void>): void {
+    // In a cluster every node runs the timers; only the device's partition owner acts on them.
+    if (this.partitions && !this.partitions.owns(deviceId)) return;
     if (this.admit(tenantId)) this.push(new WorkTask(deviceId, work));
   }
 
@@ -436,20 +429,38 @@ export class RuleEngine {
     if (actions.length === 0) return;
     const ctx = { tenantId: device.tenantId, deviceId: device.id, deviceName: device.name, ruleId: rule.rule.id, ruleName: rule.rule.name, ts, edge };
     const key = `${rule.rule.id}\u0000${device.id}`;
+    // In a cluster the firing is recorded under a unique key first (now, before the checkpoint that covers its edge).
+    const firing = { ruleId: rule.rule.id, deviceId: device.id, edge, ts };
+    const fresh = this.partitions?.record(firing, JSON.stringify({ ctx, actions }));
     const prev = this.actionChains.get(key) ?? Promise.resolve();
     const next = prev.then(async () => {
-      for (const action of actions) {
+      if (fresh !== undefined && !(await fresh)) return;
+      for (const [i, action] of actions.entries()) {
         try {
-          await this.deps.catalog.run(action, ctx, this.deps.actionDeps);
+          await this.deps.catalog.run(action, fresh !== undefined ? { ...ctx, firing: firingId(firing, i) } : ctx, this.deps.actionDeps);
         } catch (err) {
           this.ruleError(rule, device.id, 'action', err, action.type);
         }
       }
+      if (fresh !== undefined) this.partitions?.markDispatched(firing);
     });
     const tracked = next.finally(() => {
       if (this.actionChains.get(key) === tracked) this.actionChains.delete(key);
     });
     this.actionChains.set(key, tracked);
+  }
+
+  /** A firing recorded by an owner that died before running its actions: run them now (at least once; commands are keyed). */
+  private async redispatch(firing: Firing): Promise<void> {
+    const { ctx, actions } = JSON.parse(firing.payload) as { ctx: ActionContext; actions: RenderedAction[] };
+    for (const [i, action] of actions.entries()) {
+      try {
+        await this.deps.catalog.run(action, { ...ctx, firing: firingId(firing.key, i) }, this.deps.actionDeps);
+      } catch (err) {
+        this.logThrottled(`rule:${ctx.ruleId}`, { ruleId: ctx.ruleId, deviceId: ctx.deviceId, stage: 'action', action: action.type, err }, 'rule failed');
+      }
+    }
+    this.partitions?.markDispatched(firing.key);
   }
 
   ruleError(rule: CompiledRule, deviceId: string | undefined, stage: BusEvents['ruleError']['stage'], err: unknown, action?: string): void {
@@ -477,4 +488,9 @@ export class RuleEngine {
     this.lastLog.set(key, now);
     this.deps.logger.warn(obj, msg);
   }
+}
+
+/** The idempotency key of a firing's i-th action (commands it creates are unique by it). */
+function firingId(k: FiringKey, i: number): string {
+  return `rule-firing:${k.ruleId}:${k.deviceId}:${k.edge}:${k.ts}:${i}`;
 }

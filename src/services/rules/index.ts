@@ -7,6 +7,7 @@ import type { Rule } from '../../domain/rules/model.js';
 import type { Bus, Clock, Logger, Store } from '../../ports.js';
 import { ActionCatalog, type ActionDeps } from './actions/index.js';
 import { type GroupMembership, RuleEngine, type RuleMetrics } from './engine.js';
+import type { RuleClusterDeps } from './partitions.js';
 import { RuleService, type RuleServiceDeps } from './service.js';
 import { RuleTimers, type RuleTimersDeps, type TargetLookup } from './timers.js';
 
@@ -15,6 +16,7 @@ export { RuleEngine, noopRuleMetrics, type RuleMetrics } from './engine.js';
 export { RuleService, RuleValidationError } from './service.js';
 export { RuleTimers } from './timers.js';
 export type { BacktestResult } from './backtest.js';
+export type { RuleClusterDeps } from './partitions.js';
 
 export interface RulesDeps {
   readonly store: Store;
@@ -33,6 +35,8 @@ export interface RulesDeps {
   readonly stateFlushMs?: number;
   /** Device groups as rule targets (issue 15). */
   readonly groups?: GroupMembership & { getGroup(id: string): Promise<{ readonly tenantId: string } | undefined> };
+  /** Cluster mode (issue 14): partition ownership, checkpoints, firing keys. */
+  readonly cluster?: RuleClusterDeps;
 }
 
 export interface Rules {
@@ -58,6 +62,7 @@ export function createRules(deps: RulesDeps): Rules {
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.stateFlushMs !== undefined ? { stateFlushMs: deps.stateFlushMs } : {}),
     ...(deps.groups ? { groups: deps.groups } : {}),
+    ...(deps.cluster ? { cluster: deps.cluster } : {}),
   });
   const timers = new RuleTimers({ engine, registry: deps.registry, clock: deps.clock, logger, ...(deps.statuses ? { statuses: deps.statuses } : {}) });
   const listener = {

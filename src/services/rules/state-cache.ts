@@ -7,7 +7,7 @@
  * marking a state dirty is a flag on its entry (no key strings, no set per message).
  */
 import { deserializeState, initialState, serializeState, type RuleState } from '../../domain/rules/state.js';
-import type { Clock, Logger, RuleStore } from '../../ports.js';
+import type { Clock, Logger, RuleStateRecord, RuleStore } from '../../ports.js';
 
 interface Entry {
   readonly ruleId: string;
@@ -83,6 +83,41 @@ export class RuleStateCache {
     this.states.delete(ruleId);
     for (const entry of byDevice.values()) entry.dirty = false;
     this.dirty = this.dirty.filter((e) => e.ruleId !== ruleId);
+  }
+
+  /**
+   * Cluster checkpoints (partitions.ts): the dirty states of the devices `pick` selects, their
+   * flags cleared; `undo` marks them dirty again (the checkpoint failed).
+   */
+  takeDirty(pick: (deviceId: string) => boolean, now: number): { records: RuleStateRecord[]; undo(): void } {
+    const taken: Entry[] = [];
+    const rest: Entry[] = [];
+    for (const entry of this.dirty) {
+      if (!entry.dirty) continue;
+      if (!pick(entry.deviceId)) rest.push(entry);
+      else if (this.entry(entry.ruleId, entry.deviceId) === entry) taken.push(entry);
+      else entry.dirty = false;
+    }
+    this.dirty = rest;
+    for (const entry of taken) entry.dirty = false;
+    return {
+      records: taken.map((e) => ({ ruleId: e.ruleId, deviceId: e.deviceId, state: serializeState(e.state), updatedAt: now })),
+      undo: () => {
+        for (const entry of taken) if (this.entry(entry.ruleId, entry.deviceId) === entry) this.markEntry(entry);
+      },
+    };
+  }
+
+  /** Forgets the states of the devices `pick` selects (a partition gained or lost: the store has the truth). */
+  forgetDevices(pick: (deviceId: string) => boolean): void {
+    for (const byDevice of this.states.values()) {
+      for (const [deviceId, entry] of byDevice) {
+        if (!pick(deviceId)) continue;
+        entry.dirty = false;
+        byDevice.delete(deviceId);
+      }
+    }
+    this.dirty = this.dirty.filter((e) => e.dirty);
   }
 
   async flush(): Promise<void> {

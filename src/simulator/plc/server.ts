@@ -163,7 +163,8 @@ class BitTable {
   }
 }
 
-function freePort(host: string): Promise<number> {
+/** A free TCP port on `host` (ServerTCP cannot be asked for port 0). */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -1,3 +1,4 @@
+import { hashKey } from '../../../src/domain/partition.js';
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { subjectFor } from '../../../src/domain/subjects.js';
@@ -28,6 +29,10 @@ describe('rule engine', () => {
       await f.rule({ condition: 'level < 10', actions: [{ type: 'alarm', alarmType: 'Low', severity: 'major' }] });
       second.engine.ruleChanged((await f.rules.service.list(TENANT))[0]!);
       const devices = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => f!.device(`node-${n}`)));
+      // The memory bus picks a device's member by hash of its (random) id: 8 devices all landed on
+      // one member 1 time in 128, which failed "both nodes took devices" (the flake seen under
+      // load was this, not timing). Add devices until both members' buckets are covered.
+      while (new Set(devices.map((d) => hashKey(d.id) % 2)).size < 2) devices.push(await f.device(`node-${devices.length + 1}`));
       for (const d of devices) await f.telemetry(d, { level: 50 });
       for (const d of devices) await f.telemetry(d, { level: 5 });
       await f.bus.idle();

@@ -3,7 +3,7 @@
  * attributes (shared ones editable), commands with their state live, and the device's alarms.
  */
 import { ApiError, canOperate, get, post, query, type Alarm, type Command, type Device, type Page, type TsValue } from '../api.js';
-import { AGGREGATIONS, autoInterval, Chart, describePoints, fitRange, RANGES, RAW_LIMIT } from '../chart.js';
+import { AGGREGATIONS, autoInterval, Chart, describePoints, RANGES, RAW_LIMIT } from '../chart.js';
 import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, statusBadge, timeEl, uniqueId } from '../dom.js';
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
@@ -13,6 +13,7 @@ import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { firmwareSection } from './device-firmware.js';
 import { credentialsSection } from './credentials.js';
+import { firstChart, type FirstChart } from './device-first-chart.js';
 import { loadOverlays } from './device-overlays.js';
 import { manageSection } from './device-manage.js';
 
@@ -97,11 +98,13 @@ export function devicePage(deviceId: string): View {
   const rangeSelect = select(RANGES.map(([v, t]) => [v, t] as const), '1h', { id: uniqueId('range') });
   let rangeChosen = false;
   rangeSelect.addEventListener('change', () => (rangeChosen = true));
-  /** The oldest point of the key decides the range the page opens on, until the user picks one. */
-  async function fitChartRange(key: string): Promise<void> {
-    if (rangeChosen) return;
-    const oldest = await get<Record<string, TsValue[]>>(`/api/devices/${id}/telemetry${query({ keys: key, order: 'asc', limit: 1 })}`).catch(() => ({}) as Record<string, TsValue[]>);
-    if (!rangeChosen) rangeSelect.value = fitRange((oldest as Record<string, TsValue[] | undefined>)[key]?.[0]?.ts)[0];
+  /** The key's history decides the range the page opens on, until the user picks one (device-first-chart.ts). */
+  async function fitChartRange(key: string): Promise<FirstChart['year']> {
+    if (rangeChosen) return undefined;
+    const first = await firstChart(id, key);
+    if (rangeChosen) return undefined;
+    rangeSelect.value = first.range;
+    return first.year;
   }
   const aggSelect = select(AGGREGATIONS, 'auto', { id: uniqueId('agg') });
   const chartBox = h('div', { class: 'chart' });
@@ -110,7 +113,8 @@ export function devicePage(deviceId: string): View {
   disposers.push(() => chart.destroy());
   let chartMode: { key: string; raw: boolean; from: number } | undefined;
   let chartSeq = 0;
-  async function loadChart(): Promise<void> {
+  /** `first`: the year already read when the page opens on a year (device-first-chart.ts). */
+  async function loadChart(first?: FirstChart['year']): Promise<void> {
     const key = keySelect.value;
     if (!key) {
       chartNote.textContent = 'No telemetry yet.';
@@ -120,33 +124,36 @@ export function devicePage(deviceId: string): View {
     }
     const seq = ++chartSeq;
     const range = RANGES.find(([v]) => v === rangeSelect.value) ?? RANGES[0];
-    const to = Date.now();
     const choice = aggSelect.value;
-    const interval = choice === 'auto' ? autoInterval(range[2]) : choice === 'raw' ? undefined : Number(choice);
+    const read = first?.key === key && range[0] === '1y' && choice === 'auto' ? first : undefined;
+    const to = read?.to ?? Date.now();
+    const interval = read?.interval ?? (choice === 'auto' ? autoInterval(range[2]) : choice === 'raw' ? undefined : Number(choice));
     // Buckets on whole minutes/hours/days (UTC), as users read a chart; the store answers
     // hour-aligned requests from its hourly roll-ups.
-    const from = interval ? Math.floor((to - range[2]) / interval) * interval : to - range[2];
+    const from = read?.from ?? (interval ? Math.floor((to - range[2]) / interval) * interval : to - range[2]);
     chartNote.textContent = 'Loading…';
-    const started = performance.now();
+    const started = read?.started ?? performance.now();
     try {
       const path = interval
         ? `/api/devices/${id}/telemetry${query({ keys: key, from, to, interval, agg: 'avg' })}`
         : `/api/devices/${id}/telemetry${query({ keys: key, from, to, limit: RAW_LIMIT, order: 'desc' })}`;
-      const body = await get<Record<string, TsValue[]>>(path);
+      const body = read?.body ?? (await get<Record<string, TsValue[]>>(path));
       if (seq !== chartSeq || disposed) return;
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
       const label = unitOf(key) ? `${key} (${unitOf(key)})` : key;
-      chart.set(label, points, from, to);
+      // Waits for uPlot's chunk on a cold start (fetched since the page was made, beside the reads).
+      await chart.set(label, points, from, to);
+      if (seq !== chartSeq || disposed) return;
       // The first-render benchmark (bench/dashboard-render.ts) waits for this mark.
       performance.mark('continuum:device-chart');
       el.dataset.chart = 'ready';
       // Forecast, baseline band and anomaly marks come after the history is drawn, never before it.
       el.dataset.overlays = 'loading';
       const keys = new Set([...keySelect.options].map((o) => o.value));
-      void loadOverlays(deviceId, key, keys, from, to).then((overlays) => {
+      void loadOverlays(deviceId, key, keys, from, to).then(async (overlays) => {
         if (seq !== chartSeq || disposed) return;
-        if (Object.keys(overlays).length > 0) chart.set(label, points, from, to, overlays);
+        if (Object.keys(overlays).length > 0) await chart.set(label, points, from, to, overlays);
         el.dataset.overlays = Object.keys(overlays).sort().join(' ') || 'none';
       });
       chartMode = { key, raw: !interval, from };
@@ -451,15 +458,15 @@ export function devicePage(deviceId: string): View {
     const own = [...keySelect.options].find((o) => !o.value.startsWith('forecast.'));
     if (own) keySelect.value = own.value;
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
-    // The range fits the history of the key shown first (one small read: the key's oldest point).
-    if (keySelect.value) await fitChartRange(keySelect.value);
-    if (disposed) return;
-    if (!el.dataset.latest) performance.mark('continuum:device-latest');
-    el.dataset.latest = 'ready';
     if (latestCells.size === 0) latestBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 3, class: 'empty' }, 'No telemetry yet.')));
     for (const c of [...commands.items].reverse()) showCommand(c);
     if (cmdRows.size === 0) cmdBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 4, class: 'empty' }, 'No commands yet.')));
-    void loadChart();
+    if (!el.dataset.latest) performance.mark('continuum:device-latest');
+    el.dataset.latest = 'ready';
+    // The range fits the history of the key shown first (device-first-chart.ts; a year is read at once).
+    const first = keySelect.value ? await fitChartRange(keySelect.value) : undefined;
+    if (disposed) return;
+    void loadChart(first);
     void loadAttributes().catch((err: unknown) => (attrError.textContent = errorText(err)));
     void loadAlarms();
   }

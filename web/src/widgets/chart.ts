@@ -37,11 +37,12 @@ export function chartWidget(w: Widget): WidgetHandle {
     ? `/api/devices/${encodeURIComponent(deviceId)}/telemetry${query({ keys: key, from, to, interval, agg: 'avg' })}`
     : `/api/devices/${encodeURIComponent(deviceId)}/telemetry${query({ keys: key, from, to, limit: RAW_LIMIT, order: 'desc' })}`;
   get<Record<string, TsValue[]>>(path)
-    .then((body) => {
+    .then(async (body) => {
       if (disposed) return;
       let points = (body[key] ?? []).map((p) => ({ ts: p.ts, value: numeric(p.value) }));
       if (!interval) points = points.reverse();
-      chart.set(w.unit ? `${key} (${w.unit})` : key, points, from, to);
+      await chart.set(w.unit ? `${key} (${w.unit})` : key, points, from, to);
+      if (disposed) return;
       el.dataset.ready = 'true';
       note.textContent = points.length === 0 ? 'No data in this range.' : '';
     })

@@ -23,7 +23,7 @@ import type { Bus, BusEvents, BusHandler, BusSubscribeOptions, DeadLetter, Logge
 import { BroadcastSubscription } from './broadcast.js';
 import { GroupMember } from './group.js';
 import { Resources } from './resources.js';
-import { checkName, wireFilter, wireSubject } from './subjects.js';
+import { checkName, consumerName, wireFilter, wireSubject } from './subjects.js';
 
 export interface NatsBusOptions {
   /** Server URL(s), e.g. nats://127.0.0.1:4222 (comma-separated for a cluster). */
@@ -189,6 +189,7 @@ export class NatsBus implements Bus {
         group,
         partitions: this.partitions,
         totalOrder: options.partition !== undefined,
+        ...(options.ownership !== undefined && options.partition === undefined ? { ownership: options.ownership } : {}),
         maxInFlight: options.maxInFlight ?? DEFAULT_GROUP_IN_FLIGHT,
         ackWaitMs: this.options.ackWaitMs ?? 30_000,
       });
@@ -204,6 +205,28 @@ export class NatsBus implements Bus {
       this.subs.delete(sub);
       void sub.stop().catch((err: unknown) => this.logger?.warn({ err, event, pattern }, 'bus: unsubscribing failed'));
     };
+  }
+
+  /**
+   * Messages a work-queue group's partition consumers have not had acknowledged yet (pending +
+   * unacknowledged), per partition: the lag metrics of partition ownership read it.
+   */
+  async groupLag(event: keyof BusEvents, group: string, partitions: Iterable<number>): Promise<Map<number, number>> {
+    const stream = await this.resources.stream(event);
+    const lag = new Map<number, number>();
+    await Promise.all(
+      [...partitions].map(async (k) => {
+        const info = await this.resources.consumerInfo(stream, consumerName(group, k));
+        if (info) lag.set(k, info.num_pending + info.num_ack_pending);
+      }),
+    );
+    return lag;
+  }
+
+  /** One PING/PONG with the server the connection is on; while it reconnects this waits (the caller bounds it). */
+  async ping(): Promise<void> {
+    if (this.closed || this.nc.isClosed()) throw new PlatformError('UNAVAILABLE', 'NATS connection closed');
+    await this.nc.rtt();
   }
 
   async close(): Promise<void> {

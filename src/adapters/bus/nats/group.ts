@@ -25,7 +25,7 @@
  * from the server's MAX_DELIVERIES advisory by one member of the group (a NATS queue group).
  */
 import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection, Subscription } from 'nats';
-import type { BusDelivery, BusEvents, DeadLetter, Logger } from '../../../ports.js';
+import type { BusDelivery, BusEvents, DeadLetter, Logger, PartitionOwnership } from '../../../ports.js';
 import type { Resources } from './resources.js';
 import { busSubject, consumerName, wireFilter } from './subjects.js';
 
@@ -47,17 +47,27 @@ export interface GroupMemberOptions {
   readonly decode: (text: string) => unknown;
   readonly deadLetter: (letter: DeadLetter) => void;
   readonly logger: Logger | undefined;
+  /**
+   * Consume only the owned partitions (cluster partition ownership). Ownership is exclusive, so
+   * an owned consumer lets `ownedAckPending` messages be in flight (in stream order) instead of 1.
+   */
+  readonly ownership?: PartitionOwnership;
+  readonly ownedAckPending?: number;
 }
 
 /** A delivery this member holds: received, waiting for room or being handled. */
 interface Held {
   readonly msg: JsMsg;
+  readonly partition: number | 'all';
   live: boolean;
+  /** Handed to the handler (else waiting for a free slot). */
+  started: boolean;
   heartbeat: NodeJS.Timeout | undefined;
 }
 
 export class GroupMember {
-  private readonly consumers: ConsumerMessages[] = [];
+  private readonly consumers = new Map<number | 'all', ConsumerMessages>();
+  private unwatch: (() => void) | undefined;
   private readonly held = new Set<Held>();
   /** Deliveries waiting for a free slot (maxInFlight), in arrival order. */
   private readonly waiting: (() => void)[] = [];
@@ -78,7 +88,8 @@ export class GroupMember {
       await this.open();
     } catch (err) {
       // a later start() begins from scratch
-      await Promise.all(this.consumers.splice(0).map((c) => c.close().catch(() => undefined)));
+      this.unwatch?.();
+      await Promise.all(this.takeConsumers().map((c) => c.close().catch(() => undefined)));
       throw err;
     }
   }
@@ -86,21 +97,79 @@ export class GroupMember {
   private async open(): Promise<void> {
     const { o } = this;
     const stream = await this.resources.stream(o.event);
-    const parts: (number | 'all')[] = o.totalOrder ? ['all'] : Array.from({ length: o.partitions }, (_, k) => k);
-    await Promise.all(
-      parts.map(async (k) => {
-        const name = consumerName(o.group, k);
-        const filter = wireFilter(o.prefix, o.event, o.pattern, k === 'all' ? '*' : k);
-        await this.resources.ensureConsumer({ stream, name, filter, ackWaitMs: o.ackWaitMs, maxDeliveries: o.maxDeliveries });
-        if (this.stopped) return;
-        const consumer = await this.js.consumers.get(stream, name);
-        // one message at a time per partition is all the server hands out (max_ack_pending 1)
-        const messages = await consumer.consume({ max_messages: 1, callback: (m) => this.receive(m) });
-        if (this.stopped) await messages.close();
-        else this.consumers.push(messages);
-      }),
-    );
+    let parts: (number | 'all')[];
+    if (o.totalOrder) parts = ['all'];
+    else if (o.ownership) {
+      // registered before the first consumers open: a change meanwhile is not missed
+      this.unwatch = o.ownership.onChange((change) => this.ownershipChanged(stream, change));
+      parts = [...o.ownership.owned()];
+    } else parts = Array.from({ length: o.partitions }, (_, k) => k);
+    await Promise.all(parts.map((k) => this.openPartition(stream, k)));
     if (!this.stopped) this.watchAdvisories(stream);
+  }
+
+  private async openPartition(stream: string, k: number | 'all'): Promise<void> {
+    const { o } = this;
+    if (this.consumers.has(k)) return;
+    const name = consumerName(o.group, k);
+    const filter = wireFilter(o.prefix, o.event, o.pattern, k === 'all' ? '*' : k);
+    const owned = o.ownership !== undefined && k !== 'all';
+    const maxAckPending = owned ? (o.ownedAckPending ?? 1000) : 1;
+    await this.resources.ensureConsumer({ stream, name, filter, ackWaitMs: o.ackWaitMs, maxDeliveries: o.maxDeliveries, maxAckPending });
+    if (this.stopped || !this.wants(k)) return;
+    const consumer = await this.js.consumers.get(stream, name);
+    // shared: one message at a time per partition is all the server hands out (max_ack_pending 1)
+    const messages = await consumer.consume({ max_messages: owned ? Math.min(256, maxAckPending) : 1, callback: (m) => this.receive(m, k) });
+    if (this.stopped || !this.wants(k) || this.consumers.has(k)) await messages.close();
+    else this.consumers.set(k, messages);
+  }
+
+  private wants(k: number | 'all'): boolean {
+    return k === 'all' || this.o.ownership === undefined || [...this.o.ownership.owned()].includes(k);
+  }
+
+  /** Gained partitions start pulling; lost ones stop, and what this member held of them goes back (nak). */
+  private async ownershipChanged(stream: string, change: { readonly gained: readonly number[]; readonly lost: readonly number[] }): Promise<void> {
+    if (this.stopped) return;
+    const closing: Promise<unknown>[] = [];
+    for (const k of change.lost) {
+      const c = this.consumers.get(k);
+      this.consumers.delete(k);
+      if (c) closing.push(c.close().catch(() => undefined));
+    }
+    // Pulls closed first: a message given back now is not redelivered to this member's open pull.
+    await Promise.all(closing);
+    const lost = new Set(change.lost);
+    for (const h of [...this.held]) if (typeof h.partition === 'number' && lost.has(h.partition)) this.giveBack(h);
+    await Promise.all(
+      change.gained.map((k) =>
+        this.openPartition(stream, k).catch((err: unknown) => {
+          // the setup retry does not cover a partition gained later: retry it while it is still owned
+          this.o.logger?.error({ err, group: this.o.group, partition: k }, 'bus: consuming a gained partition failed; retrying');
+          const retry = setTimeout(() => void this.ownershipChanged(stream, { gained: this.wants(k) ? [k] : [], lost: [] }), 1000);
+          retry.unref();
+        }),
+      ),
+    );
+  }
+
+  private takeConsumers(): ConsumerMessages[] {
+    const all = [...this.consumers.values()];
+    this.consumers.clear();
+    return all;
+  }
+
+  /** A held delivery of a partition no longer owned: back to the stream (its next owner gets it). */
+  private giveBack(h: Held): void {
+    if (!h.live) return;
+    const started = h.started;
+    this.release(h, (m) => m.nak());
+    this.held.delete(h);
+    // its handler's later outcome finds it released and changes nothing; a waiting one never ran
+    if (started) {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 
   /** Leaves the group: stops pulling and gives back (nak, no delay) every delivery it holds. */
@@ -108,19 +177,20 @@ export class GroupMember {
     if (this.stopped) return;
     this.stopped = true;
     this.advisories?.unsubscribe();
-    const closing = this.consumers.splice(0).map((c) => c.close().catch(() => undefined));
+    this.unwatch?.();
+    const closing = this.takeConsumers().map((c) => c.close().catch(() => undefined));
     for (const h of this.held) this.release(h, (m) => m.nak());
     this.held.clear();
     this.waiting.length = 0;
     await Promise.all(closing);
   }
 
-  private receive(msg: JsMsg): void {
-    if (this.stopped) {
+  private receive(msg: JsMsg, partition: number | 'all'): void {
+    if (this.stopped || (partition !== 'all' && !this.consumers.has(partition) && !this.wants(partition))) {
       msg.nak();
       return;
     }
-    const h: Held = { msg, live: true, heartbeat: undefined };
+    const h: Held = { msg, partition, live: true, started: false, heartbeat: undefined };
     const every = Math.max(100, Math.floor(this.o.ackWaitMs / 3));
     h.heartbeat = setInterval(() => h.live && msg.working(), every);
     this.held.add(h);
@@ -129,7 +199,12 @@ export class GroupMember {
   }
 
   private run(h: Held): void {
-    if (!h.live) return;
+    if (!h.live) {
+      // given back while waiting: the slot it was offered goes to the next one
+      this.waiting.shift()?.();
+      return;
+    }
+    h.started = true;
     this.running++;
     const { msg } = h;
     const attempt = msg.info.redeliveryCount;
@@ -144,7 +219,7 @@ export class GroupMember {
     }
     let result: unknown;
     try {
-      result = this.o.handler(message, subject, { subject, attempt });
+      result = this.o.handler(message, subject, { subject, attempt, position: msg.seq });
     } catch (err) {
       this.fail(h, subject, message, err, false);
       return;

@@ -24,6 +24,8 @@ export interface GroupConsumer {
   readonly filter: string;
   readonly ackWaitMs: number;
   readonly maxDeliveries: number;
+  /** 1 for a consumer every member pulls from (keeps the partition in order); more for an owned one. */
+  readonly maxAckPending: number;
 }
 
 /** The JetStream API error code of a failed request, if it is one. */
@@ -73,6 +75,11 @@ export class Resources {
     return (await this.jsm.streams.info(stream)).state.last_seq;
   }
 
+  /** A consumer's state, or undefined when it does not exist (yet). */
+  consumerInfo(stream: string, name: string): Promise<{ num_pending: number; num_ack_pending: number } | undefined> {
+    return this.jsm.consumers.info(stream, name).catch(() => undefined);
+  }
+
   /** One stored message by sequence (a dead letter reported from an advisory). */
   message(stream: string, seq: number): Promise<StoredMsg> {
     return this.jsm.streams.getMessage(stream, { seq });
@@ -84,16 +91,24 @@ export class Resources {
    * with messages published after the group was first created.
    */
   async ensureConsumer(c: GroupConsumer): Promise<void> {
-    await this.jsm.consumers.add(c.stream, {
+    const config = {
       durable_name: c.name,
       filter_subject: c.filter,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.New,
-      max_ack_pending: 1,
+      max_ack_pending: c.maxAckPending,
       ack_wait: nanos(c.ackWaitMs),
       max_deliver: c.maxDeliveries,
       max_waiting: 512,
-    });
+    };
+    try {
+      await this.jsm.consumers.add(c.stream, config);
+    } catch (err) {
+      // The consumer exists with other settings (a group switched to or from partition ownership): update them.
+      const info = await this.jsm.consumers.info(c.stream, c.name).catch(() => undefined);
+      if (info === undefined) throw err;
+      await this.jsm.consumers.update(c.stream, c.name, { max_ack_pending: c.maxAckPending, ack_wait: config.ack_wait, max_deliver: c.maxDeliveries });
+    }
   }
 
   private async ensureStream(event: keyof BusEvents): Promise<string> {

@@ -3,12 +3,13 @@
  * open, one part per group of tables (as in ../sqlite), composed here with the one operation
  * that spans them (deleting a device and everything it owns).
  */
-import type { Clock, Logger, Store } from '../../../ports.js';
+import type { ClusterBackend, Clock, Logger, Store } from '../../../ports.js';
 import { systemClock } from '../../../ports.js';
 import { guardClosed } from '../shared.js';
 import { createPgAlarms, deleteDeviceAlarms } from './alarms.js';
 import { createPgAttributes } from './attributes.js';
 import { createPgAudit } from './audit.js';
+import { createPgCluster } from './cluster.js';
 import { createPgCommands, deleteDeviceCommands } from './commands.js';
 import { createPgCredentials } from './credentials.js';
 import { createPgCustomers } from './customers.js';
@@ -39,6 +40,8 @@ export interface PostgresStoreOptions extends PgOptions {
 export interface PostgresStore extends Store {
   /** Drops the telemetry partitions (whole months) that end at or before `cutoff` (epoch ms). */
   dropTelemetryBefore(cutoff: number): Promise<string[]>;
+  /** Membership, partition leases, rule checkpoints and firing keys of a cluster on this database (cluster.ts). */
+  readonly cluster: ClusterBackend;
 }
 
 export async function createPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -98,6 +101,11 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<P
       });
     },
     dropTelemetryBefore: (cutoff: number) => partitions.dropBefore(cutoff),
+    cluster: createPgCluster(pool),
+    async ping(): Promise<void> {
+      // A pooled connection the server has since dropped is replaced by the pool: this reflects the server now.
+      await pool.query('SELECT 1');
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -7,7 +7,7 @@ import type { Dashboard } from '../../../domain/dashboard.js';
 import type { Rule } from '../../../domain/rules/model.js';
 import type { DashboardStore, RuleStateRecord, RuleStore } from '../../../ports.js';
 import { checkInt, tenantNotFound } from '../shared.js';
-import { all, inTx, isForeignKeyViolation, one, run } from './db.js';
+import { all, inTx, isForeignKeyViolation, one, run, type Queryable } from './db.js';
 
 export function createPgRules(pool: pg.Pool): RuleStore {
   const parse = (r: { doc: string }): Rule => JSON.parse(r.doc) as Rule;
@@ -46,14 +46,7 @@ export function createPgRules(pool: pg.Pool): RuleStore {
     async saveRuleState(states: readonly RuleStateRecord[]): Promise<void> {
       for (const st of states) checkInt(st.updatedAt, 'updatedAt');
       if (states.length === 0) return;
-      // Only for rules that still exist: state written after a delete would be orphaned.
-      await pool.query(
-        `INSERT INTO rule_state (rule_id, device_id, state, updated_at)
-         SELECT DISTINCT ON (r, d) r, d, s, u FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS x (r, d, s, u, i)
-         WHERE EXISTS (SELECT 1 FROM rules WHERE id = r) ORDER BY r, d, i DESC
-         ON CONFLICT (rule_id, device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-        [states.map((s) => s.ruleId), states.map((s) => s.deviceId), states.map((s) => s.state), states.map((s) => s.updatedAt)],
-      );
+      await upsertRuleStates(pool, states);
     },
     async loadRuleState(ruleId: string, deviceId: string): Promise<RuleStateRecord | undefined> {
       const r = await one<{ state: string; updated_at: number }>(pool, 'SELECT state, updated_at FROM rule_state WHERE rule_id = $1 AND device_id = $2', [ruleId, deviceId]);
@@ -63,6 +56,19 @@ export function createPgRules(pool: pg.Pool): RuleStore {
       await pool.query('DELETE FROM rule_state WHERE rule_id = $1', [ruleId]);
     },
   };
+}
+
+/** Writes rule states (also inside a cluster checkpoint's transaction, cluster.ts). */
+export async function upsertRuleStates(db: Queryable, states: readonly RuleStateRecord[]): Promise<void> {
+  if (states.length === 0) return;
+  // Only for rules that still exist: state written after a delete would be orphaned.
+  await db.query(
+    `INSERT INTO rule_state (rule_id, device_id, state, updated_at)
+     SELECT DISTINCT ON (r, d) r, d, s, u FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS x (r, d, s, u, i)
+     WHERE EXISTS (SELECT 1 FROM rules WHERE id = r) ORDER BY r, d, i DESC
+     ON CONFLICT (rule_id, device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+    [states.map((s) => s.ruleId), states.map((s) => s.deviceId), states.map((s) => s.state), states.map((s) => s.updatedAt)],
+  );
 }
 
 /** Inside the store's deleteDevice transaction. */

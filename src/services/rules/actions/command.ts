@@ -46,6 +46,7 @@ export const commandAction = defineAction({
       ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
       ...(p.expiresInMs !== undefined ? { expiresInMs: p.expiresInMs } : {}),
       origin: `rule:${ctx.ruleId}`,
+      ...(ctx.firing !== undefined ? { idempotencyKey: ctx.firing } : {}),
     });
     return { commandId: command.id, status: command.status, ...(deviceId !== ctx.deviceId ? { deviceId } : {}) };
   },

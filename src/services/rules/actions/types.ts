@@ -21,6 +21,12 @@ export interface ActionContext {
   /** Timestamp of the message that moved the edge. */
   readonly ts: number;
   readonly edge: Edge;
+  /**
+   * In a cluster: the firing's unique key and the action's index in it. Actions that create
+   * something keyed (commands: idempotencyKey) use it, so a firing dispatched again by a
+   * partition's next owner creates nothing twice.
+   */
+  readonly firing?: string;
 }
 
 export type { EmailMessage, EmailSender };
