@@ -324,7 +324,20 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
-  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics });
+  /**
+   * A node whose heartbeat expired (told by the membership, on one node): its presence entries go
+   * (commands wait in the outbox instead of being routed to it) and this node takes over the
+   * persistent MQTT sessions it held. Both steps are idempotent (a session moves once, in one
+   * UPDATE), so a second call, or a call on another node, finds nothing left.
+   */
+  async function nodeGone(gone: string): Promise<string[]> {
+    if (gone === nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
+    const expired = await presence.expireNode(gone);
+    await mqtt.broker.adoptNode(gone);
+    logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
+    return expired.map((e) => e.deviceId);
+  }
+  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, onNodeGone: async (gone) => void (await nodeGone(gone)) });
   const rules = createRules({
     ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
     store,
@@ -488,13 +501,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     attributes,
     rpc,
     nodeId,
-    async onNodeGone(gone) {
-      if (gone === nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
-      const expired = await presence.expireNode(gone);
-      await mqtt.broker.adoptNode(gone);
-      logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
-      return expired.map((e) => e.deviceId);
-    },
+    onNodeGone: nodeGone,
     alarms,
     commands,
     rules,
