@@ -13,6 +13,7 @@ export * from './ports/device-groups.js';
 export * from './ports/integrations.js';
 export * from './ports/metrics.js';
 export * from './ports/mqtt-grants.js';
+export * from './ports/mqtt-cluster.js';
 export * from './ports/notify.js';
 export * from './ports/ota.js';
 export * from './ports/ota-deployments.js';

@@ -28,6 +28,14 @@ export interface Platform {
   readonly rpc: RpcService;
   /** This process's node id (config `node.id`, or the data dir's node-id file). */
   readonly nodeId: string;
+  /**
+   * Cluster membership says another node is gone (crashed, partitioned away): its Presence entries
+   * are expired (commands stop being routed to it and wait in the outbox instead) and this node
+   * takes over the persistent MQTT sessions it held, with their queued messages. Idempotent; call
+   * it on one node per gone node (a second call finds nothing left). Resolves with the devices
+   * whose presence was expired.
+   */
+  onNodeGone(nodeId: string): Promise<string[]>;
   readonly alarms: AlarmService;
   readonly commands: CommandService;
   readonly rules: Rules;

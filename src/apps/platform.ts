@@ -13,7 +13,7 @@ import { secureDataDir } from './data-dir.js';
 import { DEFAULT_TENANT_ID } from '../domain/device.js';
 import { createBus } from './bus.js';
 import { closeServer, explainListenError, portsOf, writePortsFile } from './listeners.js';
-import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Store, type Transport } from '../ports.js';
+import { systemClock, type BrokerStateStore, type Bus, type ListeningAddress, type Logger, type Presence, type Store, type Transport } from '../ports.js';
 import { CodecRegistry } from '../services/codec-registry.js';
 import { RawPayloads } from '../services/raw-payloads.js';
 import { DownlinkEncoder } from '../services/downlinks.js';
@@ -22,6 +22,7 @@ import { WorkerQuickJsDecoders } from '../adapters/decoders/quickjs/worker-decod
 import { NO_PAYLOAD_DECODERS } from '../adapters/decoders/none/none-decoders.js';
 import { BUILTIN_CODECS } from '../adapters/codec/builtin.js';
 import { openStore } from './open-store.js';
+import { BusMqttClusterLink } from '../services/mqtt-cluster.js';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
 import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
@@ -56,7 +57,6 @@ import { createOidcSignin } from './oidc.js';
 import { RpcService } from '../services/rpc.js';
 import { IdAllocator, RPC_ID_SEQUENCE } from '../services/ids.js';
 import { Reachability } from '../services/reachability.js';
-import { MemoryPresence } from '../adapters/presence/memory/presence.js';
 import { loadNodeId } from './node-id.js';
 import { SessionHub } from '../services/sessions.js';
 import { StatusService } from '../services/status.js';
@@ -98,6 +98,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   let tokens: TokenHasher;
   let credentialKey: Buffer | undefined;
   let bus: Bus;
+  let presence: Presence;
+  let closeShared: () => Promise<void>;
   try {
     bus = await createBus(config.bus, logger.child({ component: 'bus' })); // first: a bus that cannot be built (or reached) refuses the start before the store opens
   } catch (err) {
@@ -107,7 +109,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   try {
     credentialKey = loadCredentialKey(config);
     tokens = new TokenHasher(credentialKey);
-    ({ store, brokerState } = await openStore(config, logger, tokens));
+    ({ store, brokerState, presence, closeShared } = await openStore(config, logger, tokens, clock));
   } catch (err) {
     await bus.close(); // a NATS connection left open would keep the process alive
     dataDirLock.release();
@@ -120,12 +122,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.info({ nodeId }, 'node identity');
   } catch (err) {
     await store.close();
+    await closeShared();
     await bus.close();
     dataDirLock.release();
     throw err;
   }
-  // One process: presence in memory. The cluster deployment shares it (JetStream KV, PostgreSQL).
-  const presence = new MemoryPresence(clock);
   const metrics = createPrometheusMetrics();
   const codecs = new CodecRegistry(BUILTIN_CODECS);
   const decoders: PayloadDecoders = config.decoders.enabled
@@ -147,6 +148,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await tenantStatus.start(logger);
   } catch (err) {
     await store.close(); // e.g. a credential key that does not match the database
+    await closeShared();
     await bus.close();
     throw err;
   }
@@ -170,6 +172,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await auth.checkFirstAdmin({ email: config.auth.adminEmail, password: config.auth.adminPassword });
   } catch (err) {
     await store.close();
+    await closeShared();
     await bus.close();
     dataDirLock.release();
     throw err;
@@ -315,7 +318,20 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
-  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, info: () => heartbeatInfo(addresses, ready, clock.now()) });
+  /**
+   * A node whose heartbeat expired (told by the membership, on one node): its presence entries go
+   * (commands wait in the outbox instead of being routed to it) and this node takes over the
+   * persistent MQTT sessions it held. Both steps are idempotent (a session moves once, in one
+   * UPDATE), so a second call, or a call on another node, finds nothing left.
+   */
+  async function nodeGone(gone: string): Promise<string[]> {
+    if (gone === nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
+    const expired = await presence.expireNode(gone);
+    await mqtt.broker.adoptNode(gone);
+    logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
+    return expired.map((e) => e.deviceId);
+  }
+  const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, onNodeGone: async (gone) => void (await nodeGone(gone)), info: () => heartbeatInfo(addresses, ready, clock.now()) });
   const rules = createRules({
     ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
     store,
@@ -356,7 +372,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sparkplugInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics, logger: mqttLogger }),
     deviceApiInterceptor({ deviceApi: devices, gatewayApi: gateways, metrics }),
   ];
-  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState, ...mqttAccess.transportOptions });
+  // On a shared bus other nodes may hold sessions: takeover and routing go through it (one node on the memory bus needs neither).
+  const mqttCluster = config.bus.kind === 'memory' ? undefined : new BusMqttClusterLink(bus, nodeId, mqttLogger);
+  const mqtt = createMqttTransport({ config, deviceApi: devices, interceptors, metrics, logger: mqttLogger, state: brokerState, ...(mqttCluster ? { cluster: mqttCluster } : {}), ...mqttAccess.transportOptions });
   mqttAccess.bind(mqtt);
   const coap = createCoapTransport({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'coap' }) });
   const transports: Transport[] = [mqtt, coap];
@@ -404,6 +422,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     sessions.close();
     // Whatever this node still holds is gone with it (a shared presence must not route here).
     await presence.expireNode(nodeId).catch((err: unknown) => logger.warn({ err }, 'clearing this node from presence failed'));
+    await closeShared();
     rpc.close();
     decoders.close();
     await bus.close();
@@ -482,6 +501,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     attributes,
     rpc,
     nodeId,
+    onNodeGone: nodeGone,
     alarms,
     commands,
     rules,

@@ -34,6 +34,13 @@ export interface BusEvents {
   command: { tenantId: string; deviceId: string; command: Command };
   /** A rule failed while evaluating or acting; ingest and other rules go on. Subject device token: the device id or '-'. */
   ruleError: { tenantId: string; ruleId: string; ruleName: string; deviceId?: string; stage: 'condition' | 'action'; action?: string; message: string; ts: number };
+  /** An MQTT session was attached on `nodeId` (ports/mqtt-cluster.ts): another node's connection of it is taken over. */
+  mqttSession: { space: string; key: string; token: string; nodeId: string };
+  /**
+   * An MQTT application message routed on `nodeId`, for the other nodes' subscribers
+   * (ports/mqtt-cluster.ts); `payload` base64, `properties` the broker's JSON of PUBLISH properties.
+   */
+  mqttMessage: { space: string; owner: string; nodeId: string; topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean; properties?: string; expiresAt: number; origin?: string };
 }
 
 export type BusSubject<E extends keyof BusEvents = keyof BusEvents> = `${E}.${string}` | E;

@@ -26,6 +26,8 @@ export const BUS_EVENT_VERSIONS: { readonly [E in BusEventName]: number } = {
   alarm: 1,
   command: 1,
   ruleError: 1,
+  mqttSession: 1,
+  mqttMessage: 1,
 };
 
 export const BUS_EVENT_NAMES = Object.keys(BUS_EVENT_VERSIONS) as BusEventName[];
@@ -130,6 +132,19 @@ const VALIDATORS: { readonly [E in BusEventName]: (x: unknown) => boolean } = {
     action: opt(str),
     message: str,
     ts: num,
+  }),
+  mqttSession: shape({ space: str, key: str, token: str, nodeId: str }),
+  mqttMessage: shape({
+    space: str,
+    owner: str,
+    nodeId: str,
+    topic: str,
+    payload: str,
+    qos: (x) => x === 0 || x === 1 || x === 2,
+    retain: bool,
+    properties: opt(str),
+    expiresAt: num,
+    origin: opt(str),
   }),
 };
 

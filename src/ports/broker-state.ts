@@ -6,8 +6,18 @@
  */
 export interface BrokerStateStore {
   readonly kind: string;
-  /** Everything kept, read once before the broker accepts clients. */
+  /**
+   * Everything kept, read once before the broker accepts clients. A store shared by the nodes of a
+   * cluster returns the sessions this node holds (and every retained message).
+   */
   load(): Promise<BrokerStateSnapshot>;
+  /**
+   * Shared stores only (a cluster): one session as kept, whichever node held it, with its outbound
+   * messages in `seq` order; this node holds it from now on. Undefined when none is kept.
+   */
+  loadSession?(key: string): Promise<{ readonly session: BrokerSessionRecord; readonly outbound: readonly BrokerOutboundRecord[] } | undefined>;
+  /** Shared stores only: this node takes over every session a gone node held, and loads them. */
+  adoptNode?(nodeId: string): Promise<BrokerStateSnapshot>;
   /** Applies the changes in order, all or none; resolves once they are durable. */
   apply(changes: readonly BrokerStateChange[]): Promise<void>;
   /** Waits for nothing but what `apply` already promised; later calls reject. */

@@ -14,4 +14,6 @@ export const BUS_SAMPLES: { readonly [E in keyof BusEvents]: BusEvents[E] } = {
   alarm: { tenantId: 't1', deviceId: 'd1', action: 'repeated', alarm: { ...alarm } },
   command: { tenantId: 't1', deviceId: 'd1', command: { ...command } },
   ruleError: { tenantId: 't1', ruleId: 'r1', ruleName: 'hot', deviceId: 'd1', stage: 'action', action: 'webhook', message: 'refused', ts: 9 },
+  mqttSession: { space: 't1', key: 't1\u0000d1\u0000client-1', token: 'tok-1', nodeId: 'node-a' },
+  mqttMessage: { space: 't1', owner: 'd1', nodeId: 'node-a', topic: 'plant/valve/1', payload: 'AQI=', qos: 1, retain: true, properties: '{"contentType":"x"}', expiresAt: 1_700_000_060_000, origin: 't1\u0000d1\u0000client-1' },
 };

@@ -106,7 +106,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], env
   let output = '';
   const child = spawn(
     process.execPath,
-    ['bin/continuum.mjs', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', 'warn', ...extraArgs],
+    ['bin/continuum.mjs', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--mqtt-port', '0', '--coap-port', '0', '--log-level', process.env.E2E_LOG_LEVEL ?? 'warn', ...extraArgs],
     { env: { ...process.env, CONTINUUM_ADMIN_EMAIL: ADMIN.email, CONTINUUM_ADMIN_PASSWORD: ADMIN.password, CONTINUUM_AUTH_PASSWORD_HASH_COST: '1024', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

@@ -8,20 +8,21 @@
  * over.
  */
 import type { Duplex } from 'node:stream';
-import qlobber from 'qlobber';
 import type { Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../ports/device-api.js';
 import { RefusalLog } from '../connection-cap.js';
 import type { Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
+import { BrokerCluster, type ClusterHost } from './cluster.js';
 import { Connection } from './connection.js';
 import { NEVER_EXPIRES, type BrokerContext, type BrokerOptions, type ResolvedOptions } from './context.js';
 import { PacketDecoder } from './frames.js';
 import { BrokerPersistence, type PersistenceHost } from './persistence.js';
-import { RetainedStore } from './retained.js';
+import { pickMember } from './shared-groups.js';
+import { Space, wildStart } from './spaces.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { DEFAULT_RETAINED_LIMITS, RetainedQuota, type RetainedUse } from './retained-quota.js';
-import { Message, Session, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
+import { Message, Session, sessionKey, type QoS, type SessionEnv, type SessionLink, type Subscription } from './session.js';
 
 /**
  * How often the connect timeout and keep alives are checked: one sweep over all connections instead
@@ -33,49 +34,12 @@ export { NEVER_EXPIRES, type BrokerOptions, type ResolvedOptions };
 
 const noopMetrics: TransportMetrics = { messageIn: () => {}, messageOut: () => {}, reject: () => {}, connections: () => {} };
 
-const QLOBBER_OPTIONS = {
-  separator: '/',
-  wildcard_one: '+',
-  wildcard_some: '#',
-  // MQTT's `+` matches an empty level too ("+/a" matches "/a").
-  match_empty_levels: true,
-  max_words: 1025,
-  // Devices publish to the same topics over and over: cache their split form.
-  cache_splits: 4096,
-};
-
-interface SharedGroup {
-  readonly filter: string;
-  readonly members: Subscription[];
-  next: number;
-}
-
-/** One isolated topic space. */
-class Space {
-  constructor(readonly key: string) {}
-
-  readonly subs = new qlobber.QlobberDedup<Subscription>(QLOBBER_OPTIONS);
-  readonly shared = new qlobber.QlobberDedup<SharedGroup>(QLOBBER_OPTIONS);
-  readonly groups = new Map<string, SharedGroup>();
-  readonly retained = new RetainedStore<RetainedEntry>();
-}
-
-/** A retained message with who set it and what it counts against the quota. */
-interface RetainedEntry {
-  readonly msg: Message;
-  readonly use: RetainedUse;
-}
-
-/** [MQTT-4.7.2-1]: filters starting with a wildcard do not match topics starting with `$`. */
-function wildStart(filter: string): boolean {
-  const c = filter.charCodeAt(0);
-  return c === 0x2b || c === 0x23;
-}
-
-export class MqttBroker implements BrokerContext, PersistenceHost {
+export class MqttBroker implements BrokerContext, PersistenceHost, ClusterHost {
   readonly options: ResolvedOptions;
   /** Writes persistent sessions and retained messages behind (persistence.ts); undefined: memory only. */
   readonly persistence: BrokerPersistence | undefined;
+  /** The other nodes of a cluster (cluster.ts); undefined: this node alone. */
+  private readonly cluster: BrokerCluster | undefined;
   readonly metrics: TransportMetrics;
   readonly logger: Logger;
   private readonly sessions = new Map<string, Session>();
@@ -122,6 +86,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     );
     const metrics = this.metrics;
     this.persistence = options.state && new BrokerPersistence(options.state, this, options.logger, metrics);
+    this.cluster = options.cluster && new BrokerCluster(options.cluster, this, options.logger);
     const dropLog = new ThrottledWarning(options.logger, 'mqtt session queue full: oldest messages dropped');
     this.sessionCap = new ThrottledWarning(options.logger, 'mqtt session limit reached: CONNECT refused');
     this.sessionEnv = {
@@ -197,10 +162,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
    * old state on Clean Start [MQTT-3.1.2-4]. Undefined when a new session would exceed maxSessions.
    */
   attach(link: SessionLink, principal: Principal, clientId: string, cleanStart: boolean, expiry: number): { session: Session; present: boolean } | undefined {
-    // The device id is part of the key: another device reusing a client id neither takes over this
-    // connection nor inherits subscriptions that were authorized for someone else.
-    const owner = principal.identity?.deviceId ?? (principal.app ? `app:${principal.app.userId}` : '');
-    const key = `${principal.space}\u0000${owner}\u0000${clientId}`;
+    const key = sessionKey(principal, clientId);
     let session = this.sessions.get(key);
     if (session?.link instanceof Connection) session.link.takeover();
     session = this.sessions.get(key);
@@ -227,6 +189,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     session.principal = principal;
     session.expiryInterval = expiry;
     this.persistence?.attached(session);
+    this.cluster?.attached(session);
     return { session, present };
   }
 
@@ -236,6 +199,13 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
    */
   detach(session: Session, will: Message | undefined, willDelay: number): void {
     session.link = undefined;
+    if (session.movedAway) {
+      // Taken over by another node, which holds the session now: only an immediate will is this node's to send.
+      if (will && willDelay <= 0) this.route(session.spaceKey, will);
+      this.forgetSession(session);
+      return;
+    }
+    this.cluster?.detached(session);
     this.persistence?.detached(session);
     if (will) {
       if (willDelay <= 0) this.route(session.spaceKey, will);
@@ -381,6 +351,12 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
    * member of each matching shared-subscription group (§4.8.2).
    */
   route(spaceKey: string, msg: Message, owner = msg.origin ?? ''): void {
+    this.cluster?.routed(spaceKey, msg, owner);
+    this.routeHere(spaceKey, msg, owner);
+  }
+
+  /** route() on this node only: what another node forwarded (cluster.ts). */
+  routeHere(spaceKey: string, msg: Message, owner: string): void {
     const space = this.space(spaceKey);
     if (msg.retain && !this.retain(space, msg, owner)) {
       // Over quota: delivered to today's subscribers like any message, but not kept (and not
@@ -416,27 +392,11 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     }
     for (const group of space.shared.match(msg.topic)) {
       if (dollar && wildStart(group.filter)) continue;
-      const sub = this.pickMember(group);
+      const sub = pickMember(group);
       if (sub) {
         sub.session.deliver(msg, Math.min(msg.qos, sub.qos) as QoS, msg.retain && sub.retainAsPublished, sub.subId === undefined ? undefined : [sub.subId]);
       }
     }
-  }
-
-  /** Round robin over the group, preferring connected members. */
-  private pickMember(group: SharedGroup): Subscription | undefined {
-    const n = group.members.length;
-    let fallback: Subscription | undefined;
-    for (let i = 0; i < n; i++) {
-      const sub = group.members[(group.next + i) % n] as Subscription;
-      if (sub.session.link) {
-        group.next = (group.next + i + 1) % n;
-        return sub;
-      }
-      fallback ??= sub;
-    }
-    group.next = (group.next + 1) % Math.max(n, 1);
-    return fallback;
   }
 
   /** Publishes from inside the process (tests, tools): routed like a client's PUBLISH. */
@@ -462,6 +422,7 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
     for (const s of this.sessions.values()) s.clearTimers();
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.cluster?.close();
     await this.persistence?.flush(); // the disconnects above included
   }
 
@@ -474,6 +435,46 @@ export class MqttBroker implements BrokerContext, PersistenceHost {
   /** Loads the persisted sessions and retained messages; before the listeners accept anyone. */
   async restore(): Promise<void> {
     await this.persistence?.restore();
+    this.cluster?.start();
+  }
+
+  hasSession(key: string): boolean {
+    return this.sessions.has(key);
+  }
+
+  /**
+   * Cluster: before a client is attached here, its kept session is loaded if another node held it
+   * (Clean Start 0), or that node's record of it is dropped (Clean Start with a session expiry).
+   */
+  async prepareSession(principal: Principal, clientId: string, cleanStart: boolean, expiry: number): Promise<void> {
+    const key = sessionKey(principal, clientId);
+    if (!this.persistence?.shared || this.sessions.has(key)) return;
+    if (!cleanStart) await this.persistence.loadSession(key);
+    else if (expiry > 0) this.persistence.discard(key);
+  }
+
+  /** Cluster: a gone node's sessions are held here from now on (their clients reconnect anywhere). */
+  adoptNode(nodeId: string): Promise<void> {
+    return this.persistence?.adoptNode(nodeId) ?? Promise.resolve();
+  }
+
+  /** Another node attached the session: its connection here is taken over, its state here forgotten (that node holds it). */
+  takenElsewhere(key: string): void {
+    const session = this.sessions.get(key);
+    if (!session) return;
+    session.movedAway = true;
+    this.persistence?.release(session);
+    if (session.link instanceof Connection) session.link.takeover(); // detach() forgets it
+    else this.forgetSession(session);
+  }
+
+  /** Drops a session from memory without touching the stored state (released, see takenElsewhere). */
+  private forgetSession(session: Session): void {
+    session.clearTimers();
+    session.pendingWill = undefined;
+    for (const sub of [...session.subs.values()]) this.unsubscribe(session, sub.key);
+    session.clearHookSubs();
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
   }
 
   adoptSession(key: string, clientId: string, spaceKey: string, expiryInterval: number, remainingMs: number | undefined): Session {

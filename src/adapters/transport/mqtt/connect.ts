@@ -63,7 +63,21 @@ export async function handleConnect(conn: ClientConnection, p: IConnectPacket): 
     return conn.refuse(authFailureCode(err), 'authentication failed');
   }
   if (conn.state !== 'auth') return; // the client left while we were authenticating
+  try {
+    await conn.broker.prepareSession(principal, conn.clientId, p.clean ?? true, sessionExpiry(conn, p));
+  } catch (err) {
+    // The shared state cannot be read: refuse rather than start the client on an empty session.
+    conn.broker.logger.warn({ err, clientId: conn.clientId }, 'mqtt session could not be loaded from the shared state');
+    return conn.refuse(0x88, 'session state unavailable');
+  }
+  if (conn.state !== 'auth') return;
   accept(conn, p, principal, assigned);
+}
+
+/** Seconds the session outlives the connection; 3.1.1 Clean Session 0 keeps it until the next Clean Session 1 (§3.1.2.4). */
+function sessionExpiry(conn: ClientConnection, p: IConnectPacket): number {
+  if (conn.protocolVersion === 5) return p.properties?.sessionExpiryInterval ?? 0;
+  return p.clean ? 0 : NEVER_EXPIRES;
 }
 
 function accept(conn: ClientConnection, p: IConnectPacket, principal: Principal, assigned: boolean): void {
@@ -77,8 +91,7 @@ function accept(conn: ClientConnection, p: IConnectPacket, principal: Principal,
   if (v5 && opts.maxKeepAlive > 0 && (keepAlive === 0 || keepAlive > opts.maxKeepAlive)) {
     keepAlive = serverKeepAlive = opts.maxKeepAlive;
   }
-  // 3.1.1: Clean Session 0 keeps the session until the next Clean Session 1 (§3.1.2.4).
-  const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : p.clean ? 0 : NEVER_EXPIRES;
+  const expiry = sessionExpiry(conn, p);
   const attached = conn.broker.attach(conn, principal, conn.clientId, p.clean ?? true, expiry);
   if (!attached) return conn.refuse(0x97, 'session limit reached'); // Quota exceeded; 3.1.1: server unavailable
   const { session, present } = attached;

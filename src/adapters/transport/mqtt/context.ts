@@ -5,7 +5,7 @@
  * handlers as a ClientConnection; none of them imports the file that calls it.
  */
 import type { IConnackPacket, Packet } from 'mqtt-packet';
-import type { BrokerStateStore, Logger } from '../../../ports.js';
+import type { BrokerStateStore, Logger, MqttClusterLink } from '../../../ports.js';
 import type { TransportMetrics } from '../../../ports/device-api.js';
 import type { AuthPolicy, Principal } from './auth.js';
 import type { ClientCertificate } from './client-cert.js';
@@ -42,9 +42,11 @@ export interface BrokerOptions {
   readonly retained?: RetainedLimits;
   /** Where persistent sessions and retained messages are kept across restarts (persistence.ts); none: memory only. */
   readonly state?: BrokerStateStore;
+  /** The other nodes of a cluster (cluster.ts, ports/mqtt-cluster.ts); none: this node alone. */
+  readonly cluster?: MqttClusterLink;
 }
 
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'state'>> & {
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'state' | 'cluster'>> & {
   /** Largest packet we accept: payload limit plus room for topic and properties. */
   readonly maxPacketBytes: number;
 };
@@ -101,6 +103,8 @@ export interface BrokerContext {
   sendRetained(session: Session, sub: Subscription): void;
   refusesRetained(spaceKey: string, topic: string, payloadBytes: number, owner: string): boolean;
   route(spaceKey: string, msg: Message, owner?: string): void;
+  /** Cluster: loads (or drops) the session another node kept, before the client is attached (broker.ts). */
+  prepareSession(principal: Principal, clientId: string, cleanStart: boolean, expiry: number): Promise<void>;
   /**
    * Once this turn's broker-state changes are durable, the code a publisher's acknowledgement
    * carries; undefined when nothing changed (acknowledge at once). See persistence.ts.

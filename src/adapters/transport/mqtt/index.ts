@@ -7,7 +7,7 @@
  * conformance suites only. See docs/MQTT.md.
  */
 import type { WebSocket } from 'ws';
-import type { BrokerStateStore, ListeningAddress, Logger, Transport } from '../../../ports.js';
+import type { BrokerStateStore, ListeningAddress, Logger, MqttClusterLink, Transport } from '../../../ports.js';
 import type { DeviceApi, TransportMetrics } from '../../../ports/device-api.js';
 import { conformancePolicy, platformPolicy, type PlatformPolicyOptions } from './auth.js';
 import { MqttBroker, type BrokerOptions } from './broker.js';
@@ -74,6 +74,8 @@ export interface MqttTransportOptions {
   readonly authenticateApp?: PlatformPolicyOptions['authenticateApp'];
   /** Where persistent sessions and retained messages survive a restart; none: memory only. */
   readonly state?: BrokerStateStore;
+  /** The other nodes of a cluster: session takeover and routing across nodes (ports/mqtt-cluster.ts); none: one node. */
+  readonly cluster?: MqttClusterLink;
   /** Broker settings that have no config key (standalone runs, tests). */
   readonly tuning?: Pick<BrokerOptions, 'receiveMaximum' | 'topicAliasMaximum' | 'connectTimeoutMs'>;
 }
@@ -110,6 +112,7 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       maxBytesTotal: config.mqtt.maxRetainedBytesTotal,
     },
     ...(opts.state ? { state: opts.state } : {}),
+    ...(opts.cluster && !conformance ? { cluster: opts.cluster } : {}),
     ...opts.tuning,
   });
   let listeners: Listener[] = [];

@@ -13,7 +13,7 @@
  * durable (`pending`), so an acknowledged message survives a killed process. What a crash loses is
  * listed in docs/MQTT.md.
  */
-import type { BrokerMessageRecord, BrokerOutboundRecord, BrokerSessionRecord, BrokerStateChange, BrokerStateStore, BrokerSubscriptionRecord, Logger } from '../../../ports.js';
+import type { BrokerMessageRecord, BrokerOutboundRecord, BrokerSessionRecord, BrokerStateChange, BrokerStateSnapshot, BrokerStateStore, BrokerSubscriptionRecord, Logger } from '../../../ports.js';
 import type { TransportMetrics } from '../../../ports/device-api.js';
 import { Message, type Delivery, type ForwardedProps, type Session, type SessionJournal, type Subscription } from './session.js';
 import { parseShared } from './topics.js';
@@ -32,6 +32,8 @@ export interface PersistenceHost {
   subscribe(session: Session, sub: Subscription): boolean;
   /** Retains a restored message; false when today's quota refuses it. */
   restoreRetained(space: string, msg: Message, owner: string): boolean;
+  /** Whether the session is in memory here. */
+  hasSession(key: string): boolean;
   /** The retained message of a topic now, with its quota owner. */
   retainedOf(space: string, topic: string): { readonly msg: Message; readonly owner: string } | undefined;
 }
@@ -286,7 +288,47 @@ export class BrokerPersistence implements SessionJournal {
    * today's quota, or expired, are dropped.
    */
   async restore(): Promise<void> {
-    const snap = await this.state.load();
+    await this.restoreSnapshot(await this.state.load());
+  }
+
+  /**
+   * Cluster (a shared store): loads one session another node held, before its client is attached
+   * here; from now on this node holds it. Nothing when the store is not shared or keeps none.
+   */
+  async loadSession(key: string): Promise<void> {
+    const found = await this.state.loadSession?.(key);
+    if (found) await this.restoreSnapshot({ sessions: [found.session], outbound: found.outbound, retained: [] });
+  }
+
+  /** Cluster: takes over the sessions a gone node held (its clients reconnect here or elsewhere). */
+  async adoptNode(nodeId: string): Promise<void> {
+    const snap = await this.state.adoptNode?.(nodeId);
+    if (snap) await this.restoreSnapshot(snap);
+  }
+
+  /** Whether sessions move between nodes through the store (loadSession does something). */
+  get shared(): boolean {
+    return this.state.loadSession !== undefined;
+  }
+
+  /** Cluster: a session connecting here with Clean Start may have been kept by another node: its record goes. */
+  discard(key: string): void {
+    this.endedKeys.add(key);
+    this.schedule();
+  }
+
+  /**
+   * Cluster: another node holds the session now (its client connected there). Nothing more is
+   * written for this copy: the record is the other node's.
+   */
+  release(session: Session): void {
+    this.ended.add(session);
+    this.persisted.delete(session);
+    this.dirtySessions.delete(session);
+    for (const [d, s] of this.dirtyOut) if (s === session) this.dirtyOut.delete(d);
+  }
+
+  private async restoreSnapshot(snap: BrokerStateSnapshot): Promise<void> {
     const now = Date.now();
     const cleanup: BrokerStateChange[] = [];
     const sessions = new Map<string, Session>();
@@ -299,6 +341,7 @@ export class BrokerPersistence implements SessionJournal {
         else cleanup.push({ op: 'deleteRetained', space: r.space, topic: r.message.topic });
       }
       for (const r of snap.sessions) {
+        if (this.host.hasSession(r.key)) continue; // connected here meanwhile: this node's state is newer
         const since = r.disconnectedAt ?? now;
         const remaining = r.expiryInterval === NEVER_EXPIRES ? undefined : since + r.expiryInterval * 1000 - now;
         if (r.expiryInterval === 0 || (remaining !== undefined && remaining <= 0)) {

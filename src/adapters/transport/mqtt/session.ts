@@ -109,6 +109,16 @@ export interface SessionJournal {
 const NO_ENTRIES = new Map<never, never>();
 const NO_IDS = new Set<never>();
 
+/**
+ * The key of a client's session: its topic space, owner and client id. The device id is part of
+ * it: another device reusing a client id neither takes over a connection nor inherits
+ * subscriptions that were authorized for someone else.
+ */
+export function sessionKey(principal: Principal, clientId: string): string {
+  const owner = principal.identity?.deviceId ?? (principal.app ? `app:${principal.app.userId}` : '');
+  return `${principal.space}\u0000${owner}\u0000${clientId}`;
+}
+
 export class Session {
   private subsMap: Map<string, Subscription> | undefined;
   private hookSubsMap: Map<string, QoS> | undefined;
@@ -124,6 +134,8 @@ export class Session {
   expiryTimer: NodeJS.Timeout | undefined;
   willTimer: NodeJS.Timeout | undefined;
   pendingWill: Message | undefined;
+  /** Cluster: another node attached it; this copy is being dropped (broker.takenElsewhere). */
+  movedAway = false;
 
   // Scratch fields the router uses to merge overlapping subscriptions without allocating.
   routeMark = 0;
