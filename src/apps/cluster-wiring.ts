@@ -5,7 +5,8 @@
  */
 import type { Config } from './config.js';
 import type { ClusterView } from '../ports/cluster-view.js';
-import type { Bus, Clock, ListeningAddress, Store } from '../ports.js';
+import { PlatformError } from '../domain/errors.js';
+import type { Bus, Clock, ListeningAddress, Logger, Presence, Store } from '../ports.js';
 import { ReadinessService, type DependencyCheck, type ReadinessReport } from '../services/readiness.js';
 import { SingleNodeClusterView } from '../services/cluster-view.js';
 
@@ -44,4 +45,27 @@ export function createClusterOps(deps: {
       ready: async () => deps.started() && (await readiness.report()).ready,
     });
   return { dependencies: () => readiness.report(), cluster: { view, nodeId: deps.nodeId } };
+}
+
+/**
+ * What a node does when the membership tells it (on one node) that another node's heartbeat
+ * expired: the gone node's presence entries go (commands wait in the outbox instead of being
+ * routed to it) and this node takes over the persistent MQTT sessions it held. Both steps are
+ * idempotent (a session moves once, in one UPDATE), so a second call, or a call on another node,
+ * finds nothing left. Resolves with the devices whose presence expired.
+ */
+export function nodeGoneHandler(deps: {
+  readonly nodeId: string;
+  readonly presence: Pick<Presence, 'expireNode'>;
+  /** Late-bound: the MQTT transport is built after the cluster wiring. */
+  readonly broker: () => { adoptNode(nodeId: string): Promise<unknown> };
+  readonly logger: Logger;
+}): (gone: string) => Promise<string[]> {
+  return async (gone) => {
+    if (gone === deps.nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
+    const expired = await deps.presence.expireNode(gone);
+    await deps.broker().adoptNode(gone);
+    deps.logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
+    return expired.map((e) => e.deviceId);
+  };
 }

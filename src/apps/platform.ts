@@ -27,8 +27,7 @@ import { createPrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { createMqttTransport, deviceApiInterceptor } from '../adapters/transport/mqtt/index.js';
 import { sparkplugInterceptor } from '../adapters/transport/sparkplug/index.js';
 import { createCoapTransport } from '../adapters/transport/coap/index.js';
-import { createHttpDeviceRoutes } from '../adapters/transport/http/index.js';
-import { buildHttpApp } from '../api/index.js';
+import { buildHttpServer } from './http-server.js';
 import { TenantStatusCache } from '../services/tenant-status.js';
 import { TenantService } from '../services/tenants.js';
 import { AlarmService } from '../services/alarms.js';
@@ -38,9 +37,7 @@ import { DeviceGroupService } from '../services/device-groups.js';
 import { registerGauges } from './platform-gauges.js';
 import { EventLog } from '../services/event-log.js';
 import { AuditService } from '../services/audit.js';
-import { ForecastJob } from '../services/forecast-job.js';
-import { RetentionJob } from '../services/retention.js';
-import { createRetentionMetrics } from '../adapters/metrics/retention.js';
+import { createBackgroundJobs } from './background-jobs.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { AuthService } from '../services/auth.js';
 import { USER_SCRYPT_COST } from '../services/auth-secrets.js';
@@ -78,7 +75,7 @@ import { createMqttAccess } from './mqtt-access.js';
 import { QuotaService } from '../services/quotas.js';
 import { createQuotaMetrics } from '../adapters/metrics/quotas.js';
 import { createOta } from './ota-wiring.js';
-import { createClusterOps } from './cluster-wiring.js';
+import { createClusterOps, nodeGoneHandler } from './cluster-wiring.js';
 import { heartbeatInfo } from '../services/cluster-view.js';
 import type { Platform, PlatformOptions } from './platform-handle.js';
 
@@ -153,8 +150,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     throw err;
   }
   const audit = new AuditService({ store, clock, logger: logger.child({ component: 'audit' }), retentionDays: config.audit.retentionDays });
-  const retention = new RetentionJob({ store, clock, logger: logger.child({ component: 'retention' }), metrics: createRetentionMetrics(metrics.registry), config: config.retention });
-  const forecastJob = new ForecastJob({ store, clock, logger: logger.child({ component: 'forecast' }), tenantIds: () => [DEFAULT_TENANT_ID], config: config.forecast });
+  const jobs = createBackgroundJobs({ config, store, clock, logger, metrics });
   const auth = new AuthService({
     store,
     clock,
@@ -318,19 +314,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   // Dynamic groups follow attribute changes: their cached memberships are resolved again.
   const stopGroupRefresh = bus.subscribe('attributes', 'attributes.>', () => groups.attributesChanged());
   // A cluster node (NATS bus + PostgreSQL store): the rule engine works on the partitions this node owns.
-  /**
-   * A node whose heartbeat expired (told by the membership, on one node): its presence entries go
-   * (commands wait in the outbox instead of being routed to it) and this node takes over the
-   * persistent MQTT sessions it held. Both steps are idempotent (a session moves once, in one
-   * UPDATE), so a second call, or a call on another node, finds nothing left.
-   */
-  async function nodeGone(gone: string): Promise<string[]> {
-    if (gone === nodeId) throw new PlatformError('BAD_REQUEST', 'a node cannot declare itself gone');
-    const expired = await presence.expireNode(gone);
-    await mqtt.broker.adoptNode(gone);
-    logger.warn({ nodeId: gone, devices: expired.length }, 'cluster node gone: its presence expired, its MQTT sessions taken over');
-    return expired.map((e) => e.deviceId);
-  }
+  // Late-bound: the MQTT transport is built below; membership reports gone nodes only after start.
+  const nodeGone = nodeGoneHandler({ nodeId, presence, broker: () => mqtt.broker, logger });
   const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, onNodeGone: async (gone) => void (await nodeGone(gone)), info: () => heartbeatInfo(addresses, ready, clock.now()) });
   const rules = createRules({
     ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
@@ -380,22 +365,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const transports: Transport[] = [mqtt, coap];
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
 
-  /** One Fastify server: management API, device API under /api/v1, MQTT over WebSocket at /mqtt. */
-  const buildServer = async (https?: { key: Buffer; cert: Buffer }): Promise<FastifyInstance> => {
-    const app = await buildHttpApp(apiDeps, {
-      logger: pinoLogger.child({ component: https ? 'https' : 'http' }),
-      maxBodyBytes: Math.max(config.limits.maxPayloadBytes, 1024 * 1024),
-      https,
-      ui: config.web,
-      limits: config.http,
-      onConnectionRefused: () => metrics.reject(https ? 'https' : 'http', 'CONNECTION_LIMIT'),
-    });
-    await app.register(createHttpDeviceRoutes({ config, deviceApi: devices, metrics, logger: logger.child({ transport: 'http' }) }), { prefix: '/api/v1' });
-    // Upgrades go through Fastify's router (@fastify/websocket, registered by buildHttpApp) so /mqtt
-    // and /api/ws share the server; any other upgrade URL is refused by Fastify.
-    app.get('/mqtt', { websocket: true, schema: { hide: true } }, (socket) => mqtt.acceptWebSocket(socket));
-    return app;
-  };
+  const buildServer = (https?: { key: Buffer; cert: Buffer }): Promise<FastifyInstance> => buildHttpServer({ config, apiDeps, pinoLogger, logger, metrics, devices, mqtt, https });
   const servers: { app: FastifyInstance; name: 'http' | 'https' }[] = [{ app: await buildServer(), name: 'http' }];
   if (tls) servers.push({ app: await buildServer(tls), name: 'https' });
 
@@ -427,8 +397,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     decoders.close();
     await bus.close();
     await audit.stop();
-    await forecastJob.stop();
-    await retention.stop();
+    await jobs.stop();
     await store.close();
     dataDirLock.release();
   };
@@ -438,8 +407,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await commands.start();
     eventLog.start();
     audit.start();
-    forecastJob.start();
-    retention.start();
+    jobs.start();
     await quotas.start(); // before devices connect: today's counts and every tenant's limits
     // Before devices connect, so no committed message is missed.
     await ruleCluster?.start(); // this node's share of the partitions, before the engine consumes them
