@@ -4,11 +4,11 @@
  * GET /api/cluster. Kept out of platform.ts so the cluster's membership can replace the view here.
  */
 import type { Config } from './config.js';
-import type { ClusterView } from '../ports/cluster-view.js';
+import type { ClusterNodeView, ClusterView } from '../ports/cluster-view.js';
 import { PlatformError } from '../domain/errors.js';
 import type { Bus, Clock, ListeningAddress, Logger, Presence, Store } from '../ports.js';
 import { ReadinessService, type DependencyCheck, type ReadinessReport } from '../services/readiness.js';
-import { SingleNodeClusterView } from '../services/cluster-view.js';
+import { MembershipClusterView, SingleNodeClusterView, type SharedClusterState } from '../services/cluster-view.js';
 
 export interface ClusterOps {
   readonly dependencies: () => Promise<ReadinessReport>;
@@ -24,8 +24,8 @@ export function createClusterOps(deps: {
   readonly addresses: () => readonly ListeningAddress[];
   /** Started and not stopping (the platform's own flag). */
   readonly started: () => boolean;
-  /** The shared membership's view, once the cluster provides one; default: this node alone. */
-  readonly view?: ClusterView;
+  /** A cluster node's shared membership and partition leases (rule-cluster.ts); absent: this node alone. */
+  readonly shared?: SharedClusterState;
 }): ClusterOps {
   const { config, store, bus } = deps;
   const checks: DependencyCheck[] = [];
@@ -33,17 +33,17 @@ export function createClusterOps(deps: {
   if (store.ping) checks.push({ name: store.kind, check: () => store.ping?.() ?? Promise.resolve() });
   if (bus.ping) checks.push({ name: config.bus.kind, check: () => bus.ping?.() ?? Promise.resolve() });
   const readiness = new ReadinessService(checks);
-  const view =
-    deps.view ??
-    new SingleNodeClusterView({
-      name: config.bus.kind === 'nats' ? config.bus.nats.prefix : config.cluster.name,
-      clustered: config.cluster.enabled,
-      nodeId: deps.nodeId,
-      partitions: config.bus.kind === 'nats' ? config.bus.nats.partitions : 1,
-      clock: deps.clock,
-      addresses: deps.addresses,
-      ready: async () => deps.started() && (await readiness.report()).ready,
-    });
+  const local = new SingleNodeClusterView({
+    name: config.bus.kind === 'nats' ? config.bus.nats.prefix : config.cluster.name,
+    clustered: config.cluster.enabled,
+    nodeId: deps.nodeId,
+    partitions: config.bus.kind === 'nats' ? config.bus.nats.partitions : 1,
+    clock: deps.clock,
+    addresses: deps.addresses,
+    ready: async () => deps.started() && (await readiness.report()).ready,
+  });
+  const self = { nodeId: deps.nodeId, view: async () => (await local.nodes())[0] as ClusterNodeView };
+  const view: ClusterView = deps.shared ? new MembershipClusterView({ ...deps.shared, self }) : local;
   return { dependencies: () => readiness.report(), cluster: { view, nodeId: deps.nodeId } };
 }
 

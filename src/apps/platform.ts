@@ -346,7 +346,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   /** Filled as the transports and servers bind; GET /api/endpoints reads it. */
   const addresses: ListeningAddress[] = [];
   const mqttAccess = createMqttAccess({ store, clock, logger, auth, groups: options.deviceGroups ?? groups, tenantStatus });
-  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready, ...(ruleCluster ? { view: ruleCluster.view } : {}) });
+  const clusterOps = createClusterOps({ config, store, bus, nodeId, clock, addresses: () => addresses, started: () => ready, ...(ruleCluster ? { shared: ruleCluster.shared } : {}) });
   const zones = new ZoneService({ store, clock, changed: (tenantId) => rules.engine.zones?.invalidate(tenantId) });
   const trips = new TripService({ store, bus, logger: logger.child({ component: 'trips' }) });
   const apiDeps = { ...clusterOps, zones, trips, decoders, mqttGrants: mqttAccess.grants, registry, auth, tenants, oidc, audit, telemetry, attributes, status, rpc, alarms, commands, twin, live, rules: rules.service, ota, integrations, quotas, customers, groups, metrics, metricsAccess: config.metrics, endpoints: () => addresses, ready: () => ready };

@@ -9,8 +9,7 @@ import { registerPartitionMetrics } from '../adapters/metrics/cluster.js';
 import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import type { Bus, ClusterBackend, Logger, Store } from '../ports.js';
 import { PartitionCoordinator } from '../services/cluster/coordinator.js';
-import { MembershipClusterView } from '../services/cluster-view.js';
-import type { ClusterView } from '../ports/cluster-view.js';
+import type { SharedClusterState } from '../services/cluster-view.js';
 import { RULE_GROUPS } from '../services/rules/engine.js';
 import type { RuleClusterDeps } from '../services/rules/index.js';
 import type { Config } from './config.js';
@@ -20,8 +19,8 @@ export const RULE_LEASE_GROUP = 'rules';
 
 export interface RuleCluster {
   readonly coordinator: PartitionCoordinator;
-  /** GET /api/cluster on this node: the shared membership and the rule partitions' leases. */
-  readonly view: ClusterView;
+  /** What GET /api/cluster shows of the cluster (cluster-wiring.ts): the shared membership and the rule partitions' leases. */
+  readonly shared: SharedClusterState;
   readonly deps: RuleClusterDeps;
   /** Takes this node's share (before the engine starts consuming). */
   start(): Promise<void>;
@@ -69,7 +68,7 @@ export function createRuleCluster(o: RuleClusterOptions): RuleCluster | undefine
   let prune: NodeJS.Timeout | undefined;
   return {
     coordinator,
-    view: new MembershipClusterView(o.config.bus.nats.prefix, { membership: backend.membership, leases: backend.leases, group: RULE_LEASE_GROUP, partitions }),
+    shared: { name: o.config.bus.nats.prefix, membership: backend.membership, leases: backend.leases, group: RULE_LEASE_GROUP, partitions },
     deps: { nodeId: o.nodeId, group: RULE_LEASE_GROUP, partitions, ownership: coordinator, checkpoints: backend.checkpoints },
     async start() {
       await coordinator.start();

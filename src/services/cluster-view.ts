@@ -43,23 +43,36 @@ export function heartbeatInfo(addresses: readonly ListeningAddress[], ready: boo
 
 /**
  * The ClusterView of a cluster node: the live nodes of the shared membership (with what each
- * announced in its heartbeat, heartbeatInfo) and the rule engine's partition leases.
+ * announced in its heartbeat, heartbeatInfo: up to one heartbeat interval old) and the rule
+ * engine's partition leases. This node answers for itself as of now (`self`).
  */
+export interface SharedClusterState {
+  /** The cluster's name (the NATS prefix). */
+  readonly name: string;
+  readonly membership: ClusterMembership;
+  readonly leases: PartitionLeases;
+  /** The lease group of the rule engine's partitions, and how many there are. */
+  readonly group: string;
+  readonly partitions: number;
+}
+
 export class MembershipClusterView implements ClusterView {
   readonly clustered = true;
+  readonly name: string;
 
-  constructor(
-    readonly name: string,
-    private readonly o: { membership: ClusterMembership; leases: PartitionLeases; group: string; partitions: number },
-  ) {}
+  constructor(private readonly o: SharedClusterState & { self: { nodeId: string; view: () => Promise<ClusterNodeView> } }) {
+    this.name = o.name;
+  }
 
   async nodes(): Promise<readonly ClusterNodeView[]> {
-    return (await this.o.membership.liveNodes()).map((n) => ({
-      id: n.nodeId,
-      addresses: parseAddresses(n.info.addresses),
-      lastSeen: Number(n.info.heartbeatAt ?? n.since),
-      ready: n.info.ready === 'true',
-    }));
+    const self = this.o.self;
+    return Promise.all(
+      (await this.o.membership.liveNodes()).map(async (n) =>
+        n.nodeId === self.nodeId
+          ? self.view()
+          : { id: n.nodeId, addresses: parseAddresses(n.info.addresses), lastSeen: Number(n.info.heartbeatAt ?? n.since), ready: n.info.ready === 'true' },
+      ),
+    );
   }
 
   async partitions(): Promise<readonly ClusterPartitionView[]> {

@@ -31,6 +31,10 @@ export type ClientRpcHandler = (identity: DeviceIdentity, params: JsonValue | un
 interface PendingCall {
   readonly resolve: (response: JsonValue) => void;
   readonly timer: NodeJS.Timeout;
+  /** The node the request was routed to (the session holder then); undefined: whichever holds it. */
+  toNode: string | undefined;
+  /** Publishes the request again, routed to another node. */
+  readonly republish: (toNode: string) => void;
 }
 
 export interface RpcDeps {
@@ -57,6 +61,7 @@ export class RpcService {
   private readonly pending = new Map<string, PendingCall>();
   private readonly clientHandlers = new Map<string, ClientRpcHandler>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeStatus: () => void;
 
   constructor(private readonly deps: RpcDeps) {
     this.unsubscribe = deps.bus.subscribe('rpcResponse', 'rpcResponse.>', (msg) => {
@@ -66,6 +71,17 @@ export class RpcService {
       this.pending.delete(key);
       clearTimeout(call.timer);
       call.resolve(msg.response);
+    });
+    // A device whose session moved to another node (its node died, it reconnected elsewhere) gets
+    // the calls still waiting for it again, routed to the new node: otherwise each would wait its
+    // whole timeout for a node that may be gone. At least once: a device may see a request twice.
+    this.unsubscribeStatus = deps.bus.subscribe('status', 'status.>', (msg) => {
+      if (!msg.online || msg.nodeId === undefined) return;
+      for (const [key, call] of this.pending) {
+        if (!key.startsWith(`${msg.deviceId}/`) || call.toNode === undefined || call.toNode === msg.nodeId) continue;
+        call.toNode = msg.nodeId;
+        call.republish(msg.nodeId);
+      }
     });
     this.registerClientHandler('getCurrentTime', () => ({ time: deps.clock.now() }));
   }
@@ -83,7 +99,7 @@ export class RpcService {
     const [requestId, toNode] = await Promise.all([this.deps.ids.nextId(), this.deps.holder?.(req.deviceId)]);
     hooks.onRequestId?.(requestId);
     // Not awaited: the call's outcome is the device's reply or the timeout, not the publish.
-    const publish = (): void =>
+    const publish = (to = toNode): void =>
       void this.deps.bus.publish('rpcRequest', subjectFor('rpcRequest', req.tenantId, req.deviceId), {
         deviceId: req.deviceId,
         requestId,
@@ -92,7 +108,7 @@ export class RpcService {
         oneway: req.oneway,
         expiresAt: this.deps.clock.now() + timeoutMs,
         nodeId: this.deps.nodeId,
-        ...(toNode !== undefined ? { toNode } : {}),
+        ...(to !== undefined ? { toNode: to } : {}),
         ...(payload !== undefined ? { payload: payload.toString('base64') } : {}),
       }).catch((err: unknown) => this.deps.logger.warn({ err }, 'bus: publishing an RPC request failed (the call times out)'));
     if (req.oneway) {
@@ -105,7 +121,7 @@ export class RpcService {
         this.pending.delete(key);
         reject(new PlatformError('RPC_TIMEOUT', `${req.method} after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(key, { resolve, timer });
+      this.pending.set(key, { resolve, timer, toNode, republish: publish });
       publish();
     });
   }
@@ -122,6 +138,7 @@ export class RpcService {
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeStatus();
     for (const call of this.pending.values()) clearTimeout(call.timer);
     this.pending.clear();
   }

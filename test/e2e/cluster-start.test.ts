@@ -87,6 +87,14 @@ test('two --cluster nodes on one database: ports.json each, a device made on nod
     assert.equal(status.body.partitions.length, 64);
   }
 
+  // Either node shows both (the shared membership), and every rule partition owned by one of them.
+  await eventually(async () => {
+    const s = await api2.request<{ nodes: { id: string }[]; partitions: { owner?: string; epoch?: number }[] }>('GET', '/api/cluster');
+    const ids = s.body.nodes.map((n) => n.id).sort();
+    const owned = s.body.partitions.every((p) => (p.owner === 'node-1' || p.owner === 'node-2') && typeof p.epoch === 'number');
+    return ids.join() === 'node-1,node-2' && owned ? true : undefined;
+  }, 30_000, 'both nodes in the membership, every partition owned');
+
   // The cluster name is the NATS prefix: the streams are this cluster's own.
   const streams = await eventually(async () => {
     const { connect } = await import('nats');

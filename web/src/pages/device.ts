@@ -8,7 +8,7 @@ import { badge, field, formatValue, h, refreshTimes, replaceChildren, select, st
 import { live, readiness } from '../live.js';
 import type { View } from '../main.js';
 import { alarmTable } from './alarms.js';
-import { formatHinted, type KeyHint } from './key-hints.js';
+import { latestValues } from './device-latest.js';
 import { getProfile } from '../api.js';
 import { controlView } from '../widgets/control.js';
 import { firmwareSection } from './device-firmware.js';
@@ -46,52 +46,11 @@ export function devicePage(deviceId: string): View {
   const meta = h('p', { class: 'meta', 'aria-live': 'polite' });
   const pageError = h('p', { class: 'form-error', role: 'alert' });
 
-  // ---- latest values
-  const latestBody = h('tbody');
-  const latestCells = new Map<string, { value: HTMLElement; unit: HTMLElement; time: HTMLElement; label: HTMLElement }>();
-  /** Units by key, from the device's profile (telemetryKeys[].unit). */
-  let units = new Map<string, string>();
-  const unitOf = (key: string): string => units.get(key) ?? '';
-  /** Display hints by key (label, decimals), from the same profile. */
-  let hints = new Map<string, KeyHint>();
-  function showUnits(): void {
-    for (const [key, cell] of latestCells) {
-      cell.unit.textContent = unitOf(key);
-      cell.label.textContent = hints.get(key)?.label ?? key;
-      if (cell.value.dataset.raw !== undefined) cell.value.textContent = formatHinted(JSON.parse(cell.value.dataset.raw) as unknown, hints.get(key));
-    }
-  }
-  const latest = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'latest-h' },
-    h('h2', { id: 'latest-h' }, 'Latest values'),
-    h('table', { class: 'data latest' }, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Updated'))), latestBody),
-  );
-  function showLatest(key: string, point: TsValue): void {
-    let cell = latestCells.get(key);
-    if (!cell) {
-      const value = h('output', { class: 'value', 'data-key': key });
-      const unit = h('span', { class: 'unit' }, unitOf(key));
-      const time = h('span');
-      const label = h('th', { scope: 'row' }, hints.get(key)?.label ?? key);
-      cell = { value, unit, time, label };
-      latestCells.set(key, cell);
-      const rowsSorted = [...latestCells.keys()].sort();
-      const tr = h('tr', { 'data-key': key }, label, h('td', null, value, unit), h('td', null, time));
-      const after = rowsSorted.indexOf(key) + 1 < rowsSorted.length ? latestBody.querySelector(`tr[data-key="${CSS.escape(rowsSorted[rowsSorted.indexOf(key) + 1] as string)}"]`) : null;
-      latestBody.insertBefore(tr, after);
-      if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
-    }
-    const prevTs = Number(cell.value.dataset.ts ?? 0);
-    if (point.ts < prevTs) return;
-    cell.value.dataset.ts = String(point.ts);
-    cell.value.dataset.raw = JSON.stringify(point.value ?? null);
-    cell.value.textContent = formatHinted(point.value, hints.get(key));
-    cell.value.classList.remove('flash');
-    void cell.value.offsetWidth;
-    cell.value.classList.add('flash');
-    replaceChildren(cell.time, timeEl(point.ts));
-  }
+  // ---- latest values (device-latest.ts); a new key joins the chart's key list
+  const latestCard = latestValues((key) => {
+    if (!keySelect.querySelector(`option[value="${CSS.escape(key)}"]`)) keySelect.appendChild(h('option', { value: key }, key));
+  });
+  const { el: latest, show: showLatest, unitOf } = latestCard;
 
   // ---- chart
   const keySelect = h('select', { id: uniqueId('key') });
@@ -356,9 +315,7 @@ export function devicePage(deviceId: string): View {
     try {
       const profile = await getProfile(profileId);
       if (disposed) return;
-      units = new Map(profile.telemetryKeys.flatMap((k) => (k.unit ? [[k.key, k.unit] as const] : [])));
-      hints = new Map(profile.telemetryKeys.map((k) => [k.key, k] as const));
-      showUnits();
+      latestCard.setProfileKeys(profile.telemetryKeys);
       if (chartMode && unitOf(chartMode.key)) void loadChart();
       controlDisposers.forEach((d) => d());
       controlDisposers = [];
@@ -459,7 +416,7 @@ export function devicePage(deviceId: string): View {
     const own = [...keySelect.options].find((o) => !o.value.startsWith('forecast.'));
     if (own) keySelect.value = own.value;
     for (const [key, point] of Object.entries(latestValues)) showLatest(key, point);
-    if (latestCells.size === 0) latestBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 3, class: 'empty' }, 'No telemetry yet.')));
+    latestCard.placeholderIfEmpty();
     for (const c of [...commands.items].reverse()) showCommand(c);
     if (cmdRows.size === 0) cmdBody.appendChild(h('tr', { class: 'placeholder' }, h('td', { colspan: 4, class: 'empty' }, 'No commands yet.')));
     if (!el.dataset.latest) performance.mark('continuum:device-latest');
@@ -472,11 +429,6 @@ export function devicePage(deviceId: string): View {
     void loadAlarms();
   }
 
-  const observer = new MutationObserver(() => {
-    if (latestCells.size > 0) latestBody.querySelector('tr.placeholder')?.remove();
-  });
-  observer.observe(latestBody, { childList: true });
-  disposers.push(() => observer.disconnect());
   const clock = setInterval(() => refreshTimes(el), 15_000);
   disposers.push(() => clearInterval(clock));
 
