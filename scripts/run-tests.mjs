@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts through node's test runner with tsx. Node 20's --test takes no
-// globs, so the files are listed here. Extra arguments filter by path substring.
+// globs, so the files are listed here. Extra arguments filter by path substring; --list prints
+// each file with its lane instead of running anything.
 //
 // Two lanes, one after the other, so the suite fits CI's budget on two cores:
 // - the shared lane: TEST_CONCURRENCY files at a time (default 2). Each file is its own process
@@ -29,8 +30,10 @@ import { spawnSync } from 'node:child_process';
  * per file in December 2026 (docs/BENCHMARKS.md, "Test suite wall time").
  */
 const SERIAL = [
-  // Headless Chromium: a renderer and a GPU process per page, the heaviest peer we start.
-  ['test/web/', 'Chromium through playwright-core'],
+  // Headless Chromium: a renderer and a GPU process per page, the heaviest peer we start; these
+  // files also rebuild web/dist and write test-output/screenshots, which must not race.
+  ['test/web/', 'Chromium through playwright-core, the dashboard build'],
+  ['test/e2e/security-headers.test.ts', 'Chromium, and it rebuilds web/dist'],
   // Seeded fuzz corpora (~16,000 cases): CPU-bound the whole time.
   ['test/fuzz/', 'CPU-bound fuzz corpus'],
   ['test/api/isolation-matrix.test.ts', 'every route × every role: thousands of requests, CPU-bound'],
@@ -66,11 +69,18 @@ const fileTimeoutMs = numberFromEnv('TEST_TIMEOUT_MS', 300_000);
 const totalTimeoutMs = numberFromEnv('TEST_TOTAL_TIMEOUT_MS', 4_500_000);
 const concurrency = numberFromEnv('TEST_CONCURRENCY', 2);
 
-const filters = process.argv.slice(2);
-const files = findTests('test')
+const listOnly = process.argv.includes('--list');
+const filters = process.argv.slice(2).filter((a) => a !== '--list');
+const allFiles = findTests('test')
   .map((f) => f.split('\\').join('/'))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
+// A renamed or moved heavy file would slip into the shared lane unnoticed: every entry must match.
+const stale = SERIAL.filter(([part]) => !allFiles.some((f) => f.includes(part)));
+if (stale.length > 0) {
+  console.error(`scripts/run-tests.mjs SERIAL names no test file: ${stale.map(([part]) => part).join(', ')}`);
+  process.exit(2);
+}
+const files = allFiles.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -80,6 +90,10 @@ const lanes = [
   { name: 'shared lane', concurrency, files: files.filter((f) => !isSerial(f)) },
   { name: 'serial lane', concurrency: 1, files: files.filter(isSerial) },
 ].filter((lane) => lane.files.length > 0);
+if (listOnly) {
+  for (const lane of lanes) for (const f of lane.files) console.log(`${lane.name === 'serial lane' ? 'serial' : 'shared'}\t${f}`);
+  process.exit(0);
+}
 
 const deadline = Date.now() + totalTimeoutMs;
 let failed = false;
