@@ -96,6 +96,8 @@ export interface ServerProcess {
   readonly output: () => string;
 }
 
+const SPAWN_SERVER_WAIT_MS = 120_000;
+
 /** Starts `continuum start` in a child process and waits for ports.json. */
 export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const portsFile = join(dataDir, 'ports.json');
@@ -107,7 +109,10 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30_000;
+  // Generous: a start is ~1 s of CPU, but on two cores shared with other suites (or beside the
+  // runner's other lane) a child waited 30 s for its turn (test/e2e/commands.test.ts, restart, at a
+  // load average of 24). The runner's per-file timeout is the guard against a real hang.
+  const deadline = Date.now() + SPAWN_SERVER_WAIT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
     if (existsSync(portsFile)) {
@@ -117,7 +122,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`server did not write ports.json in 30 s: ${output}`);
+  throw new Error(`server did not write ports.json in ${SPAWN_SERVER_WAIT_MS / 1000} s: ${output}`);
 }
 
 export function waitForExit(child: ChildProcess): Promise<number | null> {
