@@ -9,8 +9,8 @@
 //   share nothing but the machine; most of them wait on sockets, child processes and timers
 //   rather than use a core, and two at a time about halves their wall time.
 // - the serial lane (SERIAL below): files that need the machine to themselves — a browser, a
-//   CPU-bound fuzz or benchmark-like loop, or a long file that measures its own peers' timing —
-//   one at a time, after the shared lane.
+//   CPU-bound fuzz or benchmark-like loop, the end-to-end runs of the whole platform, or a long
+//   file that measures its own peers' timing — one at a time, after the shared lane.
 //
 // Two guards, so a hanging test fails the run instead of holding CI until its own limit:
 // - TEST_TIMEOUT_MS (default 300000, 5 min) goes to --test-timeout. Node 20 applies it to each
@@ -33,7 +33,11 @@ const SERIAL = [
   // Headless Chromium: a renderer and a GPU process per page, the heaviest peer we start; these
   // files also rebuild web/dist and write test-output/screenshots, which must not race.
   ['test/web/', 'Chromium through playwright-core, the dashboard build'],
-  ['test/e2e/security-headers.test.ts', 'Chromium, and it rebuilds web/dist'],
+  // The whole platform with real clients, SIGKILLed servers and assertions on how soon things
+  // happen (children offline within a second, a decoder's 200 ms watchdog): beside another file
+  // at a load average of 28 four of them failed that pass alone. security-headers also runs
+  // Chromium and rebuilds web/dist.
+  ['test/e2e/', 'whole-platform runs with timing assertions and restarts'],
   // Seeded fuzz corpora (~16,000 cases): CPU-bound the whole time.
   ['test/fuzz/', 'CPU-bound fuzz corpus'],
   ['test/api/isolation-matrix.test.ts', 'every route × every role: thousands of requests, CPU-bound'],
