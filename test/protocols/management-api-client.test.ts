@@ -1,16 +1,18 @@
 /**
- * The typed management API client: the committed operation table (operations.ts) is what the
+ * The typed management API client: the committed operation types and table (operations/) are what the
  * generator makes of the OpenAPI document a platform serves today (stale → this fails: run
  * `node scripts/gen-client.mjs`), and calls by operationId reach the right routes with params,
  * query and body, answering typed values and mapping the error catalogue's `{error, message}`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { printOperations, type OpenApiDocument } from '../../scripts/gen-client/print-operations.js';
+import { fileURLToPath } from 'node:url';
+import { MAX_TAG_FILE_LINES, printClientFiles } from '../../scripts/gen-client/client-files.js';
+import { describe, differences } from '../../scripts/gen-client/folder.js';
+import type { OpenApiDocument } from '../../scripts/gen-client/print-operations.js';
 import { SchemaPrinter } from '../../scripts/gen-client/schema-to-ts.js';
 import { ApiClient, ApiError } from '../../src/protocols/management-api/client.js';
-import { OPERATIONS } from '../../src/protocols/management-api/operations.js';
+import { OPERATIONS } from '../../src/protocols/management-api/operations/index.js';
 import { operationRequest } from '../../src/protocols/management-api/typed-client.js';
 import { ADMIN, startTestPlatform, type TestPlatform } from '../support/platform.js';
 
@@ -27,19 +29,37 @@ after(async () => {
   await tp?.stop();
 });
 
-test('the committed operations.ts is what the generator makes of the live OpenAPI document', async () => {
+test('the committed operations/ folder is what the generator makes of the live OpenAPI document', async () => {
   const doc = (await (await fetch(`${tp.baseUrl}/api/openapi.json`)).json()) as OpenApiDocument;
-  const committed = readFileSync(new URL('../../src/protocols/management-api/operations.ts', import.meta.url), 'utf8');
-  const fresh = printOperations(doc);
-  if (committed !== fresh) {
-    const a = committed.split('\n');
-    const b = fresh.split('\n');
-    const line = a.findIndex((l, i) => l !== b[i]);
-    assert.fail(`src/protocols/management-api/operations.ts is stale (first difference at line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}); run node scripts/gen-client.mjs`);
-  }
+  const folder = fileURLToPath(new URL('../../src/protocols/management-api/operations/', import.meta.url));
+  const files = printClientFiles(doc);
+  const stale = differences(folder, files).map(describe);
+  assert.deepEqual(stale, [], `src/protocols/management-api/operations/ is stale (${stale.join('; ')}); run node scripts/gen-client.mjs`);
+  // House rule: files under ~500 lines (the splitting by tag and resource keeps them there).
+  for (const [file, text] of files) assert.ok(text.split('\n').length <= 500, `${file}: ${text.split('\n').length} lines`);
   // Every operation of the document is callable by its id.
   const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => (op as { operationId?: string }).operationId).filter(Boolean));
   assert.deepEqual(Object.keys(OPERATIONS).sort(), [...ids].sort());
+});
+
+test('the generated folder: one file per tag, a long tag split by resource path, a barrel of re-exports, the same files whatever the document order', () => {
+  // Tag "big": enough operations under two resources that one file would pass the limit.
+  const op = (id: string) => ({ operationId: id, tags: ['big'], summary: `${id} summary`, responses: { '204': {} } });
+  const paths: Record<string, Record<string, unknown>> = { '/api/small': { get: { ...op('getSmall'), tags: ['small'] } } };
+  for (let i = 0; i < 40; i++) {
+    paths[`/api/big/alpha/${i}/{id}`] = { get: op(`alpha${i}`) };
+    paths[`/api/big/beta-things/${i}`] = { post: op(`beta${i}`) };
+  }
+  const files = printClientFiles({ paths });
+  assert.deepEqual([...files.keys()], ['all.ts', 'index.ts', 'schemas.ts', 'table.ts', 'tags/big-alpha.ts', 'tags/big-beta-things.ts', 'tags/small.ts']);
+  for (const [file, text] of files) assert.ok(text.split('\n').length <= MAX_TAG_FILE_LINES, `${file} is short`);
+  assert.match(files.get('tags/big-alpha.ts')!, /export interface BigAlphaOperations \{[^]*alpha39: \{/);
+  assert.doesNotMatch(files.get('tags/big-alpha.ts')!, /beta0/);
+  assert.match(files.get('all.ts')!, /extends BigAlphaOperations,\n {4}BigBetaThingsOperations,\n {4}SmallOperations \{\}/);
+  const code = files.get('index.ts')!.replace(/\/\*\*[^]*?\*\/\n/, '').trim().split('\n');
+  assert.ok(code.every((line) => line.startsWith('export ') && line.includes(' from ')), 'the barrel only re-exports');
+  const reversed = Object.fromEntries(Object.entries(paths).reverse());
+  assert.deepEqual([...printClientFiles({ paths: reversed })], [...files], 'document order does not matter');
 });
 
 test('schemas print as TypeScript: objects, optional and quoted keys, enums, unions, nullable, arrays, maps, refs', () => {

@@ -99,9 +99,11 @@ export interface ServerProcess {
 /**
  * Starts `continuum start` in a child process and waits for ports.json; `env` adds to the child's
  * environment; `readyMs` bounds the wait (a start guard, not a speed check: cluster tests give
- * more, as several nodes migrate and start on a busy machine).
+ * more, as several nodes migrate and start on a busy machine). The default is generous: a start is ~1 s
+ * of CPU, but on two cores shared with other suites a child waited 30 s for its turn (the runner's
+ * per-file timeout is the guard against a real hang).
  */
-export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}, readyMs = 30_000): Promise<ServerProcess> {
+export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}, readyMs = 120_000): Promise<ServerProcess> {
   const portsFile = join(dataDir, 'ports.json');
   let output = '';
   const child = spawn(

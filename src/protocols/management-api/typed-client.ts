@@ -1,11 +1,11 @@
 /**
  * Typed calls of the management API by operationId, over the generated operation table
- * (operations.ts, from the OpenAPI document): `client.call('getDevice', { params: { id } })`
+ * (operations/, from the OpenAPI document): `client.call('getDevice', { params: { id } })`
  * checks the path params, query and body against the route's schemas at compile time and types
  * the answer. This file turns a call into a request; ApiClient.call sends it (auth header, and
  * the error catalogue's `{error, message}` body mapped to ApiError with its code).
  */
-import { OPERATIONS, type Operations, type Schemas } from './operations.js';
+import { OPERATIONS, type Operations, type Schemas } from './operations/index.js';
 
 export type { Operations, Schemas };
 export type OperationId = keyof Operations;
