@@ -186,6 +186,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     flushIntervalMs: 5_000,
     presence,
     gatewayOf: async (id) => (await registry.locateChild(id))?.gatewayId,
+    nodeId,
   });
   status.start();
   const attributes = new AttributeService({ store, bus, clock, limits: config.limits });

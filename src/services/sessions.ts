@@ -249,8 +249,10 @@ export class SessionHub {
     }
     // Sent to the node Presence named then: only that one keeps it waiting, not every node.
     if (msg.toNode !== undefined && msg.toNode !== this.deps.nodeId) return;
-    // Held by another node now (the device, or its gateway): that node's hub delivers it.
-    const holder = (await this.deps.presence.lookup(msg.deviceId)) ?? (child ? await this.deps.presence.lookup(child.gatewayId) : undefined);
+    // Sent here by name: queued here (Presence may not have this node's new session yet: a request
+    // routed again after the device moved here arrives within milliseconds of its CONNECT).
+    // Otherwise, held by another node now (the device, or its gateway): that node's hub delivers it.
+    const holder = msg.toNode === undefined ? ((await this.deps.presence.lookup(msg.deviceId)) ?? (child ? await this.deps.presence.lookup(child.gatewayId) : undefined)) : undefined;
     if (holder && holder.nodeId !== this.deps.nodeId) return;
     this.queue(msg.deviceId, { request, expiresAt: msg.expiresAt });
   }

@@ -45,6 +45,12 @@ export interface StatusDeps {
   readonly presence?: Presence;
   /** The gateway a device sits behind, if any: an offline child whose gateway is offline shows `gateway_offline`. */
   readonly gatewayOf?: (deviceId: string) => Promise<string | undefined>;
+  /**
+   * This node (config `node.id`): a session that opens here is announced with it at once, so a node
+   * waiting for the device elsewhere (an RPC routed to a node that died) learns where it went
+   * without waiting for Presence's epoch (sessionEpoch).
+   */
+  readonly nodeId?: string;
 }
 
 export class StatusService {
@@ -82,6 +88,7 @@ export class StatusService {
     s.lastActivity = now;
     s.transport = transport;
     s.offlineReason = undefined;
+    if (this.deps.nodeId !== undefined) s.nodeId = this.deps.nodeId;
     this.dirty.add(deviceId);
     if (s.sessions === 1) this.announce(deviceId, s);
   }

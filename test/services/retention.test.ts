@@ -75,9 +75,8 @@ for (const backend of BACKENDS) {
       const short = await registry.createProfile({ tenantId: DEFAULT_TENANT_ID, name: 'short', retentionDays: 1 });
       const { device } = await registry.createDevice({ tenantId: DEFAULT_TENANT_ID, name: 'long-history', profileId: short.id });
       await fill(store, device.id, 30);
-      let job: RetentionJob | undefined;
       let steps = 0;
-      job = new RetentionJob({ store, clock, logger: silent, metrics: { deleted: () => void (++steps === 2 && job?.stop()), ran: () => undefined }, config: { everyMinutes: 60, stepPoints: 100 } });
+      const job: RetentionJob = new RetentionJob({ store, clock, logger: silent, metrics: { deleted: () => void (++steps === 2 && job.stop()), ran: () => undefined }, config: { everyMinutes: 60, stepPoints: 100 } });
       const run = await job.runOnce();
       assert.equal(run.points, 200, 'two steps, then the stop');
       await store.close();
