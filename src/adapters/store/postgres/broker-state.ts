@@ -6,52 +6,9 @@
  * one transaction.
  */
 import type pg from 'pg';
-import type {
-  BrokerMessageRecord,
-  BrokerOutboundRecord,
-  BrokerRetainedRecord,
-  BrokerSessionRecord,
-  BrokerStateChange,
-  BrokerStateSnapshot,
-  BrokerStateStore,
-  BrokerSubscriptionRecord,
-} from '../../../ports.js';
+import type { BrokerOutboundRecord, BrokerStateChange, BrokerStateSnapshot, BrokerStateStore } from '../../../ports.js';
 import { inTx, type Queryable } from './db.js';
-
-interface SessionRow {
-  session_key: string;
-  space: string;
-  client_id: string;
-  expiry_interval: number;
-  disconnected_at: number | null;
-  subscriptions: string;
-}
-
-interface MessageColumns {
-  topic: string;
-  payload: Buffer;
-  properties: string | null;
-  expires_at: number;
-  origin: string | null;
-}
-
-interface OutboundRow extends MessageColumns {
-  session_key: string;
-  seq: number;
-  msg_qos: number;
-  msg_retain: boolean;
-  qos: number;
-  retain: boolean;
-  sub_ids: string | null;
-  packet_id: number;
-  state: string;
-}
-
-interface RetainedRow extends MessageColumns {
-  space: string;
-  qos: number;
-  owner: string;
-}
+import { outboundFrom, retainedFrom, sessionFrom, type OutboundRow, type RetainedRow, type SessionRow } from '../rows/broker-state.js';
 
 /**
  * Session keys (and the origins and owners made of them) separate their parts with NUL, which a
@@ -63,36 +20,6 @@ function enc(value: string): string {
 
 function dec(value: string): string {
   return value.replace(/\\(\\|0)/g, (_m, c: string) => (c === '0' ? '\u0000' : '\\'));
-}
-
-const qosOf = (n: number): 0 | 1 | 2 => (n === 1 || n === 2 ? n : 0);
-
-function message(r: MessageColumns, qos: number, retain: boolean): BrokerMessageRecord {
-  return { topic: r.topic, payload: r.payload, qos: qosOf(qos), retain, properties: r.properties ?? undefined, expiresAt: Number(r.expires_at), origin: r.origin === null ? undefined : dec(r.origin) };
-}
-
-function sessionFrom(r: SessionRow): BrokerSessionRecord {
-  return {
-    key: dec(r.session_key),
-    space: r.space,
-    clientId: dec(r.client_id),
-    expiryInterval: Number(r.expiry_interval),
-    disconnectedAt: r.disconnected_at === null ? undefined : Number(r.disconnected_at),
-    subscriptions: JSON.parse(r.subscriptions) as BrokerSubscriptionRecord[],
-  };
-}
-
-function outboundFrom(r: OutboundRow): BrokerOutboundRecord {
-  return {
-    sessionKey: dec(r.session_key),
-    seq: Number(r.seq),
-    message: message(r, r.msg_qos, r.msg_retain),
-    qos: r.qos === 2 ? 2 : 1,
-    retain: r.retain,
-    subscriptionIds: r.sub_ids === null ? undefined : (JSON.parse(r.sub_ids) as number[]),
-    packetId: r.packet_id,
-    state: r.state === 'pubrel' ? 'pubrel' : 'publish',
-  };
 }
 
 async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateChange): Promise<void> {
@@ -149,7 +76,7 @@ async function applyOne(c: pg.PoolClient, nodeId: string, change: BrokerStateCha
 async function outboundOf(db: Queryable, keys: readonly string[]): Promise<BrokerOutboundRecord[]> {
   if (keys.length === 0) return [];
   const r = await db.query<OutboundRow>('SELECT * FROM mqtt_outbound WHERE session_key = ANY($1) ORDER BY session_key, seq', [keys.map(enc)]);
-  return r.rows.map(outboundFrom);
+  return r.rows.map((row) => outboundFrom(row, dec));
 }
 
 /** This node's broker state in the shared database; the pool is the caller's (it ends it). */
@@ -162,24 +89,22 @@ export function createPgBrokerState(pool: pg.Pool, nodeId: string): BrokerStateS
     kind: 'postgres',
     async load(): Promise<BrokerStateSnapshot> {
       open();
-      const sessions = (await pool.query<SessionRow>('SELECT * FROM mqtt_sessions WHERE node_id = $1', [nodeId])).rows.map(sessionFrom);
+      const sessions = (await pool.query<SessionRow>('SELECT * FROM mqtt_sessions WHERE node_id = $1', [nodeId])).rows.map((r) => sessionFrom(r, dec));
       const outbound = await outboundOf(pool, sessions.map((s) => s.key));
-      const retained = (await pool.query<RetainedRow>('SELECT * FROM mqtt_retained')).rows.map(
-        (r): BrokerRetainedRecord => ({ space: r.space, message: message(r, r.qos, true), owner: dec(r.owner) }),
-      );
+      const retained = (await pool.query<RetainedRow>('SELECT * FROM mqtt_retained')).rows.map((r) => retainedFrom(r, dec));
       return { sessions, outbound, retained };
     },
     async loadSession(key: string) {
       open();
       return inTx(pool, async (c) => {
         const row = (await c.query<SessionRow>('UPDATE mqtt_sessions SET node_id = $2 WHERE session_key = $1 RETURNING *', [enc(key), nodeId])).rows[0];
-        return row && { session: sessionFrom(row), outbound: await outboundOf(c, [key]) };
+        return row && { session: sessionFrom(row, dec), outbound: await outboundOf(c, [key]) };
       });
     },
     async adoptNode(gone: string): Promise<BrokerStateSnapshot> {
       open();
       return inTx(pool, async (c) => {
-        const sessions = (await c.query<SessionRow>('UPDATE mqtt_sessions SET node_id = $2 WHERE node_id = $1 RETURNING *', [gone, nodeId])).rows.map(sessionFrom);
+        const sessions = (await c.query<SessionRow>('UPDATE mqtt_sessions SET node_id = $2 WHERE node_id = $1 RETURNING *', [gone, nodeId])).rows.map((r) => sessionFrom(r, dec));
         return { sessions, outbound: await outboundOf(c, sessions.map((s) => s.key)), retained: [] };
       });
     },

@@ -8,17 +8,9 @@
  * Messages are stored per session (topic and payload copied into each row): a message bound for
  * many offline persistent sessions costs one row each, a trade for simple, independent rows.
  */
-import type {
-  BrokerMessageRecord,
-  BrokerOutboundRecord,
-  BrokerRetainedRecord,
-  BrokerSessionRecord,
-  BrokerStateChange,
-  BrokerStateSnapshot,
-  BrokerStateStore,
-  BrokerSubscriptionRecord,
-} from '../../../ports.js';
+import type { BrokerStateChange, BrokerStateSnapshot, BrokerStateStore } from '../../../ports.js';
 import { bit, type Db } from './sql.js';
+import { outboundFrom, retainedFrom, sessionFrom, type OutboundRow, type RetainedRow, type SessionRow } from '../rows/broker-state.js';
 
 /** Migration 13: persistent sessions and their outbound messages. */
 export const V13_MQTT_SESSIONS = `
@@ -63,47 +55,6 @@ export const V14_MQTT_RETAINED = `
     PRIMARY KEY (space, topic)
   ) STRICT;
 `;
-
-interface SessionRow {
-  session_key: string;
-  space: string;
-  client_id: string;
-  expiry_interval: number;
-  disconnected_at: number | null;
-  subscriptions: string;
-}
-
-interface MessageColumns {
-  topic: string;
-  payload: Buffer;
-  properties: string | null;
-  expires_at: number;
-  origin: string | null;
-}
-
-interface OutboundRow extends MessageColumns {
-  session_key: string;
-  seq: number;
-  msg_qos: number;
-  msg_retain: number;
-  qos: number;
-  retain: number;
-  sub_ids: string | null;
-  packet_id: number;
-  state: string;
-}
-
-interface RetainedRow extends MessageColumns {
-  space: string;
-  qos: number;
-  owner: string;
-}
-
-const qosOf = (n: number): 0 | 1 | 2 => (n === 1 || n === 2 ? n : 0);
-
-function message(r: MessageColumns, qos: number, retain: boolean): BrokerMessageRecord {
-  return { topic: r.topic, payload: r.payload, qos: qosOf(qos), retain, properties: r.properties ?? undefined, expiresAt: r.expires_at, origin: r.origin ?? undefined };
-}
 
 /** Shares the store's connection; the store closes it (apply rejects afterwards). */
 export function createSqliteBrokerState(db: Db): BrokerStateStore {
@@ -165,34 +116,10 @@ export function createSqliteBrokerState(db: Db): BrokerStateStore {
   });
 
   function load(): BrokerStateSnapshot {
-    const sessions = (db.prepare('SELECT * FROM mqtt_sessions').all() as SessionRow[]).map(
-      (r): BrokerSessionRecord => ({
-        key: r.session_key,
-        space: r.space,
-        clientId: r.client_id,
-        expiryInterval: r.expiry_interval,
-        disconnectedAt: r.disconnected_at ?? undefined,
-        subscriptions: JSON.parse(r.subscriptions) as BrokerSubscriptionRecord[],
-      }),
-    );
+    const sessions = (db.prepare('SELECT * FROM mqtt_sessions').all() as SessionRow[]).map((r) => sessionFrom(r));
     // Only rows of a kept session (deleteSession removes both; this guards a hand-edited file).
-    const outbound = (
-      db.prepare('SELECT o.* FROM mqtt_outbound o JOIN mqtt_sessions s USING (session_key) ORDER BY o.session_key, o.seq').all() as OutboundRow[]
-    ).map(
-      (r): BrokerOutboundRecord => ({
-        sessionKey: r.session_key,
-        seq: r.seq,
-        message: message(r, r.msg_qos, r.msg_retain === 1),
-        qos: r.qos === 2 ? 2 : 1,
-        retain: r.retain === 1,
-        subscriptionIds: r.sub_ids === null ? undefined : (JSON.parse(r.sub_ids) as number[]),
-        packetId: r.packet_id,
-        state: r.state === 'pubrel' ? 'pubrel' : 'publish',
-      }),
-    );
-    const retained = (db.prepare('SELECT * FROM mqtt_retained').all() as RetainedRow[]).map(
-      (r): BrokerRetainedRecord => ({ space: r.space, message: message(r, r.qos, true), owner: r.owner }),
-    );
+    const outbound = (db.prepare('SELECT o.* FROM mqtt_outbound o JOIN mqtt_sessions s USING (session_key) ORDER BY o.session_key, o.seq').all() as OutboundRow[]).map((r) => outboundFrom(r));
+    const retained = (db.prepare('SELECT * FROM mqtt_retained').all() as RetainedRow[]).map((r) => retainedFrom(r));
     return { sessions, outbound, retained };
   }
 
