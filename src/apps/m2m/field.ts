@@ -60,6 +60,17 @@ async function guarded<T>(cleanup: (() => Promise<void>)[], start: () => Promise
   }
 }
 
+/** An SMS centre and a GSM modem on a pty line (the edge's side: line.hostSide), cleaned up with the rest. */
+async function smsModemLine(cleanup: (() => Promise<void>)[], log: FieldLog, number: string) {
+  const smsc = await startSmscSimulator({ port: 0, logger: log });
+  cleanup.push(() => smsc.close());
+  const line = await openPtyPair();
+  cleanup.push(() => line.close());
+  const modem = await startModemEmulator({ path: line.modemSide, smsc, number, logger: log });
+  cleanup.push(() => modem.close());
+  return { smsc, line };
+}
+
 const stopAll = (cleanup: (() => Promise<void>)[]) => async (): Promise<void> => {
   for (const c of [...cleanup].reverse()) await c().catch(() => undefined);
 };
@@ -78,12 +89,7 @@ const STARTERS: { [P in TwinPack]: Starter<P> } = {
   vending: async (log) => {
     const cleanup: (() => Promise<void>)[] = [];
     return guarded(cleanup, async () => {
-      const smsc = await startSmscSimulator({ port: 0, logger: log });
-      cleanup.push(() => smsc.close());
-      const line = await openPtyPair();
-      cleanup.push(() => line.close());
-      const modem = await startModemEmulator({ path: line.modemSide, smsc, number: VENDING_NUMBERS.modem, logger: log });
-      cleanup.push(() => modem.close());
+      const { smsc, line } = await smsModemLine(cleanup, log, VENDING_NUMBERS.modem);
       const machines = startVendingMachines(smsc, { to: VENDING_NUMBERS.modem, machines: VENDING_NUMBERS.machines, supplier: VENDING_NUMBERS.supplier });
       cleanup.push(async () => machines.close());
       return { env: { MODEM_SERIAL: line.hostSide }, devices: { smsc, machines }, stop: stopAll(cleanup) };
@@ -125,12 +131,7 @@ const STARTERS: { [P in TwinPack]: Starter<P> } = {
   fleet: async (log) => {
     const cleanup: (() => Promise<void>)[] = [];
     return guarded(cleanup, async () => {
-      const smsc = await startSmscSimulator({ port: 0, logger: log });
-      cleanup.push(() => smsc.close());
-      const line = await openPtyPair();
-      cleanup.push(() => line.close());
-      const modem = await startModemEmulator({ path: line.modemSide, smsc, number: FLEET_NUMBERS.modem, logger: log });
-      cleanup.push(() => modem.close());
+      const { smsc, line } = await smsModemLine(cleanup, log, FLEET_NUMBERS.modem);
       const trackers = startTrackers(smsc, { to: FLEET_NUMBERS.modem, trackers: FLEET_NUMBERS.trackers });
       cleanup.push(async () => trackers.close());
       return { env: { MODEM_SERIAL: line.hostSide }, devices: { smsc, trackers }, stop: stopAll(cleanup) };
