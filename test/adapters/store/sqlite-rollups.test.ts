@@ -162,6 +162,7 @@ const UNDO_MIGRATION: Record<number, string> = {
     'UNIQUE (tenant_id, type, title, version)) STRICT; ' +
     "INSERT INTO ota_packages_v15 SELECT id, tenant_id, type, title, version, profile_id, hardware, size, checksum, created_at FROM ota_packages WHERE from_version = ''; " +
     'DROP TABLE ota_packages; ALTER TABLE ota_packages_v15 RENAME TO ota_packages; CREATE INDEX ota_packages_checksum ON ota_packages (checksum)',
+  25: 'DROP TABLE trip_trackers; DROP TABLE trips; DROP TABLE zones',
   26: 'ALTER TABLE profiles DROP COLUMN retention_days',
 };
 
