@@ -66,7 +66,7 @@ export interface MigrateResult {
 const PORT_TABLES = new Set(['commands', 'dashboards', 'ota_packages', 'ota_deployments', 'ota_deployment_devices']);
 /** Source tables with no counterpart in PostgreSQL. */
 const NOT_COPIED: Readonly<Record<string, string>> = {
-  mqtt_sessions: 'MQTT persistent sessions (the PostgreSQL deployment keeps broker state per node: clients subscribe again)',
+  mqtt_sessions: 'MQTT persistent sessions (PostgreSQL keeps them with the node holding each: clients subscribe again)',
   mqtt_outbound: "MQTT QoS 1/2 messages queued for offline sessions (as above; commands wait in the store's command outbox, which is copied)",
   mqtt_retained: 'MQTT retained messages (as above)',
 };
@@ -115,10 +115,11 @@ export async function migrateSqliteToPostgres(options: MigrateOptions): Promise<
         await importer.truncateAll();
       }
       const copy = new Copier(source, importer, sqlite, target, options);
-      const targetTables = await importer.tables();
+      // Broker state is not carried (NOT_COPIED), also where PostgreSQL has the same tables.
+      const targetTables = (await importer.tables()).filter((t) => NOT_COPIED[t] === undefined);
       for (const table of targetTables) await copy.table(table);
       await importer.resetSequences();
-      const skipped = source.tables().filter((t) => !targetTables.includes(t)).map((t) => `${t}: ${NOT_COPIED[t] ?? 'no such table in PostgreSQL'}`);
+      const skipped = source.tables().filter((t) => !targetTables.includes(t) || NOT_COPIED[t] !== undefined).map((t) => `${t}: ${NOT_COPIED[t] ?? 'no such table in PostgreSQL'}`);
       const counts: TableCount[] = [];
       for (const table of targetTables) {
         counts.push({ table, source: source.tables().includes(table) ? source.count(table) : 0, target: await importer.count(table) });

@@ -67,9 +67,12 @@ test('a NATS server SIGKILLed and restarted mid-run: acked == stored, and the bu
     for (const p of publishers) p.stop();
   }
   // The nodes made their streams R3 on this cluster (bus.nats.replicas 3): a server could go.
+  // Asked until the JetStream API answers: right after a restart the servers may still be electing
+  // a meta leader, and a request times out meanwhile (that is NATS recovering, not the platform).
   const nc = await connect({ servers: nats.url.split(',') });
   try {
-    const info = await (await nc.jetstreamManager()).streams.info(`${cluster.prefix}_telemetry`);
+    const jsm = await nc.jetstreamManager();
+    const info = await eventually(() => jsm.streams.info(`${cluster.prefix}_telemetry`), 60_000, 'the JetStream API after the restart');
     assert.equal(info.config.num_replicas, 3);
   } finally {
     await nc.close();
