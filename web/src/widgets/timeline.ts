@@ -25,7 +25,8 @@ export function timelineWidget(w: Widget): WidgetHandle {
   const legend = h('ul', { class: 'timeline-legend' });
   const current = h('output', { class: 'timeline-now' }, '—');
   const note = h('p', { class: 'hint', role: 'status' });
-  const el = h('div', { class: 'widget-body' }, h('p', { class: 'timeline-current' }, 'Now: ', current), track, legend, note);
+  // Many states make a long legend that scrolls inside the widget: focusable, so the keyboard can scroll it too.
+  const el = h('div', { class: 'widget-body', tabindex: '0', role: 'group', 'aria-label': `${w.title}: states over time` }, h('p', { class: 'timeline-current' }, 'Now: ', current), track, legend, note);
   if (!w.deviceId || !key) {
     note.textContent = 'Choose a device and a key.';
     return { el, dispose: () => undefined };
