@@ -25,6 +25,14 @@ export const ConfigSchema = Type.Object({
       enabled: Type.Boolean(),
       /** Namespaces the NATS streams, subjects and buckets (bus.nats.prefix); the same on every node. */
       name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+      /**
+       * The rule engine works only on the partitions this node leases, with fenced checkpoints and
+       * firing keys (issue 14). Off by default until a SIGKILL test passes: with it on, a node's
+       * death can lose a rule edge (test/e2e/cluster/kill-node-rules.test.ts with
+       * CONTINUUM_CLUSTER_RULE_PARTITIONS=true). Off: every node pulls every partition, one
+       * message of a partition in flight at a time (adapters/bus/nats/group.ts).
+       */
+      rulePartitions: Type.Boolean(),
     },
     { default: {} },
   ),
@@ -353,7 +361,7 @@ export const DEFAULTS: Config = {
   dataDir: './data',
   host: '0.0.0.0',
   node: {},
-  cluster: { enabled: false, name: 'continuum' },
+  cluster: { enabled: false, name: 'continuum', rulePartitions: false },
   http: { port: 8080, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 310_000, maxConnections: 10_000 },
   https: { port: 8443 },
   mqtt: {

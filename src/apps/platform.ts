@@ -319,7 +319,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
   const nodeGone = nodeGoneHandler({ nodeId, presence, broker: () => mqtt.broker, logger });
   const ruleCluster = createRuleCluster({ config, store, bus, nodeId, logger, metrics, onNodeGone: async (gone) => void (await nodeGone(gone)), info: () => heartbeatInfo(addresses, ready, clock.now()) });
   const rules = createRules({
-    ...(ruleCluster ? { cluster: ruleCluster.deps } : {}),
+    // Membership, leases and cluster status run on every cluster node; the engine uses the leases only when asked (config-schema.ts).
+    ...(ruleCluster && config.cluster.rulePartitions ? { cluster: ruleCluster.deps } : {}),
     store,
     registry,
     groups,

@@ -23,6 +23,7 @@ before(async () => {
     config: {
       store: { kind: 'postgres', synchronous: 'NORMAL', postgres: { url: db.url, poolSize: 4, statementTimeoutMs: 30_000 } },
       bus: { kind: 'nats', nats: { url: NATS_URL, prefix: PREFIX, partitions: PARTITIONS, replicas: 1, ackWaitMs: 5000, maxAgeSeconds: 3600 } },
+      cluster: { rulePartitions: true },
     },
   });
 });

@@ -98,7 +98,11 @@ export class RulePartitions implements PartitionOwnership {
     const partition = this.partitionOf(deviceId);
     const o = this.owned_.get(partition);
     if (o === undefined || o.fenced) return { kind: 'hold' };
-    if (position !== undefined && position <= (o.committed[event] ?? 0)) return { kind: 'skip' };
+    // No delivery is skipped for being at or below the checkpoint: the checkpoint's floor counts only
+    // deliveries the engine admitted, and one the bus still held back (or an earlier owner held
+    // unevaluated) can lie below it — skipping it lost its edge (regression: kill-node-rules, two of
+    // nine devices never alarmed). Evaluating a delivery twice is harmless for windows (keyed by
+    // timestamp) and edges (fire on a change); firing keys keep actions once.
     if (position !== undefined) {
       let set = o.inFlight.get(event);
       if (!set) o.inFlight.set(event, (set = new Set()));

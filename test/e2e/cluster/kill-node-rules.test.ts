@@ -66,7 +66,13 @@ test('SIGKILL of one node mid-run: one alarm per device, never two', async () =>
   const alarms = await eventually(async () => {
     const res = await api.request<{ items: { type: string; originatorId?: string; deviceId?: string }[] }>('GET', '/api/alarms?limit=100');
     return res.body.items.length >= DEVICES ? res.body.items : undefined;
-  }, 60_000, 'an alarm for every device');
+  }, 60_000, 'an alarm for every device').catch(async (err: unknown) => {
+    // What the firings table says of the devices without an alarm: recorded? dispatched? by which epoch?
+    const firings = await cluster.sql('SELECT device_id, edge, ts, partition, epoch, dispatched FROM rule_firings ORDER BY device_id, ts');
+    const listed = (await api.request<{ items: { deviceId?: string; originatorId?: string }[] }>('GET', '/api/alarms?limit=100')).body.items.map((a) => a.deviceId ?? a.originatorId);
+    const missing = devices.filter((d) => !listed.includes(d.id)).map((d) => ({ device: d.name, id: d.id, firings: firings.filter((f) => f.device_id === d.id) }));
+    throw new Error(`${String(err)}; devices without an alarm: ${JSON.stringify(missing)}`);
+  });
   const perDevice = new Map<string, number>();
   for (const a of alarms) {
     const id = a.deviceId ?? a.originatorId ?? '';
